@@ -1,1 +1,60 @@
-//! placeholder
+//! Typed models of what Kea passes to DHCP hook callouts, and their rendering into the
+//! environment variables of Kea's `libdhcp_run_script.so` (Kea 2.2), extended to more
+//! hook points.
+//!
+//! Pure: no I/O, no `unsafe`, no dependency on Kea. Build an [`Event`] for a
+//! [`HookPoint`], fill the objects Kea passed, and [`render`] it into an ordered list of
+//! `(NAME, value)` pairs ready for a child process's environment.
+//!
+//! ```
+//! use kea_runscript_env::{render, Event, HookPoint, Ia, Lease6, LeaseState, LeaseType, Duid};
+//!
+//! let mut event = Event::new(HookPoint::Lease6Renew);
+//! event.lease6 = Some(Lease6 {
+//!     address: "2001:db8:1::100".parse().unwrap(),
+//!     cltt: 1_700_000_000,
+//!     hostname: String::new(),
+//!     hwaddr: None,
+//!     state: LeaseState::Default,
+//!     subnet_id: 1,
+//!     valid_lifetime: 7200,
+//!     duid: Some(Duid(vec![0, 1, 0, 1, 0x2a, 0xbc])),
+//!     iaid: 7,
+//!     preferred_lifetime: 3600,
+//!     prefix_len: 128,
+//!     lease_type: LeaseType::Na,
+//! });
+//! event.ia = Some(Ia { iaid: 7, ia_type: 3, t1: 1800, t2: 2880 });
+//!
+//! let vars = render(&event);
+//! // The query is absent: its variables are present and empty, as in Kea's hook.
+//! assert_eq!(vars[0], ("QUERY6_TYPE".to_string(), String::new()));
+//! assert!(vars.contains(&("LEASE6_DUID".into(), "00:01:00:01:2a:bc".into())));
+//! assert!(vars.contains(&("LEASE6_TYPE".into(), "IA_NA".into())));
+//! assert!(vars.contains(&("PKT6_IA_T1".into(), "1800".into())));
+//! ```
+//!
+//! Guarantees: rendering is total (any field contents render, nothing panics) and
+//! deterministic; names match `[A-Z0-9_]+` and appear once; no name or value contains
+//! a NUL byte (a string field is cut at its first NUL, which is what the value a
+//! script would see through `execve` is anyway).
+//!
+//! The full variable reference per hook point is `docs/variables.md`, generated from
+//! this crate's rendering.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod event;
+pub mod format;
+mod hook_point;
+mod model;
+mod render;
+
+pub use event::Event;
+pub use hook_point::{Argument, HookPoint, UnknownHookPoint};
+pub use model::{
+    ClientId, DhcpOption, Duid, HwAddr, Ia, Lease4, Lease6, LeaseState, LeaseType, Pkt4, Pkt6,
+    Proto, Relay6, Subnet4, Subnet6,
+};
+pub use render::render;

@@ -1,0 +1,118 @@
+use serde::{Deserialize, Serialize};
+
+use crate::{ClientId, HookPoint, HwAddr, Ia, Lease4, Lease6, Pkt4, Pkt6, Subnet4, Subnet6};
+
+/// Everything Kea passed to one callout: the hook point and its argument objects.
+///
+/// `None` means the object is absent at this hook point (Kea passed a null pointer, or
+/// the hook point has no such argument). Only the hook point's
+/// [`arguments`](HookPoint::arguments) are rendered; other fields are ignored.
+///
+/// ```
+/// use kea_runscript_env::{Event, HookPoint, Lease4, LeaseState, HwAddr};
+///
+/// let mut event = Event::new(HookPoint::Lease4Expire);
+/// event.lease4 = Some(Lease4 {
+///     address: "192.0.2.10".parse().unwrap(),
+///     cltt: 1_700_000_000,
+///     hostname: "host1".into(),
+///     hwaddr: Some(HwAddr::ethernet([0x00, 0x0c, 0x01, 0x02, 0x03, 0x04])),
+///     state: LeaseState::ExpiredReclaimed,
+///     subnet_id: 1,
+///     valid_lifetime: 3600,
+///     client_id: None,
+/// });
+/// event.remove_lease = Some(true);
+///
+/// let vars = event.render();
+/// assert_eq!(vars[0], ("LEASE4_ADDRESS".to_string(), "192.0.2.10".to_string()));
+/// assert!(vars.contains(&("LEASE4_HWADDR".into(), "00:0c:01:02:03:04".into())));
+/// assert_eq!(vars.last().unwrap(), &("REMOVE_LEASE".into(), "true".into()));
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// The hook point (callout) this event is for.
+    pub hook_point: HookPoint,
+    /// Kea's `query4`.
+    #[serde(default)]
+    pub query4: Option<Pkt4>,
+    /// Kea's `response4`.
+    #[serde(default)]
+    pub response4: Option<Pkt4>,
+    /// Kea's `subnet4`.
+    #[serde(default)]
+    pub subnet4: Option<Subnet4>,
+    /// Kea's `clientid`.
+    #[serde(default)]
+    pub client_id: Option<ClientId>,
+    /// Kea's `hwaddr`.
+    #[serde(default)]
+    pub hwaddr: Option<HwAddr>,
+    /// Kea's `lease4`.
+    #[serde(default)]
+    pub lease4: Option<Lease4>,
+    /// Kea's `leases4` (`None`: null collection pointer, rendered as `LEASES4_SIZE=0`).
+    #[serde(default)]
+    pub leases4: Option<Vec<Lease4>>,
+    /// Kea's `deleted_leases4`.
+    #[serde(default)]
+    pub deleted_leases4: Option<Vec<Lease4>>,
+    /// Kea's `query6`.
+    #[serde(default)]
+    pub query6: Option<Pkt6>,
+    /// Kea's `response6`.
+    #[serde(default)]
+    pub response6: Option<Pkt6>,
+    /// Kea's `subnet6`.
+    #[serde(default)]
+    pub subnet6: Option<Subnet6>,
+    /// Kea's `lease6`.
+    #[serde(default)]
+    pub lease6: Option<Lease6>,
+    /// Kea's `leases6` (`None`: null collection pointer, rendered as `LEASES6_SIZE=0`).
+    #[serde(default)]
+    pub leases6: Option<Vec<Lease6>>,
+    /// Kea's `deleted_leases6`.
+    #[serde(default)]
+    pub deleted_leases6: Option<Vec<Lease6>>,
+    /// Kea's `ia_na` or `ia_pd` (chosen by the lease type, see [`Argument::Ia`](crate::Argument::Ia)).
+    #[serde(default)]
+    pub ia: Option<Ia>,
+    /// Kea's `remove_lease`.
+    #[serde(default)]
+    pub remove_lease: Option<bool>,
+    /// Kea's `fake_allocation`.
+    #[serde(default)]
+    pub fake_allocation: Option<bool>,
+}
+
+impl Event {
+    /// An event for `hook_point` with every object absent.
+    pub fn new(hook_point: HookPoint) -> Event {
+        Event {
+            hook_point,
+            query4: None,
+            response4: None,
+            subnet4: None,
+            client_id: None,
+            hwaddr: None,
+            lease4: None,
+            leases4: None,
+            deleted_leases4: None,
+            query6: None,
+            response6: None,
+            subnet6: None,
+            lease6: None,
+            leases6: None,
+            deleted_leases6: None,
+            ia: None,
+            remove_lease: None,
+            fake_allocation: None,
+        }
+    }
+
+    /// The event's environment: same as [`render`](crate::render)`(self)`.
+    pub fn render(&self) -> Vec<(String, String)> {
+        crate::render(self)
+    }
+}

@@ -1,0 +1,1 @@
+//! Kea's text formats for the values rendered into variables.

@@ -1,0 +1,136 @@
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use serde::{Deserialize, Serialize};
+
+use super::{ClientId, Duid, HwAddr};
+
+/// A DHCPv4 lease as Kea's `Lease4` (the fields Kea's run-script hook renders).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Lease4 {
+    /// The leased address.
+    pub address: Ipv4Addr,
+    /// Client last transmission time, seconds since the Unix epoch (`cltt_`).
+    pub cltt: i64,
+    /// The client's hostname (any bytes Kea holds; a NUL ends the rendered value).
+    pub hostname: String,
+    /// The client's hardware address, if known.
+    pub hwaddr: Option<HwAddr>,
+    /// The lease state.
+    pub state: LeaseState,
+    /// Id of the subnet the lease belongs to.
+    pub subnet_id: u32,
+    /// Valid lifetime in seconds.
+    pub valid_lifetime: u32,
+    /// The client identifier, if the client sent one.
+    pub client_id: Option<ClientId>,
+}
+
+/// A DHCPv6 lease as Kea's `Lease6` (the fields Kea's run-script hook renders).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Lease6 {
+    /// The leased address or delegated prefix.
+    pub address: Ipv6Addr,
+    /// Client last transmission time, seconds since the Unix epoch (`cltt_`).
+    pub cltt: i64,
+    /// The client's hostname (any bytes Kea holds; a NUL ends the rendered value).
+    pub hostname: String,
+    /// The client's hardware address, if known.
+    pub hwaddr: Option<HwAddr>,
+    /// The lease state.
+    pub state: LeaseState,
+    /// Id of the subnet the lease belongs to.
+    pub subnet_id: u32,
+    /// Valid lifetime in seconds.
+    pub valid_lifetime: u32,
+    /// The client's DUID (Kea always has one; `None` renders empty).
+    pub duid: Option<Duid>,
+    /// The IAID of the IA the lease belongs to.
+    pub iaid: u32,
+    /// Preferred lifetime in seconds.
+    pub preferred_lifetime: u32,
+    /// Prefix length: 128 for addresses, the delegated length for prefixes.
+    pub prefix_len: u8,
+    /// The lease type (IA_NA, IA_TA, IA_PD).
+    pub lease_type: LeaseType,
+}
+
+/// A lease state as Kea's `Lease::state_`.
+///
+/// Rendered as Kea's `Lease4::statesToText`/`Lease6::statesToText`: `default`, `declined`,
+/// `expired-reclaimed`, otherwise `unknown (<n>)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaseState {
+    /// 0: `STATE_DEFAULT`, an active (or free) lease.
+    Default,
+    /// 1: `STATE_DECLINED`, the address was declined and is on probation.
+    Declined,
+    /// 2: `STATE_EXPIRED_RECLAIMED`, the lease expired and was reclaimed.
+    ExpiredReclaimed,
+    /// Any other raw state value.
+    Other(u32),
+}
+
+impl LeaseState {
+    /// The state for Kea's raw `state_` value (0, 1, 2; anything else is [`LeaseState::Other`]).
+    pub fn from_raw(raw: u32) -> LeaseState {
+        match raw {
+            0 => LeaseState::Default,
+            1 => LeaseState::Declined,
+            2 => LeaseState::ExpiredReclaimed,
+            other => LeaseState::Other(other),
+        }
+    }
+
+    /// Kea's raw `state_` value.
+    pub fn to_raw(self) -> u32 {
+        match self {
+            LeaseState::Default => 0,
+            LeaseState::Declined => 1,
+            LeaseState::ExpiredReclaimed => 2,
+            LeaseState::Other(raw) => raw,
+        }
+    }
+}
+
+/// A lease type as Kea's `Lease::Type`.
+///
+/// Rendered as Kea's `Lease::typeToText`: `IA_NA`, `IA_TA`, `IA_PD`, `V4`, otherwise `unknown (<n>)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaseType {
+    /// 0: `TYPE_NA`, a non-temporary address.
+    Na,
+    /// 1: `TYPE_TA`, a temporary address.
+    Ta,
+    /// 2: `TYPE_PD`, a delegated prefix.
+    Pd,
+    /// 3: `TYPE_V4`, an IPv4 address.
+    V4,
+    /// Any other raw type value.
+    Other(u32),
+}
+
+impl LeaseType {
+    /// The type for Kea's raw `Lease::Type` value (0, 1, 2, 3; anything else is [`LeaseType::Other`]).
+    pub fn from_raw(raw: u32) -> LeaseType {
+        match raw {
+            0 => LeaseType::Na,
+            1 => LeaseType::Ta,
+            2 => LeaseType::Pd,
+            3 => LeaseType::V4,
+            other => LeaseType::Other(other),
+        }
+    }
+
+    /// Kea's raw `Lease::Type` value.
+    pub fn to_raw(self) -> u32 {
+        match self {
+            LeaseType::Na => 0,
+            LeaseType::Ta => 1,
+            LeaseType::Pd => 2,
+            LeaseType::V4 => 3,
+            LeaseType::Other(raw) => raw,
+        }
+    }
+}

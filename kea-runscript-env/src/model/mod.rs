@@ -1,0 +1,15 @@
+//! Typed, raw models of the Kea objects a hook point passes to its callouts.
+//!
+//! The models hold raw data only (bytes, integers, addresses, strings); all text
+//! formatting happens when rendering, so a model can be built from any source
+//! (the Kea shim, a JSON fixture, another hook) and always renders the same way.
+
+mod ids;
+mod lease;
+mod packet;
+mod subnet;
+
+pub use ids::{ClientId, Duid, HwAddr};
+pub use lease::{Lease4, Lease6, LeaseState, LeaseType};
+pub use packet::{DhcpOption, Pkt4, Pkt6, Proto, Relay6};
+pub use subnet::{Ia, Subnet4, Subnet6};
