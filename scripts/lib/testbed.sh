@@ -1,0 +1,234 @@
+# shellcheck shell=bash
+# Shared helpers for running the real Kea in network namespaces (sourced, not executed).
+#
+# Used by scripts/demo.sh and scripts/bench-kea.sh. Every name carries the
+# caller's PID, so parallel and crashed runs never collide; tb_cleanup (installed
+# as an EXIT trap by tb_init) stops every Kea started here, deletes the
+# namespaces and removes the temporary directory.
+#
+#   tb_init                      temp dir + trap; sets TB_DIR, TB_SRV, TB_CLI, TB_VSRV, TB_VCLI
+#   tb_netns_up                  two namespaces joined by a veth, IPv4 + IPv6 (no DAD)
+#   tb_kea4_config FILE HOOKS    write a kea-dhcp4 config; HOOKS = JSON array of hooks-libraries
+#   tb_kea6_config FILE HOOKS    same for kea-dhcp6 (addresses + delegated prefixes)
+#   tb_kea_start 4|6 FILE        start Kea in the server namespace, wait until it listens
+#   tb_kea_stop                  stop the Kea started last (bounded wait, then SIGKILL)
+#   tb_cli CMD...                run a command in the client namespace
+#
+# Tunables (environment): TB_KEA_SEVERITY (Kea log severity, default INFO),
+# TB_VALID_LIFETIME (seconds, default 3600), TB_KEEP=1 (keep the temp dir).
+
+TB_PREFIX_V4=192.0.2
+TB_PREFIX_V6=2001:db8:1
+TB_KEA_PID=""
+TB_KEA_LOG=""
+TB_KEA_PIDS=()
+
+tb_die() {
+    echo "error: $*" >&2
+    exit 1
+}
+
+tb_log() {
+    echo "==> $*" >&2
+}
+
+tb_require_root() {
+    [ "$(id -u)" -eq 0 ] || tb_die "run as root (network namespaces and raw DHCP sockets need it)"
+}
+
+# Creates the temp dir and installs the cleanup trap. Names end in the PID.
+tb_init() {
+    tb_require_root
+    TB_ID=$$
+    TB_DIR=$(mktemp -d "/tmp/kea-runscript-tb.${TB_ID}.XXXXXX")
+    chmod 755 "$TB_DIR"
+    TB_SRV="krs-srv-${TB_ID}"
+    TB_CLI="krs-cli-${TB_ID}"
+    # Interface names are limited to 15 characters.
+    TB_VSRV="krs${TB_ID}s"
+    TB_VCLI="krs${TB_ID}c"
+    mkdir -p "$TB_DIR/run"
+    trap tb_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+tb_cleanup() {
+    local rc=$?
+    set +e
+    local pid
+    for pid in "${TB_KEA_PIDS[@]}"; do
+        tb_kill_wait "$pid"
+    done
+    ip netns del "$TB_CLI" 2>/dev/null
+    ip netns del "$TB_SRV" 2>/dev/null
+    if [ -n "${TB_DIR:-}" ] && [ -d "$TB_DIR" ]; then
+        if [ "${TB_KEEP:-0}" = 1 ]; then
+            echo "kept $TB_DIR" >&2
+        else
+            rm -rf "$TB_DIR"
+        fi
+    fi
+    return "$rc"
+}
+
+# Sends SIGTERM, waits up to 5 s, then SIGKILL.
+tb_kill_wait() {
+    local pid=$1 i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null
+    for i in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "warning: pid $pid ignored SIGTERM for 5 s; killing it" >&2
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+tb_cli() {
+    ip netns exec "$TB_CLI" "$@"
+}
+
+tb_srv() {
+    ip netns exec "$TB_SRV" "$@"
+}
+
+# Two namespaces joined by a veth pair, IPv4 and IPv6. DAD is off in both
+# namespaces before the veth exists (created directly inside them), so the
+# link-local and global addresses are usable at once.
+tb_netns_up() {
+    ip netns add "$TB_SRV" || tb_die "cannot create network namespace $TB_SRV"
+    ip netns add "$TB_CLI" || tb_die "cannot create network namespace $TB_CLI"
+    local ns
+    for ns in "$TB_SRV" "$TB_CLI"; do
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+            || tb_die "cannot turn off IPv6 DAD in $ns"
+        ip -n "$ns" link set lo up
+    done
+    ip link add "$TB_VSRV" netns "$TB_SRV" type veth peer name "$TB_VCLI" netns "$TB_CLI" \
+        || tb_die "cannot create veth pair $TB_VSRV/$TB_VCLI"
+    ip -n "$TB_SRV" addr add "$TB_PREFIX_V4.1/24" dev "$TB_VSRV"
+    ip -n "$TB_CLI" addr add "$TB_PREFIX_V4.2/24" dev "$TB_VCLI"
+    ip -n "$TB_SRV" addr add "$TB_PREFIX_V6::1/64" dev "$TB_VSRV" nodad
+    ip -n "$TB_CLI" addr add "$TB_PREFIX_V6::2/64" dev "$TB_VCLI" nodad
+    ip -n "$TB_SRV" link set "$TB_VSRV" up
+    ip -n "$TB_CLI" link set "$TB_VCLI" up
+    # Bounded wait for the link-local addresses (Kea v6 and perfdhcp -6 bind to them).
+    local i
+    for i in $(seq 50); do
+        if ip -n "$TB_SRV" -6 addr show dev "$TB_VSRV" scope link | grep -q 'inet6' &&
+           ip -n "$TB_CLI" -6 addr show dev "$TB_VCLI" scope link | grep -q 'inet6' &&
+           ! ip -n "$TB_CLI" -6 addr show dev "$TB_VCLI" | grep -q tentative; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    tb_die "IPv6 link-local addresses did not come up on $TB_VSRV/$TB_VCLI within 5 s"
+}
+
+# Common "loggers" entry: everything of this Kea (and its hook libraries' child
+# loggers, e.g. kea-dhcp4.kea-runscript) into one file.
+tb_loggers_json() {
+    local name=$1 log=$2
+    cat <<JSON
+  "loggers": [{"name": "$name", "severity": "${TB_KEA_SEVERITY:-INFO}", "debuglevel": 0,
+               "output_options": [{"output": "$log", "flush": true}]}]
+JSON
+}
+
+# tb_kea4_config FILE HOOKS_JSON_ARRAY [EXTRA_GLOBAL_JSON]
+# Subnet 1 is the veth's own; subnet 2 takes perfdhcp's traffic, which always
+# arrives relayed from the client's address (perfdhcp -4 sets giaddr).
+tb_kea4_config() {
+    local file=$1 hooks=$2 extra=${3:-}
+    local lt=${TB_VALID_LIFETIME:-3600}
+    cat >"$file" <<JSON
+{"Dhcp4": {
+  "interfaces-config": {"interfaces": ["$TB_VSRV"], "dhcp-socket-type": "raw"},
+  "lease-database": {"type": "memfile", "persist": false},
+  "valid-lifetime": $lt, "renew-timer": $((lt / 2)), "rebind-timer": $((lt * 7 / 8)),
+  "expired-leases-processing": {"reclaim-timer-wait-time": 1, "hold-reclaimed-time": 1,
+                                "flush-reclaimed-timer-wait-time": 1},
+  "subnet4": [
+    {"id": 1, "subnet": "$TB_PREFIX_V4.0/24", "pools": [{"pool": "$TB_PREFIX_V4.10-$TB_PREFIX_V4.250"}]},
+    {"id": 2, "subnet": "10.0.0.0/8", "relay": {"ip-addresses": ["$TB_PREFIX_V4.2"]},
+     "pools": [{"pool": "10.0.0.10-10.255.255.200"}]}
+  ],
+  ${extra:+$extra,}
+  "hooks-libraries": $hooks,
+$(tb_loggers_json kea-dhcp4 "$TB_DIR/kea4.log")
+}}
+JSON
+}
+
+# tb_kea6_config FILE HOOKS_JSON_ARRAY [EXTRA_GLOBAL_JSON]
+tb_kea6_config() {
+    local file=$1 hooks=$2 extra=${3:-}
+    local lt=${TB_VALID_LIFETIME:-3600}
+    cat >"$file" <<JSON
+{"Dhcp6": {
+  "interfaces-config": {"interfaces": ["$TB_VSRV"]},
+  "lease-database": {"type": "memfile", "persist": false},
+  "server-id": {"type": "EN", "enterprise-id": 2495, "identifier": "0123456789ab", "persist": false},
+  "valid-lifetime": $lt, "preferred-lifetime": $((lt * 3 / 4)),
+  "renew-timer": $((lt / 2)), "rebind-timer": $((lt * 5 / 8)),
+  "expired-leases-processing": {"reclaim-timer-wait-time": 1, "hold-reclaimed-time": 1,
+                                "flush-reclaimed-timer-wait-time": 1},
+  "subnet6": [
+    {"id": 1, "subnet": "$TB_PREFIX_V6::/64", "interface": "$TB_VSRV",
+     "pools": [{"pool": "$TB_PREFIX_V6::100-$TB_PREFIX_V6::ffff"}],
+     "pd-pools": [{"prefix": "2001:db8:100::", "prefix-len": 40, "delegated-len": 56}]}
+  ],
+  ${extra:+$extra,}
+  "hooks-libraries": $hooks,
+$(tb_loggers_json kea-dhcp6 "$TB_DIR/kea6.log")
+}}
+JSON
+}
+
+# tb_kea_check 4|6 FILE: kea-dhcp -t (also loads the hook libraries).
+tb_kea_check() {
+    local v=$1 file=$2 out
+    # In the server namespace: the config names the veth.
+    if ! out=$(ip netns exec "$TB_SRV" env KEA_PIDFILE_DIR="$TB_DIR/run" KEA_LOCKFILE_DIR="$TB_DIR/run" \
+               "/usr/sbin/kea-dhcp$v" -t "$file" 2>&1); then
+        echo "$out" | tail -n 20 >&2
+        tb_die "kea-dhcp$v rejected $file (see above)"
+    fi
+}
+
+# tb_kea_start 4|6 FILE: starts Kea in the server namespace and waits (10 s at
+# most) until it listens on its DHCP port. Sets TB_KEA_PID and TB_KEA_LOG.
+tb_kea_start() {
+    local v=$1 file=$2 port
+    [ "$v" = 4 ] && port=67 || port=547
+    TB_KEA_LOG="$TB_DIR/kea$v.log"
+    : >"$TB_KEA_LOG"
+    ip netns exec "$TB_SRV" env KEA_PIDFILE_DIR="$TB_DIR/run" KEA_LOCKFILE_DIR="$TB_DIR/run" \
+        "/usr/sbin/kea-dhcp$v" -c "$file" >>"$TB_DIR/kea$v.stdout" 2>&1 &
+    TB_KEA_PID=$!
+    TB_KEA_PIDS+=("$TB_KEA_PID")
+    local i
+    for i in $(seq 100); do
+        if ! kill -0 "$TB_KEA_PID" 2>/dev/null; then
+            tail -n 20 "$TB_DIR/kea$v.stdout" "$TB_KEA_LOG" >&2
+            tb_die "kea-dhcp$v exited during start-up (log above)"
+        fi
+        if ip netns exec "$TB_SRV" ss -Hlun "sport = :$port" | grep -q .; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    tail -n 20 "$TB_KEA_LOG" >&2
+    tb_die "kea-dhcp$v did not listen on port $port within 10 s"
+}
+
+tb_kea_stop() {
+    [ -n "$TB_KEA_PID" ] || return 0
+    tb_kill_wait "$TB_KEA_PID"
+    TB_KEA_PID=""
+}
