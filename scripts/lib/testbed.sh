@@ -74,10 +74,10 @@ tb_cleanup() {
 
 # Sends SIGTERM, waits up to 5 s, then SIGKILL.
 tb_kill_wait() {
-    local pid=$1 i
+    local pid=$1 _
     kill -0 "$pid" 2>/dev/null || return 0
     kill -TERM "$pid" 2>/dev/null
-    for i in $(seq 50); do
+    for _ in $(seq 50); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
@@ -118,8 +118,8 @@ tb_netns_up() {
     ip -n "$TB_SRV" link set "$TB_VSRV" up
     ip -n "$TB_CLI" link set "$TB_VCLI" up
     # Bounded wait for the link-local addresses (Kea v6 and perfdhcp -6 bind to them).
-    local i
-    for i in $(seq 50); do
+    local _
+    for _ in $(seq 50); do
         if ip -n "$TB_SRV" -6 addr show dev "$TB_VSRV" scope link | grep -q 'inet6' &&
            ip -n "$TB_CLI" -6 addr show dev "$TB_VCLI" scope link | grep -q 'inet6' &&
            ! ip -n "$TB_CLI" -6 addr show dev "$TB_VCLI" | grep -q tentative; then
@@ -212,8 +212,8 @@ tb_kea_start() {
         "/usr/sbin/kea-dhcp$v" -c "$file" >>"$TB_DIR/kea$v.stdout" 2>&1 &
     TB_KEA_PID=$!
     TB_KEA_PIDS+=("$TB_KEA_PID")
-    local i
-    for i in $(seq 100); do
+    local _
+    for _ in $(seq 100); do
         if ! kill -0 "$TB_KEA_PID" 2>/dev/null; then
             tail -n 20 "$TB_DIR/kea$v.stdout" "$TB_KEA_LOG" >&2
             tb_die "kea-dhcp$v exited during start-up (log above)"

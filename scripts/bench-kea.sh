@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Benchmark: DHCPv4 DORA exchanges per second of the real kea-dhcp4 with
+#   (a) no hook library,
+#   (b) Kea's own libdhcp_run_script.so, async, a no-op /bin/sh script,
+#   (c) this project's libkea_runscript.so, async, the same script, default hook points,
+# interleaved in one run (a, b, c, a, b, c, …), a fresh Kea per measurement,
+# perfdhcp in a network namespace joined by a veth. Prints DORA/s per round,
+# the medians, and the ratios ours/Kea-hook and ours/no-hook.
+#
+# Usage (as root):  scripts/bench-kea.sh
+# Environment:
+#   ROUNDS=3         rounds of (a, b, c)
+#   SECONDS=10       perfdhcp test period per measurement (PERIOD=… works too;
+#                    SECONDS is read once at start-up, bash's own counter afterwards)
+#   RATE=20000       perfdhcp -r (offered DORA/s; above what Kea can answer)
+#   CLIENTS=1000000  perfdhcp -R (distinct clients, so every DORA is a new lease)
+#   OURS_LIB=…       our library (default: $CARGO_TARGET_DIR or target/ + release/libkea_runscript.so;
+#                    built with cargo when missing)
+#   KEA_HOOK_LIB=…   Kea's run-script hook (default: Debian's path)
+# Figures from one run are comparable with each other only; the machine's other
+# load shows as spread between rounds.
+bench_seconds_env=$SECONDS
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+. "$repo/scripts/lib/testbed.sh"
+
+rounds=${ROUNDS:-3}
+period=${PERIOD:-$bench_seconds_env}
+[ "$period" -gt 0 ] 2>/dev/null || period=10
+rate=${RATE:-20000}
+clients=${CLIENTS:-1000000}
+kea_hook_lib=${KEA_HOOK_LIB:-/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_run_script.so}
+ours_lib=${OURS_LIB:-${CARGO_TARGET_DIR:-$repo/target}/release/libkea_runscript.so}
+
+for n in "$rounds" "$period" "$rate" "$clients"; do
+    [[ "$n" =~ ^[1-9][0-9]*$ ]] || tb_die "ROUNDS, SECONDS/PERIOD, RATE and CLIENTS must be positive integers (got '$n')"
+done
+command -v perfdhcp >/dev/null || [ -x /usr/sbin/perfdhcp ] || tb_die "perfdhcp not found (apt-get install kea-admin, or run scripts/install-deps.sh)"
+[ -x /usr/sbin/kea-dhcp4 ] || tb_die "/usr/sbin/kea-dhcp4 not found (run scripts/install-deps.sh)"
+[ -f "$kea_hook_lib" ] || tb_die "Kea's run-script hook not found at $kea_hook_lib (set KEA_HOOK_LIB)"
+if [ ! -f "$ours_lib" ] && [ -z "${OURS_LIB:-}" ]; then
+    tb_log "building libkea_runscript.so (cargo build --release -p kea-runscript-hook)"
+    cargo build --release -j2 -p kea-runscript-hook >&2 || tb_die "building kea-runscript-hook failed"
+fi
+[ -f "$ours_lib" ] || tb_die "our library not found at $ours_lib (build it, or set OURS_LIB)"
+
+TB_KEA_SEVERITY=WARN
+tb_init
+tb_netns_up
+
+noop="$TB_DIR/noop.sh"
+printf '#!/bin/sh\nexit 0\n' >"$noop"
+chmod 755 "$noop"
+
+variants=(none kea ours)
+declare -A label=([none]="no hook" [kea]="libdhcp_run_script" [ours]="libkea_runscript")
+declare -A hooks=(
+    [none]="[]"
+    [kea]="[{\"library\": \"$kea_hook_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": false}}]"
+    [ours]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": false}}]"
+)
+for v in "${variants[@]}"; do
+    tb_kea4_config "$TB_DIR/bench-$v.json" "${hooks[$v]}"
+    tb_kea_check 4 "$TB_DIR/bench-$v.json"
+done
+
+# Processes the kernel created system-wide (/proc/stat "processes"): each
+# script run costs one, so the delta shows whether every lease ran the script.
+forks() { awk '$1 == "processes" {print $2}' /proc/stat; }
+
+# measure VARIANT ROUND: fresh Kea, one perfdhcp run; appends "v round rate leases forks warns".
+measure() {
+    local v=$1 r=$2 out rc f0 f1 dora acks warns
+    tb_kea_start 4 "$TB_DIR/bench-$v.json"
+    f0=$(forks)
+    rc=0
+    out=$(tb_cli perfdhcp -4 -l "$TB_VCLI" -r "$rate" -p "$period" -R "$clients" 2>&1) || rc=$?
+    # 3 = "some exchanges not completed": expected when offering more than Kea answers.
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
+        echo "$out" | tail -n 20 >&2
+        tb_die "perfdhcp failed with exit code $rc ($v, round $r)"
+    fi
+    # Let async scripts of the last leases finish before counting and stopping.
+    sleep 1
+    f1=$(forks)
+    tb_kea_stop
+    dora=$(echo "$out" | awk '/^Rate:/ {print $2; exit}')
+    [ -n "$dora" ] || { echo "$out" | tail -n 20 >&2; tb_die "no 'Rate:' line in perfdhcp's output ($v, round $r)"; }
+    acks=$(echo "$out" | awk '/Statistics for: REQUEST-ACK\*/ {s=1} s && /^received packets:/ {print $3; exit}')
+    # Warnings beyond the two every memfile Kea prints at start-up (e.g. our
+    # library reporting events it could not queue) are counted and listed.
+    grep -E ' (WARN|ERROR|FATAL) ' "$TB_KEA_LOG" | grep -v -E 'DHCPSRV_MEMFILE_NO_STORAGE|DHCP4_MULTI_THREADING_INFO' \
+        | awk '{print $5}' >>"$TB_DIR/warnings-$v" || true
+    warns=$(grep -E ' (WARN|ERROR|FATAL) ' "$TB_KEA_LOG" | grep -c -v -E 'DHCPSRV_MEMFILE_NO_STORAGE|DHCP4_MULTI_THREADING_INFO' || true)
+    printf '%s %s %s %s %s %s\n' "$v" "$r" "$dora" "${acks:-0}" "$((f1 - f0))" "$warns" >>"$TB_DIR/results"
+    printf '  round %d  %-20s %10.1f DORA/s  (%s leases, %s processes, %s Kea warnings)\n' \
+        "$r" "${label[$v]}" "$dora" "${acks:-0}" "$((f1 - f0))" "$warns" >&2
+}
+
+tb_log "kea-dhcp4 $(/usr/sbin/kea-dhcp4 -v), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+tb_log "perfdhcp -4 -l <veth> -r $rate -p $period -R $clients; $rounds rounds of (a) no hook, (b) Kea's hook, (c) ours"
+: >"$TB_DIR/results"
+for r in $(seq "$rounds"); do
+    for v in "${variants[@]}"; do
+        measure "$v" "$r"
+        sleep 1
+    done
+done
+tb_log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+col() { awk -v v="$1" -v c="$2" '$1 == v {print $c}' "$TB_DIR/results"; }
+
+echo
+echo "DORA exchanges/s (perfdhcp -4 -r $rate -p $period -R $clients; fresh kea-dhcp4 per cell, loggers at WARN)"
+printf '%-8s %12s %20s %18s\n' round "(a) no hook" "(b) libdhcp_run_script" "(c) libkea_runscript"
+for r in $(seq "$rounds"); do
+    printf '%-8s' "$r"
+    for v in "${variants[@]}"; do
+        printf ' %18.1f' "$(awk -v v="$v" -v r="$r" '$1 == v && $2 == r {print $3}' "$TB_DIR/results")"
+    done
+    echo
+done
+declare -A med
+for v in "${variants[@]}"; do med[$v]=$(col "$v" 3 | median); done
+printf '%-8s %18.1f %18.1f %18.1f\n' median "${med[none]}" "${med[kea]}" "${med[ours]}"
+echo
+awk -v o="${med[ours]}" -v k="${med[kea]}" -v n="${med[none]}" 'BEGIN {
+    printf "ratio ours/kea-hook (medians): %.2fx   (target >= 1.8x)\n", o / k
+    printf "ratio ours/no-hook  (medians): %.3f\n", o / n
+    printf "ratio kea-hook/no-hook:        %.3f\n", k / n
+}'
+echo
+echo "processes created per lease (all rounds; ~1 = the script ran for each lease):"
+for v in kea ours; do
+    awk -v v="$v" -v l="${label[$v]}" '$1 == v {a += $4; f += $5; w += $6}
+        END {printf "  %-20s %d leases, %d processes (%.2f per lease), %d Kea warnings/errors\n", l, a, f, (a ? f / a : 0), w}' "$TB_DIR/results"
+    if [ -s "$TB_DIR/warnings-$v" ]; then
+        sort "$TB_DIR/warnings-$v" | uniq -c | sort -rn | head -n 5 | sed 's/^/      /'
+    fi
+done
