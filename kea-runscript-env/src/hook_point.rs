@@ -134,6 +134,30 @@ impl Argument {
         }
     }
 
+    /// The variable-name prefix this argument renders under (`"QUERY4"`, `"PKT4_HWADDR"`,
+    /// `"REMOVE_LEASE"`, …), the same as Kea's hook uses.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Argument::Query4 => "QUERY4",
+            Argument::Response4 => "RESPONSE4",
+            Argument::Subnet4 => "SUBNET4",
+            Argument::ClientId => "PKT4_CLIENT_ID",
+            Argument::HwAddr => "PKT4_HWADDR",
+            Argument::Lease4 => "LEASE4",
+            Argument::Leases4 => "LEASES4",
+            Argument::DeletedLeases4 => "DELETED_LEASES4",
+            Argument::RemoveLease => "REMOVE_LEASE",
+            Argument::FakeAllocation => "FAKE_ALLOCATION",
+            Argument::Query6 => "QUERY6",
+            Argument::Response6 => "RESPONSE6",
+            Argument::Subnet6 => "SUBNET6",
+            Argument::Lease6 => "LEASE6",
+            Argument::Leases6 => "LEASES6",
+            Argument::DeletedLeases6 => "DELETED_LEASES6",
+            Argument::Ia => "PKT6_IA",
+        }
+    }
+
     /// Kea's argument name given the type of the event's `lease6`: for [`Argument::Ia`]
     /// `"ia_na"` when the lease is IA_NA and `"ia_pd"` for any other type (Kea's hook
     /// makes the same choice); for every other argument the same as [`Argument::kea_name`].

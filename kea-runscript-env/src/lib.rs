@@ -31,7 +31,7 @@
 //! assert_eq!(vars[0], ("QUERY6_TYPE".to_string(), String::new()));
 //! assert!(vars.contains(&("LEASE6_DUID".into(), "00:01:00:01:2a:bc".into())));
 //! assert!(vars.contains(&("LEASE6_TYPE".into(), "IA_NA".into())));
-//! assert!(vars.contains(&("PKT6_IA_T1".into(), "1800".into())));
+//! assert!(vars.contains(&("PKT6_IA_IA_T1".into(), "1800".into())));
 //! ```
 //!
 //! Guarantees: rendering is total (any field contents render, nothing panics) and

@@ -18,7 +18,7 @@ pub struct DhcpOption {
 /// A DHCPv4 packet as Kea's `Pkt4` (the fields Kea's run-script hook renders).
 ///
 /// `QUERY4_RELAYED` is derived from `giaddr` as Kea's `Pkt4::isRelayed` does
-/// (relayed when `giaddr` is not `0.0.0.0`).
+/// (relayed when `giaddr` is neither `0.0.0.0` nor `255.255.255.255`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Pkt4 {
     /// The DHCP message type (option 53), e.g. 3 for DHCPREQUEST; Kea's `getType()`.
@@ -67,9 +67,10 @@ impl Pkt4 {
         self.options.iter().find(|o| o.code == code)
     }
 
-    /// Whether the packet came through a relay: Kea's `Pkt4::isRelayed` (`giaddr` not zero).
+    /// Whether the packet came through a relay, as Kea's `Pkt4::isRelayed`: `giaddr` is
+    /// neither `0.0.0.0` nor `255.255.255.255`.
     pub fn is_relayed(&self) -> bool {
-        !self.giaddr.is_unspecified()
+        !self.giaddr.is_unspecified() && !self.giaddr.is_broadcast()
     }
 }
 

@@ -1,9 +1,63 @@
 //! Rendering an [`Event`] into `(NAME, value)` pairs.
+//!
+//! One renderer per model type, each writing under the name prefix the caller set up in
+//! [`Env`]; a hook point's rendering is its argument list mapped to (renderer, prefix).
 
-use crate::Event;
+mod env;
+mod lease;
+mod packet;
+mod scalar;
+
+use crate::{Argument, Event};
+use env::Env;
 
 /// Renders the event's hook-point arguments into ordered `(NAME, value)` pairs.
+///
+/// The arguments are rendered in [`HookPoint::arguments`](crate::HookPoint::arguments)
+/// order, each under its [`Argument::prefix`]; objects the event lacks render the empty
+/// variables Kea's hook renders for them (`<PREFIX>_SIZE=0` for lease collections).
+/// Event fields that are not arguments of the hook point are ignored.
+///
+/// ```
+/// use kea_runscript_env::{render, Event, HookPoint};
+///
+/// let vars = render(&Event::new(HookPoint::Lease4Expire));
+/// assert_eq!(vars[0], ("LEASE4_ADDRESS".to_string(), String::new()));
+/// assert_eq!(render(&Event::new(HookPoint::Load)), vec![]);
+/// ```
 pub fn render(event: &Event) -> Vec<(String, String)> {
-    let _ = event;
-    Vec::new()
+    let mut env = Env::default();
+    for &argument in event.hook_point.arguments() {
+        env.scoped(argument.prefix(), |env| {
+            render_argument(env, argument, event)
+        });
+    }
+    env.into_vars()
+}
+
+/// The renderer of each argument, applied to the event's object for it.
+fn render_argument(env: &mut Env, argument: Argument, event: &Event) {
+    match argument {
+        Argument::Query4 => packet::pkt4(env, event.query4.as_ref()),
+        Argument::Response4 => packet::pkt4(env, event.response4.as_ref()),
+        Argument::Subnet4 => scalar::subnet4(env, event.subnet4.as_ref()),
+        Argument::ClientId => scalar::id(env, event.client_id.as_ref().map(|id| &id.0[..])),
+        Argument::HwAddr => scalar::hwaddr(env, event.hwaddr.as_ref()),
+        Argument::Lease4 => lease::lease4(env, event.lease4.as_ref()),
+        Argument::Leases4 => lease::leases(env, event.leases4.as_deref(), lease::lease4),
+        Argument::DeletedLeases4 => {
+            lease::leases(env, event.deleted_leases4.as_deref(), lease::lease4)
+        }
+        Argument::RemoveLease => scalar::boolean(env, event.remove_lease),
+        Argument::FakeAllocation => scalar::boolean(env, event.fake_allocation),
+        Argument::Query6 => packet::pkt6(env, event.query6.as_ref()),
+        Argument::Response6 => packet::pkt6(env, event.response6.as_ref()),
+        Argument::Subnet6 => scalar::subnet6(env, event.subnet6.as_ref()),
+        Argument::Lease6 => lease::lease6(env, event.lease6.as_ref()),
+        Argument::Leases6 => lease::leases(env, event.leases6.as_deref(), lease::lease6),
+        Argument::DeletedLeases6 => {
+            lease::leases(env, event.deleted_leases6.as_deref(), lease::lease6)
+        }
+        Argument::Ia => scalar::ia(env, event.ia.as_ref()),
+    }
 }

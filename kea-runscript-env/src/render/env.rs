@@ -1,0 +1,91 @@
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::format;
+
+/// The variables rendered so far and the current name prefix.
+///
+/// Renderers extend the prefix with [`Env::scoped`] and add variables by suffix, so each
+/// name costs one allocation and one copy of the prefix, nothing more.
+#[derive(Default)]
+pub(crate) struct Env {
+    vars: Vec<(String, String)>,
+    name: String,
+}
+
+impl Env {
+    pub(crate) fn into_vars(self) -> Vec<(String, String)> {
+        self.vars
+    }
+
+    /// Runs `render` with `part` appended to the name prefix.
+    pub(crate) fn scoped(&mut self, part: &str, render: impl FnOnce(&mut Env)) {
+        let len = self.name.len();
+        self.name.push_str(part);
+        render(self);
+        self.name.truncate(len);
+    }
+
+    /// Runs `render` with `_AT<index>` appended to the name prefix.
+    pub(crate) fn indexed(&mut self, index: usize, render: impl FnOnce(&mut Env)) {
+        let len = self.name.len();
+        let _ = write!(self.name, "_AT{index}");
+        render(self);
+        self.name.truncate(len);
+    }
+
+    /// Adds `<prefix><suffix>`, its value written by `write` or empty when there is none.
+    pub(crate) fn set<T>(
+        &mut self,
+        suffix: &str,
+        value: Option<T>,
+        write: impl FnOnce(&mut String, T),
+    ) {
+        let mut name = String::with_capacity(self.name.len() + suffix.len());
+        name.push_str(&self.name);
+        name.push_str(suffix);
+        let mut text = String::new();
+        if let Some(value) = value {
+            write(&mut text, value);
+        }
+        self.vars.push((name, text));
+    }
+
+    /// A decimal integer (Kea's `boost::lexical_cast` of the value as `uint64_t`).
+    pub(crate) fn int(&mut self, suffix: &str, value: Option<u64>) {
+        self.set(suffix, value, |out, n| {
+            let _ = write!(out, "{n}");
+        });
+    }
+
+    /// A fixed text.
+    pub(crate) fn word(&mut self, suffix: &str, value: Option<&str>) {
+        self.set(suffix, value, |out, text| out.push_str(text));
+    }
+
+    /// A free-form string from Kea, cut at its first NUL.
+    pub(crate) fn text(&mut self, suffix: &str, value: Option<&str>) {
+        self.set(suffix, value, format::push_until_nul);
+    }
+
+    pub(crate) fn ipv4(&mut self, suffix: &str, value: Option<Ipv4Addr>) {
+        self.set(suffix, value, format::push_ipv4);
+    }
+
+    pub(crate) fn ipv6(&mut self, suffix: &str, value: Option<Ipv6Addr>) {
+        self.set(suffix, value, format::push_ipv6);
+    }
+
+    /// Bytes as colon-separated lower-case hex (hardware addresses, client-ids, DUIDs).
+    pub(crate) fn colon_hex(&mut self, suffix: &str, value: Option<&[u8]>) {
+        self.set(suffix, value, format::push_colon_hex);
+    }
+
+    /// `<prefix>_OPTION_<code>` = the option payload as `0x` + upper-case hex.
+    pub(crate) fn option(&mut self, code: u16, payload: &[u8]) {
+        let len = self.name.len();
+        let _ = write!(self.name, "_OPTION_{code}");
+        self.set("", Some(payload), format::push_option_hex);
+        self.name.truncate(len);
+    }
+}

@@ -1,0 +1,79 @@
+//! Renderers of leases and lease collections.
+
+use super::env::Env;
+use super::scalar;
+use crate::format::{lease_state_text, lease_type_text};
+use crate::{Lease4, Lease6};
+
+/// Kea casts `cltt` (signed) to `uint64_t`, so a negative time renders as a huge number.
+fn cltt(value: i64) -> u64 {
+    value as u64
+}
+
+pub(crate) fn lease4(env: &mut Env, lease: Option<&Lease4>) {
+    env.ipv4("_ADDRESS", lease.map(|l| l.address));
+    env.int("_CLTT", lease.map(|l| cltt(l.cltt)));
+    env.text("_HOSTNAME", lease.map(|l| &l.hostname[..]));
+    env.scoped("_HWADDR", |env| {
+        scalar::hwaddr(env, lease.and_then(|l| l.hwaddr.as_ref()))
+    });
+    env.word(
+        "_STATE",
+        lease.map(|l| lease_state_text(l.state)).as_deref(),
+    );
+    env.int("_SUBNET_ID", lease.map(|l| u64::from(l.subnet_id)));
+    env.int(
+        "_VALID_LIFETIME",
+        lease.map(|l| u64::from(l.valid_lifetime)),
+    );
+    env.scoped("_CLIENT_ID", |env| {
+        scalar::id(
+            env,
+            lease.and_then(|l| l.client_id.as_ref()).map(|id| &id.0[..]),
+        )
+    });
+}
+
+pub(crate) fn lease6(env: &mut Env, lease: Option<&Lease6>) {
+    env.ipv6("_ADDRESS", lease.map(|l| l.address));
+    env.int("_CLTT", lease.map(|l| cltt(l.cltt)));
+    env.text("_HOSTNAME", lease.map(|l| &l.hostname[..]));
+    env.scoped("_HWADDR", |env| {
+        scalar::hwaddr(env, lease.and_then(|l| l.hwaddr.as_ref()))
+    });
+    env.word(
+        "_STATE",
+        lease.map(|l| lease_state_text(l.state)).as_deref(),
+    );
+    env.int("_SUBNET_ID", lease.map(|l| u64::from(l.subnet_id)));
+    env.int(
+        "_VALID_LIFETIME",
+        lease.map(|l| u64::from(l.valid_lifetime)),
+    );
+    env.scoped("_DUID", |env| {
+        scalar::id(env, lease.and_then(|l| l.duid.as_ref()).map(|id| &id.0[..]))
+    });
+    env.int("_IAID", lease.map(|l| u64::from(l.iaid)));
+    env.int(
+        "_PREFERRED_LIFETIME",
+        lease.map(|l| u64::from(l.preferred_lifetime)),
+    );
+    env.int("_PREFIX_LEN", lease.map(|l| u64::from(l.prefix_len)));
+    env.word(
+        "_TYPE",
+        lease.map(|l| lease_type_text(l.lease_type)).as_deref(),
+    );
+}
+
+/// `<P>_SIZE` (`0` for an absent collection, as Kea), then each lease under `<P>_AT<i>`.
+pub(crate) fn leases<L>(
+    env: &mut Env,
+    leases: Option<&[L]>,
+    render_lease: fn(&mut Env, Option<&L>),
+) {
+    let leases = leases.unwrap_or_default();
+    env.int("_SIZE", Some(leases.len() as u64));
+    for (index, lease) in leases.iter().enumerate() {
+        env.indexed(index, |env| render_lease(env, Some(lease)));
+    }
+}

@@ -1,0 +1,277 @@
+//! Realistic events shared by the snapshot, docs and property tests.
+#![allow(dead_code)]
+
+use kea_runscript_env::{
+    ClientId, DhcpOption, Duid, Event, HookPoint, HwAddr, Ia, Lease4, Lease6, LeaseState,
+    LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,
+};
+
+pub const CLIENT_MAC: [u8; 6] = [0x00, 0x0c, 0x01, 0x02, 0x03, 0x04];
+pub const SERVER_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0xab, 0xcd, 0xef];
+pub const RELAY_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+
+/// Option 82 with circuit-id (1) "eth0/1", remote-id (2) = a MAC, and a
+/// vendor-specific sub-option (9) carrying enterprise 3561 (BBF) data.
+pub fn option82() -> DhcpOption {
+    let mut payload = vec![1, 6];
+    payload.extend_from_slice(b"eth0/1");
+    payload.extend_from_slice(&[2, 6]);
+    payload.extend_from_slice(&RELAY_MAC);
+    payload.extend_from_slice(&[9, 9, 0x00, 0x00, 0x0d, 0xe9, 4, 2, 0x01, 0x02, 0x03]);
+    DhcpOption {
+        code: 82,
+        payload,
+    }
+}
+
+pub fn duid() -> Duid {
+    // DUID-LLT: type 1, htype 1, time, MAC.
+    let mut bytes = vec![0x00, 0x01, 0x00, 0x01, 0x2c, 0x3e, 0x5f, 0x10];
+    bytes.extend_from_slice(&CLIENT_MAC);
+    Duid(bytes)
+}
+
+pub fn client_id() -> ClientId {
+    let mut bytes = vec![0x01];
+    bytes.extend_from_slice(&CLIENT_MAC);
+    ClientId(bytes)
+}
+
+pub fn query4(msg_type: u8) -> Pkt4 {
+    Pkt4 {
+        msg_type,
+        transid: 0x1234_5678,
+        local_addr: "192.0.2.1".parse().unwrap(),
+        local_port: 67,
+        remote_addr: "192.0.2.254".parse().unwrap(),
+        remote_port: 67,
+        iface_index: 2,
+        iface_name: "eth0".into(),
+        hops: 1,
+        secs: 3,
+        flags: 0x8000,
+        ciaddr: "192.0.2.10".parse().unwrap(),
+        siaddr: "0.0.0.0".parse().unwrap(),
+        yiaddr: "0.0.0.0".parse().unwrap(),
+        giaddr: "192.0.2.254".parse().unwrap(),
+        hwaddr: Some(HwAddr::ethernet(CLIENT_MAC)),
+        local_hwaddr: Some(HwAddr {
+            htype: 1,
+            bytes: SERVER_MAC.to_vec(),
+            source: 0,
+        }),
+        remote_hwaddr: Some(HwAddr {
+            htype: 1,
+            bytes: RELAY_MAC.to_vec(),
+            source: 1,
+        }),
+        options: vec![
+            DhcpOption {
+                code: 53,
+                payload: vec![msg_type],
+            },
+            option82(),
+        ],
+    }
+}
+
+pub fn response4(msg_type: u8) -> Pkt4 {
+    Pkt4 {
+        msg_type,
+        local_addr: "192.0.2.1".parse().unwrap(),
+        remote_addr: "192.0.2.254".parse().unwrap(),
+        yiaddr: "192.0.2.10".parse().unwrap(),
+        siaddr: "192.0.2.1".parse().unwrap(),
+        ..query4(msg_type)
+    }
+}
+
+pub fn subnet4() -> Subnet4 {
+    Subnet4 {
+        id: 1,
+        prefix: "192.0.2.0/24".parse().unwrap(),
+    }
+}
+
+pub fn lease4(last_octet: u8) -> Lease4 {
+    Lease4 {
+        address: [192, 0, 2, last_octet].into(),
+        cltt: 1_700_000_000,
+        hostname: "client1.example.org".into(),
+        hwaddr: Some(HwAddr::ethernet(CLIENT_MAC)),
+        state: LeaseState::Default,
+        subnet_id: 1,
+        valid_lifetime: 4000,
+        client_id: Some(client_id()),
+    }
+}
+
+pub fn query6(msg_type: u8) -> Pkt6 {
+    Pkt6 {
+        msg_type,
+        transid: 0x00ab_cdef,
+        local_addr: "2001:db8::1".parse().unwrap(),
+        local_port: 547,
+        remote_addr: "fe80::5054:ff:fe12:3456".parse().unwrap(),
+        remote_port: 547,
+        iface_index: 2,
+        iface_name: "eth0".into(),
+        remote_hwaddr: Some(HwAddr {
+            htype: 1,
+            bytes: RELAY_MAC.to_vec(),
+            source: 1,
+        }),
+        proto: Proto::Udp,
+        client_id: Some(duid()),
+        options: vec![DhcpOption {
+            code: 1,
+            payload: duid().0,
+        }],
+        relays: vec![
+            // Outermost relay (next to the server): its remote-id must lose to the inner one.
+            Relay6 {
+                msg_type: 12,
+                hop_count: 1,
+                link_addr: "2001:db8:ffff::1".parse().unwrap(),
+                peer_addr: "fe80::1".parse().unwrap(),
+                options: vec![
+                    DhcpOption {
+                        code: 18,
+                        payload: b"uplink".to_vec(),
+                    },
+                    DhcpOption {
+                        code: 37,
+                        payload: vec![0, 0, 0x0d, 0xe9, 0xee],
+                    },
+                ],
+            },
+            // Relay closest to the client.
+            Relay6 {
+                msg_type: 12,
+                hop_count: 0,
+                link_addr: "2001:db8:1::1".parse().unwrap(),
+                peer_addr: "fe80::20c:1ff:fe02:304".parse().unwrap(),
+                options: vec![
+                    DhcpOption {
+                        code: 37,
+                        payload: vec![0, 0, 0x0d, 0xe9, 0x01, 0x02, 0x03],
+                    },
+                    DhcpOption {
+                        code: 38,
+                        payload: b"sub-42".to_vec(),
+                    },
+                ],
+            },
+        ],
+    }
+}
+
+pub fn subnet6() -> Subnet6 {
+    Subnet6 {
+        id: 1,
+        prefix: "2001:db8:1::/64".parse().unwrap(),
+    }
+}
+
+pub fn lease6(lease_type: LeaseType, last: u16) -> Lease6 {
+    let (address, prefix_len) = match lease_type {
+        LeaseType::Pd => ([0x2001, 0xdb8, 0x100, last, 0, 0, 0, 0].into(), 56),
+        _ => ([0x2001, 0xdb8, 1, 0, 0, 0, 0, last].into(), 128),
+    };
+    Lease6 {
+        address,
+        cltt: 1_700_000_000,
+        hostname: "client1.example.org".into(),
+        hwaddr: Some(HwAddr::ethernet(CLIENT_MAC)),
+        state: LeaseState::Default,
+        subnet_id: 1,
+        valid_lifetime: 7200,
+        duid: Some(duid()),
+        iaid: 0x0102_0304,
+        preferred_lifetime: 3600,
+        prefix_len,
+        lease_type,
+    }
+}
+
+/// The v4 message type a query has at this hook point.
+fn query4_type(hook_point: HookPoint) -> u8 {
+    match hook_point {
+        HookPoint::Lease4Release => 7,
+        HookPoint::Lease4Decline => 4,
+        HookPoint::Pkt4Receive | HookPoint::Subnet4Select => 1,
+        _ => 3,
+    }
+}
+
+fn query6_type(hook_point: HookPoint) -> u8 {
+    match hook_point {
+        HookPoint::Lease6Renew => 5,
+        HookPoint::Lease6Rebind => 6,
+        HookPoint::Lease6Release => 8,
+        HookPoint::Lease6Decline => 9,
+        HookPoint::Pkt6Receive | HookPoint::Subnet6Select => 1,
+        _ => 3,
+    }
+}
+
+/// An event with every object populated with realistic values (only the hook point's
+/// arguments are rendered).
+pub fn full_event(hook_point: HookPoint) -> Event {
+    let mut event = Event::new(hook_point);
+    let reclaimed = matches!(hook_point, HookPoint::Lease4Expire | HookPoint::Lease6Expire);
+    let mut lease4 = lease4(10);
+    let mut lease6 = lease6(LeaseType::Na, 0x100);
+    if reclaimed {
+        lease4.state = LeaseState::ExpiredReclaimed;
+        lease6.state = LeaseState::ExpiredReclaimed;
+    }
+    if matches!(hook_point, HookPoint::Lease4Decline | HookPoint::Lease4Recover) {
+        lease4.state = LeaseState::Declined;
+    }
+    if matches!(hook_point, HookPoint::Lease6Decline | HookPoint::Lease6Recover) {
+        lease6.state = LeaseState::Declined;
+    }
+    event.query4 = Some(query4(query4_type(hook_point)));
+    event.response4 = Some(response4(5));
+    event.subnet4 = Some(subnet4());
+    event.client_id = Some(client_id());
+    event.hwaddr = Some(HwAddr::ethernet(CLIENT_MAC));
+    event.lease4 = Some(lease4);
+    event.leases4 = Some(vec![self::lease4(10), self::lease4(11)]);
+    event.deleted_leases4 = Some(vec![self::lease4(9)]);
+    event.query6 = Some(query6(query6_type(hook_point)));
+    event.response6 = Some(Pkt6 {
+        msg_type: 7,
+        relays: Vec::new(),
+        ..query6(7)
+    });
+    event.subnet6 = Some(subnet6());
+    event.lease6 = Some(lease6);
+    event.leases6 = Some(vec![
+        self::lease6(LeaseType::Na, 0x100),
+        self::lease6(LeaseType::Pd, 0x42),
+    ]);
+    event.deleted_leases6 = Some(vec![self::lease6(LeaseType::Na, 0xff)]);
+    event.ia = Some(Ia {
+        iaid: 0x0102_0304,
+        ia_type: 3,
+        t1: 1800,
+        t2: 2880,
+    });
+    event.remove_lease = Some(true);
+    event.fake_allocation = Some(false);
+    event
+}
+
+/// `NAME=value` lines, the form a script sees.
+pub fn env_text(vars: &[(String, String)]) -> String {
+    let mut text = String::new();
+    for (name, value) in vars {
+        text.push_str(name);
+        text.push('=');
+        text.push_str(value);
+        text.push('\n');
+    }
+    text
+}
