@@ -18,10 +18,7 @@ pub fn option82() -> DhcpOption {
     payload.extend_from_slice(&[2, 6]);
     payload.extend_from_slice(&RELAY_MAC);
     payload.extend_from_slice(&[9, 9, 0x00, 0x00, 0x0d, 0xe9, 4, 2, 0x01, 0x02, 0x03]);
-    DhcpOption {
-        code: 82,
-        payload,
-    }
+    DhcpOption { code: 82, payload }
 }
 
 pub fn duid() -> Duid {
@@ -219,17 +216,26 @@ fn query6_type(hook_point: HookPoint) -> u8 {
 /// arguments are rendered).
 pub fn full_event(hook_point: HookPoint) -> Event {
     let mut event = Event::new(hook_point);
-    let reclaimed = matches!(hook_point, HookPoint::Lease4Expire | HookPoint::Lease6Expire);
+    let reclaimed = matches!(
+        hook_point,
+        HookPoint::Lease4Expire | HookPoint::Lease6Expire
+    );
     let mut lease4 = lease4(10);
     let mut lease6 = lease6(LeaseType::Na, 0x100);
     if reclaimed {
         lease4.state = LeaseState::ExpiredReclaimed;
         lease6.state = LeaseState::ExpiredReclaimed;
     }
-    if matches!(hook_point, HookPoint::Lease4Decline | HookPoint::Lease4Recover) {
+    if matches!(
+        hook_point,
+        HookPoint::Lease4Decline | HookPoint::Lease4Recover
+    ) {
         lease4.state = LeaseState::Declined;
     }
-    if matches!(hook_point, HookPoint::Lease6Decline | HookPoint::Lease6Recover) {
+    if matches!(
+        hook_point,
+        HookPoint::Lease6Decline | HookPoint::Lease6Recover
+    ) {
         lease6.state = LeaseState::Declined;
     }
     event.query4 = Some(query4(query4_type(hook_point)));

@@ -1,0 +1,343 @@
+//! Property tests: any event renders, without panic, to well-formed, unique, deterministic
+//! variables.
+
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use kea_runscript_env::{
+    render, ClientId, DhcpOption, Duid, Event, HookPoint, HwAddr, Ia, Lease4, Lease6, LeaseState,
+    LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,
+};
+use proptest::collection::vec;
+use proptest::prelude::*;
+
+fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+    vec(any::<u8>(), 0..max)
+}
+
+/// Any string, biased towards NULs, control bytes, '=' and non-ASCII.
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![any::<String>(), "[\\x00-\\x1f=a-z\u{e9}\u{1F600}]{0,24}",]
+}
+
+fn hwaddr() -> impl Strategy<Value = Option<HwAddr>> {
+    proptest::option::of((any::<u16>(), bytes(40), any::<u32>()).prop_map(
+        |(htype, bytes, source)| HwAddr {
+            htype,
+            bytes,
+            source,
+        },
+    ))
+}
+
+/// Option 82 payloads: well-formed TLV lists (sub-options of any code) or arbitrary bytes.
+fn option82_payload() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        vec((any::<u8>(), bytes(12)), 0..8).prop_map(|subs| {
+            let mut payload = Vec::new();
+            for (code, value) in subs {
+                payload.push(code);
+                payload.push(value.len() as u8);
+                payload.extend(value);
+            }
+            payload
+        }),
+        bytes(64),
+    ]
+}
+
+fn options(codes: impl Strategy<Value = u16>) -> impl Strategy<Value = Vec<DhcpOption>> {
+    vec(
+        (codes, bytes(32)).prop_map(|(code, payload)| DhcpOption { code, payload }),
+        0..4,
+    )
+}
+
+fn pkt4() -> impl Strategy<Value = Option<Pkt4>> {
+    let header = (
+        any::<u8>(),
+        any::<u32>(),
+        any::<Ipv4Addr>(),
+        any::<u16>(),
+        any::<Ipv4Addr>(),
+        any::<u16>(),
+        any::<u32>(),
+        text(),
+        any::<u8>(),
+        any::<u16>(),
+        any::<u16>(),
+    );
+    let addrs = (
+        any::<Ipv4Addr>(),
+        any::<Ipv4Addr>(),
+        any::<Ipv4Addr>(),
+        prop_oneof![
+            Just(Ipv4Addr::UNSPECIFIED),
+            Just(Ipv4Addr::BROADCAST),
+            any::<Ipv4Addr>()
+        ],
+        hwaddr(),
+        hwaddr(),
+        hwaddr(),
+        options(prop_oneof![Just(82u16), any::<u16>()]),
+        proptest::option::of(option82_payload()),
+    );
+    proptest::option::of((header, addrs).prop_map(|(h, a)| {
+        let mut options = a.7;
+        if let Some(payload) = a.8 {
+            options.push(DhcpOption { code: 82, payload });
+        }
+        Pkt4 {
+            msg_type: h.0,
+            transid: h.1,
+            local_addr: h.2,
+            local_port: h.3,
+            remote_addr: h.4,
+            remote_port: h.5,
+            iface_index: h.6,
+            iface_name: h.7,
+            hops: h.8,
+            secs: h.9,
+            flags: h.10,
+            ciaddr: a.0,
+            siaddr: a.1,
+            yiaddr: a.2,
+            giaddr: a.3,
+            hwaddr: a.4,
+            local_hwaddr: a.5,
+            remote_hwaddr: a.6,
+            options,
+        }
+    }))
+}
+
+fn relay6() -> impl Strategy<Value = Relay6> {
+    (
+        any::<u8>(),
+        any::<u8>(),
+        any::<Ipv6Addr>(),
+        any::<Ipv6Addr>(),
+        options(prop_oneof![
+            Just(18u16),
+            Just(37u16),
+            Just(38u16),
+            any::<u16>()
+        ]),
+    )
+        .prop_map(
+            |(msg_type, hop_count, link_addr, peer_addr, options)| Relay6 {
+                msg_type,
+                hop_count,
+                link_addr,
+                peer_addr,
+                options,
+            },
+        )
+}
+
+fn pkt6() -> impl Strategy<Value = Option<Pkt6>> {
+    let fields = (
+        (any::<u8>(), any::<u32>(), any::<Ipv6Addr>(), any::<u16>()),
+        (any::<Ipv6Addr>(), any::<u16>(), any::<u32>(), text()),
+        hwaddr(),
+        any::<bool>(),
+        proptest::option::of(bytes(140).prop_map(Duid)),
+        options(any::<u16>()),
+        vec(relay6(), 0..4),
+    );
+    proptest::option::of(fields.prop_map(
+        |(a, b, remote_hwaddr, tcp, client_id, options, relays)| Pkt6 {
+            msg_type: a.0,
+            transid: a.1,
+            local_addr: a.2,
+            local_port: a.3,
+            remote_addr: b.0,
+            remote_port: b.1,
+            iface_index: b.2,
+            iface_name: b.3,
+            remote_hwaddr,
+            proto: if tcp { Proto::Tcp } else { Proto::Udp },
+            client_id,
+            options,
+            relays,
+        },
+    ))
+}
+
+fn lease4() -> impl Strategy<Value = Lease4> {
+    (
+        any::<Ipv4Addr>(),
+        any::<i64>(),
+        text(),
+        hwaddr(),
+        any::<u32>(),
+        any::<u32>(),
+        any::<u32>(),
+        proptest::option::of(bytes(40).prop_map(ClientId)),
+    )
+        .prop_map(|f| Lease4 {
+            address: f.0,
+            cltt: f.1,
+            hostname: f.2,
+            hwaddr: f.3,
+            state: LeaseState::from_raw(f.4 % 5),
+            subnet_id: f.5,
+            valid_lifetime: f.6,
+            client_id: f.7,
+        })
+}
+
+fn lease6() -> impl Strategy<Value = Lease6> {
+    (
+        (
+            any::<Ipv6Addr>(),
+            any::<i64>(),
+            text(),
+            hwaddr(),
+            any::<u32>(),
+        ),
+        (
+            any::<u32>(),
+            any::<u32>(),
+            proptest::option::of(bytes(140).prop_map(Duid)),
+            any::<u32>(),
+            any::<u32>(),
+            any::<u8>(),
+            any::<u32>(),
+        ),
+    )
+        .prop_map(|(a, b)| Lease6 {
+            address: a.0,
+            cltt: a.1,
+            hostname: a.2,
+            hwaddr: a.3,
+            state: LeaseState::from_raw(a.4 % 5),
+            subnet_id: b.0,
+            valid_lifetime: b.1,
+            duid: b.2,
+            iaid: b.3,
+            preferred_lifetime: b.4,
+            prefix_len: b.5,
+            lease_type: LeaseType::from_raw(b.6 % 6),
+        })
+}
+
+fn event() -> impl Strategy<Value = Event> {
+    let v4 = (
+        pkt4(),
+        pkt4(),
+        proptest::option::of((any::<u32>(), any::<Ipv4Addr>(), 0u8..=32)),
+        proptest::option::of(bytes(40).prop_map(ClientId)),
+        hwaddr(),
+        proptest::option::of(lease4()),
+        proptest::option::of(vec(lease4(), 0..4)),
+        proptest::option::of(vec(lease4(), 0..3)),
+    );
+    let v6 = (
+        pkt6(),
+        pkt6(),
+        proptest::option::of((any::<u32>(), any::<Ipv6Addr>(), 0u8..=128)),
+        proptest::option::of(lease6()),
+        proptest::option::of(vec(lease6(), 0..4)),
+        proptest::option::of(vec(lease6(), 0..3)),
+        proptest::option::of((any::<u32>(), any::<u16>(), any::<u32>(), any::<u32>())),
+        proptest::option::of(any::<bool>()),
+        proptest::option::of(any::<bool>()),
+    );
+    (proptest::sample::select(HookPoint::ALL), v4, v6).prop_map(|(hook_point, a, b)| {
+        let mut event = Event::new(hook_point);
+        event.query4 = a.0;
+        event.response4 = a.1;
+        event.subnet4 = a.2.map(|(id, ip, len)| Subnet4 {
+            id,
+            prefix: ipnetwork::Ipv4Network::new(ip, len).unwrap(),
+        });
+        event.client_id = a.3;
+        event.hwaddr = a.4;
+        event.lease4 = a.5;
+        event.leases4 = a.6;
+        event.deleted_leases4 = a.7;
+        event.query6 = b.0;
+        event.response6 = b.1;
+        event.subnet6 = b.2.map(|(id, ip, len)| Subnet6 {
+            id,
+            prefix: ipnetwork::Ipv6Network::new(ip, len).unwrap(),
+        });
+        event.lease6 = b.3;
+        event.leases6 = b.4;
+        event.deleted_leases6 = b.5;
+        event.ia = b.6.map(|(iaid, ia_type, t1, t2)| Ia {
+            iaid,
+            ia_type,
+            t1,
+            t2,
+        });
+        event.remove_lease = b.7;
+        event.fake_allocation = b.8;
+        event
+    })
+}
+
+fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_event_renders_well_formed(event in event()) {
+        let vars = render(&event);
+        let mut seen = HashSet::new();
+        for (name, value) in &vars {
+            prop_assert!(is_valid_name(name), "bad name {:?}", name);
+            prop_assert!(!value.contains('\0'), "NUL in value of {}", name);
+            prop_assert!(seen.insert(name.as_str()), "{} rendered twice", name);
+        }
+        prop_assert_eq!(render(&event), vars.clone());
+        // Every argument's prefix leads at least one variable, and nothing else appears.
+        for argument in event.hook_point.arguments() {
+            prop_assert!(vars.iter().any(|(n, _)| n.starts_with(argument.prefix())));
+        }
+        prop_assert!(vars.iter().all(|(n, _)| event
+            .hook_point
+            .arguments()
+            .iter()
+            .any(|a| n.starts_with(a.prefix()))));
+    }
+
+    #[test]
+    fn string_values_are_cut_at_the_first_nul(hostname in text()) {
+        let mut event = Event::new(HookPoint::Lease4Recover);
+        event.lease4 = Some(Lease4 {
+            address: Ipv4Addr::LOCALHOST,
+            cltt: 0,
+            hostname: hostname.clone(),
+            hwaddr: None,
+            state: LeaseState::Default,
+            subnet_id: 0,
+            valid_lifetime: 0,
+            client_id: None,
+        });
+        let vars = render(&event);
+        let rendered = &vars.iter().find(|(n, _)| n == "LEASE4_HOSTNAME").unwrap().1;
+        prop_assert_eq!(rendered.as_str(), hostname.split('\0').next().unwrap());
+    }
+
+    #[test]
+    fn ipv6_text_parses_back(addr in any::<Ipv6Addr>()) {
+        let text = kea_runscript_env::format::ipv6_text(addr);
+        prop_assert_eq!(text.parse::<Ipv6Addr>().unwrap(), addr);
+        prop_assert_eq!(text.to_lowercase(), text.clone());
+    }
+
+    #[test]
+    fn option82_parse_is_total(payload in bytes(300)) {
+        let subs = kea_runscript_env::format::option82_sub_options(&payload);
+        let consumed: usize = subs.iter().map(|(_, v)| v.len() + 2).sum();
+        prop_assert!(consumed <= payload.len());
+    }
+}
