@@ -1,0 +1,106 @@
+//! Records left by fixtures/kea/dump.sh: one file per call, argv[1] then the environment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::{wait_for, Scratch};
+
+/// One script call: the hook point (argv[1]) and every environment variable.
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub hook: String,
+    pub vars: BTreeMap<String, String>,
+}
+
+impl Record {
+    /// The variable's value; panics naming the record when it is missing.
+    pub fn var(&self, name: &str) -> &str {
+        self.vars
+            .get(name)
+            .unwrap_or_else(|| panic!("{} record lacks {name}: {:#?}", self.hook, self.vars))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+}
+
+/// A directory with its own copy of dump.sh.
+pub struct Dump {
+    pub dir: PathBuf,
+    pub script: PathBuf,
+}
+
+impl Dump {
+    pub fn new(scratch: &Scratch, sub: &str) -> Dump {
+        let (dir, script) = scratch.script_dir(sub, "dump.sh");
+        Dump { dir, script }
+    }
+
+    /// Every complete record so far, oldest file first.
+    pub fn records(&self) -> Vec<Record> {
+        read_records(&self.dir)
+    }
+
+    /// Polls until `done(records)` holds (Kea's hook and async mode run scripts in the
+    /// background); returns the records either way, so the caller's assertion shows them.
+    pub fn wait(&self, timeout: Duration, done: impl Fn(&[Record]) -> bool) -> Vec<Record> {
+        wait_for(timeout, || {
+            let records = self.records();
+            done(&records).then_some(records)
+        })
+        .unwrap_or_else(|| self.records())
+    }
+
+    /// Waits for a record of `hook` matching `pred`, and returns it.
+    pub fn wait_one(&self, hook: &str, timeout: Duration, pred: impl Fn(&Record) -> bool) -> Record {
+        let records = self.wait(timeout, |rs| rs.iter().any(|r| r.hook == hook && pred(r)));
+        records
+            .iter()
+            .find(|r| r.hook == hook && pred(r))
+            .cloned()
+            .unwrap_or_else(|| {
+                panic!(
+                    "no matching {hook} record within {timeout:?}; hook points seen: {:?}",
+                    records.iter().map(|r| r.hook.as_str()).collect::<Vec<_>>()
+                )
+            })
+    }
+}
+
+fn read_records(dir: &Path) -> Vec<Record> {
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter(|e| {
+                    let name = e.file_name();
+                    let name = name.to_string_lossy();
+                    name.starts_with("rec.") && !name.ends_with(".tmp")
+                })
+                .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|(_, path)| std::fs::read(path).ok())
+        .map(|bytes| parse_record(&bytes))
+        .collect()
+}
+
+fn parse_record(bytes: &[u8]) -> Record {
+    let text = String::from_utf8_lossy(bytes);
+    let (hook, env) = text.split_once('\n').unwrap_or((&text, ""));
+    let vars = env
+        .split('\0')
+        .filter(|entry| !entry.is_empty())
+        .filter_map(|entry| entry.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Record {
+        hook: hook.to_string(),
+        vars,
+    }
+}

@@ -1,0 +1,288 @@
+//! Configures, starts, checks and stops the real kea-dhcp4 / kea-dhcp6.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::testbed::Testbed;
+use super::{wait_for, Scratch};
+
+/// DHCPv4 (kea-dhcp4) or DHCPv6 (kea-dhcp6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    pub fn binary(self) -> &'static str {
+        match self {
+            Family::V4 => "/usr/sbin/kea-dhcp4",
+            Family::V6 => "/usr/sbin/kea-dhcp6",
+        }
+    }
+    fn top(self) -> &'static str {
+        match self {
+            Family::V4 => "Dhcp4",
+            Family::V6 => "Dhcp6",
+        }
+    }
+    fn logger(self) -> &'static str {
+        match self {
+            Family::V4 => "kea-dhcp4",
+            Family::V6 => "kea-dhcp6",
+        }
+    }
+    fn started(self) -> &'static str {
+        match self {
+            Family::V4 => "DHCP4_STARTED",
+            Family::V6 => "DHCP6_STARTED",
+        }
+    }
+}
+
+/// A `hooks-libraries` entry.
+pub fn hook(library: &Path, parameters: Value) -> Value {
+    json!({"library": library.to_str().expect("utf-8 path"), "parameters": parameters})
+}
+
+/// What varies between the tests' Kea configurations.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub family: Family,
+    /// Kea multi-threading with a pool of 4 threads.
+    pub mt: bool,
+    pub valid_lifetime: u32,
+    pub decline_probation: u32,
+    pub hooks: Vec<Value>,
+}
+
+impl Settings {
+    pub fn new(family: Family, mt: bool, hooks: Vec<Value>) -> Settings {
+        Settings {
+            family,
+            mt,
+            valid_lifetime: 3600,
+            decline_probation: 3600,
+            hooks,
+        }
+    }
+
+    /// The whole Kea configuration for interface `srv_if`, logging to `log`.
+    pub fn config(&self, srv_if: &str, log: &Path) -> Value {
+        let mut top = json!({
+            "interfaces-config": {"interfaces": [srv_if]},
+            "lease-database": {"type": "memfile", "persist": false},
+            "valid-lifetime": self.valid_lifetime,
+            "decline-probation-period": self.decline_probation,
+            // Reclaim every second, so expiry and probation end show up within seconds.
+            "expired-leases-processing": {
+                "reclaim-timer-wait-time": 1, "flush-reclaimed-timer-wait-time": 1,
+                "hold-reclaimed-time": 3600, "max-reclaim-leases": 0, "max-reclaim-time": 0,
+                "unwarned-reclaim-cycles": 5
+            },
+            "multi-threading": {
+                "enable-multi-threading": self.mt, "thread-pool-size": 4, "packet-queue-size": 64
+            },
+            "hooks-libraries": self.hooks,
+            "loggers": [{
+                "name": self.family.logger(),
+                "output_options": [{"output": log.to_str().expect("utf-8 path")}],
+                "severity": "INFO", "debuglevel": 0
+            }]
+        });
+        let map = top.as_object_mut().expect("object");
+        match self.family {
+            Family::V4 => {
+                map["interfaces-config"]["dhcp-socket-type"] = json!("raw");
+                map.insert(
+                    "subnet4".into(),
+                    json!([
+                        {"id": 1, "subnet": "192.0.2.0/24",
+                         "pools": [{"pool": "192.0.2.10-192.0.2.250"}]},
+                        {"id": 2, "subnet": "10.0.0.0/8",
+                         "relay": {"ip-addresses": [super::testbed::CLI4]},
+                         "pools": [{"pool": "10.0.0.10-10.0.255.200"}]}
+                    ]),
+                );
+            }
+            Family::V6 => {
+                let preferred = self.valid_lifetime * 3 / 4;
+                map.insert("preferred-lifetime".into(), json!(preferred));
+                map.insert(
+                    "server-id".into(),
+                    json!({"type": "EN", "enterprise-id": 2495,
+                           "identifier": "0123456789ab", "persist": false}),
+                );
+                map.insert(
+                    "subnet6".into(),
+                    json!([
+                        {"id": 1, "subnet": "2001:db8:1::/64", "interface": srv_if,
+                         "pools": [{"pool": "2001:db8:1::100-2001:db8:1::1ff"}],
+                         "pd-pools": [{"prefix": "3000:1::", "prefix-len": 48, "delegated-len": 64}]},
+                        {"id": 2, "subnet": "2001:db8:2::/64",
+                         "pools": [{"pool": "2001:db8:2::100-2001:db8:2::1ff"}],
+                         "pd-pools": [{"prefix": "3000:2::", "prefix-len": 48, "delegated-len": 64}]}
+                    ]),
+                );
+            }
+        }
+        json!({ self.family.top(): top })
+    }
+}
+
+/// A running Kea server in the testbed's server namespace; stopped on drop.
+pub struct Kea {
+    child: Option<Child>,
+    pub pid: u32,
+    pub log: PathBuf,
+    pub out: PathBuf,
+    pub family: Family,
+}
+
+fn write_config(scratch: &Scratch, config: &Value) -> PathBuf {
+    let path = scratch.join(&format!("kea-{}.json", super::unique()));
+    std::fs::write(&path, serde_json::to_string_pretty(config).expect("json")).expect("write config");
+    path
+}
+
+/// `kea-dhcpX -t config`: whether Kea accepts the configuration, and all it printed.
+pub fn check_config(family: Family, scratch: &Scratch, config: &Value) -> (bool, String) {
+    let path = write_config(scratch, config);
+    let out = Command::new(family.binary())
+        .arg("-t")
+        .arg(&path)
+        .env("KEA_PIDFILE_DIR", &scratch.path)
+        .env("KEA_LOCKFILE_DIR", &scratch.path)
+        .output()
+        .expect("run kea -t");
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+impl Kea {
+    /// Starts Kea with `settings` in `tb`'s server namespace and waits until it serves.
+    pub fn start(tb: &Testbed, scratch: &Scratch, settings: &Settings) -> Kea {
+        let log = scratch.join(&format!("kea-{}.log", super::unique()));
+        let out = scratch.join(&format!("kea-{}.out", super::unique()));
+        let config = settings.config(&tb.srv_if, &log);
+        let path = write_config(scratch, &config);
+        let out_file = std::fs::File::create(&out).expect("kea output file");
+        let child = Command::new("ip")
+            .args(["netns", "exec", &tb.srv, settings.family.binary(), "-c"])
+            .arg(&path)
+            .env("KEA_PIDFILE_DIR", &scratch.path)
+            .env("KEA_LOCKFILE_DIR", &scratch.path)
+            .stdin(Stdio::null())
+            .stdout(out_file.try_clone().expect("dup"))
+            .stderr(out_file)
+            .spawn()
+            .expect("spawn kea");
+        // `ip netns exec` execs the command, so this is Kea's own pid.
+        let pid = child.id();
+        let mut kea = Kea {
+            child: Some(child),
+            pid,
+            log,
+            out,
+            family: settings.family,
+        };
+        let started = settings.family.started();
+        let ready = wait_for(Duration::from_secs(20), || {
+            if let Ok(Some(status)) = kea.child.as_mut().expect("child").try_wait() {
+                kea.child = None;
+                return Some(Err(status));
+            }
+            kea.log_text().contains(started).then_some(Ok(()))
+        });
+        match ready {
+            Some(Ok(())) => kea,
+            Some(Err(status)) => panic!(
+                "Kea exited during start-up ({status}):\n{}\n{}",
+                kea.out_text(),
+                kea.log_text()
+            ),
+            None => panic!("Kea did not start within 20 s:\n{}", kea.log_text()),
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn out_text(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
+    /// Whether Kea is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// SIGTERM, then wait (SIGKILL after 10 s). Returns whether it ended on SIGTERM.
+    pub fn stop(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        let pid = nix::unistd::Pid::from_raw(self.pid as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let ended = wait_for(Duration::from_secs(10), || child.try_wait().ok().flatten());
+        if ended.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return false;
+        }
+        true
+    }
+}
+
+impl Drop for Kea {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Runs perfdhcp in the client namespace with `args`; kills it after `limit`.
+/// Returns its exit code (None if killed) and output.
+pub fn perfdhcp(tb: &Testbed, args: &[&str], limit: Duration) -> (Option<i32>, String) {
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &tb.cli, "perfdhcp"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn perfdhcp");
+    let status = wait_for(limit, || child.try_wait().ok().flatten());
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().expect("perfdhcp output");
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (status.and_then(|s| s.code()), text)
+}
+
+/// Which run-script library a test loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lib {
+    /// Kea's own libdhcp_run_script.so (the reference; Kea's 13 hook points only).
+    Kea,
+    /// This project's libkea_runscript.so.
+    Ours,
+}
+
+/// A hooks-libraries entry running `script` asynchronously; ours at `hook_points`
+/// (Kea's hook has no such key and always serves its own set).
+pub fn async_script_hook(lib: Lib, script: &Path, hook_points: &[&str]) -> Value {
+    match lib {
+        Lib::Kea => hook(Path::new(super::KEA_RUN_SCRIPT), json!({"name": script, "sync": false})),
+        Lib::Ours => hook(
+            &super::our_library(),
+            json!({"name": script, "sync": false, "hook-points": hook_points}),
+        ),
+    }
+}

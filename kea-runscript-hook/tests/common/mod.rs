@@ -1,0 +1,200 @@
+//! Harness for the end-to-end tests: the real kea-dhcp4/kea-dhcp6 in a pair of network
+//! namespaces joined by a veth, driven by perfdhcp and by packets crafted here.
+//!
+//! Every test binary includes this module and uses a different part of it.
+#![allow(dead_code)]
+
+pub mod dhcp4;
+pub mod dhcp6;
+pub mod dump;
+pub mod kea;
+pub mod procs;
+pub mod testbed;
+pub mod vars;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Kea's own run-script hook, the reference for parity.
+pub const KEA_RUN_SCRIPT: &str = "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_run_script.so";
+
+/// A number unique within this process (test names, namespaces, temp dirs).
+pub fn unique() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// True when the end-to-end prerequisites are there. Under `CI=true` a missing one
+/// panics; otherwise the test prints a loud SKIP and the caller returns.
+pub fn require_prereqs() -> bool {
+    let mut missing = Vec::new();
+    if !nix::unistd::geteuid().is_root() {
+        missing.push("root (network namespaces)".to_string());
+    }
+    for bin in ["/usr/sbin/kea-dhcp4", "/usr/sbin/kea-dhcp6", KEA_RUN_SCRIPT] {
+        if !Path::new(bin).exists() {
+            missing.push(bin.to_string());
+        }
+    }
+    if which("perfdhcp").is_none() {
+        missing.push("perfdhcp (Debian package kea-admin)".to_string());
+    }
+    if which("ip").is_none() {
+        missing.push("ip (iproute2)".to_string());
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let text = format!("end-to-end prerequisites missing: {}", missing.join(", "));
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{text} (CI=true: failing instead of skipping)");
+    }
+    eprintln!("\n******** SKIP: {text} ********\n");
+    false
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Our hook library, next to the test binary's `deps/` directory
+/// (`target/<profile>/deps/<test>` → `target/<profile>/libkea_runscript.so`).
+pub fn our_library() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let lib = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps")
+        .join("libkea_runscript.so");
+    assert!(
+        lib.exists(),
+        "{} not built (cargo build -p kea-runscript-hook)",
+        lib.display()
+    );
+    lib
+}
+
+/// The repository's fixtures/kea directory.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/kea")
+        .join(name)
+}
+
+/// A scratch directory under /tmp, removed on drop unless the test failed or
+/// KRS_E2E_KEEP is set (then kept and printed, for the Kea log and the script records).
+pub struct Scratch {
+    pub path: PathBuf,
+}
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        let path = std::env::temp_dir().join(format!(
+            "krs-e2e-{tag}-{}-{}",
+            std::process::id(),
+            unique()
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create scratch dir");
+        Scratch { path }
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// A sub-directory holding a copy of a fixture script (scripts find their output
+    /// files next to themselves, since Kea's hook gives them no other variable).
+    pub fn script_dir(&self, sub: &str, fixture_name: &str) -> (PathBuf, PathBuf) {
+        let dir = self.path.join(sub);
+        std::fs::create_dir_all(&dir).expect("script dir");
+        let script = dir.join(fixture_name);
+        std::fs::copy(fixture(fixture_name), &script).expect("copy fixture script");
+        (dir, script)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::thread::panicking() || std::env::var_os("KRS_E2E_KEEP").is_some() {
+            eprintln!("kept {}", self.path.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Polls `probe` every 50 ms until it returns Some or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = probe() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs `f` on a new thread that has entered network namespace `netns` (only that
+/// thread changes namespace; sockets it opens stay in that namespace).
+pub fn in_netns<T: Send + 'static>(netns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = format!("/run/netns/{netns}");
+    std::thread::spawn(move || {
+        let ns = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+        nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        f()
+    })
+    .join()
+    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
+/// Limits how many Kea instances run at once in one test binary (2 cores).
+pub struct HeavySlot(());
+
+static SLOTS: Mutex<u32> = Mutex::new(0);
+static SLOT_FREED: Condvar = Condvar::new();
+const MAX_HEAVY: u32 = 2;
+
+impl HeavySlot {
+    pub fn acquire() -> HeavySlot {
+        let mut used = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
+        while *used >= MAX_HEAVY {
+            used = SLOT_FREED.wait(used).unwrap_or_else(|e| e.into_inner());
+        }
+        *used += 1;
+        HeavySlot(())
+    }
+}
+
+impl Drop for HeavySlot {
+    fn drop(&mut self) {
+        *SLOTS.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        SLOT_FREED.notify_one();
+    }
+}
+
+/// Declares one test per threading mode around `fn(mt: bool)`: Kea single-threaded and
+/// with multi-threading (thread pool of 4).
+#[macro_export]
+macro_rules! both_threading_modes {
+    ($body:path => $single:ident, $multi:ident) => {
+        #[test]
+        fn $single() {
+            $body(false)
+        }
+        #[test]
+        fn $multi() {
+            $body(true)
+        }
+    };
+}

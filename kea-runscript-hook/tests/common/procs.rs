@@ -1,0 +1,69 @@
+//! Process hygiene probes from /proc: open fds, children, zombies, processes in a netns.
+
+use std::os::unix::fs::MetadataExt;
+
+/// Number of open file descriptors of `pid`.
+pub fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|rd| rd.count())
+        .unwrap_or_else(|e| panic!("/proc/{pid}/fd: {e}"))
+}
+
+/// A process as /proc/<pid>/stat tells it.
+#[derive(Clone, Debug)]
+pub struct Proc {
+    pub pid: u32,
+    pub ppid: u32,
+    pub state: char,
+    pub cmdline: String,
+}
+
+/// Every process on the machine.
+pub fn all() -> Vec<Proc> {
+    let Ok(rd) = std::fs::read_dir("/proc") else { return Vec::new() };
+    rd.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(read)
+        .collect()
+}
+
+fn read(pid: u32) -> Option<Proc> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may contain spaces: fields follow the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split(' ');
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " ").trim().to_string())
+        .unwrap_or_default();
+    Some(Proc {
+        pid,
+        ppid,
+        state,
+        cmdline,
+    })
+}
+
+/// Children of `pid` (any state).
+pub fn children(pid: u32) -> Vec<Proc> {
+    all().into_iter().filter(|p| p.ppid == pid).collect()
+}
+
+/// Zombie children of `pid`.
+pub fn zombies(pid: u32) -> Vec<Proc> {
+    children(pid).into_iter().filter(|p| p.state == 'Z').collect()
+}
+
+/// Processes living in the network namespace with inode `netns`, except `except`.
+pub fn in_netns(netns: u64, except: u32) -> Vec<Proc> {
+    all()
+        .into_iter()
+        .filter(|p| p.pid != except)
+        .filter(|p| {
+            std::fs::metadata(format!("/proc/{}/ns/net", p.pid))
+                .map(|m| m.ino() == netns)
+                .unwrap_or(false)
+        })
+        .collect()
+}

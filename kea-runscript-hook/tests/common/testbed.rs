@@ -1,0 +1,104 @@
+//! Two network namespaces (server, client) joined by a veth pair, unique per test.
+
+use std::process::Command;
+
+/// Server side addresses on the veth.
+pub const SRV4: &str = "192.0.2.1";
+pub const CLI4: &str = "192.0.2.2";
+pub const SRV6: &str = "2001:db8:1::1";
+pub const CLI6: &str = "2001:db8:1::2";
+
+/// A server namespace and a client namespace joined by a veth; removed on drop.
+pub struct Testbed {
+    pub srv: String,
+    pub cli: String,
+    pub srv_if: String,
+    pub cli_if: String,
+}
+
+/// Runs `ip <args>` and panics with its stderr on failure.
+pub fn ip(args: &[&str]) {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Testbed {
+    pub fn new() -> Testbed {
+        let id = format!("{}x{}", std::process::id(), super::unique());
+        // Interface names are limited to 15 characters: "ks" + pid (≤ 7) + "x" + n.
+        let tb = Testbed {
+            srv: format!("krs-srv-{id}"),
+            cli: format!("krs-cli-{id}"),
+            srv_if: format!("ks{id}"),
+            cli_if: format!("kc{id}"),
+        };
+        assert!(tb.srv_if.len() <= 15, "interface name too long: {}", tb.srv_if);
+        ip(&["netns", "add", &tb.srv]);
+        ip(&["netns", "add", &tb.cli]);
+        for ns in [&tb.srv, &tb.cli] {
+            // DAD off before the veth exists, so v6 addresses are usable at once.
+            let out = Command::new("ip")
+                .args(["netns", "exec", ns, "sysctl", "-q", "-w"])
+                .args(["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"])
+                .output()
+                .expect("sysctl");
+            assert!(out.status.success(), "sysctl: {}", String::from_utf8_lossy(&out.stderr));
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        ip(&[
+            "-n", &tb.srv, "link", "add", &tb.srv_if, "type", "veth", "peer", "name", &tb.cli_if,
+            "netns", &tb.cli,
+        ]);
+        for (ns, dev, v4, v6) in [(&tb.srv, &tb.srv_if, SRV4, SRV6), (&tb.cli, &tb.cli_if, CLI4, CLI6)] {
+            ip(&["-n", ns, "addr", "add", &format!("{v4}/24"), "dev", dev]);
+            ip(&["-n", ns, "-6", "addr", "add", &format!("{v6}/64"), "dev", dev, "nodad"]);
+            ip(&["-n", ns, "link", "set", dev, "up"]);
+        }
+        // Lets a crafted direct client broadcast to 255.255.255.255.
+        ip(&["-n", &tb.cli, "route", "add", "default", "dev", &tb.cli_if]);
+        tb
+    }
+
+    /// Interface index of the client-side veth (scope id for link-local multicast).
+    pub fn cli_ifindex(&self) -> u32 {
+        let out = Command::new("ip")
+            .args(["-n", &self.cli, "-o", "link", "show", "dev", &self.cli_if])
+            .output()
+            .expect("ip link show");
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split(':')
+            .next()
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no ifindex in {text:?}"))
+    }
+
+    /// Inode of the server namespace (to find processes living in it).
+    pub fn srv_netns_inode(&self) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(format!("/run/netns/{}", self.srv))
+            .expect("netns file")
+            .ino()
+    }
+}
+
+impl Default for Testbed {
+    fn default() -> Self {
+        Testbed::new()
+    }
+}
+
+impl Drop for Testbed {
+    fn drop(&mut self) {
+        for ns in [&self.srv, &self.cli] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
