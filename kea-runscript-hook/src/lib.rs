@@ -1,1 +1,237 @@
-//! placeholder
+//! `libkea_runscript.so`: a Kea DHCP hook library that runs scripts at hook points.
+//!
+//! Kea finds a hook library's entry points by symbol name. A Rust cdylib does not export
+//! symbols defined in the C++ objects it links, so every entry point — `version`, `load`,
+//! `unload`, `multi_threading_compatible` and one callout per hook point — is a
+//! `#[no_mangle] extern "C"` function here; the C++ shim (`shim/`) only reads Kea's objects,
+//! sets the next-step status and logs.
+//!
+//! Data flows one way: callout → shim copies Kea's arguments into plain structs
+//! ([`bridge`]) → [`convert`] builds the `kea-runscript-env` [`Event`](kea_runscript_env::Event)
+//! → the engine (`kea-runscript-core`) runs the scripts → [`verdict`] sets Kea's next step.
+//! Every entry point catches panics and C++ exceptions, logs them through Kea and returns as
+//! Kea expects: nothing unwinds across the FFI boundary.
+
+pub mod bridge;
+pub mod convert;
+pub mod extract;
+mod interim;
+pub mod logging;
+pub mod verdict;
+
+use std::any::Any;
+use std::os::raw::c_int;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+
+use kea_runscript_env::{Event, HookPoint};
+
+use bridge::ffi::{self, CalloutHandle, LibraryHandle};
+use engine_api::log::Severity;
+use engine_api::Engine;
+
+/// The engine implementation in use (`kea-runscript-core` once it provides `Engine`).
+pub(crate) use interim as engine_api;
+
+/// The engine of the loaded library: set by `load`, taken by `unload`. Callouts clone the
+/// `Arc` under a short read lock, so `unload` never frees an engine a callout still uses.
+static ENGINE: RwLock<Option<Arc<Engine>>> = RwLock::new(None);
+
+fn current_engine() -> Option<Arc<Engine>> {
+    match ENGINE.read() {
+        Ok(guard) => guard.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    }
+}
+
+fn replace_engine(engine: Option<Arc<Engine>>) -> Option<Arc<Engine>> {
+    let mut guard = match ENGINE.write() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    std::mem::replace(&mut *guard, engine)
+}
+
+fn panic_text(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("non-string panic payload")
+}
+
+/// Runs `body`, turning an error or a panic into one log line with `id` and `on_error`.
+fn guarded(
+    what: &str,
+    id: &str,
+    on_error: c_int,
+    body: impl FnOnce() -> Result<c_int, String>,
+) -> c_int {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(message)) => {
+            logging::log(Severity::Error, id, &format!("{what}: {message}"));
+            on_error
+        }
+        Err(panic) => {
+            let message = format!("{what}: panic: {}", panic_text(panic.as_ref()));
+            // Logging itself must not unwind out of here either.
+            let _ = catch_unwind(|| logging::log(Severity::Error, id, &message));
+            on_error
+        }
+    }
+}
+
+/// Runs the script(s) for a `load`/`unload` event, if the configuration selects that hook point.
+fn run_library_event(engine: &Engine, hook_point: HookPoint) {
+    if engine.wants(hook_point) {
+        let _ = engine.handle(&Event::new(hook_point));
+    }
+}
+
+/// Kea: the hooks API version this library was built against.
+#[no_mangle]
+pub extern "C" fn version() -> c_int {
+    ffi::hooks_version()
+}
+
+/// Kea: the library may be used with Kea's multi-threading on.
+#[no_mangle]
+pub extern "C" fn multi_threading_compatible() -> c_int {
+    1
+}
+
+/// Kea: load the library with the `parameters` of its `hooks-libraries` entry. Returns 1 (Kea
+/// rejects the configuration) when the parameters are invalid.
+///
+/// # Safety
+/// `handle` is the `LibraryHandle&` Kea passes, valid for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
+    guarded("load", logging::LOAD_ERROR, 1, || {
+        // SAFETY: Kea passes a valid, exclusive LibraryHandle reference for this call.
+        let handle = unsafe { handle.as_mut() }.ok_or("null library handle")?;
+        let parameters = ffi::library_parameters(unsafe { Pin::new_unchecked(handle) })
+            .map_err(|e| format!("reading parameters: {e}"))?;
+        let engine =
+            Engine::from_json(&parameters, Arc::new(logging::KeaLog)).map_err(|e| e.to_string())?;
+        let engine = Arc::new(engine);
+        if let Some(previous) = replace_engine(Some(Arc::clone(&engine))) {
+            previous.shutdown();
+        }
+        logging::log(
+            Severity::Info,
+            logging::LOAD,
+            &format!("loaded with parameters {parameters}"),
+        );
+        run_library_event(&engine, HookPoint::Load);
+        Ok(0)
+    })
+}
+
+/// Kea: unload the library. Runs the `unload` scripts if selected, then shuts the engine
+/// down (in-flight scripts end or are killed; no child is left unmanaged).
+#[no_mangle]
+pub extern "C" fn unload() -> c_int {
+    guarded("unload", logging::CALLOUT_ERROR, 0, || {
+        if let Some(engine) = replace_engine(None) {
+            run_library_event(&engine, HookPoint::Unload);
+            engine.shutdown();
+        }
+        logging::log(Severity::Info, logging::UNLOAD, "unloaded");
+        Ok(0)
+    })
+}
+
+/// The body shared by every callout.
+///
+/// # Safety
+/// `handle` is the `CalloutHandle&` Kea passes, valid and not otherwise used during the call.
+unsafe fn callout(hook_point: HookPoint, handle: *mut CalloutHandle) -> Result<c_int, String> {
+    // SAFETY: see the function's contract; the shared borrows below end before the pinned
+    // mutable one is made.
+    let status = ffi::get_status(unsafe { handle.as_ref() }.ok_or("null callout handle")?)
+        .map_err(|e| e.to_string())?;
+    // Another library already decided; Kea's hook does nothing then either.
+    if status == verdict::NEXT_STEP_SKIP || status == verdict::NEXT_STEP_DROP {
+        return Ok(0);
+    }
+    let Some(engine) = current_engine() else {
+        return Ok(0);
+    };
+    if !engine.wants(hook_point) {
+        return Ok(0);
+    }
+    let event = extract::event(hook_point, unsafe { &*handle }).map_err(|e| e.to_string())?;
+    let verdict = engine.handle(&event);
+    verdict::apply(hook_point, verdict, unsafe {
+        Pin::new_unchecked(&mut *handle)
+    })
+    .map_err(|e| format!("setting the next step: {e}"))?;
+    Ok(0)
+}
+
+/// Generates one exported callout per hook point from the table `symbol => HookPoint`.
+macro_rules! callouts {
+    ($($symbol:ident => $hook_point:ident),* $(,)?) => {
+        $(
+            #[doc = concat!("Kea callout `", stringify!($symbol), "`.")]
+            ///
+            /// # Safety
+            /// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
+            #[no_mangle]
+            pub unsafe extern "C" fn $symbol(handle: *mut CalloutHandle) -> c_int {
+                guarded(stringify!($symbol), logging::CALLOUT_ERROR, 0, || unsafe {
+                    callout(HookPoint::$hook_point, handle)
+                })
+            }
+        )*
+
+        /// Every exported callout: its symbol and hook point.
+        pub const CALLOUTS: &[(&str, HookPoint)] = &[$((stringify!($symbol), HookPoint::$hook_point)),*];
+    };
+}
+
+callouts! {
+    lease4_renew => Lease4Renew,
+    lease4_expire => Lease4Expire,
+    lease4_recover => Lease4Recover,
+    leases4_committed => Leases4Committed,
+    lease4_release => Lease4Release,
+    lease4_decline => Lease4Decline,
+    lease6_renew => Lease6Renew,
+    lease6_rebind => Lease6Rebind,
+    lease6_expire => Lease6Expire,
+    lease6_recover => Lease6Recover,
+    leases6_committed => Leases6Committed,
+    lease6_release => Lease6Release,
+    lease6_decline => Lease6Decline,
+    pkt4_receive => Pkt4Receive,
+    subnet4_select => Subnet4Select,
+    lease4_select => Lease4Select,
+    pkt4_send => Pkt4Send,
+    pkt6_receive => Pkt6Receive,
+    subnet6_select => Subnet6Select,
+    lease6_select => Lease6Select,
+    pkt6_send => Pkt6Send,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_callout_is_exported_for_every_hook_point_but_load_and_unload() {
+        let expected: Vec<&str> = HookPoint::ALL
+            .iter()
+            .filter(|hp| !matches!(hp, HookPoint::Load | HookPoint::Unload))
+            .map(|hp| hp.name())
+            .collect();
+        let exported: Vec<&str> = CALLOUTS.iter().map(|(symbol, _)| *symbol).collect();
+        assert_eq!(exported, expected);
+        for (symbol, hp) in CALLOUTS {
+            assert_eq!(*symbol, hp.name());
+        }
+    }
+}

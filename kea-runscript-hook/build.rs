@@ -1,0 +1,119 @@
+//! Builds the cxx bridge and the C++ shim against Kea's installed headers and links Kea's
+//! libraries.
+//!
+//! `KEA_INCLUDE_DIR` (default `/usr/include/kea`), `KEA_LIB_DIR` (default: the linker's search
+//! path) and `BOOST_INCLUDE_DIR` (default: the compiler's search path) override the locations.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process;
+
+/// Kea's libraries the shim calls into, in link order.
+const KEA_LIBS: &[&str] = &[
+    "kea-hooks",
+    "kea-dhcpsrv",
+    "kea-dhcp++",
+    "kea-asiolink",
+    "kea-cc",
+    "kea-log",
+    "kea-util",
+    "kea-exceptions",
+];
+
+/// The shim's C++ sources, compiled with the bridge.
+const SHIM_SOURCES: &[&str] = &["extract.cc", "library.cc", "logging.cc"];
+
+fn main() {
+    let manifest_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let shim_dir = manifest_dir.join("../shim");
+    for var in ["KEA_INCLUDE_DIR", "KEA_LIB_DIR", "BOOST_INCLUDE_DIR"] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+
+    let kea_include = env::var_os("KEA_INCLUDE_DIR")
+        .map_or_else(|| PathBuf::from("/usr/include/kea"), PathBuf::from);
+    let boost_include = env::var_os("BOOST_INCLUDE_DIR").map(PathBuf::from);
+    check_prerequisites(&kea_include, boost_include.as_deref());
+
+    let mut build = cxx_build::bridge("src/bridge.rs");
+    build
+        .include(&shim_dir)
+        .include(&kea_include)
+        .std("c++17")
+        // Kea's own headers trip these; the shim's code is kept clean of them.
+        .flag_if_supported("-Wno-unused-parameter")
+        .flag_if_supported("-Wno-deprecated-declarations")
+        .flag_if_supported("-Wno-deprecated-copy");
+    if let Some(boost) = &boost_include {
+        build.include(boost);
+    }
+    // Debian's kea-dev 2.2.0 lacks dhcpsrv/cfg_globals.h, which dhcpsrv/subnet.h needs: use the
+    // project's stand-in only then, so a complete installation keeps its own header.
+    if !kea_include.join("dhcpsrv/cfg_globals.h").exists() {
+        build.include(shim_dir.join("compat"));
+    }
+    for source in SHIM_SOURCES {
+        build.file(shim_dir.join(source));
+    }
+    build.compile("kea_runscript_shim");
+
+    println!("cargo:rerun-if-changed=src/bridge.rs");
+    println!("cargo:rerun-if-changed={}", shim_dir.display());
+    for entry in walk(&shim_dir) {
+        println!("cargo:rerun-if-changed={}", entry.display());
+    }
+    if let Some(lib_dir) = env::var_os("KEA_LIB_DIR") {
+        println!(
+            "cargo:rustc-link-search=native={}",
+            Path::new(&lib_dir).display()
+        );
+    }
+    for lib in KEA_LIBS {
+        println!("cargo:rustc-link-lib=dylib={lib}");
+    }
+}
+
+/// Stops the build with one message naming what to install when Kea's or Boost's headers are
+/// missing, instead of pages of compiler errors.
+fn check_prerequisites(kea_include: &Path, boost_include: Option<&Path>) {
+    let boost_header = boost_include.map_or_else(
+        || PathBuf::from("/usr/include/boost/shared_ptr.hpp"),
+        |dir| dir.join("boost/shared_ptr.hpp"),
+    );
+    let mut missing = Vec::new();
+    if !kea_include.join("hooks/hooks.h").exists() {
+        missing.push(format!(
+            "Kea's headers ({}/hooks/hooks.h)",
+            kea_include.display()
+        ));
+    }
+    if !boost_header.exists() {
+        missing.push(format!("Boost's headers ({})", boost_header.display()));
+    }
+    if !missing.is_empty() {
+        eprintln!(
+            "error: kea-runscript-hook cannot find {}. Install them with \
+             `apt-get install kea-dev libboost-dev` (Debian/Ubuntu), or point KEA_INCLUDE_DIR / \
+             BOOST_INCLUDE_DIR at them.",
+            missing.join(" and ")
+        );
+        process::exit(1);
+    }
+}
+
+/// Every file under `dir`, so editing any shim source or header reruns the build.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files.extend(walk(&path));
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}

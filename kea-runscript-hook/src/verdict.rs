@@ -1,0 +1,107 @@
+//! Which sync verdicts Kea 2.2 honours at which hook point, and applying them.
+//!
+//! The table follows Kea's code (the status each call site tests after its callouts), not only
+//! its documentation; README.md carries the same table with what each status means there.
+
+use std::pin::Pin;
+
+use kea_runscript_env::HookPoint;
+
+use crate::bridge::ffi::{self, CalloutHandle};
+use crate::engine_api::log::Severity;
+use crate::engine_api::Verdict;
+use crate::logging;
+
+/// Kea's `CalloutHandle::NEXT_STEP_SKIP`.
+pub const NEXT_STEP_SKIP: i32 = 1;
+/// Kea's `CalloutHandle::NEXT_STEP_DROP`.
+pub const NEXT_STEP_DROP: i32 = 2;
+
+/// Whether Kea acts on (skip, drop) set by a callout at `hook_point`.
+///
+/// `pkt4_send`/`pkt6_send` honour SKIP only in the sense "do not pack the response; the callout
+/// built the wire form itself", which a script cannot do, so SKIP is not applied there (Kea
+/// would send an empty packet).
+pub fn honours(hook_point: HookPoint) -> (bool, bool) {
+    use HookPoint::*;
+    match hook_point {
+        Pkt4Receive | Subnet4Select | Lease4Release | Lease4Decline => (true, true),
+        Pkt6Receive | Subnet6Select | Lease6Release | Lease6Decline => (true, true),
+        Lease4Renew | Lease4Expire | Lease4Recover | Lease4Select => (true, false),
+        Lease6Renew | Lease6Rebind | Lease6Expire | Lease6Recover | Lease6Select => (true, false),
+        Leases4Committed | Leases6Committed | Pkt4Send | Pkt6Send => (false, true),
+        Load | Unload => (false, false),
+    }
+}
+
+/// The next-step status for `verdict` at `hook_point`, or `None` when the verdict is
+/// Continue or Kea would ignore it there.
+pub fn next_step(hook_point: HookPoint, verdict: Verdict) -> Option<i32> {
+    let (skip, drop) = honours(hook_point);
+    match verdict {
+        Verdict::Skip if skip => Some(NEXT_STEP_SKIP),
+        Verdict::Drop if drop => Some(NEXT_STEP_DROP),
+        _ => None,
+    }
+}
+
+/// Sets Kea's next step for a sync verdict, or logs that Kea would ignore it here.
+pub fn apply(
+    hook_point: HookPoint,
+    verdict: Verdict,
+    handle: Pin<&mut CalloutHandle>,
+) -> Result<(), cxx::Exception> {
+    if verdict == Verdict::Continue {
+        return Ok(());
+    }
+    match next_step(hook_point, verdict) {
+        Some(step) => {
+            ffi::set_status(handle, step)?;
+            logging::log(
+                Severity::Debug,
+                logging::VERDICT_APPLIED,
+                &format!("{}: verdict {verdict:?} applied", hook_point.name()),
+            );
+        }
+        None => logging::log(
+            Severity::Warn,
+            logging::VERDICT_NOT_APPLICABLE,
+            &format!(
+                "{}: verdict {verdict:?} ignored, Kea does not honour it at this hook point",
+                hook_point.name()
+            ),
+        ),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continue_never_sets_a_status() {
+        for &hp in HookPoint::ALL {
+            assert_eq!(next_step(hp, Verdict::Continue), None, "{}", hp.name());
+        }
+    }
+
+    #[test]
+    fn drop_maps_to_kea_drop_where_honoured() {
+        assert_eq!(
+            next_step(HookPoint::Pkt4Receive, Verdict::Drop),
+            Some(NEXT_STEP_DROP)
+        );
+        assert_eq!(
+            next_step(HookPoint::Leases4Committed, Verdict::Drop),
+            Some(NEXT_STEP_DROP)
+        );
+        assert_eq!(next_step(HookPoint::Lease4Select, Verdict::Drop), None);
+        assert_eq!(
+            next_step(HookPoint::Lease4Select, Verdict::Skip),
+            Some(NEXT_STEP_SKIP)
+        );
+        assert_eq!(next_step(HookPoint::Pkt6Send, Verdict::Skip), None);
+        assert_eq!(next_step(HookPoint::Load, Verdict::Drop), None);
+    }
+}
