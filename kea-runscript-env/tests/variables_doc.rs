@@ -1,0 +1,390 @@
+//! `docs/variables.md` is generated from the rendering itself; this test fails when the
+//! committed file is stale. Regenerate with
+//! `UPDATE_DOCS=1 cargo test -p kea-runscript-env --test variables_doc`.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use kea_runscript_env::{render, Argument, HookPoint};
+
+/// (suffix after the argument prefix, type, meaning) per model renderer.
+type FieldDocs = &'static [(&'static str, &'static str, &'static str)];
+
+const HWADDR: FieldDocs = &[
+    (
+        "",
+        "hex bytes",
+        "hardware address, lower-case hex bytes joined by `:` (any length; empty if absent)",
+    ),
+    ("_TYPE", "integer", "hardware type (1 = Ethernet)"),
+];
+
+const PKT4: FieldDocs = &[
+    ("_TYPE", "string", "message type name (`DHCPDISCOVER` … `DHCPTLS`, `UNKNOWN` otherwise)"),
+    ("_TXID", "integer", "transaction id"),
+    ("_LOCAL_ADDR", "IPv4", "server-side address"),
+    ("_LOCAL_PORT", "integer", "server-side UDP port"),
+    ("_REMOTE_ADDR", "IPv4", "peer address (client or relay)"),
+    ("_REMOTE_PORT", "integer", "peer UDP port"),
+    ("_IFACE_INDEX", "integer", "interface index"),
+    ("_IFACE_NAME", "string", "interface name"),
+    ("_HOPS", "integer", "`hops` header field"),
+    ("_SECS", "integer", "`secs` header field"),
+    ("_FLAGS", "integer", "`flags` header field (32768 = broadcast)"),
+    ("_CIADDR", "IPv4", "`ciaddr` header field"),
+    ("_SIADDR", "IPv4", "`siaddr` header field"),
+    ("_YIADDR", "IPv4", "`yiaddr` header field"),
+    ("_GIADDR", "IPv4", "`giaddr` header field (relay address)"),
+    ("_RELAYED", "boolean", "`true` when `giaddr` is neither 0.0.0.0 nor 255.255.255.255"),
+    ("_HWADDR", "hex bytes", "client hardware address (`chaddr`)"),
+    ("_HWADDR_TYPE", "integer", "its hardware type"),
+    ("_LOCAL_HWADDR", "hex bytes", "server interface hardware address"),
+    ("_LOCAL_HWADDR_TYPE", "integer", "its hardware type"),
+    ("_REMOTE_HWADDR", "hex bytes", "sender's hardware address"),
+    ("_REMOTE_HWADDR_TYPE", "integer", "its hardware type"),
+    ("_OPTION_82", "option hex", "relay agent information option payload, `0x` + upper-case hex; only when the packet has option 82"),
+    ("_OPTION_82_SUB_OPTION_1", "option hex", "circuit-id sub-option; only when present"),
+    ("_OPTION_82_SUB_OPTION_2", "option hex", "remote-id sub-option; only when present"),
+    ("_OPTION_82_SUB_OPTION_<code>", "option hex", "every other sub-option present, one variable per code; only when present"),
+];
+
+const PKT6: FieldDocs = &[
+    (
+        "_TYPE",
+        "string",
+        "message type name (`SOLICIT` … `DHCPV4_RESPONSE`, `UNKNOWN` otherwise)",
+    ),
+    ("_TXID", "integer", "transaction id"),
+    ("_LOCAL_ADDR", "IPv6", "server-side address"),
+    ("_LOCAL_PORT", "integer", "server-side UDP port"),
+    ("_REMOTE_ADDR", "IPv6", "peer address (client or relay)"),
+    ("_REMOTE_PORT", "integer", "peer UDP port"),
+    ("_IFACE_INDEX", "integer", "interface index"),
+    ("_IFACE_NAME", "string", "interface name"),
+    ("_REMOTE_HWADDR", "hex bytes", "sender's hardware address"),
+    ("_REMOTE_HWADDR_TYPE", "integer", "its hardware type"),
+    ("_PROTO", "string", "`UDP` or `TCP`"),
+    ("_CLIENT_ID", "hex bytes", "client DUID (option 1)"),
+    (
+        "_OPTION_18",
+        "option hex",
+        "interface-id from the relay closest to the client that has it; only when present",
+    ),
+    (
+        "_OPTION_37",
+        "option hex",
+        "remote-id from the relay closest to the client that has it; only when present",
+    ),
+    (
+        "_OPTION_38",
+        "option hex",
+        "subscriber-id from the relay closest to the client that has it; only when present",
+    ),
+];
+
+const SUBNET: FieldDocs = &[
+    ("_ID", "integer", "subnet id"),
+    ("_NAME", "prefix", "subnet as `prefix/length`"),
+    ("_PREFIX", "IP", "subnet prefix address"),
+    ("_PREFIX_LEN", "integer", "subnet prefix length"),
+];
+
+const LEASE4: FieldDocs = &[
+    ("_ADDRESS", "IPv4", "leased address"),
+    (
+        "_CLTT",
+        "integer",
+        "client last transmission time, Unix seconds",
+    ),
+    ("_HOSTNAME", "string", "client hostname (cut at a NUL byte)"),
+    ("_HWADDR", "hex bytes", "client hardware address"),
+    ("_HWADDR_TYPE", "integer", "its hardware type"),
+    (
+        "_STATE",
+        "string",
+        "`default`, `declined`, `expired-reclaimed` or `unknown (<n>)`",
+    ),
+    ("_SUBNET_ID", "integer", "subnet id"),
+    ("_VALID_LIFETIME", "integer", "valid lifetime, seconds"),
+    ("_CLIENT_ID", "hex bytes", "client identifier"),
+];
+
+const LEASE6: FieldDocs = &[
+    ("_ADDRESS", "IPv6", "leased address or delegated prefix"),
+    (
+        "_CLTT",
+        "integer",
+        "client last transmission time, Unix seconds",
+    ),
+    ("_HOSTNAME", "string", "client hostname (cut at a NUL byte)"),
+    ("_HWADDR", "hex bytes", "client hardware address"),
+    ("_HWADDR_TYPE", "integer", "its hardware type"),
+    (
+        "_STATE",
+        "string",
+        "`default`, `declined`, `expired-reclaimed` or `unknown (<n>)`",
+    ),
+    ("_SUBNET_ID", "integer", "subnet id"),
+    ("_VALID_LIFETIME", "integer", "valid lifetime, seconds"),
+    ("_DUID", "hex bytes", "client DUID"),
+    ("_IAID", "integer", "IAID of the lease's IA"),
+    (
+        "_PREFERRED_LIFETIME",
+        "integer",
+        "preferred lifetime, seconds",
+    ),
+    (
+        "_PREFIX_LEN",
+        "integer",
+        "prefix length (128 for addresses)",
+    ),
+    (
+        "_TYPE",
+        "string",
+        "`IA_NA`, `IA_TA`, `IA_PD` or `unknown (<n>)`",
+    ),
+];
+
+const IA: FieldDocs = &[
+    (
+        "_IAID",
+        "integer",
+        "IAID of the query's IA_NA (IA_NA lease) or IA_PD (other lease types)",
+    ),
+    (
+        "_IA_TYPE",
+        "integer",
+        "IA option code: 3 IA_NA, 4 IA_TA, 25 IA_PD",
+    ),
+    ("_IA_T1", "integer", "T1, seconds"),
+    ("_IA_T2", "integer", "T2, seconds"),
+];
+
+fn argument_docs(argument: Argument) -> (FieldDocs, &'static str) {
+    match argument {
+        Argument::Query4 => (PKT4, "the client's query"),
+        Argument::Response4 => (PKT4, "the server's response"),
+        Argument::Query6 => (PKT6, "the client's query"),
+        Argument::Response6 => (PKT6, "the server's response"),
+        Argument::Subnet4 | Argument::Subnet6 => (SUBNET, "the selected subnet"),
+        Argument::ClientId => (
+            &[("", "hex bytes", "client identifier of the query")],
+            "the query's client-id",
+        ),
+        Argument::HwAddr => (HWADDR, "the query's hardware address"),
+        Argument::Lease4 => (LEASE4, "the lease"),
+        Argument::Lease6 => (LEASE6, "the lease"),
+        Argument::Leases4 | Argument::Leases6 => (&[], "the committed leases"),
+        Argument::DeletedLeases4 | Argument::DeletedLeases6 => {
+            (&[], "leases deleted by this transaction")
+        }
+        Argument::RemoveLease => (
+            &[(
+                "",
+                "boolean",
+                "`true` if the expired lease is removed, `false` if kept as reclaimed",
+            )],
+            "",
+        ),
+        Argument::FakeAllocation => (
+            &[(
+                "",
+                "boolean",
+                "`true` for a DHCPDISCOVER/SOLICIT (offer only), `false` for a real allocation",
+            )],
+            "",
+        ),
+        Argument::Ia => (IA, "the query's IA option"),
+    }
+}
+
+/// A documented variable: its name pattern, type, meaning, whether Kea 2.2 sets it.
+struct Row {
+    pattern: String,
+    ty: &'static str,
+    meaning: String,
+    example: String,
+    kea: &'static str,
+}
+
+/// Turns `LEASES4_AT1_ADDRESS` into (`LEASES4_AT<i>`, `_ADDRESS`) for collection prefixes.
+fn split_index(rest: &str) -> Option<(&str, &str)> {
+    let digits = rest.strip_prefix("_AT")?;
+    let end = digits.find(|c: char| !c.is_ascii_digit())?;
+    Some((&digits[..end], &digits[end..]))
+}
+
+fn describe(hook_point: HookPoint) -> Vec<Row> {
+    let vars = render(&common::full_event(hook_point));
+    let mut rows: Vec<Row> = Vec::new();
+    for (name, value) in &vars {
+        let argument = *hook_point
+            .arguments()
+            .iter()
+            .filter(|a| name.starts_with(a.prefix()))
+            .max_by_key(|a| a.prefix().len())
+            .unwrap_or_else(|| panic!("{name} matches no argument prefix"));
+        let prefix = argument.prefix();
+        let mut rest = &name[prefix.len()..];
+        let (mut docs, _) = argument_docs(argument);
+        let mut pattern_prefix = prefix.to_string();
+        let mut meaning_prefix = String::new();
+        if matches!(
+            argument,
+            Argument::Leases4
+                | Argument::Leases6
+                | Argument::DeletedLeases4
+                | Argument::DeletedLeases6
+        ) {
+            if rest == "_SIZE" {
+                docs = &[(
+                    "_SIZE",
+                    "integer",
+                    "number of leases (0 when there are none)",
+                )];
+            } else {
+                let (_, field) = split_index(rest).unwrap_or_else(|| panic!("{name}"));
+                rest = field;
+                pattern_prefix.push_str("_AT<i>");
+                meaning_prefix = "lease `<i>` (from 0): ".into();
+                docs = if matches!(argument, Argument::Leases4 | Argument::DeletedLeases4) {
+                    LEASE4
+                } else {
+                    LEASE6
+                };
+            }
+        }
+        let mut key = rest.to_string();
+        let is_sub_option = rest.starts_with("_OPTION_82_SUB_OPTION_");
+        if is_sub_option && !matches!(rest, "_OPTION_82_SUB_OPTION_1" | "_OPTION_82_SUB_OPTION_2") {
+            key = "_OPTION_82_SUB_OPTION_<code>".into();
+        }
+        let pattern = format!("{pattern_prefix}{key}");
+        if rows.iter().any(|r| r.pattern == pattern) {
+            continue;
+        }
+        let (_, ty, meaning) = docs
+            .iter()
+            .find(|(suffix, _, _)| *suffix == key)
+            .unwrap_or_else(|| panic!("{name}: no documentation for suffix {key:?}"));
+        let extension = !hook_point.kea_default()
+            || key == "_OPTION_82_SUB_OPTION_<code>"
+            || (matches!(argument, Argument::Query6) && key.starts_with("_OPTION_"));
+        let kea = if !extension {
+            "yes"
+        } else if key.starts_with("_OPTION_")
+            && matches!(argument, Argument::Query6)
+            && hook_point.kea_default()
+        {
+            "no (Kea ≥ 2.7 sets it)"
+        } else {
+            "no"
+        };
+        rows.push(Row {
+            pattern,
+            ty,
+            meaning: format!("{meaning_prefix}{meaning}"),
+            example: value.clone(),
+            kea,
+        });
+    }
+    rows
+}
+
+fn generate() -> String {
+    let mut doc = String::new();
+    doc.push_str(
+        "<!-- GENERATED by kea-runscript-env/tests/variables_doc.rs from the crate's rendering; do not edit.\n     \
+         Regenerate: UPDATE_DOCS=1 cargo test -p kea-runscript-env --test variables_doc -->\n\n",
+    );
+    doc.push_str(
+        "# Environment variables per hook point\n\n\
+         The script runs as `script <hook point>` with only these variables in its environment\n\
+         (plus what the configuration adds). For Kea's 13 hook points the names, order and\n\
+         values are those of Kea 2.2's `libdhcp_run_script.so`; the column *Kea 2.2* says\n\
+         whether Kea's hook sets the variable too (`no`: our extension).\n\n\
+         Formats:\n\n\
+         - **integer**: decimal. **boolean**: `true` / `false`.\n\
+         - **IPv4**: dotted quad. **IPv6**: as Kea prints it (glibc `inet_ntop`: lower-case,\n  \
+           longest zero run as `::`, `::a.b.c.d` and `::ffff:a.b.c.d` for IPv4-compatible/mapped).\n\
+         - **hex bytes**: lower-case two-digit hex joined by `:` (`00:0c:01:02:03:04`), any length.\n\
+         - **option hex**: `0x` + upper-case hex of the option payload (`0x0A0B`), empty for an empty payload.\n\
+         - **string**: as Kea holds it, cut at the first NUL byte (an environment value cannot hold one).\n\n\
+         When an object is absent (Kea passes a null pointer), its variables are still set,\n\
+         to the empty string, as Kea's hook does; an absent lease collection gives `<PREFIX>_SIZE=0`.\n\
+         Option variables (`*_OPTION_*`) are set only when the option is present. The example\n\
+         column shows a fully populated event (the insta snapshots in\n\
+         `kea-runscript-env/tests/snapshots/` show every variable of every hook point, populated and absent).\n\n",
+    );
+    doc.push_str(
+        "Option 82 sub-options are parsed from the option payload as code/length/value triplets;\n\
+         they are listed in code order, a repeated code renders its first occurrence, and parsing\n\
+         stops at a truncated sub-option (the earlier ones are kept), as Kea's parser does.\n\n",
+    );
+    for &hook_point in HookPoint::ALL {
+        let _ = writeln!(doc, "## `{}`\n", hook_point.name());
+        let arguments: Vec<_> = hook_point
+            .arguments()
+            .iter()
+            .map(|a| {
+                let (_, what) = argument_docs(*a);
+                let kea_name = match a {
+                    Argument::Ia => "ia_na / ia_pd".to_string(),
+                    _ => a.kea_name().to_string(),
+                };
+                if what.is_empty() {
+                    format!("`{kea_name}` → `{}`", a.prefix())
+                } else {
+                    format!("`{kea_name}` ({what}) → `{}*`", a.prefix())
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            doc,
+            "{} Kea arguments: {}.\n",
+            if hook_point.kea_default() {
+                "Served by Kea's own hook (selected by default)."
+            } else {
+                "Extension: not served by Kea's hook (opt-in)."
+            },
+            if arguments.is_empty() {
+                "none".to_string()
+            } else {
+                arguments.join(", ")
+            }
+        );
+        let rows = describe(hook_point);
+        if rows.is_empty() {
+            doc.push_str("No variables.\n\n");
+            continue;
+        }
+        doc.push_str("| Variable | Type | Meaning | Example | Kea 2.2 |\n|---|---|---|---|---|\n");
+        for row in rows {
+            let _ = writeln!(
+                doc,
+                "| `{}` | {} | {} | `{}` | {} |",
+                row.pattern, row.ty, row.meaning, row.example, row.kea
+            );
+        }
+        doc.push('\n');
+    }
+    doc
+}
+
+#[test]
+fn variables_md_is_up_to_date() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/variables.md");
+    let fresh = generate();
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "docs/variables.md is stale; regenerate it with \
+         `UPDATE_DOCS=1 cargo test -p kea-runscript-env --test variables_doc`"
+    );
+}
