@@ -1,1 +1,217 @@
-//! placeholder
+//! Configuration, hook-point policy and process runners of kea-runscript. No Kea here:
+//! the hook library feeds [`Engine::handle`] with `kea_runscript_env` events.
+//!
+//! - [`config`]: the `parameters` JSON → [`Config`] (pure parsing, then file checks).
+//! - [`policy`]: which scripts run at which hook point; [`Verdict`] combination. Pure.
+//! - [`runner`]: the [`Runner`](runner::Runner) interface and its strategies
+//!   (spawn-async, spawn-sync).
+//! - [`spawn`]: the process launcher (`clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD)`, exit
+//!   signal 0) — the only module with substantial `unsafe`.
+//! - [`log`]: the [`LogSink`](log::LogSink) interface and message ids.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use kea_runscript_core::{log::StderrSink, Engine, Verdict};
+//! use kea_runscript_env::{Event, HookPoint};
+//!
+//! let engine = Engine::from_json(
+//!     r#"{"name": "/usr/local/bin/dhcp-event", "sync": true, "exit-codes": {"3": "drop"}}"#,
+//!     Arc::new(StderrSink),
+//! ).expect("valid configuration");
+//! if engine.wants(HookPoint::Lease4Renew) {
+//!     let verdict = engine.handle(&Event::new(HookPoint::Lease4Renew));
+//!     assert!(matches!(verdict, Verdict::Continue | Verdict::Skip | Verdict::Drop));
+//! }
+//! engine.shutdown();
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod config;
+mod counters;
+pub mod log;
+pub mod policy;
+pub mod runner;
+pub mod spawn;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use kea_runscript_env::{Event, HookPoint};
+
+pub use config::{Config, ConfigError};
+pub use counters::Counters;
+use counters::{bump, LiveCounters};
+use log::{LogSink, RateLimiter, Severity};
+use policy::Policy;
+pub use policy::Verdict;
+use runner::reaper::Reaper;
+use runner::spawn_async::SpawnAsync;
+use runner::spawn_sync::SpawnSync;
+use runner::{EventEnv, Runner, ScriptTarget, Shared, KILL_GRACE, SHUTDOWN_WAIT};
+
+/// One loaded configuration: its scripts, runners and counters. `Send + Sync`;
+/// one per loaded library (a config reload is `shutdown` + a new engine).
+pub struct Engine {
+    config: Config,
+    policy: Policy,
+    runners: Vec<Arc<dyn Runner>>,
+    shared: Arc<Shared>,
+    reaper: Option<Arc<Reaper>>,
+    stopped: AtomicBool,
+}
+
+impl Engine {
+    /// Parses and checks the `parameters` JSON ([`Config::load`]) and starts the engine.
+    pub fn from_json(parameters: &str, log: Arc<dyn LogSink>) -> Result<Engine, ConfigError> {
+        Engine::new(Config::load(parameters)?, log)
+    }
+
+    /// Starts an engine for an already loaded configuration. Fails only if the
+    /// reaper thread cannot be started (the error has an empty path).
+    pub fn new(config: Config, log: Arc<dyn LogSink>) -> Result<Engine, ConfigError> {
+        let shared = Arc::new(Shared {
+            counters: LiveCounters::default(),
+            log: RateLimiter::new(log),
+        });
+        let any_async = config
+            .scripts
+            .iter()
+            .any(|s| matches!(s.mode, config::Mode::Async(_)));
+        let reaper = if any_async {
+            Some(Reaper::start(Arc::clone(&shared)).map_err(|e| ConfigError {
+                path: String::new(),
+                message: format!("cannot start the reaper thread: {e}"),
+            })?)
+        } else {
+            None
+        };
+        let runners = config
+            .scripts
+            .iter()
+            .map(|script| -> Arc<dyn Runner> {
+                let target = ScriptTarget::new(script);
+                match &script.mode {
+                    config::Mode::Async(settings) => SpawnAsync::new(
+                        target,
+                        settings.clone(),
+                        script.timeout,
+                        Arc::clone(&shared),
+                        Arc::clone(reaper.as_ref().expect("started for async scripts")),
+                    ),
+                    config::Mode::Sync(settings) => Arc::new(SpawnSync::new(
+                        target,
+                        settings.clone(),
+                        script.timeout.unwrap_or(config::DEFAULT_SYNC_TIMEOUT),
+                        Arc::clone(&shared),
+                    )),
+                }
+            })
+            .collect();
+        for script in &config.scripts {
+            shared
+                .log
+                .always(Severity::Info, log::SCRIPT_CONFIGURED, &script.summary());
+        }
+        Ok(Engine {
+            policy: Policy::new(&config),
+            config,
+            runners,
+            shared,
+            reaper,
+            stopped: AtomicBool::new(false),
+        })
+    }
+
+    /// The configuration this engine runs.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// True when at least one script runs at `hook_point` (O(1); lets the hook skip
+    /// extracting Kea's objects).
+    pub fn wants(&self, hook_point: HookPoint) -> bool {
+        self.policy.wants(hook_point)
+    }
+
+    /// Renders `event` once and runs every script selected for its hook point, in
+    /// configuration order. Async scripts contribute `Continue`; several sync
+    /// verdicts combine to the most severe.
+    pub fn handle(&self, event: &Event) -> Verdict {
+        if !self.wants(event.hook_point) {
+            return Verdict::Continue;
+        }
+        self.handle_vars(event.hook_point, kea_runscript_env::render(event))
+    }
+
+    /// Like [`Engine::handle`] with already rendered variables (ordered
+    /// `(NAME, value)` pairs) — for callers without an `Event` (tests, benchmarks).
+    pub fn handle_vars(&self, hook_point: HookPoint, vars: Vec<(String, String)>) -> Verdict {
+        let selected = self.policy.scripts(hook_point);
+        if selected.is_empty() {
+            return Verdict::Continue;
+        }
+        bump(&self.shared.counters.events);
+        let (env, rejected) = EventEnv::new(hook_point, vars);
+        if !rejected.is_empty() {
+            self.shared
+                .log
+                .limited(Severity::Error, log::ENV_INVALID, || {
+                    format!(
+                        "variables left out at {} (NUL byte or bad name): {}",
+                        hook_point.name(),
+                        rejected.join(", ")
+                    )
+                });
+        }
+        let env = Arc::new(env);
+        Verdict::combine(
+            selected
+                .iter()
+                .filter_map(|&index| self.runners[index].deliver(&env)),
+        )
+    }
+
+    /// For unload: stops accepting events (later ones are counted as dropped), discards
+    /// queued events, lets sync deliveries in progress end (each is bounded by its
+    /// timeout), gives running async scripts [`SHUTDOWN_WAIT`] to finish, then
+    /// terminates them (`SIGTERM`, `SIGKILL` after [`KILL_GRACE`]), reaps every child
+    /// and joins the reaper thread. Idempotent; also run on drop.
+    pub fn shutdown(&self) {
+        if self.stopped.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let longest_sync = self
+            .config
+            .scripts
+            .iter()
+            .filter(|s| matches!(s.mode, config::Mode::Sync(_)))
+            .filter_map(|s| s.timeout)
+            .max()
+            .unwrap_or_default();
+        let deadline = Instant::now() + longest_sync + KILL_GRACE * 2;
+        for runner in &self.runners {
+            runner.shutdown(deadline);
+        }
+        if let Some(reaper) = &self.reaper {
+            reaper.shutdown(SHUTDOWN_WAIT);
+        }
+        self.shared.log.always(
+            Severity::Info,
+            log::SHUTDOWN,
+            &format!("unload: counters {}", self.counters()),
+        );
+    }
+
+    /// A snapshot of the counters.
+    pub fn counters(&self) -> Counters {
+        self.shared.counters.snapshot()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,346 @@
+//! Configuration: the `parameters` JSON of the hooks-libraries entry, parsed and
+//! validated into [`Config`]. Parsing ([`Config::parse`]) is pure; the checks of
+//! the script files ([`Config::check_scripts`]) are the only I/O. [`Config::load`]
+//! does both. The full reference is `docs/configuration.md`.
+
+mod check;
+mod raw;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kea_runscript_env::HookPoint;
+use serde_json::Value;
+
+use crate::policy::Verdict;
+use raw::{RawScript, SCRIPT_KEYS};
+
+/// Default `timeout-ms` of a sync script.
+pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_millis(2000);
+/// Default `max-in-flight` of an async script.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
+/// Default `max-queued` of an async script.
+pub const DEFAULT_MAX_QUEUED: usize = 1024;
+
+/// A bad configuration: which parameter, and what is wrong with it.
+/// Displays as one line: `parameter 'scripts[1].timeout-ms': expected a positive integer, got "fast"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Path of the parameter (`name`, `scripts[1].timeout-ms`, `exit-codes.3`);
+    /// empty for the parameters map as a whole.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "parameters: {}", self.message)
+        } else {
+            write!(f, "parameter '{}': {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The whole configuration: one or more scripts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// The scripts, in configuration order (sync scripts run in this order).
+    pub scripts: Vec<ScriptConfig>,
+}
+
+/// One script and how it runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScriptConfig {
+    /// Absolute path of the executable (`name`, alias `script`).
+    pub path: PathBuf,
+    /// Hook points it runs at (`hook-points`; default: Kea's 13).
+    pub hook_points: Vec<HookPoint>,
+    /// Kill the script after this long (`timeout-ms`); `None` = never (async default).
+    pub timeout: Option<Duration>,
+    /// Variables added to the rendered ones (`env`); rendered variables win on a clash.
+    pub env: Vec<(String, String)>,
+    /// Async or sync, with the mode's own settings.
+    pub mode: Mode,
+    /// Where the script is in the configuration (`""` or `scripts[i]`), for messages.
+    pub label: String,
+}
+
+/// How a script runs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Mode {
+    /// `sync: false`: started and not waited for.
+    Async(AsyncSettings),
+    /// `sync: true`: waited for; its exit code becomes a verdict.
+    Sync(SyncSettings),
+}
+
+/// Bounds of an async script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AsyncSettings {
+    /// At most this many processes of this script at once (`max-in-flight`).
+    pub max_in_flight: usize,
+    /// Past that, at most this many events wait (`max-queued`); more are dropped.
+    pub max_queued: usize,
+}
+
+/// Verdict rules of a sync script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncSettings {
+    /// Exit code → verdict (`exit-codes`); always has 0 → continue unless overridden.
+    pub exit_codes: BTreeMap<u8, Verdict>,
+    /// Verdict when the script timed out (`on-timeout`).
+    pub on_timeout: Verdict,
+    /// Verdict when the script died by a signal (`on-signal`).
+    pub on_signal: Verdict,
+}
+
+impl SyncSettings {
+    /// The verdict for exit `code`; `None` when the map does not list it (the caller
+    /// continues and logs the code).
+    pub fn verdict_for(&self, code: i32) -> Option<Verdict> {
+        u8::try_from(code)
+            .ok()
+            .and_then(|c| self.exit_codes.get(&c).copied())
+    }
+}
+
+/// Converts a serde error raised at `prefix` (a script) into a [`ConfigError`].
+fn serde_error(prefix: &str, err: serde_path_to_error::Error<serde_json::Error>) -> ConfigError {
+    let inner = err.inner().to_string();
+    let mut path = prefix.to_owned();
+    let sub = err.path().to_string();
+    if sub != "." {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(&sub);
+    }
+    // serde's unknown-field message lists expected keys with backquotes; keep it, it
+    // is the most helpful form ("unknown field `nmae`, expected one of `name`, ...").
+    ConfigError::new(path, inner)
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+impl Config {
+    /// Parses and validates the `parameters` JSON text, without touching the file
+    /// system (see [`Config::check_scripts`]).
+    pub fn parse(parameters: &str) -> Result<Config, ConfigError> {
+        let value: Value = serde_json::from_str(parameters)
+            .map_err(|e| ConfigError::new("", format!("invalid JSON: {e}")))?;
+        Config::from_value(value)
+    }
+
+    /// Like [`Config::parse`], from an already parsed JSON value.
+    pub fn from_value(value: Value) -> Result<Config, ConfigError> {
+        let Value::Object(mut map) = value else {
+            return Err(ConfigError::new(
+                "",
+                format!("expected a JSON object, got {}", raw::show(&value)),
+            ));
+        };
+        let Some(scripts) = map.remove("scripts") else {
+            let script = parse_script("", Value::Object(map))?;
+            return Ok(Config {
+                scripts: vec![script],
+            });
+        };
+        if let Some(other) = map.keys().next() {
+            let hint = if SCRIPT_KEYS.contains(&other.as_str()) {
+                "not allowed next to 'scripts' (put it inside each script)"
+            } else {
+                "unknown parameter (next to 'scripts' nothing else is allowed)"
+            };
+            return Err(ConfigError::new(other.clone(), hint));
+        }
+        let Value::Array(items) = scripts else {
+            return Err(ConfigError::new(
+                "scripts",
+                format!(
+                    "expected a non-empty list of scripts, got {}",
+                    raw::show(&scripts)
+                ),
+            ));
+        };
+        if items.is_empty() {
+            return Err(ConfigError::new(
+                "scripts",
+                "expected a non-empty list of scripts, got []",
+            ));
+        }
+        let scripts = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| parse_script(&format!("scripts[{i}]"), item))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Config { scripts })
+    }
+
+    /// Checks every script file: the path is absolute, exists, is a regular file and
+    /// is executable. The error names the failed check.
+    pub fn check_scripts(&self) -> Result<(), ConfigError> {
+        for script in &self.scripts {
+            check::script_file(&script.path)
+                .map_err(|msg| ConfigError::new(join(&script.label, "name"), msg))?;
+        }
+        Ok(())
+    }
+
+    /// [`Config::parse`] then [`Config::check_scripts`]: what `load` does.
+    pub fn load(parameters: &str) -> Result<Config, ConfigError> {
+        let config = Config::parse(parameters)?;
+        config.check_scripts()?;
+        Ok(config)
+    }
+}
+
+/// Picks one of two alias spellings; both given is an error.
+fn one_of<T>(
+    prefix: &str,
+    (key, value): (&str, Option<T>),
+    (alias, alias_value): (&str, Option<T>),
+) -> Result<Option<T>, ConfigError> {
+    match (value, alias_value) {
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            join(prefix, alias),
+            format!("'{key}' and its alias '{alias}' are both given; use one"),
+        )),
+        (value, alias_value) => Ok(value.or(alias_value)),
+    }
+}
+
+/// Parses one script object found at `prefix` (`""` for the single-script form).
+fn parse_script(prefix: &str, value: Value) -> Result<ScriptConfig, ConfigError> {
+    if !value.is_object() {
+        return Err(ConfigError::new(
+            prefix,
+            format!("expected a JSON object, got {}", raw::show(&value)),
+        ));
+    }
+    let raw: RawScript =
+        serde_path_to_error::deserialize(value).map_err(|e| serde_error(prefix, e))?;
+    let path = one_of(prefix, ("name", raw.name), ("script", raw.script))?.ok_or_else(|| {
+        ConfigError::new(
+            join(prefix, "name"),
+            "required: the absolute path of the script (alias 'script')",
+        )
+    })?;
+    let sync = one_of(prefix, ("sync", raw.sync), ("wait", raw.wait))?.is_some_and(|b| b.0);
+
+    // Keys of the other mode are errors, not silently ignored.
+    let misplaced: &[(&str, bool)] = if sync {
+        &[
+            ("max-in-flight", raw.max_in_flight.is_some()),
+            ("max-queued", raw.max_queued.is_some()),
+        ]
+    } else {
+        &[
+            ("exit-codes", raw.exit_codes.is_some()),
+            ("on-timeout", raw.on_timeout.is_some()),
+            ("on-signal", raw.on_signal.is_some()),
+        ]
+    };
+    if let Some((key, _)) = misplaced.iter().find(|(_, given)| *given) {
+        let needs = if sync { "sync: false" } else { "sync: true" };
+        return Err(ConfigError::new(
+            join(prefix, key),
+            format!("only valid with {needs}"),
+        ));
+    }
+
+    let mode = if sync {
+        let mut exit_codes = BTreeMap::from([(0u8, Verdict::Continue)]);
+        for (code, outcome) in raw.exit_codes.unwrap_or_default() {
+            exit_codes.insert(code.0, outcome.0);
+        }
+        Mode::Sync(SyncSettings {
+            exit_codes,
+            on_timeout: raw.on_timeout.map_or(Verdict::Continue, |o| o.0),
+            on_signal: raw.on_signal.map_or(Verdict::Continue, |o| o.0),
+        })
+    } else {
+        Mode::Async(AsyncSettings {
+            max_in_flight: raw
+                .max_in_flight
+                .map_or(DEFAULT_MAX_IN_FLIGHT, |n| n.0 as usize),
+            max_queued: raw.max_queued.map_or(DEFAULT_MAX_QUEUED, |n| n.0 as usize),
+        })
+    };
+    let timeout = match raw.timeout_ms {
+        Some(ms) => Some(Duration::from_millis(ms.0.into())),
+        None if sync => Some(DEFAULT_SYNC_TIMEOUT),
+        None => None,
+    };
+    let hook_points = match raw.hook_points {
+        Some(points) => points.0,
+        None => HookPoint::ALL
+            .iter()
+            .copied()
+            .filter(|hp| hp.kea_default())
+            .collect(),
+    };
+    let env = raw
+        .env
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, value)| (name.0, value.0))
+        .collect();
+    Ok(ScriptConfig {
+        path: PathBuf::from(path.0),
+        hook_points,
+        timeout,
+        env,
+        mode,
+        label: prefix.to_owned(),
+    })
+}
+
+impl ScriptConfig {
+    /// A one-line summary for the load log.
+    pub fn summary(&self) -> String {
+        let points: Vec<&str> = self.hook_points.iter().map(|hp| hp.name()).collect();
+        let timeout = self
+            .timeout
+            .map_or("none".to_owned(), |t| format!("{}ms", t.as_millis()));
+        let mode = match &self.mode {
+            Mode::Async(a) => format!(
+                "async max-in-flight={} max-queued={}",
+                a.max_in_flight, a.max_queued
+            ),
+            Mode::Sync(s) => format!(
+                "sync exit-codes={:?} on-timeout={:?} on-signal={:?}",
+                s.exit_codes, s.on_timeout, s.on_signal
+            ),
+        };
+        format!(
+            "script {} ({mode}, timeout={timeout}, {} extra variables) at hook points: {}",
+            self.path.display(),
+            self.env.len(),
+            points.join(", ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

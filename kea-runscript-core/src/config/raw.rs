@@ -1,0 +1,228 @@
+//! The serde layer: the JSON shape of one script's parameters, with leaf types
+//! whose errors read `expected …, got …`. Cross-field rules live in the parent module.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+
+use kea_runscript_env::HookPoint;
+use serde::de::{Deserializer, Error as _};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::policy::Verdict;
+
+/// One script's parameters exactly as written (aliases kept apart so that giving
+/// both spellings can be reported).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScript {
+    pub name: Option<ScriptPath>,
+    pub script: Option<ScriptPath>,
+    pub sync: Option<Bool>,
+    pub wait: Option<Bool>,
+    #[serde(rename = "hook-points")]
+    pub hook_points: Option<HookPoints>,
+    #[serde(rename = "timeout-ms")]
+    pub timeout_ms: Option<Positive>,
+    #[serde(rename = "exit-codes")]
+    pub exit_codes: Option<BTreeMap<ExitCode, Outcome>>,
+    #[serde(rename = "on-timeout")]
+    pub on_timeout: Option<Outcome>,
+    #[serde(rename = "on-signal")]
+    pub on_signal: Option<Outcome>,
+    #[serde(rename = "max-in-flight")]
+    pub max_in_flight: Option<Positive>,
+    #[serde(rename = "max-queued")]
+    pub max_queued: Option<Count>,
+    pub env: Option<BTreeMap<EnvName, EnvValue>>,
+}
+
+/// The keys of [`RawScript`], for messages.
+pub(super) const SCRIPT_KEYS: &[&str] = &[
+    "name",
+    "script",
+    "sync",
+    "wait",
+    "hook-points",
+    "timeout-ms",
+    "exit-codes",
+    "on-timeout",
+    "on-signal",
+    "max-in-flight",
+    "max-queued",
+    "env",
+];
+
+/// A JSON value as shown in messages: compact, cut when long.
+pub(super) fn show(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 60 {
+        let cut: String = text.chars().take(57).collect();
+        format!("{cut}...")
+    } else {
+        text
+    }
+}
+
+/// Reads any JSON value and converts it with `convert`; on failure the error is
+/// `expected <expected>, got <value>`, or `convert`'s own message.
+fn leaf<'de, D, T, E>(d: D, convert: impl FnOnce(&Value) -> Result<T, E>) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    E: Display,
+{
+    let value = Value::deserialize(d)?;
+    convert(&value).map_err(D::Error::custom)
+}
+
+fn expected(what: &str, got: &Value) -> String {
+    format!("expected {what}, got {}", show(got))
+}
+
+/// An absolute script path (existence is checked at load, not here).
+#[derive(Debug)]
+pub(super) struct ScriptPath(pub String);
+
+impl<'de> Deserialize<'de> for ScriptPath {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| match v.as_str() {
+            Some(s) if s.starts_with('/') && !s.contains('\0') => Ok(ScriptPath(s.to_owned())),
+            _ => Err(expected("an absolute path (a string starting with '/')", v)),
+        })
+    }
+}
+
+/// `true` or `false`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Bool(pub bool);
+
+impl<'de> Deserialize<'de> for Bool {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| {
+            v.as_bool()
+                .map(Bool)
+                .ok_or_else(|| expected("true or false", v))
+        })
+    }
+}
+
+/// An integer ≥ 1 (fits u32).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Positive(pub u32);
+
+impl<'de> Deserialize<'de> for Positive {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| match v.as_u64() {
+            Some(n @ 1..=0xFFFF_FFFF) => Ok(Positive(n as u32)),
+            _ => Err(expected("a positive integer", v)),
+        })
+    }
+}
+
+/// An integer ≥ 0 (fits u32).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Count(pub u32);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| match v.as_u64() {
+            Some(n @ 0..=0xFFFF_FFFF) => Ok(Count(n as u32)),
+            _ => Err(expected("a non-negative integer", v)),
+        })
+    }
+}
+
+/// `"continue"`, `"skip"` or `"drop"`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Outcome(pub Verdict);
+
+impl<'de> Deserialize<'de> for Outcome {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| match v.as_str() {
+            Some("continue") => Ok(Outcome(Verdict::Continue)),
+            Some("skip") => Ok(Outcome(Verdict::Skip)),
+            Some("drop") => Ok(Outcome(Verdict::Drop)),
+            _ => Err(expected("\"continue\", \"skip\" or \"drop\"", v)),
+        })
+    }
+}
+
+/// An exit code as a JSON object key: decimal 0..=255.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct ExitCode(pub u8);
+
+impl<'de> Deserialize<'de> for ExitCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| match v.as_str() {
+            Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s
+                .parse::<u8>()
+                .map(ExitCode)
+                .map_err(|_| expected("exit codes 0..255 as keys", v)),
+            _ => Err(expected("exit codes 0..255 as keys", v)),
+        })
+    }
+}
+
+/// A non-empty list of distinct hook-point names.
+#[derive(Debug)]
+pub(super) struct HookPoints(pub Vec<HookPoint>);
+
+impl<'de> Deserialize<'de> for HookPoints {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| {
+            let items = match v.as_array() {
+                Some(items) if !items.is_empty() => items,
+                _ => return Err(expected("a non-empty list of hook-point names", v)),
+            };
+            let mut points = Vec::with_capacity(items.len());
+            for item in items {
+                let name = item
+                    .as_str()
+                    .ok_or_else(|| expected("hook-point names (strings)", item))?;
+                let point: HookPoint = name.parse().map_err(|e| format!("{e}"))?;
+                if points.contains(&point) {
+                    return Err(format!("hook point \"{name}\" is listed twice"));
+                }
+                points.push(point);
+            }
+            Ok(HookPoints(points))
+        })
+    }
+}
+
+/// An environment variable name: `[A-Za-z_][A-Za-z0-9_]*`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct EnvName(pub String);
+
+impl<'de> Deserialize<'de> for EnvName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| {
+            let ok = v.as_str().filter(|s| {
+                let mut bytes = s.bytes();
+                bytes
+                    .next()
+                    .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+                    && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            });
+            ok.map(|s| EnvName(s.to_owned())).ok_or_else(|| {
+                expected(
+                    "variable names made of letters, digits and '_', not starting with a digit",
+                    v,
+                )
+            })
+        })
+    }
+}
+
+/// An environment variable value: a string without NUL bytes.
+#[derive(Debug, Clone)]
+pub(super) struct EnvValue(pub String);
+
+impl<'de> Deserialize<'de> for EnvValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| match v.as_str() {
+            Some(s) if !s.contains('\0') => Ok(EnvValue(s.to_owned())),
+            _ => Err(expected("a string without NUL characters", v)),
+        })
+    }
+}

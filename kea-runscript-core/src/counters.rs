@@ -1,0 +1,92 @@
+//! Event and process counters (lock-free atomics) and their snapshot.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Live counters of one engine, updated from any thread.
+#[derive(Debug, Default)]
+pub(crate) struct LiveCounters {
+    pub events: AtomicU64,
+    pub started: AtomicU64,
+    pub failed_to_start: AtomicU64,
+    pub timed_out: AtomicU64,
+    pub dropped: AtomicU64,
+    pub non_zero_exits: AtomicU64,
+    pub killed_by_signal: AtomicU64,
+    pub exited: AtomicU64,
+    pub in_flight: AtomicU64,
+    pub queued: AtomicU64,
+}
+
+/// Adds one to a counter.
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Subtracts one from a gauge.
+pub(crate) fn drop_one(gauge: &AtomicU64) {
+    gauge.fetch_sub(1, Ordering::Relaxed);
+}
+
+impl LiveCounters {
+    pub(crate) fn snapshot(&self) -> Counters {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Counters {
+            events: get(&self.events),
+            started: get(&self.started),
+            failed_to_start: get(&self.failed_to_start),
+            timed_out: get(&self.timed_out),
+            dropped: get(&self.dropped),
+            non_zero_exits: get(&self.non_zero_exits),
+            killed_by_signal: get(&self.killed_by_signal),
+            exited: get(&self.exited),
+            in_flight: get(&self.in_flight),
+            queued: get(&self.queued),
+        }
+    }
+}
+
+/// A snapshot of an engine's counters. Totals since load, except the two gauges.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Events handled that selected at least one script.
+    pub events: u64,
+    /// Script processes started.
+    pub started: u64,
+    /// Script processes that could not be started.
+    pub failed_to_start: u64,
+    /// Script runs that hit their timeout and were terminated.
+    pub timed_out: u64,
+    /// Async deliveries dropped (bounds full, or arriving or queued at shutdown).
+    pub dropped: u64,
+    /// Script processes that exited with a non-zero code.
+    pub non_zero_exits: u64,
+    /// Script processes that died by a signal (including our timeout kills).
+    pub killed_by_signal: u64,
+    /// Script processes reaped (ended and waited for), whatever their status.
+    pub exited: u64,
+    /// Gauge: script processes running now.
+    pub in_flight: u64,
+    /// Gauge: async deliveries waiting in queues now.
+    pub queued: u64,
+}
+
+impl fmt::Display for Counters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "events={} started={} failed-to-start={} timed-out={} dropped={} \
+             non-zero-exits={} killed-by-signal={} exited={} in-flight={} queued={}",
+            self.events,
+            self.started,
+            self.failed_to_start,
+            self.timed_out,
+            self.dropped,
+            self.non_zero_exits,
+            self.killed_by_signal,
+            self.exited,
+            self.in_flight,
+            self.queued
+        )
+    }
+}

@@ -1,0 +1,204 @@
+//! Logging interface: core never prints; it hands messages to a [`LogSink`]
+//! (Kea's logging in the hook, [`StderrSink`] in tests and benchmarks).
+//!
+//! Messages that an event flood could repeat (drops, failures, timeouts) go
+//! through [`RateLimiter`], so they cannot drown the host's log: per message id,
+//! at most [`BURST`] lines per [`WINDOW`], and the next line after a quiet spell
+//! says how many were suppressed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Severity of a log message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Detail for debugging.
+    Debug,
+    /// Normal operation worth noting (load, unload).
+    Info,
+    /// Something went wrong with one event or script run; service goes on.
+    Warn,
+    /// Something is broken (a script cannot be started, waiting failed).
+    Error,
+}
+
+/// Receiver of core's log messages. Must be cheap and thread-safe.
+pub trait LogSink: Send + Sync {
+    /// Logs `text` with message `id` (one of [`MESSAGE_IDS`]) at `severity`.
+    fn log(&self, severity: Severity, id: &'static str, text: &str);
+}
+
+/// One configured script was loaded (its settings, in one line).
+pub const SCRIPT_CONFIGURED: &str = "KEA_RUNSCRIPT_SCRIPT_CONFIGURED";
+/// A script could not be started (names the step and OS error).
+pub const SPAWN_FAILED: &str = "KEA_RUNSCRIPT_SPAWN_FAILED";
+/// An async event was dropped because in-flight and queue bounds were full.
+pub const EVENT_DROPPED: &str = "KEA_RUNSCRIPT_EVENT_DROPPED";
+/// A script ran past its timeout and was terminated.
+pub const TIMEOUT: &str = "KEA_RUNSCRIPT_TIMEOUT";
+/// A script died by a signal.
+pub const KILLED_BY_SIGNAL: &str = "KEA_RUNSCRIPT_KILLED_BY_SIGNAL";
+/// A sync script exited with a code the `exit-codes` map does not list.
+pub const EXIT_CODE_UNMAPPED: &str = "KEA_RUNSCRIPT_EXIT_CODE_UNMAPPED";
+/// An async script exited with a non-zero code.
+pub const NONZERO_EXIT: &str = "KEA_RUNSCRIPT_NONZERO_EXIT";
+/// Waiting for or signalling a child failed (should not happen).
+pub const WAIT_FAILED: &str = "KEA_RUNSCRIPT_WAIT_FAILED";
+/// A rendered variable could not be passed (contained a NUL byte) and was left out.
+pub const ENV_INVALID: &str = "KEA_RUNSCRIPT_ENV_INVALID";
+/// The background reaper could not be started or failed.
+pub const REAPER_FAILED: &str = "KEA_RUNSCRIPT_REAPER_FAILED";
+/// Shutdown: queued events discarded / children killed / final counters.
+pub const SHUTDOWN: &str = "KEA_RUNSCRIPT_SHUTDOWN";
+
+/// Every message id core may pass to a [`LogSink`]; the hook registers each with
+/// Kea's logging (text `"%1"`).
+pub const MESSAGE_IDS: &[&str] = &[
+    SCRIPT_CONFIGURED,
+    SPAWN_FAILED,
+    EVENT_DROPPED,
+    TIMEOUT,
+    KILLED_BY_SIGNAL,
+    EXIT_CODE_UNMAPPED,
+    NONZERO_EXIT,
+    WAIT_FAILED,
+    ENV_INVALID,
+    REAPER_FAILED,
+    SHUTDOWN,
+];
+
+/// A sink printing `SEVERITY ID text` lines to stderr (tests, benchmarks, tools).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StderrSink;
+
+impl LogSink for StderrSink {
+    fn log(&self, severity: Severity, id: &'static str, text: &str) {
+        eprintln!("{severity:?} {id} {text}");
+    }
+}
+
+/// Length of a rate-limiting window.
+pub const WINDOW: Duration = Duration::from_secs(10);
+/// Lines per message id let through per [`WINDOW`].
+pub const BURST: u32 = 5;
+
+/// Pure per-id rate-limiting state: a fixed window with a burst allowance.
+#[derive(Clone, Debug)]
+pub struct Window {
+    start: Instant,
+    emitted: u32,
+    suppressed: u64,
+}
+
+/// Decision of [`Window::admit`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admit {
+    /// Log it; `suppressed` lines were swallowed since the last one that passed.
+    Yes {
+        /// Count of suppressed lines to mention.
+        suppressed: u64,
+    },
+    /// Swallow it (counted).
+    No,
+}
+
+impl Window {
+    /// A fresh window starting at `now`.
+    pub fn new(now: Instant) -> Window {
+        Window {
+            start: now,
+            emitted: 0,
+            suppressed: 0,
+        }
+    }
+
+    /// Decides whether a line at `now` may pass, given at most `burst` per `window`.
+    pub fn admit(&mut self, now: Instant, burst: u32, window: Duration) -> Admit {
+        if now.saturating_duration_since(self.start) >= window {
+            self.start = now;
+            self.emitted = 0;
+        }
+        if self.emitted < burst {
+            self.emitted += 1;
+            let suppressed = std::mem::take(&mut self.suppressed);
+            Admit::Yes { suppressed }
+        } else {
+            self.suppressed += 1;
+            Admit::No
+        }
+    }
+}
+
+/// A [`LogSink`] front that rate-limits per message id (see the module doc).
+pub struct RateLimiter {
+    sink: Arc<dyn LogSink>,
+    windows: Mutex<HashMap<&'static str, Window>>,
+}
+
+impl RateLimiter {
+    /// Wraps `sink`.
+    pub fn new(sink: Arc<dyn LogSink>) -> RateLimiter {
+        RateLimiter {
+            sink,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Logs without rate limiting (load/unload lines).
+    pub fn always(&self, severity: Severity, id: &'static str, text: &str) {
+        self.sink.log(severity, id, text);
+    }
+
+    /// Logs the line built by `text` unless `id` is over its budget; the text is only
+    /// built when it will be logged.
+    pub fn limited(&self, severity: Severity, id: &'static str, text: impl FnOnce() -> String) {
+        let admit = {
+            let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            windows
+                .entry(id)
+                .or_insert_with(|| Window::new(now))
+                .admit(now, BURST, WINDOW)
+        };
+        if let Admit::Yes { suppressed } = admit {
+            let mut line = text();
+            if suppressed > 0 {
+                line.push_str(&format!(
+                    " ({suppressed} similar messages suppressed before this one)"
+                ));
+            }
+            self.sink.log(severity, id, &line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_allows_burst_then_counts_suppressed() {
+        let t0 = Instant::now();
+        let mut w = Window::new(t0);
+        let window = Duration::from_secs(10);
+        for _ in 0..3 {
+            assert_eq!(w.admit(t0, 3, window), Admit::Yes { suppressed: 0 });
+        }
+        for _ in 0..7 {
+            assert_eq!(w.admit(t0, 3, window), Admit::No);
+        }
+        let later = t0 + window;
+        assert_eq!(w.admit(later, 3, window), Admit::Yes { suppressed: 7 });
+        assert_eq!(w.admit(later, 3, window), Admit::Yes { suppressed: 0 });
+    }
+
+    #[test]
+    fn message_ids_are_prefixed_and_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for id in MESSAGE_IDS {
+            assert!(id.starts_with("KEA_RUNSCRIPT_"), "{id}");
+            assert!(seen.insert(id), "duplicate {id}");
+        }
+    }
+}

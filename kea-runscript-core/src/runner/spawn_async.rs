@@ -1,0 +1,194 @@
+//! Spawn-async: a process per event, not waited for. At most `max-in-flight`
+//! processes of the script run at once; further events wait in a queue of at most
+//! `max-queued`, started by the reaper as slots free up; past that they are dropped,
+//! counted and logged (rate-limited).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use kea_runscript_env::HookPoint;
+
+use super::reaper::Reaper;
+use super::{EventEnv, Runner, ScriptTarget, Shared};
+use crate::config::AsyncSettings;
+use crate::counters::{bump, drop_one};
+use crate::log::{self, Severity};
+use crate::policy::Verdict;
+use crate::spawn::ExitStatus;
+
+struct State {
+    /// Slots taken: processes running or being started.
+    in_flight: usize,
+    queue: VecDeque<Arc<EventEnv>>,
+    stopping: bool,
+}
+
+/// The spawn-async strategy for one script.
+pub(crate) struct SpawnAsync {
+    pub(super) target: ScriptTarget,
+    settings: AsyncSettings,
+    pub(super) timeout: Option<Duration>,
+    shared: Arc<Shared>,
+    reaper: Arc<Reaper>,
+    state: Mutex<State>,
+    me: Weak<SpawnAsync>,
+}
+
+impl SpawnAsync {
+    pub fn new(
+        target: ScriptTarget,
+        settings: AsyncSettings,
+        timeout: Option<Duration>,
+        shared: Arc<Shared>,
+        reaper: Arc<Reaper>,
+    ) -> Arc<SpawnAsync> {
+        Arc::new_cyclic(|me| SpawnAsync {
+            target,
+            settings,
+            timeout,
+            shared,
+            reaper,
+            state: Mutex::new(State {
+                in_flight: 0,
+                queue: VecDeque::new(),
+                stopping: false,
+            }),
+            me: me.clone(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts `event` in a slot already taken; when starting fails, the slot goes to
+    /// the next queued event, or is released.
+    fn start(&self, mut event: Arc<EventEnv>) {
+        loop {
+            match self.target.spawn(&event) {
+                Ok(child) => {
+                    self.shared.started();
+                    let me = self.me.upgrade().expect("runner alive while delivering");
+                    if let Err((child, _)) = self.reaper.register(child, me, event.hook_point()) {
+                        // Reaper already stopped (unload raced with this event): end it here.
+                        drop(child);
+                        self.shared.exited(
+                            &self.target,
+                            event.hook_point(),
+                            ExitStatus::Signaled(libc::SIGKILL),
+                            true,
+                        );
+                        self.release_slot();
+                    }
+                    return;
+                }
+                Err(err) => {
+                    self.shared.spawn_failed(&self.target, &event, &err);
+                    match self.next_or_release() {
+                        Some(next) => event = next,
+                        None => return,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes the next queued event for the caller's slot, or releases the slot.
+    fn next_or_release(&self) -> Option<Arc<EventEnv>> {
+        let mut state = self.lock();
+        let next = if state.stopping {
+            None
+        } else {
+            state.queue.pop_front()
+        };
+        match next {
+            Some(event) => {
+                drop_one(&self.shared.counters.queued);
+                Some(event)
+            }
+            None => {
+                state.in_flight -= 1;
+                None
+            }
+        }
+    }
+
+    fn release_slot(&self) {
+        self.lock().in_flight -= 1;
+    }
+
+    /// Called by the reaper when one of this script's processes has been reaped.
+    pub(super) fn finished(&self, hook_point: HookPoint, status: ExitStatus, timed_out: bool) {
+        self.shared
+            .exited(&self.target, hook_point, status, timed_out);
+        if let ExitStatus::Exited(code @ 1..) = status {
+            self.shared
+                .log
+                .limited(Severity::Warn, log::NONZERO_EXIT, || {
+                    format!(
+                        "script {} at {} exited with code {code}",
+                        self.target.label,
+                        hook_point.name()
+                    )
+                });
+        }
+        if let Some(next) = self.next_or_release() {
+            self.start(next);
+        }
+    }
+}
+
+impl Runner for SpawnAsync {
+    fn deliver(&self, event: &Arc<EventEnv>) -> Option<Verdict> {
+        let mut state = self.lock();
+        if state.stopping {
+            drop(state);
+            bump(&self.shared.counters.dropped);
+            return None;
+        }
+        if state.in_flight < self.settings.max_in_flight {
+            state.in_flight += 1;
+            drop(state);
+            self.start(Arc::clone(event));
+        } else if state.queue.len() < self.settings.max_queued {
+            state.queue.push_back(Arc::clone(event));
+            bump(&self.shared.counters.queued);
+        } else {
+            drop(state);
+            bump(&self.shared.counters.dropped);
+            self.shared.log.limited(Severity::Warn, log::EVENT_DROPPED, || {
+                format!(
+                    "event {} dropped for script {}: {} running (max-in-flight) and {} queued (max-queued)",
+                    event.hook_point().name(),
+                    self.target.label,
+                    self.settings.max_in_flight,
+                    self.settings.max_queued
+                )
+            });
+        }
+        None
+    }
+
+    fn shutdown(&self, _deadline: Instant) {
+        let discarded = {
+            let mut state = self.lock();
+            state.stopping = true;
+            std::mem::take(&mut state.queue).len()
+        };
+        if discarded > 0 {
+            for _ in 0..discarded {
+                drop_one(&self.shared.counters.queued);
+                bump(&self.shared.counters.dropped);
+            }
+            self.shared.log.always(
+                Severity::Warn,
+                log::SHUTDOWN,
+                &format!(
+                    "unload: {discarded} queued events for script {} discarded",
+                    self.target.label
+                ),
+            );
+        }
+    }
+}

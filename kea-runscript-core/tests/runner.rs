@@ -1,0 +1,446 @@
+//! The runners with real processes: verdicts, timeouts, signals, argv/env, bounds.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{engine, js, script, wait_idle, wait_until};
+use kea_runscript_core::log;
+use kea_runscript_core::Verdict;
+use kea_runscript_env::HookPoint;
+
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn exit_codes_map_to_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(dir.path(), "exit", "exit \"$CODE\"");
+    let (engine, sink) = engine(&format!(
+        r#"{{"name": {}, "sync": true, "exit-codes": {{"3": "skip", "4": "drop", "0": "skip"}}}}"#,
+        js(&s)
+    ));
+    let table = [
+        ("0", Verdict::Skip),
+        ("3", Verdict::Skip),
+        ("4", Verdict::Drop),
+        ("1", Verdict::Continue),
+        ("77", Verdict::Continue),
+    ];
+    for (code, expected) in table {
+        let got = engine.handle_vars(HookPoint::Lease4Renew, vars(&[("CODE", code)]));
+        assert_eq!(got, expected, "exit {code}");
+    }
+    let unmapped = sink.with_id(log::EXIT_CODE_UNMAPPED);
+    assert!(
+        unmapped.iter().any(|l| l.contains("code 1")),
+        "{unmapped:?}"
+    );
+    assert!(
+        unmapped.iter().any(|l| l.contains("code 77")),
+        "{unmapped:?}"
+    );
+    let c = engine.counters();
+    assert_eq!(
+        (c.events, c.started, c.exited, c.non_zero_exits),
+        (5, 5, 5, 4)
+    );
+}
+
+#[test]
+fn default_exit_code_zero_continues_and_hook_point_not_selected_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let s = script(
+        dir.path(),
+        "touch",
+        &format!("touch '{}'", marker.display()),
+    );
+    let (engine, _) = engine(&format!(r#"{{"name": {}, "wait": true}}"#, js(&s)));
+    // pkt4_receive is not among Kea's defaults.
+    assert!(!engine.wants(HookPoint::Pkt4Receive));
+    assert_eq!(
+        engine.handle_vars(HookPoint::Pkt4Receive, vec![]),
+        Verdict::Continue
+    );
+    assert!(!marker.exists());
+    assert_eq!(engine.counters().events, 0);
+    assert_eq!(
+        engine.handle_vars(HookPoint::Lease6Expire, vec![]),
+        Verdict::Continue
+    );
+    assert!(marker.exists());
+}
+
+#[test]
+fn several_sync_scripts_most_severe_wins_async_contributes_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let skip = script(dir.path(), "skip", "exit 3");
+    let drop = script(dir.path(), "drop", "exit 4");
+    let asy = script(dir.path(), "async", "exit 4");
+    let (engine, _) = engine(&format!(
+        r#"{{"scripts": [
+            {{"name": {}, "sync": true, "exit-codes": {{"3": "skip"}}, "hook-points": ["pkt4_receive", "lease4_select"]}},
+            {{"name": {}, "sync": true, "exit-codes": {{"4": "drop"}}, "hook-points": ["pkt4_receive"]}},
+            {{"name": {}, "hook-points": ["lease4_select"]}}
+        ]}}"#,
+        js(&skip),
+        js(&drop),
+        js(&asy)
+    ));
+    assert_eq!(
+        engine.handle_vars(HookPoint::Pkt4Receive, vec![]),
+        Verdict::Drop
+    );
+    assert_eq!(
+        engine.handle_vars(HookPoint::Lease4Select, vec![]),
+        Verdict::Skip
+    );
+    wait_idle(&engine);
+}
+
+#[test]
+fn argv_and_environment_are_exactly_hook_point_rendered_and_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let s = script(
+        dir.path(),
+        "dump",
+        &format!(
+            "{{ echo \"argc=$#\"; echo \"arg0=$0\"; echo \"arg1=$1\"; /usr/bin/env; }} > '{}'",
+            out.display()
+        ),
+    );
+    let (engine, _) = engine(&format!(
+        r#"{{"name": {}, "sync": true, "env": {{"EXTRA": "x y", "LEASE4_ADDRESS": "configured"}}}}"#,
+        js(&s)
+    ));
+    engine.handle_vars(
+        HookPoint::Lease4Renew,
+        vars(&[("LEASE4_ADDRESS", "192.0.2.1"), ("EMPTY", "")]),
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("argc=1\n"), "{text}");
+    assert!(text.contains(&format!("arg0={}\n", s.display())), "{text}");
+    assert!(text.contains("arg1=lease4_renew\n"), "{text}");
+    let env: Vec<&str> = text
+        .lines()
+        .skip(3)
+        .filter(|l| !l.starts_with("PWD=")) // the shell adds PWD itself
+        .collect();
+    let mut env = env;
+    env.sort();
+    assert_eq!(
+        env,
+        ["EMPTY=", "EXTRA=x y", "LEASE4_ADDRESS=192.0.2.1"],
+        "{text}"
+    );
+}
+
+#[test]
+fn timeout_kills_script_ignoring_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(
+        dir.path(),
+        "stubborn",
+        "trap '' TERM\nwhile :; do sleep 0.05; done",
+    );
+    let (engine, sink) = engine(&format!(
+        r#"{{"name": {}, "sync": true, "timeout-ms": 100, "on-timeout": "drop"}}"#,
+        js(&s)
+    ));
+    let verdict = engine.handle_vars(HookPoint::Lease4Renew, vec![]);
+    assert_eq!(verdict, Verdict::Drop);
+    let c = engine.counters();
+    assert_eq!(
+        (c.timed_out, c.killed_by_signal, c.in_flight),
+        (1, 1, 0),
+        "{c}"
+    );
+    assert_eq!(sink.with_id(log::TIMEOUT).len(), 1);
+    // The timeout kill is not reported as an unexpected signal death.
+    assert!(sink.with_id(log::KILLED_BY_SIGNAL).is_empty());
+}
+
+#[test]
+fn timeout_does_not_wait_for_grandchild_holding_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("grandchild");
+    // The grandchild keeps the script's stdout and stderr open for 20 s.
+    let s = script(
+        dir.path(),
+        "forker",
+        &format!(
+            "sleep 20 &\necho $! > '{}'\nexec sleep 30",
+            pidfile.display()
+        ),
+    );
+    let (engine, _) = engine(&format!(
+        r#"{{"name": {}, "sync": true, "timeout-ms": 200}}"#,
+        js(&s)
+    ));
+    let start = Instant::now();
+    assert_eq!(
+        engine.handle_vars(HookPoint::Lease4Renew, vec![]),
+        Verdict::Continue
+    );
+    let took = start.elapsed();
+    assert_eq!(engine.counters().timed_out, 1);
+    // Generous: far below the grandchild's 20 s, which we must not wait for.
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
+#[test]
+fn quick_exit_with_grandchild_holding_stdout_returns_its_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("grandchild");
+    let s = script(
+        dir.path(),
+        "forker",
+        &format!("sleep 20 &\necho $! > '{}'\nexit 4", pidfile.display()),
+    );
+    let (engine, _) = engine(&format!(
+        r#"{{"name": {}, "sync": true, "timeout-ms": 15000, "exit-codes": {{"4": "drop"}}}}"#,
+        js(&s)
+    ));
+    assert_eq!(
+        engine.handle_vars(HookPoint::Lease4Renew, vec![]),
+        Verdict::Drop
+    );
+    assert_eq!(engine.counters().timed_out, 0);
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
+#[test]
+fn death_by_signal_is_logged_and_maps_to_on_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(dir.path(), "suicide", "kill -SEGV $$");
+    let (engine, sink) = engine(&format!(
+        r#"{{"name": {}, "sync": true, "on-signal": "skip"}}"#,
+        js(&s)
+    ));
+    assert_eq!(
+        engine.handle_vars(HookPoint::Lease4Renew, vec![]),
+        Verdict::Skip
+    );
+    assert_eq!(engine.counters().killed_by_signal, 1);
+    let lines = sink.with_id(log::KILLED_BY_SIGNAL);
+    assert!(lines[0].contains("SIGSEGV"), "{lines:?}");
+}
+
+#[test]
+fn script_removed_after_load_fails_to_start_logged_and_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(dir.path(), "gone", "exit 4");
+    let (engine, sink) = engine(&format!(
+        r#"{{"name": {}, "sync": true, "exit-codes": {{"4": "drop"}}}}"#,
+        js(&s)
+    ));
+    std::fs::remove_file(&s).unwrap();
+    assert_eq!(
+        engine.handle_vars(HookPoint::Lease4Renew, vec![]),
+        Verdict::Continue
+    );
+    assert_eq!(engine.counters().failed_to_start, 1);
+    let lines = sink.with_id(log::SPAWN_FAILED);
+    assert!(lines[0].contains("execve failed"), "{lines:?}");
+}
+
+/// A script that waits until `gate` exists, so the test controls when slots free up.
+fn gated(
+    dir: &std::path::Path,
+    gate: &std::path::Path,
+    running: &std::path::Path,
+) -> std::path::PathBuf {
+    script(
+        dir,
+        "gated",
+        &format!(
+            "touch '{running}/'$$\n\
+             n=$(ls '{running}' | wc -l)\n\
+             echo $n >> '{running}.max'\n\
+             while [ ! -e '{gate}' ]; do sleep 0.01; done\n\
+             rm '{running}/'$$",
+            running = running.display(),
+            gate = gate.display()
+        ),
+    )
+}
+
+#[test]
+fn in_flight_bound_holds_under_burst_and_queue_drains() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("gate");
+    let running = dir.path().join("running");
+    std::fs::create_dir(&running).unwrap();
+    let s = gated(dir.path(), &gate, &running);
+    let (engine, _) = engine(&format!(
+        r#"{{"name": {}, "max-in-flight": 4, "max-queued": 100}}"#,
+        js(&s)
+    ));
+    for _ in 0..40 {
+        engine.handle_vars(HookPoint::Lease4Renew, vec![]);
+    }
+    let c = engine.counters();
+    assert_eq!((c.started, c.queued, c.dropped), (4, 36, 0), "{c}");
+    wait_until("4 scripts running", || {
+        std::fs::read_dir(&running).unwrap().count() == 4
+    });
+    assert_eq!(engine.counters().started, 4);
+    std::fs::write(&gate, "").unwrap();
+    let c = wait_idle(&engine);
+    assert_eq!((c.started, c.exited, c.dropped), (40, 40, 0), "{c}");
+    let max_file = std::fs::read_to_string(format!("{}.max", running.display())).unwrap();
+    let seen: Vec<usize> = max_file
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(seen.len(), 40);
+    assert!(seen.iter().all(|&n| n <= 4), "{seen:?}");
+}
+
+#[test]
+fn past_queue_bound_events_are_dropped_counted_and_logged_rate_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("gate");
+    let running = dir.path().join("running");
+    std::fs::create_dir(&running).unwrap();
+    let s = gated(dir.path(), &gate, &running);
+    let (engine, sink) = engine(&format!(
+        r#"{{"name": {}, "max-in-flight": 1, "max-queued": 2}}"#,
+        js(&s)
+    ));
+    for _ in 0..20 {
+        engine.handle_vars(HookPoint::Lease4Renew, vec![]);
+    }
+    let c = engine.counters();
+    assert_eq!(
+        (c.events, c.started, c.queued, c.dropped),
+        (20, 1, 2, 17),
+        "{c}"
+    );
+    let logged = sink.with_id(log::EVENT_DROPPED);
+    assert!(
+        !logged.is_empty() && logged.len() <= log::BURST as usize,
+        "{logged:?}"
+    );
+    std::fs::write(&gate, "").unwrap();
+    let c = wait_idle(&engine);
+    assert_eq!((c.started, c.exited), (3, 3), "{c}");
+}
+
+#[test]
+fn async_timeout_terminates_runaway_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(
+        dir.path(),
+        "hang",
+        "trap '' TERM\nwhile :; do sleep 0.05; done",
+    );
+    let (engine, _) = engine(&format!(r#"{{"name": {}, "timeout-ms": 100}}"#, js(&s)));
+    engine.handle_vars(HookPoint::Lease4Renew, vec![]);
+    let c = wait_idle(&engine);
+    assert_eq!(
+        (c.timed_out, c.killed_by_signal, c.exited),
+        (1, 1, 1),
+        "{c}"
+    );
+}
+
+#[test]
+fn shutdown_terminates_running_async_scripts_and_discards_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(dir.path(), "hang", "exec sleep 60");
+    let (engine, sink) = engine(&format!(
+        r#"{{"name": {}, "max-in-flight": 2, "max-queued": 5}}"#,
+        js(&s)
+    ));
+    for _ in 0..5 {
+        engine.handle_vars(HookPoint::Lease4Renew, vec![]);
+    }
+    engine.shutdown();
+    let c = engine.counters();
+    assert_eq!(
+        (c.started, c.exited, c.in_flight, c.queued),
+        (2, 2, 0, 0),
+        "{c}"
+    );
+    assert_eq!(c.dropped, 3);
+    assert!(sink
+        .with_id(log::SHUTDOWN)
+        .iter()
+        .any(|l| l.contains("terminated 2")));
+    // After shutdown nothing starts.
+    engine.handle_vars(HookPoint::Lease4Renew, vec![]);
+    assert_eq!(engine.counters().started, 2);
+    assert_eq!(engine.counters().dropped, 4);
+}
+
+#[test]
+fn load_unload_repeatedly() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(dir.path(), "ok", "exit 0");
+    for _ in 0..20 {
+        let (engine, _) = engine(&format!(
+            r#"{{"scripts": [{{"name": {0}}}, {{"name": {0}, "sync": true}}]}}"#,
+            js(&s)
+        ));
+        engine.handle_vars(HookPoint::Lease4Renew, vec![]);
+        engine.shutdown();
+        let c = engine.counters();
+        assert_eq!((c.started, c.exited), (2, 2), "{c}");
+    }
+}
+
+#[test]
+fn concurrent_sync_and_async_from_many_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let sync = script(dir.path(), "sync", "exit \"$CODE\"");
+    let asy = script(dir.path(), "async", "exit 0");
+    let (engine, _) = engine(&format!(
+        r#"{{"scripts": [
+            {{"name": {}, "sync": true, "exit-codes": {{"1": "skip", "2": "drop"}}}},
+            {{"name": {}, "max-in-flight": 8, "max-queued": 100000}}
+        ]}}"#,
+        js(&sync),
+        js(&asy)
+    ));
+    let threads = 8;
+    let per_thread = 40;
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let engine = &engine;
+            scope.spawn(move || {
+                for i in 0..per_thread {
+                    let code = (t + i) % 3;
+                    let expected = [Verdict::Continue, Verdict::Skip, Verdict::Drop][code];
+                    let got = engine
+                        .handle_vars(HookPoint::Lease4Renew, vars(&[("CODE", &code.to_string())]));
+                    assert_eq!(got, expected, "thread {t} event {i}");
+                }
+            });
+        }
+    });
+    let c = wait_idle(&engine);
+    let total = (threads * per_thread) as u64;
+    assert_eq!(
+        (c.events, c.started, c.exited, c.dropped),
+        (total, 2 * total, 2 * total, 0),
+        "{c}"
+    );
+}
