@@ -34,55 +34,55 @@ pub struct Event {
     /// The hook point (callout) this event is for.
     pub hook_point: HookPoint,
     /// Kea's `query4`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query4: Option<Pkt4>,
     /// Kea's `response4`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response4: Option<Pkt4>,
     /// Kea's `subnet4`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subnet4: Option<Subnet4>,
     /// Kea's `clientid`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<ClientId>,
     /// Kea's `hwaddr`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hwaddr: Option<HwAddr>,
     /// Kea's `lease4`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease4: Option<Lease4>,
     /// Kea's `leases4` (`None`: null collection pointer, rendered as `LEASES4_SIZE=0`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leases4: Option<Vec<Lease4>>,
     /// Kea's `deleted_leases4`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_leases4: Option<Vec<Lease4>>,
     /// Kea's `query6`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query6: Option<Pkt6>,
     /// Kea's `response6`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response6: Option<Pkt6>,
     /// Kea's `subnet6`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subnet6: Option<Subnet6>,
     /// Kea's `lease6`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease6: Option<Lease6>,
     /// Kea's `leases6` (`None`: null collection pointer, rendered as `LEASES6_SIZE=0`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leases6: Option<Vec<Lease6>>,
     /// Kea's `deleted_leases6`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_leases6: Option<Vec<Lease6>>,
     /// Kea's `ia_na` or `ia_pd` (chosen by the lease type, see [`Argument::Ia`](crate::Argument::Ia)).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ia: Option<Ia>,
     /// Kea's `remove_lease`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove_lease: Option<bool>,
     /// Kea's `fake_allocation`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fake_allocation: Option<bool>,
 }
 

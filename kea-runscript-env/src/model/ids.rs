@@ -9,6 +9,8 @@ pub struct HwAddr {
     /// Hardware type (`HWAddr::htype_`), e.g. 1 for Ethernet (ARP hardware type numbers).
     pub htype: u16,
     /// The address bytes, any length (Kea allows up to 20; longer is rendered as well).
+    /// JSON: a hex string.
+    #[serde(with = "super::hex_bytes")]
     pub bytes: Vec<u8>,
     /// Where Kea learned the address (`HWAddr::source_`, a `HWADDR_SOURCE_*` bit); not rendered.
     pub source: u32,
@@ -26,9 +28,10 @@ impl HwAddr {
 }
 
 /// A DHCPv4 client identifier (option 61 payload), rendered as colon-separated hex.
+/// JSON: a hex string.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ClientId(pub Vec<u8>);
+pub struct ClientId(#[serde(with = "super::hex_bytes")] pub Vec<u8>);
 
-/// A DHCPv6 DUID (option 1 payload), rendered as colon-separated hex.
+/// A DHCPv6 DUID (option 1 payload), rendered as colon-separated hex. JSON: a hex string.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Duid(pub Vec<u8>);
+pub struct Duid(#[serde(with = "super::hex_bytes")] pub Vec<u8>);

@@ -4,6 +4,7 @@
 //! formatting happens when rendering, so a model can be built from any source
 //! (the Kea shim, a JSON fixture, another hook) and always renders the same way.
 
+mod hex_bytes;
 mod ids;
 mod lease;
 mod packet;

@@ -11,7 +11,8 @@ use super::{Duid, HwAddr};
 pub struct DhcpOption {
     /// The option code (DHCPv4 codes fit in a byte).
     pub code: u16,
-    /// The packed payload (for option 82: the sub-option TLVs).
+    /// The packed payload (for option 82: the sub-option TLVs). JSON: a hex string.
+    #[serde(with = "super::hex_bytes")]
     pub payload: Vec<u8>,
 }
 
