@@ -7,22 +7,16 @@ mod common;
 
 use std::time::Duration;
 
-use common::dhcp4::{agent_options, hex_upper, mac_text, Client4, Path4};
+use common::dhcp4::{hex_upper, mac_text};
 use common::dump::{Dump, Record};
 use common::kea::{async_script_hook, Family, Kea, Lib, Settings};
+use common::scenario::*;
 use common::testbed::Testbed;
 use common::vars::{assert_documented, V4_EXTRA, V4_KEA};
-use common::{in_netns, require_prereqs, HeavySlot, Scratch};
+use common::{require_prereqs, HeavySlot, Scratch};
 
 const VALID: u32 = 6;
 const PROBATION: u32 = 2;
-const MAC_A: [u8; 6] = [0x02, 0xaa, 0x00, 0x00, 0x00, 0x01];
-const MAC_B: [u8; 6] = [0x02, 0xbb, 0x00, 0x00, 0x00, 0x02];
-const MAC_C: [u8; 6] = [0x02, 0xcc, 0x00, 0x00, 0x00, 0x03];
-const CIRCUIT_ID: &[u8] = b"ge-0/0/1.7";
-const REMOTE_ID: &[u8] = &[0x00, 0x11, 0x22, 0x33, 0x44, 0x55];
-const SUBSCRIBER_ID: &[u8] = b"sub-42";
-
 fn has(r: &Record, name: &str, value: &str) -> bool {
     r.get(name) == Some(value)
 }
@@ -42,83 +36,133 @@ fn v4_hook_points(lib: Lib, mt: bool) {
     let dump = Dump::new(&scratch, "dump");
     let tb = Testbed::new();
     let all: Vec<&str> = V4_KEA.iter().chain(V4_EXTRA).copied().collect();
-    let mut settings = Settings::new(Family::V4, mt, vec![async_script_hook(lib, &dump.script, &all)]);
+    let mut settings = Settings::new(
+        Family::V4,
+        mt,
+        vec![async_script_hook(lib, &dump.script, &all)],
+    );
     settings.valid_lifetime = VALID;
     settings.decline_probation = PROBATION;
     let _kea = Kea::start(&tb, &scratch, &settings);
 
-    // Client A: relayed, with client-id and option 82 (circuit-id, remote-id, subscriber-id).
-    let opt82 = agent_options(&[(1, CIRCUIT_ID), (2, REMOTE_ID), (6, SUBSCRIBER_ID)]);
-    let client_id: Vec<u8> = [&[1u8][..], &MAC_A].concat();
-    let (a, c) = {
-        let (opt82, client_id) = (opt82.clone(), client_id.clone());
-        in_netns(&tb.cli, move || {
-            let mut relay = Client4::new(Path4::Relayed);
-            relay.extra = vec![(61, client_id), (82, opt82)];
-            let a = relay.dora(MAC_A, 0x1000).expect("client A bound");
-            relay.renew(&a, 0x1010);
-            relay.release(&a, 0x1020);
-            relay.extra.clear();
-            let c = relay.dora(MAC_C, 0x3000).expect("client C bound");
-            (a, c)
-        })
-    };
-    // Client B: direct (not relayed), declines its address.
-    let b = in_netns(&tb.cli, || {
-        let direct = Client4::new(Path4::Direct);
-        let b = direct.dora(MAC_B, 0x2000).expect("client B bound");
-        direct.decline(&b, 0x2010);
-        b
-    });
-    assert!(a.addr.octets()[0] == 10 && c.addr.octets()[0] == 10, "relayed → subnet 2");
+    let (a, b, c) = v4_clients(&tb);
+    let (opt82, client_id) = (opt82_a(), client_id_a());
+    assert!(
+        a.addr.octets()[0] == 10 && c.addr.octets()[0] == 10,
+        "relayed → subnet 2"
+    );
     assert!(b.addr.octets()[..3] == [192, 0, 2], "direct → subnet 1");
     let (a_addr, b_addr, c_addr) = (a.addr.to_string(), b.addr.to_string(), c.addr.to_string());
-    let (mac_a, mac_b, mac_c) = (mac_text(MAC_A), mac_text(MAC_B), mac_text(MAC_C));
+    let (mac_a, mac_b, mac_c) = (mac_text(MAC_A4), mac_text(MAC_B4), mac_text(MAC_C4));
 
     let t = Duration::from_secs(5);
+    let txid = |n: u32| n.to_string();
     // Kea's hook points.
-    let committed = dump.wait_one("leases4_committed", t, |r| has(r, "QUERY4_TXID", "4097"));
-    check(&committed, &[
-        ("QUERY4_TYPE", "DHCPREQUEST"), ("QUERY4_HWADDR", &mac_a), ("QUERY4_GIADDR", "192.0.2.2"),
-        ("QUERY4_RELAYED", "true"), ("QUERY4_OPTION_82", &hex_upper(&opt82)),
-        ("QUERY4_OPTION_82_SUB_OPTION_1", &hex_upper(CIRCUIT_ID)),
-        ("QUERY4_OPTION_82_SUB_OPTION_2", &hex_upper(REMOTE_ID)),
-        ("LEASES4_SIZE", "1"), ("LEASES4_AT0_ADDRESS", &a_addr), ("LEASES4_AT0_HWADDR", &mac_a),
-        ("LEASES4_AT0_HWADDR_TYPE", "1"), ("LEASES4_AT0_STATE", "default"),
-        ("LEASES4_AT0_SUBNET_ID", "2"), ("LEASES4_AT0_VALID_LIFETIME", &VALID.to_string()),
-        ("LEASES4_AT0_CLIENT_ID", &common::dhcp6::colon_hex(&client_id)),
-        ("DELETED_LEASES4_SIZE", "0"),
-    ]);
-    let renew = dump.wait_one("lease4_renew", t, |r| has(r, "QUERY4_TXID", "4112"));
-    check(&renew, &[
-        ("QUERY4_TYPE", "DHCPREQUEST"), ("QUERY4_CIADDR", &a_addr), ("SUBNET4_ID", "2"),
-        ("SUBNET4_PREFIX", "10.0.0.0"), ("SUBNET4_PREFIX_LEN", "8"), ("SUBNET4_NAME", "10.0.0.0/8"),
-        ("PKT4_HWADDR", &mac_a), ("PKT4_HWADDR_TYPE", "1"),
-        ("PKT4_CLIENT_ID", &common::dhcp6::colon_hex(&client_id)),
-        ("LEASE4_ADDRESS", &a_addr), ("LEASE4_HWADDR", &mac_a),
-    ]);
-    let release = dump.wait_one("lease4_release", t, |r| has(r, "QUERY4_TXID", "4128"));
-    check(&release, &[
-        ("QUERY4_TYPE", "DHCPRELEASE"), ("QUERY4_CIADDR", &a_addr), ("LEASE4_ADDRESS", &a_addr),
-        ("LEASE4_HWADDR", &mac_a), ("LEASE4_SUBNET_ID", "2"),
-    ]);
-    let released = dump.wait_one("leases4_committed", t, |r| has(r, "QUERY4_TXID", "4128"));
-    check(&released, &[("DELETED_LEASES4_SIZE", "1"), ("DELETED_LEASES4_AT0_ADDRESS", &a_addr)]);
-    let decline = dump.wait_one("lease4_decline", t, |r| has(r, "QUERY4_TXID", "8208"));
-    check(&decline, &[
-        ("QUERY4_TYPE", "DHCPDECLINE"), ("QUERY4_RELAYED", "false"), ("QUERY4_GIADDR", "0.0.0.0"),
-        ("QUERY4_HWADDR", &mac_b), ("LEASE4_ADDRESS", &b_addr), ("LEASE4_SUBNET_ID", "1"),
-    ]);
-    let recover = dump.wait_one("lease4_recover", t, |r| has(r, "LEASE4_ADDRESS", &b_addr));
-    check(&recover, &[("LEASE4_STATE", "declined"), ("LEASE4_SUBNET_ID", "1")]);
-    let expire = dump.wait_one("lease4_expire", Duration::from_secs(VALID as u64 + 6), |r| {
-        has(r, "LEASE4_ADDRESS", &c_addr)
+    let committed = dump.wait_one("leases4_committed", t, |r| {
+        has(r, "QUERY4_TXID", &txid(XID_A4 + 1))
     });
-    check(&expire, &[
-        ("LEASE4_HWADDR", &mac_c), ("LEASE4_SUBNET_ID", "2"), ("REMOVE_LEASE", "false"),
-        ("LEASE4_VALID_LIFETIME", &VALID.to_string()),
-    ]);
-    for r in [&committed, &renew, &release, &released, &decline, &recover, &expire] {
+    check(
+        &committed,
+        &[
+            ("QUERY4_TYPE", "DHCPREQUEST"),
+            ("QUERY4_HWADDR", &mac_a),
+            ("QUERY4_GIADDR", "192.0.2.2"),
+            ("QUERY4_RELAYED", "true"),
+            ("QUERY4_OPTION_82", &hex_upper(&opt82)),
+            ("QUERY4_OPTION_82_SUB_OPTION_1", &hex_upper(CIRCUIT_ID)),
+            ("QUERY4_OPTION_82_SUB_OPTION_2", &hex_upper(REMOTE_ID4)),
+            ("LEASES4_SIZE", "1"),
+            ("LEASES4_AT0_ADDRESS", &a_addr),
+            ("LEASES4_AT0_HWADDR", &mac_a),
+            ("LEASES4_AT0_HWADDR_TYPE", "1"),
+            ("LEASES4_AT0_STATE", "default"),
+            ("LEASES4_AT0_SUBNET_ID", "2"),
+            ("LEASES4_AT0_VALID_LIFETIME", &VALID.to_string()),
+            (
+                "LEASES4_AT0_CLIENT_ID",
+                &common::dhcp6::colon_hex(&client_id),
+            ),
+            ("DELETED_LEASES4_SIZE", "0"),
+        ],
+    );
+    let renew = dump.wait_one("lease4_renew", t, |r| {
+        has(r, "QUERY4_TXID", &txid(XID_A4_RENEW))
+    });
+    check(
+        &renew,
+        &[
+            ("QUERY4_TYPE", "DHCPREQUEST"),
+            ("QUERY4_CIADDR", &a_addr),
+            ("SUBNET4_ID", "2"),
+            ("SUBNET4_PREFIX", "10.0.0.0"),
+            ("SUBNET4_PREFIX_LEN", "8"),
+            ("SUBNET4_NAME", "10.0.0.0/8"),
+            ("PKT4_HWADDR", &mac_a),
+            ("PKT4_HWADDR_TYPE", "1"),
+            ("PKT4_CLIENT_ID", &common::dhcp6::colon_hex(&client_id)),
+            ("LEASE4_ADDRESS", &a_addr),
+            ("LEASE4_HWADDR", &mac_a),
+        ],
+    );
+    let release = dump.wait_one("lease4_release", t, |r| {
+        has(r, "QUERY4_TXID", &txid(XID_A4_RELEASE))
+    });
+    check(
+        &release,
+        &[
+            ("QUERY4_TYPE", "DHCPRELEASE"),
+            ("QUERY4_CIADDR", &a_addr),
+            ("LEASE4_ADDRESS", &a_addr),
+            ("LEASE4_HWADDR", &mac_a),
+            ("LEASE4_SUBNET_ID", "2"),
+        ],
+    );
+    let released = dump.wait_one("leases4_committed", t, |r| {
+        has(r, "QUERY4_TXID", &txid(XID_A4_RELEASE))
+    });
+    check(
+        &released,
+        &[
+            ("DELETED_LEASES4_SIZE", "1"),
+            ("DELETED_LEASES4_AT0_ADDRESS", &a_addr),
+        ],
+    );
+    let decline = dump.wait_one("lease4_decline", t, |r| {
+        has(r, "QUERY4_TXID", &txid(XID_B4_DECLINE))
+    });
+    check(
+        &decline,
+        &[
+            ("QUERY4_TYPE", "DHCPDECLINE"),
+            ("QUERY4_RELAYED", "false"),
+            ("QUERY4_GIADDR", "0.0.0.0"),
+            ("QUERY4_HWADDR", &mac_b),
+            ("LEASE4_ADDRESS", &b_addr),
+            ("LEASE4_SUBNET_ID", "1"),
+        ],
+    );
+    let recover = dump.wait_one("lease4_recover", t, |r| has(r, "LEASE4_ADDRESS", &b_addr));
+    check(
+        &recover,
+        &[("LEASE4_STATE", "declined"), ("LEASE4_SUBNET_ID", "1")],
+    );
+    let expire = dump.wait_one(
+        "lease4_expire",
+        Duration::from_secs(VALID as u64 + 6),
+        |r| has(r, "LEASE4_ADDRESS", &c_addr),
+    );
+    check(
+        &expire,
+        &[
+            ("LEASE4_HWADDR", &mac_c),
+            ("LEASE4_SUBNET_ID", "2"),
+            ("REMOVE_LEASE", "false"),
+            ("LEASE4_VALID_LIFETIME", &VALID.to_string()),
+        ],
+    );
+    for r in [
+        &committed, &renew, &release, &released, &decline, &recover, &expire,
+    ] {
         assert_documented(r);
     }
     if lib == Lib::Kea {
@@ -126,25 +170,63 @@ fn v4_hook_points(lib: Lib, mt: bool) {
     }
 
     // The opt-in hook points, for client A's DISCOVER (xid 0x1000) and REQUEST (0x1001).
-    let receive = dump.wait_one("pkt4_receive", t, |r| has(r, "QUERY4_TXID", "4096"));
-    check(&receive, &[
-        ("QUERY4_TYPE", "DHCPDISCOVER"), ("QUERY4_HWADDR", &mac_a), ("QUERY4_RELAYED", "true"),
-        ("QUERY4_OPTION_82", &hex_upper(&opt82)),
-        ("QUERY4_OPTION_82_SUB_OPTION_1", &hex_upper(CIRCUIT_ID)),
-        ("QUERY4_OPTION_82_SUB_OPTION_2", &hex_upper(REMOTE_ID)),
-    ]);
-    let select = dump.wait_one("subnet4_select", t, |r| has(r, "QUERY4_TXID", "4096"));
-    check(&select, &[("SUBNET4_ID", "2"), ("SUBNET4_PREFIX", "10.0.0.0"), ("SUBNET4_PREFIX_LEN", "8")]);
-    let offer = dump.wait_one("lease4_select", t, |r| has(r, "QUERY4_TXID", "4096"));
-    check(&offer, &[("FAKE_ALLOCATION", "true"), ("LEASE4_ADDRESS", &a_addr), ("SUBNET4_ID", "2")]);
-    let alloc = dump.wait_one("lease4_select", t, |r| has(r, "QUERY4_TXID", "4097"));
-    check(&alloc, &[("FAKE_ALLOCATION", "false"), ("LEASE4_ADDRESS", &a_addr), ("LEASE4_HWADDR", &mac_a)]);
-    let send_offer = dump.wait_one("pkt4_send", t, |r| has(r, "QUERY4_TXID", "4096"));
-    check(&send_offer, &[
-        ("RESPONSE4_TYPE", "DHCPOFFER"), ("RESPONSE4_YIADDR", &a_addr), ("RESPONSE4_TXID", "4096"),
-    ]);
-    let send_ack = dump.wait_one("pkt4_send", t, |r| has(r, "QUERY4_TXID", "4097"));
-    check(&send_ack, &[("RESPONSE4_TYPE", "DHCPACK"), ("RESPONSE4_YIADDR", &a_addr)]);
+    let receive = dump.wait_one("pkt4_receive", t, |r| has(r, "QUERY4_TXID", &txid(XID_A4)));
+    check(
+        &receive,
+        &[
+            ("QUERY4_TYPE", "DHCPDISCOVER"),
+            ("QUERY4_HWADDR", &mac_a),
+            ("QUERY4_RELAYED", "true"),
+            ("QUERY4_OPTION_82", &hex_upper(&opt82)),
+            ("QUERY4_OPTION_82_SUB_OPTION_1", &hex_upper(CIRCUIT_ID)),
+            ("QUERY4_OPTION_82_SUB_OPTION_2", &hex_upper(REMOTE_ID4)),
+        ],
+    );
+    let select = dump.wait_one("subnet4_select", t, |r| {
+        has(r, "QUERY4_TXID", &txid(XID_A4))
+    });
+    check(
+        &select,
+        &[
+            ("SUBNET4_ID", "2"),
+            ("SUBNET4_PREFIX", "10.0.0.0"),
+            ("SUBNET4_PREFIX_LEN", "8"),
+        ],
+    );
+    let offer = dump.wait_one("lease4_select", t, |r| has(r, "QUERY4_TXID", &txid(XID_A4)));
+    check(
+        &offer,
+        &[
+            ("FAKE_ALLOCATION", "true"),
+            ("LEASE4_ADDRESS", &a_addr),
+            ("SUBNET4_ID", "2"),
+        ],
+    );
+    let alloc = dump.wait_one("lease4_select", t, |r| {
+        has(r, "QUERY4_TXID", &txid(XID_A4 + 1))
+    });
+    check(
+        &alloc,
+        &[
+            ("FAKE_ALLOCATION", "false"),
+            ("LEASE4_ADDRESS", &a_addr),
+            ("LEASE4_HWADDR", &mac_a),
+        ],
+    );
+    let send_offer = dump.wait_one("pkt4_send", t, |r| has(r, "QUERY4_TXID", &txid(XID_A4)));
+    check(
+        &send_offer,
+        &[
+            ("RESPONSE4_TYPE", "DHCPOFFER"),
+            ("RESPONSE4_YIADDR", &a_addr),
+            ("RESPONSE4_TXID", &txid(XID_A4)),
+        ],
+    );
+    let send_ack = dump.wait_one("pkt4_send", t, |r| has(r, "QUERY4_TXID", &txid(XID_A4 + 1)));
+    check(
+        &send_ack,
+        &[("RESPONSE4_TYPE", "DHCPACK"), ("RESPONSE4_YIADDR", &a_addr)],
+    );
     for r in [&receive, &select, &offer, &alloc, &send_offer, &send_ack] {
         assert_documented(r);
     }

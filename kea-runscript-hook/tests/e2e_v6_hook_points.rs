@@ -8,23 +8,16 @@ mod common;
 use std::time::Duration;
 
 use common::dhcp4::hex_upper;
-use common::dhcp6::{colon_hex, Bound6, Client6, Relay, DECLINE, REBIND, RELEASE, RENEW};
+use common::dhcp6::colon_hex;
 use common::dump::{Dump, Record};
 use common::kea::{async_script_hook, Family, Kea, Lib, Settings};
+use common::scenario::*;
 use common::testbed::Testbed;
 use common::vars::{assert_documented, V6_EXTRA, V6_KEA};
-use common::{in_netns, require_prereqs, HeavySlot, Scratch};
+use common::{require_prereqs, HeavySlot, Scratch};
 
 const VALID: u32 = 8;
 const PROBATION: u32 = 2;
-const MAC_A: [u8; 6] = [0x02, 0xaa, 0x00, 0x00, 0x06, 0x01];
-const MAC_B: [u8; 6] = [0x02, 0xbb, 0x00, 0x00, 0x06, 0x02];
-const MAC_C: [u8; 6] = [0x02, 0xcc, 0x00, 0x00, 0x06, 0x03];
-const INTERFACE_ID: &[u8] = b"port-7/1";
-/// Remote-id: enterprise number 4491, then the id.
-const REMOTE_ID: &[u8] = &[0, 0, 0x11, 0x8b, 0xde, 0xad, 0xbe, 0xef];
-const SUBSCRIBER_ID: &[u8] = b"subscriber-6";
-
 fn has(r: &Record, name: &str, value: &str) -> bool {
     r.get(name) == Some(value)
 }
@@ -33,29 +26,6 @@ fn check(r: &Record, expected: &[(&str, &str)]) {
     for (name, value) in expected {
         assert_eq!(r.var(name), *value, "{} {name}: {:#?}", r.hook, r.vars);
     }
-}
-
-/// The traffic: returns what clients A (relayed), B (declines) and C (expires) were given.
-fn traffic(tb: &Testbed) -> (Bound6, Bound6, Bound6) {
-    let ifindex = tb.cli_ifindex();
-    in_netns(&tb.cli, move || {
-        let relay = Relay {
-            link_addr: "2001:db8:2::1".parse().expect("addr"),
-            peer_addr: "fe80::aa".parse().expect("addr"),
-            options: vec![(18, INTERFACE_ID.to_vec()), (37, REMOTE_ID.to_vec()), (38, SUBSCRIBER_ID.to_vec())],
-        };
-        let a_client = Client6::new(ifindex, MAC_A, Some(relay));
-        let a = a_client.sarr(0x10_0000).expect("client A bound");
-        a_client.extend(RENEW, &a, 0x10_0010);
-        a_client.extend(REBIND, &a, 0x10_0020);
-        a_client.give_back(RELEASE, &a, 0x10_0030);
-        let b_client = Client6::new(ifindex, MAC_B, None);
-        let b = b_client.sarr(0x20_0000).expect("client B bound");
-        b_client.give_back(DECLINE, &b, 0x20_0010);
-        drop(b_client);
-        let c = Client6::new(ifindex, MAC_C, None).sarr(0x30_0000).expect("client C bound");
-        (a, b, c)
-    })
 }
 
 fn v6_hook_points(lib: Lib, mt: bool) {
@@ -67,57 +37,123 @@ fn v6_hook_points(lib: Lib, mt: bool) {
     let dump = Dump::new(&scratch, "dump");
     let tb = Testbed::new();
     let all: Vec<&str> = V6_KEA.iter().chain(V6_EXTRA).copied().collect();
-    let mut settings = Settings::new(Family::V6, mt, vec![async_script_hook(lib, &dump.script, &all)]);
+    let mut settings = Settings::new(
+        Family::V6,
+        mt,
+        vec![async_script_hook(lib, &dump.script, &all)],
+    );
     settings.valid_lifetime = VALID;
     settings.decline_probation = PROBATION;
     let _kea = Kea::start(&tb, &scratch, &settings);
-    let (a, b, c) = traffic(&tb);
+    let (a, b, c) = v6_clients(&tb);
 
-    assert!(a.addr.segments()[..4] == [0x2001, 0xdb8, 2, 0], "relayed → subnet 2: {a:?}");
-    assert!(b.addr.segments()[..4] == [0x2001, 0xdb8, 1, 0], "direct → subnet 1: {b:?}");
+    assert!(
+        a.addr.segments()[..4] == [0x2001, 0xdb8, 2, 0],
+        "relayed → subnet 2: {a:?}"
+    );
+    assert!(
+        b.addr.segments()[..4] == [0x2001, 0xdb8, 1, 0],
+        "direct → subnet 1: {b:?}"
+    );
     let (a_addr, a_pfx) = (a.addr.to_string(), a.prefix.0.to_string());
-    let (b_addr, c_addr, c_pfx) = (b.addr.to_string(), c.addr.to_string(), c.prefix.0.to_string());
-    let duid_a = colon_hex(&common::dhcp6::duid_ll(MAC_A));
-    let duid_b = colon_hex(&common::dhcp6::duid_ll(MAC_B));
+    let (b_addr, c_addr, c_pfx) = (
+        b.addr.to_string(),
+        c.addr.to_string(),
+        c.prefix.0.to_string(),
+    );
+    let duid_a = colon_hex(&common::dhcp6::duid_ll(MAC_A6));
+    let duid_b = colon_hex(&common::dhcp6::duid_ll(MAC_B6));
     let valid = VALID.to_string();
     let t = Duration::from_secs(5);
     let txid = |n: u32| n.to_string();
 
-    let committed = dump.wait_one("leases6_committed", t, |r| has(r, "QUERY6_TXID", &txid(0x10_0001)));
-    check(&committed, &[
-        ("QUERY6_TYPE", "REQUEST"), ("QUERY6_CLIENT_ID", &duid_a), ("QUERY6_PROTO", "UDP"),
-        ("LEASES6_SIZE", "2"), ("DELETED_LEASES6_SIZE", "0"),
-        ("LEASES6_AT0_ADDRESS", &a_addr), ("LEASES6_AT0_TYPE", "IA_NA"), ("LEASES6_AT0_PREFIX_LEN", "128"),
-        ("LEASES6_AT0_DUID", &duid_a), ("LEASES6_AT0_IAID", "1"), ("LEASES6_AT0_SUBNET_ID", "2"),
-        ("LEASES6_AT0_STATE", "default"), ("LEASES6_AT0_VALID_LIFETIME", &valid),
-        ("LEASES6_AT1_ADDRESS", &a_pfx), ("LEASES6_AT1_TYPE", "IA_PD"), ("LEASES6_AT1_PREFIX_LEN", "64"),
-    ]);
-    for (hook, msg, id) in [("lease6_renew", "RENEW", 0x10_0010), ("lease6_rebind", "REBIND", 0x10_0020)] {
+    let committed = dump.wait_one("leases6_committed", t, |r| {
+        has(r, "QUERY6_TXID", &txid(TXID_A6 + 1))
+    });
+    check(
+        &committed,
+        &[
+            ("QUERY6_TYPE", "REQUEST"),
+            ("QUERY6_CLIENT_ID", &duid_a),
+            ("QUERY6_PROTO", "UDP"),
+            ("LEASES6_SIZE", "2"),
+            ("DELETED_LEASES6_SIZE", "0"),
+            ("LEASES6_AT0_ADDRESS", &a_addr),
+            ("LEASES6_AT0_TYPE", "IA_NA"),
+            ("LEASES6_AT0_PREFIX_LEN", "128"),
+            ("LEASES6_AT0_DUID", &duid_a),
+            ("LEASES6_AT0_IAID", "1"),
+            ("LEASES6_AT0_SUBNET_ID", "2"),
+            ("LEASES6_AT0_STATE", "default"),
+            ("LEASES6_AT0_VALID_LIFETIME", &valid),
+            ("LEASES6_AT1_ADDRESS", &a_pfx),
+            ("LEASES6_AT1_TYPE", "IA_PD"),
+            ("LEASES6_AT1_PREFIX_LEN", "64"),
+        ],
+    );
+    for (hook, msg, id) in [
+        ("lease6_renew", "RENEW", TXID_A6_RENEW),
+        ("lease6_rebind", "REBIND", TXID_A6_REBIND),
+    ] {
         for (addr, ia_type, len) in [(&a_addr, "3", "128"), (&a_pfx, "25", "64")] {
-            let r = dump.wait_one(hook, t, |r| has(r, "QUERY6_TXID", &txid(id)) && has(r, "LEASE6_ADDRESS", addr));
-            check(&r, &[
-                ("QUERY6_TYPE", msg), ("LEASE6_PREFIX_LEN", len), ("LEASE6_DUID", &duid_a),
-                ("LEASE6_SUBNET_ID", "2"), ("PKT6_IA_IAID", "1"), ("PKT6_IA_IA_TYPE", ia_type),
-            ]);
+            let r = dump.wait_one(hook, t, |r| {
+                has(r, "QUERY6_TXID", &txid(id)) && has(r, "LEASE6_ADDRESS", addr)
+            });
+            check(
+                &r,
+                &[
+                    ("QUERY6_TYPE", msg),
+                    ("LEASE6_PREFIX_LEN", len),
+                    ("LEASE6_DUID", &duid_a),
+                    ("LEASE6_SUBNET_ID", "2"),
+                    ("PKT6_IA_IAID", "1"),
+                    ("PKT6_IA_IA_TYPE", ia_type),
+                ],
+            );
             assert_documented(&r);
         }
     }
     for addr in [&a_addr, &a_pfx] {
         let r = dump.wait_one("lease6_release", t, |r| has(r, "LEASE6_ADDRESS", addr));
-        check(&r, &[("QUERY6_TYPE", "RELEASE"), ("QUERY6_TXID", &txid(0x10_0030)), ("LEASE6_DUID", &duid_a)]);
+        check(
+            &r,
+            &[
+                ("QUERY6_TYPE", "RELEASE"),
+                ("QUERY6_TXID", &txid(TXID_A6_RELEASE)),
+                ("LEASE6_DUID", &duid_a),
+            ],
+        );
         assert_documented(&r);
     }
     let decline = dump.wait_one("lease6_decline", t, |r| has(r, "LEASE6_ADDRESS", &b_addr));
-    check(&decline, &[
-        ("QUERY6_TYPE", "DECLINE"), ("QUERY6_TXID", &txid(0x20_0010)), ("QUERY6_CLIENT_ID", &duid_b),
-        ("LEASE6_SUBNET_ID", "1"), ("LEASE6_TYPE", "IA_NA"),
-    ]);
+    check(
+        &decline,
+        &[
+            ("QUERY6_TYPE", "DECLINE"),
+            ("QUERY6_TXID", &txid(TXID_B6_DECLINE)),
+            ("QUERY6_CLIENT_ID", &duid_b),
+            ("LEASE6_SUBNET_ID", "1"),
+            ("LEASE6_TYPE", "IA_NA"),
+        ],
+    );
     let recover = dump.wait_one("lease6_recover", t, |r| has(r, "LEASE6_ADDRESS", &b_addr));
-    check(&recover, &[("LEASE6_STATE", "declined"), ("LEASE6_SUBNET_ID", "1")]);
+    check(
+        &recover,
+        &[("LEASE6_STATE", "declined"), ("LEASE6_SUBNET_ID", "1")],
+    );
     let expire_wait = Duration::from_secs(VALID as u64 + 6);
     for (addr, kind) in [(&c_addr, "IA_NA"), (&c_pfx, "IA_PD")] {
-        let r = dump.wait_one("lease6_expire", expire_wait, |r| has(r, "LEASE6_ADDRESS", addr));
-        check(&r, &[("LEASE6_TYPE", kind), ("LEASE6_SUBNET_ID", "1"), ("REMOVE_LEASE", "false")]);
+        let r = dump.wait_one("lease6_expire", expire_wait, |r| {
+            has(r, "LEASE6_ADDRESS", addr)
+        });
+        check(
+            &r,
+            &[
+                ("LEASE6_TYPE", kind),
+                ("LEASE6_SUBNET_ID", "1"),
+                ("REMOVE_LEASE", "false"),
+            ],
+        );
         assert_documented(&r);
     }
     for r in [&committed, &decline, &recover] {
@@ -131,26 +167,61 @@ fn v6_hook_points(lib: Lib, mt: bool) {
     // the relay agent's options 18, 37 and 38.
     let relay_vars = [
         ("QUERY6_OPTION_18", hex_upper(INTERFACE_ID)),
-        ("QUERY6_OPTION_37", hex_upper(REMOTE_ID)),
-        ("QUERY6_OPTION_38", hex_upper(SUBSCRIBER_ID)),
+        ("QUERY6_OPTION_37", hex_upper(REMOTE_ID6)),
+        ("QUERY6_OPTION_38", hex_upper(SUBSCRIBER_ID6)),
     ];
     let relay_vars: Vec<(&str, &str)> = relay_vars.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let receive = dump.wait_one("pkt6_receive", t, |r| has(r, "QUERY6_TXID", &txid(0x10_0000)));
-    check(&receive, &[("QUERY6_TYPE", "SOLICIT"), ("QUERY6_CLIENT_ID", &duid_a)]);
+    let receive = dump.wait_one("pkt6_receive", t, |r| has(r, "QUERY6_TXID", &txid(TXID_A6)));
+    check(
+        &receive,
+        &[("QUERY6_TYPE", "SOLICIT"), ("QUERY6_CLIENT_ID", &duid_a)],
+    );
     check(&receive, &relay_vars);
-    let select = dump.wait_one("subnet6_select", t, |r| has(r, "QUERY6_TXID", &txid(0x10_0000)));
-    check(&select, &[("SUBNET6_ID", "2"), ("SUBNET6_PREFIX", "2001:db8:2::"), ("SUBNET6_PREFIX_LEN", "64")]);
+    let select = dump.wait_one("subnet6_select", t, |r| {
+        has(r, "QUERY6_TXID", &txid(TXID_A6))
+    });
+    check(
+        &select,
+        &[
+            ("SUBNET6_ID", "2"),
+            ("SUBNET6_PREFIX", "2001:db8:2::"),
+            ("SUBNET6_PREFIX_LEN", "64"),
+        ],
+    );
     check(&select, &relay_vars);
     let advertise = dump.wait_one("lease6_select", t, |r| {
-        has(r, "QUERY6_TXID", &txid(0x10_0000)) && has(r, "LEASE6_ADDRESS", &a_addr)
+        has(r, "QUERY6_TXID", &txid(TXID_A6)) && has(r, "LEASE6_ADDRESS", &a_addr)
     });
-    check(&advertise, &[("FAKE_ALLOCATION", "true"), ("LEASE6_TYPE", "IA_NA"), ("SUBNET6_ID", "2")]);
+    check(
+        &advertise,
+        &[
+            ("FAKE_ALLOCATION", "true"),
+            ("LEASE6_TYPE", "IA_NA"),
+            ("SUBNET6_ID", "2"),
+        ],
+    );
     let alloc = dump.wait_one("lease6_select", t, |r| {
-        has(r, "QUERY6_TXID", &txid(0x10_0001)) && has(r, "LEASE6_ADDRESS", &a_pfx)
+        has(r, "QUERY6_TXID", &txid(TXID_A6 + 1)) && has(r, "LEASE6_ADDRESS", &a_pfx)
     });
-    check(&alloc, &[("FAKE_ALLOCATION", "false"), ("LEASE6_TYPE", "IA_PD"), ("LEASE6_PREFIX_LEN", "64")]);
-    let send = dump.wait_one("pkt6_send", t, |r| has(r, "QUERY6_TXID", &txid(0x10_0001)));
-    check(&send, &[("QUERY6_TYPE", "REQUEST"), ("RESPONSE6_TYPE", "REPLY"), ("RESPONSE6_TXID", &txid(0x10_0001))]);
+    check(
+        &alloc,
+        &[
+            ("FAKE_ALLOCATION", "false"),
+            ("LEASE6_TYPE", "IA_PD"),
+            ("LEASE6_PREFIX_LEN", "64"),
+        ],
+    );
+    let send = dump.wait_one("pkt6_send", t, |r| {
+        has(r, "QUERY6_TXID", &txid(TXID_A6 + 1))
+    });
+    check(
+        &send,
+        &[
+            ("QUERY6_TYPE", "REQUEST"),
+            ("RESPONSE6_TYPE", "REPLY"),
+            ("RESPONSE6_TXID", &txid(TXID_A6 + 1)),
+        ],
+    );
     for r in [&receive, &select, &advertise, &alloc, &send] {
         assert_documented(r);
     }

@@ -49,7 +49,10 @@ impl Msg {
     }
 
     pub fn option(&self, code: u8) -> Option<&[u8]> {
-        self.options.iter().find(|(c, _)| *c == code).map(|(_, v)| v.as_slice())
+        self.options
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, v)| v.as_slice())
     }
 
     pub fn with(mut self, code: u8, payload: &[u8]) -> Msg {
@@ -126,7 +129,10 @@ impl Msg {
 
 /// The lowercase colon form Kea's hook prints for a MAC.
 pub fn mac_text(mac: [u8; 6]) -> String {
-    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// Option 82 payload from (sub-option code, value) pairs.

@@ -43,7 +43,9 @@ pub fn options(mut b: &[u8]) -> Vec<(u16, Vec<u8>)> {
     while b.len() >= 4 {
         let code = u16::from_be_bytes([b[0], b[1]]);
         let len = u16::from_be_bytes([b[2], b[3]]) as usize;
-        let Some(payload) = b.get(4..4 + len) else { break };
+        let Some(payload) = b.get(4..4 + len) else {
+            break;
+        };
         out.push((code, payload.to_vec()));
         b = &b[4 + len..];
     }
@@ -59,7 +61,11 @@ pub fn duid_ll(mac: [u8; 6]) -> Vec<u8> {
 
 /// Colon-separated lower-case hex, Kea's DUID text.
 pub fn colon_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// A lease carried in an IA of a reply.
@@ -79,7 +85,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn option(&self, code: u16) -> Option<&[u8]> {
-        self.options.iter().find(|(c, _)| *c == code).map(|(_, v)| v.as_slice())
+        self.options
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, v)| v.as_slice())
     }
 
     /// Addresses and prefixes in the IA_NA / IA_PD options.
@@ -180,11 +189,15 @@ impl Client6 {
             self.sock
                 .set_read_timeout(Some(left.max(Duration::from_millis(1))))
                 .ok()?;
-            let Ok((n, _)) = self.sock.recv_from(&mut buf) else { continue };
+            let Ok((n, _)) = self.sock.recv_from(&mut buf) else {
+                continue;
+            };
             let mut b = &buf[..n];
             let inner;
             if b.first() == Some(&RELAY_REPL) && b.len() >= 34 {
-                let Some((_, m)) = options(&b[34..]).into_iter().find(|(c, _)| *c == OPT_RELAY_MSG)
+                let Some((_, m)) = options(&b[34..])
+                    .into_iter()
+                    .find(|(c, _)| *c == OPT_RELAY_MSG)
                 else {
                     continue;
                 };

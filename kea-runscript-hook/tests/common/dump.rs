@@ -54,7 +54,12 @@ impl Dump {
     }
 
     /// Waits for a record of `hook` matching `pred`, and returns it.
-    pub fn wait_one(&self, hook: &str, timeout: Duration, pred: impl Fn(&Record) -> bool) -> Record {
+    pub fn wait_one(
+        &self,
+        hook: &str,
+        timeout: Duration,
+        pred: impl Fn(&Record) -> bool,
+    ) -> Record {
         let records = self.wait(timeout, |rs| rs.iter().any(|r| r.hook == hook && pred(r)));
         records
             .iter()

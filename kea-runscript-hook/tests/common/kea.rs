@@ -144,7 +144,8 @@ pub struct Kea {
 
 fn write_config(scratch: &Scratch, config: &Value) -> PathBuf {
     let path = scratch.join(&format!("kea-{}.json", super::unique()));
-    std::fs::write(&path, serde_json::to_string_pretty(config).expect("json")).expect("write config");
+    std::fs::write(&path, serde_json::to_string_pretty(config).expect("json"))
+        .expect("write config");
     path
 }
 
@@ -279,7 +280,10 @@ pub enum Lib {
 /// (Kea's hook has no such key and always serves its own set).
 pub fn async_script_hook(lib: Lib, script: &Path, hook_points: &[&str]) -> Value {
     match lib {
-        Lib::Kea => hook(Path::new(super::KEA_RUN_SCRIPT), json!({"name": script, "sync": false})),
+        Lib::Kea => hook(
+            Path::new(super::KEA_RUN_SCRIPT),
+            json!({"name": script, "sync": false}),
+        ),
         Lib::Ours => hook(
             &super::our_library(),
             json!({"name": script, "sync": false, "hook-points": hook_points}),

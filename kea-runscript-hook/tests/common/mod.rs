@@ -9,6 +9,7 @@ pub mod dhcp6;
 pub mod dump;
 pub mod kea;
 pub mod procs;
+pub mod scenario;
 pub mod testbed;
 pub mod vars;
 
@@ -96,11 +97,8 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new(tag: &str) -> Scratch {
-        let path = std::env::temp_dir().join(format!(
-            "krs-e2e-{tag}-{}-{}",
-            std::process::id(),
-            unique()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("krs-e2e-{tag}-{}-{}", std::process::id(), unique()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).expect("create scratch dir");
         Scratch { path }

@@ -20,7 +20,9 @@ pub struct Proc {
 
 /// Every process on the machine.
 pub fn all() -> Vec<Proc> {
-    let Ok(rd) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     rd.filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter_map(read)
@@ -35,7 +37,12 @@ fn read(pid: u32) -> Option<Proc> {
     let state = fields.next()?.chars().next()?;
     let ppid = fields.next()?.parse().ok()?;
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|b| String::from_utf8_lossy(&b).replace('\0', " ").trim().to_string())
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .replace('\0', " ")
+                .trim()
+                .to_string()
+        })
         .unwrap_or_default();
     Some(Proc {
         pid,
@@ -52,7 +59,10 @@ pub fn children(pid: u32) -> Vec<Proc> {
 
 /// Zombie children of `pid`.
 pub fn zombies(pid: u32) -> Vec<Proc> {
-    children(pid).into_iter().filter(|p| p.state == 'Z').collect()
+    children(pid)
+        .into_iter()
+        .filter(|p| p.state == 'Z')
+        .collect()
 }
 
 /// Processes living in the network namespace with inode `netns`, except `except`.

@@ -18,10 +18,7 @@ pub struct Testbed {
 
 /// Runs `ip <args>` and panics with its stderr on failure.
 pub fn ip(args: &[&str]) {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .expect("run ip");
+    let out = Command::new("ip").args(args).output().expect("run ip");
     assert!(
         out.status.success(),
         "ip {}: {}",
@@ -40,26 +37,50 @@ impl Testbed {
             srv_if: format!("ks{id}"),
             cli_if: format!("kc{id}"),
         };
-        assert!(tb.srv_if.len() <= 15, "interface name too long: {}", tb.srv_if);
+        assert!(
+            tb.srv_if.len() <= 15,
+            "interface name too long: {}",
+            tb.srv_if
+        );
         ip(&["netns", "add", &tb.srv]);
         ip(&["netns", "add", &tb.cli]);
         for ns in [&tb.srv, &tb.cli] {
             // DAD off before the veth exists, so v6 addresses are usable at once.
             let out = Command::new("ip")
                 .args(["netns", "exec", ns, "sysctl", "-q", "-w"])
-                .args(["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"])
+                .args([
+                    "net.ipv6.conf.all.accept_dad=0",
+                    "net.ipv6.conf.default.accept_dad=0",
+                ])
                 .output()
                 .expect("sysctl");
-            assert!(out.status.success(), "sysctl: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "sysctl: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             ip(&["-n", ns, "link", "set", "lo", "up"]);
         }
         ip(&[
             "-n", &tb.srv, "link", "add", &tb.srv_if, "type", "veth", "peer", "name", &tb.cli_if,
             "netns", &tb.cli,
         ]);
-        for (ns, dev, v4, v6) in [(&tb.srv, &tb.srv_if, SRV4, SRV6), (&tb.cli, &tb.cli_if, CLI4, CLI6)] {
+        for (ns, dev, v4, v6) in [
+            (&tb.srv, &tb.srv_if, SRV4, SRV6),
+            (&tb.cli, &tb.cli_if, CLI4, CLI6),
+        ] {
             ip(&["-n", ns, "addr", "add", &format!("{v4}/24"), "dev", dev]);
-            ip(&["-n", ns, "-6", "addr", "add", &format!("{v6}/64"), "dev", dev, "nodad"]);
+            ip(&[
+                "-n",
+                ns,
+                "-6",
+                "addr",
+                "add",
+                &format!("{v6}/64"),
+                "dev",
+                dev,
+                "nodad",
+            ]);
             ip(&["-n", ns, "link", "set", dev, "up"]);
         }
         // Lets a crafted direct client broadcast to 255.255.255.255.

@@ -22,24 +22,69 @@ impl Kind {
     fn suffixes(self) -> &'static [&'static str] {
         match self {
             Kind::Pkt4 => &[
-                "TYPE", "TXID", "LOCAL_ADDR", "LOCAL_PORT", "REMOTE_ADDR", "REMOTE_PORT",
-                "IFACE_INDEX", "IFACE_NAME", "HOPS", "SECS", "FLAGS", "CIADDR", "SIADDR",
-                "YIADDR", "GIADDR", "RELAYED", "HWADDR", "HWADDR_TYPE", "LOCAL_HWADDR",
-                "LOCAL_HWADDR_TYPE", "REMOTE_HWADDR", "REMOTE_HWADDR_TYPE",
+                "TYPE",
+                "TXID",
+                "LOCAL_ADDR",
+                "LOCAL_PORT",
+                "REMOTE_ADDR",
+                "REMOTE_PORT",
+                "IFACE_INDEX",
+                "IFACE_NAME",
+                "HOPS",
+                "SECS",
+                "FLAGS",
+                "CIADDR",
+                "SIADDR",
+                "YIADDR",
+                "GIADDR",
+                "RELAYED",
+                "HWADDR",
+                "HWADDR_TYPE",
+                "LOCAL_HWADDR",
+                "LOCAL_HWADDR_TYPE",
+                "REMOTE_HWADDR",
+                "REMOTE_HWADDR_TYPE",
             ],
             Kind::Pkt6 => &[
-                "TYPE", "TXID", "LOCAL_ADDR", "LOCAL_PORT", "REMOTE_ADDR", "REMOTE_PORT",
-                "IFACE_INDEX", "IFACE_NAME", "REMOTE_HWADDR", "REMOTE_HWADDR_TYPE", "PROTO",
+                "TYPE",
+                "TXID",
+                "LOCAL_ADDR",
+                "LOCAL_PORT",
+                "REMOTE_ADDR",
+                "REMOTE_PORT",
+                "IFACE_INDEX",
+                "IFACE_NAME",
+                "REMOTE_HWADDR",
+                "REMOTE_HWADDR_TYPE",
+                "PROTO",
                 "CLIENT_ID",
             ],
             Kind::Subnet => &["ID", "NAME", "PREFIX", "PREFIX_LEN"],
             Kind::Lease4 => &[
-                "ADDRESS", "CLTT", "HOSTNAME", "HWADDR", "HWADDR_TYPE", "STATE", "SUBNET_ID",
-                "VALID_LIFETIME", "CLIENT_ID",
+                "ADDRESS",
+                "CLTT",
+                "HOSTNAME",
+                "HWADDR",
+                "HWADDR_TYPE",
+                "STATE",
+                "SUBNET_ID",
+                "VALID_LIFETIME",
+                "CLIENT_ID",
             ],
             Kind::Lease6 => &[
-                "ADDRESS", "CLTT", "HOSTNAME", "HWADDR", "HWADDR_TYPE", "STATE", "SUBNET_ID",
-                "VALID_LIFETIME", "DUID", "IAID", "PREFERRED_LIFETIME", "PREFIX_LEN", "TYPE",
+                "ADDRESS",
+                "CLTT",
+                "HOSTNAME",
+                "HWADDR",
+                "HWADDR_TYPE",
+                "STATE",
+                "SUBNET_ID",
+                "VALID_LIFETIME",
+                "DUID",
+                "IAID",
+                "PREFERRED_LIFETIME",
+                "PREFIX_LEN",
+                "TYPE",
             ],
             Kind::Ia => &["IAID", "IA_TYPE", "IA_T1", "IA_T2"],
             Kind::HwAddr => &["", "_TYPE"],
@@ -52,39 +97,110 @@ use Kind::*;
 
 /// (hook point, [(prefix, kind)]) — the variables each hook point documents.
 pub const HOOK_VARS: &[(&str, &[(&str, Kind)])] = &[
-    ("lease4_renew", &[("QUERY4", Pkt4), ("SUBNET4", Subnet), ("PKT4_CLIENT_ID", Plain), ("PKT4_HWADDR", HwAddr), ("LEASE4", Lease4)]),
-    ("lease4_expire", &[("LEASE4", Lease4), ("REMOVE_LEASE", Plain)]),
+    (
+        "lease4_renew",
+        &[
+            ("QUERY4", Pkt4),
+            ("SUBNET4", Subnet),
+            ("PKT4_CLIENT_ID", Plain),
+            ("PKT4_HWADDR", HwAddr),
+            ("LEASE4", Lease4),
+        ],
+    ),
+    (
+        "lease4_expire",
+        &[("LEASE4", Lease4), ("REMOVE_LEASE", Plain)],
+    ),
     ("lease4_recover", &[("LEASE4", Lease4)]),
-    ("leases4_committed", &[("QUERY4", Pkt4), ("LEASES4_SIZE", Plain), ("DELETED_LEASES4_SIZE", Plain)]),
+    (
+        "leases4_committed",
+        &[
+            ("QUERY4", Pkt4),
+            ("LEASES4_SIZE", Plain),
+            ("DELETED_LEASES4_SIZE", Plain),
+        ],
+    ),
     ("lease4_release", &[("QUERY4", Pkt4), ("LEASE4", Lease4)]),
     ("lease4_decline", &[("QUERY4", Pkt4), ("LEASE4", Lease4)]),
     ("pkt4_receive", &[("QUERY4", Pkt4)]),
     ("subnet4_select", &[("QUERY4", Pkt4), ("SUBNET4", Subnet)]),
-    ("lease4_select", &[("QUERY4", Pkt4), ("SUBNET4", Subnet), ("FAKE_ALLOCATION", Plain), ("LEASE4", Lease4)]),
+    (
+        "lease4_select",
+        &[
+            ("QUERY4", Pkt4),
+            ("SUBNET4", Subnet),
+            ("FAKE_ALLOCATION", Plain),
+            ("LEASE4", Lease4),
+        ],
+    ),
     ("pkt4_send", &[("QUERY4", Pkt4), ("RESPONSE4", Pkt4)]),
-    ("lease6_renew", &[("QUERY6", Pkt6), ("LEASE6", Lease6), ("PKT6_IA", Ia)]),
-    ("lease6_rebind", &[("QUERY6", Pkt6), ("LEASE6", Lease6), ("PKT6_IA", Ia)]),
-    ("lease6_expire", &[("LEASE6", Lease6), ("REMOVE_LEASE", Plain)]),
+    (
+        "lease6_renew",
+        &[("QUERY6", Pkt6), ("LEASE6", Lease6), ("PKT6_IA", Ia)],
+    ),
+    (
+        "lease6_rebind",
+        &[("QUERY6", Pkt6), ("LEASE6", Lease6), ("PKT6_IA", Ia)],
+    ),
+    (
+        "lease6_expire",
+        &[("LEASE6", Lease6), ("REMOVE_LEASE", Plain)],
+    ),
     ("lease6_recover", &[("LEASE6", Lease6)]),
-    ("leases6_committed", &[("QUERY6", Pkt6), ("LEASES6_SIZE", Plain), ("DELETED_LEASES6_SIZE", Plain)]),
+    (
+        "leases6_committed",
+        &[
+            ("QUERY6", Pkt6),
+            ("LEASES6_SIZE", Plain),
+            ("DELETED_LEASES6_SIZE", Plain),
+        ],
+    ),
     ("lease6_release", &[("QUERY6", Pkt6), ("LEASE6", Lease6)]),
     ("lease6_decline", &[("QUERY6", Pkt6), ("LEASE6", Lease6)]),
     ("pkt6_receive", &[("QUERY6", Pkt6)]),
     ("subnet6_select", &[("QUERY6", Pkt6), ("SUBNET6", Subnet)]),
-    ("lease6_select", &[("QUERY6", Pkt6), ("SUBNET6", Subnet), ("FAKE_ALLOCATION", Plain), ("LEASE6", Lease6)]),
+    (
+        "lease6_select",
+        &[
+            ("QUERY6", Pkt6),
+            ("SUBNET6", Subnet),
+            ("FAKE_ALLOCATION", Plain),
+            ("LEASE6", Lease6),
+        ],
+    ),
     ("pkt6_send", &[("QUERY6", Pkt6), ("RESPONSE6", Pkt6)]),
 ];
 
 /// The v4 hook points Kea's hook serves, then the opt-in ones.
 pub const V4_KEA: &[&str] = &[
-    "lease4_renew", "lease4_expire", "lease4_recover", "leases4_committed", "lease4_release", "lease4_decline",
+    "lease4_renew",
+    "lease4_expire",
+    "lease4_recover",
+    "leases4_committed",
+    "lease4_release",
+    "lease4_decline",
 ];
-pub const V4_EXTRA: &[&str] = &["pkt4_receive", "subnet4_select", "lease4_select", "pkt4_send"];
+pub const V4_EXTRA: &[&str] = &[
+    "pkt4_receive",
+    "subnet4_select",
+    "lease4_select",
+    "pkt4_send",
+];
 pub const V6_KEA: &[&str] = &[
-    "lease6_renew", "lease6_rebind", "lease6_expire", "lease6_recover", "leases6_committed",
-    "lease6_release", "lease6_decline",
+    "lease6_renew",
+    "lease6_rebind",
+    "lease6_expire",
+    "lease6_recover",
+    "leases6_committed",
+    "lease6_release",
+    "lease6_decline",
 ];
-pub const V6_EXTRA: &[&str] = &["pkt6_receive", "subnet6_select", "lease6_select", "pkt6_send"];
+pub const V6_EXTRA: &[&str] = &[
+    "pkt6_receive",
+    "subnet6_select",
+    "lease6_select",
+    "pkt6_send",
+];
 
 /// Every documented variable name for `record`'s hook point (with the per-lease
 /// `LEASES4_AT<i>_*` / `DELETED_LEASES6_AT<i>_*` names its sizes call for).

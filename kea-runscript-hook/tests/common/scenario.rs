@@ -1,0 +1,100 @@
+//! The crafted client traffic several tests share: one client per interesting path.
+
+use super::dhcp4::{agent_options, Bound, Client4, Path4};
+use super::dhcp6::{Bound6, Client6, Relay, DECLINE, REBIND, RELEASE, RENEW};
+use super::in_netns;
+use super::testbed::Testbed;
+
+pub const MAC_A4: [u8; 6] = [0x02, 0xaa, 0x00, 0x00, 0x00, 0x01];
+pub const MAC_B4: [u8; 6] = [0x02, 0xbb, 0x00, 0x00, 0x00, 0x02];
+pub const MAC_C4: [u8; 6] = [0x02, 0xcc, 0x00, 0x00, 0x00, 0x03];
+pub const CIRCUIT_ID: &[u8] = b"ge-0/0/1.7";
+pub const REMOTE_ID4: &[u8] = &[0x00, 0x11, 0x22, 0x33, 0x44, 0x55];
+pub const SUBSCRIBER_ID4: &[u8] = b"sub-42";
+
+/// Transaction ids of client A (v4): DISCOVER, REQUEST = +1, renew, release.
+pub const XID_A4: u32 = 0x1000;
+pub const XID_A4_RENEW: u32 = 0x1010;
+pub const XID_A4_RELEASE: u32 = 0x1020;
+pub const XID_B4: u32 = 0x2000;
+pub const XID_B4_DECLINE: u32 = 0x2010;
+pub const XID_C4: u32 = 0x3000;
+
+/// Option 82 of client A: circuit-id, remote-id and subscriber-id (sub-option 6).
+pub fn opt82_a() -> Vec<u8> {
+    agent_options(&[(1, CIRCUIT_ID), (2, REMOTE_ID4), (6, SUBSCRIBER_ID4)])
+}
+
+/// Client identifier (option 61) of client A: type 1 + MAC.
+pub fn client_id_a() -> Vec<u8> {
+    [&[1u8][..], &MAC_A4].concat()
+}
+
+/// DHCPv4: A (relayed, client-id, option 82) binds, renews and releases; C (relayed)
+/// binds and keeps its lease; B (direct) binds and declines. Returns (A, B, C).
+pub fn v4_clients(tb: &Testbed) -> (Bound, Bound, Bound) {
+    let (a, c) = in_netns(&tb.cli, || {
+        let mut relay = Client4::new(Path4::Relayed);
+        relay.extra = vec![(61, client_id_a()), (82, opt82_a())];
+        let a = relay.dora(MAC_A4, XID_A4).expect("client A bound");
+        relay.renew(&a, XID_A4_RENEW);
+        relay.release(&a, XID_A4_RELEASE);
+        relay.extra.clear();
+        let c = relay.dora(MAC_C4, XID_C4).expect("client C bound");
+        (a, c)
+    });
+    let b = in_netns(&tb.cli, || {
+        let direct = Client4::new(Path4::Direct);
+        let b = direct.dora(MAC_B4, XID_B4).expect("client B bound");
+        direct.decline(&b, XID_B4_DECLINE);
+        b
+    });
+    (a, b, c)
+}
+
+pub const MAC_A6: [u8; 6] = [0x02, 0xaa, 0x00, 0x00, 0x06, 0x01];
+pub const MAC_B6: [u8; 6] = [0x02, 0xbb, 0x00, 0x00, 0x06, 0x02];
+pub const MAC_C6: [u8; 6] = [0x02, 0xcc, 0x00, 0x00, 0x06, 0x03];
+pub const INTERFACE_ID: &[u8] = b"port-7/1";
+/// Remote-id: enterprise number 4491, then the id.
+pub const REMOTE_ID6: &[u8] = &[0, 0, 0x11, 0x8b, 0xde, 0xad, 0xbe, 0xef];
+pub const SUBSCRIBER_ID6: &[u8] = b"subscriber-6";
+
+pub const TXID_A6: u32 = 0x10_0000;
+pub const TXID_A6_RENEW: u32 = 0x10_0010;
+pub const TXID_A6_REBIND: u32 = 0x10_0020;
+pub const TXID_A6_RELEASE: u32 = 0x10_0030;
+pub const TXID_B6: u32 = 0x20_0000;
+pub const TXID_B6_DECLINE: u32 = 0x20_0010;
+pub const TXID_C6: u32 = 0x30_0000;
+
+/// DHCPv6, IA_NA + IA_PD each: A (behind a relay with interface-id, remote-id and
+/// subscriber-id, link 2001:db8:2::1) binds, renews, rebinds, releases; B (direct) binds
+/// and declines its address; C (direct) binds and keeps. Returns (A, B, C).
+pub fn v6_clients(tb: &Testbed) -> (Bound6, Bound6, Bound6) {
+    let ifindex = tb.cli_ifindex();
+    in_netns(&tb.cli, move || {
+        let relay = Relay {
+            link_addr: "2001:db8:2::1".parse().expect("addr"),
+            peer_addr: "fe80::aa".parse().expect("addr"),
+            options: vec![
+                (18, INTERFACE_ID.to_vec()),
+                (37, REMOTE_ID6.to_vec()),
+                (38, SUBSCRIBER_ID6.to_vec()),
+            ],
+        };
+        let a_client = Client6::new(ifindex, MAC_A6, Some(relay));
+        let a = a_client.sarr(TXID_A6).expect("client A bound");
+        a_client.extend(RENEW, &a, TXID_A6_RENEW);
+        a_client.extend(REBIND, &a, TXID_A6_REBIND);
+        a_client.give_back(RELEASE, &a, TXID_A6_RELEASE);
+        let b_client = Client6::new(ifindex, MAC_B6, None);
+        let b = b_client.sarr(TXID_B6).expect("client B bound");
+        b_client.give_back(DECLINE, &b, TXID_B6_DECLINE);
+        drop(b_client);
+        let c = Client6::new(ifindex, MAC_C6, None)
+            .sarr(TXID_C6)
+            .expect("client C bound");
+        (a, b, c)
+    })
+}
