@@ -7,13 +7,20 @@ use crate::format;
 ///
 /// Renderers extend the prefix with [`Env::scoped`] and add variables by suffix, so each
 /// name costs one allocation and one copy of the prefix, nothing more.
-#[derive(Default)]
 pub(crate) struct Env {
     vars: Vec<(String, String)>,
     name: String,
 }
 
 impl Env {
+    /// An empty environment with room for `vars` variables (no reallocation while rendering).
+    pub(crate) fn with_capacity(vars: usize) -> Env {
+        Env {
+            vars: Vec::with_capacity(vars),
+            name: String::with_capacity(64),
+        }
+    }
+
     pub(crate) fn into_vars(self) -> Vec<(String, String)> {
         self.vars
     }
@@ -46,6 +53,8 @@ impl Env {
         name.push_str(suffix);
         let mut text = String::new();
         if let Some(value) = value {
+            // Most values (numbers, addresses, MACs) fit; empty values stay allocation-free.
+            text.reserve(24);
             write(&mut text, value);
         }
         self.vars.push((name, text));
