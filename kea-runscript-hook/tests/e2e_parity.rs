@@ -1,0 +1,204 @@
+//! Parity with Kea's own hook: libdhcp_run_script.so and our library loaded in the SAME
+//! Kea, each with its own dumping script, the same traffic (crafted clients with option 82,
+//! relay options, renew, rebind, release, decline, recover, expire, plus a perfdhcp burst).
+//! Every event of Kea's hook must have a matching event of ours carrying each of Kea's
+//! variables with the identical value; our extra variables are allowed and listed.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use common::dump::{Dump, Record};
+use common::kea::{hook, perfdhcp, Family, Kea, Settings};
+use common::testbed::Testbed;
+use common::{our_library, require_prereqs, scenario, HeavySlot, Scratch, KEA_RUN_SCRIPT};
+use serde_json::json;
+
+const VALID: u32 = 5;
+
+/// Variables that identify an event when they are present (used to pair events and to
+/// point at the closest one when a pair differs).
+const KEYS: &[&str] = &[
+    "QUERY4_TXID",
+    "QUERY6_TXID",
+    "LEASE4_ADDRESS",
+    "LEASE6_ADDRESS",
+    "LEASES4_AT0_ADDRESS",
+    "LEASES6_AT0_ADDRESS",
+    "DELETED_LEASES4_AT0_ADDRESS",
+    "DELETED_LEASES6_AT0_ADDRESS",
+];
+
+fn key(r: &Record) -> Vec<(&str, &str)> {
+    KEYS.iter().filter_map(|k| Some((*k, r.get(k)?))).collect()
+}
+
+/// Kea's variables whose value in `ours` is missing or different: (name, Kea's, ours).
+fn differences(kea: &Record, ours: &Record) -> Vec<(String, String, Option<String>)> {
+    kea.vars
+        .iter()
+        .filter(|(k, v)| ours.get(k) != Some(v.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone(), ours.get(k).map(str::to_string)))
+        .collect()
+}
+
+/// Pairs every Kea event with one of ours (same hook point, same key, fewest
+/// differences) and panics with every unmatched or different event.
+fn assert_parity(kea: &[Record], ours: &[Record]) {
+    let mut unused: Vec<&Record> = ours.iter().collect();
+    let mut failures = Vec::new();
+    let mut extras: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for k in kea {
+        let best = unused
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.hook == k.hook && key(o) == key(k))
+            .min_by_key(|(_, o)| differences(k, o).len())
+            .map(|(i, _)| i);
+        let Some(i) = best else {
+            failures.push(format!(
+                "no event of ours for Kea's {} {:?}",
+                k.hook,
+                key(k)
+            ));
+            continue;
+        };
+        let o = unused.swap_remove(i);
+        let diff = differences(k, o);
+        if !diff.is_empty() {
+            failures.push(format!(
+                "{} {:?}: (variable, Kea's, ours) {diff:?}",
+                k.hook,
+                key(k)
+            ));
+        }
+        let extra = extras.entry(o.hook.as_str()).or_default();
+        extra.extend(o.vars.keys().filter(|n| !k.vars.contains_key(*n)).cloned());
+    }
+    for (hook, names) in &extras {
+        println!("extra variables of ours at {hook}: {names:?}");
+    }
+    for o in &unused {
+        failures.push(format!(
+            "event of ours without a Kea event: {} {:?}",
+            o.hook,
+            key(o)
+        ));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} Kea events lack parity:\n{}",
+        failures.len(),
+        kea.len(),
+        failures.join("\n")
+    );
+}
+
+/// Waits until both libraries have recorded the same number of events per hook point
+/// and that stayed so for a second (Kea's hook runs its scripts in the background).
+fn settled(kea: &Dump, ours: &Dump, at_least: usize) -> (Vec<Record>, Vec<Record>) {
+    let count = |rs: &[Record]| {
+        let mut m = BTreeMap::new();
+        for r in rs {
+            *m.entry(r.hook.clone()).or_insert(0usize) += 1;
+        }
+        m
+    };
+    let mut last = None;
+    let mut stable_since = std::time::Instant::now();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (k, o) = (kea.records(), ours.records());
+        let now = (count(&k), count(&o));
+        if Some(&now) != last.as_ref() {
+            last = Some(now.clone());
+            stable_since = std::time::Instant::now();
+        }
+        let done = now.0 == now.1 && k.len() >= at_least;
+        if (done && stable_since.elapsed() > Duration::from_secs(1))
+            || std::time::Instant::now() > deadline
+        {
+            println!(
+                "events per hook point: Kea {:?}\n                       ours {:?}",
+                now.0, now.1
+            );
+            return (k, o);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn both_hooks(kea: &Path, ours: &Path) -> Vec<serde_json::Value> {
+    vec![
+        hook(
+            Path::new(KEA_RUN_SCRIPT),
+            json!({"name": kea, "sync": false}),
+        ),
+        hook(&our_library(), json!({"name": ours, "sync": false})),
+    ]
+}
+
+fn parity(family: Family, mt: bool) {
+    if !require_prereqs() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let scratch = Scratch::new("parity");
+    let (kea_dump, our_dump) = (Dump::new(&scratch, "kea"), Dump::new(&scratch, "ours"));
+    let tb = Testbed::new();
+    let mut settings = Settings::new(family, mt, both_hooks(&kea_dump.script, &our_dump.script));
+    settings.valid_lifetime = VALID;
+    settings.decline_probation = 2;
+    let _kea = Kea::start(&tb, &scratch, &settings);
+
+    let burst = |extra: &[&str]| {
+        let mut args = vec![
+            "-l", &tb.cli_if, "-r", "10", "-R", "20", "-p", "2", "-f", "3", "-F", "2",
+        ];
+        args.extend_from_slice(extra);
+        let (_, out) = perfdhcp(&tb, &args, Duration::from_secs(20));
+        assert!(out.contains("sent packets"), "perfdhcp did not run: {out}");
+    };
+    match family {
+        Family::V4 => {
+            scenario::v4_clients(&tb);
+            // Option 82 on every perfdhcp query too: circuit-id and remote-id.
+            burst(&["-4", "-o", "82,0103616263020401020304"]);
+        }
+        Family::V6 => {
+            scenario::v6_clients(&tb);
+            burst(&["-6", "-e", "address-and-prefix"]);
+            burst(&[
+                "-6",
+                "-e",
+                "address-and-prefix",
+                "-A",
+                "1",
+                "-b",
+                "mac=00:0c:01:02:03:99",
+            ]);
+        }
+    }
+    // Every lease expires and is reclaimed: lease*_expire for all of them.
+    std::thread::sleep(Duration::from_secs(VALID as u64 + 2));
+    let (kea, ours) = settled(&kea_dump, &our_dump, 20);
+    assert!(
+        kea.len() >= 20,
+        "too few events from Kea's hook: {}",
+        kea.len()
+    );
+    assert_parity(&kea, &ours);
+}
+
+fn v4(mt: bool) {
+    parity(Family::V4, mt)
+}
+
+fn v6(mt: bool) {
+    parity(Family::V6, mt)
+}
+
+both_threading_modes!(v4 => v4_parity_with_kea_hook, v4_parity_with_kea_hook_multi_threaded);
+both_threading_modes!(v6 => v6_parity_with_kea_hook, v6_parity_with_kea_hook_multi_threaded);
