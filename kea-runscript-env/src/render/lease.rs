@@ -3,29 +3,59 @@
 use super::env::Env;
 use super::scalar;
 use crate::format::{lease_state_text, lease_type_text};
-use crate::{Lease4, Lease6};
+use crate::{HwAddr, Lease4, Lease6, LeaseState};
 
-/// Kea casts `cltt` (signed) to `uint64_t`, so a negative time renders as a huge number.
-fn cltt(value: i64) -> u64 {
-    value as u64
+/// The fields Kea renders for both lease families between the address and the id.
+struct LeaseCore<'a> {
+    cltt: i64,
+    hostname: &'a str,
+    hwaddr: Option<&'a HwAddr>,
+    state: LeaseState,
+    subnet_id: u32,
+    valid_lifetime: u32,
+}
+
+/// Both lease models have these fields under the same names.
+macro_rules! lease_core_from {
+    ($($lease:ty),*) => {$(
+        impl<'a> From<&'a $lease> for LeaseCore<'a> {
+            fn from(l: &'a $lease) -> Self {
+                LeaseCore {
+                    cltt: l.cltt,
+                    hostname: &l.hostname,
+                    hwaddr: l.hwaddr.as_ref(),
+                    state: l.state,
+                    subnet_id: l.subnet_id,
+                    valid_lifetime: l.valid_lifetime,
+                }
+            }
+        }
+    )*};
+}
+lease_core_from!(Lease4, Lease6);
+
+/// `_CLTT` … `_VALID_LIFETIME`. Kea casts `cltt` (signed) to `uint64_t`, so a negative
+/// time renders as a huge number; so does this.
+fn lease_core(env: &mut Env, lease: Option<LeaseCore<'_>>) {
+    env.int("_CLTT", lease.as_ref().map(|l| l.cltt as u64));
+    env.text("_HOSTNAME", lease.as_ref().map(|l| l.hostname));
+    env.scoped("_HWADDR", |env| {
+        scalar::hwaddr(env, lease.as_ref().and_then(|l| l.hwaddr))
+    });
+    env.word(
+        "_STATE",
+        lease.as_ref().map(|l| lease_state_text(l.state)).as_deref(),
+    );
+    env.int("_SUBNET_ID", lease.as_ref().map(|l| u64::from(l.subnet_id)));
+    env.int(
+        "_VALID_LIFETIME",
+        lease.as_ref().map(|l| u64::from(l.valid_lifetime)),
+    );
 }
 
 pub(crate) fn lease4(env: &mut Env, lease: Option<&Lease4>) {
     env.ipv4("_ADDRESS", lease.map(|l| l.address));
-    env.int("_CLTT", lease.map(|l| cltt(l.cltt)));
-    env.text("_HOSTNAME", lease.map(|l| &l.hostname[..]));
-    env.scoped("_HWADDR", |env| {
-        scalar::hwaddr(env, lease.and_then(|l| l.hwaddr.as_ref()))
-    });
-    env.word(
-        "_STATE",
-        lease.map(|l| lease_state_text(l.state)).as_deref(),
-    );
-    env.int("_SUBNET_ID", lease.map(|l| u64::from(l.subnet_id)));
-    env.int(
-        "_VALID_LIFETIME",
-        lease.map(|l| u64::from(l.valid_lifetime)),
-    );
+    lease_core(env, lease.map(LeaseCore::from));
     env.scoped("_CLIENT_ID", |env| {
         scalar::id(
             env,
@@ -36,20 +66,7 @@ pub(crate) fn lease4(env: &mut Env, lease: Option<&Lease4>) {
 
 pub(crate) fn lease6(env: &mut Env, lease: Option<&Lease6>) {
     env.ipv6("_ADDRESS", lease.map(|l| l.address));
-    env.int("_CLTT", lease.map(|l| cltt(l.cltt)));
-    env.text("_HOSTNAME", lease.map(|l| &l.hostname[..]));
-    env.scoped("_HWADDR", |env| {
-        scalar::hwaddr(env, lease.and_then(|l| l.hwaddr.as_ref()))
-    });
-    env.word(
-        "_STATE",
-        lease.map(|l| lease_state_text(l.state)).as_deref(),
-    );
-    env.int("_SUBNET_ID", lease.map(|l| u64::from(l.subnet_id)));
-    env.int(
-        "_VALID_LIFETIME",
-        lease.map(|l| u64::from(l.valid_lifetime)),
-    );
+    lease_core(env, lease.map(LeaseCore::from));
     env.scoped("_DUID", |env| {
         scalar::id(env, lease.and_then(|l| l.duid.as_ref()).map(|id| &id.0[..]))
     });
