@@ -360,3 +360,62 @@ fn events_round_trip_through_json() {
     let minimal: Event = serde_json::from_str(r#"{"hook_point": "lease4_expire"}"#).unwrap();
     assert_eq!(minimal, Event::new(HookPoint::Lease4Expire));
 }
+
+fn names(event: &Event) -> Vec<String> {
+    render(event).into_iter().map(|(n, _)| n).collect()
+}
+
+/// Names and order transcribed by hand from Kea 2.2's run_script.cc / run_script_callouts.cc
+/// (`extractPkt4` with option 82 and sub-options 1 and 2, `extractSubnet4`, `extractDUID`,
+/// `extractHWAddr`, `extractLease4`).
+#[test]
+fn lease4_renew_names_in_kea_order() {
+    let mut event = common::full_event(HookPoint::Lease4Renew);
+    // Only the sub-options Kea 2.2 knows, so the list is exactly Kea's.
+    event.query4.as_mut().unwrap().options = vec![DhcpOption {
+        code: 82,
+        payload: vec![1, 1, 0x41, 2, 1, 0x42],
+    }];
+    let expected = "QUERY4_TYPE QUERY4_TXID QUERY4_LOCAL_ADDR QUERY4_LOCAL_PORT QUERY4_REMOTE_ADDR \
+        QUERY4_REMOTE_PORT QUERY4_IFACE_INDEX QUERY4_IFACE_NAME QUERY4_HOPS QUERY4_SECS QUERY4_FLAGS \
+        QUERY4_CIADDR QUERY4_SIADDR QUERY4_YIADDR QUERY4_GIADDR QUERY4_RELAYED QUERY4_HWADDR \
+        QUERY4_HWADDR_TYPE QUERY4_LOCAL_HWADDR QUERY4_LOCAL_HWADDR_TYPE QUERY4_REMOTE_HWADDR \
+        QUERY4_REMOTE_HWADDR_TYPE QUERY4_OPTION_82 QUERY4_OPTION_82_SUB_OPTION_1 \
+        QUERY4_OPTION_82_SUB_OPTION_2 SUBNET4_ID SUBNET4_NAME SUBNET4_PREFIX SUBNET4_PREFIX_LEN \
+        PKT4_CLIENT_ID PKT4_HWADDR PKT4_HWADDR_TYPE LEASE4_ADDRESS LEASE4_CLTT LEASE4_HOSTNAME \
+        LEASE4_HWADDR LEASE4_HWADDR_TYPE LEASE4_STATE LEASE4_SUBNET_ID LEASE4_VALID_LIFETIME \
+        LEASE4_CLIENT_ID";
+    assert_eq!(
+        names(&event),
+        expected.split_whitespace().collect::<Vec<_>>()
+    );
+}
+
+/// `extractPkt6` (absent branch), `extractLeases6` with a null collection.
+#[test]
+fn leases6_committed_absent_names_in_kea_order() {
+    let expected =
+        "QUERY6_TYPE QUERY6_TXID QUERY6_LOCAL_ADDR QUERY6_LOCAL_PORT QUERY6_REMOTE_ADDR \
+        QUERY6_REMOTE_PORT QUERY6_IFACE_INDEX QUERY6_IFACE_NAME QUERY6_REMOTE_HWADDR \
+        QUERY6_REMOTE_HWADDR_TYPE QUERY6_PROTO QUERY6_CLIENT_ID LEASES6_SIZE DELETED_LEASES6_SIZE";
+    let vars = render(&Event::new(HookPoint::Leases6Committed));
+    let got: Vec<_> = vars.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(got, expected.split_whitespace().collect::<Vec<_>>());
+    assert_eq!(value(&vars, "LEASES6_SIZE"), Some("0"));
+    assert!(vars[..12].iter().all(|(_, v)| v.is_empty()));
+}
+
+/// `extractLease6` + `extractOptionIA` with prefix "PKT6_IA" (hence `PKT6_IA_IA_TYPE`).
+#[test]
+fn lease6_rebind_names_in_kea_order() {
+    let got = names(&common::full_event(HookPoint::Lease6Rebind));
+    let lease_and_ia: Vec<_> = got.iter().skip_while(|n| n.starts_with("QUERY6")).collect();
+    let expected = "LEASE6_ADDRESS LEASE6_CLTT LEASE6_HOSTNAME LEASE6_HWADDR LEASE6_HWADDR_TYPE \
+        LEASE6_STATE LEASE6_SUBNET_ID LEASE6_VALID_LIFETIME LEASE6_DUID LEASE6_IAID \
+        LEASE6_PREFERRED_LIFETIME LEASE6_PREFIX_LEN LEASE6_TYPE PKT6_IA_IAID PKT6_IA_IA_TYPE \
+        PKT6_IA_IA_T1 PKT6_IA_IA_T2";
+    assert_eq!(
+        lease_and_ia,
+        expected.split_whitespace().collect::<Vec<_>>()
+    );
+}
