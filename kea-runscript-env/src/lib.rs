@@ -39,6 +39,10 @@
 //! a NUL byte (a string field is cut at its first NUL, which is what the value a
 //! script would see through `execve` is anyway).
 //!
+//! Every model is serde-serializable; byte strings (hardware addresses, ids, option
+//! payloads) are hex strings in JSON, absent objects are omitted. `fixtures/events/`
+//! holds one JSON event per hook point.
+//!
 //! The full variable reference per hook point is `docs/variables.md`, generated from
 //! this crate's rendering.
 
