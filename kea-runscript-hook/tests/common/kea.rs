@@ -290,3 +290,46 @@ pub fn async_script_hook(lib: Lib, script: &Path, hook_points: &[&str]) -> Value
         ),
     }
 }
+
+/// Starts `kea-dhcpX -c config` (no network namespace: the config should list no
+/// interfaces) and reports whether it came up (then stops it) or exited, with its output
+/// and log. This is where Kea calls a hook library's `load`; `kea-dhcpX -t` in Kea 2.2
+/// only opens the library and checks its version, so parameter errors surface here.
+pub fn start_outcome(
+    family: Family,
+    scratch: &Scratch,
+    config: &Value,
+    log: &Path,
+) -> (bool, String) {
+    let path = write_config(scratch, config);
+    let mut child = Command::new(family.binary())
+        .arg("-c")
+        .arg(&path)
+        .env("KEA_PIDFILE_DIR", &scratch.path)
+        .env("KEA_LOCKFILE_DIR", &scratch.path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn kea");
+    let started = family.started();
+    let outcome = wait_for(Duration::from_secs(20), || {
+        if let Ok(Some(_)) = child.try_wait() {
+            return Some(false);
+        }
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .contains(started)
+            .then_some(true)
+    })
+    .expect("Kea neither started nor exited within 20 s");
+    if outcome {
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    }
+    let out = child.wait_with_output().expect("kea output");
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    text.push_str(&std::fs::read_to_string(log).unwrap_or_default());
+    (outcome, text)
+}
