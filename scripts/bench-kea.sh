@@ -47,6 +47,9 @@ fi
 [ -f "$ours_lib" ] || tb_die "our library not found at $ours_lib (build it, or set OURS_LIB)"
 
 TB_KEA_SEVERITY=WARN
+# Our library's own logger at INFO (its own file): a few lines per Kea, among
+# them the counters at unload, which show whether every event ran the script.
+TB_RUNSCRIPT_SEVERITY=INFO
 tb_init
 tb_netns_up
 
@@ -70,9 +73,10 @@ done
 # script run costs one, so the delta shows whether every lease ran the script.
 forks() { awk '$1 == "processes" {print $2}' /proc/stat; }
 
-# measure VARIANT ROUND: fresh Kea, one perfdhcp run; appends "v round rate leases forks warns".
+# measure VARIANT ROUND: fresh Kea, one perfdhcp run; appends
+# "variant round dora/s leases processes warnings script-runs dropped" to results.
 measure() {
-    local v=$1 r=$2 out rc f0 f1 dora acks warns
+    local v=$1 r=$2 out rc f0 f1 dora acks warns counters started dropped
     tb_kea_start 4 "$TB_DIR/bench-$v.json"
     f0=$(forks)
     rc=0
@@ -94,9 +98,18 @@ measure() {
     grep -E ' (WARN|ERROR|FATAL) ' "$TB_KEA_LOG" | grep -v -E 'DHCPSRV_MEMFILE_NO_STORAGE|DHCP4_MULTI_THREADING_INFO' \
         | awk '{print $5}' >>"$TB_DIR/warnings-$v" || true
     warns=$(grep -E ' (WARN|ERROR|FATAL) ' "$TB_KEA_LOG" | grep -c -v -E 'DHCPSRV_MEMFILE_NO_STORAGE|DHCP4_MULTI_THREADING_INFO' || true)
-    printf '%s %s %s %s %s %s\n' "$v" "$r" "$dora" "${acks:-0}" "$((f1 - f0))" "$warns" >>"$TB_DIR/results"
-    printf '  round %d  %-20s %10.1f DORA/s  (%s leases, %s processes, %s Kea warnings)\n' \
-        "$r" "${label[$v]}" "$dora" "${acks:-0}" "$((f1 - f0))" "$warns" >&2
+    # Our counters at unload: "events=… started=… … dropped=…".
+    started=- dropped=-
+    if [ "$v" = ours ]; then
+        counters=$(grep -o 'unload: counters [^@]*' "$TB_RUNSCRIPT_LOG" | tail -n 1 || true)
+        [ -n "$counters" ] || tb_die "our library logged no counters at unload (see $TB_RUNSCRIPT_LOG)"
+        started=$(echo "$counters" | grep -o ' started=[0-9]*' | cut -d= -f2)
+        dropped=$(echo "$counters" | grep -o ' dropped=[0-9]*' | cut -d= -f2)
+    fi
+    printf '%s %s %s %s %s %s %s %s\n' "$v" "$r" "$dora" "${acks:-0}" "$((f1 - f0))" "$warns" "$started" "$dropped" \
+        >>"$TB_DIR/results"
+    printf '  round %d  %-20s %10.1f DORA/s  (%s leases, %s processes system-wide, script runs %s, dropped %s, %s Kea warnings)\n' \
+        "$r" "${label[$v]}" "$dora" "${acks:-0}" "$((f1 - f0))" "$started" "$dropped" "$warns" >&2
 }
 
 tb_log "kea-dhcp4 $(/usr/sbin/kea-dhcp4 -v), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -133,10 +146,13 @@ awk -v o="${med[ours]}" -v k="${med[kea]}" -v n="${med[none]}" 'BEGIN {
     printf "ratio kea-hook/no-hook:        %.3f\n", k / n
 }'
 echo
-echo "processes created per lease (all rounds; ~1 = the script ran for each lease):"
+echo "work done (all rounds). Processes = all the kernel created during the runs (other"
+echo "load included): about one per lease when the script ran for each. Ours also counts exactly:"
 for v in kea ours; do
-    awk -v v="$v" -v l="${label[$v]}" '$1 == v {a += $4; f += $5; w += $6}
-        END {printf "  %-20s %d leases, %d processes (%.2f per lease), %d Kea warnings/errors\n", l, a, f, (a ? f / a : 0), w}' "$TB_DIR/results"
+    awk -v v="$v" -v l="${label[$v]}" '$1 == v {a += $4; f += $5; w += $6; s += $7; d += $8}
+        END {printf "  %-20s %d leases, %d processes (%.2f per lease), %d Kea warnings/errors", l, a, f, (a ? f / a : 0), w
+             if (v == "ours") printf ", %d script runs, %d events dropped", s, d
+             printf "\n"}' "$TB_DIR/results"
     if [ -s "$TB_DIR/warnings-$v" ]; then
         sort "$TB_DIR/warnings-$v" | uniq -c | sort -rn | head -n 5 | sed 's/^/      /'
     fi

@@ -15,6 +15,7 @@
 #   tb_cli CMD...                run a command in the client namespace
 #
 # Tunables (environment): TB_KEA_SEVERITY (Kea log severity, default INFO),
+# TB_RUNSCRIPT_SEVERITY (our library's logger, own file; default: as Kea's),
 # TB_VALID_LIFETIME (seconds, default 3600), TB_KEEP=1 (keep the temp dir).
 
 TB_PREFIX_V4=192.0.2
@@ -132,11 +133,18 @@ tb_netns_up() {
 
 # Common "loggers" entry: everything of this Kea (and its hook libraries' child
 # loggers, e.g. kea-dhcp4.kea-runscript) into one file.
+# With TB_RUNSCRIPT_SEVERITY set, our library's logger (<name>.kea-runscript)
+# gets that severity and its own file, <log without .log>-runscript.log.
 tb_loggers_json() {
-    local name=$1 log=$2
+    local name=$1 log=$2 extra=""
+    if [ -n "${TB_RUNSCRIPT_SEVERITY:-}" ]; then
+        extra=",
+              {\"name\": \"$name.kea-runscript\", \"severity\": \"$TB_RUNSCRIPT_SEVERITY\", \"debuglevel\": 0,
+               \"output_options\": [{\"output\": \"${log%.log}-runscript.log\", \"flush\": true}]}"
+    fi
     cat <<JSON
   "loggers": [{"name": "$name", "severity": "${TB_KEA_SEVERITY:-INFO}", "debuglevel": 0,
-               "output_options": [{"output": "$log", "flush": true}]}]
+               "output_options": [{"output": "$log", "flush": true}]}$extra]
 JSON
 }
 
@@ -202,12 +210,15 @@ tb_kea_check() {
 }
 
 # tb_kea_start 4|6 FILE: starts Kea in the server namespace and waits (10 s at
-# most) until it listens on its DHCP port. Sets TB_KEA_PID and TB_KEA_LOG.
+# most) until it listens on its DHCP port. Sets TB_KEA_PID, TB_KEA_LOG and
+# TB_RUNSCRIPT_LOG (our library's log when TB_RUNSCRIPT_SEVERITY is set).
 tb_kea_start() {
     local v=$1 file=$2 port
     [ "$v" = 4 ] && port=67 || port=547
     TB_KEA_LOG="$TB_DIR/kea$v.log"
+    TB_RUNSCRIPT_LOG="$TB_DIR/kea$v-runscript.log"
     : >"$TB_KEA_LOG"
+    : >"$TB_RUNSCRIPT_LOG"
     ip netns exec "$TB_SRV" env KEA_PIDFILE_DIR="$TB_DIR/run" KEA_LOCKFILE_DIR="$TB_DIR/run" \
         "/usr/sbin/kea-dhcp$v" -c "$file" >>"$TB_DIR/kea$v.stdout" 2>&1 &
     TB_KEA_PID=$!
