@@ -5,8 +5,9 @@
 //! - [`policy`]: which scripts run at which hook point; [`Verdict`] combination. Pure.
 //! - [`runner`]: the [`Runner`](runner::Runner) interface and its strategies
 //!   (spawn-async, spawn-sync).
-//! - [`spawn`]: the process launcher (`clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD)`, exit
-//!   signal 0) — the only module with substantial `unsafe`.
+//! - [`spawn`]: the process launcher (a keeper process sharing the host's memory
+//!   starts the script posix_spawn-style and reaps it) — the only module with
+//!   substantial `unsafe`.
 //! - [`log`]: the [`LogSink`](log::LogSink) interface and message ids.
 //!
 //! ```no_run
@@ -36,7 +37,7 @@ pub mod spawn;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use kea_runscript_env::{Event, HookPoint};
 
@@ -50,6 +51,10 @@ use runner::reaper::Reaper;
 use runner::spawn_async::SpawnAsync;
 use runner::spawn_sync::SpawnSync;
 use runner::{EventEnv, Runner, ScriptTarget, Shared, KILL_GRACE, SHUTDOWN_WAIT};
+use spawn::StopSignal;
+
+/// Past the kill grace, how long unload still waits for keepers before killing them.
+const SHUTDOWN_MARGIN: Duration = Duration::from_secs(2);
 
 /// One loaded configuration: its scripts, runners and counters. `Send + Sync`;
 /// one per loaded library (a config reload is `shutdown` + a new engine).
@@ -71,9 +76,14 @@ impl Engine {
     /// Starts an engine for an already loaded configuration. Fails only if the
     /// reaper thread cannot be started (the error has an empty path).
     pub fn new(config: Config, log: Arc<dyn LogSink>) -> Result<Engine, ConfigError> {
+        let stop = StopSignal::new().map_err(|e| ConfigError {
+            path: String::new(),
+            message: format!("cannot create the stop eventfd: {e}"),
+        })?;
         let shared = Arc::new(Shared {
             counters: LiveCounters::default(),
             log: RateLimiter::new(log),
+            stop: Arc::new(stop),
         });
         let any_async = config
             .scripts
@@ -96,14 +106,12 @@ impl Engine {
                     config::Mode::Async(settings) => SpawnAsync::new(
                         target,
                         settings.clone(),
-                        script.timeout,
                         Arc::clone(&shared),
                         Arc::clone(reaper.as_ref().expect("started for async scripts")),
                     ),
                     config::Mode::Sync(settings) => Arc::new(SpawnSync::new(
                         target,
                         settings.clone(),
-                        script.timeout.unwrap_or(config::DEFAULT_SYNC_TIMEOUT),
                         Arc::clone(&shared),
                     )),
                 }
@@ -173,30 +181,40 @@ impl Engine {
         )
     }
 
-    /// For unload: stops accepting events (later ones are counted as dropped), discards
-    /// queued events, lets sync deliveries in progress end (each is bounded by its
-    /// timeout), gives running async scripts [`SHUTDOWN_WAIT`] to finish, then
-    /// terminates them (`SIGTERM`, `SIGKILL` after [`KILL_GRACE`]), reaps every child
-    /// and joins the reaper thread. Idempotent; also run on drop.
+    /// For unload: stops accepting events (later ones are counted as dropped) and
+    /// discards queued ones; gives the runs in progress [`SHUTDOWN_WAIT`] to end, then
+    /// has their keepers terminate them (`SIGTERM`, `SIGKILL` after [`KILL_GRACE`]);
+    /// waits for all of them and joins the reaper thread. Bounded (about
+    /// `SHUTDOWN_WAIT + KILL_GRACE` plus a margin). Idempotent; also run on drop.
     pub fn shutdown(&self) {
         if self.stopped.swap(true, Ordering::AcqRel) {
             return;
         }
-        let longest_sync = self
-            .config
-            .scripts
-            .iter()
-            .filter(|s| matches!(s.mode, config::Mode::Sync(_)))
-            .filter_map(|s| s.timeout)
-            .max()
-            .unwrap_or_default();
-        let deadline = Instant::now() + longest_sync + KILL_GRACE * 2;
         for runner in &self.runners {
-            runner.shutdown(deadline);
+            runner.shutdown();
         }
+        let in_flight = || self.shared.counters.in_flight.load(Ordering::Acquire);
+        let wait_until = |deadline: Instant| {
+            while in_flight() > 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        };
+        wait_until(Instant::now() + SHUTDOWN_WAIT);
+        let still_running = in_flight();
+        if still_running > 0 {
+            self.shared.log.always(
+                Severity::Warn,
+                log::SHUTDOWN,
+                &format!("unload: terminating {still_running} scripts still running"),
+            );
+            self.shared.stop.trigger();
+        }
+        let bound = KILL_GRACE + SHUTDOWN_MARGIN;
         if let Some(reaper) = &self.reaper {
-            reaper.shutdown(SHUTDOWN_WAIT);
+            reaper.shutdown(bound);
         }
+        // Sync deliveries end with their keepers, which the stop signal bounds too.
+        wait_until(Instant::now() + bound);
         self.shared.log.always(
             Severity::Info,
             log::SHUTDOWN,

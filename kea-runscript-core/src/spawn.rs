@@ -1,44 +1,52 @@
 //! Launching a script: the only module with substantial `unsafe`.
 //!
+//! # Why a keeper process
+//! Kea's `ProcessSpawn` reaps with `waitpid(-1, WNOHANG)` from its `SIGCHLD`
+//! handler, so any ordinary child of Kea can have its exit status stolen. A "clone
+//! child" (exit signal 0) is invisible to `waitpid` without `__WALL` — but only until
+//! it calls `execve`, which resets the exit signal to `SIGCHLD` (the kernel's
+//! `de_thread`). So the script must not be Kea's child at all.
+//!
 //! # Technique
-//! A child is created with glibc's `clone()` and the flags
-//! `CLONE_VM | CLONE_VFORK | CLONE_PIDFD` and an exit signal of 0:
+//! 1. The calling thread creates a **keeper**: `clone(CLONE_VM | CLONE_FILES |
+//!    CLONE_PIDFD)` with exit signal 0, on a stack we allocate. It shares Kea's
+//!    memory and fd table (so nothing is copied: the cost does not grow with the host's
+//!    memory, and no extra references to Kea's sockets are held), never calls
+//!    `execve`, so it stays a clone child: `waitpid(-1, …)` never sees it and Kea
+//!    never gets `SIGCHLD` for it. We wait for it through its pidfd
+//!    (`waitid(P_PIDFD, …, WEXITED | __WALL)`, or epoll). The calling thread returns
+//!    as soon as `clone` does.
+//! 2. The keeper starts the script with `clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD)`
+//!    (posix_spawn semantics), so the script is the keeper's child, not Kea's.
+//! 3. The keeper waits for the script's pidfd to become readable, enforcing the
+//!    timeout (`SIGTERM`, then `SIGKILL` after the grace) and reacting to the engine's
+//!    stop fd (unload), reaps the script with `waitid(P_PIDFD)`, writes the result
+//!    into memory shared with the parent, and exits.
 //!
-//! - `CLONE_VM | CLONE_VFORK` (what `posix_spawn` and `vfork` do): no page tables
-//!   are copied, so the cost does not grow with the host's memory. The calling
-//!   thread is suspended until the child has called `execve` (or exited).
-//! - `CLONE_PIDFD`: the kernel hands back a pidfd. Waiting (`waitid(P_PIDFD, …)`),
-//!   polling and signalling (`pidfd_send_signal`) go through it, so a recycled pid
-//!   can never be hit.
-//! - Exit signal 0 makes it a "clone child": `waitpid(-1, …)` without
-//!   `__WALL`/`__WCLONE` never reaps it and the host receives no `SIGCHLD` for it.
-//!   Kea's `ProcessSpawn` loops on `waitpid(-1, WNOHANG)` in its `SIGCHLD` handler;
-//!   it can neither steal our exit statuses nor see our children. We never touch
-//!   the host's `SIGCHLD` disposition.
+//! Code running in the keeper or in the script before `execve` shares the parent's
+//! memory, and its thread pointer is still the parent thread's: it does nothing but
+//! raw system calls (`raw_syscall*`, `raw_clone`; no libc wrapper that could write
+//! `errno` or take a lock, no allocation). The parent blocks every signal (including
+//! glibc's internal ones) around `clone`; the keeper keeps them all blocked for its
+//! whole life, so no host signal handler ever runs on the keeper's stack.
 //!
-//! The child runs on a separately allocated stack and, because it shares the
-//! parent's memory, does nothing but raw system calls (no libc wrappers that take
-//! locks or write `errno`, no allocation): reset every signal disposition to
-//! `SIG_DFL`, close every fd from 3 up (`close_range`, which also closes fds without
-//! `FD_CLOEXEC`), unblock every signal, `execve`. All strings and pointer arrays are
-//! prepared before `clone`. On failure the child stores the step and errno in
-//! memory shared with the parent and exits with status 127.
-//!
-//! The parent blocks every signal (including glibc's internal ones) around `clone`
-//! so that no signal handler of the host can run on the child's stack while it
-//! shares the parent's memory, then restores its mask.
-//!
-//! The child inherits fds 0, 1 and 2 of the host as they are (Kea's own hook does
-//! the same): a script's output goes wherever Kea's stdout/stderr go.
+//! The script, before `execve`: resets every signal disposition to `SIG_DFL`, sets
+//! `PR_SET_PDEATHSIG(SIGKILL)` (if its keeper is ever killed, the script dies too
+//! instead of running unmanaged), closes every fd from 3 up with `close_range` (also
+//! fds without `FD_CLOEXEC`), unblocks every signal. It inherits fds 0, 1 and 2 of the
+//! host as they are (as Kea's own hook does): its output goes where Kea's goes.
 
-use std::ffi::{c_char, c_int, c_void, CStr};
+use std::any::Any;
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::ptr;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-/// How a child ended.
+/// How a script ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitStatus {
     /// It called `exit` with this code (0..=255).
@@ -79,29 +87,33 @@ pub fn signal_name(sig: i32) -> &'static str {
     }
 }
 
-/// A started child process, owned through its pidfd.
-///
-/// Dropping a `Child` that was not waited for kills it (`SIGKILL`) and reaps it,
-/// so no zombie and no unmanaged process is ever left behind.
-#[derive(Debug)]
-pub struct Child {
-    pid: libc::pid_t,
-    pidfd: OwnedFd,
-    reaped: bool,
+/// How a run ended: the script's status, and why it was terminated, if it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// The script's exit status.
+    pub status: ExitStatus,
+    /// It outlived its timeout and was sent `SIGTERM` (and `SIGKILL` after the grace).
+    pub timed_out: bool,
+    /// It was terminated because the engine was stopping (unload).
+    pub stopped: bool,
 }
 
-/// Which step of the child's start-up failed.
+/// Which step of starting or watching a script failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailedStep {
-    /// `clone` itself (in the parent).
+    /// Creating the keeper process.
+    Keeper,
+    /// Creating the script process (in the keeper).
     Clone,
-    /// Closing inherited fds in the child.
+    /// Closing inherited fds in the script before `execve`.
     CloseFds,
     /// `execve` of the script.
     Exec,
+    /// Waiting for the keeper or the script.
+    Wait,
 }
 
-/// Error of [`spawn`]: the step that failed and the OS error.
+/// Error of starting or waiting for a script: the step that failed and the OS error.
 #[derive(Debug)]
 pub struct SpawnError {
     /// The failed step.
@@ -113,9 +125,11 @@ pub struct SpawnError {
 impl std::fmt::Display for SpawnError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let step = match self.step {
+            FailedStep::Keeper => "creating the keeper process",
             FailedStep::Clone => "clone",
             FailedStep::CloseFds => "closing inherited fds",
             FailedStep::Exec => "execve",
+            FailedStep::Wait => "waiting",
         };
         write!(f, "{step} failed: {}", self.error)
     }
@@ -123,46 +137,215 @@ impl std::fmt::Display for SpawnError {
 
 impl std::error::Error for SpawnError {}
 
-/// Size of the child's stack. The child only runs a few dozen raw system calls in
-/// one small frame; 64 KiB leaves ample room.
-const CHILD_STACK_BYTES: usize = 64 * 1024;
+/// What to run: `argv = [path, arg1]` and exactly the environment entries
+/// (`NAME=value`). The pointers handed to the keeper stay valid because the
+/// [`Child`] owns the program until the keeper has exited.
+pub struct Program {
+    path: CString,
+    arg1: CString,
+    /// Null-terminated pointer arrays into the strings above and `keep`.
+    argv: Vec<*const c_char>,
+    envp: Vec<*const c_char>,
+    _keep: Box<dyn Any + Send + Sync>,
+}
+
+// SAFETY: the raw pointers point into `path`, `arg1` and `_keep`, which move with the
+// Program and are immutable; nothing is shared mutably.
+unsafe impl Send for Program {}
+unsafe impl Sync for Program {}
+
+impl Program {
+    /// A program owning all its strings.
+    pub fn new(path: CString, arg1: CString, env: Vec<CString>) -> Program {
+        let ptrs: Vec<*const c_char> = env.iter().map(|e| e.as_ptr()).collect();
+        // SAFETY: the pointers point into `env`, which is kept.
+        unsafe { Program::with_shared_env(path, arg1, ptrs, Box::new(env)) }
+    }
+
+    /// A program whose environment entries live in `keep` (shared by several
+    /// programs, e.g. one rendered event run by several scripts).
+    ///
+    /// # Safety
+    /// Every pointer in `env` must point to a NUL-terminated string owned by `keep`
+    /// (heap memory that does not move when `keep` moves) and never mutated.
+    pub unsafe fn with_shared_env(
+        path: CString,
+        arg1: CString,
+        env: Vec<*const c_char>,
+        keep: Box<dyn Any + Send + Sync>,
+    ) -> Program {
+        let argv = vec![path.as_ptr(), arg1.as_ptr(), ptr::null()];
+        let mut envp = env;
+        envp.push(ptr::null());
+        Program {
+            path,
+            arg1,
+            argv,
+            envp,
+            _keep: keep,
+        }
+    }
+
+    /// The script path.
+    pub fn path(&self) -> &CStr {
+        &self.path
+    }
+
+    /// `argv[1]`.
+    pub fn arg1(&self) -> &CStr {
+        &self.arg1
+    }
+}
+
+/// An eventfd that, once triggered, makes every keeper watching it terminate its
+/// script (`SIGTERM`, `SIGKILL` after the grace). One per engine, for unload.
+#[derive(Debug)]
+pub struct StopSignal {
+    fd: OwnedFd,
+}
+
+impl StopSignal {
+    /// Creates the eventfd.
+    pub fn new() -> io::Result<StopSignal> {
+        // SAFETY: eventfd creates a new fd that we own at once.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fresh fd.
+        Ok(StopSignal {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Makes the fd readable for good (it is never read).
+    pub fn trigger(&self) {
+        let one: u64 = 1;
+        // SAFETY: an 8-byte write to our eventfd.
+        unsafe {
+            libc::write(self.fd.as_raw_fd(), &one as *const u64 as *const c_void, 8);
+        }
+    }
+}
+
+/// How long the keeper lets a script run, and what stops it.
+#[derive(Clone, Debug, Default)]
+pub struct Limits {
+    /// `SIGTERM` after this long; `None` = no limit.
+    pub timeout: Option<Duration>,
+    /// After `SIGTERM`, `SIGKILL` after this long.
+    pub grace: Duration,
+    /// Terminate the script when this is triggered.
+    pub stop: Option<Arc<StopSignal>>,
+}
+
+/// Size of each of the two stacks (keeper, script before exec). Both run a few raw
+/// system calls in small frames; 64 KiB leaves ample room.
+const STACK_BYTES: usize = 64 * 1024;
 
 /// Highest signal number on Linux (`_NSIG - 1`).
 const MAX_SIGNAL: c_int = 64;
 
-/// Kernel `sigset_t` size for `rt_sigprocmask`/`rt_sigaction` (64 signals).
+/// Kernel `sigset_t` size for `rt_sigprocmask`/`rt_sigaction`/`ppoll` (64 signals).
 const KERNEL_SIGSET_BYTES: usize = 8;
 
-/// Everything the child needs, prepared by the parent before `clone`.
-/// It lives on the parent's stack, which stays valid because `CLONE_VFORK`
-/// suspends the parent until the child has exec'd or exited.
+/// Result codes written by the keeper into [`Shared::result`].
+const RESULT_PENDING: i32 = 0;
+const RESULT_EXITED: i32 = 1;
+const RESULT_SIGNALED: i32 = 2;
+const RESULT_FAILED: i32 = 3;
+
+/// Memory shared by the parent, the keeper and the script before exec. Heap-allocated
+/// (boxed in the [`Child`]) so its address is stable; freed only after the keeper
+/// has been reaped.
 #[repr(C)]
-struct ChildArgs {
+struct Shared {
+    // Inputs, written before the keeper is created.
     path: *const c_char,
     argv: *const *const c_char,
     envp: *const *const c_char,
-    /// Fallback upper bound for closing fds when `close_range` is unavailable.
+    /// Fallback bound for closing fds one by one when `close_range` is missing.
     max_fd: c_int,
-    /// 0 = success; otherwise the failed step (1 = close fds, 2 = exec).
+    /// Timeout and grace in ms (`-1` = none), and the stop eventfd (`-1` = none).
+    timeout_ms: i64,
+    grace_ms: i64,
+    stop_fd: c_int,
+    script_stack_top: *mut c_void,
+    // Written by the keeper (and the script before exec); read after the keeper exited.
+    keeper_pid: AtomicI32,
     failed_step: AtomicI32,
-    /// errno of the failed step.
     failed_errno: AtomicI32,
+    result: AtomicI32,
+    value: AtomicI32,
+    timed_out: AtomicI32,
+    stopped: AtomicI32,
 }
 
-/// A raw system call that returns `-errno` on failure and never touches `errno`
-/// (the child shares the parent's thread-local storage, so it must not write it).
+/// An uninitialised, 16-byte-aligned stack.
+struct Stack(Vec<MaybeUninit<u128>>);
+
+impl Stack {
+    fn new() -> Stack {
+        let mut v = Vec::with_capacity(STACK_BYTES / 16);
+        // SAFETY: MaybeUninit needs no initialisation.
+        unsafe { v.set_len(STACK_BYTES / 16) };
+        Stack(v)
+    }
+
+    fn top(&mut self) -> *mut c_void {
+        // SAFETY: one past the end of the allocation; stacks grow down.
+        unsafe { self.0.as_mut_ptr().add(self.0.len()) as *mut c_void }
+    }
+}
+
+/// A started script, owned through its keeper's pidfd.
+///
+/// Dropping a `Child` whose keeper has not been reaped kills the keeper (the
+/// script dies with it through `PR_SET_PDEATHSIG`) and reaps it, so nothing is left
+/// unmanaged and the shared memory is freed only when no one uses it.
+pub struct Child {
+    keeper_pidfd: OwnedFd,
+    shared: Box<Shared>,
+    _stacks: [Stack; 2],
+    program: Program,
+    _limits: Limits,
+    reaped: bool,
+}
+
+// SAFETY: the raw pointers in `shared` point into the boxed block itself, the stacks
+// and the program, all owned by and moving with the Child; the keeper only writes the
+// atomics.
+unsafe impl Send for Child {}
+
+impl std::fmt::Debug for Child {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Child")
+            .field("path", &self.program.path)
+            .field("keeper_pidfd", &self.keeper_pidfd)
+            .field("reaped", &self.reaped)
+            .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Raw system calls: return -errno on failure, never touch errno or TLS.
+// ---------------------------------------------------------------------------
+
+/// A raw system call with up to five arguments.
 #[cfg(target_arch = "x86_64")]
-unsafe fn raw_syscall4(nr: libc::c_long, a1: usize, a2: usize, a3: usize, a4: usize) -> isize {
+#[inline(always)]
+unsafe fn raw_syscall(nr: libc::c_long, a: [usize; 5]) -> isize {
     let ret: isize;
     // SAFETY: the caller guarantees the arguments are valid for system call `nr`.
     unsafe {
         std::arch::asm!(
             "syscall",
             inlateout("rax") nr as isize => ret,
-            in("rdi") a1,
-            in("rsi") a2,
-            in("rdx") a3,
-            in("r10") a4,
+            in("rdi") a[0],
+            in("rsi") a[1],
+            in("rdx") a[2],
+            in("r10") a[3],
+            in("r8") a[4],
             lateout("rcx") _,
             lateout("r11") _,
             options(nostack)
@@ -173,18 +356,101 @@ unsafe fn raw_syscall4(nr: libc::c_long, a1: usize, a2: usize, a3: usize, a4: us
 
 /// See the x86_64 variant.
 #[cfg(target_arch = "aarch64")]
-unsafe fn raw_syscall4(nr: libc::c_long, a1: usize, a2: usize, a3: usize, a4: usize) -> isize {
+#[inline(always)]
+unsafe fn raw_syscall(nr: libc::c_long, a: [usize; 5]) -> isize {
     let ret: isize;
     // SAFETY: the caller guarantees the arguments are valid for system call `nr`.
     unsafe {
         std::arch::asm!(
             "svc 0",
             in("x8") nr,
-            inlateout("x0") a1 as isize => ret,
-            in("x1") a2,
-            in("x2") a3,
-            in("x3") a4,
+            inlateout("x0") a[0] as isize => ret,
+            in("x1") a[1],
+            in("x2") a[2],
+            in("x3") a[3],
+            in("x4") a[4],
             options(nostack)
+        );
+    }
+    ret
+}
+
+/// `clone` as a raw system call: the new process starts on `stack_top` by calling
+/// `entry(arg)` and exits with its return value. Returns the child's pid (or
+/// -errno) in the parent. With `CLONE_PIDFD`, the pidfd is stored at `pidfd`.
+#[cfg(target_arch = "x86_64")]
+unsafe fn raw_clone(
+    flags: c_int,
+    stack_top: *mut c_void,
+    pidfd: *mut c_int,
+    entry: extern "C" fn(*mut c_void) -> c_int,
+    arg: *mut c_void,
+) -> isize {
+    let ret: isize;
+    // SAFETY: the caller provides a valid stack and an entry that never returns to
+    // the parent's frames. x86_64 clone(flags, newsp, parent_tid, child_tid, tls).
+    // In the child (rax == 0) rsp is the 16-byte-aligned new stack: call entry(arg)
+    // from r12/r13 (preserved across the syscall) and exit with its result.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "xor ebp, ebp",
+            "mov rdi, r13",
+            "call r12",
+            "mov edi, eax",
+            "mov eax, 60", // exit
+            "syscall",
+            "ud2",
+            "2:",
+            inlateout("rax") libc::SYS_clone as isize => ret,
+            in("rdi") flags as usize,
+            in("rsi") stack_top,
+            in("rdx") pidfd,
+            in("r10") 0usize,
+            in("r8") 0usize,
+            in("r12") entry as usize,
+            in("r13") arg,
+            lateout("rcx") _,
+            lateout("r11") _,
+        );
+    }
+    ret
+}
+
+/// See the x86_64 variant. aarch64 clone(flags, newsp, parent_tid, tls, child_tid).
+#[cfg(target_arch = "aarch64")]
+unsafe fn raw_clone(
+    flags: c_int,
+    stack_top: *mut c_void,
+    pidfd: *mut c_int,
+    entry: extern "C" fn(*mut c_void) -> c_int,
+    arg: *mut c_void,
+) -> isize {
+    let ret: isize;
+    // SAFETY: as for x86_64; x21/x22 are preserved across the syscall.
+    unsafe {
+        std::arch::asm!(
+            "svc 0",
+            "cbnz x0, 2f",
+            "mov x29, xzr",
+            "mov x30, xzr",
+            "mov x0, x22",
+            "blr x21",
+            "mov x8, #93", // exit
+            "svc 0",
+            "brk #0",
+            "2:",
+            in("x8") libc::SYS_clone,
+            inlateout("x0") flags as usize as isize => ret,
+            in("x1") stack_top,
+            in("x2") pidfd,
+            in("x3") 0usize,
+            in("x4") 0usize,
+            in("x21") entry as usize,
+            in("x22") arg,
+            lateout("x30") _,
         );
     }
     ret
@@ -193,70 +459,266 @@ unsafe fn raw_syscall4(nr: libc::c_long, a1: usize, a2: usize, a3: usize, a4: us
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("kea-runscript-core's spawn supports x86_64 and aarch64 Linux");
 
-/// The child's code. Runs on its own stack in the parent's address space with
-/// every signal blocked; only raw system calls, no allocation, no locks.
-extern "C" fn child_main(arg: *mut c_void) -> c_int {
-    // SAFETY: `arg` points to the parent's `ChildArgs`, alive until we exec or exit.
-    let args = unsafe { &*(arg as *const ChildArgs) };
-    // SAFETY (whole block): plain system calls on valid pointers prepared by the parent.
-    unsafe {
-        // 1. Default dispositions for every signal, including ones the host ignores
-        //    (execve keeps SIG_IGN). A zeroed kernel sigaction is SIG_DFL, no flags,
-        //    empty mask on every layout. Blocked signals cannot run a handler meanwhile.
-        let default_action = [0u64; 4];
-        for sig in 1..=MAX_SIGNAL {
-            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-                continue;
-            }
-            raw_syscall4(
-                libc::SYS_rt_sigaction,
-                sig as usize,
-                default_action.as_ptr() as usize,
-                0,
-                KERNEL_SIGSET_BYTES,
-            );
+/// Exits the calling (keeper or pre-exec script) process.
+fn raw_exit(code: c_int) -> ! {
+    loop {
+        // SAFETY: exit_group ends this process only: it shares memory with the
+        // parent but not its thread group.
+        unsafe {
+            raw_syscall(libc::SYS_exit_group, [code as usize, 0, 0, 0, 0]);
         }
-        // 2. Close every fd above stderr, with or without FD_CLOEXEC.
-        let rc = raw_syscall4(libc::SYS_close_range, 3, u32::MAX as usize, 0, 0);
-        if rc == -(libc::ENOSYS as isize) {
-            // Kernels before 5.9: close one by one up to the fd limit.
-            for fd in 3..args.max_fd {
-                raw_syscall4(libc::SYS_close, fd as usize, 0, 0, 0);
-            }
-        } else if rc < 0 {
-            fail(args, 1, -rc as i32);
-        }
-        // 3. Empty signal mask (the parent blocked everything around clone).
-        let empty: u64 = 0;
-        raw_syscall4(
-            libc::SYS_rt_sigprocmask,
-            libc::SIG_SETMASK as usize,
-            &empty as *const u64 as usize,
-            0,
-            KERNEL_SIGSET_BYTES,
-        );
-        // 4. Replace this process by the script. Returns only on failure.
-        let rc = raw_syscall4(
-            libc::SYS_execve,
-            args.path as usize,
-            args.argv as usize,
-            args.envp as usize,
-            0,
-        );
-        fail(args, 2, -rc as i32)
     }
 }
 
-/// Records the failure for the parent and exits the child with status 127.
-fn fail(args: &ChildArgs, step: i32, errno: i32) -> ! {
-    args.failed_errno.store(errno, Ordering::Relaxed);
-    args.failed_step.store(step, Ordering::Relaxed);
-    loop {
-        // SAFETY: exit_group ends this (child) process only: it shares memory but not
-        // the thread group with the parent.
-        unsafe {
-            raw_syscall4(libc::SYS_exit_group, 127, 0, 0, 0);
+/// Monotonic time in ms (raw clock_gettime).
+fn raw_now_ms() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime into a valid timespec.
+    unsafe {
+        raw_syscall(
+            libc::SYS_clock_gettime,
+            [
+                libc::CLOCK_MONOTONIC as usize,
+                &mut ts as *mut _ as usize,
+                0,
+                0,
+                0,
+            ],
+        );
+    }
+    ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
+}
+
+fn raw_signal(pidfd: c_int, signal: c_int) {
+    // SAFETY: pidfd_send_signal on a pidfd we hold.
+    unsafe {
+        raw_syscall(
+            libc::SYS_pidfd_send_signal,
+            [pidfd as usize, signal as usize, 0, 0, 0],
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The keeper and the script before exec.
+// ---------------------------------------------------------------------------
+
+/// The script's code before `execve`: the parent's memory, the keeper suspended
+/// (vfork), every signal blocked. Only raw system calls.
+extern "C" fn script_main(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the Shared block, alive until the keeper has been reaped.
+    let sh = unsafe { &*(arg as *const Shared) };
+    let fail = |step: i32, rc: isize| -> ! {
+        sh.failed_errno.store(-rc as i32, Ordering::Relaxed);
+        sh.failed_step.store(step, Ordering::Relaxed);
+        raw_exit(127)
+    };
+    // SAFETY (block): raw system calls with valid pointers prepared by the parent.
+    unsafe {
+        // Default dispositions for every signal, including ones the host ignores
+        // (execve keeps SIG_IGN). A zeroed kernel sigaction is SIG_DFL, no flags,
+        // empty mask, whatever the architecture's layout.
+        let default_action = [0u64; 4];
+        for sig in 1..=MAX_SIGNAL {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                raw_syscall(
+                    libc::SYS_rt_sigaction,
+                    [
+                        sig as usize,
+                        default_action.as_ptr() as usize,
+                        0,
+                        KERNEL_SIGSET_BYTES,
+                        0,
+                    ],
+                );
+            }
         }
+        // Die with the keeper; if it is already gone, do not run unmanaged.
+        raw_syscall(
+            libc::SYS_prctl,
+            [
+                libc::PR_SET_PDEATHSIG as usize,
+                libc::SIGKILL as usize,
+                0,
+                0,
+                0,
+            ],
+        );
+        if raw_syscall(libc::SYS_getppid, [0; 5]) as i32 != sh.keeper_pid.load(Ordering::Relaxed) {
+            raw_exit(127);
+        }
+        // Close every fd above stderr, with or without FD_CLOEXEC.
+        let rc = raw_syscall(libc::SYS_close_range, [3, u32::MAX as usize, 0, 0, 0]);
+        if rc == -(libc::ENOSYS as isize) {
+            for fd in 3..sh.max_fd {
+                raw_syscall(libc::SYS_close, [fd as usize, 0, 0, 0, 0]);
+            }
+        } else if rc < 0 {
+            fail(2, rc);
+        }
+        // Empty signal mask.
+        let empty: u64 = 0;
+        raw_syscall(
+            libc::SYS_rt_sigprocmask,
+            [
+                libc::SIG_SETMASK as usize,
+                &empty as *const u64 as usize,
+                0,
+                KERNEL_SIGSET_BYTES,
+                0,
+            ],
+        );
+        let rc = raw_syscall(
+            libc::SYS_execve,
+            [sh.path as usize, sh.argv as usize, sh.envp as usize, 0, 0],
+        );
+        fail(3, rc)
+    }
+}
+
+/// The keeper: starts the script, watches it (timeout, stop fd), reaps it, records
+/// the result, exits. Shares the parent's memory and fd table; every signal stays
+/// blocked; only raw system calls.
+extern "C" fn keeper_main(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the Shared block, alive until this process has been reaped.
+    let sh = unsafe { &*(arg as *const Shared) };
+    // SAFETY (block): raw system calls with valid pointers.
+    unsafe {
+        // Show up as "kea-runscript" rather than as a second Kea in ps.
+        let name = b"kea-runscript\0";
+        raw_syscall(
+            libc::SYS_prctl,
+            [libc::PR_SET_NAME as usize, name.as_ptr() as usize, 0, 0, 0],
+        );
+        sh.keeper_pid.store(
+            raw_syscall(libc::SYS_getpid, [0; 5]) as i32,
+            Ordering::Relaxed,
+        );
+
+        let mut pidfd: c_int = -1;
+        let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::SIGCHLD;
+        let pid = raw_clone(flags, sh.script_stack_top, &mut pidfd, script_main, arg);
+        if pid < 0 {
+            sh.failed_errno.store(-pid as i32, Ordering::Relaxed);
+            sh.failed_step.store(1, Ordering::Relaxed);
+            sh.result.store(RESULT_FAILED, Ordering::Relaxed);
+            raw_exit(0);
+        }
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        if sh.failed_step.load(Ordering::Relaxed) != 0 {
+            raw_syscall(
+                libc::SYS_waitid,
+                [
+                    libc::P_PIDFD as usize,
+                    pidfd as usize,
+                    &mut info as *mut _ as usize,
+                    libc::WEXITED as usize,
+                    0,
+                ],
+            );
+            raw_syscall(libc::SYS_close, [pidfd as usize, 0, 0, 0, 0]);
+            sh.result.store(RESULT_FAILED, Ordering::Relaxed);
+            raw_exit(0);
+        }
+
+        // Watch: the script's pidfd, and the stop fd until it fires.
+        let mut fds = [
+            libc::pollfd {
+                fd: pidfd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: sh.stop_fd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // Next action time (ms, monotonic) and what it is: 0 = none, 1 = TERM, 2 = KILL.
+        let mut action = 0;
+        let mut due: i64 = 0;
+        if sh.timeout_ms >= 0 {
+            action = 1;
+            due = raw_now_ms() + sh.timeout_ms;
+        }
+        let all_blocked: u64 = !0;
+        loop {
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            let ts_ptr = if action == 0 {
+                0
+            } else {
+                let left = (due - raw_now_ms()).max(0);
+                ts.tv_sec = (left / 1000) as _;
+                ts.tv_nsec = ((left % 1000) * 1_000_000) as _;
+                &mut ts as *mut _ as usize
+            };
+            let n = raw_syscall(
+                libc::SYS_ppoll,
+                [
+                    fds.as_mut_ptr() as usize,
+                    2,
+                    ts_ptr,
+                    &all_blocked as *const u64 as usize,
+                    KERNEL_SIGSET_BYTES,
+                ],
+            );
+            if n > 0 && fds[0].revents != 0 {
+                break;
+            }
+            if n > 0 && fds[1].revents != 0 {
+                // Unload: terminate now, stop watching the fd (it stays readable).
+                fds[1].fd = -1;
+                sh.stopped.store(1, Ordering::Relaxed);
+                if action != 2 {
+                    raw_signal(pidfd, libc::SIGTERM);
+                    action = 2;
+                    due = raw_now_ms() + sh.grace_ms;
+                }
+                continue;
+            }
+            if action != 0 && raw_now_ms() >= due {
+                if action == 1 {
+                    sh.timed_out.store(1, Ordering::Relaxed);
+                    raw_signal(pidfd, libc::SIGTERM);
+                    action = 2;
+                    due = raw_now_ms() + sh.grace_ms;
+                } else {
+                    raw_signal(pidfd, libc::SIGKILL);
+                    action = 0;
+                }
+            }
+        }
+        let rc = raw_syscall(
+            libc::SYS_waitid,
+            [
+                libc::P_PIDFD as usize,
+                pidfd as usize,
+                &mut info as *mut _ as usize,
+                libc::WEXITED as usize,
+                0,
+            ],
+        );
+        raw_syscall(libc::SYS_close, [pidfd as usize, 0, 0, 0, 0]);
+        if rc < 0 {
+            sh.failed_errno.store(-rc as i32, Ordering::Relaxed);
+            sh.failed_step.store(4, Ordering::Relaxed);
+            sh.result.store(RESULT_FAILED, Ordering::Relaxed);
+        } else {
+            sh.value.store(info.si_status(), Ordering::Relaxed);
+            let kind = if info.si_code == libc::CLD_EXITED {
+                RESULT_EXITED
+            } else {
+                RESULT_SIGNALED
+            };
+            sh.result.store(kind, Ordering::Relaxed);
+        }
+        raw_exit(0)
     }
 }
 
@@ -270,16 +732,19 @@ impl AllSignalsBlocked {
     fn new() -> AllSignalsBlocked {
         let all: u64 = !0;
         let mut previous: u64 = 0;
-        // SAFETY: rt_sigprocmask with valid pointers to 8-byte sets. A raw call, because
+        // SAFETY: rt_sigprocmask with valid pointers to 8-byte sets. Raw, because
         // glibc's pthread_sigmask refuses to block its internal signals (SIGCANCEL,
-        // SIGSETXID), whose handlers must not run on the child's stack either.
+        // SIGSETXID), whose handlers must not run in the keeper either.
         unsafe {
-            raw_syscall4(
+            raw_syscall(
                 libc::SYS_rt_sigprocmask,
-                libc::SIG_SETMASK as usize,
-                &all as *const u64 as usize,
-                &mut previous as *mut u64 as usize,
-                KERNEL_SIGSET_BYTES,
+                [
+                    libc::SIG_SETMASK as usize,
+                    &all as *const u64 as usize,
+                    &mut previous as *mut u64 as usize,
+                    KERNEL_SIGSET_BYTES,
+                    0,
+                ],
             );
         }
         AllSignalsBlocked { previous }
@@ -290,12 +755,15 @@ impl Drop for AllSignalsBlocked {
     fn drop(&mut self) {
         // SAFETY: as in `new`.
         unsafe {
-            raw_syscall4(
+            raw_syscall(
                 libc::SYS_rt_sigprocmask,
-                libc::SIG_SETMASK as usize,
-                &self.previous as *const u64 as usize,
-                0,
-                KERNEL_SIGSET_BYTES,
+                [
+                    libc::SIG_SETMASK as usize,
+                    &self.previous as *const u64 as usize,
+                    0,
+                    KERNEL_SIGSET_BYTES,
+                    0,
+                ],
             );
         }
     }
@@ -316,118 +784,81 @@ fn max_fd() -> c_int {
     }
 }
 
-/// Starts `path` with `argv = [path, arg1]` and exactly the environment `env`
-/// (each entry `NAME=value`).
-///
-/// Returns when the child has called `execve` (or failed before it): a missing or
-/// non-executable script is reported here, as a [`SpawnError`] naming the step.
-/// Thread-safe; the calling thread is blocked only for the child's few system calls.
-pub fn spawn(path: &CStr, arg1: &CStr, env: &[*const c_char]) -> Result<Child, SpawnError> {
-    let argv: [*const c_char; 3] = [path.as_ptr(), arg1.as_ptr(), ptr::null()];
-    let mut envp: Vec<*const c_char> = Vec::with_capacity(env.len() + 1);
-    envp.extend_from_slice(env);
-    envp.push(ptr::null());
+fn millis(d: Option<Duration>) -> i64 {
+    d.map_or(-1, |d| d.as_millis().min(i64::MAX as u128) as i64)
+}
 
-    let args = ChildArgs {
-        path: path.as_ptr(),
-        argv: argv.as_ptr(),
-        envp: envp.as_ptr(),
+/// Starts `program` under a keeper that enforces `limits`. Returns as soon as the
+/// keeper exists (the calling thread never waits for `execve`); a script that cannot
+/// be started is reported by [`Child::wait`]/[`Child::try_wait`]. Thread-safe.
+pub fn spawn(program: Program, limits: Limits) -> Result<Child, SpawnError> {
+    let mut stacks = [Stack::new(), Stack::new()];
+    let mut shared = Box::new(Shared {
+        path: program.path.as_ptr(),
+        argv: program.argv.as_ptr(),
+        envp: program.envp.as_ptr(),
         max_fd: max_fd(),
+        timeout_ms: millis(limits.timeout),
+        grace_ms: millis(Some(limits.grace)),
+        stop_fd: limits.stop.as_ref().map_or(-1, |s| s.fd.as_raw_fd()),
+        script_stack_top: stacks[1].top(),
+        keeper_pid: AtomicI32::new(0),
         failed_step: AtomicI32::new(0),
         failed_errno: AtomicI32::new(0),
-    };
-    // u128 elements keep the stack 16-byte aligned as both ABIs require.
-    let mut stack = vec![0u128; CHILD_STACK_BYTES / 16];
-    // SAFETY: one past the end of the allocation; stacks grow down.
-    let stack_top = unsafe { stack.as_mut_ptr().add(stack.len()) } as *mut c_void;
-
+        result: AtomicI32::new(RESULT_PENDING),
+        value: AtomicI32::new(0),
+        timed_out: AtomicI32::new(0),
+        stopped: AtomicI32::new(0),
+    });
     let mut pidfd: c_int = -1;
-    let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD; // exit signal 0
-    let (pid, clone_error) = {
+    // Exit signal 0: a clone child, invisible to waitpid(-1) and without SIGCHLD.
+    let flags = libc::CLONE_VM | libc::CLONE_FILES | libc::CLONE_PIDFD;
+    let rc = {
         let _blocked = AllSignalsBlocked::new();
-        // SAFETY: child_main only uses `args` (alive: the parent is suspended until the
-        // child execs or exits, CLONE_VFORK) and raw system calls; the stack is ours and
-        // unused by anything else; CLONE_PIDFD stores the pidfd in `pidfd`.
-        let pid = unsafe {
-            libc::clone(
-                child_main,
-                stack_top,
+        // SAFETY: keeper_main only uses the boxed Shared block (kept until the keeper
+        // is reaped), its own stack (likewise) and raw system calls.
+        unsafe {
+            raw_clone(
                 flags,
-                &args as *const ChildArgs as *mut c_void,
-                &mut pidfd as *mut c_int,
+                stacks[0].top(),
+                &mut pidfd,
+                keeper_main,
+                &mut *shared as *mut Shared as *mut c_void,
             )
-        };
-        (pid, io::Error::last_os_error())
+        }
     };
-    drop(stack);
-    if pid < 0 {
+    if rc < 0 {
         return Err(SpawnError {
-            step: FailedStep::Clone,
-            error: clone_error,
+            step: FailedStep::Keeper,
+            error: io::Error::from_raw_os_error(-rc as i32),
         });
     }
-    // SAFETY: CLONE_PIDFD succeeded, so `pidfd` is a fresh fd that we own.
-    let mut child = Child {
-        pid,
-        pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
+    Ok(Child {
+        // SAFETY: CLONE_PIDFD succeeded, so `pidfd` is a fresh fd that we own.
+        keeper_pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
+        shared,
+        _stacks: stacks,
+        program,
+        _limits: limits,
         reaped: false,
-    };
-    let step = match args.failed_step.load(Ordering::Relaxed) {
-        0 => return Ok(child),
-        1 => FailedStep::CloseFds,
-        _ => FailedStep::Exec,
-    };
-    // The child has exited with 127; reap it before reporting.
-    let _ = child.wait();
-    Err(SpawnError {
-        step,
-        error: io::Error::from_raw_os_error(args.failed_errno.load(Ordering::Relaxed)),
     })
 }
 
 impl Child {
-    /// The child's pid (for logs; use the pidfd for anything else).
-    pub fn pid(&self) -> libc::pid_t {
-        self.pid
-    }
-
-    /// Sends `signal` through the pidfd (never hits a recycled pid).
-    /// Sending to a child that has exited but is not yet reaped is not an error.
-    pub fn signal(&self, signal: c_int) -> io::Result<()> {
-        if self.reaped {
-            return Ok(());
-        }
-        // SAFETY: pidfd_send_signal with our own pidfd and no siginfo.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                self.pidfd.as_raw_fd(),
-                signal,
-                ptr::null::<libc::siginfo_t>(),
-                0,
-            )
-        };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
-    }
-
-    /// `waitid(P_PIDFD, …)`; with `block == false` returns `None` while it runs.
-    fn waitid(&mut self, block: bool) -> io::Result<Option<ExitStatus>> {
+    /// `waitid(P_PIDFD)` on the keeper; `block == false` returns `None` while it runs.
+    fn wait_keeper(&mut self, block: bool) -> io::Result<bool> {
         let mut options = libc::WEXITED | libc::__WALL;
         if !block {
             options |= libc::WNOHANG;
         }
         loop {
-            // SAFETY: zeroed siginfo_t is valid; waitid fills it.
+            // SAFETY: a zeroed siginfo_t is valid; waitid fills it.
             let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
             // SAFETY: waitid on our pidfd with a valid siginfo pointer.
             let rc = unsafe {
                 libc::waitid(
                     libc::P_PIDFD,
-                    self.pidfd.as_raw_fd() as libc::id_t,
+                    self.keeper_pidfd.as_raw_fd() as libc::id_t,
                     &mut info,
                     options,
                 )
@@ -439,75 +870,107 @@ impl Child {
                 }
                 return Err(err);
             }
-            // SAFETY: waitid succeeded, so the SIGCHLD fields are initialised (si_pid 0 =
-            // nothing to report yet under WNOHANG).
-            let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
-            if pid == 0 {
-                return Ok(None);
+            // SAFETY: waitid succeeded; si_pid 0 means nothing to report yet.
+            if unsafe { info.si_pid() } == 0 {
+                return Ok(false);
             }
             self.reaped = true;
-            return Ok(Some(if info.si_code == libc::CLD_EXITED {
-                ExitStatus::Exited(status)
-            } else {
-                ExitStatus::Signaled(status)
-            }));
+            return Ok(true);
         }
     }
 
-    /// Reaps the child if it has ended; `None` while it still runs.
-    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
-        self.waitid(false)
+    /// The result the keeper recorded (call after it has been reaped).
+    fn report(&self) -> Result<Report, SpawnError> {
+        let sh = &self.shared;
+        let value = sh.value.load(Ordering::Relaxed);
+        let status = match sh.result.load(Ordering::Relaxed) {
+            RESULT_EXITED => ExitStatus::Exited(value),
+            RESULT_SIGNALED => ExitStatus::Signaled(value),
+            RESULT_FAILED => {
+                let step = match sh.failed_step.load(Ordering::Relaxed) {
+                    1 => FailedStep::Clone,
+                    2 => FailedStep::CloseFds,
+                    3 => FailedStep::Exec,
+                    _ => FailedStep::Wait,
+                };
+                return Err(SpawnError {
+                    step,
+                    error: io::Error::from_raw_os_error(sh.failed_errno.load(Ordering::Relaxed)),
+                });
+            }
+            _ => {
+                // The keeper died without recording (killed from outside).
+                return Err(SpawnError {
+                    step: FailedStep::Wait,
+                    error: io::Error::other("the keeper process was killed"),
+                });
+            }
+        };
+        Ok(Report {
+            status,
+            timed_out: sh.timed_out.load(Ordering::Relaxed) != 0,
+            stopped: sh.stopped.load(Ordering::Relaxed) != 0,
+        })
     }
 
-    /// Blocks until the child ends and reaps it.
-    pub fn wait(&mut self) -> io::Result<ExitStatus> {
-        self.waitid(true)
-            .map(|status| status.expect("blocking waitid reports a status"))
-    }
-
-    /// Waits up to `timeout` for the child to end (polling its pidfd, not any pipe:
-    /// a grandchild holding the script's stdout does not delay us). `None` = still running.
-    pub fn wait_timeout(&mut self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.try_wait()? {
-                return Ok(Some(status));
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(None);
-            }
-            let mut pfd = libc::pollfd {
-                fd: self.pidfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // Round up so we never spin on sub-millisecond remainders.
-            let ms = left.as_micros().div_ceil(1000).min(c_int::MAX as u128) as c_int;
-            // SAFETY: poll on one valid pollfd.
-            let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
-            if rc < 0 {
-                let err = io::Error::last_os_error();
-                if err.kind() != io::ErrorKind::Interrupted {
-                    return Err(err);
+    /// The result if the run has ended (keeper reaped), `None` while it runs.
+    pub fn try_wait(&mut self) -> Option<Result<Report, SpawnError>> {
+        if !self.reaped {
+            match self.wait_keeper(false) {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(error) => {
+                    return Some(Err(SpawnError {
+                        step: FailedStep::Wait,
+                        error,
+                    }))
                 }
             }
         }
+        Some(self.report())
+    }
+
+    /// Blocks until the run has ended (bounded by the limits' timeout and grace, if
+    /// any) and returns its result.
+    pub fn wait(&mut self) -> Result<Report, SpawnError> {
+        if !self.reaped {
+            self.wait_keeper(true).map_err(|error| SpawnError {
+                step: FailedStep::Wait,
+                error,
+            })?;
+        }
+        self.report()
+    }
+
+    /// The program this child runs.
+    pub fn program(&self) -> &Program {
+        &self.program
     }
 }
 
 impl AsFd for Child {
-    /// The pidfd: readable (`POLLIN`) once the child has ended.
+    /// The keeper's pidfd: readable (`POLLIN`) once the run has ended.
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.pidfd.as_fd()
+        self.keeper_pidfd.as_fd()
     }
 }
 
 impl Drop for Child {
     fn drop(&mut self) {
         if !self.reaped {
-            let _ = self.signal(libc::SIGKILL);
-            let _ = self.wait();
+            // SAFETY: pidfd_send_signal on our keeper pidfd. The script dies with its
+            // keeper (PR_SET_PDEATHSIG); the shared memory is freed only after the
+            // keeper is reaped below.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    self.keeper_pidfd.as_raw_fd(),
+                    libc::SIGKILL,
+                    ptr::null::<libc::siginfo_t>(),
+                    0,
+                );
+            }
+            let _ = self.wait_keeper(true);
         }
     }
 }

@@ -15,14 +15,14 @@ pub(crate) mod spawn_sync;
 
 use std::ffi::{c_char, CString};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kea_runscript_env::HookPoint;
 
 use crate::counters::{bump, drop_one, LiveCounters};
 use crate::log::{self, RateLimiter, Severity};
 use crate::policy::Verdict;
-use crate::spawn::{self, Child, ExitStatus, SpawnError};
+use crate::spawn::{self, Child, ExitStatus, Limits, Program, Report, SpawnError, StopSignal};
 
 /// After `SIGTERM` (timeout or unload), a script gets this long to exit before `SIGKILL`.
 pub const KILL_GRACE: Duration = Duration::from_millis(500);
@@ -37,15 +37,17 @@ pub trait Runner: Send + Sync {
     /// waits for one (sync), `None` otherwise (async: started, queued or dropped).
     fn deliver(&self, event: &Arc<EventEnv>) -> Option<Verdict>;
 
-    /// Stops accepting events and winds down by `deadline` (the engine then stops the
-    /// shared reaper, which ends any remaining children).
-    fn shutdown(&self, deadline: Instant);
+    /// Stops accepting events (later ones are counted as dropped) and discards queued
+    /// ones. Runs in progress are ended by the engine (stop signal, reaper).
+    fn shutdown(&self);
 }
 
-/// State shared by the runners of one engine: counters and the rate-limited log.
+/// State shared by the runners of one engine: counters, the rate-limited log, and
+/// the stop signal every keeper watches (triggered at unload).
 pub(crate) struct Shared {
     pub counters: LiveCounters,
     pub log: RateLimiter,
+    pub stop: Arc<StopSignal>,
 }
 
 /// One event's environment, prepared once and shared by every script that runs it:
@@ -95,11 +97,19 @@ impl EventEnv {
     }
 }
 
-/// The executable side of one configured script: path and extra variables, as C strings.
-pub(crate) struct ScriptTarget {
+/// The strings of one configured script, shared by its running programs.
+struct TargetStrings {
     path: CString,
     /// `NAME=value` entries from `env`, with the length of their `NAME=` prefix.
     extra_env: Vec<(CString, usize)>,
+}
+
+/// The executable side of one configured script: path and extra variables, as C
+/// strings, and how long it may run.
+pub(crate) struct ScriptTarget {
+    strings: Arc<TargetStrings>,
+    /// Kill after this long (`timeout-ms`), if set.
+    pub timeout: Option<Duration>,
     /// The path as shown in logs.
     pub label: String,
 }
@@ -118,67 +128,100 @@ impl ScriptTarget {
             })
             .collect();
         ScriptTarget {
-            path,
-            extra_env,
+            strings: Arc::new(TargetStrings { path, extra_env }),
+            timeout: config.timeout,
             label: config.path.display().to_string(),
         }
     }
 
     /// Starts the script for `event`: the rendered variables, then each configured
     /// addition whose name the rendering did not set (rendered variables win).
-    pub fn spawn(&self, event: &EventEnv) -> Result<Child, SpawnError> {
+    pub fn spawn(&self, event: &Arc<EventEnv>, shared: &Shared) -> Result<Child, SpawnError> {
+        let strings = &self.strings;
         let mut env: Vec<*const c_char> =
-            Vec::with_capacity(event.vars.len() + self.extra_env.len());
+            Vec::with_capacity(event.vars.len() + strings.extra_env.len() + 1);
         env.extend(event.vars.iter().map(|v| v.as_ptr()));
-        for (entry, prefix_len) in &self.extra_env {
+        for (entry, prefix_len) in &strings.extra_env {
             if !event.has(&entry.as_bytes()[..*prefix_len]) {
                 env.push(entry.as_ptr());
             }
         }
-        spawn::spawn(&self.path, &event.arg1, &env)
+        let keep: Box<dyn std::any::Any + Send + Sync> =
+            Box::new((Arc::clone(event), Arc::clone(strings)));
+        // SAFETY: every pointer points into a CString owned by the event or the
+        // target strings, both kept alive by `keep` and never mutated.
+        let program = unsafe {
+            Program::with_shared_env(strings.path.clone(), event.arg1.clone(), env, keep)
+        };
+        let limits = Limits {
+            timeout: self.timeout,
+            grace: KILL_GRACE,
+            stop: Some(Arc::clone(&shared.stop)),
+        };
+        spawn::spawn(program, limits)
     }
 }
 
 impl Shared {
-    /// Accounts a started child.
+    /// Accounts a launched run.
     pub fn started(&self) {
         bump(&self.counters.started);
         bump(&self.counters.in_flight);
     }
 
-    /// Accounts and logs a failed start.
-    pub fn spawn_failed(&self, target: &ScriptTarget, event: &EventEnv, err: &SpawnError) {
+    /// Accounts and logs a failure to create the keeper (nothing runs).
+    pub fn launch_failed(&self, target: &ScriptTarget, hook_point: HookPoint, err: &SpawnError) {
         bump(&self.counters.failed_to_start);
         self.log.limited(Severity::Error, log::SPAWN_FAILED, || {
             format!(
                 "cannot start script {} at {}: {err}",
                 target.label,
-                event.hook_point.name()
+                hook_point.name()
             )
         });
     }
 
-    /// Accounts a reaped child; logs death by a signal unless we killed it for a timeout.
-    pub fn exited(
+    /// Accounts and logs how a launched run ended.
+    pub fn ended(
         &self,
         target: &ScriptTarget,
         hook_point: HookPoint,
-        status: ExitStatus,
-        timed_out: bool,
+        result: &Result<Report, SpawnError>,
     ) {
-        bump(&self.counters.exited);
         drop_one(&self.counters.in_flight);
-        match status {
+        let report = match result {
+            Ok(report) => report,
+            Err(err) => {
+                self.launch_failed(target, hook_point, err);
+                return;
+            }
+        };
+        bump(&self.counters.exited);
+        if report.timed_out {
+            bump(&self.counters.timed_out);
+            self.log.limited(Severity::Warn, log::TIMEOUT, || {
+                format!(
+                    "script {} at {} ran past its timeout of {} ms: sent SIGTERM (SIGKILL after {} ms); {}",
+                    target.label,
+                    hook_point.name(),
+                    target.timeout.unwrap_or_default().as_millis(),
+                    KILL_GRACE.as_millis(),
+                    report.status
+                )
+            });
+        }
+        match report.status {
             ExitStatus::Exited(0) => {}
             ExitStatus::Exited(_) => bump(&self.counters.non_zero_exits),
             ExitStatus::Signaled(_) => {
                 bump(&self.counters.killed_by_signal);
-                if !timed_out {
+                if !report.timed_out && !report.stopped {
                     self.log.limited(Severity::Warn, log::KILLED_BY_SIGNAL, || {
                         format!(
-                            "script {} at {} was {status}",
+                            "script {} at {} was {}",
                             target.label,
-                            hook_point.name()
+                            hook_point.name(),
+                            report.status
                         )
                     });
                 }
@@ -186,21 +229,7 @@ impl Shared {
         }
     }
 
-    /// Accounts and logs a timeout (the caller terminates the child).
-    pub fn timed_out(&self, target: &ScriptTarget, hook_point: HookPoint, timeout: Duration) {
-        bump(&self.counters.timed_out);
-        self.log.limited(Severity::Warn, log::TIMEOUT, || {
-            format!(
-                "script {} at {} still running after {} ms: sending SIGTERM (SIGKILL after {} ms)",
-                target.label,
-                hook_point.name(),
-                timeout.as_millis(),
-                KILL_GRACE.as_millis()
-            )
-        });
-    }
-
-    /// Logs a failure of waitid/poll/pidfd_send_signal.
+    /// Logs a failure of the runner's own waiting machinery.
     pub fn wait_failed(&self, target: &ScriptTarget, err: &std::io::Error) {
         self.log.limited(Severity::Error, log::WAIT_FAILED, || {
             format!("waiting for script {} failed: {err}", target.label)

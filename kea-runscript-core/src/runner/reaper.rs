@@ -1,47 +1,41 @@
-//! The reaper: one background thread per engine that waits for the async children
-//! (epoll on their pidfds), reaps them, enforces their timeouts, and tells their
-//! runner so it can start the next queued event. It never calls `waitpid(-1)`:
-//! only our own pidfds are waited for.
+//! The reaper: one background thread per engine that waits for the async runs
+//! (epoll on their keepers' pidfds), collects their results and hands them to their
+//! runner, which may start the next queued event. Timeouts and termination at
+//! unload are enforced by each run's keeper (see [`crate::spawn`]); the reaper never
+//! calls `waitpid(-1)`.
 
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
-
-use kea_runscript_env::HookPoint;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use kea_runscript_env::HookPoint;
+
 use super::spawn_async::SpawnAsync;
-use super::{Shared, KILL_GRACE};
+use super::Shared;
 use crate::log::{self, Severity};
-use crate::spawn::{Child, ExitStatus};
+use crate::spawn::{Child, FailedStep, Report, SpawnError};
 
 /// epoll token of the wake-up eventfd.
 const WAKE: u64 = 0;
 
-/// One running async child.
+/// One running async script.
 struct Entry {
     child: Child,
     owner: Arc<SpawnAsync>,
     /// The hook point of the event it runs for (for logs).
     hook_point: HookPoint,
-    /// When to send SIGTERM (the script's timeout), if it has one.
-    term_at: Option<Instant>,
-    /// When to send SIGKILL, once SIGTERM was sent.
-    kill_at: Option<Instant>,
-    timed_out: bool,
 }
 
 struct Entries {
     map: HashMap<u64, Entry>,
     /// Set when the thread has exited: registering then fails.
     closed: bool,
-    /// Set by `shutdown`: when to start terminating what still runs.
-    stop_at: Option<Instant>,
-    /// Children terminated because they outlived the shutdown wait.
-    terminated_at_shutdown: usize,
+    /// Set by `shutdown`: give up on runs still going at this time.
+    give_up_at: Option<Instant>,
 }
 
 /// Handle to the reaper thread, shared by the async runners of an engine.
@@ -65,7 +59,7 @@ fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
 impl Reaper {
     /// Creates the epoll set and starts the thread.
     pub fn start(shared: Arc<Shared>) -> io::Result<Arc<Reaper>> {
-        // SAFETY: plain fd-creating calls; the results are checked and owned at once.
+        // SAFETY: fd-creating calls; results checked and owned at once.
         let epoll =
             unsafe { OwnedFd::from_raw_fd(check(libc::epoll_create1(libc::EPOLL_CLOEXEC))?) };
         // SAFETY: as above.
@@ -81,8 +75,7 @@ impl Reaper {
             entries: Mutex::new(Entries {
                 map: HashMap::new(),
                 closed: false,
-                stop_at: None,
-                terminated_at_shutdown: 0,
+                give_up_at: None,
             }),
             next_token: AtomicU64::new(WAKE + 1),
             shared,
@@ -95,6 +88,10 @@ impl Reaper {
             .spawn(move || runner.run())?;
         *reaper.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
         Ok(reaper)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn watch(&self, fd: libc::c_int, token: u64) -> io::Result<()> {
@@ -121,57 +118,42 @@ impl Reaper {
         }
     }
 
-    /// Hands a started child to the reaper. If the reaper has already stopped, the
-    /// child is returned so the caller ends it itself.
+    /// Hands a started run to the reaper. If the reaper has already stopped or cannot
+    /// watch it, the child is handed back (`Some`) and the caller ends it.
     pub fn register(
         &self,
         child: Child,
         owner: Arc<SpawnAsync>,
         hook_point: HookPoint,
-    ) -> Result<(), (Child, Arc<SpawnAsync>)> {
+    ) -> Option<Child> {
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         let fd = child.as_fd().as_raw_fd();
-        let timeout = owner.timeout;
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self.lock();
         if entries.closed {
-            return Err((child, owner));
+            return Some(child);
         }
-        let term_at = timeout.map(|t| Instant::now() + t);
+        // Inserted before it is watched, so an immediate end finds its entry.
         entries.map.insert(
             token,
             Entry {
                 child,
                 owner,
                 hook_point,
-                term_at,
-                kill_at: None,
-                timed_out: false,
             },
         );
-        // Inserted before it is watched, so an immediate exit finds its entry.
         if let Err(err) = self.watch(fd, token) {
             let entry = entries.map.remove(&token).expect("just inserted");
-            drop(entries);
             self.shared.wait_failed(&entry.owner.target, &err);
-            return Err((entry.child, entry.owner));
+            return Some(entry.child);
         }
-        drop(entries);
-        if term_at.is_some() {
-            // The thread may be sleeping with a later deadline.
-            self.wake();
-        }
-        Ok(())
+        None
     }
 
-    /// Terminates what still runs after [`SHUTDOWN_WAIT`](super::SHUTDOWN_WAIT)
-    /// from now (SIGTERM, then SIGKILL after the grace), reaps everything and joins the thread.
-    pub fn shutdown(&self, wait: Duration) {
-        {
-            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            if entries.stop_at.is_none() {
-                entries.stop_at = Some(Instant::now() + wait);
-            }
-        }
+    /// For unload, once the keepers were told to stop: waits for the remaining runs
+    /// (at most `bound`, then kills their keepers, whose scripts die with them) and
+    /// joins the thread.
+    pub fn shutdown(&self, bound: Duration) {
+        self.lock().give_up_at.get_or_insert(Instant::now() + bound);
         self.wake();
         let handle = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(handle) = handle {
@@ -183,9 +165,45 @@ impl Reaper {
     fn run(self: Arc<Self>) {
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 64];
         loop {
-            let timeout_ms = match self.housekeeping() {
-                Some(timeout) => timeout,
-                None => break,
+            let timeout_ms = {
+                let mut entries = self.lock();
+                match entries.give_up_at {
+                    Some(_) if entries.map.is_empty() => {
+                        entries.closed = true;
+                        return;
+                    }
+                    Some(at) if Instant::now() >= at => {
+                        let left = std::mem::take(&mut entries.map);
+                        entries.closed = true;
+                        drop(entries);
+                        self.shared.log.always(
+                            Severity::Error,
+                            log::SHUTDOWN,
+                            &format!(
+                                "unload: killing {} script keepers that did not end",
+                                left.len()
+                            ),
+                        );
+                        for (_, entry) in left {
+                            let Entry {
+                                child,
+                                owner,
+                                hook_point,
+                            } = entry;
+                            drop(child); // kills the keeper (and so the script) and reaps it
+                            owner.finished(
+                                hook_point,
+                                Err(SpawnError {
+                                    step: FailedStep::Wait,
+                                    error: io::Error::other("killed at unload"),
+                                }),
+                            );
+                        }
+                        return;
+                    }
+                    Some(_) => 50,
+                    None => -1,
+                }
             };
             // SAFETY: epoll_wait into our buffer.
             let n = unsafe {
@@ -208,9 +226,9 @@ impl Reaper {
                 }
                 continue;
             }
-            let mut ended = Vec::new();
+            let mut ended: Vec<(Entry, Result<Report, SpawnError>)> = Vec::new();
             {
-                let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+                let mut entries = self.lock();
                 for event in &events[..n as usize] {
                     let token = event.u64;
                     if token == WAKE {
@@ -228,102 +246,22 @@ impl Reaper {
                     let Some(entry) = entries.map.get_mut(&token) else {
                         continue;
                     };
-                    match entry.child.try_wait() {
-                        Ok(Some(status)) => {
-                            let entry = entries.map.remove(&token).expect("present");
-                            ended.push((entry, status));
-                        }
-                        Ok(None) => {}
-                        Err(err) => {
-                            // Cannot happen for our own pidfd; drop it (Child's drop kills
-                            // and reaps) so the loop does not spin on it.
-                            let entry = entries.map.remove(&token).expect("present");
-                            self.shared.wait_failed(&entry.owner.target, &err);
-                            ended.push((entry, ExitStatus::Signaled(libc::SIGKILL)));
-                        }
+                    if let Some(result) = entry.child.try_wait() {
+                        let entry = entries.map.remove(&token).expect("present");
+                        ended.push((entry, result));
                     }
                 }
             }
             // Outside the lock: the owner may start its next queued event and register it.
-            for (entry, status) in ended {
+            for (entry, result) in ended {
                 let Entry {
                     child,
                     owner,
                     hook_point,
-                    timed_out,
-                    ..
                 } = entry;
-                drop(child); // closes the pidfd (reaped already)
-                owner.finished(hook_point, status, timed_out);
+                drop(child); // reaped: frees the keeper's memory, closes its pidfd
+                owner.finished(hook_point, result);
             }
         }
-    }
-
-    /// Sends due signals; returns the epoll timeout until the next deadline, or `None`
-    /// when the thread should exit (stopping and nothing left).
-    fn housekeeping(&self) -> Option<libc::c_int> {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        let stop_at = entries.stop_at;
-        if stop_at.is_some() && entries.map.is_empty() {
-            entries.closed = true;
-            if entries.terminated_at_shutdown > 0 {
-                self.shared.log.always(
-                    Severity::Warn,
-                    log::SHUTDOWN,
-                    &format!(
-                        "unload: terminated {} script processes still running",
-                        entries.terminated_at_shutdown
-                    ),
-                );
-            }
-            return None;
-        }
-        let mut terminated = 0;
-        let mut next: Option<Instant> = stop_at.filter(|&t| t > now);
-        for entry in entries.map.values_mut() {
-            let stopping = stop_at.is_some_and(|t| t <= now);
-            let term_due =
-                entry.kill_at.is_none() && (stopping || entry.term_at.is_some_and(|t| t <= now));
-            if term_due {
-                if stopping {
-                    terminated += 1;
-                } else {
-                    entry.timed_out = true;
-                    self.shared.timed_out(
-                        &entry.owner.target,
-                        entry.hook_point,
-                        entry.owner.timeout.unwrap_or_default(),
-                    );
-                }
-                let _ = entry.child.signal(libc::SIGTERM);
-                entry.kill_at = Some(now + KILL_GRACE);
-            } else if entry.kill_at.is_some_and(|t| t <= now) {
-                let _ = entry.child.signal(libc::SIGKILL);
-                // Stays registered: the pidfd becomes readable when it is dead.
-                entry.kill_at = Some(now + Duration::from_secs(3600));
-            }
-            for t in [
-                entry.kill_at,
-                if entry.kill_at.is_none() {
-                    entry.term_at
-                } else {
-                    None
-                },
-            ]
-            .into_iter()
-            .flatten()
-            {
-                next = Some(next.map_or(t, |n| n.min(t)));
-            }
-        }
-        entries.terminated_at_shutdown += terminated;
-        Some(match next {
-            None => -1,
-            Some(t) => {
-                let left = t.saturating_duration_since(now);
-                left.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int
-            }
-        })
     }
 }

@@ -5,7 +5,6 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
 
 use kea_runscript_env::HookPoint;
 
@@ -15,7 +14,7 @@ use crate::config::AsyncSettings;
 use crate::counters::{bump, drop_one};
 use crate::log::{self, Severity};
 use crate::policy::Verdict;
-use crate::spawn::ExitStatus;
+use crate::spawn::{ExitStatus, FailedStep, Report, SpawnError};
 
 struct State {
     /// Slots taken: processes running or being started.
@@ -28,7 +27,6 @@ struct State {
 pub(crate) struct SpawnAsync {
     pub(super) target: ScriptTarget,
     settings: AsyncSettings,
-    pub(super) timeout: Option<Duration>,
     shared: Arc<Shared>,
     reaper: Arc<Reaper>,
     state: Mutex<State>,
@@ -39,14 +37,12 @@ impl SpawnAsync {
     pub fn new(
         target: ScriptTarget,
         settings: AsyncSettings,
-        timeout: Option<Duration>,
         shared: Arc<Shared>,
         reaper: Arc<Reaper>,
     ) -> Arc<SpawnAsync> {
         Arc::new_cyclic(|me| SpawnAsync {
             target,
             settings,
-            timeout,
             shared,
             reaper,
             state: Mutex::new(State {
@@ -62,29 +58,32 @@ impl SpawnAsync {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Starts `event` in a slot already taken; when starting fails, the slot goes to
-    /// the next queued event, or is released.
+    /// Starts `event` in a slot already taken; when launching fails, the slot goes
+    /// to the next queued event, or is released.
     fn start(&self, mut event: Arc<EventEnv>) {
         loop {
-            match self.target.spawn(&event) {
+            let hook_point = event.hook_point();
+            match self.target.spawn(&event, &self.shared) {
                 Ok(child) => {
                     self.shared.started();
                     let me = self.me.upgrade().expect("runner alive while delivering");
-                    if let Err((child, _)) = self.reaper.register(child, me, event.hook_point()) {
+                    if let Some(child) = self.reaper.register(child, me, hook_point) {
                         // Reaper already stopped (unload raced with this event): end it here.
                         drop(child);
-                        self.shared.exited(
+                        self.shared.ended(
                             &self.target,
-                            event.hook_point(),
-                            ExitStatus::Signaled(libc::SIGKILL),
-                            true,
+                            hook_point,
+                            &Err(SpawnError {
+                                step: FailedStep::Wait,
+                                error: std::io::Error::other("killed: engine stopped"),
+                            }),
                         );
                         self.release_slot();
                     }
                     return;
                 }
                 Err(err) => {
-                    self.shared.spawn_failed(&self.target, &event, &err);
+                    self.shared.launch_failed(&self.target, hook_point, &err);
                     match self.next_or_release() {
                         Some(next) => event = next,
                         None => return,
@@ -118,11 +117,14 @@ impl SpawnAsync {
         self.lock().in_flight -= 1;
     }
 
-    /// Called by the reaper when one of this script's processes has been reaped.
-    pub(super) fn finished(&self, hook_point: HookPoint, status: ExitStatus, timed_out: bool) {
-        self.shared
-            .exited(&self.target, hook_point, status, timed_out);
-        if let ExitStatus::Exited(code @ 1..) = status {
+    /// Called by the reaper when one of this script's runs has ended.
+    pub(super) fn finished(&self, hook_point: HookPoint, result: Result<Report, SpawnError>) {
+        self.shared.ended(&self.target, hook_point, &result);
+        if let Ok(Report {
+            status: ExitStatus::Exited(code @ 1..),
+            ..
+        }) = result
+        {
             self.shared
                 .log
                 .limited(Severity::Warn, log::NONZERO_EXIT, || {
@@ -170,7 +172,7 @@ impl Runner for SpawnAsync {
         None
     }
 
-    fn shutdown(&self, _deadline: Instant) {
+    fn shutdown(&self) {
         let discarded = {
             let mut state = self.lock();
             state.stopping = true;
