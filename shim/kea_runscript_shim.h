@@ -26,6 +26,7 @@ struct RawSubnet6;
 struct RawHwAddr;
 struct RawBytes;
 struct RawIa;
+struct RawLibrary;
 struct RawBool;
 
 using isc::hooks::CalloutHandle;
@@ -34,6 +35,7 @@ using isc::hooks::LibraryHandle;
 // Library-level calls.
 int32_t hooks_version();
 rust::String library_parameters(LibraryHandle& handle);
+rust::Vec<RawLibrary> staged_libraries();
 void log_message(uint8_t severity, rust::Str id, rust::Str text);
 
 // Next-step status, as Kea's CalloutHandle::CalloutNextStep numeric value.

@@ -1,24 +1,50 @@
-// Library-level shim calls: the hooks version, the load parameters and the next-step status.
+// Library-level shim calls: the hooks version, the load parameters, the parameters of the
+// configuration being parsed, and the next-step status.
 
 #include "kea_runscript_shim.h"
 #include "kea-runscript-hook/src/bridge.rs.h"
 
 #include <cc/data.h>
+#include <dhcpsrv/cfgmgr.h>
 #include <hooks/hooks.h>
 
+#include <string>
+
 namespace kea_runscript {
+
+namespace {
+
+// No "parameters" map in the config: hand core an empty one so it reports what is missing.
+rust::String json_or_empty_map(const isc::data::ConstElementPtr& parameters) {
+    return (rust::String(parameters ? parameters->str() : std::string("{}")));
+}
+
+} // namespace
 
 int32_t hooks_version() {
     return (KEA_HOOKS_VERSION);
 }
 
 rust::String library_parameters(LibraryHandle& handle) {
-    isc::data::ConstElementPtr parameters = handle.getParameters();
-    // No "parameters" map in the config: hand core an empty one so it reports what is missing.
-    if (!parameters) {
-        return (rust::String("{}"));
+    return (json_or_empty_map(handle.getParameters()));
+}
+
+rust::Vec<RawLibrary> staged_libraries() {
+    // Kea 2.2 only dlopens and version-checks hook libraries while it parses a configuration
+    // (and does nothing more under "kea-dhcp4 -t"); the parameters are in the staging
+    // configuration by then, which lets version() check them.
+    rust::Vec<RawLibrary> libraries;
+    isc::dhcp::SrvConfigPtr staging = isc::dhcp::CfgMgr::instance().getStagingCfg();
+    if (!staging) {
+        return (libraries);
     }
-    return (rust::String(parameters->str()));
+    for (const auto& library : staging->getHooksConfig().get()) {
+        RawLibrary entry{};
+        entry.path = rust::String(library.first);
+        entry.parameters = json_or_empty_map(library.second);
+        libraries.push_back(std::move(entry));
+    }
+    return (libraries);
 }
 
 int32_t get_status(const CalloutHandle& handle) {

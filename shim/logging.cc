@@ -10,6 +10,7 @@
 
 #include <log/logger.h>
 #include <log/macros.h>
+#include <log/message_dictionary.h>
 #include <log/message_initializer.h>
 
 #include <string>
@@ -27,6 +28,17 @@ const char* message_table[] = {
     "KEA_RUNSCRIPT_VERDICT_APPLIED", "%1",
     "KEA_RUNSCRIPT_VERDICT_NOT_APPLICABLE", "%1",
     // kea_runscript_core::log::MESSAGE_IDS.
+    "KEA_RUNSCRIPT_SCRIPT_CONFIGURED", "%1",
+    "KEA_RUNSCRIPT_SPAWN_FAILED", "%1",
+    "KEA_RUNSCRIPT_EVENT_DROPPED", "%1",
+    "KEA_RUNSCRIPT_TIMEOUT", "%1",
+    "KEA_RUNSCRIPT_KILLED_BY_SIGNAL", "%1",
+    "KEA_RUNSCRIPT_EXIT_CODE_UNMAPPED", "%1",
+    "KEA_RUNSCRIPT_NONZERO_EXIT", "%1",
+    "KEA_RUNSCRIPT_WAIT_FAILED", "%1",
+    "KEA_RUNSCRIPT_ENV_INVALID", "%1",
+    "KEA_RUNSCRIPT_REAPER_FAILED", "%1",
+    "KEA_RUNSCRIPT_SHUTDOWN", "%1",
     NULL
 };
 
@@ -37,11 +49,22 @@ constexpr int DEBUG_LEVEL = 40;
 
 isc::log::Logger logger("kea-runscript");
 
+// Kea moves a library's messages into the global dictionary only after it has loaded the
+// library; version() already logs while Kea merely validates it. Loading pending dictionaries
+// early is harmless: the initializer's destructor takes them out again when Kea closes us.
+void ensure_dictionary(const std::string& ident) {
+    if (isc::log::MessageDictionary::globalDictionary()->getText(ident).empty() &&
+        isc::log::MessageInitializer::getPendingCount() > 0) {
+        isc::log::MessageInitializer::loadDictionary(true);
+    }
+}
+
 } // namespace
 
 void log_message(uint8_t severity, rust::Str id, rust::Str text) {
     const std::string ident(id.data(), id.size());
     const std::string message(text.data(), text.size());
+    ensure_dictionary(ident);
     switch (severity) {
     case 0:
         LOG_DEBUG(logger, DEBUG_LEVEL, ident.c_str()).arg(message);

@@ -253,6 +253,15 @@ pub mod ffi {
         pub value: bool,
     }
 
+    /// One entry of the staging configuration's `hooks-libraries`.
+    #[derive(Debug, Clone, Default)]
+    pub struct RawLibrary {
+        /// The `library` path as configured.
+        pub path: String,
+        /// Its `parameters` as JSON text (`"{}"` when absent).
+        pub parameters: String,
+    }
+
     unsafe extern "C++" {
         include!("kea_runscript_shim.h");
 
@@ -267,6 +276,8 @@ pub mod ffi {
         fn hooks_version() -> i32;
         /// The library's `parameters` map as JSON text (`"{}"` when absent).
         fn library_parameters(handle: Pin<&mut LibraryHandle>) -> Result<String>;
+        /// The `hooks-libraries` of the configuration Kea is parsing (empty outside parsing).
+        fn staged_libraries() -> Result<Vec<RawLibrary>>;
         /// Log `text` as `%1` of message `id` on the "kea-runscript" logger;
         /// severity 0 debug, 1 info, 2 warn, 3 error.
         fn log_message(severity: u8, id: &str, text: &str) -> Result<()>;

@@ -15,24 +15,23 @@
 pub mod bridge;
 pub mod convert;
 pub mod extract;
-mod interim;
 pub mod logging;
 pub mod verdict;
 
 use std::any::Any;
+use std::ffi::{CStr, OsStr};
 use std::os::raw::c_int;
+use std::os::unix::ffi::OsStrExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
 use kea_runscript_env::{Event, HookPoint};
 
 use bridge::ffi::{self, CalloutHandle, LibraryHandle};
-use engine_api::log::Severity;
-use engine_api::Engine;
-
-/// The engine implementation in use (`kea-runscript-core` once it provides `Engine`).
-pub(crate) use interim as engine_api;
+use kea_runscript_core::log::Severity;
+use kea_runscript_core::Engine;
 
 /// The engine of the loaded library: set by `load`, taken by `unload`. Callouts clone the
 /// `Arc` under a short read lock, so `unload` never frees an engine a callout still uses.
@@ -90,10 +89,55 @@ fn run_library_event(engine: &Engine, hook_point: HookPoint) {
     }
 }
 
-/// Kea: the hooks API version this library was built against.
+/// This shared object's path as the dynamic loader opened it.
+fn own_path() -> Option<PathBuf> {
+    let mut info = std::mem::MaybeUninit::<libc::Dl_info>::zeroed();
+    let address = version as *const () as *const libc::c_void;
+    // SAFETY: dladdr only reads the address and fills `info`; dli_fname, when set, points to a
+    // NUL-terminated string owned by the loader that lives as long as this library is loaded.
+    unsafe {
+        if libc::dladdr(address, info.as_mut_ptr()) == 0 {
+            return None;
+        }
+        let info = info.assume_init();
+        if info.dli_fname.is_null() {
+            return None;
+        }
+        let name = CStr::from_ptr(info.dli_fname);
+        Some(PathBuf::from(OsStr::from_bytes(name.to_bytes())))
+    }
+}
+
+/// Checks this library's `parameters` in the configuration Kea is parsing, if any.
+///
+/// Kea 2.2 validates hook libraries while parsing a configuration by opening them and calling
+/// `version()` — and under `kea-dhcp4 -t` that is all it does: `load` never runs. Checking the
+/// staged parameters here makes `-t` (and a real start, before anything is applied) reject a
+/// bad configuration with core's message. Outside parsing nothing is staged for this library
+/// and the check passes.
+fn check_staged_parameters() -> Result<(), String> {
+    let Some(own) = own_path().and_then(|p| std::fs::canonicalize(p).ok()) else {
+        return Ok(());
+    };
+    let staged = ffi::staged_libraries().map_err(|e| format!("reading the configuration: {e}"))?;
+    for library in staged {
+        if std::fs::canonicalize(&library.path).ok().as_ref() != Some(&own) {
+            continue;
+        }
+        kea_runscript_core::Config::load(&library.parameters)
+            .map_err(|e| format!("{}: {e}", library.path))?;
+    }
+    Ok(())
+}
+
+/// Kea: the hooks API version this library was built against — or 0, which makes Kea reject
+/// the library, when its staged parameters are invalid (see [`check_staged_parameters`]).
 #[no_mangle]
 pub extern "C" fn version() -> c_int {
-    ffi::hooks_version()
+    guarded("invalid configuration", logging::LOAD_ERROR, 0, || {
+        check_staged_parameters()?;
+        Ok(ffi::hooks_version())
+    })
 }
 
 /// Kea: the library may be used with Kea's multi-threading on.

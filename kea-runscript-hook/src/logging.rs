@@ -2,7 +2,7 @@
 //! dictionary live in `shim/logging.cc`; this side maps severities and ids.
 
 use crate::bridge::ffi;
-use crate::engine_api::log::{LogSink, Severity};
+use kea_runscript_core::log::{LogSink, Severity};
 
 /// The library was loaded (its configuration, in one line).
 pub const LOAD: &str = "KEA_RUNSCRIPT_LOAD";
@@ -65,7 +65,7 @@ mod tests {
     #[test]
     fn every_core_and_hook_message_id_is_in_the_shim_dictionary() {
         let registered = shim_ids();
-        for id in crate::engine_api::log::MESSAGE_IDS
+        for id in kea_runscript_core::log::MESSAGE_IDS
             .iter()
             .chain(MESSAGE_IDS)
         {

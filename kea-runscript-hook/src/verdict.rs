@@ -8,9 +8,9 @@ use std::pin::Pin;
 use kea_runscript_env::HookPoint;
 
 use crate::bridge::ffi::{self, CalloutHandle};
-use crate::engine_api::log::Severity;
-use crate::engine_api::Verdict;
 use crate::logging;
+use kea_runscript_core::log::Severity;
+use kea_runscript_core::Verdict;
 
 /// Kea's `CalloutHandle::NEXT_STEP_SKIP`.
 pub const NEXT_STEP_SKIP: i32 = 1;

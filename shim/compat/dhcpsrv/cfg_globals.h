@@ -2,16 +2,19 @@
 // <dhcpsrv/network.h> (and so <dhcpsrv/subnet.h>) includes it. build.rs puts this directory on
 // the include path only when the installed Kea headers lack the file.
 //
-// It declares just what network.h names: the class, the index enumerators it passes to get(),
-// get() itself and the two shared-pointer typedefs. get() is declared, never defined here: the
-// shim calls no Network getter that falls back to globals, and if one were ever instantiated the
-// symbol would resolve against libkea-dhcpsrv, which defines it.
+// It declares just what network.h and srv_config.h name: the class, the index enumerators,
+// get/set/clear and the two shared-pointer typedefs. The members are declared, never defined
+// here: the shim calls none of the inline Network/SrvConfig methods that use them, and if one
+// were ever used the symbols would resolve against libkea-dhcpsrv, which defines them with these
+// signatures.
 #ifndef KEA_RUNSCRIPT_COMPAT_CFG_GLOBALS_H
 #define KEA_RUNSCRIPT_COMPAT_CFG_GLOBALS_H
 
 #include <cc/data.h>
 
 #include <boost/shared_ptr.hpp>
+
+#include <string>
 
 namespace isc {
 namespace dhcp {
@@ -57,6 +60,15 @@ public:
 
     /// The value of the global parameter at `index`, null when unset.
     isc::data::ConstElementPtr get(int index) const;
+
+    /// The value of the global parameter called `name`, null when unset.
+    isc::data::ConstElementPtr get(const std::string& name) const;
+
+    /// Sets the global parameter called `name`.
+    void set(const std::string& name, isc::data::ConstElementPtr value);
+
+    /// Unsets every global parameter.
+    void clear();
 };
 
 /// Shared pointer to mutable globals.
