@@ -77,3 +77,13 @@ pub fn in_netns(netns: u64, except: u32) -> Vec<Proc> {
         })
         .collect()
 }
+
+/// SIGKILLs each process (leftovers of a failed test, by pid).
+pub fn kill_all(procs: &[Proc]) {
+    for p in procs {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(p.pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! Sync verdicts steer the real Kea: a block-list script (exit 4 mapped to drop at
+//! pkt4_receive, where Kea honours drop) leaves one client without a lease while the others
+//! get theirs; a hanging script is killed at its timeout, Kea keeps answering, and nothing
+//! of the script is left running.
+
+mod common;
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use common::dhcp4::{mac_text, Client4, Msg, Path4, REQUEST};
+use common::kea::{hook, Family, Kea, Settings};
+use common::procs;
+use common::testbed::Testbed;
+use common::{in_netns, our_library, require_prereqs, wait_for, HeavySlot, Scratch};
+use serde_json::json;
+
+const CLIENTS: [[u8; 6]; 4] = [
+    [0x02, 0x10, 0, 0, 0, 1],
+    [0x02, 0x10, 0, 0, 0, 2],
+    [0x02, 0x10, 0, 0, 0, 3],
+    [0x02, 0x10, 0, 0, 0, 4],
+];
+const BLOCKED: usize = 1;
+
+/// The script's call records: (hook point, MAC, exit code) per call.
+fn blocklist_calls(dir: &std::path::Path) -> Vec<(String, String, String)> {
+    std::fs::read_dir(dir)
+        .expect("script dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("calls."))
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter_map(|text| {
+            let mut w = text.split_whitespace().map(str::to_string);
+            Some((w.next()?, w.next()?, w.next()?))
+        })
+        .collect()
+}
+
+fn block_list(mt: bool) {
+    if !require_prereqs() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let scratch = Scratch::new("block");
+    let (dir, script) = scratch.script_dir("blocklist", "blocklist.sh");
+    std::fs::write(
+        dir.join("blocked"),
+        format!("{}\n", mac_text(CLIENTS[BLOCKED])),
+    )
+    .expect("blocked");
+    let tb = Testbed::new();
+    let parameters = json!({
+        "name": script, "sync": true, "hook-points": ["pkt4_receive"],
+        "timeout-ms": 2000, "exit-codes": {"4": "drop"}
+    });
+    let settings = Settings::new(Family::V4, mt, vec![hook(&our_library(), parameters)]);
+    let mut kea = Kea::start(&tb, &scratch, &settings);
+
+    let (bound, blocked_request) = in_netns(&tb.cli, || {
+        let client = Client4::new(Path4::Relayed);
+        let bound: Vec<_> = CLIENTS
+            .iter()
+            .enumerate()
+            .map(|(i, mac)| client.dora(*mac, 0x5000 + 0x10 * i as u32))
+            .collect();
+        // The blocked client asks straight for an address too (INIT-REBOOT style).
+        let ask = Msg::new(REQUEST, 0x5100, CLIENTS[BLOCKED])
+            .with(50, &Ipv4Addr::new(10, 0, 0, 50).octets());
+        let reply = client.exchange(ask, Duration::from_secs(2));
+        (bound, reply)
+    });
+    for (i, b) in bound.iter().enumerate() {
+        if i == BLOCKED {
+            assert!(
+                b.is_none(),
+                "blocked client {} got a lease: {b:?}",
+                mac_text(CLIENTS[i])
+            );
+        } else {
+            assert!(b.is_some(), "client {} got no lease", mac_text(CLIENTS[i]));
+        }
+    }
+    assert!(
+        blocked_request.is_none(),
+        "blocked REQUEST was answered: {blocked_request:?}"
+    );
+    // The script did decide: it saw the blocked MAC and exited 4, the others 0.
+    let calls = blocklist_calls(&dir);
+    let blocked_mac = mac_text(CLIENTS[BLOCKED]);
+    assert!(
+        calls
+            .iter()
+            .any(|(h, m, c)| h == "pkt4_receive" && *m == blocked_mac && c == "4"),
+        "no drop decision recorded for {blocked_mac}: {calls:?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|(_, m, c)| (*m == blocked_mac) == (c == "4")),
+        "wrong decisions: {calls:?}"
+    );
+    assert!(kea.alive(), "Kea died:\n{}", kea.log_text());
+    assert!(
+        procs::zombies(kea.pid).is_empty(),
+        "zombies: {:?}",
+        procs::zombies(kea.pid)
+    );
+}
+
+both_threading_modes!(block_list => block_list_drops_one_client, block_list_drops_one_client_multi_threaded);
+
+const HANG_TIMEOUT_MS: u64 = 300;
+
+fn hanging_script(mt: bool) {
+    if !require_prereqs() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let scratch = Scratch::new("hang");
+    let (dir, script) = scratch.script_dir("hang", "hang.sh");
+    let tb = Testbed::new();
+    // Kea's default hook points: the script hangs at leases4_committed for every REQUEST.
+    let parameters = json!({"name": script, "sync": true, "timeout-ms": HANG_TIMEOUT_MS});
+    let settings = Settings::new(Family::V4, mt, vec![hook(&our_library(), parameters)]);
+    let mut kea = Kea::start(&tb, &scratch, &settings);
+
+    let bound = in_netns(&tb.cli, || {
+        let client = Client4::new(Path4::Relayed);
+        (0..3u8)
+            .map(|i| client.dora([0x02, 0x20, 0, 0, 0, i], 0x6000 + 0x10 * u32::from(i)))
+            .collect::<Vec<_>>()
+    });
+    for (i, b) in bound.iter().enumerate() {
+        assert!(
+            b.is_some(),
+            "client {i} got no lease while the script hangs"
+        );
+    }
+    let started = std::fs::read_dir(&dir)
+        .expect("hang dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("started."))
+        .count();
+    assert!(
+        started >= 3,
+        "the hanging script ran {started} times, expected one per lease commit"
+    );
+    // Killed at the timeout (+ the kill grace): nothing of the script stays, neither the
+    // shell (Kea's child) nor the sleep it started.
+    let netns = tb.srv_netns_inode();
+    let leftovers = wait_for(Duration::from_secs(3), || {
+        let left = procs::in_netns(netns, kea.pid);
+        left.is_empty().then_some(())
+    });
+    let left = procs::in_netns(netns, kea.pid);
+    procs::kill_all(&left); // this test started them; don't leave them for 1000 s
+    assert!(
+        leftovers.is_some(),
+        "processes of the killed script left running in Kea's namespace: {left:?} \
+         (children of Kea: {:?})",
+        procs::children(kea.pid)
+    );
+    assert!(kea.alive(), "Kea died:\n{}", kea.log_text());
+    assert!(
+        procs::zombies(kea.pid).is_empty(),
+        "zombies: {:?}",
+        procs::zombies(kea.pid)
+    );
+    assert!(
+        kea.log_text().contains("KEA_RUNSCRIPT_TIMEOUT"),
+        "no timeout logged:\n{}",
+        kea.log_text()
+    );
+}
+
+both_threading_modes!(hanging_script => hanging_script_is_killed_and_kea_answers, hanging_script_is_killed_and_kea_answers_multi_threaded);
