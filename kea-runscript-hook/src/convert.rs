@@ -225,3 +225,255 @@ pub fn ia(raw: RawIa) -> Option<Ia> {
 pub fn boolean(raw: RawBool) -> Option<bool> {
     raw.present.then_some(raw.value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mac(last: u8) -> RawHwAddr {
+        RawHwAddr {
+            present: true,
+            htype: 1,
+            bytes: vec![0, 0x0c, 1, 2, 3, last],
+            source: 4,
+        }
+    }
+
+    fn v6_bytes(text: &str) -> Vec<u8> {
+        text.parse::<Ipv6Addr>().unwrap().octets().to_vec()
+    }
+
+    #[test]
+    fn absent_objects_become_none() {
+        assert_eq!(pkt4(RawPkt4::default()), None);
+        assert_eq!(pkt6(RawPkt6::default()), Ok(None));
+        assert_eq!(lease4(RawLease4::default()), None);
+        assert_eq!(lease6(RawLease6::default()), Ok(None));
+        assert_eq!(leases4(RawLeases4::default()), None);
+        assert_eq!(leases6(RawLeases6::default()), Ok(None));
+        assert_eq!(subnet4(RawSubnet4::default()), Ok(None));
+        assert_eq!(subnet6(RawSubnet6::default()), Ok(None));
+        assert_eq!(hwaddr(RawHwAddr::default()), None);
+        assert_eq!(client_id(RawBytes::default()), None);
+        assert_eq!(ia(RawIa::default()), None);
+        assert_eq!(boolean(RawBool::default()), None);
+    }
+
+    #[test]
+    fn present_but_empty_collection_is_an_empty_list() {
+        let raw = RawLeases4 {
+            present: true,
+            leases: vec![],
+        };
+        assert_eq!(leases4(raw), Some(vec![]));
+    }
+
+    #[test]
+    fn pkt4_fields_map_one_to_one() {
+        let raw = RawPkt4 {
+            present: true,
+            msg_type: 3,
+            transid: 0xdead_beef,
+            local_addr: u32::from(Ipv4Addr::new(192, 0, 2, 1)),
+            local_port: 67,
+            remote_addr: u32::from(Ipv4Addr::new(192, 0, 2, 2)),
+            remote_port: 68,
+            iface_index: 7,
+            iface_name: b"veth\xff0".to_vec(),
+            hops: 1,
+            secs: 5,
+            flags: 0x8000,
+            ciaddr: 0,
+            siaddr: u32::from(Ipv4Addr::new(192, 0, 2, 1)),
+            yiaddr: u32::from(Ipv4Addr::new(10, 0, 0, 10)),
+            giaddr: u32::from(Ipv4Addr::new(192, 0, 2, 2)),
+            hwaddr: mac(4),
+            local_hwaddr: RawHwAddr::default(),
+            remote_hwaddr: mac(9),
+            options: vec![RawOption {
+                code: 82,
+                payload: vec![1, 2, 0xab, 0xcd],
+            }],
+        };
+        let pkt = pkt4(raw).unwrap();
+        assert_eq!(pkt.msg_type, 3);
+        assert_eq!(pkt.transid, 0xdead_beef);
+        assert_eq!(pkt.local_addr, Ipv4Addr::new(192, 0, 2, 1));
+        assert_eq!(pkt.remote_port, 68);
+        // Not UTF-8: decoded lossily, never dropped.
+        assert_eq!(pkt.iface_name, "veth\u{fffd}0");
+        assert_eq!(pkt.flags, 0x8000);
+        assert_eq!(pkt.yiaddr, Ipv4Addr::new(10, 0, 0, 10));
+        assert!(pkt.is_relayed());
+        assert_eq!(
+            pkt.hwaddr.as_ref().unwrap().bytes,
+            vec![0, 0x0c, 1, 2, 3, 4]
+        );
+        assert_eq!(pkt.hwaddr.as_ref().unwrap().source, 4);
+        assert_eq!(pkt.local_hwaddr, None);
+        assert_eq!(pkt.remote_hwaddr.as_ref().unwrap().bytes[5], 9);
+        assert_eq!(pkt.option(82).unwrap().payload, vec![1, 2, 0xab, 0xcd]);
+    }
+
+    #[test]
+    fn pkt6_with_relays_and_duid() {
+        let raw = RawPkt6 {
+            present: true,
+            msg_type: 5,
+            transid: 0x12_3456,
+            local_addr: v6_bytes("ff02::1:2"),
+            local_port: 547,
+            remote_addr: v6_bytes("fe80::1"),
+            remote_port: 547,
+            iface_index: 3,
+            iface_name: b"vs".to_vec(),
+            remote_hwaddr: RawHwAddr::default(),
+            proto: 1,
+            client_id: RawBytes {
+                present: true,
+                bytes: vec![0, 3, 0, 1, 1, 2, 3, 4, 5, 6],
+            },
+            options: vec![],
+            relays: vec![RawRelay6 {
+                msg_type: 12,
+                hop_count: 0,
+                link_addr: v6_bytes("2001:db8:1::1"),
+                peer_addr: v6_bytes("fe80::2"),
+                options: vec![RawOption {
+                    code: 18,
+                    payload: b"eth0".to_vec(),
+                }],
+            }],
+        };
+        let pkt = pkt6(raw).unwrap().unwrap();
+        assert_eq!(pkt.proto, Proto::Tcp);
+        assert_eq!(
+            pkt.client_id,
+            Some(Duid(vec![0, 3, 0, 1, 1, 2, 3, 4, 5, 6]))
+        );
+        assert_eq!(pkt.relays.len(), 1);
+        assert_eq!(
+            pkt.relays[0].link_addr,
+            "2001:db8:1::1".parse::<Ipv6Addr>().unwrap()
+        );
+        assert_eq!(pkt.relay_option_from_client(18).unwrap().payload, b"eth0");
+    }
+
+    #[test]
+    fn a_bad_address_length_is_an_error_not_a_panic() {
+        let raw = RawPkt6 {
+            present: true,
+            local_addr: vec![1, 2, 3],
+            remote_addr: v6_bytes("::1"),
+            ..RawPkt6::default()
+        };
+        let error = pkt6(raw).unwrap_err();
+        assert!(error.to_string().contains("3 bytes"), "{error}");
+    }
+
+    #[test]
+    fn a_four_byte_address_becomes_ipv4_mapped() {
+        let raw = RawSubnet6 {
+            present: true,
+            id: 1,
+            prefix: vec![192, 0, 2, 0],
+            prefix_len: 120,
+        };
+        let subnet = subnet6(raw).unwrap().unwrap();
+        assert_eq!(
+            subnet.prefix.ip(),
+            Ipv4Addr::new(192, 0, 2, 0).to_ipv6_mapped()
+        );
+    }
+
+    #[test]
+    fn lease6_state_type_and_lifetimes() {
+        let raw = RawLease6 {
+            present: true,
+            address: v6_bytes("2001:db8:8000::"),
+            cltt: 1_700_000_000,
+            hostname: b"host".to_vec(),
+            hwaddr: mac(4),
+            state: 1,
+            subnet_id: 7,
+            valid_lifetime: 4000,
+            duid: RawBytes {
+                present: true,
+                bytes: vec![0, 1],
+            },
+            iaid: 9,
+            preferred_lifetime: 3000,
+            prefix_len: 56,
+            lease_type: 2,
+        };
+        let lease = lease6(raw).unwrap().unwrap();
+        assert_eq!(lease.state, LeaseState::Declined);
+        assert_eq!(lease.lease_type, LeaseType::Pd);
+        assert_eq!(lease.prefix_len, 56);
+        assert_eq!(lease.preferred_lifetime, 3000);
+        assert_eq!(lease.duid, Some(Duid(vec![0, 1])));
+        assert_eq!(lease.hostname, "host");
+    }
+
+    #[test]
+    fn leases4_keep_order_and_client_ids() {
+        let lease = |last: u8| RawLease4 {
+            present: true,
+            address: u32::from(Ipv4Addr::new(10, 0, 0, last)),
+            cltt: 1,
+            hostname: vec![],
+            hwaddr: mac(last),
+            state: 2,
+            subnet_id: 2,
+            valid_lifetime: 4,
+            client_id: RawBytes {
+                present: true,
+                bytes: vec![1, last],
+            },
+        };
+        let leases = leases4(RawLeases4 {
+            present: true,
+            leases: vec![lease(10), lease(11)],
+        })
+        .unwrap();
+        assert_eq!(leases[0].address, Ipv4Addr::new(10, 0, 0, 10));
+        assert_eq!(leases[1].client_id, Some(ClientId(vec![1, 11])));
+        assert_eq!(leases[1].state, LeaseState::ExpiredReclaimed);
+    }
+
+    #[test]
+    fn subnet4_with_an_impossible_prefix_length_is_an_error() {
+        let raw = RawSubnet4 {
+            present: true,
+            id: 3,
+            prefix: 0,
+            prefix_len: 33,
+        };
+        assert!(subnet4(raw).is_err());
+    }
+
+    #[test]
+    fn ia_and_bool() {
+        let raw = RawIa {
+            present: true,
+            iaid: 1,
+            ia_type: 25,
+            t1: 100,
+            t2: 160,
+        };
+        assert_eq!(
+            ia(raw),
+            Some(Ia {
+                iaid: 1,
+                ia_type: 25,
+                t1: 100,
+                t2: 160
+            })
+        );
+        let raw = RawBool {
+            present: true,
+            value: false,
+        };
+        assert_eq!(boolean(raw), Some(false));
+    }
+}
