@@ -79,6 +79,58 @@ pub fn apply(
 mod tests {
     use super::*;
 
+    /// README.md's verdict table: (hook point name, skip honoured, drop honoured) per row.
+    fn readme_table() -> Vec<(String, bool, bool)> {
+        const README: &str = include_str!("../README.md");
+        let honoured = |cell: &str| !cell.trim().starts_with('—');
+        README
+            .lines()
+            .filter(|line| line.starts_with("| `"))
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').collect();
+                let skip = *cells.get(3)?;
+                let drop = *cells.get(4)?;
+                let names = cells[1];
+                Some(
+                    names
+                        .split(',')
+                        .map(|name| {
+                            (
+                                name.trim().trim_matches('`').to_string(),
+                                honoured(skip),
+                                honoured(drop),
+                            )
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .flatten()
+            .filter(|(name, _, _)| name.parse::<HookPoint>().is_ok())
+            .collect()
+    }
+
+    #[test]
+    fn readme_verdict_table_matches_the_code() {
+        let table = readme_table();
+        for &hp in HookPoint::ALL {
+            let row = table
+                .iter()
+                .find(|(name, _, _)| name == hp.name())
+                .unwrap_or_else(|| panic!("{} missing from README.md's verdict table", hp.name()));
+            assert_eq!(
+                (row.1, row.2),
+                honours(hp),
+                "README.md row for {}",
+                hp.name()
+            );
+        }
+        assert_eq!(
+            table.len(),
+            HookPoint::ALL.len(),
+            "README.md lists a hook point twice"
+        );
+    }
+
     #[test]
     fn continue_never_sets_a_status() {
         for &hp in HookPoint::ALL {
