@@ -118,6 +118,14 @@ impl Default for Testbed {
 
 impl Drop for Testbed {
     fn drop(&mut self) {
+        // Whatever still runs in the namespaces was started by this test (Kea, scripts,
+        // their children); end it so a failed test leaves nothing behind.
+        for ns in [&self.srv, &self.cli] {
+            if let Ok(meta) = std::fs::metadata(format!("/run/netns/{ns}")) {
+                use std::os::unix::fs::MetadataExt;
+                super::procs::kill_all(&super::procs::in_netns(meta.ino(), 0));
+            }
+        }
         for ns in [&self.srv, &self.cli] {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
