@@ -9,7 +9,7 @@
 #   lease6_release, lease6_expire, lease6_decline         remove it
 # Variables used: LEASES4_AT<i>_ADDRESS/_VALID_LIFETIME, DELETED_LEASES4_AT<i>_ADDRESS,
 #   LEASE4_ADDRESS/_VALID_LIFETIME, the LEASES6/DELETED_LEASES6/LEASE6 twins with
-#   _PREFIX_LEN and _TYPE, REMOVE_LEASE.
+#   _PREFIX_LEN and _TYPE.
 # Settings (the "env" key of the configuration):
 #   NFT_TABLE   family and table (default "inet kea")
 #   NFT_SET4    set of ipv4_addr (default dhcp4)

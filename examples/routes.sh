@@ -7,10 +7,10 @@
 #   lease4_release, lease4_expire, lease4_decline        remove ADDRESS/32
 #   leases6_committed, lease6_renew, lease6_rebind, lease6_recover   add ADDRESS/PREFIX_LEN
 #   lease6_release, lease6_expire, lease6_decline        remove ADDRESS/PREFIX_LEN
-#   (the full table, with DELETED_LEASES*_ and REMOVE_LEASE, is in lib/lease-events.sh)
+#   (the full table, with DELETED_LEASES*_, is in lib/lease-events.sh)
 # Variables used: LEASES4_SIZE, LEASES4_AT<i>_ADDRESS, DELETED_LEASES4_*, LEASE4_ADDRESS,
 #   LEASES6_AT<i>_ADDRESS/_PREFIX_LEN/_TYPE, DELETED_LEASES6_*, LEASE6_ADDRESS/_PREFIX_LEN/_TYPE,
-#   REMOVE_LEASE; next hop of a v4 route: QUERY4_GIADDR when QUERY4_RELAYED=true, else the
+#   next hop of a v4 route: QUERY4_GIADDR when QUERY4_RELAYED=true, else the
 #   interface QUERY4_IFACE_NAME; of a v6 route: QUERY6_REMOTE_ADDR on QUERY6_IFACE_NAME
 #   (the requesting router). Expiry carries no packet: removal needs no next hop.
 # Settings (the "env" key of the configuration):

@@ -10,8 +10,10 @@
 # Nothing leaves the two namespaces; everything is removed on exit, success or not.
 # Exit code 0 when every expected hook point was seen, non-zero with a message otherwise.
 #
-# Environment: DEMO_V6=0 skips the DHCPv6 part; TB_KEEP=1 keeps the temp dir
-# (Kea configs and logs); CARGO_TARGET_DIR is honoured.
+# Environment: DEMO_V6=0 skips the DHCPv6 part; DEMO_FULL=1 prints the variables
+# of every call (default: of the first call per hook point; the whole log is
+# copied to DEMO_LOG, default /tmp/kea-runscript-demo.log); TB_KEEP=1 keeps the
+# temp dir (Kea configs and logs); CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -108,8 +110,17 @@ if [ "${DEMO_V6:-1}" != 0 ]; then
     expect leases6_committed lease6_renew lease6_release
 fi
 
-step "What examples/debug.sh saw ($debug_log)"
-cat "$debug_log"
+saved_log=${DEMO_LOG:-/tmp/kea-runscript-demo.log}
+cp "$debug_log" "$saved_log"
+if [ "${DEMO_FULL:-0}" = 1 ]; then
+    step "What examples/debug.sh saw: every call with its variables"
+    cat "$debug_log"
+else
+    step "What examples/debug.sh saw: every call, with the variables of the first call per hook point"
+    awk '/^===/ {show = !seen[$3]++} show || /^===/' "$debug_log"
+fi
+echo
+echo "(all calls with all their variables: $saved_log; DEMO_FULL=1 prints them here)"
 
 step "Summary: calls of examples/debug.sh per hook point"
 grep '^===' "$debug_log" | awk '{print $3}' | sort | uniq -c | sed 's/^/  /'

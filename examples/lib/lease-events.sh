@@ -16,12 +16,12 @@
 # Hook point -> calls (the table the examples share):
 #   leases4_committed                         del4 each DELETED_LEASES4_AT<i>, add4 each LEASES4_AT<i>
 #   lease4_renew, lease4_recover              add4 LEASE4
-#   lease4_release, lease4_decline            del4 LEASE4
-#   lease4_expire                             del4 LEASE4 (unless REMOVE_LEASE=false: the lease stays)
+#   lease4_release, lease4_decline, lease4_expire   del4 LEASE4
 #   leases6_committed                         del6 each DELETED_LEASES6_AT<i>, add6 each LEASES6_AT<i>
 #   lease6_renew, lease6_rebind, lease6_recover   add6 LEASE6
-#   lease6_release, lease6_decline            del6 LEASE6
-#   lease6_expire                             del6 LEASE6 (unless REMOVE_LEASE=false)
+#   lease6_release, lease6_decline, lease6_expire   del6 LEASE6
+# At expiry REMOVE_LEASE only says whether Kea deletes the lease or keeps it as
+# "expired-reclaimed"; the client has lost it either way.
 #   anything else                             nothing
 
 run_ignorable() { return 1; }
@@ -74,7 +74,6 @@ lease_dispatch() {
         lease4_renew|lease4_recover)
             [ -z "${LEASE4_ADDRESS:-}" ] || lease_add4 "$LEASE4_ADDRESS" "${LEASE4_VALID_LIFETIME:-}" ;;
         lease4_release|lease4_decline|lease4_expire)
-            [ "$hook_point" = lease4_expire ] && [ "${REMOVE_LEASE:-true}" = false ] && return 0
             [ -z "${LEASE4_ADDRESS:-}" ] || lease_del4 "$LEASE4_ADDRESS" ;;
         leases6_committed)
             each_lease6 DELETED_LEASES6 lease_del6
@@ -83,7 +82,6 @@ lease_dispatch() {
             [ -z "${LEASE6_ADDRESS:-}" ] ||
                 lease_add6 "$LEASE6_ADDRESS" "${LEASE6_PREFIX_LEN:-128}" "${LEASE6_TYPE:-}" "${LEASE6_VALID_LIFETIME:-}" ;;
         lease6_release|lease6_decline|lease6_expire)
-            [ "$hook_point" = lease6_expire ] && [ "${REMOVE_LEASE:-true}" = false ] && return 0
             [ -z "${LEASE6_ADDRESS:-}" ] ||
                 lease_del6 "$LEASE6_ADDRESS" "${LEASE6_PREFIX_LEN:-128}" "${LEASE6_TYPE:-}" ;;
         *) ;;
