@@ -266,6 +266,45 @@ mod tests {
     use super::*;
 
     #[test]
+    fn guarded_returns_the_body_code_or_the_error_code_and_never_unwinds() {
+        assert_eq!(guarded("t", logging::CALLOUT_ERROR, 9, || Ok(3)), 3);
+        assert_eq!(
+            guarded("t", logging::CALLOUT_ERROR, 9, || Err("bad".into())),
+            9
+        );
+        assert_eq!(
+            guarded("t", logging::CALLOUT_ERROR, 9, || panic!("boom")),
+            9
+        );
+        let owned = String::from("owned payload");
+        assert_eq!(
+            guarded("t", logging::CALLOUT_ERROR, 9, || std::panic::panic_any(
+                owned
+            )),
+            9
+        );
+    }
+
+    #[test]
+    fn a_null_handle_is_an_error_not_a_crash() {
+        // SAFETY: the entry points must cope with what a broken caller passes.
+        unsafe {
+            assert_eq!(lease4_renew(std::ptr::null_mut()), 0);
+            assert_eq!(pkt6_send(std::ptr::null_mut()), 0);
+            assert_eq!(load(std::ptr::null_mut()), 1);
+        }
+        assert_eq!(unload(), 0);
+    }
+
+    #[test]
+    fn version_and_multi_threading() {
+        // No Kea configuration is being parsed here, so nothing is checked.
+        assert_eq!(version(), ffi::hooks_version());
+        assert!(version() >= 20200, "built against Kea 2.2 or later");
+        assert_eq!(multi_threading_compatible(), 1);
+    }
+
+    #[test]
     fn a_callout_is_exported_for_every_hook_point_but_load_and_unload() {
         let expected: Vec<&str> = HookPoint::ALL
             .iter()
