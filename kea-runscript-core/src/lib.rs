@@ -3,12 +3,12 @@
 //!
 //! - [`config`]: the `parameters` JSON → [`Config`] (pure parsing, then file checks).
 //! - [`policy`]: which scripts run at which hook point; [`Verdict`] combination. Pure.
-//! - [`runner`]: the [`Runner`](runner::Runner) interface and its strategies
+//! - [`runner`]: the [`runner::Runner`] interface and its strategies
 //!   (spawn-async, spawn-sync).
 //! - [`spawn`]: the process launcher (a keeper process sharing the host's memory
 //!   starts the script posix_spawn-style and reaps it) — the only module with
 //!   substantial `unsafe`.
-//! - [`log`]: the [`LogSink`](log::LogSink) interface and message ids.
+//! - [`log`]: the [`log::LogSink`] interface and message ids.
 //!
 //! ```no_run
 //! use std::sync::Arc;

@@ -261,14 +261,24 @@ fn script_removed_after_load_fails_to_start_logged_and_continues() {
     assert!(lines[0].contains("execve failed"), "{lines:?}");
 }
 
-/// A script that waits until `gate` exists, so the test controls when slots free up.
-fn gated(
-    dir: &std::path::Path,
-    gate: &std::path::Path,
-    running: &std::path::Path,
-) -> std::path::PathBuf {
-    script(
-        dir,
+/// An async engine whose script records how many of its processes run (files in
+/// `running`, counts appended to `running.max`) and waits until `gate` exists, so the
+/// test controls when slots free up.
+struct Gated {
+    dir: tempfile::TempDir,
+    gate: std::path::PathBuf,
+    running: std::path::PathBuf,
+    engine: kea_runscript_core::Engine,
+    sink: std::sync::Arc<common::Collect>,
+}
+
+fn gated_engine(max_in_flight: usize, max_queued: usize) -> Gated {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("gate");
+    let running = dir.path().join("running");
+    std::fs::create_dir(&running).unwrap();
+    let s = script(
+        dir.path(),
         "gated",
         &format!(
             "touch '{running}/'$$\n\
@@ -279,20 +289,29 @@ fn gated(
             running = running.display(),
             gate = gate.display()
         ),
-    )
+    );
+    let (engine, sink) = engine(&format!(
+        r#"{{"name": {}, "max-in-flight": {max_in_flight}, "max-queued": {max_queued}}}"#,
+        js(&s)
+    ));
+    Gated {
+        dir,
+        gate,
+        running,
+        engine,
+        sink,
+    }
 }
 
 #[test]
 fn in_flight_bound_holds_under_burst_and_queue_drains() {
-    let dir = tempfile::tempdir().unwrap();
-    let gate = dir.path().join("gate");
-    let running = dir.path().join("running");
-    std::fs::create_dir(&running).unwrap();
-    let s = gated(dir.path(), &gate, &running);
-    let (engine, _) = engine(&format!(
-        r#"{{"name": {}, "max-in-flight": 4, "max-queued": 100}}"#,
-        js(&s)
-    ));
+    let Gated {
+        dir: _dir,
+        gate,
+        running,
+        engine,
+        ..
+    } = gated_engine(4, 100);
     for _ in 0..40 {
         engine.handle_vars(HookPoint::Lease4Renew, vec![]);
     }
@@ -316,15 +335,13 @@ fn in_flight_bound_holds_under_burst_and_queue_drains() {
 
 #[test]
 fn past_queue_bound_events_are_dropped_counted_and_logged_rate_limited() {
-    let dir = tempfile::tempdir().unwrap();
-    let gate = dir.path().join("gate");
-    let running = dir.path().join("running");
-    std::fs::create_dir(&running).unwrap();
-    let s = gated(dir.path(), &gate, &running);
-    let (engine, sink) = engine(&format!(
-        r#"{{"name": {}, "max-in-flight": 1, "max-queued": 2}}"#,
-        js(&s)
-    ));
+    let Gated {
+        dir: _dir,
+        gate,
+        engine,
+        sink,
+        ..
+    } = gated_engine(1, 2);
     for _ in 0..20 {
         engine.handle_vars(HookPoint::Lease4Renew, vec![]);
     }

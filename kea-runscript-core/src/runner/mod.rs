@@ -1,8 +1,8 @@
 //! Runners: one interface ([`Runner`]: deliver an event, maybe get a verdict) with
 //! interchangeable strategies chosen per script by the configuration.
 //!
-//! Now: [`spawn_async`] (a process per event, not waited for, bounded) and
-//! [`spawn_sync`] (a process per event, waited for with a timeout, exit code →
+//! Now: `spawn_async` (a process per event, not waited for, bounded) and
+//! `spawn_sync` (a process per event, waited for with a timeout, exit code →
 //! verdict). Planned strategies slot in behind the same trait: a persistent worker
 //! (one long-lived process fed JSON lines; `deliver` writes a line and, in sync use,
 //! reads the answer) and parked verdicts (`deliver` returns at once and resolves the
