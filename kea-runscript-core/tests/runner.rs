@@ -409,6 +409,40 @@ fn shutdown_terminates_running_async_scripts_and_discards_queue() {
 }
 
 #[test]
+fn shutdown_ends_a_sync_run_in_progress_within_its_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(dir.path(), "long", "exec sleep 60");
+    let (engine, sink) = engine(&format!(
+        r#"{{"name": {}, "sync": true, "timeout-ms": 600000, "on-signal": "drop"}}"#,
+        js(&s)
+    ));
+    std::thread::scope(|scope| {
+        let waiting = scope.spawn(|| engine.handle_vars(HookPoint::Lease4Renew, vec![]));
+        wait_until("the sync run started", || engine.counters().in_flight == 1);
+        let start = Instant::now();
+        engine.shutdown();
+        // Terminated at unload: not a timeout, not the script's own signal death.
+        assert_eq!(waiting.join().unwrap(), Verdict::Continue);
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            start.elapsed()
+        );
+    });
+    let c = engine.counters();
+    assert_eq!(
+        (c.exited, c.killed_by_signal, c.timed_out, c.in_flight),
+        (1, 1, 0, 0),
+        "{c}"
+    );
+    assert!(sink.with_id(log::KILLED_BY_SIGNAL).is_empty());
+}
+
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+#[test]
 fn load_unload_repeatedly() {
     let dir = tempfile::tempdir().unwrap();
     let s = script(dir.path(), "ok", "exit 0");
@@ -422,6 +456,22 @@ fn load_unload_repeatedly() {
         let c = engine.counters();
         assert_eq!((c.started, c.exited), (2, 2), "{c}");
     }
+}
+
+#[test]
+fn dropping_engines_leaves_no_reaper_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(dir.path(), "ok", "exit 0");
+    let json = format!(r#"{{"name": {}}}"#, js(&s));
+    // Other tests of this binary run in parallel threads: compare with a margin that
+    // still catches one leaked thread per engine.
+    let before = threads();
+    for _ in 0..30 {
+        let (engine, _) = engine(&json);
+        engine.handle_vars(HookPoint::Lease4Renew, vec![]);
+        drop(engine); // Drop shuts down
+    }
+    assert!(threads() < before + 10, "threads {before} -> {}", threads());
 }
 
 #[test]
