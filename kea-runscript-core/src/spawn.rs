@@ -281,6 +281,15 @@ struct Shared {
     stopped: AtomicI32,
 }
 
+/// The memory of one run shared with its keeper: the result block, both stacks, the
+/// program's strings (pointed to by `shared`) and the limits (the stop fd).
+struct Block {
+    shared: Shared,
+    _stacks: [Stack; 2],
+    program: Program,
+    _limits: Limits,
+}
+
 /// An uninitialised, 16-byte-aligned stack.
 struct Stack(Vec<MaybeUninit<u128>>);
 
@@ -305,22 +314,20 @@ impl Stack {
 /// unmanaged and the shared memory is freed only when no one uses it.
 pub struct Child {
     keeper_pidfd: OwnedFd,
-    shared: Box<Shared>,
-    _stacks: [Stack; 2],
-    program: Program,
-    _limits: Limits,
+    /// From `Box::into_raw`: a raw pointer, not a `Box`, because the keeper accesses
+    /// the block concurrently; freed in `Drop` after the keeper has been reaped.
+    block: *mut Block,
     reaped: bool,
 }
 
-// SAFETY: the raw pointers in `shared` point into the boxed block itself, the stacks
-// and the program, all owned by and moving with the Child; the keeper only writes the
-// atomics.
+// SAFETY: `block` is owned by the Child (freed in its Drop); the pointers inside it
+// point into the same heap block; the keeper only writes its atomics.
 unsafe impl Send for Child {}
 
 impl std::fmt::Debug for Child {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Child")
-            .field("path", &self.program.path)
+            .field("path", &self.program().path)
             .field("keeper_pidfd", &self.keeper_pidfd)
             .field("reaped", &self.reaped)
             .finish()
@@ -793,7 +800,7 @@ fn millis(d: Option<Duration>) -> i64 {
 /// be started is reported by [`Child::wait`]/[`Child::try_wait`]. Thread-safe.
 pub fn spawn(program: Program, limits: Limits) -> Result<Child, SpawnError> {
     let mut stacks = [Stack::new(), Stack::new()];
-    let mut shared = Box::new(Shared {
+    let shared = Shared {
         path: program.path.as_ptr(),
         argv: program.argv.as_ptr(),
         envp: program.envp.as_ptr(),
@@ -809,25 +816,36 @@ pub fn spawn(program: Program, limits: Limits) -> Result<Child, SpawnError> {
         value: AtomicI32::new(0),
         timed_out: AtomicI32::new(0),
         stopped: AtomicI32::new(0),
-    });
+    };
+    let keeper_stack_top = stacks[0].top();
+    // Everything the keeper touches, in one allocation freed after it is reaped.
+    let block = Box::into_raw(Box::new(Block {
+        shared,
+        _stacks: stacks,
+        program,
+        _limits: limits,
+    }));
     let mut pidfd: c_int = -1;
     // Exit signal 0: a clone child, invisible to waitpid(-1) and without SIGCHLD.
     let flags = libc::CLONE_VM | libc::CLONE_FILES | libc::CLONE_PIDFD;
     let rc = {
         let _blocked = AllSignalsBlocked::new();
-        // SAFETY: keeper_main only uses the boxed Shared block (kept until the keeper
+        // SAFETY: keeper_main only uses the Shared block (freed only after the keeper
         // is reaped), its own stack (likewise) and raw system calls.
         unsafe {
             raw_clone(
                 flags,
-                stacks[0].top(),
+                keeper_stack_top,
                 &mut pidfd,
                 keeper_main,
-                &mut *shared as *mut Shared as *mut c_void,
+                // SAFETY: a field of the live block.
+                ptr::addr_of_mut!((*block).shared) as *mut c_void,
             )
         }
     };
     if rc < 0 {
+        // SAFETY: no keeper was created; the block is ours alone.
+        drop(unsafe { Box::from_raw(block) });
         return Err(SpawnError {
             step: FailedStep::Keeper,
             error: io::Error::from_raw_os_error(-rc as i32),
@@ -836,10 +854,7 @@ pub fn spawn(program: Program, limits: Limits) -> Result<Child, SpawnError> {
     Ok(Child {
         // SAFETY: CLONE_PIDFD succeeded, so `pidfd` is a fresh fd that we own.
         keeper_pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
-        shared,
-        _stacks: stacks,
-        program,
-        _limits: limits,
+        block,
         reaped: false,
     })
 }
@@ -881,7 +896,8 @@ impl Child {
 
     /// The result the keeper recorded (call after it has been reaped).
     fn report(&self) -> Result<Report, SpawnError> {
-        let sh = &self.shared;
+        // SAFETY: the block lives until Drop; only atomics are read.
+        let sh = unsafe { &(*self.block).shared };
         let value = sh.value.load(Ordering::Relaxed);
         let status = match sh.result.load(Ordering::Relaxed) {
             RESULT_EXITED => ExitStatus::Exited(value),
@@ -944,7 +960,8 @@ impl Child {
 
     /// The program this child runs.
     pub fn program(&self) -> &Program {
-        &self.program
+        // SAFETY: the block lives until Drop; the program is immutable.
+        unsafe { &(*self.block).program }
     }
 }
 
@@ -972,5 +989,11 @@ impl Drop for Child {
             }
             let _ = self.wait_keeper(true);
         }
+        if self.reaped {
+            // SAFETY: the keeper is gone; nothing else refers to the block.
+            drop(unsafe { Box::from_raw(self.block) });
+        }
+        // (If even the blocking wait failed, the block is leaked rather than freed
+        // under a possibly live keeper.)
     }
 }
