@@ -151,7 +151,7 @@ fn parity(family: Family, mt: bool) {
     let mut settings = Settings::new(family, mt, both_hooks(&kea_dump.script, &our_dump.script));
     settings.valid_lifetime = VALID;
     settings.decline_probation = 2;
-    let _kea = Kea::start(&tb, &scratch, &settings);
+    let mut server = Kea::start(&tb, &scratch, &settings);
 
     let burst = |extra: &[&str]| {
         let mut args = vec![
@@ -190,6 +190,7 @@ fn parity(family: Family, mt: bool) {
         kea.len()
     );
     assert_parity(&kea, &ours);
+    server.assert_healthy();
 }
 
 fn v4(mt: bool) {

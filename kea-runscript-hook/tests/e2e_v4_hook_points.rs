@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::dhcp4::{hex_upper, mac_text};
-use common::dump::{Dump, Record};
+use common::dump::Dump;
 use common::kea::{async_script_hook, Family, Kea, Lib, Settings};
 use common::scenario::*;
 use common::testbed::Testbed;
@@ -17,16 +17,6 @@ use common::{require_prereqs, HeavySlot, Scratch};
 
 const VALID: u32 = 6;
 const PROBATION: u32 = 2;
-fn has(r: &Record, name: &str, value: &str) -> bool {
-    r.get(name) == Some(value)
-}
-
-fn check(r: &Record, expected: &[(&str, &str)]) {
-    for (name, value) in expected {
-        assert_eq!(r.var(name), *value, "{} {name}: {:#?}", r.hook, r.vars);
-    }
-}
-
 fn v4_hook_points(lib: Lib, mt: bool) {
     if !require_prereqs() {
         return;
@@ -43,7 +33,7 @@ fn v4_hook_points(lib: Lib, mt: bool) {
     );
     settings.valid_lifetime = VALID;
     settings.decline_probation = PROBATION;
-    let _kea = Kea::start(&tb, &scratch, &settings);
+    let mut kea = Kea::start(&tb, &scratch, &settings);
 
     let (a, b, c) = v4_clients(&tb);
     let (opt82, client_id) = (opt82_a(), client_id_a());
@@ -59,177 +49,138 @@ fn v4_hook_points(lib: Lib, mt: bool) {
     let txid = |n: u32| n.to_string();
     // Kea's hook points.
     let committed = dump.wait_one("leases4_committed", t, |r| {
-        has(r, "QUERY4_TXID", &txid(XID_A4 + 1))
+        r.has("QUERY4_TXID", &txid(XID_A4 + 1))
     });
-    check(
-        &committed,
-        &[
-            ("QUERY4_TYPE", "DHCPREQUEST"),
-            ("QUERY4_HWADDR", &mac_a),
-            ("QUERY4_GIADDR", "192.0.2.2"),
-            ("QUERY4_RELAYED", "true"),
-            ("QUERY4_OPTION_82", &hex_upper(&opt82)),
-            ("QUERY4_OPTION_82_SUB_OPTION_1", &hex_upper(CIRCUIT_ID)),
-            ("QUERY4_OPTION_82_SUB_OPTION_2", &hex_upper(REMOTE_ID4)),
-            ("LEASES4_SIZE", "1"),
-            ("LEASES4_AT0_ADDRESS", &a_addr),
-            ("LEASES4_AT0_HWADDR", &mac_a),
-            ("LEASES4_AT0_HWADDR_TYPE", "1"),
-            ("LEASES4_AT0_STATE", "default"),
-            ("LEASES4_AT0_SUBNET_ID", "2"),
-            ("LEASES4_AT0_VALID_LIFETIME", &VALID.to_string()),
-            (
-                "LEASES4_AT0_CLIENT_ID",
-                &common::dhcp6::colon_hex(&client_id),
-            ),
-            ("DELETED_LEASES4_SIZE", "0"),
-        ],
-    );
+    committed.check(&[
+        ("QUERY4_TYPE", "DHCPREQUEST"),
+        ("QUERY4_HWADDR", &mac_a),
+        ("QUERY4_GIADDR", "192.0.2.2"),
+        ("QUERY4_RELAYED", "true"),
+        ("QUERY4_OPTION_82", &hex_upper(&opt82)),
+        ("QUERY4_OPTION_82_SUB_OPTION_1", &hex_upper(CIRCUIT_ID)),
+        ("QUERY4_OPTION_82_SUB_OPTION_2", &hex_upper(REMOTE_ID4)),
+        ("LEASES4_SIZE", "1"),
+        ("LEASES4_AT0_ADDRESS", &a_addr),
+        ("LEASES4_AT0_HWADDR", &mac_a),
+        ("LEASES4_AT0_HWADDR_TYPE", "1"),
+        ("LEASES4_AT0_STATE", "default"),
+        ("LEASES4_AT0_SUBNET_ID", "2"),
+        ("LEASES4_AT0_VALID_LIFETIME", &VALID.to_string()),
+        (
+            "LEASES4_AT0_CLIENT_ID",
+            &common::dhcp6::colon_hex(&client_id),
+        ),
+        ("DELETED_LEASES4_SIZE", "0"),
+    ]);
     let renew = dump.wait_one("lease4_renew", t, |r| {
-        has(r, "QUERY4_TXID", &txid(XID_A4_RENEW))
+        r.has("QUERY4_TXID", &txid(XID_A4_RENEW))
     });
-    check(
-        &renew,
-        &[
-            ("QUERY4_TYPE", "DHCPREQUEST"),
-            ("QUERY4_CIADDR", &a_addr),
-            ("SUBNET4_ID", "2"),
-            ("SUBNET4_PREFIX", "10.0.0.0"),
-            ("SUBNET4_PREFIX_LEN", "8"),
-            ("SUBNET4_NAME", "10.0.0.0/8"),
-            ("PKT4_HWADDR", &mac_a),
-            ("PKT4_HWADDR_TYPE", "1"),
-            ("PKT4_CLIENT_ID", &common::dhcp6::colon_hex(&client_id)),
-            ("LEASE4_ADDRESS", &a_addr),
-            ("LEASE4_HWADDR", &mac_a),
-        ],
-    );
+    renew.check(&[
+        ("QUERY4_TYPE", "DHCPREQUEST"),
+        ("QUERY4_CIADDR", &a_addr),
+        ("SUBNET4_ID", "2"),
+        ("SUBNET4_PREFIX", "10.0.0.0"),
+        ("SUBNET4_PREFIX_LEN", "8"),
+        ("SUBNET4_NAME", "10.0.0.0/8"),
+        ("PKT4_HWADDR", &mac_a),
+        ("PKT4_HWADDR_TYPE", "1"),
+        ("PKT4_CLIENT_ID", &common::dhcp6::colon_hex(&client_id)),
+        ("LEASE4_ADDRESS", &a_addr),
+        ("LEASE4_HWADDR", &mac_a),
+    ]);
     let release = dump.wait_one("lease4_release", t, |r| {
-        has(r, "QUERY4_TXID", &txid(XID_A4_RELEASE))
+        r.has("QUERY4_TXID", &txid(XID_A4_RELEASE))
     });
-    check(
-        &release,
-        &[
-            ("QUERY4_TYPE", "DHCPRELEASE"),
-            ("QUERY4_CIADDR", &a_addr),
-            ("LEASE4_ADDRESS", &a_addr),
-            ("LEASE4_HWADDR", &mac_a),
-            ("LEASE4_SUBNET_ID", "2"),
-        ],
-    );
+    release.check(&[
+        ("QUERY4_TYPE", "DHCPRELEASE"),
+        ("QUERY4_CIADDR", &a_addr),
+        ("LEASE4_ADDRESS", &a_addr),
+        ("LEASE4_HWADDR", &mac_a),
+        ("LEASE4_SUBNET_ID", "2"),
+    ]);
     let released = dump.wait_one("leases4_committed", t, |r| {
-        has(r, "QUERY4_TXID", &txid(XID_A4_RELEASE))
+        r.has("QUERY4_TXID", &txid(XID_A4_RELEASE))
     });
-    check(
-        &released,
-        &[
-            ("DELETED_LEASES4_SIZE", "1"),
-            ("DELETED_LEASES4_AT0_ADDRESS", &a_addr),
-        ],
-    );
+    released.check(&[
+        ("DELETED_LEASES4_SIZE", "1"),
+        ("DELETED_LEASES4_AT0_ADDRESS", &a_addr),
+    ]);
     let decline = dump.wait_one("lease4_decline", t, |r| {
-        has(r, "QUERY4_TXID", &txid(XID_B4_DECLINE))
+        r.has("QUERY4_TXID", &txid(XID_B4_DECLINE))
     });
-    check(
-        &decline,
-        &[
-            ("QUERY4_TYPE", "DHCPDECLINE"),
-            ("QUERY4_RELAYED", "false"),
-            ("QUERY4_GIADDR", "0.0.0.0"),
-            ("QUERY4_HWADDR", &mac_b),
-            ("LEASE4_ADDRESS", &b_addr),
-            ("LEASE4_SUBNET_ID", "1"),
-        ],
-    );
-    let recover = dump.wait_one("lease4_recover", t, |r| has(r, "LEASE4_ADDRESS", &b_addr));
-    check(
-        &recover,
-        &[("LEASE4_STATE", "declined"), ("LEASE4_SUBNET_ID", "1")],
-    );
+    decline.check(&[
+        ("QUERY4_TYPE", "DHCPDECLINE"),
+        ("QUERY4_RELAYED", "false"),
+        ("QUERY4_GIADDR", "0.0.0.0"),
+        ("QUERY4_HWADDR", &mac_b),
+        ("LEASE4_ADDRESS", &b_addr),
+        ("LEASE4_SUBNET_ID", "1"),
+    ]);
+    let recover = dump.wait_one("lease4_recover", t, |r| r.has("LEASE4_ADDRESS", &b_addr));
+    recover.check(&[("LEASE4_STATE", "declined"), ("LEASE4_SUBNET_ID", "1")]);
     let expire = dump.wait_one(
         "lease4_expire",
         Duration::from_secs(VALID as u64 + 6),
-        |r| has(r, "LEASE4_ADDRESS", &c_addr),
+        |r| r.has("LEASE4_ADDRESS", &c_addr),
     );
-    check(
-        &expire,
-        &[
-            ("LEASE4_HWADDR", &mac_c),
-            ("LEASE4_SUBNET_ID", "2"),
-            ("REMOVE_LEASE", "false"),
-            ("LEASE4_VALID_LIFETIME", &VALID.to_string()),
-        ],
-    );
+    expire.check(&[
+        ("LEASE4_HWADDR", &mac_c),
+        ("LEASE4_SUBNET_ID", "2"),
+        ("REMOVE_LEASE", "false"),
+        ("LEASE4_VALID_LIFETIME", &VALID.to_string()),
+    ]);
     for r in [
         &committed, &renew, &release, &released, &decline, &recover, &expire,
     ] {
         assert_documented(r);
     }
+    kea.assert_healthy();
     if lib == Lib::Kea {
         return;
     }
 
     // The opt-in hook points, for client A's DISCOVER (xid 0x1000) and REQUEST (0x1001).
-    let receive = dump.wait_one("pkt4_receive", t, |r| has(r, "QUERY4_TXID", &txid(XID_A4)));
-    check(
-        &receive,
-        &[
-            ("QUERY4_TYPE", "DHCPDISCOVER"),
-            ("QUERY4_HWADDR", &mac_a),
-            ("QUERY4_RELAYED", "true"),
-            ("QUERY4_OPTION_82", &hex_upper(&opt82)),
-            ("QUERY4_OPTION_82_SUB_OPTION_1", &hex_upper(CIRCUIT_ID)),
-            ("QUERY4_OPTION_82_SUB_OPTION_2", &hex_upper(REMOTE_ID4)),
-        ],
-    );
-    let select = dump.wait_one("subnet4_select", t, |r| {
-        has(r, "QUERY4_TXID", &txid(XID_A4))
-    });
-    check(
-        &select,
-        &[
-            ("SUBNET4_ID", "2"),
-            ("SUBNET4_PREFIX", "10.0.0.0"),
-            ("SUBNET4_PREFIX_LEN", "8"),
-        ],
-    );
-    let offer = dump.wait_one("lease4_select", t, |r| has(r, "QUERY4_TXID", &txid(XID_A4)));
-    check(
-        &offer,
-        &[
-            ("FAKE_ALLOCATION", "true"),
-            ("LEASE4_ADDRESS", &a_addr),
-            ("SUBNET4_ID", "2"),
-        ],
-    );
+    let receive = dump.wait_one("pkt4_receive", t, |r| r.has("QUERY4_TXID", &txid(XID_A4)));
+    receive.check(&[
+        ("QUERY4_TYPE", "DHCPDISCOVER"),
+        ("QUERY4_HWADDR", &mac_a),
+        ("QUERY4_RELAYED", "true"),
+        ("QUERY4_OPTION_82", &hex_upper(&opt82)),
+        ("QUERY4_OPTION_82_SUB_OPTION_1", &hex_upper(CIRCUIT_ID)),
+        ("QUERY4_OPTION_82_SUB_OPTION_2", &hex_upper(REMOTE_ID4)),
+    ]);
+    let select = dump.wait_one("subnet4_select", t, |r| r.has("QUERY4_TXID", &txid(XID_A4)));
+    select.check(&[
+        ("SUBNET4_ID", "2"),
+        ("SUBNET4_PREFIX", "10.0.0.0"),
+        ("SUBNET4_PREFIX_LEN", "8"),
+    ]);
+    let offer = dump.wait_one("lease4_select", t, |r| r.has("QUERY4_TXID", &txid(XID_A4)));
+    offer.check(&[
+        ("FAKE_ALLOCATION", "true"),
+        ("LEASE4_ADDRESS", &a_addr),
+        ("SUBNET4_ID", "2"),
+    ]);
     let alloc = dump.wait_one("lease4_select", t, |r| {
-        has(r, "QUERY4_TXID", &txid(XID_A4 + 1))
+        r.has("QUERY4_TXID", &txid(XID_A4 + 1))
     });
-    check(
-        &alloc,
-        &[
-            ("FAKE_ALLOCATION", "false"),
-            ("LEASE4_ADDRESS", &a_addr),
-            ("LEASE4_HWADDR", &mac_a),
-        ],
-    );
-    let send_offer = dump.wait_one("pkt4_send", t, |r| has(r, "QUERY4_TXID", &txid(XID_A4)));
-    check(
-        &send_offer,
-        &[
-            ("RESPONSE4_TYPE", "DHCPOFFER"),
-            ("RESPONSE4_YIADDR", &a_addr),
-            ("RESPONSE4_TXID", &txid(XID_A4)),
-        ],
-    );
-    let send_ack = dump.wait_one("pkt4_send", t, |r| has(r, "QUERY4_TXID", &txid(XID_A4 + 1)));
-    check(
-        &send_ack,
-        &[("RESPONSE4_TYPE", "DHCPACK"), ("RESPONSE4_YIADDR", &a_addr)],
-    );
+    alloc.check(&[
+        ("FAKE_ALLOCATION", "false"),
+        ("LEASE4_ADDRESS", &a_addr),
+        ("LEASE4_HWADDR", &mac_a),
+    ]);
+    let send_offer = dump.wait_one("pkt4_send", t, |r| r.has("QUERY4_TXID", &txid(XID_A4)));
+    send_offer.check(&[
+        ("RESPONSE4_TYPE", "DHCPOFFER"),
+        ("RESPONSE4_YIADDR", &a_addr),
+        ("RESPONSE4_TXID", &txid(XID_A4)),
+    ]);
+    let send_ack = dump.wait_one("pkt4_send", t, |r| r.has("QUERY4_TXID", &txid(XID_A4 + 1)));
+    send_ack.check(&[("RESPONSE4_TYPE", "DHCPACK"), ("RESPONSE4_YIADDR", &a_addr)]);
     for r in [&receive, &select, &offer, &alloc, &send_offer, &send_ack] {
         assert_documented(r);
     }
+    kea.assert_healthy();
 }
 
 fn ours(mt: bool) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::dhcp4::hex_upper;
 use common::dhcp6::colon_hex;
-use common::dump::{Dump, Record};
+use common::dump::Dump;
 use common::kea::{async_script_hook, Family, Kea, Lib, Settings};
 use common::scenario::*;
 use common::testbed::Testbed;
@@ -18,16 +18,6 @@ use common::{require_prereqs, HeavySlot, Scratch};
 
 const VALID: u32 = 8;
 const PROBATION: u32 = 2;
-fn has(r: &Record, name: &str, value: &str) -> bool {
-    r.get(name) == Some(value)
-}
-
-fn check(r: &Record, expected: &[(&str, &str)]) {
-    for (name, value) in expected {
-        assert_eq!(r.var(name), *value, "{} {name}: {:#?}", r.hook, r.vars);
-    }
-}
-
 fn v6_hook_points(lib: Lib, mt: bool) {
     if !require_prereqs() {
         return;
@@ -44,7 +34,7 @@ fn v6_hook_points(lib: Lib, mt: bool) {
     );
     settings.valid_lifetime = VALID;
     settings.decline_probation = PROBATION;
-    let _kea = Kea::start(&tb, &scratch, &settings);
+    let mut kea = Kea::start(&tb, &scratch, &settings);
     let (a, b, c) = v6_clients(&tb);
 
     assert!(
@@ -68,97 +58,80 @@ fn v6_hook_points(lib: Lib, mt: bool) {
     let txid = |n: u32| n.to_string();
 
     let committed = dump.wait_one("leases6_committed", t, |r| {
-        has(r, "QUERY6_TXID", &txid(TXID_A6 + 1))
+        r.has("QUERY6_TXID", &txid(TXID_A6 + 1))
     });
-    check(
-        &committed,
-        &[
-            ("QUERY6_TYPE", "REQUEST"),
-            ("QUERY6_CLIENT_ID", &duid_a),
-            ("QUERY6_PROTO", "UDP"),
-            ("LEASES6_SIZE", "2"),
-            ("DELETED_LEASES6_SIZE", "0"),
-            ("LEASES6_AT0_ADDRESS", &a_addr),
-            ("LEASES6_AT0_TYPE", "IA_NA"),
-            ("LEASES6_AT0_PREFIX_LEN", "128"),
-            ("LEASES6_AT0_DUID", &duid_a),
-            ("LEASES6_AT0_IAID", "1"),
-            ("LEASES6_AT0_SUBNET_ID", "2"),
-            ("LEASES6_AT0_STATE", "default"),
-            ("LEASES6_AT0_VALID_LIFETIME", &valid),
-            ("LEASES6_AT1_ADDRESS", &a_pfx),
-            ("LEASES6_AT1_TYPE", "IA_PD"),
-            ("LEASES6_AT1_PREFIX_LEN", "64"),
-        ],
-    );
+    committed.check(&[
+        ("QUERY6_TYPE", "REQUEST"),
+        ("QUERY6_CLIENT_ID", &duid_a),
+        ("QUERY6_PROTO", "UDP"),
+        ("LEASES6_SIZE", "2"),
+        ("DELETED_LEASES6_SIZE", "0"),
+        ("LEASES6_AT0_ADDRESS", &a_addr),
+        ("LEASES6_AT0_TYPE", "IA_NA"),
+        ("LEASES6_AT0_PREFIX_LEN", "128"),
+        ("LEASES6_AT0_DUID", &duid_a),
+        ("LEASES6_AT0_IAID", "1"),
+        ("LEASES6_AT0_SUBNET_ID", "2"),
+        ("LEASES6_AT0_STATE", "default"),
+        ("LEASES6_AT0_VALID_LIFETIME", &valid),
+        ("LEASES6_AT1_ADDRESS", &a_pfx),
+        ("LEASES6_AT1_TYPE", "IA_PD"),
+        ("LEASES6_AT1_PREFIX_LEN", "64"),
+    ]);
     for (hook, msg, id) in [
         ("lease6_renew", "RENEW", TXID_A6_RENEW),
         ("lease6_rebind", "REBIND", TXID_A6_REBIND),
     ] {
         for (addr, ia_type, len) in [(&a_addr, "3", "128"), (&a_pfx, "25", "64")] {
             let r = dump.wait_one(hook, t, |r| {
-                has(r, "QUERY6_TXID", &txid(id)) && has(r, "LEASE6_ADDRESS", addr)
+                r.has("QUERY6_TXID", &txid(id)) && r.has("LEASE6_ADDRESS", addr)
             });
-            check(
-                &r,
-                &[
-                    ("QUERY6_TYPE", msg),
-                    ("LEASE6_PREFIX_LEN", len),
-                    ("LEASE6_DUID", &duid_a),
-                    ("LEASE6_SUBNET_ID", "2"),
-                    ("PKT6_IA_IAID", "1"),
-                    ("PKT6_IA_IA_TYPE", ia_type),
-                ],
-            );
+            r.check(&[
+                ("QUERY6_TYPE", msg),
+                ("LEASE6_PREFIX_LEN", len),
+                ("LEASE6_DUID", &duid_a),
+                ("LEASE6_SUBNET_ID", "2"),
+                ("PKT6_IA_IAID", "1"),
+                ("PKT6_IA_IA_TYPE", ia_type),
+            ]);
             assert_documented(&r);
         }
     }
     for addr in [&a_addr, &a_pfx] {
-        let r = dump.wait_one("lease6_release", t, |r| has(r, "LEASE6_ADDRESS", addr));
-        check(
-            &r,
-            &[
-                ("QUERY6_TYPE", "RELEASE"),
-                ("QUERY6_TXID", &txid(TXID_A6_RELEASE)),
-                ("LEASE6_DUID", &duid_a),
-            ],
-        );
+        let r = dump.wait_one("lease6_release", t, |r| r.has("LEASE6_ADDRESS", addr));
+        r.check(&[
+            ("QUERY6_TYPE", "RELEASE"),
+            ("QUERY6_TXID", &txid(TXID_A6_RELEASE)),
+            ("LEASE6_DUID", &duid_a),
+        ]);
         assert_documented(&r);
     }
-    let decline = dump.wait_one("lease6_decline", t, |r| has(r, "LEASE6_ADDRESS", &b_addr));
-    check(
-        &decline,
-        &[
-            ("QUERY6_TYPE", "DECLINE"),
-            ("QUERY6_TXID", &txid(TXID_B6_DECLINE)),
-            ("QUERY6_CLIENT_ID", &duid_b),
-            ("LEASE6_SUBNET_ID", "1"),
-            ("LEASE6_TYPE", "IA_NA"),
-        ],
-    );
-    let recover = dump.wait_one("lease6_recover", t, |r| has(r, "LEASE6_ADDRESS", &b_addr));
-    check(
-        &recover,
-        &[("LEASE6_STATE", "declined"), ("LEASE6_SUBNET_ID", "1")],
-    );
+    let decline = dump.wait_one("lease6_decline", t, |r| r.has("LEASE6_ADDRESS", &b_addr));
+    decline.check(&[
+        ("QUERY6_TYPE", "DECLINE"),
+        ("QUERY6_TXID", &txid(TXID_B6_DECLINE)),
+        ("QUERY6_CLIENT_ID", &duid_b),
+        ("LEASE6_SUBNET_ID", "1"),
+        ("LEASE6_TYPE", "IA_NA"),
+    ]);
+    let recover = dump.wait_one("lease6_recover", t, |r| r.has("LEASE6_ADDRESS", &b_addr));
+    recover.check(&[("LEASE6_STATE", "declined"), ("LEASE6_SUBNET_ID", "1")]);
     let expire_wait = Duration::from_secs(VALID as u64 + 6);
     for (addr, kind) in [(&c_addr, "IA_NA"), (&c_pfx, "IA_PD")] {
         let r = dump.wait_one("lease6_expire", expire_wait, |r| {
-            has(r, "LEASE6_ADDRESS", addr)
+            r.has("LEASE6_ADDRESS", addr)
         });
-        check(
-            &r,
-            &[
-                ("LEASE6_TYPE", kind),
-                ("LEASE6_SUBNET_ID", "1"),
-                ("REMOVE_LEASE", "false"),
-            ],
-        );
+        r.check(&[
+            ("LEASE6_TYPE", kind),
+            ("LEASE6_SUBNET_ID", "1"),
+            ("REMOVE_LEASE", "false"),
+        ]);
         assert_documented(&r);
     }
     for r in [&committed, &decline, &recover] {
         assert_documented(r);
     }
+    kea.assert_healthy();
     if lib == Lib::Kea {
         return;
     }
@@ -171,60 +144,44 @@ fn v6_hook_points(lib: Lib, mt: bool) {
         ("QUERY6_OPTION_38", hex_upper(SUBSCRIBER_ID6)),
     ];
     let relay_vars: Vec<(&str, &str)> = relay_vars.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let receive = dump.wait_one("pkt6_receive", t, |r| has(r, "QUERY6_TXID", &txid(TXID_A6)));
-    check(
-        &receive,
-        &[("QUERY6_TYPE", "SOLICIT"), ("QUERY6_CLIENT_ID", &duid_a)],
-    );
-    check(&receive, &relay_vars);
+    let receive = dump.wait_one("pkt6_receive", t, |r| r.has("QUERY6_TXID", &txid(TXID_A6)));
+    receive.check(&[("QUERY6_TYPE", "SOLICIT"), ("QUERY6_CLIENT_ID", &duid_a)]);
+    receive.check(&relay_vars);
     let select = dump.wait_one("subnet6_select", t, |r| {
-        has(r, "QUERY6_TXID", &txid(TXID_A6))
+        r.has("QUERY6_TXID", &txid(TXID_A6))
     });
-    check(
-        &select,
-        &[
-            ("SUBNET6_ID", "2"),
-            ("SUBNET6_PREFIX", "2001:db8:2::"),
-            ("SUBNET6_PREFIX_LEN", "64"),
-        ],
-    );
-    check(&select, &relay_vars);
+    select.check(&[
+        ("SUBNET6_ID", "2"),
+        ("SUBNET6_PREFIX", "2001:db8:2::"),
+        ("SUBNET6_PREFIX_LEN", "64"),
+    ]);
+    select.check(&relay_vars);
     let advertise = dump.wait_one("lease6_select", t, |r| {
-        has(r, "QUERY6_TXID", &txid(TXID_A6)) && has(r, "LEASE6_ADDRESS", &a_addr)
+        r.has("QUERY6_TXID", &txid(TXID_A6)) && r.has("LEASE6_ADDRESS", &a_addr)
     });
-    check(
-        &advertise,
-        &[
-            ("FAKE_ALLOCATION", "true"),
-            ("LEASE6_TYPE", "IA_NA"),
-            ("SUBNET6_ID", "2"),
-        ],
-    );
+    advertise.check(&[
+        ("FAKE_ALLOCATION", "true"),
+        ("LEASE6_TYPE", "IA_NA"),
+        ("SUBNET6_ID", "2"),
+    ]);
     let alloc = dump.wait_one("lease6_select", t, |r| {
-        has(r, "QUERY6_TXID", &txid(TXID_A6 + 1)) && has(r, "LEASE6_ADDRESS", &a_pfx)
+        r.has("QUERY6_TXID", &txid(TXID_A6 + 1)) && r.has("LEASE6_ADDRESS", &a_pfx)
     });
-    check(
-        &alloc,
-        &[
-            ("FAKE_ALLOCATION", "false"),
-            ("LEASE6_TYPE", "IA_PD"),
-            ("LEASE6_PREFIX_LEN", "64"),
-        ],
-    );
-    let send = dump.wait_one("pkt6_send", t, |r| {
-        has(r, "QUERY6_TXID", &txid(TXID_A6 + 1))
-    });
-    check(
-        &send,
-        &[
-            ("QUERY6_TYPE", "REQUEST"),
-            ("RESPONSE6_TYPE", "REPLY"),
-            ("RESPONSE6_TXID", &txid(TXID_A6 + 1)),
-        ],
-    );
+    alloc.check(&[
+        ("FAKE_ALLOCATION", "false"),
+        ("LEASE6_TYPE", "IA_PD"),
+        ("LEASE6_PREFIX_LEN", "64"),
+    ]);
+    let send = dump.wait_one("pkt6_send", t, |r| r.has("QUERY6_TXID", &txid(TXID_A6 + 1)));
+    send.check(&[
+        ("QUERY6_TYPE", "REQUEST"),
+        ("RESPONSE6_TYPE", "REPLY"),
+        ("RESPONSE6_TXID", &txid(TXID_A6 + 1)),
+    ]);
     for r in [&receive, &select, &advertise, &alloc, &send] {
         assert_documented(r);
     }
+    kea.assert_healthy();
 }
 
 fn ours(mt: bool) {

@@ -24,6 +24,24 @@ impl Record {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
     }
+
+    /// Whether variable `name` is set to `value`.
+    pub fn has(&self, name: &str, value: &str) -> bool {
+        self.get(name) == Some(value)
+    }
+
+    /// Asserts each (variable, value), naming the hook point and showing all variables.
+    pub fn check(&self, expected: &[(&str, &str)]) {
+        for (name, value) in expected {
+            assert_eq!(
+                self.var(name),
+                *value,
+                "{} {name}: {:#?}",
+                self.hook,
+                self.vars
+            );
+        }
+    }
 }
 
 /// A directory with its own copy of dump.sh.

@@ -218,6 +218,18 @@ impl Kea {
         std::fs::read_to_string(&self.out).unwrap_or_default()
     }
 
+    /// Asserts Kea still runs and has no zombie child (scripts are reaped).
+    pub fn assert_healthy(&mut self) {
+        assert!(
+            self.alive(),
+            "Kea died:\n{}\n{}",
+            self.out_text(),
+            self.log_text()
+        );
+        let zombies = super::procs::zombies(self.pid);
+        assert!(zombies.is_empty(), "zombie children of Kea: {zombies:?}");
+    }
+
     /// Whether Kea is still running.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
