@@ -146,12 +146,43 @@ RawLease6 lease6(const Lease6Ptr& lease) {
     return (raw);
 }
 
+template <typename RawCollection, typename Collection, typename Raw, typename LeasePtr>
+RawCollection collection(const Collection& leases, Raw (*convert)(const LeasePtr&)) {
+    RawCollection raw{};
+    if (leases) {
+        raw.present = true;
+        for (const LeasePtr& lease : *leases) {
+            if (lease) {
+                raw.leases.push_back(convert(lease));
+            }
+        }
+    }
+    return (raw);
+}
+
+RawLeases4 leases4(const Lease4CollectionPtr& leases) {
+    return (collection<RawLeases4>(leases, lease4));
+}
+
+RawLeases6 leases6(const Lease6CollectionPtr& leases) {
+    return (collection<RawLeases6>(leases, lease6));
+}
+
+// Reads argument `name` as a `Ptr` and converts it; an absent argument gives `Raw{}`
+// (present == false), and so does a null pointer (each converter checks).
+template <typename Ptr, typename Raw>
+Raw read(const CalloutHandle& handle, rust::Str name, Raw (*convert)(const Ptr&)) {
+    Ptr value;
+    return (fetch(handle, name, value) ? convert(value) : Raw{});
+}
+
 } // namespace
 
-RawPkt4 get_pkt4(const CalloutHandle& handle, rust::Str name) {
-    Pkt4Ptr pkt;
+namespace {
+
+RawPkt4 pkt4(const Pkt4Ptr& pkt) {
     RawPkt4 raw{};
-    if (!fetch(handle, name, pkt) || !pkt) {
+    if (!pkt) {
         return (raw);
     }
     raw.present = true;
@@ -177,10 +208,9 @@ RawPkt4 get_pkt4(const CalloutHandle& handle, rust::Str name) {
     return (raw);
 }
 
-RawPkt6 get_pkt6(const CalloutHandle& handle, rust::Str name) {
-    Pkt6Ptr pkt;
+RawPkt6 pkt6(const Pkt6Ptr& pkt) {
     RawPkt6 raw{};
-    if (!fetch(handle, name, pkt) || !pkt) {
+    if (!pkt) {
         return (raw);
     }
     raw.present = true;
@@ -214,48 +244,9 @@ RawPkt6 get_pkt6(const CalloutHandle& handle, rust::Str name) {
     return (raw);
 }
 
-RawLease4 get_lease4(const CalloutHandle& handle, rust::Str name) {
-    Lease4Ptr lease;
-    return (fetch(handle, name, lease) ? lease4(lease) : RawLease4{});
-}
-
-RawLease6 get_lease6(const CalloutHandle& handle, rust::Str name) {
-    Lease6Ptr lease;
-    return (fetch(handle, name, lease) ? lease6(lease) : RawLease6{});
-}
-
-RawLeases4 get_leases4(const CalloutHandle& handle, rust::Str name) {
-    Lease4CollectionPtr leases;
-    RawLeases4 raw{};
-    if (fetch(handle, name, leases) && leases) {
-        raw.present = true;
-        for (const Lease4Ptr& lease : *leases) {
-            if (lease) {
-                raw.leases.push_back(lease4(lease));
-            }
-        }
-    }
-    return (raw);
-}
-
-RawLeases6 get_leases6(const CalloutHandle& handle, rust::Str name) {
-    Lease6CollectionPtr leases;
-    RawLeases6 raw{};
-    if (fetch(handle, name, leases) && leases) {
-        raw.present = true;
-        for (const Lease6Ptr& lease : *leases) {
-            if (lease) {
-                raw.leases.push_back(lease6(lease));
-            }
-        }
-    }
-    return (raw);
-}
-
-RawSubnet4 get_subnet4(const CalloutHandle& handle, rust::Str name) {
-    Subnet4Ptr subnet;
+RawSubnet4 subnet4(const Subnet4Ptr& subnet) {
     RawSubnet4 raw{};
-    if (fetch(handle, name, subnet) && subnet) {
+    if (subnet) {
         const auto prefix = subnet->get();
         raw.present = true;
         raw.id = subnet->getID();
@@ -265,10 +256,9 @@ RawSubnet4 get_subnet4(const CalloutHandle& handle, rust::Str name) {
     return (raw);
 }
 
-RawSubnet6 get_subnet6(const CalloutHandle& handle, rust::Str name) {
-    Subnet6Ptr subnet;
+RawSubnet6 subnet6(const Subnet6Ptr& subnet) {
     RawSubnet6 raw{};
-    if (fetch(handle, name, subnet) && subnet) {
+    if (subnet) {
         const auto prefix = subnet->get();
         raw.present = true;
         raw.id = subnet->getID();
@@ -278,37 +268,73 @@ RawSubnet6 get_subnet6(const CalloutHandle& handle, rust::Str name) {
     return (raw);
 }
 
+RawIa ia(const Option6IAPtr& option) {
+    RawIa raw{};
+    if (option) {
+        raw.present = true;
+        raw.iaid = option->getIAID();
+        raw.ia_type = option->getType();
+        raw.t1 = option->getT1();
+        raw.t2 = option->getT2();
+    }
+    return (raw);
+}
+
+RawBool boolean(const bool& value) {
+    RawBool raw{};
+    raw.present = true;
+    raw.value = value;
+    return (raw);
+}
+
+} // namespace
+
+RawPkt4 get_pkt4(const CalloutHandle& handle, rust::Str name) {
+    return (read(handle, name, pkt4));
+}
+
+RawPkt6 get_pkt6(const CalloutHandle& handle, rust::Str name) {
+    return (read(handle, name, pkt6));
+}
+
+RawLease4 get_lease4(const CalloutHandle& handle, rust::Str name) {
+    return (read(handle, name, lease4));
+}
+
+RawLease6 get_lease6(const CalloutHandle& handle, rust::Str name) {
+    return (read(handle, name, lease6));
+}
+
+RawLeases4 get_leases4(const CalloutHandle& handle, rust::Str name) {
+    return (read(handle, name, leases4));
+}
+
+RawLeases6 get_leases6(const CalloutHandle& handle, rust::Str name) {
+    return (read(handle, name, leases6));
+}
+
+RawSubnet4 get_subnet4(const CalloutHandle& handle, rust::Str name) {
+    return (read(handle, name, subnet4));
+}
+
+RawSubnet6 get_subnet6(const CalloutHandle& handle, rust::Str name) {
+    return (read(handle, name, subnet6));
+}
+
 RawHwAddr get_hwaddr(const CalloutHandle& handle, rust::Str name) {
-    HWAddrPtr hw;
-    return (fetch(handle, name, hw) ? hwaddr(hw) : RawHwAddr{});
+    return (read(handle, name, hwaddr));
 }
 
 RawBytes get_client_id(const CalloutHandle& handle, rust::Str name) {
-    ClientIdPtr id;
-    return (fetch(handle, name, id) ? client_id(id) : RawBytes{});
+    return (read(handle, name, client_id));
 }
 
 RawIa get_ia(const CalloutHandle& handle, rust::Str name) {
-    Option6IAPtr ia;
-    RawIa raw{};
-    if (fetch(handle, name, ia) && ia) {
-        raw.present = true;
-        raw.iaid = ia->getIAID();
-        raw.ia_type = ia->getType();
-        raw.t1 = ia->getT1();
-        raw.t2 = ia->getT2();
-    }
-    return (raw);
+    return (read(handle, name, ia));
 }
 
 RawBool get_bool(const CalloutHandle& handle, rust::Str name) {
-    bool value = false;
-    RawBool raw{};
-    if (fetch(handle, name, value)) {
-        raw.present = true;
-        raw.value = value;
-    }
-    return (raw);
+    return (read(handle, name, boolean));
 }
 
 } // namespace kea_runscript

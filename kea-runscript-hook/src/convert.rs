@@ -49,8 +49,7 @@ fn ipv6(bytes: &[u8], what: &str) -> Result<Ipv6Addr> {
     }
 }
 
-/// A hardware address.
-pub fn hwaddr(raw: RawHwAddr) -> Option<HwAddr> {
+fn hw(raw: RawHwAddr) -> Option<HwAddr> {
     raw.present.then_some(HwAddr {
         htype: raw.htype,
         bytes: raw.bytes,
@@ -58,9 +57,18 @@ pub fn hwaddr(raw: RawHwAddr) -> Option<HwAddr> {
     })
 }
 
-/// A client identifier.
-pub fn client_id(raw: RawBytes) -> Option<ClientId> {
+fn id(raw: RawBytes) -> Option<ClientId> {
     raw.present.then_some(ClientId(raw.bytes))
+}
+
+/// A hardware address.
+pub fn hwaddr(raw: RawHwAddr) -> Result<Option<HwAddr>> {
+    Ok(hw(raw))
+}
+
+/// A client identifier.
+pub fn client_id(raw: RawBytes) -> Result<Option<ClientId>> {
+    Ok(id(raw))
 }
 
 fn duid(raw: RawBytes) -> Option<Duid> {
@@ -77,8 +85,8 @@ fn options(raw: Vec<RawOption>) -> Vec<DhcpOption> {
 }
 
 /// A DHCPv4 packet.
-pub fn pkt4(raw: RawPkt4) -> Option<Pkt4> {
-    raw.present.then(|| Pkt4 {
+pub fn pkt4(raw: RawPkt4) -> Result<Option<Pkt4>> {
+    Ok(raw.present.then(|| Pkt4 {
         msg_type: raw.msg_type,
         transid: raw.transid,
         local_addr: Ipv4Addr::from(raw.local_addr),
@@ -94,11 +102,11 @@ pub fn pkt4(raw: RawPkt4) -> Option<Pkt4> {
         siaddr: Ipv4Addr::from(raw.siaddr),
         yiaddr: Ipv4Addr::from(raw.yiaddr),
         giaddr: Ipv4Addr::from(raw.giaddr),
-        hwaddr: hwaddr(raw.hwaddr),
-        local_hwaddr: hwaddr(raw.local_hwaddr),
-        remote_hwaddr: hwaddr(raw.remote_hwaddr),
+        hwaddr: hw(raw.hwaddr),
+        local_hwaddr: hw(raw.local_hwaddr),
+        remote_hwaddr: hw(raw.remote_hwaddr),
         options: options(raw.options),
-    })
+    }))
 }
 
 fn relay6(raw: RawRelay6) -> Result<Relay6> {
@@ -125,7 +133,7 @@ pub fn pkt6(raw: RawPkt6) -> Result<Option<Pkt6>> {
         remote_port: raw.remote_port,
         iface_index: raw.iface_index,
         iface_name: text(&raw.iface_name),
-        remote_hwaddr: hwaddr(raw.remote_hwaddr),
+        remote_hwaddr: hw(raw.remote_hwaddr),
         proto: if raw.proto == 1 {
             Proto::Tcp
         } else {
@@ -137,18 +145,22 @@ pub fn pkt6(raw: RawPkt6) -> Result<Option<Pkt6>> {
     }))
 }
 
-/// A DHCPv4 lease.
-pub fn lease4(raw: RawLease4) -> Option<Lease4> {
+fn v4_lease(raw: RawLease4) -> Option<Lease4> {
     raw.present.then(|| Lease4 {
         address: Ipv4Addr::from(raw.address),
         cltt: raw.cltt,
         hostname: text(&raw.hostname),
-        hwaddr: hwaddr(raw.hwaddr),
+        hwaddr: hw(raw.hwaddr),
         state: LeaseState::from_raw(raw.state),
         subnet_id: raw.subnet_id,
         valid_lifetime: raw.valid_lifetime,
-        client_id: client_id(raw.client_id),
+        client_id: id(raw.client_id),
     })
+}
+
+/// A DHCPv4 lease.
+pub fn lease4(raw: RawLease4) -> Result<Option<Lease4>> {
+    Ok(v4_lease(raw))
 }
 
 /// A DHCPv6 lease.
@@ -160,7 +172,7 @@ pub fn lease6(raw: RawLease6) -> Result<Option<Lease6>> {
         address: ipv6(&raw.address, "lease6 address")?,
         cltt: raw.cltt,
         hostname: text(&raw.hostname),
-        hwaddr: hwaddr(raw.hwaddr),
+        hwaddr: hw(raw.hwaddr),
         state: LeaseState::from_raw(raw.state),
         subnet_id: raw.subnet_id,
         valid_lifetime: raw.valid_lifetime,
@@ -173,9 +185,10 @@ pub fn lease6(raw: RawLease6) -> Result<Option<Lease6>> {
 }
 
 /// A collection of DHCPv4 leases.
-pub fn leases4(raw: RawLeases4) -> Option<Vec<Lease4>> {
-    raw.present
-        .then(|| raw.leases.into_iter().filter_map(lease4).collect())
+pub fn leases4(raw: RawLeases4) -> Result<Option<Vec<Lease4>>> {
+    Ok(raw
+        .present
+        .then(|| raw.leases.into_iter().filter_map(v4_lease).collect()))
 }
 
 /// A collection of DHCPv6 leases.
@@ -212,18 +225,18 @@ pub fn subnet6(raw: RawSubnet6) -> Result<Option<Subnet6>> {
 }
 
 /// An IA option.
-pub fn ia(raw: RawIa) -> Option<Ia> {
-    raw.present.then_some(Ia {
+pub fn ia(raw: RawIa) -> Result<Option<Ia>> {
+    Ok(raw.present.then_some(Ia {
         iaid: raw.iaid,
         ia_type: raw.ia_type,
         t1: raw.t1,
         t2: raw.t2,
-    })
+    }))
 }
 
 /// A boolean argument.
-pub fn boolean(raw: RawBool) -> Option<bool> {
-    raw.present.then_some(raw.value)
+pub fn boolean(raw: RawBool) -> Result<Option<bool>> {
+    Ok(raw.present.then_some(raw.value))
 }
 
 #[cfg(test)]
@@ -245,18 +258,18 @@ mod tests {
 
     #[test]
     fn absent_objects_become_none() {
-        assert_eq!(pkt4(RawPkt4::default()), None);
+        assert_eq!(pkt4(RawPkt4::default()), Ok(None));
         assert_eq!(pkt6(RawPkt6::default()), Ok(None));
-        assert_eq!(lease4(RawLease4::default()), None);
+        assert_eq!(lease4(RawLease4::default()), Ok(None));
         assert_eq!(lease6(RawLease6::default()), Ok(None));
-        assert_eq!(leases4(RawLeases4::default()), None);
+        assert_eq!(leases4(RawLeases4::default()), Ok(None));
         assert_eq!(leases6(RawLeases6::default()), Ok(None));
         assert_eq!(subnet4(RawSubnet4::default()), Ok(None));
         assert_eq!(subnet6(RawSubnet6::default()), Ok(None));
-        assert_eq!(hwaddr(RawHwAddr::default()), None);
-        assert_eq!(client_id(RawBytes::default()), None);
-        assert_eq!(ia(RawIa::default()), None);
-        assert_eq!(boolean(RawBool::default()), None);
+        assert_eq!(hwaddr(RawHwAddr::default()), Ok(None));
+        assert_eq!(client_id(RawBytes::default()), Ok(None));
+        assert_eq!(ia(RawIa::default()), Ok(None));
+        assert_eq!(boolean(RawBool::default()), Ok(None));
     }
 
     #[test]
@@ -265,7 +278,7 @@ mod tests {
             present: true,
             leases: vec![],
         };
-        assert_eq!(leases4(raw), Some(vec![]));
+        assert_eq!(leases4(raw), Ok(Some(vec![])));
     }
 
     #[test]
@@ -295,7 +308,7 @@ mod tests {
                 payload: vec![1, 2, 0xab, 0xcd],
             }],
         };
-        let pkt = pkt4(raw).unwrap();
+        let pkt = pkt4(raw).unwrap().unwrap();
         assert_eq!(pkt.msg_type, 3);
         assert_eq!(pkt.transid, 0xdead_beef);
         assert_eq!(pkt.local_addr, Ipv4Addr::new(192, 0, 2, 1));
@@ -435,6 +448,7 @@ mod tests {
             present: true,
             leases: vec![lease(10), lease(11)],
         })
+        .unwrap()
         .unwrap();
         assert_eq!(leases[0].address, Ipv4Addr::new(10, 0, 0, 10));
         assert_eq!(leases[1].client_id, Some(ClientId(vec![1, 11])));
@@ -463,17 +477,17 @@ mod tests {
         };
         assert_eq!(
             ia(raw),
-            Some(Ia {
+            Ok(Some(Ia {
                 iaid: 1,
                 ia_type: 25,
                 t1: 100,
                 t2: 160
-            })
+            }))
         );
         let raw = RawBool {
             present: true,
             value: false,
         };
-        assert_eq!(boolean(raw), Some(false));
+        assert_eq!(boolean(raw), Ok(Some(false)));
     }
 }

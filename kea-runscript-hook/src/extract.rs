@@ -38,69 +38,58 @@ pub fn event(hook_point: HookPoint, handle: &CalloutHandle) -> Result<Event, Ext
     Ok(event)
 }
 
+/// Calls the shim function `get` for argument `name` and converts its result.
+fn read<R, T>(
+    handle: &CalloutHandle,
+    name: &'static str,
+    get: fn(&CalloutHandle, &str) -> Result<R, cxx::Exception>,
+    convert: fn(R) -> Result<Option<T>, ConvertError>,
+) -> Result<Option<T>, ExtractError> {
+    let raw = get(handle, name).map_err(|e| ExtractError::Shim(name, e))?;
+    convert(raw).map_err(|e| ExtractError::Convert(name, e))
+}
+
+/// One row per argument: the event field, the shim function for its Kea type, the converter.
 fn read_argument(
     event: &mut Event,
     argument: Argument,
     handle: &CalloutHandle,
 ) -> Result<(), ExtractError> {
     let name = argument.kea_name();
-    let shim = |e| ExtractError::Shim(name, e);
-    let conv = |e| ExtractError::Convert(name, e);
     match argument {
-        Argument::Query4 => {
-            event.query4 = convert::pkt4(ffi::get_pkt4(handle, name).map_err(shim)?)
-        }
-        Argument::Response4 => {
-            event.response4 = convert::pkt4(ffi::get_pkt4(handle, name).map_err(shim)?)
-        }
+        Argument::Query4 => event.query4 = read(handle, name, ffi::get_pkt4, convert::pkt4)?,
+        Argument::Response4 => event.response4 = read(handle, name, ffi::get_pkt4, convert::pkt4)?,
         Argument::Subnet4 => {
-            event.subnet4 =
-                convert::subnet4(ffi::get_subnet4(handle, name).map_err(shim)?).map_err(conv)?
+            event.subnet4 = read(handle, name, ffi::get_subnet4, convert::subnet4)?
         }
         Argument::ClientId => {
-            event.client_id = convert::client_id(ffi::get_client_id(handle, name).map_err(shim)?)
+            event.client_id = read(handle, name, ffi::get_client_id, convert::client_id)?
         }
-        Argument::HwAddr => {
-            event.hwaddr = convert::hwaddr(ffi::get_hwaddr(handle, name).map_err(shim)?)
-        }
-        Argument::Lease4 => {
-            event.lease4 = convert::lease4(ffi::get_lease4(handle, name).map_err(shim)?)
-        }
+        Argument::HwAddr => event.hwaddr = read(handle, name, ffi::get_hwaddr, convert::hwaddr)?,
+        Argument::Lease4 => event.lease4 = read(handle, name, ffi::get_lease4, convert::lease4)?,
         Argument::Leases4 => {
-            event.leases4 = convert::leases4(ffi::get_leases4(handle, name).map_err(shim)?)
+            event.leases4 = read(handle, name, ffi::get_leases4, convert::leases4)?
         }
         Argument::DeletedLeases4 => {
-            event.deleted_leases4 = convert::leases4(ffi::get_leases4(handle, name).map_err(shim)?)
+            event.deleted_leases4 = read(handle, name, ffi::get_leases4, convert::leases4)?
         }
         Argument::RemoveLease => {
-            event.remove_lease = convert::boolean(ffi::get_bool(handle, name).map_err(shim)?)
+            event.remove_lease = read(handle, name, ffi::get_bool, convert::boolean)?
         }
         Argument::FakeAllocation => {
-            event.fake_allocation = convert::boolean(ffi::get_bool(handle, name).map_err(shim)?)
+            event.fake_allocation = read(handle, name, ffi::get_bool, convert::boolean)?
         }
-        Argument::Query6 => {
-            event.query6 =
-                convert::pkt6(ffi::get_pkt6(handle, name).map_err(shim)?).map_err(conv)?
-        }
-        Argument::Response6 => {
-            event.response6 =
-                convert::pkt6(ffi::get_pkt6(handle, name).map_err(shim)?).map_err(conv)?
-        }
+        Argument::Query6 => event.query6 = read(handle, name, ffi::get_pkt6, convert::pkt6)?,
+        Argument::Response6 => event.response6 = read(handle, name, ffi::get_pkt6, convert::pkt6)?,
         Argument::Subnet6 => {
-            event.subnet6 =
-                convert::subnet6(ffi::get_subnet6(handle, name).map_err(shim)?).map_err(conv)?
+            event.subnet6 = read(handle, name, ffi::get_subnet6, convert::subnet6)?
         }
-        Argument::Lease6 => {
-            event.lease6 =
-                convert::lease6(ffi::get_lease6(handle, name).map_err(shim)?).map_err(conv)?
-        }
+        Argument::Lease6 => event.lease6 = read(handle, name, ffi::get_lease6, convert::lease6)?,
         Argument::Leases6 => {
-            event.leases6 =
-                convert::leases6(ffi::get_leases6(handle, name).map_err(shim)?).map_err(conv)?
+            event.leases6 = read(handle, name, ffi::get_leases6, convert::leases6)?
         }
         Argument::DeletedLeases6 => {
-            event.deleted_leases6 =
-                convert::leases6(ffi::get_leases6(handle, name).map_err(shim)?).map_err(conv)?
+            event.deleted_leases6 = read(handle, name, ffi::get_leases6, convert::leases6)?
         }
         Argument::Ia => event.ia = read_ia(event, argument, handle)?,
     }
@@ -119,8 +108,7 @@ fn read_ia(
         None => &["ia_na", "ia_pd"],
     };
     for &name in names {
-        let raw = ffi::get_ia(handle, name).map_err(|e| ExtractError::Shim(name, e))?;
-        if let Some(ia) = convert::ia(raw) {
+        if let Some(ia) = read(handle, name, ffi::get_ia, convert::ia)? {
             return Ok(Some(ia));
         }
     }
