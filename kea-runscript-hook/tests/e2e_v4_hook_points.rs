@@ -12,8 +12,12 @@ use common::dump::Dump;
 use common::kea::{async_script_hook, Family, Kea, Lib, Settings};
 use common::scenario::*;
 use common::testbed::Testbed;
-use common::vars::{assert_documented, V4_EXTRA, V4_KEA};
+use common::vars::{assert_documented, assert_nothing_else, V4_EXTRA, V4_KEA};
 use common::{require_prereqs, HeavySlot, Scratch};
+use serde_json::json;
+
+/// Variable our library's `env` key adds in these tests.
+const MARKER: &str = "E2E_MARKER";
 
 const VALID: u32 = 6;
 const PROBATION: u32 = 2;
@@ -33,6 +37,10 @@ fn v4_hook_points(lib: Lib, mt: bool) {
     );
     settings.valid_lifetime = VALID;
     settings.decline_probation = PROBATION;
+    if lib == Lib::Ours {
+        // Our `env` key adds variables; Kea's own environment must not reach the script.
+        settings.hooks[0]["parameters"]["env"] = json!({MARKER: "v4"});
+    }
     let mut kea = Kea::start(&tb, &scratch, &settings);
 
     let (a, b, c) = v4_clients(&tb);
@@ -148,6 +156,8 @@ fn v4_hook_points(lib: Lib, mt: bool) {
         ("QUERY4_OPTION_82", &hex_upper(&opt82)),
         ("QUERY4_OPTION_82_SUB_OPTION_1", &hex_upper(CIRCUIT_ID)),
         ("QUERY4_OPTION_82_SUB_OPTION_2", &hex_upper(REMOTE_ID4)),
+        // Beyond Kea's two: every sub-option.
+        ("QUERY4_OPTION_82_SUB_OPTION_6", &hex_upper(SUBSCRIBER_ID4)),
     ]);
     let select = dump.wait_one("subnet4_select", t, |r| r.has("QUERY4_TXID", &txid(XID_A4)));
     select.check(&[
@@ -179,6 +189,10 @@ fn v4_hook_points(lib: Lib, mt: bool) {
     send_ack.check(&[("RESPONSE4_TYPE", "DHCPACK"), ("RESPONSE4_YIADDR", &a_addr)]);
     for r in [&receive, &select, &offer, &alloc, &send_offer, &send_ack] {
         assert_documented(r);
+    }
+    for r in dump.records() {
+        assert_eq!(r.var(MARKER), "v4", "configured env missing at {}", r.hook);
+        assert_nothing_else(&r, &[MARKER]);
     }
     kea.assert_healthy();
 }

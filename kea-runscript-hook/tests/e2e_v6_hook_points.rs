@@ -13,8 +13,12 @@ use common::dump::Dump;
 use common::kea::{async_script_hook, Family, Kea, Lib, Settings};
 use common::scenario::*;
 use common::testbed::Testbed;
-use common::vars::{assert_documented, V6_EXTRA, V6_KEA};
+use common::vars::{assert_documented, assert_nothing_else, V6_EXTRA, V6_KEA};
 use common::{require_prereqs, HeavySlot, Scratch};
+use serde_json::json;
+
+/// Variable our library's `env` key adds in these tests.
+const MARKER: &str = "E2E_MARKER";
 
 const VALID: u32 = 8;
 const PROBATION: u32 = 2;
@@ -34,6 +38,10 @@ fn v6_hook_points(lib: Lib, mt: bool) {
     );
     settings.valid_lifetime = VALID;
     settings.decline_probation = PROBATION;
+    if lib == Lib::Ours {
+        // Our `env` key adds variables; Kea's own environment must not reach the script.
+        settings.hooks[0]["parameters"]["env"] = json!({MARKER: "v6"});
+    }
     let mut kea = Kea::start(&tb, &scratch, &settings);
     let (a, b, c) = v6_clients(&tb);
 
@@ -180,6 +188,10 @@ fn v6_hook_points(lib: Lib, mt: bool) {
     ]);
     for r in [&receive, &select, &advertise, &alloc, &send] {
         assert_documented(r);
+    }
+    for r in dump.records() {
+        assert_eq!(r.var(MARKER), "v6", "configured env missing at {}", r.hook);
+        assert_nothing_else(&r, &[MARKER]);
     }
     kea.assert_healthy();
 }

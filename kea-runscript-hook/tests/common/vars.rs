@@ -241,3 +241,21 @@ pub fn assert_documented(record: &Record) {
         record.vars
     );
 }
+
+/// Panics when `record` carries a variable that is neither documented for its hook point,
+/// nor an option variable (`*_OPTION_<code>…`, a superset Kea allows), nor in `allowed`,
+/// nor PWD (which /bin/sh sets itself) — e.g. Kea's own environment leaking to scripts.
+pub fn assert_nothing_else(record: &Record, allowed: &[&str]) {
+    let documented = expected_names(record);
+    let unexpected: Vec<&String> = record
+        .vars
+        .keys()
+        .filter(|n| !documented.contains(n) && !n.contains("_OPTION_"))
+        .filter(|n| n.as_str() != "PWD" && !allowed.contains(&n.as_str()))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "{} has undocumented variables {unexpected:?}",
+        record.hook
+    );
+}
