@@ -1,16 +1,18 @@
 //! Process hygiene in the real Kea: after bursts of async scripts (one per lease event),
 //! Kea has no zombie children, no script process left, and its open fd count is back where
-//! it was — it does not grow with the number of events.
+//! it was — it does not grow with the number of events. And when Kea stops (unload) with
+//! scripts still running, it stops promptly and leaves none of them behind.
 
 mod common;
 
 use std::time::Duration;
 
+use common::dhcp4::{Client4, Path4};
 use common::dump::Dump;
 use common::kea::{hook, perfdhcp, Family, Kea, Settings};
-use common::procs::{children, fd_count, zombies};
+use common::procs::{self, descendants, fd_count, zombies};
 use common::testbed::Testbed;
-use common::{our_library, require_prereqs, wait_for, HeavySlot, Scratch};
+use common::{in_netns, our_library, require_prereqs, wait_for, HeavySlot, Scratch};
 use serde_json::json;
 
 /// Open fds Kea may gain besides ours (e.g. a lazily opened socket or timer).
@@ -31,9 +33,9 @@ fn burst(tb: &Testbed, kea: &Kea, dump: &Dump, clients: &str, base_mac: &str) ->
         let n = dump.records().len();
         stable = if n == last { stable + 1 } else { 0 };
         last = n;
-        (stable >= 10 && children(kea.pid).is_empty()).then_some(())
+        (stable >= 10 && descendants(kea.pid).is_empty()).then_some(())
     })
-    .unwrap_or_else(|| panic!("scripts still running: {:?}", children(kea.pid)));
+    .unwrap_or_else(|| panic!("scripts still running: {:?}", descendants(kea.pid)));
     last
 }
 
@@ -79,3 +81,51 @@ fn hygiene(mt: bool) {
 }
 
 both_threading_modes!(hygiene => no_zombies_no_fd_growth, no_zombies_no_fd_growth_multi_threaded);
+
+/// Scripts still running at unload are ended: Kea exits on SIGTERM within the runner's
+/// grace periods and no script process survives it.
+fn unload_with_scripts_running(mt: bool) {
+    if !require_prereqs() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let scratch = Scratch::new("unload");
+    let (dir, script) = scratch.script_dir("slow", "slow.sh");
+    let tb = Testbed::new();
+    let parameters = json!({"name": script, "sync": false});
+    let settings = Settings::new(Family::V4, mt, vec![hook(&our_library(), parameters)]);
+    let mut kea = Kea::start(&tb, &scratch, &settings);
+    let bound = in_netns(&tb.cli, || {
+        let client = Client4::new(Path4::Relayed);
+        (0..4u8)
+            .filter_map(|i| client.dora([0x02, 0x30, 0, 0, 0, i], 0x7000 + 0x10 * u32::from(i)))
+            .count()
+    });
+    assert_eq!(bound, 4, "async scripts must not hold clients up");
+    let started = || {
+        std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("started."))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    wait_for(Duration::from_secs(5), || (started() >= 4).then_some(()))
+        .unwrap_or_else(|| panic!("only {} script runs started", started()));
+    let running = descendants(kea.pid).len();
+    assert!(
+        running >= 4,
+        "the slow scripts should still run before the stop: {running}"
+    );
+    let pid = kea.pid;
+    assert!(
+        kea.stop(),
+        "Kea did not end on SIGTERM within 10 s with scripts running"
+    );
+    let left = procs::in_netns(tb.srv_netns_inode(), pid);
+    procs::kill_all(&left);
+    assert!(left.is_empty(), "script processes outlived Kea: {left:?}");
+}
+
+both_threading_modes!(unload_with_scripts_running => unload_ends_running_scripts, unload_ends_running_scripts_multi_threaded);

@@ -157,12 +157,12 @@ fn hanging_script(mt: bool) -> Option<HangOutcome> {
     );
     // After the timeout and the kill grace, no script process is Kea's child any more.
     let reaped = wait_for(Duration::from_secs(3), || {
-        procs::children(kea.pid).is_empty().then_some(())
+        procs::descendants(kea.pid).is_empty().then_some(())
     });
     assert!(
         reaped.is_some(),
         "script processes still children of Kea: {:?}",
-        procs::children(kea.pid)
+        procs::descendants(kea.pid)
     );
     assert!(kea.alive(), "Kea died:\n{}", kea.log_text());
     assert!(

@@ -57,9 +57,24 @@ pub fn children(pid: u32) -> Vec<Proc> {
     all().into_iter().filter(|p| p.ppid == pid).collect()
 }
 
-/// Zombie children of `pid`.
+/// Children of `pid`, their children, and so on (a spawner may put a helper process
+/// between Kea and the script).
+pub fn descendants(pid: u32) -> Vec<Proc> {
+    let everyone = all();
+    let mut found: Vec<Proc> = Vec::new();
+    let mut parents = vec![pid];
+    while let Some(parent) = parents.pop() {
+        for p in everyone.iter().filter(|p| p.ppid == parent) {
+            parents.push(p.pid);
+            found.push(p.clone());
+        }
+    }
+    found
+}
+
+/// Zombies among the descendants of `pid`.
 pub fn zombies(pid: u32) -> Vec<Proc> {
-    children(pid)
+    descendants(pid)
         .into_iter()
         .filter(|p| p.state == 'Z')
         .collect()
