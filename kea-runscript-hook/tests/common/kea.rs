@@ -200,7 +200,19 @@ impl Kea {
             kea.log_text().contains(started).then_some(Ok(()))
         });
         match ready {
-            Some(Ok(())) => kea,
+            Some(Ok(())) => {
+                // Prove the threading mode the test asked for is the one Kea runs.
+                let mt_line = format!(
+                    "MULTI_THREADING_INFO enabled: {}",
+                    if settings.mt { "yes" } else { "no" }
+                );
+                let log = kea.log_text();
+                assert!(
+                    !settings.mt || log.contains(&mt_line),
+                    "Kea did not report {mt_line:?}:\n{log}"
+                );
+                kea
+            }
             Some(Err(status)) => panic!(
                 "Kea exited during start-up ({status}):\n{}\n{}",
                 kea.out_text(),
