@@ -26,6 +26,15 @@ step() { printf '\n\033[1m### %s\033[0m\n' "$*"; }
 step "Installing missing packages (scripts/install-deps.sh)"
 scripts/install-deps.sh || tb_die "scripts/install-deps.sh failed"
 
+# Debian bookworm's own rustc (1.63) is older than the workspace needs: say so
+# plainly instead of letting cargo fail on some dependency.
+need_rust=$(sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' Cargo.toml | head -n 1)
+have_rust=$(rustc --version 2>/dev/null | awk '{print $2}')
+if [ -n "$need_rust" ] && [ -n "$have_rust" ] &&
+   [ "$(printf '%s\n%s\n' "$need_rust" "${have_rust%%-*}" | sort -V | head -n 1)" != "$need_rust" ]; then
+    tb_die "rustc $have_rust is older than the $need_rust this workspace needs; install a current toolchain (https://rustup.rs: curl --proto '=https' -sSf https://sh.rustup.rs | sh) and run again"
+fi
+
 step "Building the hook library (cargo build --release -p kea-runscript-hook)"
 cargo build --release -p kea-runscript-hook || tb_die "the build failed (output above)"
 lib=${CARGO_TARGET_DIR:-$repo/target}/release/libkea_runscript.so
