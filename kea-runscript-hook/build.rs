@@ -21,7 +21,11 @@ const KEA_LIBS: &[&str] = &[
 ];
 
 /// The shim's C++ sources, compiled with the bridge.
-const SHIM_SOURCES: &[&str] = &["extract.cc", "library.cc", "logging.cc"];
+const SHIM_SOURCES: &[&str] = &["extract.cc", "library.cc", "logging.cc", "testing.cc"];
+
+/// The cxx bridges. `src/testing.rs` (unit tests only) gives the tests a real CalloutHandle;
+/// its C++ is not linked into the library because nothing outside the tests refers to it.
+const BRIDGES: &[&str] = &["src/bridge.rs", "src/testing.rs"];
 
 fn main() {
     let manifest_dir =
@@ -36,7 +40,7 @@ fn main() {
     let boost_include = env::var_os("BOOST_INCLUDE_DIR").map(PathBuf::from);
     check_prerequisites(&kea_include, boost_include.as_deref());
 
-    let mut build = cxx_build::bridge("src/bridge.rs");
+    let mut build = cxx_build::bridges(BRIDGES);
     build
         .include(&shim_dir)
         .include(&kea_include)
@@ -58,7 +62,9 @@ fn main() {
     }
     build.compile("kea_runscript_shim");
 
-    println!("cargo:rerun-if-changed=src/bridge.rs");
+    for bridge in BRIDGES {
+        println!("cargo:rerun-if-changed={bridge}");
+    }
     println!("cargo:rerun-if-changed={}", shim_dir.display());
     for entry in walk(&shim_dir) {
         println!("cargo:rerun-if-changed={}", entry.display());

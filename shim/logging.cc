@@ -13,6 +13,7 @@
 #include <log/message_dictionary.h>
 #include <log/message_initializer.h>
 
+#include <mutex>
 #include <string>
 
 namespace kea_runscript {
@@ -52,7 +53,11 @@ isc::log::Logger logger("kea-runscript");
 // Kea moves a library's messages into the global dictionary only after it has loaded the
 // library; version() already logs while Kea merely validates it. Loading pending dictionaries
 // early is harmless: the initializer's destructor takes them out again when Kea closes us.
+std::mutex dictionary_mutex;
+
 void ensure_dictionary(const std::string& ident) {
+    // loadDictionary is not thread-safe; messages can come from several Kea threads at once.
+    std::lock_guard<std::mutex> lock(dictionary_mutex);
     if (isc::log::MessageDictionary::globalDictionary()->getText(ident).empty() &&
         isc::log::MessageInitializer::getPendingCount() > 0) {
         isc::log::MessageInitializer::loadDictionary(true);

@@ -114,3 +114,178 @@ fn read_ia(
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use cxx::UniquePtr;
+    use kea_runscript_env::{ClientId, Duid, LeaseType, Proto};
+
+    use super::*;
+    use crate::testing::ffi as kea;
+
+    fn handle() -> UniquePtr<CalloutHandle> {
+        kea::new_test_handle().expect("a Kea callout handle")
+    }
+
+    #[test]
+    fn lease4_renew_reads_every_argument_from_kea_objects() {
+        let mut h = handle();
+        kea::set_test_pkt4(h.pin_mut(), "query4").unwrap();
+        kea::set_test_subnet4(h.pin_mut(), "subnet4").unwrap();
+        kea::set_test_client_id(h.pin_mut(), "clientid").unwrap();
+        kea::set_test_hwaddr(h.pin_mut(), "hwaddr").unwrap();
+        kea::set_test_lease4(h.pin_mut(), "lease4", 10).unwrap();
+
+        let event = event(HookPoint::Lease4Renew, &h).unwrap();
+
+        let query = event.query4.expect("query4");
+        assert_eq!(query.msg_type, 3, "DHCPREQUEST");
+        assert_eq!(query.transid, 0x1234);
+        assert_eq!(query.giaddr, Ipv4Addr::new(192, 0, 2, 2));
+        assert_eq!(query.yiaddr, Ipv4Addr::new(10, 0, 0, 10));
+        assert_eq!((query.hops, query.secs, query.flags), (1, 7, 0x8000));
+        assert_eq!((query.iface_name.as_str(), query.iface_index), ("vs0", 3));
+        assert_eq!(
+            query.hwaddr.as_ref().unwrap().bytes,
+            vec![0, 0x0c, 1, 2, 3, 4]
+        );
+        // Option 82 as Kea packs it: its sub-options with their headers.
+        assert_eq!(
+            query.option(82).expect("option 82").payload,
+            vec![1, 2, b'a', b'b', 2, 3, 1, 2, 3]
+        );
+        let subnet = event.subnet4.expect("subnet4");
+        assert_eq!(
+            (subnet.id, subnet.prefix.to_string()),
+            (2, "10.0.0.0/8".into())
+        );
+        assert_eq!(
+            event.client_id,
+            Some(ClientId(vec![1, 0, 0x0c, 1, 2, 3, 4]))
+        );
+        assert_eq!(event.hwaddr.expect("hwaddr").htype, 1);
+        let lease = event.lease4.expect("lease4");
+        assert_eq!(lease.address, Ipv4Addr::new(10, 0, 0, 10));
+        assert_eq!(
+            (lease.subnet_id, lease.valid_lifetime, lease.cltt),
+            (2, 4000, 1_700_000_000)
+        );
+        assert_eq!(lease.hostname, "host.example");
+        assert_eq!(
+            lease.client_id,
+            Some(ClientId(vec![1, 0, 0x0c, 1, 2, 3, 10]))
+        );
+        // Only the hook point's arguments are read.
+        assert_eq!(event.query6, None);
+    }
+
+    #[test]
+    fn absent_and_null_arguments_are_none() {
+        let mut h = handle();
+        kea::set_test_null_pkt4(h.pin_mut(), "query4").unwrap();
+        let event = event(HookPoint::Lease4Release, &h).unwrap();
+        assert_eq!(event.query4, None, "null Pkt4Ptr");
+        assert_eq!(event.lease4, None, "argument never set");
+    }
+
+    #[test]
+    fn an_argument_of_another_type_is_an_error_naming_it() {
+        let mut h = handle();
+        kea::set_test_wrong_type(h.pin_mut(), "lease4").unwrap();
+        let error = event(HookPoint::Lease4Recover, &h).unwrap_err();
+        assert!(matches!(error, ExtractError::Shim("lease4", _)), "{error}");
+        assert!(error.to_string().contains("lease4"), "{error}");
+    }
+
+    #[test]
+    fn leases4_committed_reads_both_collections() {
+        let mut h = handle();
+        kea::set_test_pkt4(h.pin_mut(), "query4").unwrap();
+        kea::set_test_leases4(h.pin_mut(), "leases4", 2).unwrap();
+        kea::set_test_leases4(h.pin_mut(), "deleted_leases4", 0).unwrap();
+        let event = event(HookPoint::Leases4Committed, &h).unwrap();
+        let leases = event.leases4.expect("leases4");
+        assert_eq!(leases.len(), 2);
+        assert_eq!(leases[1].address, Ipv4Addr::new(10, 0, 1, 2));
+        assert_eq!(leases[0].client_id, None);
+        assert_eq!(event.deleted_leases4, Some(vec![]));
+    }
+
+    #[test]
+    fn lease6_renew_picks_ia_pd_for_a_prefix_and_ia_na_for_an_address() {
+        for (prefix, expected) in [(true, 25), (false, 3)] {
+            let mut h = handle();
+            kea::set_test_pkt6(h.pin_mut(), "query6").unwrap();
+            kea::set_test_lease6(h.pin_mut(), "lease6", prefix).unwrap();
+            kea::set_test_ia(h.pin_mut(), "ia_na", 3).unwrap();
+            kea::set_test_ia(h.pin_mut(), "ia_pd", 25).unwrap();
+            let event = event(HookPoint::Lease6Renew, &h).unwrap();
+            assert_eq!(event.ia.expect("ia").ia_type, expected);
+            let lease = event.lease6.expect("lease6");
+            if prefix {
+                assert_eq!(lease.lease_type, LeaseType::Pd);
+                assert_eq!(lease.prefix_len, 56);
+            } else {
+                assert_eq!(lease.lease_type, LeaseType::Na);
+                assert_eq!(
+                    lease.address,
+                    "2001:db8:1::100".parse::<Ipv6Addr>().unwrap()
+                );
+            }
+            assert_eq!(
+                lease.duid,
+                Some(Duid(vec![0, 3, 0, 1, 0, 0x0c, 1, 2, 3, 4]))
+            );
+            assert_eq!((lease.iaid, lease.preferred_lifetime), (7, 3000));
+        }
+    }
+
+    #[test]
+    fn lease6_rebind_without_a_lease_does_not_crash() {
+        // Kea's own hook dereferences lease6 unconditionally here.
+        let mut h = handle();
+        kea::set_test_pkt6(h.pin_mut(), "query6").unwrap();
+        kea::set_test_ia(h.pin_mut(), "ia_pd", 25).unwrap();
+        let event = event(HookPoint::Lease6Rebind, &h).unwrap();
+        assert_eq!(event.lease6, None);
+        assert_eq!(event.ia.expect("the IA that is set").ia_type, 25);
+    }
+
+    #[test]
+    fn pkt6_with_relay_and_client_id() {
+        let mut h = handle();
+        kea::set_test_pkt6(h.pin_mut(), "query6").unwrap();
+        kea::set_test_subnet6(h.pin_mut(), "subnet6").unwrap();
+        kea::set_test_bool(h.pin_mut(), "fake_allocation", true).unwrap();
+        kea::set_test_lease6(h.pin_mut(), "lease6", false).unwrap();
+        let event = event(HookPoint::Lease6Select, &h).unwrap();
+        let query = event.query6.expect("query6");
+        assert_eq!((query.msg_type, query.transid), (5, 0x12_3456), "RENEW");
+        assert_eq!(query.proto, Proto::Udp);
+        assert_eq!(query.remote_addr, "fe80::1".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(
+            query.client_id,
+            Some(Duid(vec![0, 3, 0, 1, 0, 0x0c, 1, 2, 3, 4]))
+        );
+        assert_eq!(query.relays.len(), 1);
+        assert_eq!(query.relays[0].msg_type, 12, "RELAY-FORW");
+        assert_eq!(
+            query.relays[0].link_addr,
+            "2001:db8:1::1".parse::<Ipv6Addr>().unwrap()
+        );
+        assert_eq!(
+            query
+                .relay_option_from_client(18)
+                .expect("interface-id")
+                .payload,
+            b"eth"
+        );
+        assert_eq!(
+            event.subnet6.expect("subnet6").prefix.to_string(),
+            "2001:db8:1::/64"
+        );
+        assert_eq!(event.fake_allocation, Some(true));
+    }
+}

@@ -16,6 +16,8 @@ pub mod bridge;
 pub mod convert;
 pub mod extract;
 pub mod logging;
+#[cfg(test)]
+mod testing;
 pub mod verdict;
 
 use std::any::Any;
@@ -188,22 +190,34 @@ pub extern "C" fn unload() -> c_int {
     })
 }
 
-/// The body shared by every callout.
+/// The body shared by every callout: the loaded engine, if any, handles the event.
 ///
 /// # Safety
 /// `handle` is the `CalloutHandle&` Kea passes, valid and not otherwise used during the call.
 unsafe fn callout(hook_point: HookPoint, handle: *mut CalloutHandle) -> Result<c_int, String> {
-    // SAFETY: see the function's contract; the shared borrows below end before the pinned
-    // mutable one is made.
+    match current_engine() {
+        // SAFETY: forwarded contract.
+        Some(engine) => unsafe { run_callout(&engine, hook_point, handle) },
+        None => Ok(0),
+    }
+}
+
+/// Status check, selection, extraction, scripts, verdict — for one callout and `engine`.
+///
+/// # Safety
+/// As [`callout`].
+unsafe fn run_callout(
+    engine: &Engine,
+    hook_point: HookPoint,
+    handle: *mut CalloutHandle,
+) -> Result<c_int, String> {
+    // SAFETY: see the function's contract; each borrow below ends before the next is made.
     let status = ffi::get_status(unsafe { handle.as_ref() }.ok_or("null callout handle")?)
         .map_err(|e| e.to_string())?;
     // Another library already decided; Kea's hook does nothing then either.
     if status == verdict::NEXT_STEP_SKIP || status == verdict::NEXT_STEP_DROP {
         return Ok(0);
     }
-    let Some(engine) = current_engine() else {
-        return Ok(0);
-    };
     if !engine.wants(hook_point) {
         return Ok(0);
     }
@@ -263,7 +277,134 @@ callouts! {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    use cxx::UniquePtr;
+    use kea_runscript_core::log::StderrSink;
+
     use super::*;
+    use crate::testing::ffi as kea;
+
+    /// A directory for this test's scripts, removed when dropped.
+    fn scratch() -> tempfile::TempDir {
+        tempfile::tempdir().expect("a temporary directory")
+    }
+
+    /// An executable `/bin/sh` script with `body` in `dir`.
+    fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    fn engine(parameters: String) -> Engine {
+        Engine::from_json(&parameters, Arc::new(StderrSink)).expect("valid parameters")
+    }
+
+    /// A sync engine running `path` at `hook_point`, exit 3 → skip, 4 → drop.
+    fn sync_engine(path: &Path, hook_point: HookPoint) -> Engine {
+        engine(format!(
+            r#"{{"name": "{}", "sync": true, "hook-points": ["{}"], "exit-codes": {{"3": "skip", "4": "drop"}}}}"#,
+            path.display(),
+            hook_point.name()
+        ))
+    }
+
+    fn query4_handle() -> UniquePtr<CalloutHandle> {
+        let mut handle = kea::new_test_handle().unwrap();
+        kea::set_test_pkt4(handle.pin_mut(), "query4").unwrap();
+        kea::set_test_subnet4(handle.pin_mut(), "subnet4").unwrap();
+        kea::set_test_bool(handle.pin_mut(), "fake_allocation", false).unwrap();
+        kea::set_test_lease4(handle.pin_mut(), "lease4", 10).unwrap();
+        handle
+    }
+
+    /// Runs one callout of `engine` on `handle` and returns Kea's resulting next-step status.
+    fn run(engine: &Engine, hook_point: HookPoint, handle: &mut UniquePtr<CalloutHandle>) -> i32 {
+        let raw: *mut CalloutHandle = unsafe { handle.pin_mut().get_unchecked_mut() };
+        // SAFETY: `raw` comes from a live handle borrowed for the whole call.
+        assert_eq!(unsafe { run_callout(engine, hook_point, raw) }, Ok(0));
+        ffi::get_status(handle).unwrap()
+    }
+
+    #[test]
+    fn sync_verdicts_set_kea_next_step_where_kea_honours_them() {
+        let dir = scratch();
+        let drop = script(
+            dir.path(),
+            "drop.sh",
+            "test \"$QUERY4_HWADDR\" = 00:0c:01:02:03:04 && exit 4; exit 0",
+        );
+        let skip = script(dir.path(), "skip.sh", "exit 3");
+        let mut handle = query4_handle();
+        let engine4 = sync_engine(&drop, HookPoint::Pkt4Receive);
+        assert_eq!(
+            run(&engine4, HookPoint::Pkt4Receive, &mut handle),
+            verdict::NEXT_STEP_DROP
+        );
+
+        // Kea ignores DROP at lease4_select: the status stays CONTINUE (0).
+        let mut handle = query4_handle();
+        let engine_select = sync_engine(&drop, HookPoint::Lease4Select);
+        assert_eq!(run(&engine_select, HookPoint::Lease4Select, &mut handle), 0);
+
+        let mut handle = query4_handle();
+        let engine_skip = sync_engine(&skip, HookPoint::Lease4Select);
+        assert_eq!(
+            run(&engine_skip, HookPoint::Lease4Select, &mut handle),
+            verdict::NEXT_STEP_SKIP
+        );
+        for engine in [engine4, engine_select, engine_skip] {
+            engine.shutdown();
+        }
+    }
+
+    #[test]
+    fn a_callout_does_nothing_when_another_library_set_skip_or_drop() {
+        let dir = scratch();
+        let marker = dir.path().join("ran");
+        let touch = script(
+            dir.path(),
+            "touch.sh",
+            &format!("touch {}", marker.display()),
+        );
+        let engine = sync_engine(&touch, HookPoint::Pkt4Receive);
+        let mut handle = query4_handle();
+        ffi::set_status(handle.pin_mut(), verdict::NEXT_STEP_SKIP).unwrap();
+        assert_eq!(
+            run(&engine, HookPoint::Pkt4Receive, &mut handle),
+            verdict::NEXT_STEP_SKIP
+        );
+        assert!(!marker.exists(), "the script must not run");
+
+        let mut handle = query4_handle();
+        assert_eq!(run(&engine, HookPoint::Pkt4Receive, &mut handle), 0);
+        assert!(
+            marker.exists(),
+            "the script runs when the status is CONTINUE"
+        );
+        engine.shutdown();
+    }
+
+    #[test]
+    fn an_unselected_hook_point_reads_no_argument() {
+        let dir = scratch();
+        let engine = sync_engine(
+            &script(dir.path(), "true.sh", "exit 0"),
+            HookPoint::Pkt4Receive,
+        );
+        let mut handle = kea::new_test_handle().unwrap();
+        // Reading this would fail (wrong type): success proves nothing was extracted.
+        kea::set_test_wrong_type(handle.pin_mut(), "query4").unwrap();
+        assert_eq!(run(&engine, HookPoint::Pkt4Send, &mut handle), 0);
+        let raw: *mut CalloutHandle = unsafe { handle.pin_mut().get_unchecked_mut() };
+        // SAFETY: as in `run`.
+        let error = unsafe { run_callout(&engine, HookPoint::Pkt4Receive, raw) }.unwrap_err();
+        assert!(error.contains("query4"), "{error}");
+        engine.shutdown();
+    }
 
     #[test]
     fn guarded_returns_the_body_code_or_the_error_code_and_never_unwinds() {

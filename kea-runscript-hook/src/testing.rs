@@ -1,0 +1,51 @@
+//! Test support: a real Kea `CalloutHandle` with real Kea objects as arguments
+//! (`shim/testing.cc`), so extraction and callouts are tested against Kea's classes without a
+//! running server.
+
+#[cxx::bridge(namespace = "kea_runscript")]
+pub mod ffi {
+    unsafe extern "C++" {
+        include!("kea_runscript_testing.h");
+
+        /// Kea's callout handle, shared with the main bridge.
+        #[namespace = "isc::hooks"]
+        type CalloutHandle = crate::bridge::ffi::CalloutHandle;
+
+        /// A callout handle on an empty callout manager.
+        fn new_test_handle() -> Result<UniquePtr<CalloutHandle>>;
+        /// DHCPREQUEST 0x1234 from 00:0c:01:02:03:04 relayed by 192.0.2.2, option 82 with
+        /// sub-options 1 "ab" and 2 [1, 2, 3].
+        fn set_test_pkt4(handle: Pin<&mut CalloutHandle>, name: &str) -> Result<()>;
+        /// RENEW 0x123456 with a client-id, relayed once with interface-id "eth".
+        fn set_test_pkt6(handle: Pin<&mut CalloutHandle>, name: &str) -> Result<()>;
+        /// A null `Pkt4Ptr`.
+        fn set_test_null_pkt4(handle: Pin<&mut CalloutHandle>, name: &str) -> Result<()>;
+        /// An `int`, a type no argument has.
+        fn set_test_wrong_type(handle: Pin<&mut CalloutHandle>, name: &str) -> Result<()>;
+        /// Subnet 10.0.0.0/8, id 2.
+        fn set_test_subnet4(handle: Pin<&mut CalloutHandle>, name: &str) -> Result<()>;
+        /// Subnet 2001:db8:1::/64, id 1.
+        fn set_test_subnet6(handle: Pin<&mut CalloutHandle>, name: &str) -> Result<()>;
+        /// Ethernet 00:0c:01:02:03:04.
+        fn set_test_hwaddr(handle: Pin<&mut CalloutHandle>, name: &str) -> Result<()>;
+        /// Client id 01:00:0c:01:02:03:04.
+        fn set_test_client_id(handle: Pin<&mut CalloutHandle>, name: &str) -> Result<()>;
+        /// Lease 10.0.0.<last_octet>, subnet 2, valid 4000, hostname "host.example".
+        fn set_test_lease4(
+            handle: Pin<&mut CalloutHandle>,
+            name: &str,
+            last_octet: u8,
+        ) -> Result<()>;
+        /// `count` leases 10.0.1.1… without client id.
+        fn set_test_leases4(handle: Pin<&mut CalloutHandle>, name: &str, count: u8) -> Result<()>;
+        /// An IA_PD lease 2001:db8:8000::/56 (`prefix`) or an IA_NA lease 2001:db8:1::100.
+        fn set_test_lease6(handle: Pin<&mut CalloutHandle>, name: &str, prefix: bool)
+            -> Result<()>;
+        /// An IA option of type `code`, IAID 7, T1 1000, T2 1600.
+        fn set_test_ia(handle: Pin<&mut CalloutHandle>, name: &str, code: u16) -> Result<()>;
+        /// A `bool`.
+        fn set_test_bool(handle: Pin<&mut CalloutHandle>, name: &str, value: bool) -> Result<()>;
+    }
+
+    impl UniquePtr<CalloutHandle> {}
+}

@@ -1,0 +1,30 @@
+// Test support for kea-runscript-hook's unit tests; see testing.cc.
+#pragma once
+
+#include <hooks/callout_handle.h>
+
+#include "rust/cxx.h"
+
+#include <cstdint>
+#include <memory>
+
+namespace kea_runscript {
+
+using isc::hooks::CalloutHandle;
+
+std::unique_ptr<CalloutHandle> new_test_handle();
+void set_test_pkt4(CalloutHandle& handle, rust::Str name);
+void set_test_pkt6(CalloutHandle& handle, rust::Str name);
+void set_test_null_pkt4(CalloutHandle& handle, rust::Str name);
+void set_test_wrong_type(CalloutHandle& handle, rust::Str name);
+void set_test_subnet4(CalloutHandle& handle, rust::Str name);
+void set_test_subnet6(CalloutHandle& handle, rust::Str name);
+void set_test_hwaddr(CalloutHandle& handle, rust::Str name);
+void set_test_client_id(CalloutHandle& handle, rust::Str name);
+void set_test_lease4(CalloutHandle& handle, rust::Str name, uint8_t last_octet);
+void set_test_leases4(CalloutHandle& handle, rust::Str name, uint8_t count);
+void set_test_lease6(CalloutHandle& handle, rust::Str name, bool prefix);
+void set_test_ia(CalloutHandle& handle, rust::Str name, uint16_t code);
+void set_test_bool(CalloutHandle& handle, rust::Str name, bool value);
+
+} // namespace kea_runscript

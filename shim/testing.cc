@@ -1,0 +1,157 @@
+// Test support, used only by kea-runscript-hook's unit tests (src/testing.rs): a real Kea
+// CalloutHandle and real Kea objects set as its arguments, so extraction is tested against Kea's
+// own classes without a running server. Nothing here is reachable from the entry points.
+
+#include "kea_runscript_testing.h"
+#include "kea-runscript-hook/src/testing.rs.h"
+
+#include <dhcp/dhcp4.h>
+#include <dhcp/dhcp6.h>
+#include <dhcp/duid.h>
+#include <dhcp/hwaddr.h>
+#include <dhcp/option.h>
+#include <dhcp/option6_ia.h>
+#include <dhcp/pkt4.h>
+#include <dhcp/pkt6.h>
+#include <dhcpsrv/lease.h>
+#include <dhcpsrv/subnet.h>
+#include <hooks/callout_manager.h>
+
+#include <boost/make_shared.hpp>
+
+#include <string>
+#include <vector>
+
+using isc::asiolink::IOAddress;
+using namespace isc::dhcp;
+
+namespace kea_runscript {
+
+namespace {
+
+std::string key(rust::Str name) {
+    return (std::string(name.data(), name.size()));
+}
+
+HWAddrPtr test_mac() {
+    return (boost::make_shared<HWAddr>(std::vector<uint8_t>{0x00, 0x0c, 0x01, 0x02, 0x03, 0x04},
+                                       HTYPE_ETHER));
+}
+
+} // namespace
+
+std::unique_ptr<CalloutHandle> new_test_handle() {
+    return (std::unique_ptr<CalloutHandle>(
+        new CalloutHandle(boost::make_shared<isc::hooks::CalloutManager>(0))));
+}
+
+void set_test_pkt4(CalloutHandle& handle, rust::Str name) {
+    Pkt4Ptr pkt = boost::make_shared<Pkt4>(DHCPREQUEST, 0x1234);
+    pkt->setHWAddr(test_mac());
+    pkt->setGiaddr(IOAddress("192.0.2.2"));
+    pkt->setYiaddr(IOAddress("10.0.0.10"));
+    pkt->setHops(1);
+    pkt->setSecs(7);
+    pkt->setFlags(0x8000);
+    pkt->setIface("vs0");
+    pkt->setIndex(3);
+    pkt->setRemoteAddr(IOAddress("192.0.2.2"));
+    pkt->setLocalAddr(IOAddress("192.0.2.1"));
+    pkt->setRemotePort(67);
+    pkt->setLocalPort(67);
+    OptionPtr rai(new Option(Option::V4, DHO_DHCP_AGENT_OPTIONS));
+    rai->addOption(OptionPtr(new Option(Option::V4, 1, OptionBuffer{'a', 'b'})));
+    rai->addOption(OptionPtr(new Option(Option::V4, 2, OptionBuffer{1, 2, 3})));
+    pkt->addOption(rai);
+    handle.setArgument(key(name), pkt);
+}
+
+void set_test_pkt6(CalloutHandle& handle, rust::Str name) {
+    Pkt6Ptr pkt = boost::make_shared<Pkt6>(DHCPV6_RENEW, 0x123456);
+    pkt->addOption(OptionPtr(new Option(Option::V6, D6O_CLIENTID,
+                                        OptionBuffer{0, 3, 0, 1, 0, 0x0c, 1, 2, 3, 4})));
+    pkt->setRemoteAddr(IOAddress("fe80::1"));
+    pkt->setLocalAddr(IOAddress("ff02::1:2"));
+    pkt->setRemotePort(547);
+    pkt->setLocalPort(547);
+    pkt->setIface("vs6");
+    pkt->setIndex(4);
+    Pkt6::RelayInfo relay;
+    relay.msg_type_ = DHCPV6_RELAY_FORW;
+    relay.hop_count_ = 0;
+    relay.linkaddr_ = IOAddress("2001:db8:1::1");
+    relay.peeraddr_ = IOAddress("fe80::2");
+    OptionPtr interface_id(new Option(Option::V6, D6O_INTERFACE_ID, OptionBuffer{'e', 't', 'h'}));
+    relay.options_.insert(std::make_pair(interface_id->getType(), interface_id));
+    pkt->addRelayInfo(relay);
+    handle.setArgument(key(name), pkt);
+}
+
+void set_test_null_pkt4(CalloutHandle& handle, rust::Str name) {
+    handle.setArgument(key(name), Pkt4Ptr());
+}
+
+void set_test_wrong_type(CalloutHandle& handle, rust::Str name) {
+    handle.setArgument(key(name), 42);
+}
+
+void set_test_subnet4(CalloutHandle& handle, rust::Str name) {
+    Subnet4Ptr subnet = Subnet4::create(IOAddress("10.0.0.0"), 8, 1000, 2000, 4000, 2);
+    handle.setArgument(key(name), subnet);
+}
+
+void set_test_subnet6(CalloutHandle& handle, rust::Str name) {
+    Subnet6Ptr subnet =
+        Subnet6::create(IOAddress("2001:db8:1::"), 64, 1000, 2000, 3000, 4000, 1);
+    handle.setArgument(key(name), subnet);
+}
+
+void set_test_hwaddr(CalloutHandle& handle, rust::Str name) {
+    handle.setArgument(key(name), test_mac());
+}
+
+void set_test_client_id(CalloutHandle& handle, rust::Str name) {
+    handle.setArgument(key(name),
+                       boost::make_shared<ClientId>(std::vector<uint8_t>{1, 0, 0x0c, 1, 2, 3, 4}));
+}
+
+void set_test_lease4(CalloutHandle& handle, rust::Str name, uint8_t last_octet) {
+    const uint8_t client_id[] = {1, 0, 0x0c, 1, 2, 3, last_octet};
+    Lease4Ptr lease = boost::make_shared<Lease4>(
+        IOAddress(std::string("10.0.0.") + std::to_string(last_octet)), test_mac(), client_id,
+        sizeof(client_id), 4000, 1700000000, 2, false, false, "host.example");
+    handle.setArgument(key(name), lease);
+}
+
+void set_test_leases4(CalloutHandle& handle, rust::Str name, uint8_t count) {
+    Lease4CollectionPtr leases = boost::make_shared<Lease4Collection>();
+    for (uint8_t i = 0; i < count; ++i) {
+        leases->push_back(boost::make_shared<Lease4>(
+            IOAddress(std::string("10.0.1.") + std::to_string(i + 1)), test_mac(), nullptr, 0,
+            4000, 1700000000, 2));
+    }
+    handle.setArgument(key(name), leases);
+}
+
+void set_test_lease6(CalloutHandle& handle, rust::Str name, bool prefix) {
+    DuidPtr duid = boost::make_shared<DUID>(std::vector<uint8_t>{0, 3, 0, 1, 0, 0x0c, 1, 2, 3, 4});
+    Lease6Ptr lease =
+        prefix ? boost::make_shared<Lease6>(Lease::TYPE_PD, IOAddress("2001:db8:8000::"), duid, 7,
+                                            3000, 4000, 1, test_mac(), 56)
+               : boost::make_shared<Lease6>(Lease::TYPE_NA, IOAddress("2001:db8:1::100"), duid, 7,
+                                            3000, 4000, 1, test_mac());
+    handle.setArgument(key(name), lease);
+}
+
+void set_test_ia(CalloutHandle& handle, rust::Str name, uint16_t code) {
+    Option6IAPtr ia = boost::make_shared<Option6IA>(code, 7);
+    ia->setT1(1000);
+    ia->setT2(1600);
+    handle.setArgument(key(name), ia);
+}
+
+void set_test_bool(CalloutHandle& handle, rust::Str name, bool value) {
+    handle.setArgument(key(name), value);
+}
+
+} // namespace kea_runscript
