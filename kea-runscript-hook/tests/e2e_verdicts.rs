@@ -9,6 +9,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use common::dhcp4::{mac_text, Client4, Msg, Path4, REQUEST};
+use common::dhcp6::{colon_hex, duid_ll, Client6};
 use common::kea::{hook, Family, Kea, Settings};
 use common::procs;
 use common::testbed::Testbed;
@@ -37,25 +38,62 @@ fn blocklist_calls(dir: &std::path::Path) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// Kea (dropped first), the testbed and the block-list script's directory.
+struct BlockBed {
+    kea: Kea,
+    tb: Testbed,
+    dir: std::path::PathBuf,
+    _scratch: Scratch,
+}
+
+/// Kea running blocklist.sh in sync mode at `hook_point`, exit code 4 mapped to drop,
+/// with `blocked` (a MAC or a DUID) on the list.
+fn block_bed(family: Family, mt: bool, hook_point: &str, blocked: &str) -> BlockBed {
+    let scratch = Scratch::new("block");
+    let (dir, script) = scratch.script_dir("blocklist", "blocklist.sh");
+    std::fs::write(dir.join("blocked"), format!("{blocked}\n")).expect("blocked");
+    let tb = Testbed::new();
+    let parameters = json!({
+        "name": script, "sync": true, "hook-points": [hook_point],
+        "timeout-ms": 2000, "exit-codes": {"4": "drop"}
+    });
+    let settings = Settings::new(family, mt, vec![hook(&our_library(), parameters)]);
+    let kea = Kea::start(&tb, &scratch, &settings);
+    BlockBed {
+        kea,
+        tb,
+        dir,
+        _scratch: scratch,
+    }
+}
+
+/// The script decided: it saw the blocked client and exited 4, every other one 0.
+fn assert_decisions(dir: &std::path::Path, hook_point: &str, blocked: &str) {
+    let calls = blocklist_calls(dir);
+    assert!(
+        calls
+            .iter()
+            .any(|(h, m, c)| h == hook_point && m == blocked && c == "4"),
+        "no drop decision recorded for {blocked}: {calls:?}"
+    );
+    assert!(
+        calls.iter().all(|(_, m, c)| (m == blocked) == (c == "4")),
+        "wrong decisions: {calls:?}"
+    );
+}
+
 fn block_list(mt: bool) {
     if !require_prereqs() {
         return;
     }
     let _slot = HeavySlot::acquire();
-    let scratch = Scratch::new("block");
-    let (dir, script) = scratch.script_dir("blocklist", "blocklist.sh");
-    std::fs::write(
-        dir.join("blocked"),
-        format!("{}\n", mac_text(CLIENTS[BLOCKED])),
-    )
-    .expect("blocked");
-    let tb = Testbed::new();
-    let parameters = json!({
-        "name": script, "sync": true, "hook-points": ["pkt4_receive"],
-        "timeout-ms": 2000, "exit-codes": {"4": "drop"}
-    });
-    let settings = Settings::new(Family::V4, mt, vec![hook(&our_library(), parameters)]);
-    let mut kea = Kea::start(&tb, &scratch, &settings);
+    let blocked_mac = mac_text(CLIENTS[BLOCKED]);
+    let BlockBed {
+        mut kea,
+        tb,
+        dir,
+        _scratch,
+    } = block_bed(Family::V4, mt, "pkt4_receive", &blocked_mac);
 
     let (bound, blocked_request) = in_netns(&tb.cli, || {
         let client = Client4::new(Path4::Relayed);
@@ -85,30 +123,47 @@ fn block_list(mt: bool) {
         blocked_request.is_none(),
         "blocked REQUEST was answered: {blocked_request:?}"
     );
-    // The script did decide: it saw the blocked MAC and exited 4, the others 0.
-    let calls = blocklist_calls(&dir);
-    let blocked_mac = mac_text(CLIENTS[BLOCKED]);
-    assert!(
-        calls
-            .iter()
-            .any(|(h, m, c)| h == "pkt4_receive" && *m == blocked_mac && c == "4"),
-        "no drop decision recorded for {blocked_mac}: {calls:?}"
-    );
-    assert!(
-        calls
-            .iter()
-            .all(|(_, m, c)| (*m == blocked_mac) == (c == "4")),
-        "wrong decisions: {calls:?}"
-    );
-    assert!(kea.alive(), "Kea died:\n{}", kea.log_text());
-    assert!(
-        procs::zombies(kea.pid).is_empty(),
-        "zombies: {:?}",
-        procs::zombies(kea.pid)
-    );
+    assert_decisions(&dir, "pkt4_receive", &blocked_mac);
+    kea.assert_healthy();
 }
 
 both_threading_modes!(block_list => block_list_drops_one_client, block_list_drops_one_client_multi_threaded);
+
+/// The same for DHCPv6 at pkt6_receive: the client with the listed DUID gets no
+/// ADVERTISE, the others complete SOLICIT/REQUEST with an address and a prefix.
+fn block_list6(mt: bool) {
+    if !require_prereqs() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let blocked_duid = colon_hex(&duid_ll(CLIENTS[BLOCKED]));
+    let BlockBed {
+        mut kea,
+        tb,
+        dir,
+        _scratch,
+    } = block_bed(Family::V6, mt, "pkt6_receive", &blocked_duid);
+    let ifindex = tb.cli_ifindex();
+    let bound = in_netns(&tb.cli, move || {
+        CLIENTS
+            .iter()
+            .enumerate()
+            .map(|(i, mac)| Client6::new(ifindex, *mac, None).sarr(0x50_0000 + 0x10 * i as u32))
+            .collect::<Vec<_>>()
+    });
+    for (i, b) in bound.iter().enumerate() {
+        assert_eq!(
+            b.is_none(),
+            i == BLOCKED,
+            "client {i} ({}): {b:?}",
+            mac_text(CLIENTS[i])
+        );
+    }
+    assert_decisions(&dir, "pkt6_receive", &blocked_duid);
+    kea.assert_healthy();
+}
+
+both_threading_modes!(block_list6 => block_list_drops_one_v6_client, block_list_drops_one_v6_client_multi_threaded);
 
 const HANG_TIMEOUT_MS: u64 = 300;
 
