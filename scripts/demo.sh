@@ -13,7 +13,8 @@
 # Environment: DEMO_V6=0 skips the DHCPv6 part; DEMO_FULL=1 prints the variables
 # of every call (default: of the first call per hook point; the whole log is
 # copied to DEMO_LOG, default /tmp/kea-runscript-demo.log); TB_KEEP=1 keeps the
-# temp dir (Kea configs and logs); CARGO_TARGET_DIR is honoured.
+# temp dir (Kea configs and logs); DEMO_VALID_LIFETIME (seconds, default 8);
+# CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -45,6 +46,7 @@ tb_init
 tb_netns_up
 # Short leases, so expiry shows up within the demo.
 TB_VALID_LIFETIME=${DEMO_VALID_LIFETIME:-8}
+[[ "$TB_VALID_LIFETIME" =~ ^[1-9][0-9]*$ ]] || tb_die "DEMO_VALID_LIFETIME must be a positive number of seconds (got '$TB_VALID_LIFETIME')"
 debug_log="$TB_DIR/debug.log"
 script="$repo/examples/debug.sh"
 [ -x "$script" ] || tb_die "$script is missing or not executable"
