@@ -62,26 +62,34 @@ fn panic_text(panic: &(dyn Any + Send)) -> &str {
         .unwrap_or("non-string panic payload")
 }
 
-/// Runs `body`, turning an error or a panic into one log line with `id` and `on_error`.
+/// How a failed entry point is logged.
+#[derive(Clone, Copy)]
+enum Report {
+    /// Every time (library-level: load, unload, version).
+    Always,
+    /// Under the rate limit (callouts: one failure may repeat for every packet).
+    Limited,
+}
+
+/// Runs `body`, turning an error or a panic into one log line with `id`, and `on_error`.
 fn guarded(
     what: &str,
-    id: &str,
+    id: &'static str,
+    report: Report,
     on_error: c_int,
     body: impl FnOnce() -> Result<c_int, String>,
 ) -> c_int {
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(code)) => code,
-        Ok(Err(message)) => {
-            logging::log(Severity::Error, id, &format!("{what}: {message}"));
-            on_error
-        }
-        Err(panic) => {
-            let message = format!("{what}: panic: {}", panic_text(panic.as_ref()));
-            // Logging itself must not unwind out of here either.
-            let _ = catch_unwind(|| logging::log(Severity::Error, id, &message));
-            on_error
-        }
-    }
+    let message = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(code)) => return code,
+        Ok(Err(message)) => format!("{what}: {message}"),
+        Err(panic) => format!("{what}: panic: {}", panic_text(panic.as_ref())),
+    };
+    // Logging itself must not unwind out of here either.
+    let _ = catch_unwind(AssertUnwindSafe(|| match report {
+        Report::Always => logging::log(Severity::Error, id, &message),
+        Report::Limited => logging::limited(Severity::Error, id, || message),
+    }));
+    on_error
 }
 
 /// Runs the script(s) for a `load`/`unload` event, if the configuration selects that hook point.
@@ -136,10 +144,16 @@ fn check_staged_parameters() -> Result<(), String> {
 /// the library, when its staged parameters are invalid (see [`check_staged_parameters`]).
 #[no_mangle]
 pub extern "C" fn version() -> c_int {
-    guarded("invalid configuration", logging::LOAD_ERROR, 0, || {
-        check_staged_parameters()?;
-        Ok(ffi::hooks_version())
-    })
+    guarded(
+        "invalid configuration",
+        logging::LOAD_ERROR,
+        Report::Always,
+        0,
+        || {
+            check_staged_parameters()?;
+            Ok(ffi::hooks_version())
+        },
+    )
 }
 
 /// Kea: the library may be used with Kea's multi-threading on.
@@ -155,7 +169,7 @@ pub extern "C" fn multi_threading_compatible() -> c_int {
 /// `handle` is the `LibraryHandle&` Kea passes, valid for the duration of the call.
 #[no_mangle]
 pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
-    guarded("load", logging::LOAD_ERROR, 1, || {
+    guarded("load", logging::LOAD_ERROR, Report::Always, 1, || {
         // SAFETY: Kea passes a valid, exclusive LibraryHandle reference for this call.
         let handle = unsafe { handle.as_mut() }.ok_or("null library handle")?;
         let parameters = ffi::library_parameters(unsafe { Pin::new_unchecked(handle) })
@@ -166,10 +180,15 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
         if let Some(previous) = replace_engine(Some(Arc::clone(&engine))) {
             previous.shutdown();
         }
+        // Not the parameters themselves: their "env" may carry secrets.
         logging::log(
             Severity::Info,
             logging::LOAD,
-            &format!("loaded with parameters {parameters}"),
+            &format!(
+                "loaded, {} script(s), hooks API {}",
+                engine.config().scripts.len(),
+                ffi::hooks_version()
+            ),
         );
         run_library_event(&engine, HookPoint::Load);
         Ok(0)
@@ -180,7 +199,7 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
 /// down (in-flight scripts end or are killed; no child is left unmanaged).
 #[no_mangle]
 pub extern "C" fn unload() -> c_int {
-    guarded("unload", logging::CALLOUT_ERROR, 0, || {
+    guarded("unload", logging::CALLOUT_ERROR, Report::Always, 0, || {
         if let Some(engine) = replace_engine(None) {
             run_library_event(&engine, HookPoint::Unload);
             engine.shutdown();
@@ -240,7 +259,7 @@ macro_rules! callouts {
             /// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
             #[no_mangle]
             pub unsafe extern "C" fn $symbol(handle: *mut CalloutHandle) -> c_int {
-                guarded(stringify!($symbol), logging::CALLOUT_ERROR, 0, || unsafe {
+                guarded(stringify!($symbol), logging::CALLOUT_ERROR, Report::Limited, 0, || unsafe {
                     callout(HookPoint::$hook_point, handle)
                 })
             }
@@ -408,20 +427,27 @@ mod tests {
 
     #[test]
     fn guarded_returns_the_body_code_or_the_error_code_and_never_unwinds() {
-        assert_eq!(guarded("t", logging::CALLOUT_ERROR, 9, || Ok(3)), 3);
         assert_eq!(
-            guarded("t", logging::CALLOUT_ERROR, 9, || Err("bad".into())),
+            guarded("t", logging::CALLOUT_ERROR, Report::Limited, 9, || Ok(3)),
+            3
+        );
+        assert_eq!(
+            guarded("t", logging::CALLOUT_ERROR, Report::Limited, 9, || Err(
+                "bad".into()
+            )),
             9
         );
         assert_eq!(
-            guarded("t", logging::CALLOUT_ERROR, 9, || panic!("boom")),
+            guarded("t", logging::CALLOUT_ERROR, Report::Limited, 9, || panic!(
+                "boom"
+            )),
             9
         );
         let owned = String::from("owned payload");
         assert_eq!(
-            guarded("t", logging::CALLOUT_ERROR, 9, || std::panic::panic_any(
-                owned
-            )),
+            guarded("t", logging::CALLOUT_ERROR, Report::Limited, 9, || {
+                std::panic::panic_any(owned)
+            }),
             9
         );
     }

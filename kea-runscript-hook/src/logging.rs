@@ -1,8 +1,10 @@
 //! Messages through Kea's logging system: the logger "kea-runscript" and the message
 //! dictionary live in `shim/logging.cc`; this side maps severities and ids.
 
+use std::sync::{Arc, OnceLock};
+
 use crate::bridge::ffi;
-use kea_runscript_core::log::{LogSink, Severity};
+use kea_runscript_core::log::{LogSink, RateLimiter, Severity};
 
 /// The library was loaded (its configuration, in one line).
 pub const LOAD: &str = "KEA_RUNSCRIPT_LOAD";
@@ -37,6 +39,16 @@ pub fn log(severity: Severity, id: &str, text: &str) {
         Severity::Error => 3,
     };
     let _ = ffi::log_message(level, id, text);
+}
+
+/// Logs a per-event message (callout errors, ignored verdicts) under core's rate limit, so a
+/// misconfiguration hit by every packet cannot flood Kea's log; `text` is only built when the
+/// line is logged.
+pub fn limited(severity: Severity, id: &'static str, text: impl FnOnce() -> String) {
+    static LIMITER: OnceLock<RateLimiter> = OnceLock::new();
+    LIMITER
+        .get_or_init(|| RateLimiter::new(Arc::new(KeaLog)))
+        .limited(severity, id, text);
 }
 
 /// The [`LogSink`] handed to core: forwards to Kea's logging.

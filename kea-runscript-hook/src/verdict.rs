@@ -57,20 +57,16 @@ pub fn apply(
     match next_step(hook_point, verdict) {
         Some(step) => {
             ffi::set_status(handle, step)?;
-            logging::log(
-                Severity::Debug,
-                logging::VERDICT_APPLIED,
-                &format!("{}: verdict {verdict:?} applied", hook_point.name()),
-            );
+            logging::limited(Severity::Debug, logging::VERDICT_APPLIED, || {
+                format!("{}: verdict {verdict:?} applied", hook_point.name())
+            });
         }
-        None => logging::log(
-            Severity::Warn,
-            logging::VERDICT_NOT_APPLICABLE,
-            &format!(
+        None => logging::limited(Severity::Warn, logging::VERDICT_NOT_APPLICABLE, || {
+            format!(
                 "{}: verdict {verdict:?} ignored, Kea does not honour it at this hook point",
                 hook_point.name()
-            ),
-        ),
+            )
+        }),
     }
     Ok(())
 }
