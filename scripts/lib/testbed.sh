@@ -148,52 +148,56 @@ tb_loggers_json() {
 JSON
 }
 
+# The settings both Kea configs share: in-memory leases, expiry processed every
+# second, the caller's extra global JSON, the hook libraries and the loggers.
+# tb_kea_common_json SERVER(kea-dhcp4|kea-dhcp6) LOGFILE HOOKS [EXTRA]
+tb_kea_common_json() {
+    local name=$1 log=$2 hooks=$3 extra=${4:-}
+    cat <<JSON
+  "lease-database": {"type": "memfile", "persist": false},
+  "expired-leases-processing": {"reclaim-timer-wait-time": 1, "hold-reclaimed-time": 1,
+                                "flush-reclaimed-timer-wait-time": 1},
+  ${extra:+$extra,}
+  "hooks-libraries": $hooks,
+$(tb_loggers_json "$name" "$log")
+JSON
+}
+
 # tb_kea4_config FILE HOOKS_JSON_ARRAY [EXTRA_GLOBAL_JSON]
 # Subnet 1 is the veth's own; subnet 2 takes perfdhcp's traffic, which always
 # arrives relayed from the client's address (perfdhcp -4 sets giaddr).
 tb_kea4_config() {
-    local file=$1 hooks=$2 extra=${3:-}
-    local lt=${TB_VALID_LIFETIME:-3600}
+    local file=$1 lt=${TB_VALID_LIFETIME:-3600}
     cat >"$file" <<JSON
 {"Dhcp4": {
   "interfaces-config": {"interfaces": ["$TB_VSRV"], "dhcp-socket-type": "raw"},
-  "lease-database": {"type": "memfile", "persist": false},
   "valid-lifetime": $lt, "renew-timer": $((lt / 2)), "rebind-timer": $((lt * 7 / 8)),
-  "expired-leases-processing": {"reclaim-timer-wait-time": 1, "hold-reclaimed-time": 1,
-                                "flush-reclaimed-timer-wait-time": 1},
   "subnet4": [
     {"id": 1, "subnet": "$TB_PREFIX_V4.0/24", "pools": [{"pool": "$TB_PREFIX_V4.10-$TB_PREFIX_V4.250"}]},
     {"id": 2, "subnet": "10.0.0.0/8", "relay": {"ip-addresses": ["$TB_PREFIX_V4.2"]},
      "pools": [{"pool": "10.0.0.10-10.255.255.200"}]}
   ],
-  ${extra:+$extra,}
-  "hooks-libraries": $hooks,
-$(tb_loggers_json kea-dhcp4 "$TB_DIR/kea4.log")
+$(tb_kea_common_json kea-dhcp4 "$TB_DIR/kea4.log" "$2" "${3:-}")
 }}
 JSON
 }
 
 # tb_kea6_config FILE HOOKS_JSON_ARRAY [EXTRA_GLOBAL_JSON]
+# One subnet on the veth, with addresses and delegated /56 prefixes.
 tb_kea6_config() {
-    local file=$1 hooks=$2 extra=${3:-}
-    local lt=${TB_VALID_LIFETIME:-3600}
+    local file=$1 lt=${TB_VALID_LIFETIME:-3600}
     cat >"$file" <<JSON
 {"Dhcp6": {
   "interfaces-config": {"interfaces": ["$TB_VSRV"]},
-  "lease-database": {"type": "memfile", "persist": false},
   "server-id": {"type": "EN", "enterprise-id": 2495, "identifier": "0123456789ab", "persist": false},
   "valid-lifetime": $lt, "preferred-lifetime": $((lt * 3 / 4)),
   "renew-timer": $((lt / 2)), "rebind-timer": $((lt * 5 / 8)),
-  "expired-leases-processing": {"reclaim-timer-wait-time": 1, "hold-reclaimed-time": 1,
-                                "flush-reclaimed-timer-wait-time": 1},
   "subnet6": [
     {"id": 1, "subnet": "$TB_PREFIX_V6::/64", "interface": "$TB_VSRV",
      "pools": [{"pool": "$TB_PREFIX_V6::100-$TB_PREFIX_V6::ffff"}],
      "pd-pools": [{"prefix": "2001:db8:100::", "prefix-len": 40, "delegated-len": 56}]}
   ],
-  ${extra:+$extra,}
-  "hooks-libraries": $hooks,
-$(tb_loggers_json kea-dhcp6 "$TB_DIR/kea6.log")
+$(tb_kea_common_json kea-dhcp6 "$TB_DIR/kea6.log" "$2" "${3:-}")
 }}
 JSON
 }
