@@ -113,6 +113,7 @@ measure() {
 }
 
 tb_log "kea-dhcp4 $(/usr/sbin/kea-dhcp4 -v), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+tb_log "ours: $ours_lib ($(date -u -r "$ours_lib" +%FT%TZ); checkout at $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'))"
 tb_log "perfdhcp -4 -l <veth> -r $rate -p $period -R $clients; $rounds rounds of (a) no hook, (b) Kea's hook, (c) ours"
 : >"$TB_DIR/results"
 for r in $(seq "$rounds"); do
