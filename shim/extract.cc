@@ -104,7 +104,13 @@ rust::Vec<RawOption> options(const OptionCollection& collection) {
         }
         RawOption option{};
         option.code = entry.second->getType();
-        option.payload = bytes(entry.second->toBinary(false));
+        // An option Kea cannot pack (e.g. inconsistent custom data) is left out rather than
+        // failing the whole event: Kea's own hook never packs options other than 82.
+        try {
+            option.payload = bytes(entry.second->toBinary(false));
+        } catch (const isc::Exception&) {
+            continue;
+        }
         out.push_back(std::move(option));
     }
     return (out);
