@@ -129,7 +129,18 @@ fn check_staged_parameters() -> Result<(), String> {
     let Some(own) = own_path().and_then(|p| std::fs::canonicalize(p).ok()) else {
         return Ok(());
     };
-    let staged = ffi::staged_libraries().map_err(|e| format!("reading the configuration: {e}"))?;
+    let staged = match ffi::staged_libraries() {
+        Ok(staged) => staged,
+        Err(e) => {
+            // Not a reason to reject the library: load() still checks the parameters.
+            logging::log(
+                Severity::Warn,
+                logging::LOAD_ERROR,
+                &format!("cannot read the configuration being parsed, parameters are checked at load: {e}"),
+            );
+            return Ok(());
+        }
+    };
     for library in staged {
         if std::fs::canonicalize(&library.path).ok().as_ref() != Some(&own) {
             continue;
@@ -178,6 +189,13 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
             Engine::from_json(&parameters, Arc::new(logging::KeaLog)).map_err(|e| e.to_string())?;
         let engine = Arc::new(engine);
         if let Some(previous) = replace_engine(Some(Arc::clone(&engine))) {
+            // Kea shares one instance when the same file is listed twice; one engine serves it.
+            logging::log(
+                Severity::Warn,
+                logging::LOAD,
+                "loaded again while loaded: only these parameters apply \
+                 (list several scripts in one \"scripts\" list instead)",
+            );
             previous.shutdown();
         }
         // Not the parameters themselves: their "env" may carry secrets.
