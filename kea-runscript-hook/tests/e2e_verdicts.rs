@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use common::dhcp4::{mac_text, Client4, Msg, Path4, REQUEST};
 use common::dhcp6::{colon_hex, duid_ll, Client6};
+use common::dump::Dump;
 use common::kea::{hook, Family, Kea, Settings};
 use common::procs;
 use common::testbed::Testbed;
@@ -43,26 +44,48 @@ struct BlockBed {
     kea: Kea,
     tb: Testbed,
     dir: std::path::PathBuf,
+    /// With `also_dump`: a second, async script recording `committed_at`.
+    dump: Option<Dump>,
     _scratch: Scratch,
 }
 
 /// Kea running blocklist.sh in sync mode at `hook_point`, exit code 4 mapped to drop,
-/// with `blocked` (a MAC or a DUID) on the list.
-fn block_bed(family: Family, mt: bool, hook_point: &str, blocked: &str) -> BlockBed {
+/// with `blocked` (a MAC or a DUID) on the list. With `also_dump` (a hook point), the
+/// multi-script form with the aliases `script`/`wait` is used, adding dump.sh async there.
+fn block_bed(
+    family: Family,
+    mt: bool,
+    hook_point: &str,
+    blocked: &str,
+    also_dump: Option<&str>,
+) -> BlockBed {
     let scratch = Scratch::new("block");
     let (dir, script) = scratch.script_dir("blocklist", "blocklist.sh");
     std::fs::write(dir.join("blocked"), format!("{blocked}\n")).expect("blocked");
     let tb = Testbed::new();
-    let parameters = json!({
+    let block = json!({
         "name": script, "sync": true, "hook-points": [hook_point],
         "timeout-ms": 2000, "exit-codes": {"4": "drop"}
     });
+    let (parameters, dump) = match also_dump {
+        None => (block, None),
+        Some(committed_at) => {
+            let dump = Dump::new(&scratch, "dump");
+            let both = json!({"scripts": [
+                {"script": script, "wait": true, "hook-points": [hook_point],
+                 "timeout-ms": 2000, "exit-codes": {"4": "drop"}},
+                {"name": dump.script, "sync": false, "hook-points": [committed_at]}
+            ]});
+            (both, Some(dump))
+        }
+    };
     let settings = Settings::new(family, mt, vec![hook(&our_library(), parameters)]);
     let kea = Kea::start(&tb, &scratch, &settings);
     BlockBed {
         kea,
         tb,
         dir,
+        dump,
         _scratch: scratch,
     }
 }
@@ -88,12 +111,20 @@ fn block_list(mt: bool) {
     }
     let _slot = HeavySlot::acquire();
     let blocked_mac = mac_text(CLIENTS[BLOCKED]);
+    let bed = block_bed(
+        Family::V4,
+        mt,
+        "pkt4_receive",
+        &blocked_mac,
+        Some("leases4_committed"),
+    );
     let BlockBed {
         mut kea,
         tb,
         dir,
+        dump,
         _scratch,
-    } = block_bed(Family::V4, mt, "pkt4_receive", &blocked_mac);
+    } = bed;
 
     let (bound, blocked_request) = in_netns(&tb.cli, || {
         let client = Client4::new(Path4::Relayed);
@@ -124,6 +155,22 @@ fn block_list(mt: bool) {
         "blocked REQUEST was answered: {blocked_request:?}"
     );
     assert_decisions(&dir, "pkt4_receive", &blocked_mac);
+    // The second script saw a commit for every client but the blocked one.
+    let dump = dump.expect("dump script configured");
+    let committed = dump.wait(Duration::from_secs(5), |rs| rs.len() >= CLIENTS.len() - 1);
+    let macs: Vec<&str> = committed
+        .iter()
+        .map(|r| r.var("LEASES4_AT0_HWADDR"))
+        .collect();
+    for (i, mac) in CLIENTS.iter().enumerate() {
+        let seen = macs.contains(&mac_text(*mac).as_str());
+        assert_eq!(
+            seen,
+            i != BLOCKED,
+            "leases4_committed for {}: {macs:?}",
+            mac_text(*mac)
+        );
+    }
     kea.assert_healthy();
 }
 
@@ -142,7 +189,8 @@ fn block_list6(mt: bool) {
         tb,
         dir,
         _scratch,
-    } = block_bed(Family::V6, mt, "pkt6_receive", &blocked_duid);
+        ..
+    } = block_bed(Family::V6, mt, "pkt6_receive", &blocked_duid, None);
     let ifindex = tb.cli_ifindex();
     let bound = in_netns(&tb.cli, move || {
         CLIENTS
