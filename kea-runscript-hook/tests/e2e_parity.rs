@@ -203,3 +203,41 @@ fn v6(mt: bool) {
 
 both_threading_modes!(v4 => v4_parity_with_kea_hook, v4_parity_with_kea_hook_multi_threaded);
 both_threading_modes!(v6 => v6_parity_with_kea_hook, v6_parity_with_kea_hook_multi_threaded);
+
+/// The comparison itself can fail: a different value, a missing variable, a missing event.
+#[test]
+fn parity_check_rejects_differences() {
+    let record = |hook: &str, vars: &[(&str, &str)]| Record {
+        hook: hook.to_string(),
+        vars: vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    let kea = [record(
+        "lease4_renew",
+        &[("QUERY4_TXID", "7"), ("LEASE4_STATE", "default")],
+    )];
+    let same = [record(
+        "lease4_renew",
+        &[
+            ("QUERY4_TXID", "7"),
+            ("LEASE4_STATE", "default"),
+            ("EXTRA", "x"),
+        ],
+    )];
+    assert_parity(&kea, &same);
+    let different = [record(
+        "lease4_renew",
+        &[("QUERY4_TXID", "7"), ("LEASE4_STATE", "declined")],
+    )];
+    let missing_var = [record("lease4_renew", &[("QUERY4_TXID", "7")])];
+    let other_hook = [record(
+        "lease4_release",
+        &[("QUERY4_TXID", "7"), ("LEASE4_STATE", "default")],
+    )];
+    for ours in [&different[..], &missing_var[..], &other_hook[..], &[]] {
+        let caught = std::panic::catch_unwind(|| assert_parity(&kea, ours));
+        assert!(caught.is_err(), "accepted {ours:?} as matching {kea:?}");
+    }
+}
