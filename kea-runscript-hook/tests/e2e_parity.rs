@@ -130,17 +130,18 @@ fn settled(kea: &Dump, ours: &Dump, at_least: usize) -> (Vec<Record>, Vec<Record
     }
 }
 
-fn both_hooks(kea: &Path, ours: &Path) -> Vec<serde_json::Value> {
+/// Both libraries, each with its script, both async or both sync.
+fn both_hooks(kea: &Path, ours: &Path, sync: bool) -> Vec<serde_json::Value> {
     vec![
         hook(
             Path::new(KEA_RUN_SCRIPT),
-            json!({"name": kea, "sync": false}),
+            json!({"name": kea, "sync": sync}),
         ),
-        hook(&our_library(), json!({"name": ours, "sync": false})),
+        hook(&our_library(), json!({"name": ours, "sync": sync})),
     ]
 }
 
-fn parity(family: Family, mt: bool) {
+fn parity(family: Family, mt: bool, sync: bool) {
     if !require_prereqs() {
         return;
     }
@@ -148,7 +149,11 @@ fn parity(family: Family, mt: bool) {
     let scratch = Scratch::new("parity");
     let (kea_dump, our_dump) = (Dump::new(&scratch, "kea"), Dump::new(&scratch, "ours"));
     let tb = Testbed::new();
-    let mut settings = Settings::new(family, mt, both_hooks(&kea_dump.script, &our_dump.script));
+    let mut settings = Settings::new(
+        family,
+        mt,
+        both_hooks(&kea_dump.script, &our_dump.script, sync),
+    );
     settings.valid_lifetime = VALID;
     settings.decline_probation = 2;
     let mut server = Kea::start(&tb, &scratch, &settings);
@@ -194,15 +199,21 @@ fn parity(family: Family, mt: bool) {
 }
 
 fn v4(mt: bool) {
-    parity(Family::V4, mt)
+    parity(Family::V4, mt, false)
 }
 
 fn v6(mt: bool) {
-    parity(Family::V6, mt)
+    parity(Family::V6, mt, false)
+}
+
+/// Sync mode starts scripts through another runner of ours: the same variables there too.
+fn v4_sync(mt: bool) {
+    parity(Family::V4, mt, true)
 }
 
 both_threading_modes!(v4 => v4_parity_with_kea_hook, v4_parity_with_kea_hook_multi_threaded);
 both_threading_modes!(v6 => v6_parity_with_kea_hook, v6_parity_with_kea_hook_multi_threaded);
+both_threading_modes!(v4_sync => v4_parity_with_kea_hook_sync, v4_parity_with_kea_hook_sync_multi_threaded);
 
 /// The comparison itself can fail: a different value, a missing variable, a missing event.
 #[test]

@@ -72,6 +72,7 @@ fn v4_hook_points(lib: Lib, mt: bool) {
         ("LEASES4_AT0_HWADDR", &mac_a),
         ("LEASES4_AT0_HWADDR_TYPE", "1"),
         ("LEASES4_AT0_STATE", "default"),
+        ("LEASES4_AT0_HOSTNAME", "host-a"),
         ("LEASES4_AT0_SUBNET_ID", "2"),
         ("LEASES4_AT0_VALID_LIFETIME", &VALID.to_string()),
         (

@@ -11,6 +11,8 @@ pub const MAC_C4: [u8; 6] = [0x02, 0xcc, 0x00, 0x00, 0x00, 0x03];
 pub const CIRCUIT_ID: &[u8] = b"ge-0/0/1.7";
 pub const REMOTE_ID4: &[u8] = &[0x00, 0x11, 0x22, 0x33, 0x44, 0x55];
 pub const SUBSCRIBER_ID4: &[u8] = b"sub-42";
+/// Host name (option 12) client A sends.
+pub const HOSTNAME_A4: &[u8] = b"host-a";
 
 /// Transaction ids of client A (v4): DISCOVER, REQUEST = +1, renew, release.
 pub const XID_A4: u32 = 0x1000;
@@ -35,7 +37,11 @@ pub fn client_id_a() -> Vec<u8> {
 pub fn v4_clients(tb: &Testbed) -> (Bound, Bound, Bound) {
     let (a, c) = in_netns(&tb.cli, || {
         let mut relay = Client4::new(Path4::Relayed);
-        relay.extra = vec![(61, client_id_a()), (82, opt82_a())];
+        relay.extra = vec![
+            (61, client_id_a()),
+            (12, HOSTNAME_A4.to_vec()),
+            (82, opt82_a()),
+        ];
         let a = relay.dora(MAC_A4, XID_A4).expect("client A bound");
         relay.renew(&a, XID_A4_RENEW);
         relay.release(&a, XID_A4_RELEASE);
