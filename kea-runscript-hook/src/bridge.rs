@@ -5,6 +5,7 @@
 //! argument type, `std::bad_alloc`, …) arrives here as an `Err` instead of unwinding through Rust.
 //! `present == false` means Kea passed no such argument or a null pointer.
 
+/// The bridge items (C++ namespace `kea_runscript`; Kea's handles in `isc::hooks`).
 #[cxx::bridge(namespace = "kea_runscript")]
 pub mod ffi {
     /// A hardware address (Kea `HWAddr`).

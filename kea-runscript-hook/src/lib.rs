@@ -7,10 +7,12 @@
 //! sets the next-step status and logs.
 //!
 //! Data flows one way: callout → shim copies Kea's arguments into plain structs
-//! ([`bridge`]) → [`convert`] builds the `kea-runscript-env` [`Event`](kea_runscript_env::Event)
+//! ([`bridge`]) → [`convert`] builds the `kea-runscript-env` `Event`
 //! → the engine (`kea-runscript-core`) runs the scripts → [`verdict`] sets Kea's next step.
 //! Every entry point catches panics and C++ exceptions, logs them through Kea and returns as
 //! Kea expects: nothing unwinds across the FFI boundary.
+
+#![warn(missing_docs)]
 
 pub mod bridge;
 pub mod convert;
@@ -152,7 +154,8 @@ fn check_staged_parameters() -> Result<(), String> {
 }
 
 /// Kea: the hooks API version this library was built against — or 0, which makes Kea reject
-/// the library, when its staged parameters are invalid (see [`check_staged_parameters`]).
+/// the library, when its staged parameters are invalid (checked here because Kea 2.2 calls only `version()`
+/// while it parses a configuration, e.g. under `kea-dhcp4 -t`).
 #[no_mangle]
 pub extern "C" fn version() -> c_int {
     guarded(
