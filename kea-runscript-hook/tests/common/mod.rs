@@ -45,6 +45,8 @@ pub fn require_prereqs() -> bool {
     }
     if which("ip").is_none() {
         missing.push("ip (iproute2)".to_string());
+    } else if missing.is_empty() && !netns_works() {
+        missing.push("network namespaces (ip netns add failed)".to_string());
     }
     if missing.is_empty() {
         return true;
@@ -55,6 +57,23 @@ pub fn require_prereqs() -> bool {
     }
     eprintln!("\n******** SKIP: {text} ********\n");
     false
+}
+
+/// Whether this machine lets us create a network namespace (probed once per process).
+fn netns_works() -> bool {
+    static WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WORKS.get_or_init(|| {
+        let name = format!("krs-probe-{}", std::process::id());
+        let ip = |args: &[&str]| {
+            std::process::Command::new("ip")
+                .args(args)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let added = ip(&["netns", "add", &name]);
+        added && ip(&["netns", "del", &name])
+    })
 }
 
 fn which(name: &str) -> Option<PathBuf> {
