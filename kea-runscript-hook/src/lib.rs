@@ -154,8 +154,8 @@ fn check_staged_parameters() -> Result<(), String> {
 }
 
 /// Kea: the hooks API version this library was built against — or 0, which makes Kea reject
-/// the library, when its staged parameters are invalid (checked here because Kea 2.2 calls only `version()`
-/// while it parses a configuration, e.g. under `kea-dhcp4 -t`).
+/// the library, when its staged parameters are invalid (checked here because Kea 2.2 calls
+/// only `version()` while it parses a configuration, e.g. under `kea-dhcp4 -t`).
 #[no_mangle]
 pub extern "C" fn version() -> c_int {
     guarded(
