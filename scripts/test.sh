@@ -8,4 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
+# The end-to-end tests load the cdylib into Kea; `cargo test` alone does not
+# produce libkea_runscript.so, so build it first.
+cargo build -p kea-runscript-hook
 cargo test --workspace
