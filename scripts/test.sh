@@ -11,4 +11,4 @@ cargo clippy --workspace --all-targets -- -D warnings
 # The end-to-end tests load the cdylib into Kea; `cargo test` alone does not
 # produce libkea_runscript.so, so build it first.
 cargo build -p kea-runscript-hook
-cargo test --workspace
+cargo test --workspace --no-fail-fast
