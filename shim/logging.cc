@@ -28,6 +28,7 @@ const char* message_table[] = {
     "KEA_RUNSCRIPT_CALLOUT_ERROR", "%1",
     "KEA_RUNSCRIPT_VERDICT_APPLIED", "%1",
     "KEA_RUNSCRIPT_VERDICT_NOT_APPLICABLE", "%1",
+    "KEA_RUNSCRIPT_UNREGISTERED_MESSAGE", "%1",
     // kea_runscript_core::log::MESSAGE_IDS.
     "KEA_RUNSCRIPT_SCRIPT_CONFIGURED", "%1",
     "KEA_RUNSCRIPT_SPAWN_FAILED", "%1",
@@ -55,21 +56,30 @@ isc::log::Logger logger("kea-runscript");
 // early is harmless: the initializer's destructor takes them out again when Kea closes us.
 std::mutex dictionary_mutex;
 
-void ensure_dictionary(const std::string& ident) {
+// Whether `ident` has a text in Kea's dictionary, loading ours first if Kea has not yet.
+bool registered(const std::string& ident) {
     // loadDictionary is not thread-safe; messages can come from several Kea threads at once.
     std::lock_guard<std::mutex> lock(dictionary_mutex);
-    if (isc::log::MessageDictionary::globalDictionary()->getText(ident).empty() &&
+    const isc::log::MessageDictionaryPtr& dictionary =
+        isc::log::MessageDictionary::globalDictionary();
+    if (dictionary->getText(ident).empty() &&
         isc::log::MessageInitializer::getPendingCount() > 0) {
         isc::log::MessageInitializer::loadDictionary(true);
     }
+    return (!dictionary->getText(ident).empty());
 }
 
 } // namespace
 
 void log_message(uint8_t severity, rust::Str id, rust::Str text) {
-    const std::string ident(id.data(), id.size());
-    const std::string message(text.data(), text.size());
-    ensure_dictionary(ident);
+    std::string ident(id.data(), id.size());
+    std::string message(text.data(), text.size());
+    // An id missing from the table above (a unit test guards against it) still gets its text
+    // out, under a registered id that names it.
+    if (!registered(ident)) {
+        message = ident + ": " + message;
+        ident = "KEA_RUNSCRIPT_UNREGISTERED_MESSAGE";
+    }
     switch (severity) {
     case 0:
         LOG_DEBUG(logger, DEBUG_LEVEL, ident.c_str()).arg(message);

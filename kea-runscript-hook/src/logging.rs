@@ -19,6 +19,10 @@ pub const VERDICT_APPLIED: &str = "KEA_RUNSCRIPT_VERDICT_APPLIED";
 /// A sync verdict came at a hook point where Kea ignores that next step.
 pub const VERDICT_NOT_APPLICABLE: &str = "KEA_RUNSCRIPT_VERDICT_NOT_APPLICABLE";
 
+/// Used by the shim for a message whose id is missing from its dictionary (the text then
+/// starts with the original id).
+pub const UNREGISTERED_MESSAGE: &str = "KEA_RUNSCRIPT_UNREGISTERED_MESSAGE";
+
 /// Every id the hook itself logs; with core's `MESSAGE_IDS` they make up the shim's dictionary.
 pub const MESSAGE_IDS: &[&str] = &[
     LOAD,
@@ -27,6 +31,7 @@ pub const MESSAGE_IDS: &[&str] = &[
     CALLOUT_ERROR,
     VERDICT_APPLIED,
     VERDICT_NOT_APPLICABLE,
+    UNREGISTERED_MESSAGE,
 ];
 
 /// Logs through Kea. A failure to log (a C++ exception in Kea's logging) is dropped: there is
