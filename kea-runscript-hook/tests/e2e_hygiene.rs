@@ -129,3 +129,50 @@ fn unload_with_scripts_running(mt: bool) {
 }
 
 both_threading_modes!(unload_with_scripts_running => unload_ends_running_scripts, unload_ends_running_scripts_multi_threaded);
+
+const RELOADS: usize = 5;
+
+/// Kea reloads its configuration on SIGHUP, unloading and loading our library each time:
+/// after several reloads Kea still serves, the scripts still run, and neither fds nor
+/// threads piled up.
+fn reload(mt: bool) {
+    if !require_prereqs() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let scratch = Scratch::new("reload");
+    let dump = Dump::new(&scratch, "dump");
+    let tb = Testbed::new();
+    let parameters = json!({"name": dump.script, "sync": false});
+    let settings = Settings::new(Family::V4, mt, vec![hook(&our_library(), parameters)]);
+    let mut kea = Kea::start(&tb, &scratch, &settings);
+    let warm = burst(&tb, &kea, &dump, "5", "mac=00:0c:04:00:00:00");
+    let (fds, threads) = (fd_count(kea.pid), procs::thread_count(kea.pid));
+    let reloaded = |log: &str| log.matches("DYNAMIC_RECONFIGURATION_SUCCESS").count();
+    for n in 1..=RELOADS {
+        let pid = nix::unistd::Pid::from_raw(kea.pid as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).expect("SIGHUP");
+        wait_for(Duration::from_secs(10), || {
+            (reloaded(&kea.log_text()) >= n).then_some(())
+        })
+        .unwrap_or_else(|| panic!("reload {n} did not succeed:\n{}", kea.log_text()));
+    }
+    let after = burst(&tb, &kea, &dump, "20", "mac=00:0c:05:00:00:00");
+    let (fds_after, threads_after) = (fd_count(kea.pid), procs::thread_count(kea.pid));
+    println!(
+        "{RELOADS} reloads: Kea's fds {fds} → {fds_after}, threads {threads} → {threads_after}; \
+         script calls {warm} → {after}"
+    );
+    assert!(
+        after >= warm + 15,
+        "scripts stopped running after the reloads"
+    );
+    assert!(
+        fds_after <= fds + FD_SLACK && threads_after <= threads + 1,
+        "resources piled up over {RELOADS} reloads: fds {fds} → {fds_after}, threads {threads} → {threads_after}"
+    );
+    kea.assert_healthy();
+    assert!(kea.stop(), "Kea did not stop on SIGTERM");
+}
+
+both_threading_modes!(reload => reloads_keep_serving_without_leaks, reloads_keep_serving_without_leaks_multi_threaded);

@@ -102,3 +102,10 @@ pub fn kill_all(procs: &[Proc]) {
         );
     }
 }
+
+/// Number of threads of `pid`.
+pub fn thread_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|rd| rd.count())
+        .unwrap_or_else(|e| panic!("/proc/{pid}/task: {e}"))
+}
