@@ -176,3 +176,54 @@ fn reload(mt: bool) {
 }
 
 both_threading_modes!(reload => reloads_keep_serving_without_leaks, reloads_keep_serving_without_leaks_multi_threaded);
+
+/// Async bounds: with `max-in-flight` 2 and `max-queued` 1 and scripts that do not end,
+/// exactly 2 run, later events are dropped with a log line (never silently), clients are
+/// not held up, and the stop ends the running scripts.
+fn bounded(mt: bool) {
+    if !require_prereqs() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let scratch = Scratch::new("bounded");
+    let (dir, script) = scratch.script_dir("slow", "slow.sh");
+    let tb = Testbed::new();
+    let parameters = json!({
+        "name": script, "sync": false, "hook-points": ["leases4_committed"],
+        "max-in-flight": 2, "max-queued": 1
+    });
+    let settings = Settings::new(Family::V4, mt, vec![hook(&our_library(), parameters)]);
+    let mut kea = Kea::start(&tb, &scratch, &settings);
+    let bound = in_netns(&tb.cli, || {
+        let client = Client4::new(Path4::Relayed);
+        (0..6u8)
+            .filter_map(|i| client.dora([0x02, 0x50, 0, 0, 0, i], 0x9000 + 0x10 * u32::from(i)))
+            .count()
+    });
+    assert_eq!(bound, 6, "clients held up by a full script queue");
+    std::thread::sleep(Duration::from_secs(1));
+    let started = std::fs::read_dir(&dir)
+        .expect("slow dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("started."))
+        .count();
+    assert_eq!(
+        started, 2,
+        "max-in-flight 2, but {started} script runs started"
+    );
+    assert!(
+        kea.log_text().contains("KEA_RUNSCRIPT_EVENT_DROPPED"),
+        "events past max-queued dropped without a log line:\n{}",
+        kea.log_text()
+    );
+    let pid = kea.pid;
+    assert!(
+        kea.stop(),
+        "Kea did not end on SIGTERM with scripts running"
+    );
+    let left = procs::in_netns(tb.srv_netns_inode(), pid);
+    procs::kill_all(&left);
+    assert!(left.is_empty(), "script processes outlived Kea: {left:?}");
+}
+
+both_threading_modes!(bounded => async_bounds_hold_and_drops_are_logged, async_bounds_hold_and_drops_are_logged_multi_threaded);
