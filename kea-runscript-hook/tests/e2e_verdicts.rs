@@ -300,3 +300,44 @@ fn hang_leaves_nothing(mt: bool) {
 }
 
 both_threading_modes!(hang_leaves_nothing => hanging_script_leaves_no_descendant, hanging_script_leaves_no_descendant_multi_threaded);
+
+/// A script that vanished after Kea loaded the library: each call fails to start, which
+/// is logged, and Kea goes on serving (async and sync alike; sync continues).
+fn vanished_script(mt: bool) {
+    if !require_prereqs() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let scratch = Scratch::new("vanished");
+    let (_, async_script) = scratch.script_dir("a", "dump.sh");
+    let (_, sync_script) = scratch.script_dir("s", "dump.sh");
+    let tb = Testbed::new();
+    let parameters = json!({"scripts": [
+        {"name": async_script, "sync": false},
+        {"name": sync_script, "sync": true, "timeout-ms": 2000}
+    ]});
+    let settings = Settings::new(Family::V4, mt, vec![hook(&our_library(), parameters)]);
+    let mut kea = Kea::start(&tb, &scratch, &settings);
+    std::fs::remove_file(&async_script).expect("remove script");
+    std::fs::remove_file(&sync_script).expect("remove script");
+    let bound = in_netns(&tb.cli, || {
+        let client = Client4::new(Path4::Relayed);
+        (0..2u8)
+            .filter_map(|i| client.dora([0x02, 0x60, 0, 0, 0, i], 0xa000 + 0x10 * u32::from(i)))
+            .count()
+    });
+    assert_eq!(bound, 2, "clients got no lease once the scripts were gone");
+    let logged = wait_for(Duration::from_secs(3), || {
+        kea.log_text()
+            .contains("KEA_RUNSCRIPT_SPAWN_FAILED")
+            .then_some(())
+    });
+    assert!(
+        logged.is_some(),
+        "failed starts not logged:\n{}",
+        kea.log_text()
+    );
+    kea.assert_healthy();
+}
+
+both_threading_modes!(vanished_script => a_vanished_script_is_logged_and_kea_serves, a_vanished_script_is_logged_and_kea_serves_multi_threaded);

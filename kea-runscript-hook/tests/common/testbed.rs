@@ -29,6 +29,7 @@ pub fn ip(args: &[&str]) {
 
 impl Testbed {
     pub fn new() -> Testbed {
+        sweep_stale();
         let id = format!("{}x{}", std::process::id(), super::unique());
         // Interface names are limited to 15 characters: "ks" + pid (≤ 7) + "x" + n.
         let tb = Testbed {
@@ -107,6 +108,36 @@ impl Testbed {
         std::fs::metadata(format!("/run/netns/{}", self.srv))
             .expect("netns file")
             .ino()
+    }
+}
+
+/// Removes namespaces of earlier test processes that were killed before their Drop ran
+/// (names `krs-srv-<pid>x<n>` / `krs-cli-<pid>x<n>` whose pid is gone).
+fn sweep_stale() {
+    let Ok(entries) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name
+            .strip_prefix("krs-srv-")
+            .or_else(|| name.strip_prefix("krs-cli-"))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.split('x').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let inode = entry.metadata().map(|m| {
+                use std::os::unix::fs::MetadataExt;
+                m.ino()
+            });
+            if let Ok(inode) = inode {
+                super::procs::kill_all(&super::procs::in_netns(inode, 0));
+            }
+            let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        }
     }
 }
 
