@@ -12,7 +12,7 @@ use common::dump::Dump;
 use common::kea::{hook, perfdhcp, Family, Kea, Settings};
 use common::procs::{self, descendants, fd_count, zombies};
 use common::testbed::Testbed;
-use common::{in_netns, our_library, require_prereqs, wait_for, HeavySlot, Scratch};
+use common::{in_netns, our_library, require_prereqs, started_runs, wait_for, HeavySlot, Scratch};
 use serde_json::json;
 
 /// Open fds Kea may gain besides ours (e.g. a lazily opened socket or timer).
@@ -94,7 +94,7 @@ fn unload_with_scripts_running(mt: bool) {
     let tb = Testbed::new();
     let parameters = json!({"name": script, "sync": false});
     let settings = Settings::new(Family::V4, mt, vec![hook(&our_library(), parameters)]);
-    let mut kea = Kea::start(&tb, &scratch, &settings);
+    let kea = Kea::start(&tb, &scratch, &settings);
     let bound = in_netns(&tb.cli, || {
         let client = Client4::new(Path4::Relayed);
         (0..4u8)
@@ -102,15 +102,7 @@ fn unload_with_scripts_running(mt: bool) {
             .count()
     });
     assert_eq!(bound, 4, "async scripts must not hold clients up");
-    let started = || {
-        std::fs::read_dir(&dir)
-            .map(|rd| {
-                rd.filter_map(Result::ok)
-                    .filter(|e| e.file_name().to_string_lossy().starts_with("started."))
-                    .count()
-            })
-            .unwrap_or(0)
-    };
+    let started = || started_runs(&dir);
     wait_for(Duration::from_secs(5), || (started() >= 4).then_some(()))
         .unwrap_or_else(|| panic!("only {} script runs started", started()));
     let running = descendants(kea.pid).len();
@@ -118,17 +110,22 @@ fn unload_with_scripts_running(mt: bool) {
         running >= 4,
         "the slow scripts should still run before the stop: {running}"
     );
+    stop_with_scripts_running(kea, &tb);
+}
+
+both_threading_modes!(unload_with_scripts_running => unload_ends_running_scripts, unload_ends_running_scripts_multi_threaded);
+
+/// Stops Kea while scripts run: it must end on SIGTERM and leave no process behind.
+fn stop_with_scripts_running(mut kea: Kea, tb: &Testbed) {
     let pid = kea.pid;
     assert!(
         kea.stop(),
         "Kea did not end on SIGTERM within 10 s with scripts running"
     );
     let left = procs::in_netns(tb.srv_netns_inode(), pid);
-    procs::kill_all(&left);
+    procs::kill_all(&left); // started by this test; don't leave them running
     assert!(left.is_empty(), "script processes outlived Kea: {left:?}");
 }
-
-both_threading_modes!(unload_with_scripts_running => unload_ends_running_scripts, unload_ends_running_scripts_multi_threaded);
 
 const RELOADS: usize = 5;
 
@@ -193,7 +190,7 @@ fn bounded(mt: bool) {
         "max-in-flight": 2, "max-queued": 1
     });
     let settings = Settings::new(Family::V4, mt, vec![hook(&our_library(), parameters)]);
-    let mut kea = Kea::start(&tb, &scratch, &settings);
+    let kea = Kea::start(&tb, &scratch, &settings);
     let bound = in_netns(&tb.cli, || {
         let client = Client4::new(Path4::Relayed);
         (0..6u8)
@@ -202,11 +199,7 @@ fn bounded(mt: bool) {
     });
     assert_eq!(bound, 6, "clients held up by a full script queue");
     std::thread::sleep(Duration::from_secs(1));
-    let started = std::fs::read_dir(&dir)
-        .expect("slow dir")
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with("started."))
-        .count();
+    let started = started_runs(&dir);
     assert_eq!(
         started, 2,
         "max-in-flight 2, but {started} script runs started"
@@ -216,14 +209,7 @@ fn bounded(mt: bool) {
         "events past max-queued dropped without a log line:\n{}",
         kea.log_text()
     );
-    let pid = kea.pid;
-    assert!(
-        kea.stop(),
-        "Kea did not end on SIGTERM with scripts running"
-    );
-    let left = procs::in_netns(tb.srv_netns_inode(), pid);
-    procs::kill_all(&left);
-    assert!(left.is_empty(), "script processes outlived Kea: {left:?}");
+    stop_with_scripts_running(kea, &tb);
 }
 
 both_threading_modes!(bounded => async_bounds_hold_and_drops_are_logged, async_bounds_hold_and_drops_are_logged_multi_threaded);

@@ -14,7 +14,7 @@ use common::dump::Dump;
 use common::kea::{hook, Family, Kea, Settings};
 use common::procs;
 use common::testbed::Testbed;
-use common::{in_netns, our_library, require_prereqs, wait_for, HeavySlot, Scratch};
+use common::{in_netns, our_library, require_prereqs, started_runs, wait_for, HeavySlot, Scratch};
 use serde_json::json;
 
 const CLIENTS: [[u8; 6]; 4] = [
@@ -249,11 +249,7 @@ fn hanging_script(mt: bool) -> Option<HangOutcome> {
             "client {i} got no lease while the script hangs"
         );
     }
-    let started = std::fs::read_dir(&dir)
-        .expect("hang dir")
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with("started."))
-        .count();
+    let started = started_runs(&dir);
     assert!(
         started >= 3,
         "the hanging script ran {started} times, expected one per lease commit"

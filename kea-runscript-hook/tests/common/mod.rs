@@ -151,6 +151,17 @@ impl Drop for Scratch {
     }
 }
 
+/// How many script runs left their `started.<pid>` marker in `dir` (hang.sh, slow.sh).
+pub fn started_runs(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("started."))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 /// Polls `probe` every 50 ms until it returns Some or `timeout` passes.
 pub fn wait_for<T>(timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + timeout;
