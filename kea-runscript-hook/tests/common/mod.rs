@@ -87,21 +87,57 @@ fn which(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Our hook library, next to the test binary's `deps/` directory
+/// Our hook library, built into the test binary's own target directory and profile
 /// (`target/<profile>/deps/<test>` → `target/<profile>/libkea_runscript.so`).
+///
+/// `cargo test` builds a cdylib-only package's library for its unit tests only, never the
+/// `.so` that Kea loads, so the first call per test process runs `cargo build` for it
+/// (a no-op when it is fresh); without that the tests would load a stale or missing one.
 pub fn our_library() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let lib = exe
+    static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(build_our_library)
+        .clone()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn build_our_library() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("test binary path: {e}"))?;
+    let profile_dir = exe
         .parent()
         .and_then(Path::parent)
-        .expect("target/<profile>/deps")
-        .join("libkea_runscript.so");
-    assert!(
-        lib.exists(),
-        "{} not built (cargo build -p kea-runscript-hook)",
-        lib.display()
-    );
-    lib
+        .ok_or("test binary is not in target/<profile>/deps")?;
+    let target_dir = profile_dir.parent().ok_or("no target directory")?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = std::process::Command::new(cargo);
+    build
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "kea-runscript-hook",
+            "--manifest-path",
+        ])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        build.arg("--release");
+    }
+    let out = build
+        .output()
+        .map_err(|e| format!("run cargo build: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo build -p kea-runscript-hook failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let lib = profile_dir.join("libkea_runscript.so");
+    if !lib.exists() {
+        return Err(format!("{} missing after cargo build", lib.display()));
+    }
+    Ok(lib)
 }
 
 /// The repository's fixtures/kea directory.
