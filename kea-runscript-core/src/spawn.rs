@@ -19,8 +19,8 @@
 //! 2. The keeper starts the script with `clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD)`
 //!    (posix_spawn semantics), so the script is the keeper's child, not Kea's.
 //! 3. The keeper waits for the script's pidfd to become readable, enforcing the
-//!    timeout (`SIGTERM`, then `SIGKILL` after the grace) and reacting to the engine's
-//!    stop fd (unload), reaps the script with `waitid(P_PIDFD)`, writes the result
+//!    timeout (`SIGTERM`, then `SIGKILL` after the grace, both to the script's whole
+//!    process group) and reacting to the engine's stop fd (unload), reaps the script with `waitid(P_PIDFD)`, writes the result
 //!    into memory shared with the parent, and exits.
 //!
 //! Code running in the keeper or in the script before `execve` shares the parent's
@@ -30,7 +30,8 @@
 //! glibc's internal ones) around `clone`; the keeper keeps them all blocked for its
 //! whole life, so no host signal handler ever runs on the keeper's stack.
 //!
-//! The script, before `execve`: resets every signal disposition to `SIG_DFL`, sets
+//! The script, before `execve`: leads a new process group (`setpgid(0, 0)`, so that
+//! ending a timed-out script ends its children too), resets every signal disposition to `SIG_DFL`, sets
 //! `PR_SET_PDEATHSIG(SIGKILL)` (if its keeper is ever killed, the script dies too
 //! instead of running unmanaged), closes every fd from 3 up with `close_range` (also
 //! fds without `FD_CLOEXEC`), unblocks every signal. It inherits fds 0, 1 and 2 of the
@@ -509,6 +510,18 @@ fn raw_signal(pidfd: c_int, signal: c_int) {
     }
 }
 
+/// Signals the script's whole process group (the script leads it: `setpgid(0, 0)`
+/// before `execve`), so a timed-out script's own children end with it. The group
+/// id cannot be reused while the script is unreaped, and the keeper reaps it only
+/// after the last signal. Falls back to the script alone if it has no group.
+fn raw_signal_group(pid: isize, pidfd: c_int, signal: c_int) {
+    // SAFETY: kill(2) on a process group led by our unreaped child.
+    let rc = unsafe { raw_syscall(libc::SYS_kill, [(-pid) as usize, signal as usize, 0, 0, 0]) };
+    if rc < 0 {
+        raw_signal(pidfd, signal);
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The keeper and the script before exec.
 // ---------------------------------------------------------------------------
@@ -557,6 +570,10 @@ extern "C" fn script_main(arg: *mut c_void) -> c_int {
         if raw_syscall(libc::SYS_getppid, [0; 5]) as i32 != sh.keeper_pid.load(Ordering::Relaxed) {
             raw_exit(127);
         }
+        // Lead a process group of our own, so that a timeout or unload can end the
+        // script's children too (best effort: a failure leaves it in Kea's group,
+        // and only the script itself is signalled then).
+        raw_syscall(libc::SYS_setpgid, [0; 5]);
         // Close every fd above stderr, with or without FD_CLOEXEC.
         let rc = raw_syscall(libc::SYS_close_range, [3, u32::MAX as usize, 0, 0, 0]);
         if rc == -(libc::ENOSYS as isize) {
@@ -683,7 +700,7 @@ extern "C" fn keeper_main(arg: *mut c_void) -> c_int {
                 fds[1].fd = -1;
                 sh.stopped.store(1, Ordering::Relaxed);
                 if action != 2 {
-                    raw_signal(pidfd, libc::SIGTERM);
+                    raw_signal_group(pid, pidfd, libc::SIGTERM);
                     action = 2;
                     due = raw_now_ms() + sh.grace_ms;
                 }
@@ -692,14 +709,22 @@ extern "C" fn keeper_main(arg: *mut c_void) -> c_int {
             if action != 0 && raw_now_ms() >= due {
                 if action == 1 {
                     sh.timed_out.store(1, Ordering::Relaxed);
-                    raw_signal(pidfd, libc::SIGTERM);
+                    raw_signal_group(pid, pidfd, libc::SIGTERM);
                     action = 2;
                     due = raw_now_ms() + sh.grace_ms;
                 } else {
-                    raw_signal(pidfd, libc::SIGKILL);
+                    raw_signal_group(pid, pidfd, libc::SIGKILL);
                     action = 0;
                 }
             }
+        }
+        // A script we had to end may leave children that ignored SIGTERM: kill
+        // what is left of its group while the (unreaped) script still holds the id.
+        if sh.timed_out.load(Ordering::Relaxed) != 0 || sh.stopped.load(Ordering::Relaxed) != 0 {
+            raw_syscall(
+                libc::SYS_kill,
+                [(-pid) as usize, libc::SIGKILL as usize, 0, 0, 0],
+            );
         }
         let rc = raw_syscall(
             libc::SYS_waitid,

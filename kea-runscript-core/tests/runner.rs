@@ -197,7 +197,28 @@ fn timeout_does_not_wait_for_grandchild_holding_stdout() {
         .trim()
         .parse()
         .unwrap();
+    // The timeout ended the script's whole process group, its background child too.
+    let gone = wait_until_gone(pid, Duration::from_secs(10));
     unsafe { libc::kill(pid, libc::SIGKILL) };
+    assert!(gone, "the timed-out script's child {pid} is still running");
+}
+
+/// Whether `pid` has ended (gone, or a zombie waiting for its reaper) within `bound`.
+fn wait_until_gone(pid: i32, bound: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < bound {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return true,
+            Ok(stat) => {
+                let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+                if state.starts_with('Z') {
+                    return true;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }
 
 #[test]
