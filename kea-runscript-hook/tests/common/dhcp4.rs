@@ -4,12 +4,19 @@
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
+/// DHCPv4 message type DISCOVER (option 53).
 pub const DISCOVER: u8 = 1;
+/// DHCPv4 message type OFFER (option 53).
 pub const OFFER: u8 = 2;
+/// DHCPv4 message type REQUEST (option 53).
 pub const REQUEST: u8 = 3;
+/// DHCPv4 message type DECLINE (option 53).
 pub const DECLINE: u8 = 4;
+/// DHCPv4 message type ACK (option 53).
 pub const ACK: u8 = 5;
+/// DHCPv4 message type NAK (option 53).
 pub const NAK: u8 = 6;
+/// DHCPv4 message type RELEASE (option 53).
 pub const RELEASE: u8 = 7;
 
 const MAGIC: [u8; 4] = [99, 130, 83, 99];
@@ -17,21 +24,32 @@ const MAGIC: [u8; 4] = [99, 130, 83, 99];
 /// A BOOTP/DHCPv4 message (only the fields the tests set or read).
 #[derive(Clone, Debug)]
 pub struct Msg {
+    /// BOOTP op: 1 request, 2 reply.
     pub op: u8,
+    /// Relay hops.
     pub hops: u8,
+    /// Transaction id.
     pub xid: u32,
+    /// Seconds since the client began.
     pub secs: u16,
+    /// Flags (0x8000: broadcast).
     pub flags: u16,
+    /// Client address (renewing, releasing).
     pub ciaddr: Ipv4Addr,
+    /// Address the server gives ("your" address).
     pub yiaddr: Ipv4Addr,
+    /// Relay agent address.
     pub giaddr: Ipv4Addr,
+    /// Client MAC.
     pub chaddr: [u8; 6],
     /// (code, payload) in order; message type, end and padding are added by `encode`.
     pub options: Vec<(u8, Vec<u8>)>,
+    /// DHCP message type (option 53).
     pub msg_type: u8,
 }
 
 impl Msg {
+    /// A client message of `msg_type` from `mac`, no options.
     pub fn new(msg_type: u8, xid: u32, mac: [u8; 6]) -> Msg {
         Msg {
             op: 1,
@@ -48,6 +66,7 @@ impl Msg {
         }
     }
 
+    /// The payload of option `code`, if present.
     pub fn option(&self, code: u8) -> Option<&[u8]> {
         self.options
             .iter()
@@ -55,11 +74,13 @@ impl Msg {
             .map(|(_, v)| v.as_slice())
     }
 
+    /// Adds option `code`.
     pub fn with(mut self, code: u8, payload: &[u8]) -> Msg {
         self.options.push((code, payload.to_vec()));
         self
     }
 
+    /// The wire form (padded to the BOOTP minimum of 300 bytes).
     pub fn encode(&self) -> Vec<u8> {
         let mut b = vec![self.op, 1, 6, self.hops];
         b.extend(self.xid.to_be_bytes());
@@ -86,6 +107,7 @@ impl Msg {
         b
     }
 
+    /// Parses a message; None when it is not DHCP.
     pub fn decode(b: &[u8]) -> Option<Msg> {
         if b.len() < 240 || b[236..240] != MAGIC {
             return None;
@@ -169,6 +191,7 @@ pub enum Path4 {
 /// A crafted DHCPv4 client; create it inside the client namespace (`in_netns`).
 pub struct Client4 {
     sock: UdpSocket,
+    /// Relayed or direct.
     pub path: Path4,
     /// Extra options added to every message (e.g. option 82).
     pub extra: Vec<(u8, Vec<u8>)>,
@@ -177,14 +200,20 @@ pub struct Client4 {
 /// What a completed DORA gave.
 #[derive(Clone, Debug)]
 pub struct Bound {
+    /// The client's MAC.
     pub mac: [u8; 6],
+    /// The leased address.
     pub addr: Ipv4Addr,
+    /// Server identifier (option 54) to send back.
     pub server_id: Vec<u8>,
+    /// Transaction id of the DISCOVER.
     pub offer_xid: u32,
+    /// Transaction id of the REQUEST.
     pub ack_xid: u32,
 }
 
 impl Client4 {
+    /// Binds the client socket (call inside the client namespace).
     pub fn new(path: Path4) -> Client4 {
         let sock = match path {
             Path4::Relayed => UdpSocket::bind((super::testbed::CLI4, 67)),
@@ -199,6 +228,7 @@ impl Client4 {
         }
     }
 
+    /// Sends `m` (plus `extra` options) the way `path` says.
     pub fn send(&self, mut m: Msg) {
         m.options.extend(self.extra.iter().cloned());
         let dest: SocketAddr = match self.path {
@@ -234,6 +264,7 @@ impl Client4 {
         }
     }
 
+    /// Sends `m` and waits for the reply with its transaction id.
     pub fn exchange(&self, m: Msg, timeout: Duration) -> Option<Msg> {
         let xid = m.xid;
         self.send(m);

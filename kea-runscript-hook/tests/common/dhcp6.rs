@@ -4,28 +4,50 @@
 use std::net::{Ipv6Addr, SocketAddrV6, UdpSocket};
 use std::time::{Duration, Instant};
 
+/// DHCPv6 message type SOLICIT.
 pub const SOLICIT: u8 = 1;
+/// DHCPv6 message type ADVERTISE.
 pub const ADVERTISE: u8 = 2;
+/// DHCPv6 message type REQUEST.
 pub const REQUEST: u8 = 3;
+/// DHCPv6 message type RENEW.
 pub const RENEW: u8 = 5;
+/// DHCPv6 message type REBIND.
 pub const REBIND: u8 = 6;
+/// DHCPv6 message type REPLY.
 pub const REPLY: u8 = 7;
+/// DHCPv6 message type RELEASE.
 pub const RELEASE: u8 = 8;
+/// DHCPv6 message type DECLINE.
 pub const DECLINE: u8 = 9;
+/// DHCPv6 message type RELAY_FORW.
 pub const RELAY_FORW: u8 = 12;
+/// DHCPv6 message type RELAY_REPL.
 pub const RELAY_REPL: u8 = 13;
 
+/// DHCPv6 option code CLIENTID.
 pub const OPT_CLIENTID: u16 = 1;
+/// DHCPv6 option code SERVERID.
 pub const OPT_SERVERID: u16 = 2;
+/// DHCPv6 option code IA_NA.
 pub const OPT_IA_NA: u16 = 3;
+/// DHCPv6 option code IAADDR.
 pub const OPT_IAADDR: u16 = 5;
+/// DHCPv6 option code ELAPSED.
 pub const OPT_ELAPSED: u16 = 8;
+/// DHCPv6 option code RELAY_MSG.
 pub const OPT_RELAY_MSG: u16 = 9;
+/// DHCPv6 option code STATUS.
 pub const OPT_STATUS: u16 = 13;
+/// DHCPv6 option code INTERFACE_ID.
 pub const OPT_INTERFACE_ID: u16 = 18;
+/// DHCPv6 option code IA_PD.
 pub const OPT_IA_PD: u16 = 25;
+/// DHCPv6 option code IAPREFIX.
 pub const OPT_IAPREFIX: u16 = 26;
+/// DHCPv6 option code REMOTE_ID.
 pub const OPT_REMOTE_ID: u16 = 37;
+/// DHCPv6 option code SUBSCRIBER_ID.
 pub const OPT_SUBSCRIBER_ID: u16 = 38;
 
 const ALL_SERVERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
@@ -78,12 +100,16 @@ pub enum Held {
 /// A parsed server message (outer relay wrapper removed).
 #[derive(Clone, Debug)]
 pub struct Reply {
+    /// Message type.
     pub msg_type: u8,
+    /// Transaction id.
     pub txid: u32,
+    /// Top-level options (code, payload).
     pub options: Vec<(u16, Vec<u8>)>,
 }
 
 impl Reply {
+    /// The payload of option `code`, if present.
     pub fn option(&self, code: u16) -> Option<&[u8]> {
         self.options
             .iter()
@@ -118,7 +144,9 @@ fn addr(b: &[u8]) -> Ipv6Addr {
 /// Relay-agent options a relayed client's messages carry.
 #[derive(Clone, Debug)]
 pub struct Relay {
+    /// Link address (selects the subnet).
     pub link_addr: Ipv6Addr,
+    /// The client's address as the relay saw it.
     pub peer_addr: Ipv6Addr,
     /// (code, payload), e.g. interface-id, remote-id, subscriber-id.
     pub options: Vec<(u16, Vec<u8>)>,
@@ -128,8 +156,11 @@ pub struct Relay {
 pub struct Client6 {
     sock: UdpSocket,
     scope: u32,
+    /// MAC the client's DUID-LL is made of.
     pub mac: [u8; 6],
+    /// The relay the messages go through, if any.
     pub relay: Option<Relay>,
+    /// IAID of its IA_NA and IA_PD.
     pub iaid: u32,
 }
 
@@ -148,6 +179,7 @@ impl Client6 {
         }
     }
 
+    /// The client's DUID (DUID-LL of `mac`).
     pub fn duid(&self) -> Vec<u8> {
         duid_ll(self.mac)
     }
@@ -162,6 +194,7 @@ impl Client6 {
         m
     }
 
+    /// Sends a client message (wrapped in RELAY-FORW when relayed) to All_DHCP_Relay_Agents_and_Servers.
     pub fn send(&self, msg_type: u8, txid: u32, body: &[u8]) {
         let msg = self.message(msg_type, txid, body);
         let wire = match &self.relay {
@@ -181,6 +214,7 @@ impl Client6 {
         self.sock.send_to(&wire, dest).expect("send DHCPv6");
     }
 
+    /// The next reply with `txid` (unwrapped from RELAY-REPL), or None after `timeout`.
     pub fn recv(&self, txid: u32, timeout: Duration) -> Option<Reply> {
         let deadline = Instant::now() + timeout;
         let mut buf = [0u8; 4096];
@@ -218,6 +252,7 @@ impl Client6 {
         }
     }
 
+    /// Sends and waits up to 3 s for the reply.
     pub fn exchange(&self, msg_type: u8, txid: u32, body: &[u8]) -> Option<Reply> {
         self.send(msg_type, txid, body);
         self.recv(txid, Duration::from_secs(3))
@@ -256,8 +291,11 @@ pub fn ia_pd(iaid: u32, prefix: Option<(Ipv6Addr, u8)>) -> Vec<u8> {
 /// What a completed SOLICIT/REQUEST exchange gave.
 #[derive(Clone, Debug)]
 pub struct Bound6 {
+    /// The leased address (IA_NA).
     pub addr: Ipv6Addr,
+    /// The delegated prefix and its length (IA_PD).
     pub prefix: (Ipv6Addr, u8),
+    /// Server identifier to send back.
     pub server_id: Vec<u8>,
 }
 

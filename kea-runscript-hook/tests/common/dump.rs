@@ -9,7 +9,9 @@ use super::{wait_for, Scratch};
 /// One script call: the hook point (argv[1]) and every environment variable.
 #[derive(Clone, Debug)]
 pub struct Record {
+    /// The hook point (argv[1]).
     pub hook: String,
+    /// The environment the script saw.
     pub vars: BTreeMap<String, String>,
 }
 
@@ -21,6 +23,7 @@ impl Record {
             .unwrap_or_else(|| panic!("{} record lacks {name}: {:#?}", self.hook, self.vars))
     }
 
+    /// The variable's value, if set.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
     }
@@ -46,11 +49,14 @@ impl Record {
 
 /// A directory with its own copy of dump.sh.
 pub struct Dump {
+    /// Where the records go.
     pub dir: PathBuf,
+    /// The script to configure.
     pub script: PathBuf,
 }
 
 impl Dump {
+    /// A copy of dump.sh in `scratch`/`sub`.
     pub fn new(scratch: &Scratch, sub: &str) -> Dump {
         let (dir, script) = scratch.script_dir(sub, "dump.sh");
         Dump { dir, script }

@@ -12,11 +12,14 @@ use super::{wait_for, Scratch};
 /// DHCPv4 (kea-dhcp4) or DHCPv6 (kea-dhcp6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Family {
+    /// kea-dhcp4.
     V4,
+    /// kea-dhcp6.
     V6,
 }
 
 impl Family {
+    /// Path of the server binary.
     pub fn binary(self) -> &'static str {
         match self {
             Family::V4 => "/usr/sbin/kea-dhcp4",
@@ -51,15 +54,20 @@ pub fn hook(library: &Path, parameters: Value) -> Value {
 /// What varies between the tests' Kea configurations.
 #[derive(Clone, Debug)]
 pub struct Settings {
+    /// DHCPv4 or DHCPv6.
     pub family: Family,
     /// Kea multi-threading with a pool of 4 threads.
     pub mt: bool,
+    /// Lease lifetime in seconds (short ones make leases expire in the test).
     pub valid_lifetime: u32,
+    /// Seconds a declined address stays out of use before lease*_recover.
     pub decline_probation: u32,
+    /// The hooks-libraries entries.
     pub hooks: Vec<Value>,
 }
 
 impl Settings {
+    /// Long lifetimes and probation; tests shorten them as needed.
     pub fn new(family: Family, mt: bool, hooks: Vec<Value>) -> Settings {
         Settings {
             family,
@@ -136,9 +144,13 @@ impl Settings {
 /// A running Kea server in the testbed's server namespace; stopped on drop.
 pub struct Kea {
     child: Option<Child>,
+    /// Kea's pid.
     pub pid: u32,
+    /// Kea's log file.
     pub log: PathBuf,
+    /// Kea's stdout and stderr.
     pub out: PathBuf,
+    /// DHCPv4 or DHCPv6.
     pub family: Family,
 }
 
@@ -222,10 +234,12 @@ impl Kea {
         }
     }
 
+    /// The log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// What Kea printed so far.
     pub fn out_text(&self) -> String {
         std::fs::read_to_string(&self.out).unwrap_or_default()
     }

@@ -4,13 +4,21 @@
 //! Every test binary includes this module and uses a different part of it.
 #![allow(dead_code)]
 
+/// Crafted DHCPv4 messages and client.
 pub mod dhcp4;
+/// Crafted DHCPv6 messages, client and relay.
 pub mod dhcp6;
+/// Records of fixtures/kea/dump.sh.
 pub mod dump;
+/// Kea configuration, start, stop; perfdhcp.
 pub mod kea;
+/// /proc probes: fds, threads, children, zombies, namespaces.
 pub mod procs;
+/// Client traffic shared by several tests.
 pub mod scenario;
+/// Network namespaces joined by a veth.
 pub mod testbed;
+/// Documented variables per hook point.
 pub mod vars;
 
 use std::fs::File;
@@ -150,10 +158,12 @@ pub fn fixture(name: &str) -> PathBuf {
 /// A scratch directory under /tmp, removed on drop unless the test failed or
 /// KRS_E2E_KEEP is set (then kept and printed, for the Kea log and the script records).
 pub struct Scratch {
+    /// The directory.
     pub path: PathBuf,
 }
 
 impl Scratch {
+    /// A fresh directory named after `tag`, the pid and a counter.
     pub fn new(tag: &str) -> Scratch {
         let path =
             std::env::temp_dir().join(format!("krs-e2e-{tag}-{}-{}", std::process::id(), unique()));
@@ -162,6 +172,7 @@ impl Scratch {
         Scratch { path }
     }
 
+    /// A path inside the directory.
     pub fn join(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
@@ -233,6 +244,7 @@ static SLOT_FREED: Condvar = Condvar::new();
 const MAX_HEAVY: u32 = 2;
 
 impl HeavySlot {
+    /// Waits for a free slot.
     pub fn acquire() -> HeavySlot {
         let mut used = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
         while *used >= MAX_HEAVY {

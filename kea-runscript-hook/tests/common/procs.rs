@@ -12,9 +12,13 @@ pub fn fd_count(pid: u32) -> usize {
 /// A process as /proc/<pid>/stat tells it.
 #[derive(Clone, Debug)]
 pub struct Proc {
+    /// Process id.
     pub pid: u32,
+    /// Parent process id.
     pub ppid: u32,
+    /// State letter (R, S, Z, …).
     pub state: char,
+    /// Command line, arguments separated by spaces.
     pub cmdline: String,
 }
 

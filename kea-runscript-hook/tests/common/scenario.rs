@@ -5,21 +5,32 @@ use super::dhcp6::{Bound6, Client6, Relay, DECLINE, REBIND, RELEASE, RENEW};
 use super::in_netns;
 use super::testbed::Testbed;
 
+/// DHCPv4 client A (relayed, client-id, host name, option 82).
 pub const MAC_A4: [u8; 6] = [0x02, 0xaa, 0x00, 0x00, 0x00, 0x01];
+/// DHCPv4 client B (direct, declines).
 pub const MAC_B4: [u8; 6] = [0x02, 0xbb, 0x00, 0x00, 0x00, 0x02];
+/// DHCPv4 client C (relayed, its lease expires).
 pub const MAC_C4: [u8; 6] = [0x02, 0xcc, 0x00, 0x00, 0x00, 0x03];
+/// Option 82 sub-option 1 of client A.
 pub const CIRCUIT_ID: &[u8] = b"ge-0/0/1.7";
+/// Option 82 sub-option 2 of client A.
 pub const REMOTE_ID4: &[u8] = &[0x00, 0x11, 0x22, 0x33, 0x44, 0x55];
+/// Option 82 sub-option 6 of client A.
 pub const SUBSCRIBER_ID4: &[u8] = b"sub-42";
 /// Host name (option 12) client A sends.
 pub const HOSTNAME_A4: &[u8] = b"host-a";
 
 /// Transaction ids of client A (v4): DISCOVER, REQUEST = +1, renew, release.
 pub const XID_A4: u32 = 0x1000;
+/// Transaction id of A's renewing REQUEST.
 pub const XID_A4_RENEW: u32 = 0x1010;
+/// Transaction id of A's RELEASE.
 pub const XID_A4_RELEASE: u32 = 0x1020;
+/// Transaction id of B's DISCOVER (REQUEST: +1).
 pub const XID_B4: u32 = 0x2000;
+/// Transaction id of B's DECLINE.
 pub const XID_B4_DECLINE: u32 = 0x2010;
+/// Transaction id of C's DISCOVER (REQUEST: +1).
 pub const XID_C4: u32 = 0x3000;
 
 /// Option 82 of client A: circuit-id, remote-id and subscriber-id (sub-option 6).
@@ -58,20 +69,32 @@ pub fn v4_clients(tb: &Testbed) -> (Bound, Bound, Bound) {
     (a, b, c)
 }
 
+/// DHCPv6 client A (relayed; its DUID-LL is made of this MAC).
 pub const MAC_A6: [u8; 6] = [0x02, 0xaa, 0x00, 0x00, 0x06, 0x01];
+/// DHCPv6 client B (direct, declines).
 pub const MAC_B6: [u8; 6] = [0x02, 0xbb, 0x00, 0x00, 0x06, 0x02];
+/// DHCPv6 client C (direct, its leases expire).
 pub const MAC_C6: [u8; 6] = [0x02, 0xcc, 0x00, 0x00, 0x06, 0x03];
+/// Interface-id (option 18) of A's relay.
 pub const INTERFACE_ID: &[u8] = b"port-7/1";
 /// Remote-id: enterprise number 4491, then the id.
 pub const REMOTE_ID6: &[u8] = &[0, 0, 0x11, 0x8b, 0xde, 0xad, 0xbe, 0xef];
+/// Subscriber-id (option 38) of A's relay.
 pub const SUBSCRIBER_ID6: &[u8] = b"subscriber-6";
 
+/// Transaction id of A's SOLICIT (REQUEST: +1).
 pub const TXID_A6: u32 = 0x10_0000;
+/// Transaction id of A's RENEW.
 pub const TXID_A6_RENEW: u32 = 0x10_0010;
+/// Transaction id of A's REBIND.
 pub const TXID_A6_REBIND: u32 = 0x10_0020;
+/// Transaction id of A's RELEASE.
 pub const TXID_A6_RELEASE: u32 = 0x10_0030;
+/// Transaction id of B's SOLICIT (REQUEST: +1).
 pub const TXID_B6: u32 = 0x20_0000;
+/// Transaction id of B's DECLINE.
 pub const TXID_B6_DECLINE: u32 = 0x20_0010;
+/// Transaction id of C's SOLICIT (REQUEST: +1).
 pub const TXID_C6: u32 = 0x30_0000;
 
 /// DHCPv6, IA_NA + IA_PD each: A (behind a relay with interface-id, remote-id and

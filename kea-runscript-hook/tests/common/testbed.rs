@@ -4,15 +4,22 @@ use std::process::Command;
 
 /// Server side addresses on the veth.
 pub const SRV4: &str = "192.0.2.1";
+/// Client side IPv4 address (also the relay address of crafted relayed packets).
 pub const CLI4: &str = "192.0.2.2";
+/// Server side IPv6 address.
 pub const SRV6: &str = "2001:db8:1::1";
+/// Client side IPv6 address.
 pub const CLI6: &str = "2001:db8:1::2";
 
 /// A server namespace and a client namespace joined by a veth; removed on drop.
 pub struct Testbed {
+    /// Server namespace name.
     pub srv: String,
+    /// Client namespace name.
     pub cli: String,
+    /// Server side veth.
     pub srv_if: String,
+    /// Client side veth.
     pub cli_if: String,
 }
 
@@ -28,6 +35,7 @@ pub fn ip(args: &[&str]) {
 }
 
 impl Testbed {
+    /// Creates both namespaces and the veth, with v4 and v6 addresses, DAD off.
     pub fn new() -> Testbed {
         sweep_stale();
         let id = format!("{}x{}", std::process::id(), super::unique());

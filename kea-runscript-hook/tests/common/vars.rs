@@ -7,12 +7,19 @@ use super::dump::Record;
 /// A group of variables rendered from one Kea object.
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
+    /// A DHCPv4 packet (`*_TYPE`, `*_TXID`, …).
     Pkt4,
+    /// A DHCPv6 packet.
     Pkt6,
+    /// A subnet (`*_ID`, `*_NAME`, `*_PREFIX`, `*_PREFIX_LEN`).
     Subnet,
+    /// A DHCPv4 lease.
     Lease4,
+    /// A DHCPv6 lease.
     Lease6,
+    /// An IA option (`PKT6_IA_*`).
     Ia,
+    /// A hardware address and its `_TYPE`.
     HwAddr,
     /// One variable named exactly like the prefix.
     Plain,
@@ -180,12 +187,14 @@ pub const V4_KEA: &[&str] = &[
     "lease4_release",
     "lease4_decline",
 ];
+/// The v4 hook points only our library serves (opt-in).
 pub const V4_EXTRA: &[&str] = &[
     "pkt4_receive",
     "subnet4_select",
     "lease4_select",
     "pkt4_send",
 ];
+/// The v6 hook points Kea's hook serves.
 pub const V6_KEA: &[&str] = &[
     "lease6_renew",
     "lease6_rebind",
@@ -195,6 +204,7 @@ pub const V6_KEA: &[&str] = &[
     "lease6_release",
     "lease6_decline",
 ];
+/// The v6 hook points only our library serves (opt-in).
 pub const V6_EXTRA: &[&str] = &[
     "pkt6_receive",
     "subnet6_select",
