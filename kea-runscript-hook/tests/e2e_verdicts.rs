@@ -337,3 +337,62 @@ fn vanished_script(mt: bool) {
 }
 
 both_threading_modes!(vanished_script => a_vanished_script_is_logged_and_kea_serves, a_vanished_script_is_logged_and_kea_serves_multi_threaded);
+
+/// A callout does nothing once an earlier library set DROP: a copy of our library drops
+/// the blocked client at pkt4_receive, and our library loaded after it (async dump at the
+/// same hook point) then runs no script for that query, only for the others.
+fn after_drop(mt: bool) {
+    if !require_prereqs() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let scratch = Scratch::new("afterdrop");
+    let (dir, block_script) = scratch.script_dir("blocklist", "blocklist.sh");
+    let blocked_mac = mac_text(CLIENTS[BLOCKED]);
+    std::fs::write(dir.join("blocked"), format!("{blocked_mac}\n")).expect("blocked");
+    let dump = Dump::new(&scratch, "dump");
+    // A second file, so that Kea's dlopen gives a second, independent instance.
+    let copy = scratch.join("libkea_runscript_first.so");
+    std::fs::copy(our_library(), &copy).expect("copy library");
+    let tb = Testbed::new();
+    let hooks = vec![
+        hook(
+            &copy,
+            json!({"name": block_script, "sync": true, "hook-points": ["pkt4_receive"],
+                   "exit-codes": {"4": "drop"}}),
+        ),
+        hook(
+            &our_library(),
+            json!({"name": dump.script, "sync": false, "hook-points": ["pkt4_receive"]}),
+        ),
+    ];
+    let mut kea = Kea::start(&tb, &scratch, &Settings::new(Family::V4, mt, hooks));
+    let bound = in_netns(&tb.cli, || {
+        let client = Client4::new(Path4::Relayed);
+        CLIENTS
+            .iter()
+            .enumerate()
+            .map(|(i, mac)| client.dora(*mac, 0xb000 + 0x10 * i as u32).is_some())
+            .collect::<Vec<_>>()
+    });
+    for (i, got) in bound.iter().enumerate() {
+        assert_eq!(*got, i != BLOCKED, "client {}", mac_text(CLIENTS[i]));
+    }
+    // Two queries (DISCOVER, REQUEST) per client that got a lease.
+    let records = dump.wait(Duration::from_secs(5), |rs| {
+        rs.len() >= 2 * (CLIENTS.len() - 1)
+    });
+    let macs: Vec<&str> = records.iter().map(|r| r.var("QUERY4_HWADDR")).collect();
+    assert!(
+        !macs.contains(&blocked_mac.as_str()),
+        "our callout ran a script for a query already dropped: {macs:?}"
+    );
+    assert_eq!(
+        macs.len(),
+        2 * (CLIENTS.len() - 1),
+        "script calls: {macs:?}"
+    );
+    kea.assert_healthy();
+}
+
+both_threading_modes!(after_drop => a_dropped_query_runs_no_later_script, a_dropped_query_runs_no_later_script_multi_threaded);
