@@ -37,9 +37,26 @@ tb_require_root() {
     [ "$(id -u)" -eq 0 ] || tb_die "run as root (network namespaces and raw DHCP sockets need it)"
 }
 
+# Removes what runs killed before their trap could run left behind: namespaces
+# and temp dirs whose owner PID (part of the name) no longer exists.
+tb_remove_stale() {
+    local ns pid dir
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^krs-(srv|cli)-[0-9]+$'); do
+        pid=${ns##*-}
+        kill -0 "$pid" 2>/dev/null || ip netns del "$ns" 2>/dev/null || true
+    done
+    for dir in /tmp/kea-runscript-tb.*.*; do
+        [ -d "$dir" ] || continue
+        pid=${dir#/tmp/kea-runscript-tb.}
+        pid=${pid%%.*}
+        kill -0 "$pid" 2>/dev/null || rm -rf "$dir"
+    done
+}
+
 # Creates the temp dir and installs the cleanup trap. Names end in the PID.
 tb_init() {
     tb_require_root
+    tb_remove_stale
     TB_ID=$$
     TB_DIR=$(mktemp -d "/tmp/kea-runscript-tb.${TB_ID}.XXXXXX")
     chmod 755 "$TB_DIR"
