@@ -209,7 +209,14 @@ impl Kea {
                 kea.child = None;
                 return Some(Err(status));
             }
-            kea.log_text().contains(started).then_some(Ok(()))
+            let log = kea.log_text();
+            // Started without a socket it would never answer: fail here, saying why.
+            assert!(
+                !log.contains("DHCPSRV_NO_SOCKETS_OPEN")
+                    && !log.contains("DHCPSRV_OPEN_SOCKET_FAIL"),
+                "Kea could not open its DHCP socket:\n{log}"
+            );
+            log.contains(started).then_some(Ok(()))
         });
         match ready {
             Some(Ok(())) => {

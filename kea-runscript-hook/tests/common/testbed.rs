@@ -94,6 +94,20 @@ impl Testbed {
         }
         // Lets a crafted direct client broadcast to 255.255.255.255.
         ip(&["-n", &tb.cli, "route", "add", "default", "dev", &tb.cli_if]);
+        // A veth is "up" only some time after `link set up`; Kea opens no socket on an
+        // interface that is not running yet (DHCPSRV_OPEN_SOCKET_FAIL).
+        for (ns, dev) in [(&tb.srv, &tb.srv_if), (&tb.cli, &tb.cli_if)] {
+            let running = super::wait_for(std::time::Duration::from_secs(10), || {
+                let out = Command::new("ip")
+                    .args(["-n", ns, "-o", "link", "show", "dev", dev])
+                    .output()
+                    .ok()?;
+                String::from_utf8_lossy(&out.stdout)
+                    .contains("state UP")
+                    .then_some(())
+            });
+            assert!(running.is_some(), "{dev} in {ns} did not come up");
+        }
         tb
     }
 
