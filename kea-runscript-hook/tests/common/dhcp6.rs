@@ -168,8 +168,13 @@ impl Client6 {
     /// A direct client (port 546) or, with `relay`, a relay agent (port 547).
     pub fn new(ifindex: u32, mac: [u8; 6], relay: Option<Relay>) -> Client6 {
         let port = if relay.is_some() { 547 } else { 546 };
-        let sock = UdpSocket::bind(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, port, 0, 0))
-            .expect("bind v6 client socket");
+        let addr = SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, port, 0, 0);
+        let mut last_error = None;
+        // A port just released by a previous client socket may take a moment.
+        let sock = super::wait_for(Duration::from_secs(2), || {
+            UdpSocket::bind(addr).map_err(|e| last_error = Some(e)).ok()
+        })
+        .unwrap_or_else(|| panic!("bind v6 client socket to port {port}: {last_error:?}"));
         Client6 {
             sock,
             scope: ifindex,

@@ -253,9 +253,11 @@ impl Kea {
 
     /// Asserts Kea still runs and has no zombie child (scripts are reaped).
     pub fn assert_healthy(&mut self) {
+        let status = self.child.as_mut().map(|c| c.try_wait());
         assert!(
-            self.alive(),
-            "Kea died:\n{}\n{}",
+            matches!(status, Some(Ok(None))),
+            "Kea is not running (exit status {status:?}; a graceful DHCP*_SHUTDOWN in the log \
+             means it got SIGTERM/SIGINT from somewhere):\n{}\n{}",
             self.out_text(),
             self.log_text()
         );

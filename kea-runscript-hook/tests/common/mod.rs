@@ -74,7 +74,7 @@ pub fn require_prereqs() -> bool {
 fn netns_works() -> bool {
     static WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *WORKS.get_or_init(|| {
-        let name = format!("krs-probe-{}", std::process::id());
+        let name = format!("kre2e-probe-{}", std::process::id());
         let ip = |args: &[&str]| {
             std::process::Command::new("ip")
                 .args(args)

@@ -41,8 +41,8 @@ impl Testbed {
         let id = format!("{}x{}", std::process::id(), super::unique());
         // Interface names are limited to 15 characters: "ks" + pid (≤ 7) + "x" + n.
         let tb = Testbed {
-            srv: format!("krs-srv-{id}"),
-            cli: format!("krs-cli-{id}"),
+            srv: format!("kre2e-s-{id}"),
+            cli: format!("kre2e-c-{id}"),
             srv_if: format!("ks{id}"),
             cli_if: format!("kc{id}"),
         };
@@ -134,7 +134,8 @@ impl Testbed {
 }
 
 /// Removes namespaces of earlier test processes that were killed before their Drop ran
-/// (names `krs-srv-<pid>x<n>` / `krs-cli-<pid>x<n>` whose pid is gone).
+/// (names `kre2e-s-<pid>x<n>` / `kre2e-c-<pid>x<n>` whose pid is gone; other tools'
+/// namespaces have other names and are never touched).
 fn sweep_stale() {
     let Ok(entries) = std::fs::read_dir("/run/netns") else {
         return;
@@ -142,12 +143,15 @@ fn sweep_stale() {
     for entry in entries.filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(rest) = name
-            .strip_prefix("krs-srv-")
-            .or_else(|| name.strip_prefix("krs-cli-"))
+            .strip_prefix("kre2e-s-")
+            .or_else(|| name.strip_prefix("kre2e-c-"))
         else {
             continue;
         };
-        let Some(pid) = rest.split('x').next().and_then(|p| p.parse::<u32>().ok()) else {
+        let Some(pid) = rest
+            .split_once('x')
+            .and_then(|(p, _)| p.parse::<u32>().ok())
+        else {
             continue;
         };
         if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
