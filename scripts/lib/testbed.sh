@@ -135,17 +135,20 @@ tb_netns_up() {
     ip -n "$TB_CLI" addr add "$TB_PREFIX_V6::2/64" dev "$TB_VCLI" nodad
     ip -n "$TB_SRV" link set "$TB_VSRV" up
     ip -n "$TB_CLI" link set "$TB_VCLI" up
-    # Bounded wait for the link-local addresses (Kea v6 and perfdhcp -6 bind to them).
+    # Bounded wait for both ends to be running (carrier) and for the link-local
+    # addresses (Kea v6 and perfdhcp -6 bind to them).
     local _
     for _ in $(seq 50); do
-        if ip -n "$TB_SRV" -6 addr show dev "$TB_VSRV" scope link | grep -q 'inet6' &&
+        if ip -n "$TB_SRV" -o link show dev "$TB_VSRV" | grep -q 'state UP' &&
+           ip -n "$TB_CLI" -o link show dev "$TB_VCLI" | grep -q 'state UP' &&
+           ip -n "$TB_SRV" -6 addr show dev "$TB_VSRV" scope link | grep -q 'inet6' &&
            ip -n "$TB_CLI" -6 addr show dev "$TB_VCLI" scope link | grep -q 'inet6' &&
            ! ip -n "$TB_CLI" -6 addr show dev "$TB_VCLI" | grep -q tentative; then
             return 0
         fi
         sleep 0.1
     done
-    tb_die "IPv6 link-local addresses did not come up on $TB_VSRV/$TB_VCLI within 5 s"
+    tb_die "veth $TB_VSRV/$TB_VCLI not up with IPv6 link-local addresses within 5 s"
 }
 
 # Common "loggers" entry: everything of this Kea (and its hook libraries' child
