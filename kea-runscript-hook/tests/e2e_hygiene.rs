@@ -231,3 +231,35 @@ fn bounded(mt: bool) {
 }
 
 both_threading_modes!(bounded => async_bounds_hold_and_drops_are_logged, async_bounds_hold_and_drops_are_logged_multi_threaded);
+
+/// The probes themselves: a child shows up with its state, and `kill_all` ends it only
+/// while it is the same process (pid and start time).
+#[test]
+fn process_probes_see_and_kill_a_child() {
+    let mut child = std::process::Command::new("/bin/sleep")
+        .arg("100")
+        .spawn()
+        .expect("spawn sleep");
+    let me = std::process::id();
+    let found: Vec<procs::Proc> = descendants(me)
+        .into_iter()
+        .filter(|p| p.pid == child.id())
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "child not found among {:?}",
+        descendants(me)
+    );
+    let mut stale = found[0].clone();
+    stale.start_time += 1;
+    procs::kill_all(&[stale]);
+    std::thread::sleep(Duration::from_millis(200)); // a SIGKILL would have landed by now
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "killed a process that did not match"
+    );
+    procs::kill_all(&found);
+    let status = child.wait().expect("wait");
+    assert!(!status.success(), "sleep was not killed: {status}");
+}

@@ -20,6 +20,9 @@ pub struct Proc {
     pub state: char,
     /// Command line, arguments separated by spaces.
     pub cmdline: String,
+    /// Start time in clock ticks since boot: with the pid, identifies the process even
+    /// when pids are reused (pid_max may be as low as 32768).
+    pub start_time: u64,
 }
 
 /// Every process on the machine.
@@ -40,6 +43,8 @@ fn read(pid: u32) -> Option<Proc> {
     let mut fields = rest.split(' ');
     let state = fields.next()?.chars().next()?;
     let ppid = fields.next()?.parse().ok()?;
+    // stat field 22 (starttime); `fields` now stands at field 5.
+    let start_time = fields.nth(22 - 5)?.parse().ok()?;
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
         .map(|b| {
             String::from_utf8_lossy(&b)
@@ -51,6 +56,7 @@ fn read(pid: u32) -> Option<Proc> {
     Some(Proc {
         pid,
         ppid,
+        start_time,
         state,
         cmdline,
     })
@@ -97,13 +103,16 @@ pub fn in_netns(netns: u64, except: u32) -> Vec<Proc> {
         .collect()
 }
 
-/// SIGKILLs each process (leftovers of a failed test, by pid).
+/// SIGKILLs each process that is still the same process (same pid and start time), so a
+/// pid reused meanwhile by someone else's process is never hit.
 pub fn kill_all(procs: &[Proc]) {
     for p in procs {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(p.pid as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
+        if read(p.pid).is_some_and(|now| now.start_time == p.start_time) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(p.pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
     }
 }
 
