@@ -1,21 +1,44 @@
 #!/usr/bin/env bash
-# Installs what the build and the tests need on Debian, only where missing (idempotent).
+# Installs what the build, the demo and the tests need on Debian, only what is
+# missing (idempotent): Kea 2.2 (servers, headers, perfdhcp), Boost headers, a C++
+# compiler, iproute2, nftables (examples test), and a Rust toolchain new enough
+# for the workspace.
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+MIN_RUST_MINOR=75   # workspace rust-version 1.75
+
+updated=""
+apt_install() {
+  [ -n "$updated" ] || { $SUDO apt-get update -qq; updated=1; }
+  echo "install-deps: installing $*"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
 need=()
-for pair in kea-dhcp4:kea-dhcp4-server kea-dhcp6:kea-dhcp6-server perfdhcp:kea-admin ip:iproute2 pgrep:procps; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || need+=("${pair#*:}")
+for pair in kea-dhcp4:kea-dhcp4-server kea-dhcp6:kea-dhcp6-server perfdhcp:kea-admin \
+            ip:iproute2 pgrep:procps nft:nftables c++:g++; do
+  cmd=${pair%%:*}
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("${pair#*:}")
 done
 [ -f /usr/include/kea/hooks/hooks.h ] || need+=(kea-dev)
 [ -d /usr/include/boost ] || need+=(libboost-dev)
-command -v c++ >/dev/null 2>&1 || need+=(g++)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "install-deps: installing ${need[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-if ! command -v cargo >/dev/null 2>&1; then
-  echo "install-deps: cargo not found; installing Debian's cargo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq cargo >/dev/null
+[ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
+
+# Rust: a rustup toolchain (~/.cargo/bin) if there is one; otherwise Debian's. The
+# plain `cargo` package of bookworm is 1.63, too old; `cargo-web` is Debian's
+# current toolchain (1.8x/1.9x, kept up to date for browsers) and provides `cargo`.
+[ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
+rust_minor() { rustc --version 2>/dev/null | sed -n 's/^rustc 1\.\([0-9]*\).*/\1/p'; }
+minor=$(rust_minor)
+if [ -z "$minor" ] || [ "$minor" -lt "$MIN_RUST_MINOR" ]; then
+  if command -v rustup >/dev/null 2>&1; then
+    rustup toolchain install stable --profile minimal -c rustfmt -c clippy
+  else
+    apt_install cargo-web
+  fi
+  minor=$(rust_minor)
+  if [ -z "$minor" ] || [ "$minor" -lt "$MIN_RUST_MINOR" ]; then
+    echo "install-deps: Rust 1.$MIN_RUST_MINOR or newer is needed (found: $(rustc --version 2>/dev/null || echo none))" >&2
+    exit 1
+  fi
 fi
