@@ -242,7 +242,7 @@ unsafe fn callout(hook_point: HookPoint, handle: *mut CalloutHandle) -> Result<c
     }
 }
 
-/// Status check, selection, extraction, scripts, verdict — for one callout and `engine`.
+/// Selection, status check, extraction, scripts, verdict — for one callout and `engine`.
 ///
 /// # Safety
 /// As [`callout`].
@@ -251,14 +251,16 @@ unsafe fn run_callout(
     hook_point: HookPoint,
     handle: *mut CalloutHandle,
 ) -> Result<c_int, String> {
+    // Kea calls every exported callout for every event: an unselected hook point returns before
+    // anything crosses into C++.
+    if !engine.wants(hook_point) {
+        return Ok(0);
+    }
     // SAFETY: see the function's contract; each borrow below ends before the next is made.
     let status = ffi::get_status(unsafe { handle.as_ref() }.ok_or("null callout handle")?)
         .map_err(|e| e.to_string())?;
     // Another library already decided; Kea's hook does nothing then either.
     if status == verdict::NEXT_STEP_SKIP || status == verdict::NEXT_STEP_DROP {
-        return Ok(0);
-    }
-    if !engine.wants(hook_point) {
         return Ok(0);
     }
     let event = extract::event(hook_point, unsafe { &*handle }).map_err(|e| e.to_string())?;
