@@ -39,20 +39,13 @@ bool fetch(const CalloutHandle& handle, rust::Str name, T& value) {
     return (true);
 }
 
-rust::Vec<uint8_t> bytes(const std::vector<uint8_t>& data) {
+// Copies a byte container (std::vector<uint8_t>, or a std::string of possibly non-UTF-8 text).
+template <typename Container>
+rust::Vec<uint8_t> bytes(const Container& data) {
     rust::Vec<uint8_t> out;
     out.reserve(data.size());
-    for (uint8_t b : data) {
-        out.push_back(b);
-    }
-    return (out);
-}
-
-rust::Vec<uint8_t> bytes(const std::string& data) {
-    rust::Vec<uint8_t> out;
-    out.reserve(data.size());
-    for (char c : data) {
-        out.push_back(static_cast<uint8_t>(c));
+    for (const auto b : data) {
+        out.push_back(static_cast<uint8_t>(b));
     }
     return (out);
 }
@@ -181,10 +174,6 @@ Raw read(const CalloutHandle& handle, rust::Str name, Raw (*convert)(const Ptr&)
     Ptr value;
     return (fetch(handle, name, value) ? convert(value) : Raw{});
 }
-
-} // namespace
-
-namespace {
 
 RawPkt4 pkt4(const Pkt4Ptr& pkt) {
     RawPkt4 raw{};
