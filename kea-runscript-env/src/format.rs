@@ -13,16 +13,29 @@ use crate::{LeaseState, LeaseType};
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
+/// Appends `byte` as two hex digits taken from `digits` (lower- or upper-case table).
+fn push_hex_byte(out: &mut String, byte: u8, digits: &[u8; 16]) {
+    out.push(char::from(digits[usize::from(byte >> 4)]));
+    out.push(char::from(digits[usize::from(byte & 0xf)]));
+}
+
+/// Appends bytes as plain lower-case hex (`000c01`): the JSON form of byte strings.
+pub(crate) fn push_plain_hex(out: &mut String, bytes: &[u8]) {
+    out.reserve(bytes.len() * 2);
+    for &byte in bytes {
+        push_hex_byte(out, byte, HEX_LOWER);
+    }
+}
+
 /// Appends bytes as lower-case, two-digit, colon-separated hex (`00:0c:01`), nothing for
 /// no bytes: Kea's `HWAddr::toText(false)`, `DUID::toText` and `ClientId::toText`.
 pub fn push_colon_hex(out: &mut String, bytes: &[u8]) {
     out.reserve(bytes.len() * 3);
-    for (i, byte) in bytes.iter().enumerate() {
+    for (i, &byte) in bytes.iter().enumerate() {
         if i > 0 {
             out.push(':');
         }
-        out.push(HEX_LOWER[usize::from(byte >> 4)] as char);
-        out.push(HEX_LOWER[usize::from(byte & 0xf)] as char);
+        push_hex_byte(out, byte, HEX_LOWER);
     }
 }
 
@@ -34,9 +47,8 @@ pub fn push_option_hex(out: &mut String, payload: &[u8]) {
     }
     out.reserve(2 + payload.len() * 2);
     out.push_str("0x");
-    for byte in payload {
-        out.push(HEX_UPPER[usize::from(byte >> 4)] as char);
-        out.push(HEX_UPPER[usize::from(byte & 0xf)] as char);
+    for &byte in payload {
+        push_hex_byte(out, byte, HEX_UPPER);
     }
 }
 
