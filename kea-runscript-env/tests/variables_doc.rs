@@ -91,8 +91,9 @@ const SUBNET: FieldDocs = &[
     ("_PREFIX_LEN", "integer", "subnet prefix length"),
 ];
 
-const LEASE4: FieldDocs = &[
-    ("_ADDRESS", "IPv4", "leased address"),
+/// The fields both lease families render between the address and their own fields
+/// (the renderer's `lease_core`).
+const LEASE_COMMON: FieldDocs = &[
     (
         "_CLTT",
         "integer",
@@ -108,26 +109,15 @@ const LEASE4: FieldDocs = &[
     ),
     ("_SUBNET_ID", "integer", "subnet id"),
     ("_VALID_LIFETIME", "integer", "valid lifetime, seconds"),
+];
+
+const LEASE4_OWN: FieldDocs = &[
+    ("_ADDRESS", "IPv4", "leased address"),
     ("_CLIENT_ID", "hex bytes", "client identifier"),
 ];
 
-const LEASE6: FieldDocs = &[
+const LEASE6_OWN: FieldDocs = &[
     ("_ADDRESS", "IPv6", "leased address or delegated prefix"),
-    (
-        "_CLTT",
-        "integer",
-        "client last transmission time, Unix seconds",
-    ),
-    ("_HOSTNAME", "string", "client hostname (cut at a NUL byte)"),
-    ("_HWADDR", "hex bytes", "client hardware address"),
-    ("_HWADDR_TYPE", "integer", "its hardware type"),
-    (
-        "_STATE",
-        "string",
-        "`default`, `declined`, `expired-reclaimed` or `unknown (<n>)`",
-    ),
-    ("_SUBNET_ID", "integer", "subnet id"),
-    ("_VALID_LIFETIME", "integer", "valid lifetime, seconds"),
     ("_DUID", "hex bytes", "client DUID"),
     ("_IAID", "integer", "IAID of the lease's IA"),
     (
@@ -147,6 +137,18 @@ const LEASE6: FieldDocs = &[
     ),
 ];
 
+const LEASE4: &[FieldDocs] = &[LEASE4_OWN, LEASE_COMMON];
+const LEASE6: &[FieldDocs] = &[LEASE6_OWN, LEASE_COMMON];
+
+/// A lease collection: its size, then each lease's fields under `_AT<i>`.
+const COLLECTION_SIZE: FieldDocs = &[(
+    "_SIZE",
+    "integer",
+    "number of leases (0 when there are none)",
+)];
+const LEASES4: &[FieldDocs] = &[COLLECTION_SIZE, LEASE4_OWN, LEASE_COMMON];
+const LEASES6: &[FieldDocs] = &[COLLECTION_SIZE, LEASE6_OWN, LEASE_COMMON];
+
 const IA: FieldDocs = &[
     (
         "_IAID",
@@ -162,41 +164,42 @@ const IA: FieldDocs = &[
     ("_IA_T2", "integer", "T2, seconds"),
 ];
 
-fn argument_docs(argument: Argument) -> (FieldDocs, &'static str) {
+/// The field tables of an argument (searched in order) and what the argument is.
+fn argument_docs(argument: Argument) -> (&'static [FieldDocs], &'static str) {
     match argument {
-        Argument::Query4 => (PKT4, "the client's query"),
-        Argument::Response4 => (PKT4, "the server's response"),
-        Argument::Query6 => (PKT6, "the client's query"),
-        Argument::Response6 => (PKT6, "the server's response"),
-        Argument::Subnet4 | Argument::Subnet6 => (SUBNET, "the selected subnet"),
+        Argument::Query4 => (&[PKT4], "the client's query"),
+        Argument::Response4 => (&[PKT4], "the server's response"),
+        Argument::Query6 => (&[PKT6], "the client's query"),
+        Argument::Response6 => (&[PKT6], "the server's response"),
+        Argument::Subnet4 | Argument::Subnet6 => (&[SUBNET], "the selected subnet"),
         Argument::ClientId => (
-            &[("", "hex bytes", "client identifier of the query")],
+            &[&[("", "hex bytes", "client identifier of the query")]],
             "the query's client-id",
         ),
-        Argument::HwAddr => (HWADDR, "the query's hardware address"),
+        Argument::HwAddr => (&[HWADDR], "the query's hardware address"),
         Argument::Lease4 => (LEASE4, "the lease"),
         Argument::Lease6 => (LEASE6, "the lease"),
-        Argument::Leases4 | Argument::Leases6 => (&[], "the committed leases"),
-        Argument::DeletedLeases4 | Argument::DeletedLeases6 => {
-            (&[], "leases deleted by this transaction")
-        }
+        Argument::Leases4 => (LEASES4, "the committed leases"),
+        Argument::Leases6 => (LEASES6, "the committed leases"),
+        Argument::DeletedLeases4 => (LEASES4, "leases deleted by this transaction"),
+        Argument::DeletedLeases6 => (LEASES6, "leases deleted by this transaction"),
         Argument::RemoveLease => (
-            &[(
+            &[&[(
                 "",
                 "boolean",
                 "`true` if the expired lease is removed, `false` if kept as reclaimed",
-            )],
+            )]],
             "",
         ),
         Argument::FakeAllocation => (
-            &[(
+            &[&[(
                 "",
                 "boolean",
                 "`true` for a DHCPDISCOVER/SOLICIT (offer only), `false` for a real allocation",
-            )],
+            )]],
             "",
         ),
-        Argument::Ia => (IA, "the query's IA option"),
+        Argument::Ia => (&[IA], "the query's IA option"),
     }
 }
 
@@ -228,33 +231,21 @@ fn describe(hook_point: HookPoint) -> Vec<Row> {
             .unwrap_or_else(|| panic!("{name} matches no argument prefix"));
         let prefix = argument.prefix();
         let mut rest = &name[prefix.len()..];
-        let (mut docs, _) = argument_docs(argument);
+        let (docs, _) = argument_docs(argument);
         let mut pattern_prefix = prefix.to_string();
         let mut meaning_prefix = String::new();
-        if matches!(
+        let collection = matches!(
             argument,
             Argument::Leases4
                 | Argument::Leases6
                 | Argument::DeletedLeases4
                 | Argument::DeletedLeases6
-        ) {
-            if rest == "_SIZE" {
-                docs = &[(
-                    "_SIZE",
-                    "integer",
-                    "number of leases (0 when there are none)",
-                )];
-            } else {
-                let (_, field) = split_index(rest).unwrap_or_else(|| panic!("{name}"));
-                rest = field;
-                pattern_prefix.push_str("_AT<i>");
-                meaning_prefix = "lease `<i>` (from 0): ".into();
-                docs = if matches!(argument, Argument::Leases4 | Argument::DeletedLeases4) {
-                    LEASE4
-                } else {
-                    LEASE6
-                };
-            }
+        );
+        if collection && rest != "_SIZE" {
+            let (_, field) = split_index(rest).unwrap_or_else(|| panic!("{name}"));
+            rest = field;
+            pattern_prefix.push_str("_AT<i>");
+            meaning_prefix = "lease `<i>` (from 0): ".into();
         }
         let mut key = rest.to_string();
         let is_sub_option = rest.starts_with("_OPTION_82_SUB_OPTION_");
@@ -267,6 +258,7 @@ fn describe(hook_point: HookPoint) -> Vec<Row> {
         }
         let (_, ty, meaning) = docs
             .iter()
+            .flat_map(|table| table.iter())
             .find(|(suffix, _, _)| *suffix == key)
             .unwrap_or_else(|| panic!("{name}: no documentation for suffix {key:?}"));
         let extension = !hook_point.kea_default()
