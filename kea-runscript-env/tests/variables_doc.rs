@@ -261,18 +261,15 @@ fn describe(hook_point: HookPoint) -> Vec<Row> {
             .flat_map(|table| table.iter())
             .find(|(suffix, _, _)| *suffix == key)
             .unwrap_or_else(|| panic!("{name}: no documentation for suffix {key:?}"));
-        let extension = !hook_point.kea_default()
-            || key == "_OPTION_82_SUB_OPTION_<code>"
-            || (matches!(argument, Argument::Query6) && key.starts_with("_OPTION_"));
-        let kea = if !extension {
-            "yes"
-        } else if key.starts_with("_OPTION_")
-            && matches!(argument, Argument::Query6)
-            && hook_point.kea_default()
-        {
+        // At its 13 hook points Kea 2.2 sets every variable but the option-82 sub-options
+        // other than 1 and 2, and the query6 relay options (which Kea 2.7 added).
+        let query6_option = matches!(argument, Argument::Query6) && key.starts_with("_OPTION_");
+        let kea = if !hook_point.kea_default() || key == "_OPTION_82_SUB_OPTION_<code>" {
+            "no"
+        } else if query6_option {
             "no (Kea ≥ 2.7 sets it)"
         } else {
-            "no"
+            "yes"
         };
         rows.push(Row {
             pattern,
