@@ -285,30 +285,25 @@ pub fn env_text(vars: &[(String, String)]) -> String {
 /// The event with only the hook point's arguments kept (what a fixture needs).
 pub fn arguments_only(event: Event) -> Event {
     use kea_runscript_env::Argument as A;
-    let keep = |argument: A| event.hook_point.arguments().contains(&argument);
+    let hook_point = event.hook_point;
+    let keep = |argument: A| hook_point.arguments().contains(&argument);
     Event {
-        hook_point: event.hook_point,
-        query4: event.query4.clone().filter(|_| keep(A::Query4)),
-        response4: event.response4.clone().filter(|_| keep(A::Response4)),
-        subnet4: event.subnet4.clone().filter(|_| keep(A::Subnet4)),
-        client_id: event.client_id.clone().filter(|_| keep(A::ClientId)),
-        hwaddr: event.hwaddr.clone().filter(|_| keep(A::HwAddr)),
-        lease4: event.lease4.clone().filter(|_| keep(A::Lease4)),
-        leases4: event.leases4.clone().filter(|_| keep(A::Leases4)),
-        deleted_leases4: event
-            .deleted_leases4
-            .clone()
-            .filter(|_| keep(A::DeletedLeases4)),
-        query6: event.query6.clone().filter(|_| keep(A::Query6)),
-        response6: event.response6.clone().filter(|_| keep(A::Response6)),
-        subnet6: event.subnet6.clone().filter(|_| keep(A::Subnet6)),
-        lease6: event.lease6.clone().filter(|_| keep(A::Lease6)),
-        leases6: event.leases6.clone().filter(|_| keep(A::Leases6)),
-        deleted_leases6: event
-            .deleted_leases6
-            .clone()
-            .filter(|_| keep(A::DeletedLeases6)),
-        ia: event.ia.clone().filter(|_| keep(A::Ia)),
+        hook_point,
+        query4: event.query4.filter(|_| keep(A::Query4)),
+        response4: event.response4.filter(|_| keep(A::Response4)),
+        subnet4: event.subnet4.filter(|_| keep(A::Subnet4)),
+        client_id: event.client_id.filter(|_| keep(A::ClientId)),
+        hwaddr: event.hwaddr.filter(|_| keep(A::HwAddr)),
+        lease4: event.lease4.filter(|_| keep(A::Lease4)),
+        leases4: event.leases4.filter(|_| keep(A::Leases4)),
+        deleted_leases4: event.deleted_leases4.filter(|_| keep(A::DeletedLeases4)),
+        query6: event.query6.filter(|_| keep(A::Query6)),
+        response6: event.response6.filter(|_| keep(A::Response6)),
+        subnet6: event.subnet6.filter(|_| keep(A::Subnet6)),
+        lease6: event.lease6.filter(|_| keep(A::Lease6)),
+        leases6: event.leases6.filter(|_| keep(A::Leases6)),
+        deleted_leases6: event.deleted_leases6.filter(|_| keep(A::DeletedLeases6)),
+        ia: event.ia.filter(|_| keep(A::Ia)),
         remove_lease: event.remove_lease.filter(|_| keep(A::RemoveLease)),
         fake_allocation: event.fake_allocation.filter(|_| keep(A::FakeAllocation)),
     }
