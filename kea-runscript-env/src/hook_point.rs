@@ -320,8 +320,8 @@ const fn row(
 }
 
 /// Every hook point, in table order (Kea's 13 first).
-const ALL_HOOK_POINTS: [HookPoint; 23] = {
-    let mut all = [HookPoint::Load; 23];
+const ALL_HOOK_POINTS: [HookPoint; HOOK_POINTS.len()] = {
+    let mut all = [HookPoint::Load; HOOK_POINTS.len()];
     let mut i = 0;
     while i < HOOK_POINTS.len() {
         all[i] = HOOK_POINTS[i].hook_point;
