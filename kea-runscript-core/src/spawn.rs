@@ -256,6 +256,13 @@ const RESULT_EXITED: i32 = 1;
 const RESULT_SIGNALED: i32 = 2;
 const RESULT_FAILED: i32 = 3;
 
+/// Step codes written into `Shared::failed_step` (0: nothing failed), decoded into
+/// [`FailedStep`] by the parent.
+const STEP_CLONE: i32 = 1;
+const STEP_CLOSE_FDS: i32 = 2;
+const STEP_EXEC: i32 = 3;
+const STEP_WAIT: i32 = 4;
+
 /// Memory shared by the parent, the keeper and the script before exec. Heap-allocated
 /// (boxed in the [`Child`]) so its address is stable; freed only after the keeper
 /// has been reaped.
@@ -581,7 +588,7 @@ extern "C" fn script_main(arg: *mut c_void) -> c_int {
                 raw_syscall(libc::SYS_close, [fd as usize, 0, 0, 0, 0]);
             }
         } else if rc < 0 {
-            fail(2, rc);
+            fail(STEP_CLOSE_FDS, rc);
         }
         // Empty signal mask.
         let empty: u64 = 0;
@@ -599,7 +606,7 @@ extern "C" fn script_main(arg: *mut c_void) -> c_int {
             libc::SYS_execve,
             [sh.path as usize, sh.argv as usize, sh.envp as usize, 0, 0],
         );
-        fail(3, rc)
+        fail(STEP_EXEC, rc)
     }
 }
 
@@ -627,7 +634,7 @@ extern "C" fn keeper_main(arg: *mut c_void) -> c_int {
         let pid = raw_clone(flags, sh.script_stack_top, &mut pidfd, script_main, arg);
         if pid < 0 {
             sh.failed_errno.store(-pid as i32, Ordering::Relaxed);
-            sh.failed_step.store(1, Ordering::Relaxed);
+            sh.failed_step.store(STEP_CLONE, Ordering::Relaxed);
             sh.result.store(RESULT_FAILED, Ordering::Relaxed);
             raw_exit(0);
         }
@@ -739,7 +746,7 @@ extern "C" fn keeper_main(arg: *mut c_void) -> c_int {
         raw_syscall(libc::SYS_close, [pidfd as usize, 0, 0, 0, 0]);
         if rc < 0 {
             sh.failed_errno.store(-rc as i32, Ordering::Relaxed);
-            sh.failed_step.store(4, Ordering::Relaxed);
+            sh.failed_step.store(STEP_WAIT, Ordering::Relaxed);
             sh.result.store(RESULT_FAILED, Ordering::Relaxed);
         } else {
             sh.value.store(info.si_status(), Ordering::Relaxed);
@@ -929,9 +936,9 @@ impl Child {
             RESULT_SIGNALED => ExitStatus::Signaled(value),
             RESULT_FAILED => {
                 let step = match sh.failed_step.load(Ordering::Relaxed) {
-                    1 => FailedStep::Clone,
-                    2 => FailedStep::CloseFds,
-                    3 => FailedStep::Exec,
+                    STEP_CLONE => FailedStep::Clone,
+                    STEP_CLOSE_FDS => FailedStep::CloseFds,
+                    STEP_EXEC => FailedStep::Exec,
                     _ => FailedStep::Wait,
                 };
                 return Err(SpawnError {
