@@ -12,7 +12,7 @@ use common::dump::Dump;
 use common::kea::{async_script_hook, Family, Kea, Lib, Settings};
 use common::scenario::*;
 use common::testbed::Testbed;
-use common::vars::{assert_documented, assert_nothing_else, V4_EXTRA, V4_KEA};
+use common::vars::{assert_documented, assert_nothing_else, hook_points};
 use common::{require_prereqs, HeavySlot, Scratch};
 use serde_json::json;
 
@@ -29,7 +29,7 @@ fn v4_hook_points(lib: Lib, mt: bool) {
     let scratch = Scratch::new("v4hp");
     let dump = Dump::new(&scratch, "dump");
     let tb = Testbed::new();
-    let all: Vec<&str> = V4_KEA.iter().chain(V4_EXTRA).copied().collect();
+    let all = hook_points('4');
     let mut settings = Settings::new(
         Family::V4,
         mt,

@@ -13,7 +13,7 @@ use common::dump::Dump;
 use common::kea::{async_script_hook, Family, Kea, Lib, Settings};
 use common::scenario::*;
 use common::testbed::Testbed;
-use common::vars::{assert_documented, assert_nothing_else, V6_EXTRA, V6_KEA};
+use common::vars::{assert_documented, assert_nothing_else, hook_points};
 use common::{require_prereqs, HeavySlot, Scratch};
 use serde_json::json;
 
@@ -30,7 +30,7 @@ fn v6_hook_points(lib: Lib, mt: bool) {
     let scratch = Scratch::new("v6hp");
     let dump = Dump::new(&scratch, "dump");
     let tb = Testbed::new();
-    let all: Vec<&str> = V6_KEA.iter().chain(V6_EXTRA).copied().collect();
+    let all = hook_points('6');
     let mut settings = Settings::new(
         Family::V6,
         mt,

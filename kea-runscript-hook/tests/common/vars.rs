@@ -102,7 +102,8 @@ impl Kind {
 
 use Kind::*;
 
-/// (hook point, [(prefix, kind)]) — the variables each hook point documents.
+/// (hook point, [(prefix, kind)]) — the variables each hook point documents; per family,
+/// Kea's own hook points come first, then the opt-in ones.
 pub const HOOK_VARS: &[(&str, &[(&str, Kind)])] = &[
     (
         "lease4_renew",
@@ -178,39 +179,15 @@ pub const HOOK_VARS: &[(&str, &[(&str, Kind)])] = &[
     ("pkt6_send", &[("QUERY6", Pkt6), ("RESPONSE6", Pkt6)]),
 ];
 
-/// The v4 hook points Kea's hook serves, then the opt-in ones.
-pub const V4_KEA: &[&str] = &[
-    "lease4_renew",
-    "lease4_expire",
-    "lease4_recover",
-    "leases4_committed",
-    "lease4_release",
-    "lease4_decline",
-];
-/// The v4 hook points only our library serves (opt-in).
-pub const V4_EXTRA: &[&str] = &[
-    "pkt4_receive",
-    "subnet4_select",
-    "lease4_select",
-    "pkt4_send",
-];
-/// The v6 hook points Kea's hook serves.
-pub const V6_KEA: &[&str] = &[
-    "lease6_renew",
-    "lease6_rebind",
-    "lease6_expire",
-    "lease6_recover",
-    "leases6_committed",
-    "lease6_release",
-    "lease6_decline",
-];
-/// The v6 hook points only our library serves (opt-in).
-pub const V6_EXTRA: &[&str] = &[
-    "pkt6_receive",
-    "subnet6_select",
-    "lease6_select",
-    "pkt6_send",
-];
+/// The hook points of [`HOOK_VARS`] for one family (`'4'` or `'6'`, the digit in every
+/// hook point name), in the table's order: Kea's own, then the opt-in ones.
+pub fn hook_points(family: char) -> Vec<&'static str> {
+    HOOK_VARS
+        .iter()
+        .map(|(hook, _)| *hook)
+        .filter(|hook| hook.contains(family))
+        .collect()
+}
 
 /// Every documented variable name for `record`'s hook point (with the per-lease
 /// `LEASES4_AT<i>_*` / `DELETED_LEASES6_AT<i>_*` names its sizes call for).
