@@ -529,6 +529,27 @@ fn raw_signal_group(pid: isize, pidfd: c_int, signal: c_int) {
     }
 }
 
+/// Reaps the keeper's script (`waitid(P_PIDFD, WEXITED)` into `info`) and closes its
+/// pidfd. Returns 0 or -errno.
+fn raw_reap(pidfd: c_int, info: &mut libc::siginfo_t) -> isize {
+    // SAFETY: waitid on the script's pidfd with a valid siginfo pointer, then close of
+    // that pidfd, which nothing uses afterwards.
+    unsafe {
+        let rc = raw_syscall(
+            libc::SYS_waitid,
+            [
+                libc::P_PIDFD as usize,
+                pidfd as usize,
+                info as *mut _ as usize,
+                libc::WEXITED as usize,
+                0,
+            ],
+        );
+        raw_syscall(libc::SYS_close, [pidfd as usize, 0, 0, 0, 0]);
+        rc
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The keeper and the script before exec.
 // ---------------------------------------------------------------------------
@@ -640,17 +661,7 @@ extern "C" fn keeper_main(arg: *mut c_void) -> c_int {
         }
         let mut info: libc::siginfo_t = std::mem::zeroed();
         if sh.failed_step.load(Ordering::Relaxed) != 0 {
-            raw_syscall(
-                libc::SYS_waitid,
-                [
-                    libc::P_PIDFD as usize,
-                    pidfd as usize,
-                    &mut info as *mut _ as usize,
-                    libc::WEXITED as usize,
-                    0,
-                ],
-            );
-            raw_syscall(libc::SYS_close, [pidfd as usize, 0, 0, 0, 0]);
+            raw_reap(pidfd, &mut info);
             sh.result.store(RESULT_FAILED, Ordering::Relaxed);
             raw_exit(0);
         }
@@ -733,17 +744,7 @@ extern "C" fn keeper_main(arg: *mut c_void) -> c_int {
                 [(-pid) as usize, libc::SIGKILL as usize, 0, 0, 0],
             );
         }
-        let rc = raw_syscall(
-            libc::SYS_waitid,
-            [
-                libc::P_PIDFD as usize,
-                pidfd as usize,
-                &mut info as *mut _ as usize,
-                libc::WEXITED as usize,
-                0,
-            ],
-        );
-        raw_syscall(libc::SYS_close, [pidfd as usize, 0, 0, 0, 0]);
+        let rc = raw_reap(pidfd, &mut info);
         if rc < 0 {
             sh.failed_errno.store(-rc as i32, Ordering::Relaxed);
             sh.failed_step.store(STEP_WAIT, Ordering::Relaxed);
