@@ -631,6 +631,17 @@ extern "C" fn script_main(arg: *mut c_void) -> c_int {
     }
 }
 
+/// The signal the keeper sends the script's group when its deadline passes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NextSignal {
+    /// No deadline: wait for the script (or the stop fd) without a timeout.
+    None,
+    /// The timeout: `SIGTERM`.
+    Term,
+    /// The grace after `SIGTERM`: `SIGKILL`.
+    Kill,
+}
+
 /// The keeper: starts the script, watches it (timeout, stop fd), reaps it, records
 /// the result, exits. Shares the parent's memory and fd table; every signal stays
 /// blocked; only raw system calls.
@@ -679,20 +690,25 @@ extern "C" fn keeper_main(arg: *mut c_void) -> c_int {
                 revents: 0,
             },
         ];
-        // Next action time (ms, monotonic) and what it is: 0 = none, 1 = TERM, 2 = KILL.
-        let mut action = 0;
+        // What happens at `due` (ms, monotonic).
+        let mut next = NextSignal::None;
         let mut due: i64 = 0;
         if sh.timeout_ms >= 0 {
-            action = 1;
+            next = NextSignal::Term;
             due = raw_now_ms() + sh.timeout_ms;
         }
+        // SIGTERM now, SIGKILL after the grace.
+        let terminate = || {
+            raw_signal_group(pid, pidfd, libc::SIGTERM);
+            (NextSignal::Kill, raw_now_ms() + sh.grace_ms)
+        };
         let all_blocked: u64 = !0;
         loop {
             let mut ts = libc::timespec {
                 tv_sec: 0,
                 tv_nsec: 0,
             };
-            let ts_ptr = if action == 0 {
+            let ts_ptr = if next == NextSignal::None {
                 0
             } else {
                 let left = (due - raw_now_ms()).max(0);
@@ -717,22 +733,22 @@ extern "C" fn keeper_main(arg: *mut c_void) -> c_int {
                 // Unload: terminate now, stop watching the fd (it stays readable).
                 fds[1].fd = -1;
                 sh.stopped.store(1, Ordering::Relaxed);
-                if action != 2 {
-                    raw_signal_group(pid, pidfd, libc::SIGTERM);
-                    action = 2;
-                    due = raw_now_ms() + sh.grace_ms;
+                if next != NextSignal::Kill {
+                    (next, due) = terminate();
                 }
                 continue;
             }
-            if action != 0 && raw_now_ms() >= due {
-                if action == 1 {
-                    sh.timed_out.store(1, Ordering::Relaxed);
-                    raw_signal_group(pid, pidfd, libc::SIGTERM);
-                    action = 2;
-                    due = raw_now_ms() + sh.grace_ms;
-                } else {
-                    raw_signal_group(pid, pidfd, libc::SIGKILL);
-                    action = 0;
+            if next != NextSignal::None && raw_now_ms() >= due {
+                match next {
+                    NextSignal::Term => {
+                        sh.timed_out.store(1, Ordering::Relaxed);
+                        (next, due) = terminate();
+                    }
+                    NextSignal::Kill => {
+                        raw_signal_group(pid, pidfd, libc::SIGKILL);
+                        next = NextSignal::None;
+                    }
+                    NextSignal::None => {}
                 }
             }
         }
