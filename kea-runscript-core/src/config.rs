@@ -15,7 +15,7 @@ use kea_runscript_env::HookPoint;
 use serde_json::Value;
 
 use crate::policy::Verdict;
-use raw::{RawScript, SCRIPT_KEYS};
+use raw::RawScript;
 
 /// Default `timeout-ms` of a sync script.
 pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_millis(2000);
@@ -167,7 +167,7 @@ impl Config {
             });
         };
         if let Some(other) = map.keys().next() {
-            let hint = if SCRIPT_KEYS.contains(&other.as_str()) {
+            let hint = if raw::is_script_key(other) {
                 "not allowed next to 'scripts' (put it inside each script)"
             } else {
                 "unknown parameter (next to 'scripts' nothing else is allowed)"

@@ -37,21 +37,13 @@ pub(super) struct RawScript {
     pub env: Option<BTreeMap<EnvName, EnvValue>>,
 }
 
-/// The keys of [`RawScript`], for messages.
-pub(super) const SCRIPT_KEYS: &[&str] = &[
-    "name",
-    "script",
-    "sync",
-    "wait",
-    "hook-points",
-    "timeout-ms",
-    "exit-codes",
-    "on-timeout",
-    "on-signal",
-    "max-in-flight",
-    "max-queued",
-    "env",
-];
+/// Whether `key` is one of [`RawScript`]'s keys, asked of serde itself so that no second
+/// list can drift: every field is optional, so `{key: null}` parses exactly when `key`
+/// is known.
+pub(super) fn is_script_key(key: &str) -> bool {
+    let probe = serde_json::Map::from_iter([(key.to_owned(), Value::Null)]);
+    RawScript::deserialize(Value::Object(probe)).is_ok()
+}
 
 /// A JSON value as shown in messages: compact, cut when long.
 pub(super) fn show(value: &Value) -> String {

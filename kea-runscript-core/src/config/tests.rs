@@ -49,6 +49,7 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"scripts": {"name": "/a"}}"#, r#"parameter 'scripts': expected a non-empty list of scripts, got {"name":"/a"}"#),
         (r#"{"scripts": ["/a"]}"#, r#"parameter 'scripts[0]': expected a JSON object, got "/a""#),
         (r#"{"scripts": [{"name": "/a"}], "sync": true}"#, "parameter 'sync': not allowed next to 'scripts' (put it inside each script)"),
+        (r#"{"scripts": [{"name": "/a"}], "max-queued": 3}"#, "parameter 'max-queued': not allowed next to 'scripts' (put it inside each script)"),
         (r#"{"scripts": [{"name": "/a"}], "verbose": true}"#, "parameter 'verbose': unknown parameter (next to 'scripts' nothing else is allowed)"),
         (r#"{"scripts": [{"name": "/a"}, {"sync": true}]}"#, "parameter 'scripts[1].name': required: the absolute path of the script (alias 'script')"),
         (r#"{"scripts": [{"name": "/a", "bogus": 1}]}"#, "parameter 'scripts[0].bogus': unknown field `bogus`"),
