@@ -341,8 +341,13 @@ impl Client6 {
             put(&mut body, OPT_SERVERID, &b.server_id);
         }
         body.extend(self.ias(b));
+        self.expect_reply(msg_type, txid, &body)
+    }
+
+    /// Sends `msg_type` with `body` and returns the server's REPLY; panics without one.
+    fn expect_reply(&self, msg_type: u8, txid: u32, body: &[u8]) -> Reply {
         let reply = self
-            .exchange(msg_type, txid, &body)
+            .exchange(msg_type, txid, body)
             .unwrap_or_else(|| panic!("no reply to message type {msg_type}"));
         assert_eq!(reply.msg_type, REPLY);
         reply
@@ -357,11 +362,7 @@ impl Client6 {
         } else {
             body.extend(self.ias(b));
         }
-        let reply = self
-            .exchange(msg_type, txid, &body)
-            .unwrap_or_else(|| panic!("no reply to message type {msg_type}"));
-        assert_eq!(reply.msg_type, REPLY);
-        reply
+        self.expect_reply(msg_type, txid, &body)
     }
 }
 
