@@ -32,7 +32,9 @@ rust::String library_parameters(LibraryHandle& handle) {
 rust::Vec<RawLibrary> staged_libraries() {
     // Kea 2.2 only dlopens and version-checks hook libraries while it parses a configuration
     // (and does nothing more under "kea-dhcp4 -t"); the parameters are in the staging
-    // configuration by then, which lets version() check them.
+    // configuration by then, which lets version() check them. Outside parsing getStagingCfg()
+    // creates an empty staging configuration, as Kea itself does on first use: harmless, the
+    // next configuration attempt starts by rolling it back.
     rust::Vec<RawLibrary> libraries;
     isc::dhcp::SrvConfigPtr staging = isc::dhcp::CfgMgr::instance().getStagingCfg();
     if (!staging) {

@@ -123,10 +123,19 @@ fn own_path() -> Option<PathBuf> {
 /// Checks this library's `parameters` in the configuration Kea is parsing, if any.
 ///
 /// Kea 2.2 validates hook libraries while parsing a configuration by opening them and calling
-/// `version()` — and under `kea-dhcp4 -t` that is all it does: `load` never runs. Checking the
-/// staged parameters here makes `-t` (and a real start, before anything is applied) reject a
-/// bad configuration with core's message. Outside parsing nothing is staged for this library
-/// and the check passes.
+/// `version()` — and under `kea-dhcp4 -t` (or the `config-test` command) that is all it does:
+/// `load` never runs. Checking the staged parameters here makes `-t` (and a real start or
+/// reload, before anything is applied) reject a bad configuration with core's message.
+///
+/// Every entry whose path resolves to this very file is checked (Kea may list it twice);
+/// entries are matched by canonical path because the configured path may be a symlink.
+/// Whatever cannot be determined — our own path, the staging configuration — passes: `load`
+/// checks the parameters again, so a doubt here never rejects a good configuration.
+///
+/// Outside parsing (e.g. the `libreload` command) Kea's staging configuration is a fresh,
+/// empty one and the check passes. One exception: after a rejected `config-set` or any
+/// `config-test`, Kea keeps that configuration staged until the next one, so a `libreload`
+/// in between checks its parameters rather than the loaded ones.
 fn check_staged_parameters() -> Result<(), String> {
     let Some(own) = own_path().and_then(|p| std::fs::canonicalize(p).ok()) else {
         return Ok(());

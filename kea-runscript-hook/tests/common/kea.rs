@@ -341,7 +341,8 @@ pub fn async_script_hook(lib: Lib, script: &Path, hook_points: &[&str]) -> Value
 /// Starts `kea-dhcpX -c config` (no network namespace: the config should list no
 /// interfaces) and reports whether it came up (then stops it) or exited, with its output
 /// and log. This is where Kea calls a hook library's `load`; `kea-dhcpX -t` in Kea 2.2
-/// only opens the library and checks its version, so parameter errors surface here.
+/// only opens the library and calls `version`, so there only our `version` check can reject
+/// parameters.
 pub fn start_outcome(
     family: Family,
     scratch: &Scratch,
