@@ -129,12 +129,17 @@ fn pkt4_type_names() {
         (17, "DHCPLEASEQUERYSTATUS"),
         (18, "DHCPTLS"),
     ];
+    assert_type_names(pkt4_type_name, &named);
+}
+
+/// Every message type code gets its name from `named`, any other code `UNKNOWN`.
+fn assert_type_names(type_name: fn(u8) -> &'static str, named: &[(u8, &str)]) {
     for code in 0..=255u8 {
         let expected = named
             .iter()
             .find(|(c, _)| *c == code)
             .map_or("UNKNOWN", |(_, n)| n);
-        assert_eq!(pkt4_type_name(code), expected, "{code}");
+        assert_eq!(type_name(code), expected, "{code}");
     }
 }
 
@@ -160,13 +165,7 @@ fn pkt6_type_names() {
         (20, "DHCPV4_QUERY"),
         (21, "DHCPV4_RESPONSE"),
     ];
-    for code in 0..=255u8 {
-        let expected = named
-            .iter()
-            .find(|(c, _)| *c == code)
-            .map_or("UNKNOWN", |(_, n)| n);
-        assert_eq!(pkt6_type_name(code), expected, "{code}");
-    }
+    assert_type_names(pkt6_type_name, &named);
 }
 
 /// lease.cc `Lease::basicStatesToText` and `Lease::typeToText`.
