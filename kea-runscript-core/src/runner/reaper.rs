@@ -30,6 +30,20 @@ struct Entry {
     hook_point: HookPoint,
 }
 
+impl Entry {
+    /// Drops the child (reaping its keeper, after killing it if it still runs) and
+    /// then hands the run's result to its runner, which may start a queued event.
+    fn finish(self, result: Result<Report, SpawnError>) {
+        let Entry {
+            child,
+            owner,
+            hook_point,
+        } = self;
+        drop(child);
+        owner.finished(hook_point, result);
+    }
+}
+
 struct Entries {
     map: HashMap<u64, Entry>,
     /// Set when the thread has exited: registering then fails.
@@ -185,19 +199,11 @@ impl Reaper {
                             ),
                         );
                         for (_, entry) in left {
-                            let Entry {
-                                child,
-                                owner,
-                                hook_point,
-                            } = entry;
-                            drop(child); // kills the keeper (and so the script) and reaps it
-                            owner.finished(
-                                hook_point,
-                                Err(SpawnError {
-                                    step: FailedStep::Wait,
-                                    error: io::Error::other("killed at unload"),
-                                }),
-                            );
+                            // Still running: the keeper, and so the script, is killed.
+                            entry.finish(Err(SpawnError {
+                                step: FailedStep::Wait,
+                                error: io::Error::other("killed at unload"),
+                            }));
                         }
                         return;
                     }
@@ -254,13 +260,7 @@ impl Reaper {
             }
             // Outside the lock: the owner may start its next queued event and register it.
             for (entry, result) in ended {
-                let Entry {
-                    child,
-                    owner,
-                    hook_point,
-                } = entry;
-                drop(child); // reaped: frees the keeper's memory, closes its pidfd
-                owner.finished(hook_point, result);
+                entry.finish(result);
             }
         }
     }
