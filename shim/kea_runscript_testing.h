@@ -12,6 +12,7 @@ namespace kea_runscript {
 
 using isc::hooks::CalloutHandle;
 
+void init_test_logging();
 std::unique_ptr<CalloutHandle> new_test_handle();
 void set_test_pkt4(CalloutHandle& handle, rust::Str name);
 void set_test_pkt6(CalloutHandle& handle, rust::Str name);

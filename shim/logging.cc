@@ -71,15 +71,14 @@ bool registered(const std::string& ident) {
 
 } // namespace
 
-void log_message(uint8_t severity, rust::Str id, rust::Str text) {
-    std::string ident(id.data(), id.size());
-    std::string message(text.data(), text.size());
-    // An id missing from the table above (a unit test guards against it) still gets its text
-    // out, under a registered id that names it.
+bool log_message(uint8_t severity, rust::Str id, rust::Str text) {
+    const std::string ident(id.data(), id.size());
+    // An id missing from the table above (a unit test guards against it) is reported back
+    // instead: Kea would print a placeholder error in place of the text.
     if (!registered(ident)) {
-        message = ident + ": " + message;
-        ident = "KEA_RUNSCRIPT_UNREGISTERED_MESSAGE";
+        return (false);
     }
+    const std::string message(text.data(), text.size());
     switch (severity) {
     case 0:
         LOG_DEBUG(logger, DEBUG_LEVEL, ident.c_str()).arg(message);
@@ -94,6 +93,7 @@ void log_message(uint8_t severity, rust::Str id, rust::Str text) {
         LOG_ERROR(logger, ident.c_str()).arg(message);
         break;
     }
+    return (true);
 }
 
 } // namespace kea_runscript

@@ -280,8 +280,9 @@ pub mod ffi {
         /// The `hooks-libraries` of the configuration Kea is parsing (empty outside parsing).
         fn staged_libraries() -> Result<Vec<RawLibrary>>;
         /// Log `text` as `%1` of message `id` on the "kea-runscript" logger;
-        /// severity 0 debug, 1 info, 2 warn, 3 error.
-        fn log_message(severity: u8, id: &str, text: &str) -> Result<()>;
+        /// severity 0 debug, 1 info, 2 warn, 3 error. False, and nothing logged, when `id` is
+        /// not in Kea's message dictionary.
+        fn log_message(severity: u8, id: &str, text: &str) -> Result<bool>;
 
         /// The handle's next-step status (`CalloutNextStep` value).
         fn get_status(handle: &CalloutHandle) -> Result<i32>;

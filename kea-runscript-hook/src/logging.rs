@@ -19,8 +19,8 @@ pub const VERDICT_APPLIED: &str = "KEA_RUNSCRIPT_VERDICT_APPLIED";
 /// A sync verdict came at a hook point where Kea ignores that next step.
 pub const VERDICT_NOT_APPLICABLE: &str = "KEA_RUNSCRIPT_VERDICT_NOT_APPLICABLE";
 
-/// Used by the shim for a message whose id is missing from its dictionary (the text then
-/// starts with the original id).
+/// Used for a message whose id is missing from the shim's dictionary (the text then starts
+/// with the original id).
 pub const UNREGISTERED_MESSAGE: &str = "KEA_RUNSCRIPT_UNREGISTERED_MESSAGE";
 
 /// Every id the hook itself logs; with core's `MESSAGE_IDS` they make up the shim's dictionary.
@@ -43,7 +43,10 @@ pub fn log(severity: Severity, id: &str, text: &str) {
         Severity::Warn => 2,
         Severity::Error => 3,
     };
-    let _ = ffi::log_message(level, id, text);
+    // An unregistered id still gets its text out, under an id that is registered.
+    if let Ok(false) = ffi::log_message(level, id, text) {
+        let _ = ffi::log_message(level, UNREGISTERED_MESSAGE, &format!("{id}: {text}"));
+    }
 }
 
 /// Logs a per-event message (callout errors, ignored verdicts) under core's rate limit, so a
@@ -91,6 +94,13 @@ mod tests {
                 "{id} is missing from shim/logging.cc"
             );
         }
+    }
+
+    #[test]
+    fn the_shim_logs_registered_ids_and_reports_unregistered_ones() {
+        crate::testing::ffi::init_test_logging().unwrap();
+        assert!(ffi::log_message(0, UNLOAD, "registered").unwrap());
+        assert!(!ffi::log_message(0, "KEA_RUNSCRIPT_NOT_IN_THE_TABLE", "unregistered").unwrap());
     }
 
     #[test]

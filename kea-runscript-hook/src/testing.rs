@@ -11,6 +11,8 @@ pub mod ffi {
         #[namespace = "isc::hooks"]
         type CalloutHandle = crate::bridge::ffi::CalloutHandle;
 
+        /// Initialises Kea's logging (once per process, writing nothing) so logging succeeds.
+        fn init_test_logging() -> Result<()>;
         /// A callout handle on an empty callout manager.
         fn new_test_handle() -> Result<UniquePtr<CalloutHandle>>;
         /// DHCPREQUEST 0x1234 from 00:0c:01:02:03:04 relayed by 192.0.2.2, option 82 with
