@@ -37,8 +37,6 @@ pub const OPT_IAADDR: u16 = 5;
 pub const OPT_ELAPSED: u16 = 8;
 /// DHCPv6 option code RELAY_MSG.
 pub const OPT_RELAY_MSG: u16 = 9;
-/// DHCPv6 option code STATUS.
-pub const OPT_STATUS: u16 = 13;
 /// DHCPv6 option code INTERFACE_ID.
 pub const OPT_INTERFACE_ID: u16 = 18;
 /// DHCPv6 option code IA_PD.

@@ -1,7 +1,10 @@
 //! The crafted client traffic several tests share: one client per interesting path.
 
 use super::dhcp4::{agent_options, Bound, Client4, Path4};
-use super::dhcp6::{Bound6, Client6, Relay, DECLINE, REBIND, RELEASE, RENEW};
+use super::dhcp6::{
+    Bound6, Client6, Relay, DECLINE, OPT_INTERFACE_ID, OPT_REMOTE_ID, OPT_SUBSCRIBER_ID, REBIND,
+    RELEASE, RENEW,
+};
 use super::in_netns;
 use super::testbed::Testbed;
 
@@ -107,9 +110,9 @@ pub fn v6_clients(tb: &Testbed) -> (Bound6, Bound6, Bound6) {
             link_addr: "2001:db8:2::1".parse().expect("addr"),
             peer_addr: "fe80::aa".parse().expect("addr"),
             options: vec![
-                (18, INTERFACE_ID.to_vec()),
-                (37, REMOTE_ID6.to_vec()),
-                (38, SUBSCRIBER_ID6.to_vec()),
+                (OPT_INTERFACE_ID, INTERFACE_ID.to_vec()),
+                (OPT_REMOTE_ID, REMOTE_ID6.to_vec()),
+                (OPT_SUBSCRIBER_ID, SUBSCRIBER_ID6.to_vec()),
             ],
         };
         let a_client = Client6::new(ifindex, MAC_A6, Some(relay));
