@@ -755,10 +755,7 @@ extern "C" fn keeper_main(arg: *mut c_void) -> c_int {
         // A script we had to end may leave children that ignored SIGTERM: kill
         // what is left of its group while the (unreaped) script still holds the id.
         if sh.timed_out.load(Ordering::Relaxed) != 0 || sh.stopped.load(Ordering::Relaxed) != 0 {
-            raw_syscall(
-                libc::SYS_kill,
-                [(-pid) as usize, libc::SIGKILL as usize, 0, 0, 0],
-            );
+            raw_signal_group(pid, pidfd, libc::SIGKILL);
         }
         let rc = raw_reap(pidfd, &mut info);
         if rc < 0 {
