@@ -59,7 +59,15 @@ pub fn require_prereqs() -> bool {
     if missing.is_empty() {
         return true;
     }
-    let text = format!("end-to-end prerequisites missing: {}", missing.join(", "));
+    missing_prereq(&format!(
+        "end-to-end prerequisites missing: {}",
+        missing.join(", ")
+    ))
+}
+
+/// A prerequisite described by `text` is missing: panics under `CI=true`, otherwise
+/// prints a loud SKIP and returns false (so a caller can `return` from its test).
+pub fn missing_prereq(text: &str) -> bool {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("{text} (CI=true: failing instead of skipping)");
     }
