@@ -21,6 +21,8 @@ use crate::{ClientId, HookPoint, HwAddr, Ia, Lease4, Lease6, Pkt4, Pkt6, Subnet4
 ///     subnet_id: 1,
 ///     valid_lifetime: 3600,
 ///     client_id: None,
+///     expired: true,
+///     kea_text: None,
 /// });
 /// event.remove_lease = Some(true);
 ///

@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use kea_runscript_env::{
     render, ClientId, DhcpOption, Duid, Event, HookPoint, HwAddr, Ia, Lease4, Lease6, LeaseState,
-    LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,
+    LeaseType, Pkt4, Pkt6, Profile, Proto, Relay6, Subnet4, Subnet6,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -144,9 +144,11 @@ fn pkt6() -> impl Strategy<Value = Option<Pkt6>> {
         proptest::option::of(bytes(140).prop_map(Duid)),
         options(any::<u16>()),
         vec(relay6(), 0..4),
+        hwaddr(),
+        proptest::option::of(text()),
     );
     proptest::option::of(fields.prop_map(
-        |(a, b, remote_hwaddr, tcp, client_id, options, relays)| Pkt6 {
+        |(a, b, remote_hwaddr, tcp, client_id, options, relays, mac, kea_text)| Pkt6 {
             msg_type: a.0,
             transid: a.1,
             local_addr: a.2,
@@ -160,6 +162,8 @@ fn pkt6() -> impl Strategy<Value = Option<Pkt6>> {
             client_id,
             options,
             relays,
+            mac,
+            kea_text,
         },
     ))
 }
@@ -174,6 +178,8 @@ fn lease4() -> impl Strategy<Value = Lease4> {
         any::<u32>(),
         any::<u32>(),
         proptest::option::of(bytes(40).prop_map(ClientId)),
+        any::<bool>(),
+        proptest::option::of(text()),
     )
         .prop_map(|f| Lease4 {
             address: f.0,
@@ -184,6 +190,8 @@ fn lease4() -> impl Strategy<Value = Lease4> {
             subnet_id: f.5,
             valid_lifetime: f.6,
             client_id: f.7,
+            expired: f.8,
+            kea_text: f.9,
         })
 }
 
@@ -204,6 +212,8 @@ fn lease6() -> impl Strategy<Value = Lease6> {
             any::<u32>(),
             any::<u8>(),
             any::<u32>(),
+            any::<bool>(),
+            proptest::option::of(text()),
         ),
     )
         .prop_map(|(a, b)| Lease6 {
@@ -219,6 +229,8 @@ fn lease6() -> impl Strategy<Value = Lease6> {
             preferred_lifetime: b.4,
             prefix_len: b.5,
             lease_type: LeaseType::from_raw(b.6 % 6),
+            expired: b.7,
+            kea_text: b.8,
         })
 }
 
@@ -321,10 +333,26 @@ proptest! {
             subnet_id: 0,
             valid_lifetime: 0,
             client_id: None,
+            expired: false,
+            kea_text: None,
         });
         let vars = render(&event);
         let rendered = &vars.iter().find(|(n, _)| n == "LEASE4_HOSTNAME").unwrap().1;
         prop_assert_eq!(rendered.as_str(), hostname.split('\0').next().unwrap());
+    }
+
+    #[test]
+    fn any_event_renders_well_formed_for_kea_hook_runscript(event in event()) {
+        let profile = Profile::KeaHookRunscript;
+        let vars = profile.render(&event);
+        let mut seen = HashSet::new();
+        for (name, value) in &vars {
+            prop_assert!(is_valid_name(name) && name.starts_with("KEA_"), "bad name {:?}", name);
+            prop_assert!(!value.contains('\0'), "NUL in value of {}", name);
+            prop_assert!(seen.insert(name.as_str()), "{} rendered twice", name);
+        }
+        prop_assert_eq!(profile.render(&event), vars.clone());
+        prop_assert_eq!(vars.is_empty(), profile.arguments(event.hook_point).unwrap_or_default().is_empty());
     }
 
     #[test]
