@@ -142,6 +142,9 @@ pub fn pkt6(raw: RawPkt6) -> Result<Option<Pkt6>> {
         client_id: duid(raw.client_id),
         options: options(raw.options),
         relays: raw.relays.into_iter().map(relay6).collect::<Result<_>>()?,
+        mac: hw(raw.mac),
+        // Only on request (extract::kea_texts).
+        kea_text: None,
     }))
 }
 
@@ -155,6 +158,8 @@ fn v4_lease(raw: RawLease4) -> Option<Lease4> {
         subnet_id: raw.subnet_id,
         valid_lifetime: raw.valid_lifetime,
         client_id: id(raw.client_id),
+        expired: raw.expired,
+        kea_text: None,
     })
 }
 
@@ -181,6 +186,8 @@ pub fn lease6(raw: RawLease6) -> Result<Option<Lease6>> {
         preferred_lifetime: raw.preferred_lifetime,
         prefix_len: raw.prefix_len,
         lease_type: LeaseType::from_raw(raw.lease_type),
+        expired: raw.expired,
+        kea_text: None,
     }))
 }
 
@@ -357,8 +364,11 @@ mod tests {
                     payload: b"eth0".to_vec(),
                 }],
             }],
+            mac: mac(6),
         };
         let pkt = pkt6(raw).unwrap().unwrap();
+        assert_eq!(pkt.mac.as_ref().map(|m| m.bytes[5]), Some(6));
+        assert_eq!(pkt.kea_text, None);
         assert_eq!(pkt.proto, Proto::Tcp);
         assert_eq!(
             pkt.client_id,
@@ -418,8 +428,10 @@ mod tests {
             preferred_lifetime: 3000,
             prefix_len: 56,
             lease_type: 2,
+            expired: true,
         };
         let lease = lease6(raw).unwrap().unwrap();
+        assert!(lease.expired);
         assert_eq!(lease.state, LeaseState::Declined);
         assert_eq!(lease.lease_type, LeaseType::Pd);
         assert_eq!(lease.prefix_len, 56);
@@ -443,6 +455,7 @@ mod tests {
                 present: true,
                 bytes: vec![1, last],
             },
+            expired: last == 11,
         };
         let leases = leases4(RawLeases4 {
             present: true,
@@ -453,6 +466,7 @@ mod tests {
         assert_eq!(leases[0].address, Ipv4Addr::new(10, 0, 0, 10));
         assert_eq!(leases[1].client_id, Some(ClientId(vec![1, 11])));
         assert_eq!(leases[1].state, LeaseState::ExpiredReclaimed);
+        assert_eq!((leases[0].expired, leases[1].expired), (false, true));
     }
 
     #[test]

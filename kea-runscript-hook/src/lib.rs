@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
-use kea_runscript_env::{Event, HookPoint};
+use kea_runscript_env::{Event, HookPoint, Profile};
 
 use bridge::ffi::{self, CalloutHandle, LibraryHandle};
 use kea_runscript_core::log::Severity;
@@ -272,7 +272,10 @@ unsafe fn run_callout(
     if status == verdict::NEXT_STEP_SKIP || status == verdict::NEXT_STEP_DROP {
         return Ok(0);
     }
-    let event = extract::event(hook_point, unsafe { &*handle }).map_err(|e| e.to_string())?;
+    let mut event = extract::event(hook_point, unsafe { &*handle }).map_err(|e| e.to_string())?;
+    if engine.wants_profile(hook_point, Profile::KeaHookRunscript) {
+        extract::kea_texts(&mut event, unsafe { &*handle }).map_err(|e| e.to_string())?;
+    }
     let verdict = engine.handle(&event);
     verdict::apply(hook_point, verdict, unsafe {
         Pin::new_unchecked(&mut *handle)
