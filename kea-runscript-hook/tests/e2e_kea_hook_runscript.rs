@@ -3,6 +3,8 @@
 //! hook points and its waiting; the scripts (fixtures/kea/khr-routes4.sh, khr-routes6.sh) use
 //! its variable names at its hook points. In the real Kea, the routes they manage appear in
 //! the server namespace's routing table on lease and disappear on release and on expiry.
+//! Also its variables with the values of real traffic at its hook points (v4 next to a
+//! verdict of ours from a script of the same profile), with Kea multi-threading off and on.
 
 mod common;
 
@@ -219,3 +221,261 @@ fn routes6(mt: bool) {
 }
 
 both_threading_modes!(routes6 => v6_route_per_delegated_prefix, v6_route_per_delegated_prefix_multi_threaded);
+
+/// Its variables with the values of real traffic at its hook points, next to one of our
+/// features (a verdict from a kea-hook-runscript-profile script): a relayed client with
+/// option 82, a direct client that declines, one whose lease expires, and one dropped by
+/// the block script.
+fn variables4(mt: bool) {
+    use common::dhcp4::{hex_upper, mac_text};
+    use common::dump::Dump;
+    use common::scenario::*;
+    if !require_prereqs() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let scratch = Scratch::new("khrvars4");
+    let dump = Dump::new(&scratch, "dump");
+    let block = scratch.join("block.sh");
+    let blocked = [0x02, 0xdd, 0, 0, 0, 5];
+    std::fs::write(
+        &block,
+        format!(
+            "#!/bin/sh\n[ \"$KEA_QUERY4_HWADDR\" = {} ] && exit 4\nexit 0\n",
+            mac_text(blocked)
+        ),
+    )
+    .expect("write block.sh");
+    std::fs::set_permissions(&block, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let tb = Testbed::new();
+    let mut settings = Settings::new(
+        Family::V4,
+        mt,
+        vec![hook(
+            &our_library(),
+            json!({"scripts": [
+                {"script": dump.script, "variables": "kea-hook-runscript"},
+                {"script": block, "variables": "kea-hook-runscript",
+                 "hook-points": ["pkt4_receive"], "exit-codes": {"4": "drop"}}
+            ]}),
+        )],
+    );
+    settings.valid_lifetime = VALID;
+    settings.decline_probation = 2;
+    let mut kea = Kea::start(&tb, &scratch, &settings);
+
+    let (a, b, c) = v4_clients(&tb);
+    // Its verdict, our feature: the blocked client gets no offer.
+    let offer = in_netns(&tb.cli, move || {
+        Client4::new(Path4::Relayed)
+            .exchange(Msg::new(DISCOVER, 0x7000, blocked), Duration::from_secs(2))
+    });
+    assert!(offer.is_none(), "the blocked client got {offer:?}");
+
+    let (mac_a, mac_b, mac_c) = (mac_text(MAC_A4), mac_text(MAC_B4), mac_text(MAC_C4));
+    let (a_addr, b_addr, c_addr) = (a.addr.to_string(), b.addr.to_string(), c.addr.to_string());
+    let t = SETTLE;
+    let discover = dump.wait_one("pkt4_receive", t, |r| {
+        r.has("KEA_QUERY4_HWADDR", &mac_a) && r.has("KEA_QUERY4_TYPE", "DHCPDISCOVER")
+    });
+    discover.check(&[
+        ("KEA_QUERY4_INTERFACE", &tb.srv_if),
+        ("KEA_QUERY4_HWADDR_TYPE", "1"),
+        ("KEA_QUERY4_HWADDR_SOURCE", "0"),
+        ("KEA_QUERY4_RELAYED", "1"),
+        ("KEA_QUERY4_RELAY_HOPS", "1"),
+        ("KEA_QUERY4_GIADDR", "192.0.2.2"),
+        ("KEA_QUERY4_CIADDR", "0.0.0.0"),
+        ("KEA_QUERY4_RAI", &hex_upper(&opt82_a())),
+        ("KEA_QUERY4_RAI_CIRCUIT_ID", &hex_upper(CIRCUIT_ID)),
+        ("KEA_QUERY4_RAI_REMOTE_ID", &hex_upper(REMOTE_ID4)),
+    ]);
+    let subnet = dump.wait_one("subnet4_select", t, |r| r.has("KEA_QUERY4_HWADDR", &mac_a));
+    subnet.check(&[
+        ("KEA_SUBNET4", "10.0.0.0/8"),
+        ("KEA_SUBNET4_PREFIX", "10.0.0.0"),
+        ("KEA_SUBNET4_PREFIXLEN", "8"),
+    ]);
+    let offered = dump.wait_one("lease4_select", t, |r| {
+        r.has("KEA_QUERY4_HWADDR", &mac_a) && r.has("KEA_FAKE_ALLOCATION", "1")
+    });
+    offered.check(&[("KEA_LEASE4_ADDRESS", &a_addr)]);
+    let allocated = dump.wait_one("lease4_select", t, |r| {
+        r.has("KEA_QUERY4_HWADDR", &mac_a) && r.has("KEA_FAKE_ALLOCATION", "0")
+    });
+    allocated.check(&[
+        ("KEA_QUERY4_TYPE", "DHCPREQUEST"),
+        ("KEA_LEASE4_ADDRESS", &a_addr),
+        ("KEA_LEASE4_TYPE", "V4"),
+        ("KEA_LEASE4_STATE", "default"),
+        ("KEA_LEASE4_IS_EXPIRED", "0"),
+        ("KEA_LEASE4_HWADDR", &mac_a),
+        ("KEA_LEASE4_VALID_LIFETIME", &VALID.to_string()),
+    ]);
+    let debug = allocated.var("KEA_LEASE4_DEBUG");
+    assert!(
+        debug.contains(&format!("Address:       {a_addr}\n")),
+        "{debug}"
+    );
+    let sent = dump.wait_one("pkt4_send", t, |r| {
+        r.has("KEA_RESPONSE4_TYPE", "DHCPACK") && r.has("KEA_QUERY4_HWADDR", &mac_a)
+    });
+    sent.check(&[
+        ("KEA_RESPONSE4_YIADDR", &a_addr),
+        ("KEA_QUERY4_TYPE", "DHCPREQUEST"),
+    ]);
+    let renew = dump.wait_one("lease4_renew", t, |r| r.has("KEA_LEASE4_ADDRESS", &a_addr));
+    renew.check(&[
+        ("KEA_QUERY4_CIADDR", &a_addr),
+        ("KEA_SUBNET4", "10.0.0.0/8"),
+    ]);
+    let release = dump.wait_one("lease4_release", t, |r| {
+        r.has("KEA_LEASE4_ADDRESS", &a_addr)
+    });
+    release.check(&[
+        ("KEA_QUERY4_TYPE", "DHCPRELEASE"),
+        ("KEA_LEASE4_HWADDR", &mac_a),
+    ]);
+    let decline = dump.wait_one("lease4_decline", t, |r| {
+        r.has("KEA_LEASE4_ADDRESS", &b_addr)
+    });
+    decline.check(&[("KEA_QUERY4_RELAYED", "0"), ("KEA_QUERY4_HWADDR", &mac_b)]);
+    let recover = dump.wait_one("lease4_recover", t, |r| {
+        r.has("KEA_LEASE4_ADDRESS", &b_addr)
+    });
+    recover.check(&[("KEA_LEASE4_STATE", "declined")]);
+    let expire = dump.wait_one(
+        "lease4_expire",
+        Duration::from_secs(u64::from(VALID) + 8),
+        |r| r.has("KEA_LEASE4_ADDRESS", &c_addr),
+    );
+    expire.check(&[("KEA_REMOVE_LEASE", "0"), ("KEA_LEASE4_HWADDR", &mac_c)]);
+    // Kea's expired() at the reclaim: Kea reclaims in the second the lease ends, when
+    // expired() (strictly past) may still be false.
+    assert!(matches!(expire.var("KEA_LEASE4_IS_EXPIRED"), "0" | "1"));
+    for r in dump.records() {
+        assert!(
+            r.vars.keys().all(|n| n.starts_with("KEA_") || n == "PWD"),
+            "{}: {:?}",
+            r.hook,
+            r.vars.keys()
+        );
+        assert!(
+            !r.hook.starts_with("leases4_committed"),
+            "not a kea-hook-runscript hook point"
+        );
+    }
+    kea.assert_healthy();
+}
+
+both_threading_modes!(variables4 => v4_its_variables_and_our_verdict, v4_its_variables_and_our_verdict_multi_threaded);
+
+/// DHCPv6: its variables with the values of real traffic (Kea's getMAC, the label, the
+/// delegated prefix, Kea's own dumps).
+fn variables6(mt: bool) {
+    use common::dhcp6::colon_hex;
+    use common::dump::Dump;
+    use common::scenario::*;
+    if !require_prereqs() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let scratch = Scratch::new("khrvars6");
+    let dump = Dump::new(&scratch, "dump");
+    let tb = Testbed::new();
+    let mut settings = Settings::new(
+        Family::V6,
+        mt,
+        vec![hook(&our_library(), json!({"script": dump.script}))],
+    );
+    settings.valid_lifetime = VALID;
+    settings.decline_probation = 2;
+    let mut kea = Kea::start(&tb, &scratch, &settings);
+    let (a, _b, c) = v6_clients(&tb);
+    let duid_a = colon_hex(&common::dhcp6::duid_ll(MAC_A6));
+    let t = SETTLE;
+    let solicit = dump.wait_one("pkt6_receive", t, |r| {
+        r.has("KEA_QUERY6_TRANSACTION_ID", &TXID_A6.to_string())
+    });
+    solicit.check(&[
+        // Kea hands hooks the client's message, unwrapped from the relay's.
+        ("KEA_QUERY6_TYPE", "SOLICIT"),
+        ("KEA_QUERY6_INTERFACE", &tb.srv_if),
+        // Kea's getMAC: from the DUID-LL (source 2).
+        ("KEA_QUERY6_HWADDR", &common::dhcp4::mac_text(MAC_A6)),
+        ("KEA_QUERY6_HWADDR_TYPE", "1"),
+        ("KEA_QUERY6_HWADDR_SOURCE", "2"),
+        (
+            "KEA_QUERY6_LABEL",
+            &format!("duid=[{duid_a}], tid=0x{TXID_A6:x}"),
+        ),
+        ("KEA_QUERY6_DUID", ""),
+    ]);
+    let dump_text = solicit.var("KEA_QUERY6_DEBUG");
+    assert!(dump_text.contains("msgtype=1(SOLICIT)"), "{dump_text}");
+    assert!(dump_text.contains("1 relay(s):"), "{dump_text}");
+    let (prefix, len) = a.prefix;
+    let delegated = format!("{prefix}/{len}");
+    let select = dump.wait_one("lease6_select", t, |r| {
+        r.has("KEA_LEASE6_DELEGATED_PREFIX", &delegated) && r.has("KEA_FAKE_ALLOCATION", "0")
+    });
+    select.check(&[
+        ("KEA_LEASE6_TYPE", "IA_PD"),
+        ("KEA_LEASE6_ADDRESS", &prefix.to_string()),
+        ("KEA_LEASE6_DELEGATED_PREFIXLEN", &len.to_string()),
+        ("KEA_LEASE6_CLIENT_DUID", &duid_a),
+        ("KEA_LEASE6_IS_EXPIRED", "0"),
+        ("KEA_SUBNET6", "2001:db8:2::/64"),
+        ("KEA_SUBNET6_PREFIXLEN", "64"),
+    ]);
+    let lease_dump = select.var("KEA_LEASE6_DEBUG");
+    assert!(
+        lease_dump.contains("Type:          IA_PD(2)"),
+        "{lease_dump}"
+    );
+    let na = dump.wait_one("lease6_select", t, |r| {
+        r.has("KEA_LEASE6_ADDRESS", &a.addr.to_string()) && r.has("KEA_FAKE_ALLOCATION", "0")
+    });
+    na.check(&[("KEA_LEASE6_TYPE", "IA_NA")]);
+    assert_eq!(
+        na.get("KEA_LEASE6_DELEGATED_PREFIX"),
+        None,
+        "only for prefixes"
+    );
+    for hook_point in ["lease6_renew", "lease6_rebind", "lease6_release"] {
+        dump.wait_one(hook_point, t, |r| {
+            r.has("KEA_LEASE6_DELEGATED_PREFIX", &delegated)
+        });
+    }
+    let (c_prefix, c_len) = c.prefix;
+    let expire = dump.wait_one(
+        "lease6_expire",
+        Duration::from_secs(u64::from(VALID) + 8),
+        |r| {
+            r.has(
+                "KEA_LEASE6_DELEGATED_PREFIX",
+                &format!("{c_prefix}/{c_len}"),
+            )
+        },
+    );
+    expire.check(&[("KEA_REMOVE_LEASE", "0")]);
+    dump.wait_one("lease6_decline", t, |_| true);
+    dump.wait_one("lease6_recover", Duration::from_secs(10), |_| true);
+    let reply = dump.wait_one("pkt6_send", t, |r| {
+        r.has("KEA_RESPONSE6_TYPE", "REPLY") && r.has("KEA_QUERY6_TYPE", "REQUEST")
+    });
+    let reply_dump = reply.var("KEA_RESPONSE6_DEBUG");
+    assert!(reply_dump.contains("msgtype=7(REPLY)"), "{reply_dump}");
+    for r in dump.records() {
+        assert!(
+            r.vars.keys().all(|n| n.starts_with("KEA_") || n == "PWD"),
+            "{}: {:?}",
+            r.hook,
+            r.vars.keys()
+        );
+    }
+    kea.assert_healthy();
+}
+
+both_threading_modes!(variables6 => v6_its_variables, v6_its_variables_multi_threaded);
