@@ -153,18 +153,14 @@ impl Engine {
             return Verdict::Continue;
         }
         bump(&self.shared.counters.events);
-        let mut envs: Vec<(Profile, Arc<EventEnv>)> = Vec::with_capacity(1);
+        // Rendered on first use, once per profile; `Profile::ALL` is in declaration order
+        // (tested in kea-runscript-env), so the discriminant indexes it.
+        let mut envs: [Option<Arc<EventEnv>>; Profile::ALL.len()] = Default::default();
         Verdict::combine(selected.iter().filter_map(|&index| {
             let profile = self.config.scripts[index].variables;
-            let env = match envs.iter().find(|(p, _)| *p == profile) {
-                Some((_, env)) => Arc::clone(env),
-                None => {
-                    let env = self.prepare(event.hook_point, profile.render(event));
-                    envs.push((profile, Arc::clone(&env)));
-                    env
-                }
-            };
-            self.runners[index].deliver(&env)
+            let env = envs[profile as usize]
+                .get_or_insert_with(|| self.prepare(event.hook_point, profile.render(event)));
+            self.runners[index].deliver(env)
         }))
     }
 

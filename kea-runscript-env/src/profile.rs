@@ -62,7 +62,7 @@ const KEA_HOOK_RUNSCRIPT: &[(HookPoint, &[Argument])] = &[
 ];
 
 impl Profile {
-    /// Every profile.
+    /// Every profile, in declaration order (the discriminant is the index).
     pub const ALL: &'static [Profile] = &[Profile::Kea, Profile::KeaHookRunscript];
 
     /// The configuration spelling: `kea`, `kea-hook-runscript`.
@@ -193,6 +193,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn all_is_in_declaration_order() {
+        // Callers index per-profile tables by the discriminant.
+        for (i, &p) in Profile::ALL.iter().enumerate() {
+            assert_eq!(p as usize, i, "{p}");
+        }
+        let last = match Profile::Kea {
+            Profile::Kea | Profile::KeaHookRunscript => Profile::KeaHookRunscript,
+        };
+        assert_eq!(Profile::ALL.len(), last as usize + 1);
     }
 
     #[test]
