@@ -538,7 +538,9 @@ fn generate_khr() -> String {
          variables of kea-hook-runscript 1.4.0 instead, at its 19 hook points, so scripts written for it\n\
          run unmodified. Formats as above, except:\n\n\
          - **0/1**: booleans are `1` / `0`. **signed integer**: may be negative (`-1`).\n\
-         - Objects Kea passes as null (a subnet, a hardware address) give empty values, as there;\n  \
+         - Objects Kea passes as null (a subnet, a hardware address) give empty values, as there\n  \
+           (a null query or lease, which it would dereference and Kea never passes where it reads\n  \
+           them, gives empty values too);\n  \
            `KEA_QUERY4_OPTION60` and `KEA_QUERY4_RAI*` are set only when the option is present and\n  \
            `KEA_LEASE6_DELEGATED_PREFIX*` only for prefix leases (not even empty otherwise).\n\
          - `*_DEBUG` values are Kea's own multi-line dumps (their exact text depends on the Kea version).\n\
