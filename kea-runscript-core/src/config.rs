@@ -14,7 +14,7 @@ use std::time::Duration;
 use kea_runscript_env::HookPoint;
 use serde_json::Value;
 
-use crate::policy::Verdict;
+use crate::verdict::Verdict;
 use raw::RawScript;
 
 /// Default `timeout-ms` of a sync script.
