@@ -110,9 +110,4 @@ impl Event {
             fake_allocation: None,
         }
     }
-
-    /// The event's environment: same as [`render`](crate::render)`(self)`.
-    pub fn render(&self) -> Vec<(String, String)> {
-        crate::render(self)
-    }
 }

@@ -4,7 +4,7 @@
 use std::arch::asm;
 use std::ffi::c_void;
 
-use super::{Arg, Entry, Nr, Ret};
+use super::reg::{Arg, Entry, Nr, Ret};
 
 /// A system call without arguments.
 ///
