@@ -85,7 +85,7 @@ pub const BURST: u32 = 5;
 
 /// Pure per-id rate-limiting state: a fixed window with a burst allowance.
 #[derive(Clone, Debug)]
-pub struct Window {
+pub(crate) struct Window {
     start: Instant,
     emitted: u32,
     suppressed: u64,
@@ -93,7 +93,7 @@ pub struct Window {
 
 /// Decision of [`Window::admit`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Admit {
+pub(crate) enum Admit {
     /// Log it; `suppressed` lines were swallowed since the last one that passed.
     Yes {
         /// Count of suppressed lines to mention.
@@ -105,7 +105,7 @@ pub enum Admit {
 
 impl Window {
     /// A fresh window starting at `now`.
-    pub fn new(now: Instant) -> Window {
+    pub(crate) fn new(now: Instant) -> Window {
         Window {
             start: now,
             emitted: 0,
@@ -114,7 +114,7 @@ impl Window {
     }
 
     /// Decides whether a line at `now` may pass, given at most `burst` per `window`.
-    pub fn admit(&mut self, now: Instant, burst: u32, window: Duration) -> Admit {
+    pub(crate) fn admit(&mut self, now: Instant, burst: u32, window: Duration) -> Admit {
         if now.saturating_duration_since(self.start) >= window {
             self.start = now;
             self.emitted = 0;
