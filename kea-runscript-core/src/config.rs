@@ -152,6 +152,16 @@ fn join(prefix: &str, key: &str) -> String {
 impl Config {
     /// Parses and validates the `parameters` JSON text, without touching the file
     /// system (see [`Config::check_scripts`]).
+    ///
+    /// ```
+    /// use kea_runscript_core::config::{Config, Mode};
+    ///
+    /// let config = Config::parse(r#"{"name": "/usr/local/bin/dhcp-event", "sync": true}"#).unwrap();
+    /// assert!(matches!(config.scripts[0].mode, Mode::Sync(_)));
+    ///
+    /// let err = Config::parse(r#"{"name": "/x", "timeout-ms": 0}"#).unwrap_err();
+    /// assert_eq!(err.to_string(), "parameter 'timeout-ms': expected a positive integer, got 0");
+    /// ```
     pub fn parse(parameters: &str) -> Result<Config, ConfigError> {
         let value: Value = serde_json::from_str(parameters)
             .map_err(|e| ConfigError::new("", format!("invalid JSON: {e}")))?;

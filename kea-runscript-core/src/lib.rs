@@ -1,32 +1,42 @@
-//! Configuration, hook-point policy and process runners of kea-runscript. No Kea here:
-//! the hook library feeds [`Engine::handle`] with `kea_runscript_env` events.
+//! The engine of kea-runscript: configuration, which script runs at which hook point,
+//! running the scripts, and their verdicts. No Kea here: the hook library (or any other
+//! host) feeds [`Engine::handle`] with [`kea_runscript_env::Event`]s and applies the
+//! [`Verdict`] it returns.
 //!
-//! - [`config`]: the `parameters` JSON → [`Config`] (pure parsing, then file checks).
-//! - [`policy`]: which scripts run at which hook point; [`Verdict`] combination. Pure.
-//! - [`runner`]: the [`runner::Runner`] interface and its strategies
-//!   (spawn-async, spawn-sync).
-//! - [`spawn`]: the process launcher (a keeper process sharing the host's memory
-//!   starts the script posix_spawn-style and reaps it) — the only module with
-//!   substantial `unsafe`.
-//! - [`log`]: the [`log::LogSink`] interface and message ids.
+//! - [`Engine`]: one loaded configuration; [`EngineError`] when it cannot start.
+//! - [`Config`] / [`ConfigError`] (module [`config`]): the `parameters` JSON, parsed
+//!   purely ([`Config::parse`]) and with the script files checked ([`Config::load`]).
+//! - [`Verdict`]: continue, skip or drop; several combine to the most severe.
+//! - [`Counters`]: what the engine did (events, runs, timeouts, drops).
+//! - [`log`]: the [`log::LogSink`] the host implements and the message ids it receives.
 //!
-//! ```no_run
+//! How scripts are started (a keeper process per run, sharing the host's memory, that
+//! starts the script posix_spawn-style and reaps it) is internal; see the README.
+//!
+//! ```
 //! use std::sync::Arc;
 //! use kea_runscript_core::{log::StderrSink, Engine, Verdict};
 //! use kea_runscript_env::{Event, HookPoint};
 //!
+//! // /bin/true as a sync script: exit code 0, which maps to "continue".
 //! let engine = Engine::from_json(
-//!     r#"{"name": "/usr/local/bin/dhcp-event", "sync": true, "exit-codes": {"3": "drop"}}"#,
+//!     r#"{"name": "/bin/true", "sync": true, "hook-points": ["lease4_renew"]}"#,
 //!     Arc::new(StderrSink),
-//! ).expect("valid configuration");
-//! if engine.wants(HookPoint::Lease4Renew) {
-//!     let verdict = engine.handle(&Event::new(HookPoint::Lease4Renew));
-//!     assert!(matches!(verdict, Verdict::Continue | Verdict::Skip | Verdict::Drop));
-//! }
+//! )
+//! .expect("valid configuration");
+//! assert!(!engine.wants(HookPoint::Lease4Expire));
+//! let verdict = engine.handle(&Event::new(HookPoint::Lease4Renew));
+//! assert_eq!(verdict, Verdict::Continue);
+//! assert_eq!(engine.counters().exited, 1);
 //! engine.shutdown();
 //! ```
 
 #![warn(missing_docs)]
+
+// The README's example runs as a doctest too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 pub mod config;
 mod counters;
@@ -40,4 +50,5 @@ mod verdict;
 pub use config::{Config, ConfigError};
 pub use counters::Counters;
 pub use engine::{Engine, EngineError};
+pub use runner::{KILL_GRACE, SHUTDOWN_WAIT};
 pub use verdict::Verdict;

@@ -24,6 +24,27 @@ pub enum Severity {
 }
 
 /// Receiver of core's log messages. Must be cheap and thread-safe.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use kea_runscript_core::log::{LogSink, Severity};
+///
+/// /// Keeps every line, e.g. for a test.
+/// #[derive(Default)]
+/// struct Lines(Mutex<Vec<String>>);
+///
+/// impl LogSink for Lines {
+///     fn log(&self, severity: Severity, id: &'static str, text: &str) {
+///         self.0.lock().unwrap().push(format!("{severity:?} {id} {text}"));
+///     }
+/// }
+///
+/// let lines = Arc::new(Lines::default());
+/// let engine = kea_runscript_core::Engine::from_json(r#"{"name": "/bin/true"}"#, lines.clone())
+///     .unwrap();
+/// engine.shutdown();
+/// assert!(lines.0.lock().unwrap()[0].starts_with("Info KEA_RUNSCRIPT_SCRIPT_CONFIGURED"));
+/// ```
 pub trait LogSink: Send + Sync {
     /// Logs `text` with message `id` (one of [`MESSAGE_IDS`]) at `severity`.
     fn log(&self, severity: Severity, id: &'static str, text: &str);

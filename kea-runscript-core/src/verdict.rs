@@ -17,6 +17,13 @@ pub enum Verdict {
 impl Verdict {
     /// Combines verdicts of several sync scripts: the most severe wins;
     /// no verdict at all is `Continue`.
+    ///
+    /// ```
+    /// use kea_runscript_core::Verdict;
+    ///
+    /// assert_eq!(Verdict::combine([Verdict::Skip, Verdict::Continue]), Verdict::Skip);
+    /// assert_eq!(Verdict::combine([]), Verdict::Continue);
+    /// ```
     pub fn combine(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
         verdicts.into_iter().max().unwrap_or(Verdict::Continue)
     }
