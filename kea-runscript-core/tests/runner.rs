@@ -199,7 +199,10 @@ fn timeout_does_not_wait_for_grandchild_holding_stdout() {
         .unwrap();
     // The timeout ended the script's whole process group, its background child too.
     let gone = wait_until_gone(pid, Duration::from_secs(10));
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
     assert!(gone, "the timed-out script's child {pid} is still running");
 }
 
@@ -244,7 +247,10 @@ fn quick_exit_with_grandchild_holding_stdout_returns_its_code() {
         .trim()
         .parse()
         .unwrap();
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
 }
 
 #[test]
@@ -559,18 +565,14 @@ fn each_script_gets_its_profiles_variables_from_one_event() {
     ));
     assert!(engine.wants_profile(HookPoint::Lease4Expire, kea_runscript_env::Profile::Kea));
     let mut event = Event::new(HookPoint::Lease4Expire);
-    event.lease4 = Some(Lease4 {
-        address: "10.0.0.9".parse().unwrap(),
-        cltt: 1_700_000_000,
-        hostname: "h".into(),
-        hwaddr: None,
-        state: LeaseState::ExpiredReclaimed,
-        subnet_id: 2,
-        valid_lifetime: 6,
-        client_id: None,
-        expired: true,
-        kea_text: None,
-    });
+    let mut lease = Lease4::new("10.0.0.9".parse().unwrap());
+    lease.cltt = 1_700_000_000;
+    lease.hostname = "h".into();
+    lease.state = LeaseState::ExpiredReclaimed;
+    lease.subnet_id = 2;
+    lease.valid_lifetime = 6;
+    lease.expired = true;
+    event.lease4 = Some(lease);
     event.remove_lease = Some(false);
     assert_eq!(engine.handle(&event), Verdict::Continue);
     let khr_env = std::fs::read_to_string(&khr_out).unwrap();

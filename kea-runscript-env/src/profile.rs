@@ -123,7 +123,10 @@ impl Profile {
     pub fn render(self, event: &Event) -> Vec<(String, String)> {
         match self {
             Profile::Kea => crate::render(event),
-            Profile::KeaHookRunscript => crate::render::kea_hook_runscript(event),
+            Profile::KeaHookRunscript => crate::render::kea_hook_runscript(
+                event,
+                self.arguments(event.hook_point).unwrap_or_default(),
+            ),
         }
     }
 }

@@ -17,9 +17,7 @@ use crate::format::{
     lease_state_text, lease_type_text, option82_sub_options, pkt4_type_name, pkt6_type_name,
     push_colon_hex, push_ipv4, push_ipv6, push_option_hex, push_until_nul,
 };
-use crate::{
-    Argument, Event, HwAddr, Lease4, Lease6, LeaseType, Pkt4, Pkt6, Profile, Subnet4, Subnet6,
-};
+use crate::{Argument, Event, HwAddr, Lease4, Lease6, LeaseType, Pkt4, Pkt6, Subnet4, Subnet6};
 
 /// Option 60 (vendor class identifier) and 82 (relay agent information).
 const OPTION_VENDOR_CLASS: u16 = 60;
@@ -28,12 +26,11 @@ const OPTION_RAI: u16 = 82;
 const RAI_CIRCUIT_ID: u8 = 1;
 const RAI_REMOTE_ID: u8 = 2;
 
-pub(crate) fn render(event: &Event) -> Vec<(String, String)> {
+/// Renders `arguments` (its list for the event's hook point, from the profile's table) of
+/// `event`.
+pub(crate) fn render(event: &Event, arguments: &[Argument]) -> Vec<(String, String)> {
     let mut env = Env::with_capacity(40);
-    for &argument in Profile::KeaHookRunscript
-        .arguments(event.hook_point)
-        .unwrap_or_default()
-    {
+    for &argument in arguments {
         match argument {
             Argument::Query4 => env.scoped("KEA_QUERY4", |e| pkt4(e, event.query4.as_ref())),
             Argument::Response4 => {
