@@ -85,6 +85,25 @@ pub struct ScriptConfig {
     pub mode: Mode,
     /// Where the script is in the configuration (`""` or `scripts[i]`), for messages.
     pub label: String,
+    /// Option codes whose payloads the script gets (`options`), in configuration order.
+    pub options: Vec<u16>,
+    /// Kea expressions evaluated per packet (`expressions`): `(VARIABLE, expression)` in
+    /// variable-name order; their values follow the rendered variables.
+    pub expressions: Vec<(String, String)>,
+    /// Whether the script gets the client's host reservation (`host-reservation`).
+    pub host_reservation: bool,
+    /// Whether the script gets every active lease once after Kea (re)loads its configuration
+    /// (`replay-leases`), at the `lease4_replay` / `lease6_replay` hook points.
+    pub replay_leases: bool,
+}
+
+/// The address family of the Kea server the library is loaded in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// `kea-dhcp4`.
+    V4,
+    /// `kea-dhcp6`.
+    V6,
 }
 
 /// How a script runs.
@@ -238,6 +257,33 @@ impl Config {
         Ok(())
     }
 
+    /// The checks that need the server's family: DHCPv4 option codes are 1..254 (0 and 255
+    /// are pad and end, and codes are one byte).
+    pub fn check_family(&self, family: Family) -> Result<(), ConfigError> {
+        if family == Family::V6 {
+            return Ok(());
+        }
+        for script in &self.scripts {
+            if let Some((i, code)) = script
+                .options
+                .iter()
+                .enumerate()
+                .find(|(_, code)| !(1..=254).contains(*code))
+            {
+                return Err(ConfigError::new(
+                    join(&script.label, &format!("options[{i}]")),
+                    format!("{code} is not a DHCPv4 option code (1..254)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// True when some script has Kea expressions to evaluate.
+    pub fn has_expressions(&self) -> bool {
+        self.scripts.iter().any(|s| !s.expressions.is_empty())
+    }
+
     /// [`Config::parse`] then [`Config::check_scripts`]: what `load` does.
     pub fn load(parameters: &str) -> Result<Config, ConfigError> {
         let config = Config::parse(parameters)?;
@@ -332,10 +378,26 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
         None if sync && variables == Profile::Kea => Some(DEFAULT_SYNC_TIMEOUT),
         None => None,
     };
-    let hook_points = match raw.hook_points {
+    let mut hook_points = match raw.hook_points {
         Some(points) => points.0,
         None => variables.default_hook_points(),
     };
+    if let Some(hp) = hook_points.iter().find(|hp| hp.is_replay()) {
+        return Err(ConfigError::new(
+            join(prefix, "hook-points"),
+            format!("\"{hp}\" is chosen with \"replay-leases\": true, not listed"),
+        ));
+    }
+    let replay_leases = raw.replay_leases.is_some_and(|b| b.0);
+    if replay_leases {
+        if variables != Profile::Kea {
+            return Err(ConfigError::new(
+                join(prefix, "replay-leases"),
+                format!("needs \"variables\": \"kea\" (kea-hook-runscript has no replay)"),
+            ));
+        }
+        hook_points.extend([HookPoint::Lease4Replay, HookPoint::Lease6Replay]);
+    }
     if let Some(hp) = hook_points.iter().find(|hp| !variables.serves(**hp)) {
         return Err(ConfigError::new(
             join(prefix, "hook-points"),
@@ -350,7 +412,22 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
         .unwrap_or_default()
         .into_iter()
         .map(|(name, value)| (name.0, value.0))
+        .collect::<Vec<(String, String)>>();
+    let expressions: Vec<(String, String)> = raw
+        .expressions
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, text)| (name.0, text.0))
         .collect();
+    if let Some((name, _)) = expressions
+        .iter()
+        .find(|(name, _)| env.iter().any(|(set, _)| set == name))
+    {
+        return Err(ConfigError::new(
+            join(prefix, &format!("expressions.{name}")),
+            "also set in 'env'; use one",
+        ));
+    }
     Ok(ScriptConfig {
         path: PathBuf::from(path.0),
         variables,
@@ -359,6 +436,10 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
         env,
         mode,
         label: prefix.to_owned(),
+        options: raw.options.map_or_else(Vec::new, |o| o.0),
+        expressions,
+        host_reservation: raw.host_reservation.is_some_and(|b| b.0),
+        replay_leases,
     })
 }
 
@@ -389,10 +470,14 @@ impl ScriptConfig {
             }
         };
         format!(
-            "script {} ({mode}, timeout={timeout}, variables={}, {} extra variables) at hook points: {}",
+            "script {} ({mode}, timeout={timeout}, variables={}, {} extra variables, options {:?}, \
+             {} expressions, host-reservation={}) at hook points: {}",
             self.path.display(),
             self.variables,
             self.env.len(),
+            self.options,
+            self.expressions.len(),
+            self.host_reservation,
             points.join(", ")
         )
     }

@@ -57,6 +57,12 @@ pub enum HookPoint {
     Lease6Select,
     /// `pkt6_send`: a DHCPv6 response is about to be sent.
     Pkt6Send,
+    /// `lease4_replay`: an active DHCPv4 lease that existed when Kea (re)loaded its
+    /// configuration, delivered once to scripts with `"replay-leases": true` (this library's
+    /// own event, not a Kea callout).
+    Lease4Replay,
+    /// `lease6_replay`: the DHCPv6 twin of [`HookPoint::Lease4Replay`].
+    Lease6Replay,
     /// `load`: the hook library is being loaded (no Kea arguments).
     Load,
     /// `unload`: the hook library is being unloaded (no Kea arguments).
@@ -301,6 +307,18 @@ const HOOK_POINTS: &[HookPointInfo] = &[
         false,
         &[A::Query6, A::Response6],
     ),
+    row(
+        HookPoint::Lease4Replay,
+        "lease4_replay",
+        false,
+        &[A::Subnet4, A::Lease4],
+    ),
+    row(
+        HookPoint::Lease6Replay,
+        "lease6_replay",
+        false,
+        &[A::Subnet6, A::Lease6],
+    ),
     row(HookPoint::Load, "load", false, &[]),
     row(HookPoint::Unload, "unload", false, &[]),
 ];
@@ -342,6 +360,13 @@ impl HookPoint {
     /// Kea's callout name (`"lease4_renew"`, …), also the script's `argv[1]`.
     pub fn name(self) -> &'static str {
         self.info().name
+    }
+
+    /// True for the replay events of existing leases ([`HookPoint::Lease4Replay`],
+    /// [`HookPoint::Lease6Replay`]): chosen by `"replay-leases"`, never by `"hook-points"`,
+    /// and fired by this library rather than by a Kea callout.
+    pub fn is_replay(self) -> bool {
+        matches!(self, HookPoint::Lease4Replay | HookPoint::Lease6Replay)
     }
 
     /// True for the 13 hook points served by Kea's own `libdhcp_run_script.so`.

@@ -516,9 +516,10 @@ mod tests {
 
     #[test]
     fn a_callout_is_exported_for_every_hook_point_but_load_and_unload() {
+        // Replays are fired by this library, not by Kea.
         let expected: Vec<&str> = HookPoint::ALL
             .iter()
-            .filter(|hp| !matches!(hp, HookPoint::Load | HookPoint::Unload))
+            .filter(|hp| !matches!(hp, HookPoint::Load | HookPoint::Unload) && !hp.is_replay())
             .map(|hp| hp.name())
             .collect();
         let exported: Vec<&str> = CALLOUTS.iter().map(|(symbol, _)| *symbol).collect();

@@ -16,7 +16,7 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "sync": true, "wait": false}"#, "parameter 'wait': 'sync' and its alias 'wait' are both given; use one"),
         (r#"{"name": "/a", "sync": "yes"}"#, r#"parameter 'sync': expected true or false, got "yes""#),
         (r#"{"name": "/a", "wait": 1}"#, "parameter 'wait': expected true or false, got 1"),
-        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`, `variables`"),
+        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`, `variables`, `options`, `expressions`, `host-reservation`, `replay-leases`"),
         (r#"{"name": "/a", "hook-points": "lease4_renew"}"#, r#"parameter 'hook-points': expected a non-empty list of hook-point names, got "lease4_renew""#),
         (r#"{"name": "/a", "hook-points": []}"#, "parameter 'hook-points': expected a non-empty list of hook-point names, got []"),
         (r#"{"name": "/a", "hook-points": [3]}"#, "parameter 'hook-points': expected hook-point names (strings), got 3"),
@@ -62,6 +62,25 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"scripts": [{"name": "/a"}, {"sync": true}]}"#, "parameter 'scripts[1].name': required: the absolute path of the script (alias 'script')"),
         (r#"{"scripts": [{"name": "/a", "bogus": 1}]}"#, "parameter 'scripts[0].bogus': unknown field `bogus`"),
         (r#"{"scripts": [{"name": "/a", "sync": true, "exit-codes": {"3": "nope"}}]}"#, r#"parameter 'scripts[0].exit-codes.3': expected "continue", "skip" or "drop", got "nope""#),
+        (r#"{"name": "/a", "options": 60}"#, "parameter 'options': expected a non-empty list of option codes, got 60"),
+        (r#"{"name": "/a", "options": []}"#, "parameter 'options': expected a non-empty list of option codes, got []"),
+        (r#"{"name": "/a", "options": [0]}"#, "parameter 'options': expected option codes 1..65535, got 0"),
+        (r#"{"name": "/a", "options": [65536]}"#, "parameter 'options': expected option codes 1..65535, got 65536"),
+        (r#"{"name": "/a", "options": ["60"]}"#, r#"parameter 'options': expected option codes 1..65535, got "60""#),
+        (r#"{"name": "/a", "options": [60, 77, 60]}"#, "parameter 'options': option 60 is listed twice"),
+        (r#"{"name": "/a", "expressions": ["pkt4.mac"]}"#, "parameter 'expressions': invalid type: sequence, expected a map"),
+        (r#"{"name": "/a", "expressions": {"mac": "pkt4.mac"}}"#, r#"parameter 'expressions.mac': expected variable names made of upper-case letters, digits and '_', not starting with a digit, got "mac""#),
+        (r#"{"name": "/a", "expressions": {"9MAC": "pkt4.mac"}}"#, r#"parameter 'expressions.9MAC': expected variable names made of upper-case letters"#),
+        (r#"{"name": "/a", "expressions": {"QUERY4_MAC": "pkt4.mac"}}"#, r#"parameter 'expressions.QUERY4_MAC': "QUERY4_MAC" is a name of the library's own variables (QUERY4*); choose another"#),
+        (r#"{"name": "/a", "expressions": {"LEASES4": "pkt4.mac"}}"#, r#"parameter 'expressions.LEASES4': "LEASES4" is a name of the library's own variables (LEASES4*)"#),
+        (r#"{"name": "/a", "expressions": {"HOST6_X": "pkt6.msgtype"}}"#, r#"parameter 'expressions.HOST6_X': "HOST6_X" is a name of the library's own variables (HOST6*)"#),
+        (r#"{"name": "/a", "expressions": {"MAC": ""}}"#, r#"parameter 'expressions.MAC': expected an expression (a non-empty string), got """#),
+        (r#"{"name": "/a", "expressions": {"MAC": 3}}"#, "parameter 'expressions.MAC': expected an expression (a non-empty string), got 3"),
+        (r#"{"name": "/a", "env": {"MAC": "x"}, "expressions": {"MAC": "pkt4.mac"}}"#, "parameter 'expressions.MAC': also set in 'env'; use one"),
+        (r#"{"name": "/a", "host-reservation": "yes"}"#, r#"parameter 'host-reservation': expected true or false, got "yes""#),
+        (r#"{"name": "/a", "replay-leases": 1}"#, "parameter 'replay-leases': expected true or false, got 1"),
+        (r#"{"name": "/a", "hook-points": ["lease4_replay"]}"#, r#"parameter 'hook-points': "lease4_replay" is chosen with "replay-leases": true, not listed"#),
+        (r#"{"scripts": [{"name": "/a", "variables": "kea-hook-runscript", "replay-leases": true}]}"#, r#"parameter 'scripts[0].replay-leases': needs "variables": "kea" (kea-hook-runscript has no replay)"#),
     ];
     let mut failures = Vec::new();
     for (json, expected) in table {
@@ -279,4 +298,52 @@ fn kea_hook_runscript_ignores_exit_codes_unless_told() {
     };
     assert_eq!(sync.verdict_for(4), Some(Verdict::Drop));
     assert_eq!(sync.verdict_for(1), None);
+}
+
+#[test]
+fn options_expressions_reservation_and_replay_are_parsed() {
+    let config = Config::parse(
+        r#"{"name": "/s", "options": [60, 77, 300], "host-reservation": true, "replay-leases": true,
+            "hook-points": ["leases4_committed"],
+            "expressions": {"VENDOR": "substring(option[60].hex,0,9)", "MAC": "pkt4.mac", "_X1": "'a'"}}"#,
+    )
+    .unwrap();
+    let script = &config.scripts[0];
+    assert_eq!(script.options, [60, 77, 300]);
+    // Name order: deterministic whatever the JSON order.
+    let names: Vec<&str> = script.expressions.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["MAC", "VENDOR", "_X1"]);
+    assert_eq!(script.expressions[1].1, "substring(option[60].hex,0,9)");
+    assert!(script.host_reservation && script.replay_leases);
+    assert!(config.has_expressions());
+    assert_eq!(
+        script.hook_points,
+        [
+            HookPoint::Leases4Committed,
+            HookPoint::Lease4Replay,
+            HookPoint::Lease6Replay
+        ]
+    );
+    assert_eq!(config.check_family(Family::V6), Ok(()));
+    assert_eq!(
+        config.check_family(Family::V4).unwrap_err().to_string(),
+        "parameter 'options[2]': 300 is not a DHCPv4 option code (1..254)"
+    );
+    let multi = Config::parse(r#"{"scripts": [{"name": "/a"}, {"name": "/b", "options": [255]}]}"#)
+        .unwrap();
+    assert_eq!(
+        multi.check_family(Family::V4).unwrap_err().to_string(),
+        "parameter 'scripts[1].options[0]': 255 is not a DHCPv4 option code (1..254)"
+    );
+}
+
+#[test]
+fn without_the_new_keys_nothing_is_added() {
+    let config = Config::parse(r#"{"name": "/s"}"#).unwrap();
+    let script = &config.scripts[0];
+    assert!(script.options.is_empty() && script.expressions.is_empty());
+    assert!(!script.host_reservation && !script.replay_leases);
+    assert!(!config.has_expressions());
+    assert!(!script.hook_points.iter().any(|hp| hp.is_replay()));
+    assert_eq!(config.check_family(Family::V4), Ok(()));
 }
