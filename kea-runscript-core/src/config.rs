@@ -37,7 +37,9 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    /// An error about parameter `path` (checks made outside core, e.g. Kea's parse of an
+    /// expression, report through it too).
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
         ConfigError {
             path: path.into(),
             message: message.into(),
@@ -444,6 +446,11 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
 }
 
 impl ScriptConfig {
+    /// True when the script gets variables of its own after its profile's (expressions).
+    pub fn has_additions(&self) -> bool {
+        !self.expressions.is_empty()
+    }
+
     /// A one-line summary for the load log.
     pub fn summary(&self) -> String {
         let points: Vec<&str> = self.hook_points.iter().map(|hp| hp.name()).collect();

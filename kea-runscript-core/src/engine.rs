@@ -155,6 +155,19 @@ impl Engine {
     /// variables. Async scripts contribute `Continue`; several sync verdicts combine to the
     /// most severe.
     pub fn handle(&self, event: &Event) -> Verdict {
+        self.handle_with(event, &|_| Vec::new())
+    }
+
+    /// Like [`Engine::handle`], with each script's own additions: for a script that has
+    /// some ([`ScriptConfig::has_additions`](config::ScriptConfig::has_additions)),
+    /// `additions(index)` gives the variables appended after its profile's (e.g. the values
+    /// of its Kea expressions, which only the hook can compute). Called only for such
+    /// scripts, so a configuration without them costs nothing more.
+    pub fn handle_with(
+        &self,
+        event: &Event,
+        additions: &dyn Fn(usize) -> Vec<(String, String)>,
+    ) -> Verdict {
         let selected = self.policy.scripts(event.hook_point);
         if selected.is_empty() {
             return Verdict::Continue;
@@ -167,7 +180,12 @@ impl Engine {
             let profile = self.config.scripts[index].variables;
             let env = envs[profile as usize]
                 .get_or_insert_with(|| self.prepare(event.hook_point, profile.render(event)));
-            self.runners[index].deliver(env)
+            if !self.config.scripts[index].has_additions() {
+                return self.runners[index].deliver(env);
+            }
+            let (own, rejected) = env.with_more(additions(index));
+            self.report_rejected(event.hook_point, &rejected);
+            self.runners[index].deliver(&Arc::new(own))
         }))
     }
 
@@ -201,6 +219,12 @@ impl Engine {
     /// left out and logged.
     fn prepare(&self, hook_point: HookPoint, vars: Vec<(String, String)>) -> Arc<EventEnv> {
         let (env, rejected) = EventEnv::new(hook_point, vars);
+        self.report_rejected(hook_point, &rejected);
+        Arc::new(env)
+    }
+
+    /// Logs the variables left out of an event (NUL byte or bad name), if any.
+    fn report_rejected(&self, hook_point: HookPoint, rejected: &[String]) {
         if !rejected.is_empty() {
             self.context
                 .log
@@ -212,7 +236,6 @@ impl Engine {
                     )
                 });
         }
-        Arc::new(env)
     }
 
     /// For unload: stops accepting events (later ones are counted as dropped) and

@@ -16,6 +16,7 @@
 
 pub mod bridge;
 pub mod convert;
+pub mod eval;
 pub mod extract;
 pub mod logging;
 #[cfg(test)]
@@ -156,10 +157,27 @@ fn check_staged_parameters() -> Result<(), String> {
         if std::fs::canonicalize(&library.path).ok().as_ref() != Some(&own) {
             continue;
         }
-        kea_runscript_core::Config::load(&library.parameters)
-            .map_err(|e| format!("{}: {e}", library.path))?;
+        checked_config(&library.parameters).map_err(|e| format!("{}: {e}", library.path))?;
     }
     Ok(())
+}
+
+/// The parameters checked as `load` needs them: core's checks, those that depend on the
+/// server's family, and Kea's parse of every expression (returned for use).
+fn checked_config(
+    parameters: &str,
+) -> Result<(kea_runscript_core::Config, Option<Arc<eval::Expressions>>), String> {
+    let config = kea_runscript_core::Config::load(parameters).map_err(|e| e.to_string())?;
+    let family = eval::server_family()?;
+    config.check_family(family).map_err(|e| e.to_string())?;
+    let expressions = if config.has_expressions() {
+        Some(Arc::new(
+            eval::Expressions::parse(&config, family).map_err(|e| e.to_string())?,
+        ))
+    } else {
+        None
+    };
+    Ok((config, expressions))
 }
 
 /// Kea: the hooks API version this library was built against — or 0, which makes Kea reject
@@ -198,9 +216,11 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
         // SAFETY: the handle is not moved out of while pinned (Kea owns it).
         let parameters = ffi::library_parameters(unsafe { Pin::new_unchecked(handle) })
             .map_err(|e| format!("reading parameters: {e}"))?;
-        let engine =
-            Engine::from_json(&parameters, Arc::new(logging::KeaLog)).map_err(|e| e.to_string())?;
+        let (config, expressions) = checked_config(&parameters)?;
+        let engine = Engine::new(config, Arc::new(logging::KeaLog)).map_err(|e| e.to_string())?;
         let engine = Arc::new(engine);
+        // Installed before the engine that uses them, so no callout of it runs without them.
+        eval::install(expressions);
         if let Some(previous) = replace_engine(Some(Arc::clone(&engine))) {
             // Kea shares one instance when the same file is listed twice; one engine serves it.
             logging::log(
@@ -235,6 +255,7 @@ pub extern "C" fn unload() -> c_int {
             run_library_event(&engine, HookPoint::Unload);
             engine.shutdown();
         }
+        eval::install(None);
         logging::log(Severity::Info, logging::UNLOAD, "unloaded");
         Ok(0)
     })
@@ -279,7 +300,16 @@ unsafe fn run_callout(
         // SAFETY: as above.
         extract::kea_texts(&mut event, unsafe { &*handle }).map_err(|e| e.to_string())?;
     }
-    let verdict = engine.handle(&event);
+    let verdict = match eval::current() {
+        Some(expressions) => {
+            // SAFETY: as above; a shared borrow for the evaluations, ended before `apply`.
+            let shared = unsafe { &*handle };
+            engine.handle_with(&event, &|index| {
+                expressions.evaluate(index, hook_point, shared)
+            })
+        }
+        None => engine.handle(&event),
+    };
     // SAFETY: as above; the only borrow of the handle now, and Kea owns (never moves) it.
     let handle = unsafe { &mut *handle };
     // SAFETY: the handle is not moved out of while pinned.

@@ -18,6 +18,10 @@ pub const CALLOUT_ERROR: &str = "KEA_RUNSCRIPT_CALLOUT_ERROR";
 pub const VERDICT_APPLIED: &str = "KEA_RUNSCRIPT_VERDICT_APPLIED";
 /// A sync verdict came at a hook point where Kea ignores that next step.
 pub const VERDICT_NOT_APPLICABLE: &str = "KEA_RUNSCRIPT_VERDICT_NOT_APPLICABLE";
+/// A Kea expression could not be evaluated for a packet; its variable is empty.
+pub const EXPRESSION_FAILED: &str = "KEA_RUNSCRIPT_EXPRESSION_FAILED";
+/// The replay of existing leases started, ended, or could not read the leases.
+pub const REPLAY: &str = "KEA_RUNSCRIPT_REPLAY";
 
 /// Used for a message whose id is missing from the shim's dictionary (the text then starts
 /// with the original id).
@@ -31,6 +35,8 @@ pub const MESSAGE_IDS: &[&str] = &[
     CALLOUT_ERROR,
     VERDICT_APPLIED,
     VERDICT_NOT_APPLICABLE,
+    EXPRESSION_FAILED,
+    REPLAY,
     UNREGISTERED_MESSAGE,
 ];
 

@@ -30,7 +30,7 @@ pub fn honours(hook_point: HookPoint) -> (bool, bool) {
         Lease4Renew | Lease4Expire | Lease4Recover | Lease4Select => (true, false),
         Lease6Renew | Lease6Rebind | Lease6Expire | Lease6Recover | Lease6Select => (true, false),
         Leases4Committed | Leases6Committed | Pkt4Send | Pkt6Send => (false, true),
-        Load | Unload => (false, false),
+        Load | Unload | Lease4Replay | Lease6Replay => (false, false),
     }
 }
 

@@ -86,6 +86,23 @@ impl EventEnv {
         )
     }
 
+    /// This environment followed by `more` (one script's additions); entries `execve`
+    /// cannot take are left out and returned by name, as in [`EventEnv::new`].
+    pub fn with_more(&self, more: Vec<(String, String)>) -> (EventEnv, Vec<String>) {
+        let (tail, rejected) = EventEnv::new(self.hook_point, more);
+        let mut vars = Vec::with_capacity(self.vars.len() + tail.vars.len());
+        vars.extend(self.vars.iter().cloned());
+        vars.extend(tail.vars);
+        (
+            EventEnv {
+                hook_point: self.hook_point,
+                arg1: tail.arg1,
+                vars,
+            },
+            rejected,
+        )
+    }
+
     /// The event's hook point.
     pub fn hook_point(&self) -> HookPoint {
         self.hook_point
