@@ -395,7 +395,7 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
         if variables != Profile::Kea {
             return Err(ConfigError::new(
                 join(prefix, "replay-leases"),
-                format!("needs \"variables\": \"kea\" (kea-hook-runscript has no replay)"),
+                "needs \"variables\": \"kea\" (kea-hook-runscript has no replay)",
             ));
         }
         hook_points.extend([HookPoint::Lease4Replay, HookPoint::Lease6Replay]);
