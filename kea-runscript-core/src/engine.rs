@@ -189,6 +189,62 @@ impl Engine {
         }))
     }
 
+    /// Delivers a replayed event (`lease4_replay` / `lease6_replay`) to every script
+    /// selected there, each when it has room ([`Runner::has_room`]): an async script
+    /// gets it once a process slot is free and nothing waits in its queue, so a replay
+    /// never drops an event nor takes the places of live ones; a sync script is waited
+    /// for (its verdict is meaningless here and ignored). Blocks the calling thread (the
+    /// hook's replay thread, never Kea's) while it waits. Returns false when the engine was
+    /// shut down meanwhile (the replay should stop).
+    ///
+    /// Scripts with expressions get them empty: a replay has no packet.
+    pub fn replay(&self, event: &Event) -> bool {
+        let selected = self.policy.scripts(event.hook_point);
+        if selected.is_empty() {
+            return !self.is_stopped();
+        }
+        bump(&self.context.counters.events);
+        let mut env: Option<Arc<EventEnv>> = None;
+        for &index in selected {
+            let script = &self.config.scripts[index];
+            let runner = &self.runners[index];
+            let mut pause = Duration::from_micros(200);
+            while !runner.has_room() {
+                if self.is_stopped() {
+                    return false;
+                }
+                // Slots free as scripts end (milliseconds); a short, growing sleep keeps
+                // this thread cheap without a wake-up channel from every runner.
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            if self.is_stopped() {
+                return false;
+            }
+            let base = env.get_or_insert_with(|| {
+                self.prepare(event.hook_point, script.variables.render(event))
+            });
+            if script.has_additions() {
+                let empty = script
+                    .expressions
+                    .iter()
+                    .map(|(name, _)| (name.clone(), String::new()))
+                    .collect();
+                let (own, rejected) = base.with_more(empty);
+                self.report_rejected(event.hook_point, &rejected);
+                runner.deliver(&Arc::new(own));
+            } else {
+                runner.deliver(base);
+            }
+        }
+        !self.is_stopped()
+    }
+
+    /// True once [`Engine::shutdown`] has begun.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
     /// True when a script with `profile`'s variables runs at `hook_point` (lets the hook
     /// read from Kea what only that profile renders).
     pub fn wants_profile(&self, hook_point: HookPoint, profile: Profile) -> bool {

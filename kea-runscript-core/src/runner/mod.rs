@@ -37,6 +37,14 @@ pub trait Runner: Send + Sync {
     /// waits for one (sync), `None` otherwise (async: started, queued or dropped).
     fn deliver(&self, event: &Arc<EventEnv>) -> Option<Verdict>;
 
+    /// True when an event delivered now would start at once, without taking a queue
+    /// place that a live event may need (the pacing of replays: they wait for this instead
+    /// of being queued or dropped). A runner that waits for its script (sync) always has
+    /// room: its `deliver` is the pace.
+    fn has_room(&self) -> bool {
+        true
+    }
+
     /// Stops accepting events (later ones are counted as dropped) and discards queued
     /// ones. Runs in progress are ended by the engine (stop signal, reaper).
     fn shutdown(&self);

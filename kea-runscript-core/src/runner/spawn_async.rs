@@ -181,6 +181,11 @@ impl Runner for SpawnAsync {
         None
     }
 
+    fn has_room(&self) -> bool {
+        let state = self.lock();
+        state.in_flight < self.settings.max_in_flight && state.queue.is_empty()
+    }
+
     fn shutdown(&self) {
         let discarded = {
             let mut state = self.lock();
