@@ -28,11 +28,17 @@ const SHIM_SOURCES: &[&str] = &[
     "logging.cc",
     "testing.cc",
     "eval.cc",
+    "replay.cc",
 ];
 
 /// The cxx bridges. `src/testing.rs` (unit tests only) gives the tests a real CalloutHandle;
 /// its C++ is not linked into the library because nothing outside the tests refers to it.
-const BRIDGES: &[&str] = &["src/bridge.rs", "src/testing.rs", "src/eval.rs"];
+const BRIDGES: &[&str] = &[
+    "src/bridge.rs",
+    "src/testing.rs",
+    "src/eval.rs",
+    "src/replay.rs",
+];
 
 fn main() {
     let manifest_dir =

@@ -19,6 +19,7 @@ pub mod convert;
 pub mod eval;
 pub mod extract;
 pub mod logging;
+pub mod replay;
 #[cfg(test)]
 mod testing;
 pub mod verdict;
@@ -316,6 +317,36 @@ unsafe fn run_callout(
     verdict::apply(hook_point, verdict, unsafe { Pin::new_unchecked(handle) })
         .map_err(|e| format!("setting the next step: {e}"))?;
     Ok(0)
+}
+
+/// The `dhcpX_srv_configured` callouts: Kea has (re)loaded its configuration and lease
+/// database; scripts with `"replay-leases": true` get the active leases (see [`replay`]).
+fn srv_configured(what: &str, hook_point: HookPoint, handle: *mut CalloutHandle) -> c_int {
+    guarded(what, logging::REPLAY, Report::Always, 0, || {
+        if let Some(engine) = current_engine() {
+            // SAFETY: Kea's handle, valid for this call (the callout's contract).
+            unsafe { replay::start(engine, hook_point, handle) }?;
+        }
+        Ok(0)
+    })
+}
+
+/// Kea callout `dhcp4_srv_configured`: starts the replay of DHCPv4 leases, if asked for.
+///
+/// # Safety
+/// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn dhcp4_srv_configured(handle: *mut CalloutHandle) -> c_int {
+    srv_configured("dhcp4_srv_configured", HookPoint::Lease4Replay, handle)
+}
+
+/// Kea callout `dhcp6_srv_configured`: starts the replay of DHCPv6 leases, if asked for.
+///
+/// # Safety
+/// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn dhcp6_srv_configured(handle: *mut CalloutHandle) -> c_int {
+    srv_configured("dhcp6_srv_configured", HookPoint::Lease6Replay, handle)
 }
 
 /// Generates one exported callout per hook point from the table `symbol => HookPoint`.
