@@ -34,6 +34,7 @@ pub mod log;
 pub mod policy;
 pub mod runner;
 pub mod spawn;
+mod worker;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -85,10 +86,9 @@ impl Engine {
             log: RateLimiter::new(log),
             stop: Arc::new(stop),
         });
-        let any_async = config
-            .scripts
-            .iter()
-            .any(|s| matches!(s.mode, config::Mode::Async(_)));
+        let any_async = config.scripts.iter().any(|s| {
+            matches!(s.mode, config::Mode::Async(_)) && s.runner == config::RunnerKind::Spawn
+        });
         let reaper = if any_async {
             Some(Reaper::start(Arc::clone(&shared)).map_err(|e| ConfigError {
                 path: String::new(),
@@ -97,26 +97,57 @@ impl Engine {
         } else {
             None
         };
-        let runners = config
-            .scripts
-            .iter()
-            .map(|script| -> Arc<dyn Runner> {
-                let target = ScriptTarget::new(script);
-                match &script.mode {
-                    config::Mode::Async(settings) => SpawnAsync::new(
-                        target,
-                        settings.clone(),
-                        Arc::clone(&shared),
-                        Arc::clone(reaper.as_ref().expect("started for async scripts")),
-                    ),
-                    config::Mode::Sync(settings) => Arc::new(SpawnSync::new(
-                        target,
-                        settings.clone(),
-                        Arc::clone(&shared),
-                    )),
+        let mut runners: Vec<Arc<dyn Runner>> = Vec::with_capacity(config.scripts.len());
+        for script in &config.scripts {
+            let target = ScriptTarget::new(script);
+            let runner: Arc<dyn Runner> = match (&script.runner, &script.mode) {
+                (config::RunnerKind::Worker(settings), mode) => {
+                    let options = worker::WorkerOptions {
+                        path: script.path.clone(),
+                        label: target.label.clone(),
+                        env: script.env.clone(),
+                        max_queued: settings.max_queued,
+                        sync: match mode {
+                            config::Mode::Sync(sync) => Some((
+                                sync.clone(),
+                                script.timeout.unwrap_or(config::DEFAULT_SYNC_TIMEOUT),
+                            )),
+                            config::Mode::Async(_) => None,
+                        },
+                        log_output: script.log_output,
+                    };
+                    match worker::Worker::start(options, Arc::clone(&shared)) {
+                        Ok(worker) => Arc::new(worker),
+                        Err(e) => {
+                            // Stop the workers already started before failing.
+                            for runner in &runners {
+                                runner.shutdown();
+                            }
+                            for runner in &runners {
+                                runner.join();
+                            }
+                            return Err(ConfigError {
+                                path: String::new(),
+                                message: format!(
+                                    "cannot start the threads of worker {}: {e}",
+                                    target.label
+                                ),
+                            });
+                        }
+                    }
                 }
-            })
-            .collect();
+                (config::RunnerKind::Spawn, config::Mode::Async(settings)) => SpawnAsync::new(
+                    target,
+                    settings.clone(),
+                    Arc::clone(&shared),
+                    Arc::clone(reaper.as_ref().expect("started for async scripts")),
+                ),
+                (config::RunnerKind::Spawn, config::Mode::Sync(settings)) => Arc::new(
+                    SpawnSync::new(target, settings.clone(), Arc::clone(&shared)),
+                ),
+            };
+            runners.push(runner);
+        }
         for script in &config.scripts {
             shared
                 .log
@@ -215,6 +246,10 @@ impl Engine {
         }
         // Sync deliveries end with their keepers, which the stop signal bounds too.
         wait_until(Instant::now() + bound);
+        // Workers had their grace meanwhile; each ends within its own bound.
+        for runner in &self.runners {
+            runner.join();
+        }
         self.shared.log.always(
             Severity::Info,
             log::SHUTDOWN,

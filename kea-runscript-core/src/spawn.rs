@@ -110,6 +110,8 @@ pub enum FailedStep {
     CloseFds,
     /// `execve` of the script.
     Exec,
+    /// Putting the given pipes on fds 0-2 of the script (see [`Stdio`]).
+    Stdio,
     /// Waiting for the keeper or the script.
     Wait,
 }
@@ -130,6 +132,7 @@ impl std::fmt::Display for SpawnError {
             FailedStep::Clone => "clone",
             FailedStep::CloseFds => "closing inherited fds",
             FailedStep::Exec => "execve",
+            FailedStep::Stdio => "setting up fds 0-2",
             FailedStep::Wait => "waiting",
         };
         write!(f, "{step} failed: {}", self.error)
@@ -262,6 +265,7 @@ const STEP_CLONE: i32 = 1;
 const STEP_CLOSE_FDS: i32 = 2;
 const STEP_EXEC: i32 = 3;
 const STEP_WAIT: i32 = 4;
+const STEP_STDIO: i32 = 5;
 
 /// Memory shared by the parent, the keeper and the script before exec. Heap-allocated
 /// (boxed in the [`Child`]) so its address is stable; freed only after the keeper
@@ -278,6 +282,11 @@ struct Shared {
     timeout_ms: i64,
     grace_ms: i64,
     stop_fd: c_int,
+    /// Fds to put on the script's 0, 1, 2 (`-1`: inherit the host's); closed in the
+    /// host by the keeper once the script is started (see [`Stdio`]).
+    stdio: [c_int; 3],
+    /// Non-zero: the keeper dies (`SIGKILL`) with the thread that created it.
+    die_with_thread: c_int,
     script_stack_top: *mut c_void,
     // Written by the keeper (and the script before exec); read after the keeper exited.
     keeper_pid: AtomicI32,
@@ -287,6 +296,8 @@ struct Shared {
     value: AtomicI32,
     timed_out: AtomicI32,
     stopped: AtomicI32,
+    /// Set by the keeper once it has closed `stdio` in the shared fd table.
+    stdio_closed: AtomicI32,
 }
 
 /// The memory of one run shared with its keeper: the result block, both stacks, the
@@ -529,6 +540,21 @@ fn raw_signal_group(pid: isize, pidfd: c_int, signal: c_int) {
     }
 }
 
+/// Closes the `stdio` fds in the (shared) fd table, once.
+fn raw_close_stdio(sh: &Shared) {
+    if sh.stdio_closed.swap(1, Ordering::Relaxed) != 0 {
+        return;
+    }
+    for &fd in &sh.stdio {
+        if fd >= 0 {
+            // SAFETY: close of an fd handed to this run by `spawn_with`, used by no one else.
+            unsafe {
+                raw_syscall(libc::SYS_close, [fd as usize, 0, 0, 0, 0]);
+            }
+        }
+    }
+}
+
 /// Reaps the keeper's script (`waitid(P_PIDFD, WEXITED)` into `info`) and closes its
 /// pidfd. Returns 0 or -errno.
 fn raw_reap(pidfd: c_int, info: &mut libc::siginfo_t) -> isize {
@@ -602,6 +628,16 @@ extern "C" fn script_main(arg: *mut c_void) -> c_int {
         // script's children too (best effort: a failure leaves it in Kea's group,
         // and only the script itself is signalled then).
         raw_syscall(libc::SYS_setpgid, [0; 5]);
+        // The given pipes become fds 0-2 (dup3 clears FD_CLOEXEC on the copy; the
+        // sources are all >= 3, so no copy overwrites a later source).
+        for (target, &source) in sh.stdio.iter().enumerate() {
+            if source >= 0 {
+                let rc = raw_syscall(libc::SYS_dup3, [source as usize, target, 0, 0, 0]);
+                if rc < 0 {
+                    fail(STEP_STDIO, rc);
+                }
+            }
+        }
         // Close every fd above stderr, with or without FD_CLOEXEC.
         let rc = raw_syscall(libc::SYS_close_range, [3, u32::MAX as usize, 0, 0, 0]);
         if rc == -(libc::ENOSYS as isize) {
@@ -660,10 +696,27 @@ extern "C" fn keeper_main(arg: *mut c_void) -> c_int {
             raw_syscall(libc::SYS_getpid, [0; 5]) as i32,
             Ordering::Relaxed,
         );
+        if sh.die_with_thread != 0 {
+            // A long-lived script (a worker) must not outlive a host that died without
+            // unloading: its keeper dies with the creating thread, the script with it.
+            raw_syscall(
+                libc::SYS_prctl,
+                [
+                    libc::PR_SET_PDEATHSIG as usize,
+                    libc::SIGKILL as usize,
+                    0,
+                    0,
+                    0,
+                ],
+            );
+        }
 
         let mut pidfd: c_int = -1;
         let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PIDFD | libc::SIGCHLD;
         let pid = raw_clone(flags, sh.script_stack_top, &mut pidfd, script_main, arg);
+        // The script has exec'd or failed (vfork): its ends of the pipes are no longer
+        // needed in the host's fd table, which the keeper shares.
+        raw_close_stdio(sh);
         if pid < 0 {
             sh.failed_errno.store(-pid as i32, Ordering::Relaxed);
             sh.failed_step.store(STEP_CLONE, Ordering::Relaxed);
@@ -845,6 +898,39 @@ fn millis(d: Option<Duration>) -> i64 {
 /// keeper exists (the calling thread never waits for `execve`); a script that cannot
 /// be started is reported by [`Child::wait`]/[`Child::try_wait`]. Thread-safe.
 pub fn spawn(program: Program, limits: Limits) -> Result<Child, SpawnError> {
+    spawn_with(program, limits, Stdio::default())
+}
+
+/// Fds 0-2 of a script other than the host's, and the keeper's lifetime: for a
+/// long-lived script (a worker) fed through pipes.
+#[derive(Debug, Default)]
+pub struct Stdio {
+    /// The script's fd 0, 1, 2 (`None`: the host's). The fds are the script's ends of
+    /// pipes; they are closed in the host as soon as the script is started.
+    pub fds: [Option<OwnedFd>; 3],
+    /// The keeper (and with it the script) gets `SIGKILL` when the thread that called
+    /// [`spawn_with`] ends — so a script cannot outlive a host killed without unload.
+    /// That thread must then live as long as the script is meant to.
+    pub die_with_thread: bool,
+}
+
+/// [`spawn`] with the script's fds 0-2 and the keeper's lifetime given by `stdio`.
+pub fn spawn_with(program: Program, limits: Limits, stdio: Stdio) -> Result<Child, SpawnError> {
+    let mut raw_stdio = [-1 as c_int; 3];
+    for (slot, fd) in raw_stdio.iter_mut().zip(stdio.fds) {
+        if let Some(fd) = fd {
+            // The script's dup3 onto 0-2 needs sources above 2.
+            let fd = if fd.as_raw_fd() < 3 {
+                fd.try_clone().map_err(|error| SpawnError {
+                    step: FailedStep::Stdio,
+                    error,
+                })?
+            } else {
+                fd
+            };
+            *slot = std::os::fd::IntoRawFd::into_raw_fd(fd);
+        }
+    }
     let mut stacks = [Stack::new(), Stack::new()];
     let shared = Shared {
         path: program.path.as_ptr(),
@@ -854,6 +940,8 @@ pub fn spawn(program: Program, limits: Limits) -> Result<Child, SpawnError> {
         timeout_ms: millis(limits.timeout),
         grace_ms: millis(Some(limits.grace)),
         stop_fd: limits.stop.as_ref().map_or(-1, |s| s.fd.as_raw_fd()),
+        stdio: raw_stdio,
+        die_with_thread: c_int::from(stdio.die_with_thread),
         script_stack_top: stacks[1].top(),
         keeper_pid: AtomicI32::new(0),
         failed_step: AtomicI32::new(0),
@@ -862,6 +950,7 @@ pub fn spawn(program: Program, limits: Limits) -> Result<Child, SpawnError> {
         value: AtomicI32::new(0),
         timed_out: AtomicI32::new(0),
         stopped: AtomicI32::new(0),
+        stdio_closed: AtomicI32::new(0),
     };
     let keeper_stack_top = stacks[0].top();
     // Everything the keeper touches, in one allocation freed after it is reaped.
@@ -891,7 +980,9 @@ pub fn spawn(program: Program, limits: Limits) -> Result<Child, SpawnError> {
     };
     if rc < 0 {
         // SAFETY: no keeper was created; the block is ours alone.
-        drop(unsafe { Box::from_raw(block) });
+        let block = unsafe { Box::from_raw(block) };
+        raw_close_stdio(&block.shared);
+        drop(block);
         return Err(SpawnError {
             step: FailedStep::Keeper,
             error: io::Error::from_raw_os_error(-rc as i32),
@@ -953,6 +1044,7 @@ impl Child {
                     STEP_CLONE => FailedStep::Clone,
                     STEP_CLOSE_FDS => FailedStep::CloseFds,
                     STEP_EXEC => FailedStep::Exec,
+                    STEP_STDIO => FailedStep::Stdio,
                     _ => FailedStep::Wait,
                 };
                 return Err(SpawnError {
@@ -1037,7 +1129,10 @@ impl Drop for Child {
         }
         if self.reaped {
             // SAFETY: the keeper is gone; nothing else refers to the block.
-            drop(unsafe { Box::from_raw(self.block) });
+            let block = unsafe { Box::from_raw(self.block) };
+            // A keeper killed before it started the script left them open.
+            raw_close_stdio(&block.shared);
+            drop(block);
         }
         // (If even the blocking wait failed, the block is leaked rather than freed
         // under a possibly live keeper.)

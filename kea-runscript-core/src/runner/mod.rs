@@ -40,6 +40,10 @@ pub trait Runner: Send + Sync {
     /// Stops accepting events (later ones are counted as dropped) and discards queued
     /// ones. Runs in progress are ended by the engine (stop signal, reaper).
     fn shutdown(&self);
+
+    /// After [`Runner::shutdown`] of every runner: waits (bounded) until this runner's
+    /// own threads and processes are gone (a worker's grace, `SIGTERM`, `SIGKILL`).
+    fn join(&self) {}
 }
 
 /// State shared by the runners of one engine: counters, the rate-limited log, and
@@ -89,6 +93,17 @@ impl EventEnv {
     /// The event's hook point.
     pub fn hook_point(&self) -> HookPoint {
         self.hook_point
+    }
+
+    /// The rendered variables as `(NAME, value)` byte pairs, in rendering order (a
+    /// worker's `vars`: exactly what a spawned script gets from the rendering).
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.vars.iter().map(|entry| {
+            let bytes = entry.as_bytes();
+            // Names never contain '=' (rejected in `new`): the first one splits.
+            let eq = bytes.iter().position(|&b| b == b'=').unwrap_or(bytes.len());
+            (&bytes[..eq], bytes.get(eq + 1..).unwrap_or_default())
+        })
     }
 
     /// True when a variable `name` is among the rendered ones (`name_eq` = `"NAME="`).
