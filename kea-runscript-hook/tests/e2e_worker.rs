@@ -415,7 +415,7 @@ impl Drop for Nats {
 }
 
 /// Every message of `stream` (its Nats-Msg-Id and body), read in the server namespace.
-fn stream_messages(tb: &Testbed, venv: &Path, stream: &str) -> Vec<(String, Value)> {
+fn stream_messages(tb: &Testbed, venv: &Path, stream: &str) -> Vec<(Option<String>, Value)> {
     const READ: &str = r#"
 import asyncio, json, sys, nats
 async def main():
@@ -441,10 +441,7 @@ asyncio.run(main())
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let all: Vec<(Option<String>, Value)> = serde_json::from_slice(&out.stdout).expect("json");
-    all.into_iter()
-        .map(|(id, body)| (id.expect("Nats-Msg-Id"), body))
-        .collect()
+    serde_json::from_slice(&out.stdout).expect("json")
 }
 
 fn nats_stream_holds_every_lease_once(mt: bool) {
@@ -512,17 +509,22 @@ fn nats_stream_holds_every_lease_once(mt: bool) {
         .iter()
         .map(|(_, b)| b["vars"]["LEASES4_AT0_ADDRESS"].as_str().unwrap())
         .collect();
-    assert_eq!(counts(addresses), counts(rows.iter().map(String::as_str)));
-    let ids: std::collections::BTreeSet<&str> =
-        messages.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(
-        ids.len(),
-        messages.len(),
-        "a message id is in the stream twice"
+        counts(addresses),
+        counts(rows.iter().map(String::as_str)),
+        "the stream differs from Kea's lease file"
     );
-    for (id, body) in &messages {
-        assert_eq!(body["id"], id.as_str());
-        assert!(id.starts_with("kea-test:"), "{id}");
+    let ids: std::collections::BTreeSet<&str> = messages
+        .iter()
+        .map(|(_, body)| body["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), messages.len(), "an event is in the stream twice");
+    for (header, body) in &messages {
+        assert_eq!(header.as_deref(), body["id"].as_str(), "Nats-Msg-Id");
+        assert!(
+            header.as_deref().unwrap_or("").starts_with("kea-test:"),
+            "{header:?}"
+        );
     }
     let log = kea.log_text();
     assert!(log.contains("SIGKILL"), "{log}");
@@ -530,3 +532,158 @@ fn nats_stream_holds_every_lease_once(mt: bool) {
 }
 
 both_threading_modes!(nats_stream_holds_every_lease_once => nats_stream_holds_every_lease_once_through_sigkills, nats_stream_holds_every_lease_once_through_sigkills_multi_threaded);
+
+/// Runs an example worker once over `lines` (protocol v1 events) with `env`; returns its
+/// answers (stdout lines).
+fn run_example(name: &str, env: &[(&str, &Path)], lines: &[Value]) -> Vec<Value> {
+    use std::io::Write;
+    let mut child = Command::new(example(name))
+        .arg("worker")
+        .env_clear()
+        .env("KEA_RUNSCRIPT_PROTOCOL", "1")
+        .envs(env.iter().map(|(k, v)| (k, v.as_os_str())))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the example");
+    let mut stdin = child.stdin.take().unwrap();
+    for line in lines {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{name} failed");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn event(seq: u64, replay: bool, hook_point: &str, vars: Value) -> Value {
+    json!({"v": 1, "instance": "0123456789abcdef0123456789abcdef", "seq": seq,
+           "hook_point": hook_point, "replay": replay,
+           "reply": if hook_point.ends_with("_receive") { "verdict" } else { "ack" },
+           "vars": vars})
+}
+
+#[test]
+fn lease_log_writes_a_replayed_event_once_and_drops_a_cut_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("leases.jsonl");
+    let env = [("LEASE_LOG", log.as_path())];
+    let ev = |seq, replay| {
+        event(
+            seq,
+            replay,
+            "leases4_committed",
+            json!({"LEASES4_AT0_ADDRESS": format!("10.0.0.{seq}")}),
+        )
+    };
+    let answers = run_example("lease-log.py", &env, &[ev(1, false), ev(2, false)]);
+    assert_eq!(answers, [json!({"seq": 1}), json!({"seq": 2})]);
+    // A crash in the middle of a write left half a line.
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str("{\"id\":\"0123");
+    std::fs::write(&log, text).unwrap();
+    // The next worker gets 2 again (written, but its ack was lost) and then 3.
+    let answers = run_example("lease-log.py", &env, &[ev(2, true), ev(3, false)]);
+    assert_eq!(answers, [json!({"seq": 2}), json!({"seq": 3})]);
+    let lines = json_lines(&log);
+    let ids: Vec<&str> = lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "0123456789abcdef0123456789abcdef:1",
+            "0123456789abcdef0123456789abcdef:2",
+            "0123456789abcdef0123456789abcdef:3"
+        ]
+    );
+    assert_eq!(lines[2]["vars"]["LEASES4_AT0_ADDRESS"], "10.0.0.3");
+    assert_eq!(lines[2]["hook_point"], "leases4_committed");
+    // A replay of an event that was never written (lost in the pipe) is written.
+    run_example("lease-log.py", &env, &[ev(4, true)]);
+    assert_eq!(json_lines(&log).len(), 4);
+}
+
+#[test]
+fn blocklist_worker_answers_from_its_list_and_reloads_it_when_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("blocklist");
+    std::fs::write(&list, "# comment\n\nAA:BB:CC:00:00:01\n00:01:00:01:aa:bb\n").unwrap();
+    let env = [("BLOCKLIST_FILE", list.as_path())];
+    let events = [
+        event(
+            1,
+            false,
+            "pkt4_receive",
+            json!({"QUERY4_HWADDR": "aa:bb:cc:00:00:01"}),
+        ),
+        event(
+            2,
+            false,
+            "pkt4_receive",
+            json!({"QUERY4_HWADDR": "aa:bb:cc:00:00:02"}),
+        ),
+        event(
+            3,
+            false,
+            "pkt6_receive",
+            json!({"QUERY6_CLIENT_ID": "00:01:00:01:aa:bb", "QUERY6_REMOTE_HWADDR": ""}),
+        ),
+        event(
+            4,
+            false,
+            "pkt6_receive",
+            json!({"QUERY6_CLIENT_ID": "00:01:00:01:aa:cc"}),
+        ),
+        event(
+            5,
+            false,
+            "leases4_committed",
+            json!({"QUERY4_HWADDR": "aa:bb:cc:00:00:01"}),
+        ),
+    ];
+    let verdicts: Vec<String> = run_example("blocklist-worker.py", &env, &events)
+        .iter()
+        .map(|a| format!("{}={}", a["seq"], a["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["1=drop", "2=continue", "3=drop", "4=continue", "5=continue"]
+    );
+
+    // Reloaded when the file changes: a long-running worker is fed through a pipe.
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = Command::new(example("blocklist-worker.py"))
+        .arg("worker")
+        .env_clear()
+        .env("KEA_RUNSCRIPT_PROTOCOL", "1")
+        .env("BLOCKLIST_FILE", &list)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut ask = |seq: u64, mac: &str| {
+        writeln!(
+            stdin,
+            "{}",
+            event(seq, false, "pkt4_receive", json!({"QUERY4_HWADDR": mac}))
+        )
+        .unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let answer: Value = serde_json::from_str(&line).unwrap();
+        answer["verdict"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(ask(1, "aa:bb:cc:00:00:02"), "continue");
+    std::fs::write(&list, "aa:bb:cc:00:00:02\n").unwrap();
+    // The list is checked at most once a second.
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(ask(2, "aa:bb:cc:00:00:02"), "drop");
+    assert_eq!(ask(3, "aa:bb:cc:00:00:01"), "continue");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
