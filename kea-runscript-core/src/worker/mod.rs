@@ -19,22 +19,22 @@
 //! events (counted, logged).
 
 pub(crate) mod lines;
+mod options;
 pub(crate) mod process;
 pub(crate) mod protocol;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::config::SyncSettings;
 use crate::counters::{bump, drop_one};
 use crate::log::{self, Admit, Severity, Window};
 use crate::policy::Verdict;
 use crate::runner::{EventEnv, Runner, Shared, KILL_GRACE};
 use lines::{LineSplitter, Piece};
+pub(crate) use options::WorkerOptions;
 use protocol::{Answer, Outcome, Reply};
 
 /// First delay before restarting a worker that ended.
@@ -57,23 +57,6 @@ const READ_CHUNK: usize = 64 * 1024;
 
 /// The callback that receives a sync event's verdict, exactly once.
 pub type OnVerdict = Box<dyn FnOnce(Verdict) + Send>;
-
-/// What a worker runs and how (built from one script's configuration).
-#[derive(Clone, Debug)]
-pub struct WorkerOptions {
-    /// The executable, started as `path worker`.
-    pub path: PathBuf,
-    /// The script's name in logs.
-    pub label: String,
-    /// Its environment (`env` of the configuration); `KEA_RUNSCRIPT_PROTOCOL` is added.
-    pub env: Vec<(String, String)>,
-    /// Most events held unanswered (`max-queued`); more are dropped.
-    pub max_queued: usize,
-    /// Sync: verdict rules and how long to wait for a verdict (`timeout-ms`).
-    pub sync: Option<(SyncSettings, Duration)>,
-    /// Log each stderr line (`log-output`); otherwise stderr is the host's.
-    pub log_output: bool,
-}
 
 /// One buffered event.
 struct Pending {

@@ -16,7 +16,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::WorkerOptions;
+use super::options::WorkerOptions;
 use crate::runner::KILL_GRACE;
 use crate::spawn::{self, Child, Limits, Program, SpawnError, Stdio, StopSignal};
 
@@ -51,8 +51,11 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [-1; 2];
     // SAFETY: pipe2 writes two fds into the array.
     check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
-    // SAFETY: both fds are fresh and ours.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    // SAFETY: a fresh fd that nothing else owns.
+    let read = unsafe { OwnedFd::from_raw_fd(fds[0]) };
+    // SAFETY: as above.
+    let write = unsafe { OwnedFd::from_raw_fd(fds[1]) };
+    Ok((read, write))
 }
 
 /// Sets `O_NONBLOCK` on `fd`.
@@ -140,10 +143,9 @@ impl Wake {
     pub fn new() -> io::Result<Wake> {
         // SAFETY: eventfd creates a new fd that we own at once.
         let fd = check(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
-        // SAFETY: fresh fd.
-        Ok(Wake {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        // SAFETY: a fresh fd that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Wake { fd })
     }
 
     /// Makes the fd readable (it is never read, so it stays readable).
@@ -245,16 +247,17 @@ pub fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
 /// instead of raising a `SIGPIPE` that would end the host (see [`write`]). Faults
 /// (`SIGSEGV`, `SIGBUS`, `SIGFPE`, `SIGILL`) stay unblocked.
 pub fn block_async_signals() {
-    // SAFETY: a sigset on the stack, initialised by sigfillset before use, and
-    // pthread_sigmask on the calling thread.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut set);
-        for fault in [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL] {
-            libc::sigdelset(&mut set, fault);
-        }
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigfillset initialises the set it is given.
+    unsafe { libc::sigfillset(set.as_mut_ptr()) };
+    // SAFETY: initialised just above.
+    let mut set = unsafe { set.assume_init() };
+    for fault in [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL] {
+        // SAFETY: removes a valid signal number from an initialised set.
+        unsafe { libc::sigdelset(&mut set, fault) };
     }
+    // SAFETY: changes the calling thread's mask only; no old mask is asked for.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
 }
 
 /// A random id for this library load: 16 random bytes in hex.
