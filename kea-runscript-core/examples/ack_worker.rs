@@ -29,7 +29,9 @@ fn seq(line: &[u8]) -> Option<u64> {
 
 fn main() -> io::Result<()> {
     if std::env::var("KEA_RUNSCRIPT_PROTOCOL").as_deref() != Ok("1") {
-        eprintln!("ack_worker: not started as a kea-runscript worker (KEA_RUNSCRIPT_PROTOCOL is not 1)");
+        eprintln!(
+            "ack_worker: not started as a kea-runscript worker (KEA_RUNSCRIPT_PROTOCOL is not 1)"
+        );
         std::process::exit(2);
     }
     let mut input = BufReader::with_capacity(1 << 20, io::stdin().lock());
@@ -58,7 +60,10 @@ mod tests {
 
     #[test]
     fn finds_the_seq() {
-        assert_eq!(seq(br#"{"v":1,"instance":"ab","seq":42,"vars":{"seq":"7"}}"#), Some(42));
+        assert_eq!(
+            seq(br#"{"v":1,"instance":"ab","seq":42,"vars":{"seq":"7"}}"#),
+            Some(42)
+        );
         assert_eq!(seq(br#"{"v":1}"#), None);
         assert_eq!(seq(br#"{"seq":}"#), None);
     }
