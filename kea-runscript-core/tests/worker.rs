@@ -655,3 +655,29 @@ fn spawn_and_worker_scripts_run_side_by_side_and_verdicts_combine() {
     wait_until("both workers answered", || engine.counters().acked == 2);
     assert_eq!(json_lines(&got).len(), 1);
 }
+
+#[test]
+fn a_worker_that_cannot_be_executed_is_logged_and_retried_while_events_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken");
+    std::fs::write(&path, "#!/nonexistent/interpreter\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (engine, sink) = engine(&format!(
+        r#"{{"name": {}, "mode": "worker", "max-queued": 3}}"#,
+        js(&path)
+    ));
+    for _ in 0..5 {
+        assert_eq!(
+            engine.handle_vars(HookPoint::Lease4Renew, vec![]),
+            Verdict::Continue
+        );
+    }
+    wait_until("a retry", || engine.counters().worker_restarts >= 2);
+    let exited = sink.with_id(log::WORKER_EXITED);
+    assert!(
+        exited.iter().any(|l| l.contains("execve failed")),
+        "{exited:?}"
+    );
+    let c = engine.counters();
+    assert_eq!((c.queued, c.dropped, c.acked), (3, 2, 0), "{c}");
+}
