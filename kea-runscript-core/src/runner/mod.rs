@@ -44,6 +44,14 @@ pub trait Runner: Send + Sync {
     /// After [`Runner::shutdown`] of every runner: waits (bounded) until this runner's
     /// own threads and processes are gone (a worker's grace, `SIGTERM`, `SIGKILL`).
     fn join(&self) {}
+
+    /// Hands `event` to the script and its verdict to `on_verdict`, exactly once
+    /// (`continue` for an async script): for callers that must not block a thread on
+    /// the verdict (a parked packet). A worker never blocks here; the default (spawn)
+    /// runs [`Runner::deliver`] and calls back before returning.
+    fn deliver_with(&self, event: &Arc<EventEnv>, on_verdict: Box<dyn FnOnce(Verdict) + Send>) {
+        on_verdict(self.deliver(event).unwrap_or_default());
+    }
 }
 
 /// State shared by the runners of one engine: counters, the rate-limited log, and

@@ -10,8 +10,9 @@
 //!   protocol error or unload, terminates it if needed and restarts it with backoff.
 //!
 //! Kea's threads only enqueue (async) or enqueue and wait for their verdict (sync);
-//! [`Worker::deliver_with`] hands the verdict to a callback instead, for callers that
-//! must not block (parked packets).
+//! [`Runner::deliver_with`] hands the verdict to a callback instead, for callers that
+//! must not block (parked packets): the writer settles it by the deadline at the
+//! latest, so nothing waits on a Kea thread.
 //!
 //! Delivery is at least once: an event stays in a bounded buffer until answered;
 //! after the process ends, the unanswered ones are sent again to the next process,
@@ -292,7 +293,7 @@ impl Worker {
     /// verdict exactly once — the worker's answer, `on-timeout` when none comes in
     /// `timeout-ms` or the buffer is full, `continue` at unload — on whichever thread
     /// settles it (possibly this one, before this returns). Never blocks on the worker.
-    pub fn deliver_with(&self, event: &Arc<EventEnv>, on_verdict: Option<OnVerdict>) {
+    pub fn enqueue(&self, event: &Arc<EventEnv>, on_verdict: Option<OnVerdict>) {
         let inner = &self.inner;
         let mut st = inner.lock();
         if st.stopping {
@@ -349,11 +350,11 @@ impl Worker {
 impl Runner for Worker {
     fn deliver(&self, event: &Arc<EventEnv>) -> Option<Verdict> {
         let Some((_, timeout)) = &self.inner.options.sync else {
-            self.deliver_with(event, None);
+            self.enqueue(event, None);
             return None;
         };
         let (tx, rx) = mpsc::sync_channel(1);
-        self.deliver_with(
+        self.enqueue(
             event,
             Some(Box::new(move |v| {
                 let _ = tx.send(v);
@@ -364,6 +365,15 @@ impl Runner for Worker {
         match rx.recv_timeout(*timeout + Duration::from_secs(5)) {
             Ok(verdict) => Some(verdict),
             Err(_) => Some(self.inner.on_timeout()),
+        }
+    }
+
+    fn deliver_with(&self, event: &Arc<EventEnv>, on_verdict: OnVerdict) {
+        if self.inner.options.sync.is_some() {
+            self.enqueue(event, Some(on_verdict));
+        } else {
+            self.enqueue(event, None);
+            on_verdict(Verdict::Continue);
         }
     }
 
@@ -876,4 +886,99 @@ fn log_line(inner: &Inner, window: &mut Window, line: &[u8], cut: bool) {
         .shared
         .log
         .always(Severity::Info, log::SCRIPT_OUTPUT, &text);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::log::{RateLimiter, StderrSink};
+    use crate::spawn::StopSignal;
+    use kea_runscript_env::HookPoint;
+
+    fn shared() -> Arc<Shared> {
+        Arc::new(Shared {
+            counters: Default::default(),
+            log: RateLimiter::new(Arc::new(StderrSink)),
+            stop: Arc::new(StopSignal::new().unwrap()),
+        })
+    }
+
+    fn sync_worker(dir: &std::path::Path, body: &str, timeout: Duration) -> Worker {
+        let path = dir.join("w");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let settings = crate::config::SyncSettings {
+            exit_codes: BTreeMap::from([(0, Verdict::Continue)]),
+            on_timeout: Verdict::Skip,
+            on_signal: Verdict::Continue,
+        };
+        let options = WorkerOptions {
+            path,
+            label: "w".into(),
+            env: vec![],
+            max_queued: 10,
+            sync: Some((settings, timeout)),
+            log_output: false,
+        };
+        Worker::start(options, shared()).unwrap()
+    }
+
+    fn event() -> Arc<EventEnv> {
+        Arc::new(EventEnv::new(HookPoint::Leases4Committed, vec![]).0)
+    }
+
+    #[test]
+    fn deliver_with_returns_before_the_verdict_and_calls_back_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let go = dir.path().join("go");
+        // Answers drop for each event, but only once the file `go` exists.
+        let worker = sync_worker(
+            dir.path(),
+            &format!(
+                r#"while IFS= read -r line; do
+  while [ ! -e '{}' ]; do sleep 0.01; done
+  seq=${{line#*\"seq\":}}; seq=${{seq%%,*}}
+  printf '{{"seq":%s,"verdict":"drop"}}\n' "$seq"
+done"#,
+                go.display()
+            ),
+            Duration::from_secs(60),
+        );
+        let (tx, rx) = mpsc::channel();
+        Runner::deliver_with(&worker, &event(), Box::new(move |v| tx.send(v).unwrap()));
+        // Returned, and no verdict can have come: the worker waits for `go`.
+        assert!(rx.try_recv().is_err());
+        std::fs::write(&go, "").unwrap();
+        assert_eq!(rx.recv().unwrap(), Verdict::Drop);
+        worker.shutdown();
+        worker.join();
+    }
+
+    #[test]
+    fn a_callback_gets_on_timeout_from_the_writer_when_no_answer_comes() {
+        let dir = tempfile::tempdir().unwrap();
+        let worker = sync_worker(
+            dir.path(),
+            "exec cat >/dev/null",
+            Duration::from_millis(100),
+        );
+        let (tx, rx) = mpsc::channel();
+        Runner::deliver_with(&worker, &event(), Box::new(move |v| tx.send(v).unwrap()));
+        // Nobody waits on this thread: the verdict still comes, as on-timeout.
+        assert_eq!(rx.recv().unwrap(), Verdict::Skip);
+        assert_eq!(
+            worker
+                .inner
+                .shared
+                .counters
+                .timed_out
+                .load(std::sync::atomic::Ordering::Relaxed),
+            1
+        );
+        worker.shutdown();
+        worker.join();
+    }
 }
