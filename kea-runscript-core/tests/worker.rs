@@ -510,18 +510,25 @@ while True:
 fn at_unload_a_worker_gets_eof_answers_what_it_has_and_exits() {
     let dir = tempfile::tempdir().unwrap();
     // Answers only at EOF: everything sent must still be answered within the grace.
+    let ready = dir.path().join("ready");
     let w = py(
         dir.path(),
         "batcher",
-        r#"seqs = [ev["seq"] for ev in events()]
+        &format!(
+            r#"open({ready:?}, "w").close()
+seqs = [ev["seq"] for ev in events()]
 for s in seqs:
-    answer({"seq": s})
+    answer({{"seq": s}})
 "#,
+            ready = ready.to_str().unwrap()
+        ),
     );
     let (engine, sink) = engine(&format!(r#"{{"name": {}, "mode": "worker"}}"#, js(&w)));
     for _ in 0..50 {
         engine.handle_vars(HookPoint::Lease4Renew, vec![]);
     }
+    // (Python's start-up on a loaded machine is not what this test is about.)
+    wait_until("the worker runs", || ready.exists());
     engine.shutdown();
     let c = engine.counters();
     assert_eq!((c.acked, c.dropped), (50, 0), "{c}");
@@ -680,4 +687,76 @@ fn a_worker_that_cannot_be_executed_is_logged_and_retried_while_events_wait() {
     );
     let c = engine.counters();
     assert_eq!((c.queued, c.dropped, c.acked), (3, 2, 0), "{c}");
+}
+
+#[test]
+fn handle_with_combines_the_verdicts_of_workers_and_spawned_scripts_through_a_callback() {
+    let dir = tempfile::tempdir().unwrap();
+    let go = dir.path().join("go");
+    // A sync worker that answers skip only once `go` exists; another that answers
+    // drop at once; an async spawned script; an async worker.
+    let slow = py(
+        dir.path(),
+        "slow",
+        &format!(
+            r#"for ev in events():
+    while not os.path.exists({go:?}):
+        time.sleep(0.01)
+    answer({{"seq": ev["seq"], "verdict": "skip"}})
+"#,
+            go = go.to_str().unwrap()
+        ),
+    );
+    let quick = py(
+        dir.path(),
+        "quick",
+        r#"for ev in events():
+    answer({"seq": ev["seq"], "verdict": ev["vars"]["QUICK"]})
+"#,
+    );
+    let spawned = script(dir.path(), "spawned", "exit 0");
+    let got = dir.path().join("events");
+    let rec = recorder(dir.path(), &got);
+    let (engine, _) = engine(&format!(
+        r#"{{"scripts": [
+            {{"name": {}, "mode": "worker", "sync": true, "timeout-ms": 60000, "hook-points": ["pkt4_receive"]}},
+            {{"name": {}, "mode": "worker", "sync": true, "hook-points": ["pkt4_receive"]}},
+            {{"name": {}, "hook-points": ["pkt4_receive"]}},
+            {{"name": {}, "mode": "worker", "hook-points": ["pkt4_receive"]}}
+        ]}}"#,
+        js(&slow),
+        js(&quick),
+        js(&spawned),
+        js(&rec)
+    ));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let send = move |v| tx.send(v).unwrap();
+    engine.handle_vars_with(
+        HookPoint::Pkt4Receive,
+        vars(&[("QUICK", "continue")]),
+        Box::new(send.clone()),
+    );
+    // Returned without the slow worker's verdict (it cannot answer yet).
+    assert!(rx.try_recv().is_err());
+    std::fs::write(&go, "").unwrap();
+    assert_eq!(
+        rx.recv().unwrap(),
+        Verdict::Skip,
+        "the most severe of continue, skip"
+    );
+    engine.handle_vars_with(
+        HookPoint::Pkt4Receive,
+        vars(&[("QUICK", "drop")]),
+        Box::new(send),
+    );
+    assert_eq!(rx.recv().unwrap(), Verdict::Drop);
+    // Not selected: continue at once.
+    let (tx, rx) = std::sync::mpsc::channel();
+    engine.handle_vars_with(
+        HookPoint::Pkt6Send,
+        vec![],
+        Box::new(move |v| tx.send(v).unwrap()),
+    );
+    assert_eq!(rx.try_recv().unwrap(), Verdict::Continue);
+    wait_until("recorded", || json_lines(&got).len() == 2);
 }

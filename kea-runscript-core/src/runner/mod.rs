@@ -21,8 +21,8 @@ use kea_runscript_env::HookPoint;
 
 use crate::counters::{bump, drop_one, LiveCounters};
 use crate::log::{self, RateLimiter, Severity};
-use crate::policy::Verdict;
 use crate::spawn::{self, Child, ExitStatus, Limits, Program, Report, SpawnError, StopSignal};
+use crate::verdict::Verdict;
 
 /// After `SIGTERM` (timeout or unload), a script gets this long to exit before `SIGKILL`.
 pub const KILL_GRACE: Duration = Duration::from_millis(500);
@@ -30,6 +30,9 @@ pub const KILL_GRACE: Duration = Duration::from_millis(500);
 /// At unload, running async scripts get this long to finish before they are terminated
 /// (then [`KILL_GRACE`] before `SIGKILL`).
 pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(1);
+
+/// Receives a verdict, exactly once (see [`Runner::deliver_with`]).
+pub type OnVerdict = Box<dyn FnOnce(Verdict) + Send>;
 
 /// A strategy that runs one configured script for events.
 pub trait Runner: Send + Sync {
@@ -49,14 +52,14 @@ pub trait Runner: Send + Sync {
     /// (`continue` for an async script): for callers that must not block a thread on
     /// the verdict (a parked packet). A worker never blocks here; the default (spawn)
     /// runs [`Runner::deliver`] and calls back before returning.
-    fn deliver_with(&self, event: &Arc<EventEnv>, on_verdict: Box<dyn FnOnce(Verdict) + Send>) {
+    fn deliver_with(&self, event: &Arc<EventEnv>, on_verdict: OnVerdict) {
         on_verdict(self.deliver(event).unwrap_or_default());
     }
 }
 
 /// State shared by the runners of one engine: counters, the rate-limited log, and
 /// the stop signal every keeper watches (triggered at unload).
-pub(crate) struct Shared {
+pub(crate) struct RunnerContext {
     pub counters: LiveCounters,
     pub log: RateLimiter,
     pub stop: Arc<StopSignal>,
@@ -159,7 +162,11 @@ impl ScriptTarget {
 
     /// Starts the script for `event`: the rendered variables, then each configured
     /// addition whose name the rendering did not set (rendered variables win).
-    pub fn spawn(&self, event: &Arc<EventEnv>, shared: &Shared) -> Result<Child, SpawnError> {
+    pub fn spawn(
+        &self,
+        event: &Arc<EventEnv>,
+        context: &RunnerContext,
+    ) -> Result<Child, SpawnError> {
         let strings = &self.strings;
         let mut env: Vec<*const c_char> =
             Vec::with_capacity(event.vars.len() + strings.extra_env.len() + 1);
@@ -179,13 +186,13 @@ impl ScriptTarget {
         let limits = Limits {
             timeout: self.timeout,
             grace: KILL_GRACE,
-            stop: Some(Arc::clone(&shared.stop)),
+            stop: Some(Arc::clone(&context.stop)),
         };
         spawn::spawn(program, limits)
     }
 }
 
-impl Shared {
+impl RunnerContext {
     /// Accounts a launched run.
     pub fn started(&self) {
         bump(&self.counters.started);

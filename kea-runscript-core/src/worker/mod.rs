@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 
 use crate::counters::{bump, drop_one};
 use crate::log::{self, Admit, Severity, Window};
-use crate::policy::Verdict;
-use crate::runner::{EventEnv, Runner, Shared, KILL_GRACE};
+use crate::runner::{EventEnv, OnVerdict, Runner, RunnerContext, KILL_GRACE};
+use crate::verdict::Verdict;
 use lines::{LineSplitter, Piece};
 pub(crate) use options::WorkerOptions;
 use protocol::{Answer, Outcome, Reply};
@@ -55,9 +55,6 @@ pub const OUTPUT_LINES_PER_SECOND: u32 = 100;
 const BATCH: usize = 256;
 /// Bytes read per `read` from the worker's stdout or stderr.
 const READ_CHUNK: usize = 64 * 1024;
-
-/// The callback that receives a sync event's verdict, exactly once.
-pub type OnVerdict = Box<dyn FnOnce(Verdict) + Send>;
 
 /// One buffered event.
 struct Pending {
@@ -119,7 +116,7 @@ impl State {
 struct Inner {
     options: WorkerOptions,
     instance: Arc<str>,
-    shared: Arc<Shared>,
+    context: Arc<RunnerContext>,
     state: Mutex<State>,
     /// Wakes the writer: new events, a new process, unload.
     writer_wake: Condvar,
@@ -150,7 +147,7 @@ impl Inner {
                 settings
                     .and_then(|s| s.verdict_for(code.into()))
                     .unwrap_or_else(|| {
-                        self.shared
+                        self.context
                             .log
                             .limited(Severity::Warn, log::EXIT_CODE_UNMAPPED, || {
                                 format!(
@@ -173,7 +170,7 @@ impl Inner {
 
     /// Hands a removed event its verdict (sync) and accounts it.
     fn finish(&self, pending: Pending, verdict: Verdict) {
-        drop_one(&self.shared.counters.queued);
+        drop_one(&self.context.counters.queued);
         if let Some(on_verdict) = pending.on_verdict {
             on_verdict(verdict);
         }
@@ -183,8 +180,8 @@ impl Inner {
     fn expire(&self, expired: Vec<(u64, Pending)>) {
         let on_timeout = self.on_timeout();
         for (seq, pending) in expired {
-            bump(&self.shared.counters.timed_out);
-            self.shared.log.limited(Severity::Warn, log::TIMEOUT, || {
+            bump(&self.context.counters.timed_out);
+            self.context.log.limited(Severity::Warn, log::TIMEOUT, || {
                 format!(
                     "worker {} gave no verdict for seq {seq} at {} within {} ms: {}",
                     self.options.label,
@@ -215,7 +212,7 @@ impl Inner {
         };
         let Some(pending) = taken else {
             // Answered before, or its verdict timed out: nothing waits for it.
-            self.shared
+            self.context
                 .log
                 .limited(Severity::Debug, log::WORKER_PROTOCOL_ERROR, || {
                     format!(
@@ -225,7 +222,7 @@ impl Inner {
                 });
             return Ok(());
         };
-        bump(&self.shared.counters.acked);
+        bump(&self.context.counters.acked);
         let verdict = self.verdict(answer.outcome, pending.event.hook_point().name());
         self.finish(pending, verdict);
         Ok(())
@@ -240,11 +237,11 @@ pub(crate) struct Worker {
 
 impl Worker {
     /// Starts the supervisor (which starts the process) and the writer.
-    pub fn start(options: WorkerOptions, shared: Arc<Shared>) -> std::io::Result<Worker> {
+    pub fn start(options: WorkerOptions, context: Arc<RunnerContext>) -> std::io::Result<Worker> {
         let inner = Arc::new(Inner {
             options,
             instance: process::random_instance().into(),
-            shared,
+            context,
             state: Mutex::new(State {
                 next_seq: 1,
                 pending: BTreeMap::new(),
@@ -298,7 +295,7 @@ impl Worker {
         let mut st = inner.lock();
         if st.stopping {
             drop(st);
-            bump(&inner.shared.counters.dropped);
+            bump(&inner.context.counters.dropped);
             if let Some(f) = on_verdict {
                 f(Verdict::Continue);
             }
@@ -306,9 +303,9 @@ impl Worker {
         }
         if st.pending.len() >= inner.options.max_queued {
             drop(st);
-            bump(&inner.shared.counters.dropped);
+            bump(&inner.context.counters.dropped);
             inner
-                .shared
+                .context
                 .log
                 .limited(Severity::Warn, log::EVENT_DROPPED, || {
                     format!(
@@ -341,7 +338,7 @@ impl Worker {
                 sent: false,
             },
         );
-        bump(&inner.shared.counters.queued);
+        bump(&inner.context.counters.queued);
         drop(st);
         inner.writer_wake.notify_one();
     }
@@ -546,9 +543,9 @@ fn supervisor_loop(inner: &Inner, started: mpsc::SyncSender<()>) {
         }
         match launched {
             Err(err) => {
-                bump(&inner.shared.counters.failed_to_start);
+                bump(&inner.context.counters.failed_to_start);
                 inner
-                    .shared
+                    .context
                     .log
                     .limited(Severity::Error, log::SPAWN_FAILED, || {
                         format!("cannot start worker {}: {err}", inner.options.label)
@@ -565,7 +562,7 @@ fn supervisor_loop(inner: &Inner, started: mpsc::SyncSender<()>) {
         let mut fds = [process::pollfd(inner.stop_wake.raw(), libc::POLLIN)];
         let _ = process::poll(&mut fds, Some(backoff));
         backoff = (backoff * 2).min(MAX_BACKOFF);
-        bump(&inner.shared.counters.worker_restarts);
+        bump(&inner.context.counters.worker_restarts);
     }
     // Unload: what is left unanswered is given up, and counted.
     let left: Vec<Pending> = {
@@ -575,10 +572,10 @@ fn supervisor_loop(inner: &Inner, started: mpsc::SyncSender<()>) {
     };
     let unanswered = left.len();
     for pending in left {
-        bump(&inner.shared.counters.dropped);
+        bump(&inner.context.counters.dropped);
         inner.finish(pending, Verdict::Continue);
     }
-    inner.shared.log.always(
+    inner.context.log.always(
         if unanswered > 0 {
             Severity::Warn
         } else {
@@ -602,7 +599,7 @@ fn run_once(inner: &Inner, running: process::Running, output: &mut Output<'_>) {
         stderr,
         stop,
     } = running;
-    bump(&inner.shared.counters.started);
+    bump(&inner.context.counters.started);
     let generation = {
         let mut st = inner.lock();
         st.generation += 1;
@@ -618,7 +615,7 @@ fn run_once(inner: &Inner, running: process::Running, output: &mut Output<'_>) {
     };
     inner.writer_wake.notify_all();
     inner
-        .shared
+        .context
         .log
         .limited(Severity::Info, log::WORKER_STARTED, || {
             format!(
@@ -644,7 +641,7 @@ fn run_once(inner: &Inner, running: process::Running, output: &mut Output<'_>) {
     drain(inner, &stdout, stderr.as_ref(), output);
     output.flush();
 
-    bump(&inner.shared.counters.exited);
+    bump(&inner.context.counters.exited);
     let unanswered = inner.lock().pending.len();
     let status = match &result {
         Ok(report) => report.status.to_string(),
@@ -658,7 +655,7 @@ fn run_once(inner: &Inner, running: process::Running, output: &mut Output<'_>) {
             "closed its stdout and was terminated".to_owned(),
         ),
         End::Protocol(err) => {
-            bump(&inner.shared.counters.protocol_errors);
+            bump(&inner.context.counters.protocol_errors);
             (
                 Severity::Error,
                 log::WORKER_PROTOCOL_ERROR,
@@ -683,11 +680,11 @@ fn run_once(inner: &Inner, running: process::Running, output: &mut Output<'_>) {
         if stopping { "" } else { ", restarting" }
     );
     if stopping && matches!(end, End::Exited) {
-        inner.shared.log.always(Severity::Info, id, &text);
+        inner.context.log.always(Severity::Info, id, &text);
     } else if stopping {
-        inner.shared.log.always(severity, id, &text);
+        inner.context.log.always(severity, id, &text);
     } else {
-        inner.shared.log.limited(severity, id, || text);
+        inner.context.log.limited(severity, id, || text);
     }
 }
 
@@ -883,7 +880,7 @@ fn log_line(inner: &Inner, window: &mut Window, line: &[u8], cut: bool) {
         text.push_str(&format!(" ({suppressed} lines not logged before this one)"));
     }
     inner
-        .shared
+        .context
         .log
         .always(Severity::Info, log::SCRIPT_OUTPUT, &text);
 }
@@ -898,8 +895,8 @@ mod tests {
     use crate::spawn::StopSignal;
     use kea_runscript_env::HookPoint;
 
-    fn shared() -> Arc<Shared> {
-        Arc::new(Shared {
+    fn shared() -> Arc<RunnerContext> {
+        Arc::new(RunnerContext {
             counters: Default::default(),
             log: RateLimiter::new(Arc::new(StderrSink)),
             stop: Arc::new(StopSignal::new().unwrap()),
@@ -972,7 +969,7 @@ done"#,
         assert_eq!(
             worker
                 .inner
-                .shared
+                .context
                 .counters
                 .timed_out
                 .load(std::sync::atomic::Ordering::Relaxed),

@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::policy::Verdict;
+use crate::verdict::Verdict;
 
 /// The protocol version this module speaks (`"v"` of each event, and the value of
 /// `KEA_RUNSCRIPT_PROTOCOL` in the worker's environment).

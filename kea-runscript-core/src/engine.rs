@@ -1,0 +1,349 @@
+//! The [`Engine`]: one loaded configuration with its runners, fed events by the hook.
+
+use std::fmt;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kea_runscript_env::{Event, HookPoint};
+
+use crate::config::{self, Config, ConfigError};
+use crate::counters::{bump, Counters, LiveCounters};
+use crate::log::{self, LogSink, RateLimiter, Severity};
+use crate::policy::Policy;
+use crate::runner::reaper::Reaper;
+use crate::runner::spawn_async::SpawnAsync;
+use crate::runner::spawn_sync::SpawnSync;
+use crate::runner::{
+    EventEnv, OnVerdict, Runner, RunnerContext, ScriptTarget, KILL_GRACE, SHUTDOWN_WAIT,
+};
+use crate::spawn::StopSignal;
+use crate::verdict::Verdict;
+use crate::worker::{Worker, WorkerOptions};
+
+/// Past the kill grace, how long unload still waits for keepers before killing them.
+const SHUTDOWN_MARGIN: Duration = Duration::from_secs(2);
+
+/// Why an engine could not be started.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The configuration is invalid ([`Config::load`]'s error).
+    Config(ConfigError),
+    /// An operating-system resource the engine needs could not be created.
+    Start {
+        /// What was being created (`"the stop eventfd"`, `"the reaper thread"`).
+        what: &'static str,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::Config(err) => err.fmt(f),
+            EngineError::Start { what, source } => write!(f, "cannot create {what}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EngineError::Config(err) => Some(err),
+            EngineError::Start { source, .. } => Some(source),
+        }
+    }
+}
+
+impl From<ConfigError> for EngineError {
+    fn from(err: ConfigError) -> EngineError {
+        EngineError::Config(err)
+    }
+}
+
+/// The verdicts of one event's scripts as they arrive: how many are still missing,
+/// the most severe so far, and who gets the result once all are in.
+struct Combined {
+    state: Mutex<Combining>,
+}
+
+struct Combining {
+    missing: usize,
+    worst: Verdict,
+    on_verdict: Option<OnVerdict>,
+}
+
+impl Combined {
+    fn add(&self, verdict: Verdict) {
+        let done = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.missing -= 1;
+            state.worst = Verdict::combine([state.worst, verdict]);
+            (state.missing == 0).then(|| (state.worst, state.on_verdict.take()))
+        };
+        if let Some((verdict, Some(on_verdict))) = done {
+            on_verdict(verdict);
+        }
+    }
+}
+
+/// One loaded configuration: its scripts, runners and counters. `Send + Sync`;
+/// one per loaded library (a config reload is `shutdown` + a new engine).
+pub struct Engine {
+    config: Config,
+    policy: Policy,
+    runners: Vec<Arc<dyn Runner>>,
+    context: Arc<RunnerContext>,
+    reaper: Option<Arc<Reaper>>,
+    stopped: AtomicBool,
+}
+
+impl Engine {
+    /// Parses and checks the `parameters` JSON ([`Config::load`]) and starts the engine.
+    pub fn from_json(parameters: &str, log: Arc<dyn LogSink>) -> Result<Engine, EngineError> {
+        Engine::new(Config::load(parameters)?, log)
+    }
+
+    /// Starts an engine for an already loaded configuration. Fails only if the
+    /// operating system refuses a resource (an eventfd, the reaper thread).
+    pub fn new(config: Config, log: Arc<dyn LogSink>) -> Result<Engine, EngineError> {
+        let stop = StopSignal::new().map_err(|source| EngineError::Start {
+            what: "the stop eventfd",
+            source,
+        })?;
+        let context = Arc::new(RunnerContext {
+            counters: LiveCounters::default(),
+            log: RateLimiter::new(log),
+            stop: Arc::new(stop),
+        });
+        let any_async = config.scripts.iter().any(|s| {
+            matches!(s.mode, config::Mode::Async(_)) && s.runner == config::RunnerKind::Spawn
+        });
+        let reaper = if any_async {
+            Some(
+                Reaper::start(Arc::clone(&context)).map_err(|source| EngineError::Start {
+                    what: "the reaper thread",
+                    source,
+                })?,
+            )
+        } else {
+            None
+        };
+        let mut runners: Vec<Arc<dyn Runner>> = Vec::with_capacity(config.scripts.len());
+        for script in &config.scripts {
+            let target = ScriptTarget::new(script);
+            let runner: Arc<dyn Runner> = match (&script.runner, &script.mode) {
+                (config::RunnerKind::Worker(settings), mode) => {
+                    let options = WorkerOptions {
+                        path: script.path.clone(),
+                        label: target.label.clone(),
+                        env: script.env.clone(),
+                        max_queued: settings.max_queued,
+                        sync: match mode {
+                            config::Mode::Sync(sync) => Some((
+                                sync.clone(),
+                                script.timeout.unwrap_or(config::DEFAULT_SYNC_TIMEOUT),
+                            )),
+                            config::Mode::Async(_) => None,
+                        },
+                        log_output: script.log_output,
+                    };
+                    match Worker::start(options, Arc::clone(&context)) {
+                        Ok(worker) => Arc::new(worker),
+                        Err(source) => {
+                            // Stop the workers already started before failing.
+                            for runner in &runners {
+                                runner.shutdown();
+                            }
+                            for runner in &runners {
+                                runner.join();
+                            }
+                            return Err(EngineError::Start {
+                                what: "the threads of a worker",
+                                source,
+                            });
+                        }
+                    }
+                }
+                (config::RunnerKind::Spawn, config::Mode::Async(settings)) => SpawnAsync::new(
+                    target,
+                    settings.clone(),
+                    Arc::clone(&context),
+                    Arc::clone(reaper.as_ref().expect("started for async scripts")),
+                ),
+                (config::RunnerKind::Spawn, config::Mode::Sync(settings)) => Arc::new(
+                    SpawnSync::new(target, settings.clone(), Arc::clone(&context)),
+                ),
+            };
+            runners.push(runner);
+        }
+        for script in &config.scripts {
+            context
+                .log
+                .always(Severity::Info, log::SCRIPT_CONFIGURED, &script.summary());
+        }
+        Ok(Engine {
+            policy: Policy::new(&config),
+            config,
+            runners,
+            context,
+            reaper,
+            stopped: AtomicBool::new(false),
+        })
+    }
+
+    /// The configuration this engine runs.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// True when at least one script runs at `hook_point` (O(1); lets the hook skip
+    /// extracting Kea's objects).
+    pub fn wants(&self, hook_point: HookPoint) -> bool {
+        self.policy.wants(hook_point)
+    }
+
+    /// Renders `event` once and runs every script selected for its hook point, in
+    /// configuration order. Async scripts contribute `Continue`; several sync
+    /// verdicts combine to the most severe.
+    pub fn handle(&self, event: &Event) -> Verdict {
+        if !self.wants(event.hook_point) {
+            return Verdict::Continue;
+        }
+        self.handle_vars(event.hook_point, kea_runscript_env::render(event))
+    }
+
+    /// Like [`Engine::handle`] with already rendered variables (ordered
+    /// `(NAME, value)` pairs) — for callers without an `Event` (tests, benchmarks).
+    pub fn handle_vars(&self, hook_point: HookPoint, vars: Vec<(String, String)>) -> Verdict {
+        let selected = self.policy.scripts(hook_point);
+        if selected.is_empty() {
+            return Verdict::Continue;
+        }
+        let env = self.prepare(hook_point, vars);
+        Verdict::combine(
+            selected
+                .iter()
+                .filter_map(|&index| self.runners[index].deliver(&env)),
+        )
+    }
+
+    /// Like [`Engine::handle`], but the combined verdict goes to `on_verdict`,
+    /// exactly once, instead of being returned: for a caller that must not block a
+    /// thread while scripts decide (a parked packet). Workers never block here;
+    /// spawned sync scripts still run on the calling thread (in configuration
+    /// order). `on_verdict` may run on this thread before `handle_with` returns, or
+    /// later on one of the engine's threads.
+    pub fn handle_with(&self, event: &Event, on_verdict: Box<dyn FnOnce(Verdict) + Send>) {
+        if !self.wants(event.hook_point) {
+            return on_verdict(Verdict::Continue);
+        }
+        self.handle_vars_with(
+            event.hook_point,
+            kea_runscript_env::render(event),
+            on_verdict,
+        );
+    }
+
+    /// [`Engine::handle_with`] with already rendered variables.
+    pub fn handle_vars_with(
+        &self,
+        hook_point: HookPoint,
+        vars: Vec<(String, String)>,
+        on_verdict: Box<dyn FnOnce(Verdict) + Send>,
+    ) {
+        let selected = self.policy.scripts(hook_point);
+        if selected.is_empty() {
+            return on_verdict(Verdict::Continue);
+        }
+        let env = self.prepare(hook_point, vars);
+        let combined = Arc::new(Combined {
+            state: Mutex::new(Combining {
+                missing: selected.len(),
+                worst: Verdict::Continue,
+                on_verdict: Some(on_verdict),
+            }),
+        });
+        for &index in selected {
+            let combined = Arc::clone(&combined);
+            self.runners[index].deliver_with(&env, Box::new(move |v| combined.add(v)));
+        }
+    }
+
+    /// Counts the event and prepares its environment once for all its scripts.
+    fn prepare(&self, hook_point: HookPoint, vars: Vec<(String, String)>) -> Arc<EventEnv> {
+        bump(&self.context.counters.events);
+        let (env, rejected) = EventEnv::new(hook_point, vars);
+        if !rejected.is_empty() {
+            self.context
+                .log
+                .limited(Severity::Error, log::ENV_INVALID, || {
+                    format!(
+                        "variables left out at {} (NUL byte or bad name): {}",
+                        hook_point.name(),
+                        rejected.join(", ")
+                    )
+                });
+        }
+        Arc::new(env)
+    }
+
+    /// For unload: stops accepting events (later ones are counted as dropped) and
+    /// discards queued ones; gives the runs in progress [`SHUTDOWN_WAIT`] to end, then
+    /// has their keepers terminate them (`SIGTERM`, `SIGKILL` after [`KILL_GRACE`]);
+    /// waits for all of them and joins the reaper thread. Bounded (about
+    /// `SHUTDOWN_WAIT + KILL_GRACE` plus a margin). Idempotent; also run on drop.
+    pub fn shutdown(&self) {
+        if self.stopped.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        for runner in &self.runners {
+            runner.shutdown();
+        }
+        let in_flight = || self.context.counters.in_flight.load(Ordering::Acquire);
+        let wait_until = |deadline: Instant| {
+            while in_flight() > 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        };
+        wait_until(Instant::now() + SHUTDOWN_WAIT);
+        let still_running = in_flight();
+        if still_running > 0 {
+            self.context.log.always(
+                Severity::Warn,
+                log::SHUTDOWN,
+                &format!("unload: terminating {still_running} scripts still running"),
+            );
+            self.context.stop.trigger();
+        }
+        let bound = KILL_GRACE + SHUTDOWN_MARGIN;
+        if let Some(reaper) = &self.reaper {
+            reaper.shutdown(bound);
+        }
+        // Sync deliveries end with their keepers, which the stop signal bounds too.
+        wait_until(Instant::now() + bound);
+        // Workers had their grace meanwhile; each ends within its own bound.
+        for runner in &self.runners {
+            runner.join();
+        }
+        self.context.log.always(
+            Severity::Info,
+            log::SHUTDOWN,
+            &format!("unload: counters {}", self.counters()),
+        );
+    }
+
+    /// A snapshot of the counters.
+    pub fn counters(&self) -> Counters {
+        self.context.counters.snapshot()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
