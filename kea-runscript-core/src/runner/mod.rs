@@ -1,13 +1,12 @@
 //! Runners: one interface ([`Runner`]: deliver an event, maybe get a verdict) with
 //! interchangeable strategies chosen per script by the configuration.
 //!
-//! Now: `spawn_async` (a process per event, not waited for, bounded) and
+//! Here: `spawn_async` (a process per event, not waited for, bounded) and
 //! `spawn_sync` (a process per event, waited for with a timeout, exit code →
-//! verdict). Planned strategies slot in behind the same trait: a persistent worker
-//! (one long-lived process fed JSON lines; `deliver` writes a line and, in sync use,
-//! reads the answer) and parked verdicts (`deliver` returns at once and resolves the
-//! verdict through a callback when the script exits) — the latter would add a
-//! completion argument to the trait, which only the engine calls.
+//! verdict). The worker strategy (one long-lived process fed JSON lines) lives in
+//! `crate::worker` behind the same trait. [`Runner::deliver_with`] hands a verdict to
+//! a callback instead of returning it, for callers that must not block on it (parked
+//! packets): a worker never blocks there, the spawn strategies call back at once.
 
 pub(crate) mod reaper;
 pub(crate) mod spawn_async;

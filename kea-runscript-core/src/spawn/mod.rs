@@ -35,7 +35,13 @@
 //! `PR_SET_PDEATHSIG(SIGKILL)` (if its keeper is ever killed, the script dies too
 //! instead of running unmanaged), closes every fd from 3 up with `close_range` (also
 //! fds without `FD_CLOEXEC`), unblocks every signal. It inherits fds 0, 1 and 2 of the
-//! host as they are (as Kea's own hook does): its output goes where Kea's goes.
+//! host as they are (as Kea's own hook does): its output goes where Kea's goes —
+//! unless [`spawn_with`] gives it other fds 0-2 ([`Stdio`]: a worker's pipes), which
+//! it `dup3`s into place before closing the rest; the keeper closes the host's copies
+//! of those fds (it shares the host's fd table) as soon as the script is started.
+//! With [`Stdio::die_with_thread`] the keeper sets `PR_SET_PDEATHSIG(SIGKILL)` on
+//! itself, towards the thread that created it: a long-lived script cannot outlive a
+//! host that dies without unloading.
 //!
 //! # Rooms
 //! - this file: the API the runners use ([`spawn`], [`Child`], [`Program`], [`Limits`],
