@@ -6,6 +6,8 @@
 #   (d) ours in worker mode, async, a Rust worker acknowledging each event at once
 #       (kea-runscript-core/examples/ack_worker.rs), default hook points,
 #   (e) ours in worker mode, async, examples/lease-log.py (a JSON line per event),
+#   (f) ours, sync spawn of the no-op script at pkt4_receive (every query waits for it),
+#   (g) ours, sync worker (the Rust one: its ack means continue) at pkt4_receive,
 # interleaved in one run (a, b, c, d, e, a, …), a fresh Kea per measurement,
 # perfdhcp in a network namespace joined by a veth. Prints DORA/s per round,
 # the medians, the ratios to no hook, and the resident memory of Kea and of the
@@ -22,7 +24,7 @@
 #                    built with cargo when missing)
 #   KEA_HOOK_LIB=…   Kea's run-script hook (default: Debian's path)
 #   ACK_WORKER=…     the fast worker (default: target/release/examples/ack_worker; built when missing)
-#   VARIANTS="none kea ours worker workerpy"  the cells of each round, in order
+#   VARIANTS="none kea ours worker workerpy spawnsync workersync"  the cells of each round
 # Figures from one run are comparable with each other only; the machine's other
 # load shows as spread between rounds.
 bench_seconds_env=$SECONDS
@@ -69,9 +71,10 @@ noop="$TB_DIR/noop.sh"
 printf '#!/bin/sh\nexit 0\n' >"$noop"
 chmod 755 "$noop"
 
-read -r -a variants <<<"${VARIANTS:-none kea ours worker workerpy}"
+read -r -a variants <<<"${VARIANTS:-none kea ours worker workerpy spawnsync workersync}"
 declare -A label=([none]="no hook" [kea]="libdhcp_run_script" [ours]="libkea_runscript"
-                  [worker]="ours, Rust worker" [workerpy]="ours, lease-log.py")
+                  [worker]="ours, Rust worker" [workerpy]="ours, lease-log.py"
+                  [spawnsync]="ours, sync spawn rcv" [workersync]="ours, sync worker rcv")
 lease_log="$TB_DIR/lease-log.jsonl"
 declare -A hooks=(
     [none]="[]"
@@ -79,6 +82,8 @@ declare -A hooks=(
     [ours]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": false}}]"
     [worker]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$ack_worker\", \"mode\": \"worker\"}}]"
     [workerpy]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$repo/examples/lease-log.py\", \"mode\": \"worker\", \"env\": {\"LEASE_LOG\": \"$lease_log\"}}}]"
+    [spawnsync]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": true, \"hook-points\": [\"pkt4_receive\"]}}]"
+    [workersync]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$ack_worker\", \"mode\": \"worker\", \"sync\": true, \"hook-points\": [\"pkt4_receive\"]}}]"
 )
 for v in "${variants[@]}"; do
     [ -n "${label[$v]:-}" ] || tb_die "unknown variant '$v' in VARIANTS"
@@ -137,7 +142,7 @@ measure() {
         counters=$(grep -o 'unload: counters [^@]*' "$TB_RUNSCRIPT_LOG" | tail -n 1 || true)
         [ -n "$counters" ] || tb_die "our library logged no counters at unload (see $TB_RUNSCRIPT_LOG)"
         # Spawn: runs started; worker: events the worker answered.
-        if [ "$v" = ours ]; then
+        if [ "$v" = ours ] || [ "$v" = spawnsync ]; then
             started=$(echo "$counters" | grep -o ' started=[0-9]*' | cut -d= -f2)
         else
             started=$(echo "$counters" | grep -o ' acked=[0-9]*' | cut -d= -f2)
@@ -195,7 +200,10 @@ if [ -n "${med[none]:-}" ]; then
             'BEGIN {printf "ratio %-20s/ no hook (medians): %.3f%s\n", l, x / n, g}'
     done
 fi
-for v in worker workerpy; do
+if [ -n "${med[spawnsync]:-}" ] && [ -n "${med[workersync]:-}" ]; then
+    awk -v w="${med[workersync]}" -v s="${med[spawnsync]}" 'BEGIN {printf "ratio sync worker / sync spawn at pkt4_receive (medians): %.2fx\n", w / s}'
+fi
+for v in worker workerpy workersync; do
     [ -n "${med[$v]:-}" ] || continue
     awk -v v="$v" -v l="${label[$v]}" '$1 == v {printf "memory %-20s round %s: Kea %d -> %d KiB, worker %d -> %d KiB\n", l, $2, $9, $10, $11, $12}' "$TB_DIR/results"
 done
@@ -207,7 +215,8 @@ for v in "${variants[@]}"; do
     awk -v v="$v" -v l="${label[$v]}" '$1 == v {a += $4; f += $5; w += $6; s += $7; d += $8}
         END {printf "  %-20s %d leases, %d processes (%.2f per lease), %d Kea warnings/errors", l, a, f, (a ? f / a : 0), w
              if (v == "ours") printf ", %d script runs, %d events dropped", s, d
-             if (v == "worker" || v == "workerpy") printf ", %d events answered by the worker, %d dropped", s, d
+             if (v == "spawnsync") printf ", %d script runs, %d events dropped", s, d
+             if (v == "worker" || v == "workerpy" || v == "workersync") printf ", %d events answered by the worker, %d dropped", s, d
              printf "\n"}' "$TB_DIR/results"
     if [ -s "$TB_DIR/warnings-$v" ]; then
         sort "$TB_DIR/warnings-$v" | uniq -c | sort -rn | head -n 5 | sed 's/^/      /'
