@@ -760,3 +760,27 @@ fn handle_with_combines_the_verdicts_of_workers_and_spawned_scripts_through_a_ca
     assert_eq!(rx.try_recv().unwrap(), Verdict::Continue);
     wait_until("recorded", || json_lines(&got).len() == 2);
 }
+
+#[test]
+fn handle_with_renders_the_event_for_a_sync_worker_and_calls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = py(
+        dir.path(),
+        "judge",
+        r#"for ev in events():
+    verdict = "drop" if ev["hook_point"] == "lease4_renew" else "continue"
+    answer({"seq": ev["seq"], "verdict": verdict})
+"#,
+    );
+    let (engine, _) = engine(&format!(
+        r#"{{"name": {}, "mode": "worker", "sync": true, "hook-points": ["lease4_renew"]}}"#,
+        js(&w)
+    ));
+    let (tx, rx) = std::sync::mpsc::channel();
+    engine.handle_with(
+        &kea_runscript_env::Event::new(HookPoint::Lease4Renew),
+        Box::new(move |v| tx.send(v).unwrap()),
+    );
+    assert_eq!(rx.recv().unwrap(), Verdict::Drop);
+    assert_eq!(engine.counters().events, 1);
+}
