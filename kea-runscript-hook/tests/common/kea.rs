@@ -64,6 +64,8 @@ pub struct Settings {
     pub decline_probation: u32,
     /// The hooks-libraries entries.
     pub hooks: Vec<Value>,
+    /// Keep the leases in this memfile CSV (none: in memory only).
+    pub lease_file: Option<PathBuf>,
 }
 
 impl Settings {
@@ -75,6 +77,7 @@ impl Settings {
             valid_lifetime: 3600,
             decline_probation: 3600,
             hooks,
+            lease_file: None,
         }
     }
 
@@ -101,6 +104,11 @@ impl Settings {
                 "severity": "INFO", "debuglevel": 0
             }]
         });
+        if let Some(file) = &self.lease_file {
+            // No lease file cleanup (LFC) while a test reads the file.
+            top["lease-database"] = json!({"type": "memfile", "persist": true,
+                "name": file.to_str().expect("utf-8 path"), "lfc-interval": 0});
+        }
         let map = top.as_object_mut().expect("object");
         match self.family {
             Family::V4 => {
