@@ -23,6 +23,8 @@ pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_millis(2000);
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 /// Default `max-queued` of an async script.
 pub const DEFAULT_MAX_QUEUED: usize = 1024;
+/// Default `max-queued` of a worker: events held until the worker answers them.
+pub const DEFAULT_WORKER_MAX_QUEUED: usize = 10_000;
 
 /// A bad configuration: which parameter, and what is wrong with it.
 /// Displays as one line: `parameter 'scripts[1].timeout-ms': expected a positive integer, got "fast"`.
@@ -85,6 +87,10 @@ pub struct ScriptConfig {
     pub env: Vec<(String, String)>,
     /// Async or sync, with the mode's own settings.
     pub mode: Mode,
+    /// A process per event, or one long-lived worker (`mode`).
+    pub runner: RunnerKind,
+    /// Log each line the script writes to stderr (`log-output`; workers only so far).
+    pub log_output: bool,
     /// Where the script is in the configuration (`""` or `scripts[i]`), for messages.
     pub label: String,
     /// Option codes whose payloads the script gets (`options`), in configuration order.
@@ -116,6 +122,24 @@ pub enum Mode {
     Async(AsyncSettings),
     /// `sync: true`: waited for; its exit code becomes a verdict.
     Sync(SyncSettings),
+}
+
+/// How a script's processes run (the `mode` parameter).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunnerKind {
+    /// `"spawn"` (default): a process per event. Its bounds are in [`Mode`].
+    Spawn,
+    /// `"worker"`: one long-lived process fed one JSON line per event (protocol v1).
+    /// For a worker, `Mode::Async` carries no settings of its own (defaults).
+    Worker(WorkerSettings),
+}
+
+/// Settings of a worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkerSettings {
+    /// At most this many events wait for the worker's answer (`max-queued`); more are
+    /// dropped (counted, logged).
+    pub max_queued: usize,
 }
 
 /// Bounds of an async script.
@@ -330,27 +354,79 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
     // kea-hook-runscript waits for its script unless told otherwise ("wait" defaults to true).
     let sync = one_of(prefix, ("sync", raw.sync), ("wait", raw.wait))?
         .map_or(variables == Profile::KeaHookRunscript, |b| b.0);
+    let worker = raw.mode == Some(raw::RunnerMode::Worker);
 
     // Keys of the other mode are errors, not silently ignored.
-    let misplaced: &[(&str, bool)] = if sync {
+    let misplaced: &[(&str, bool, &str)] = if worker {
         &[
-            ("max-in-flight", raw.max_in_flight.is_some()),
-            ("max-queued", raw.max_queued.is_some()),
+            (
+                "max-in-flight",
+                raw.max_in_flight.is_some(),
+                "mode: \"spawn\"",
+            ),
+            ("on-signal", raw.on_signal.is_some(), "mode: \"spawn\""),
+            (
+                "exit-codes",
+                raw.exit_codes.is_some() && !sync,
+                "sync: true",
+            ),
+            (
+                "on-timeout",
+                raw.on_timeout.is_some() && !sync,
+                "sync: true",
+            ),
+            (
+                "timeout-ms",
+                raw.timeout_ms.is_some() && !sync,
+                "sync: true (a worker has no run to time out)",
+            ),
+        ]
+    } else if sync {
+        &[
+            ("max-in-flight", raw.max_in_flight.is_some(), "sync: false"),
+            (
+                "max-queued",
+                raw.max_queued.is_some(),
+                "sync: false or mode: \"worker\"",
+            ),
+            (
+                "log-output",
+                raw.log_output.is_some(),
+                "mode: \"worker\" (for now)",
+            ),
         ]
     } else {
         &[
-            ("exit-codes", raw.exit_codes.is_some()),
-            ("on-timeout", raw.on_timeout.is_some()),
-            ("on-signal", raw.on_signal.is_some()),
+            ("exit-codes", raw.exit_codes.is_some(), "sync: true"),
+            ("on-timeout", raw.on_timeout.is_some(), "sync: true"),
+            ("on-signal", raw.on_signal.is_some(), "sync: true"),
+            (
+                "log-output",
+                raw.log_output.is_some(),
+                "mode: \"worker\" (for now)",
+            ),
         ]
     };
-    if let Some((key, _)) = misplaced.iter().find(|(_, given)| *given) {
-        let needs = if sync { "sync: false" } else { "sync: true" };
+    if let Some((key, _, needs)) = misplaced.iter().find(|(_, given, _)| *given) {
         return Err(ConfigError::new(
             join(prefix, key),
             format!("only valid with {needs}"),
         ));
     }
+    let runner = if worker {
+        let max_queued =
+            match raw.max_queued {
+                Some(n) if n.0 == 0 => return Err(ConfigError::new(
+                    join(prefix, "max-queued"),
+                    "expected a positive integer for a worker (events held until answered), got 0",
+                )),
+                Some(n) => n.0 as usize,
+                None => DEFAULT_WORKER_MAX_QUEUED,
+            };
+        RunnerKind::Worker(WorkerSettings { max_queued })
+    } else {
+        RunnerKind::Spawn
+    };
 
     let mode = if sync {
         let mut exit_codes = BTreeMap::from([(0u8, Verdict::Continue)]);
@@ -371,7 +447,10 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
             max_in_flight: raw
                 .max_in_flight
                 .map_or(DEFAULT_MAX_IN_FLIGHT, |n| n.0 as usize),
-            max_queued: raw.max_queued.map_or(DEFAULT_MAX_QUEUED, |n| n.0 as usize),
+            max_queued: match runner {
+                RunnerKind::Spawn => raw.max_queued.map_or(DEFAULT_MAX_QUEUED, |n| n.0 as usize),
+                RunnerKind::Worker(_) => DEFAULT_MAX_QUEUED,
+            },
         })
     };
     let timeout = match raw.timeout_ms {
@@ -437,6 +516,8 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
         timeout,
         env,
         mode,
+        runner,
+        log_output: raw.log_output.is_some_and(|b| b.0),
         label: prefix.to_owned(),
         options: raw.options.map_or_else(Vec::new, |o| o.0),
         expressions,
@@ -457,12 +538,19 @@ impl ScriptConfig {
         let timeout = self
             .timeout
             .map_or("none".to_owned(), |t| format!("{}ms", t.as_millis()));
-        let mode = match &self.mode {
-            Mode::Async(a) => format!(
+        let mode = match (&self.mode, &self.runner) {
+            (Mode::Async(_), RunnerKind::Worker(w)) => {
+                format!("async worker max-queued={}", w.max_queued)
+            }
+            (Mode::Sync(s), RunnerKind::Worker(w)) => format!(
+                "sync worker max-queued={} exit-codes={:?} on-timeout={:?}",
+                w.max_queued, s.exit_codes, s.on_timeout
+            ),
+            (Mode::Async(a), RunnerKind::Spawn) => format!(
                 "async max-in-flight={} max-queued={}",
                 a.max_in_flight, a.max_queued
             ),
-            Mode::Sync(s) => {
+            (Mode::Sync(s), RunnerKind::Spawn) => {
                 let every_code_continues = s.exit_codes.len() == 256
                     && s.exit_codes.values().all(|v| *v == Verdict::Continue);
                 let codes = if every_code_continues {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kea_runscript_env::{Event, HookPoint, Profile};
@@ -15,9 +15,12 @@ use crate::policy::Policy;
 use crate::runner::reaper::Reaper;
 use crate::runner::spawn_async::SpawnAsync;
 use crate::runner::spawn_sync::SpawnSync;
-use crate::runner::{EventEnv, Runner, RunnerContext, ScriptTarget, KILL_GRACE, SHUTDOWN_WAIT};
+use crate::runner::{
+    EventEnv, OnVerdict, Runner, RunnerContext, ScriptTarget, KILL_GRACE, SHUTDOWN_WAIT,
+};
 use crate::spawn::StopSignal;
 use crate::verdict::Verdict;
+use crate::worker::{Worker, WorkerOptions};
 
 /// Past the kill grace, how long unload still waits for keepers before killing them.
 const SHUTDOWN_MARGIN: Duration = Duration::from_secs(2);
@@ -61,6 +64,42 @@ impl From<ConfigError> for EngineError {
     }
 }
 
+/// The verdicts of one event's scripts as they arrive: how many are still missing,
+/// the most severe so far, and who gets the result once all are in.
+struct Combined {
+    state: Mutex<Combining>,
+}
+
+struct Combining {
+    missing: usize,
+    worst: Verdict,
+    on_verdict: Option<OnVerdict>,
+}
+
+impl Combined {
+    fn new(missing: usize, on_verdict: OnVerdict) -> Arc<Combined> {
+        Arc::new(Combined {
+            state: Mutex::new(Combining {
+                missing,
+                worst: Verdict::Continue,
+                on_verdict: Some(on_verdict),
+            }),
+        })
+    }
+
+    fn add(&self, verdict: Verdict) {
+        let done = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.missing -= 1;
+            state.worst = Verdict::combine([state.worst, verdict]);
+            (state.missing == 0).then(|| (state.worst, state.on_verdict.take()))
+        };
+        if let Some((verdict, Some(on_verdict))) = done {
+            on_verdict(verdict);
+        }
+    }
+}
+
 /// One loaded configuration: its scripts, runners and counters. `Send + Sync`;
 /// one per loaded library (a config reload is `shutdown` + a new engine).
 pub struct Engine {
@@ -90,10 +129,9 @@ impl Engine {
             log: RateLimiter::new(log),
             stop: Arc::new(stop),
         });
-        let any_async = config
-            .scripts
-            .iter()
-            .any(|s| matches!(s.mode, config::Mode::Async(_)));
+        let any_async = config.scripts.iter().any(|s| {
+            matches!(s.mode, config::Mode::Async(_)) && s.runner == config::RunnerKind::Spawn
+        });
         let reaper = if any_async {
             Some(
                 Reaper::start(Arc::clone(&context)).map_err(|source| EngineError::Start {
@@ -104,26 +142,54 @@ impl Engine {
         } else {
             None
         };
-        let runners = config
-            .scripts
-            .iter()
-            .map(|script| -> Arc<dyn Runner> {
-                let target = ScriptTarget::new(script);
-                match &script.mode {
-                    config::Mode::Async(settings) => SpawnAsync::new(
-                        target,
-                        settings.clone(),
-                        Arc::clone(&context),
-                        Arc::clone(reaper.as_ref().expect("started for async scripts")),
-                    ),
-                    config::Mode::Sync(settings) => Arc::new(SpawnSync::new(
-                        target,
-                        settings.clone(),
-                        Arc::clone(&context),
-                    )),
+        let mut runners: Vec<Arc<dyn Runner>> = Vec::with_capacity(config.scripts.len());
+        for script in &config.scripts {
+            let target = ScriptTarget::new(script);
+            let runner: Arc<dyn Runner> = match (&script.runner, &script.mode) {
+                (config::RunnerKind::Worker(settings), mode) => {
+                    let options = WorkerOptions {
+                        path: script.path.clone(),
+                        label: target.label.clone(),
+                        env: script.env.clone(),
+                        max_queued: settings.max_queued,
+                        sync: match mode {
+                            config::Mode::Sync(sync) => Some((
+                                sync.clone(),
+                                script.timeout.unwrap_or(config::DEFAULT_SYNC_TIMEOUT),
+                            )),
+                            config::Mode::Async(_) => None,
+                        },
+                        log_output: script.log_output,
+                    };
+                    match Worker::start(options, Arc::clone(&context)) {
+                        Ok(worker) => Arc::new(worker),
+                        Err(source) => {
+                            // Stop the workers already started before failing.
+                            for runner in &runners {
+                                runner.shutdown();
+                            }
+                            for runner in &runners {
+                                runner.join();
+                            }
+                            return Err(EngineError::Start {
+                                what: "the threads of a worker",
+                                source,
+                            });
+                        }
+                    }
                 }
-            })
-            .collect();
+                (config::RunnerKind::Spawn, config::Mode::Async(settings)) => SpawnAsync::new(
+                    target,
+                    settings.clone(),
+                    Arc::clone(&context),
+                    Arc::clone(reaper.as_ref().expect("started for async scripts")),
+                ),
+                (config::RunnerKind::Spawn, config::Mode::Sync(settings)) => Arc::new(
+                    SpawnSync::new(target, settings.clone(), Arc::clone(&context)),
+                ),
+            };
+            runners.push(runner);
+        }
         for script in &config.scripts {
             context
                 .log
@@ -155,7 +221,7 @@ impl Engine {
     /// variables. Async scripts contribute `Continue`; several sync verdicts combine to the
     /// most severe.
     pub fn handle(&self, event: &Event) -> Verdict {
-        self.handle_with(event, &|_| Vec::new())
+        self.handle_adding(event, &|_| Vec::new())
     }
 
     /// Like [`Engine::handle`], with each script's own additions: for a script that has
@@ -163,7 +229,7 @@ impl Engine {
     /// `additions(index)` gives the variables appended after its profile's (e.g. the values
     /// of its Kea expressions, which only the hook can compute). Called only for such
     /// scripts, so a configuration without them costs nothing more.
-    pub fn handle_with(
+    pub fn handle_adding(
         &self,
         event: &Event,
         additions: &dyn Fn(usize) -> Vec<(String, String)>,
@@ -173,20 +239,34 @@ impl Engine {
             return Verdict::Continue;
         }
         bump(&self.context.counters.events);
-        // Rendered on first use, once per profile; `Profile::ALL` is in declaration order
-        // (tested in kea-runscript-env), so the discriminant indexes it.
         let mut envs: [Option<Arc<EventEnv>>; Profile::ALL.len()] = Default::default();
         Verdict::combine(selected.iter().filter_map(|&index| {
-            let profile = self.config.scripts[index].variables;
-            let env = envs[profile as usize]
-                .get_or_insert_with(|| self.prepare(event.hook_point, profile.render(event)));
-            if !self.config.scripts[index].has_additions() {
-                return self.runners[index].deliver(env);
-            }
-            let (own, rejected) = env.with_more(additions(index));
-            self.report_rejected(event.hook_point, &rejected);
-            self.runners[index].deliver(&Arc::new(own))
+            let env = self.script_env(&mut envs, event, index, additions);
+            self.runners[index].deliver(&env)
         }))
+    }
+
+    /// The environment of script `index` for `event`: its profile's rendering (made once
+    /// per profile in `envs`; `Profile::ALL` is in declaration order, tested in
+    /// kea-runscript-env, so the discriminant indexes it), followed by the script's own
+    /// additions when it has any.
+    fn script_env(
+        &self,
+        envs: &mut [Option<Arc<EventEnv>>; Profile::ALL.len()],
+        event: &Event,
+        index: usize,
+        additions: &dyn Fn(usize) -> Vec<(String, String)>,
+    ) -> Arc<EventEnv> {
+        let script = &self.config.scripts[index];
+        let profile = script.variables;
+        let env = envs[profile as usize]
+            .get_or_insert_with(|| self.prepare(event.hook_point, profile.render(event)));
+        if !script.has_additions() {
+            return Arc::clone(env);
+        }
+        let (own, rejected) = env.with_more(additions(index));
+        self.report_rejected(event.hook_point, &rejected);
+        Arc::new(own)
     }
 
     /// Delivers a replayed event (`lease4_replay` / `lease6_replay`) to every script
@@ -271,6 +351,59 @@ impl Engine {
         )
     }
 
+    /// Like [`Engine::handle`], but the combined verdict goes to `on_verdict`,
+    /// exactly once, instead of being returned: for a caller that must not block a
+    /// thread while scripts decide (a parked packet). Workers never block here;
+    /// spawned sync scripts still run on the calling thread (in configuration
+    /// order). `on_verdict` may run on this thread before `handle_with` returns, or
+    /// later on one of the engine's threads.
+    pub fn handle_with(&self, event: &Event, on_verdict: OnVerdict) {
+        self.handle_adding_with(event, &|_| Vec::new(), on_verdict)
+    }
+
+    /// [`Engine::handle_with`] with each script's own additions, as in
+    /// [`Engine::handle_adding`].
+    pub fn handle_adding_with(
+        &self,
+        event: &Event,
+        additions: &dyn Fn(usize) -> Vec<(String, String)>,
+        on_verdict: OnVerdict,
+    ) {
+        let selected = self.policy.scripts(event.hook_point);
+        if selected.is_empty() {
+            return on_verdict(Verdict::Continue);
+        }
+        bump(&self.context.counters.events);
+        let combined = Combined::new(selected.len(), on_verdict);
+        let mut envs: [Option<Arc<EventEnv>>; Profile::ALL.len()] = Default::default();
+        for &index in selected {
+            let env = self.script_env(&mut envs, event, index, additions);
+            let combined = Arc::clone(&combined);
+            self.runners[index].deliver_with(&env, Box::new(move |v| combined.add(v)));
+        }
+    }
+
+    /// [`Engine::handle_with`] with already rendered variables, given to every
+    /// selected script whatever its profile.
+    pub fn handle_vars_with(
+        &self,
+        hook_point: HookPoint,
+        vars: Vec<(String, String)>,
+        on_verdict: OnVerdict,
+    ) {
+        let selected = self.policy.scripts(hook_point);
+        if selected.is_empty() {
+            return on_verdict(Verdict::Continue);
+        }
+        bump(&self.context.counters.events);
+        let env = self.prepare(hook_point, vars);
+        let combined = Combined::new(selected.len(), on_verdict);
+        for &index in selected {
+            let combined = Arc::clone(&combined);
+            self.runners[index].deliver_with(&env, Box::new(move |v| combined.add(v)));
+        }
+    }
+
     /// One event's variables made ready for the runners; entries `execve` cannot take are
     /// left out and logged.
     fn prepare(&self, hook_point: HookPoint, vars: Vec<(String, String)>) -> Arc<EventEnv> {
@@ -328,6 +461,10 @@ impl Engine {
         }
         // Sync deliveries end with their keepers, which the stop signal bounds too.
         wait_until(Instant::now() + bound);
+        // Workers had their grace meanwhile; each ends within its own bound.
+        for runner in &self.runners {
+            runner.join();
+        }
         self.context.log.always(
             Severity::Info,
             log::SHUTDOWN,

@@ -305,7 +305,7 @@ unsafe fn run_callout(
         Some(expressions) => {
             // SAFETY: as above; a shared borrow for the evaluations, ended before `apply`.
             let shared = unsafe { &*handle };
-            engine.handle_with(&event, &|index| {
+            engine.handle_adding(&event, &|index| {
                 expressions.evaluate(index, hook_point, shared)
             })
         }

@@ -123,6 +123,36 @@ fn kea_rejects_bad_parameters_with_our_message() {
             "",
         ),
         (
+            "unknown mode",
+            json!({"name": good, "mode": "daemon"}),
+            "mode",
+            "daemon",
+        ),
+        (
+            "worker with max-in-flight",
+            json!({"name": good, "mode": "worker", "max-in-flight": 4}),
+            "max-in-flight",
+            "spawn",
+        ),
+        (
+            "worker with an empty buffer",
+            json!({"name": good, "mode": "worker", "max-queued": 0}),
+            "max-queued",
+            "positive",
+        ),
+        (
+            "async worker with a timeout",
+            json!({"name": good, "mode": "worker", "timeout-ms": 100}),
+            "timeout-ms",
+            "sync: true",
+        ),
+        (
+            "log-output not a boolean",
+            json!({"name": good, "mode": "worker", "log-output": "yes"}),
+            "log-output",
+            "",
+        ),
+        (
             "unknown variable profile",
             json!({"name": good, "variables": "khr"}),
             "variables",

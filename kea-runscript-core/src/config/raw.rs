@@ -36,6 +36,9 @@ pub(super) struct RawScript {
     pub max_queued: Option<Count>,
     pub env: Option<BTreeMap<EnvName, EnvValue>>,
     pub variables: Option<Variables>,
+    pub mode: Option<RunnerMode>,
+    #[serde(rename = "log-output")]
+    pub log_output: Option<Bool>,
     pub options: Option<OptionCodes>,
     pub expressions: Option<BTreeMap<ExpressionName, ExpressionText>>,
     #[serde(rename = "host-reservation")]
@@ -130,6 +133,23 @@ impl<'de> Deserialize<'de> for Count {
         leaf(d, |v| match v.as_u64() {
             Some(n @ 0..=0xFFFF_FFFF) => Ok(Count(n as u32)),
             _ => Err(expected("a non-negative integer", v)),
+        })
+    }
+}
+
+/// `"spawn"` or `"worker"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RunnerMode {
+    Spawn,
+    Worker,
+}
+
+impl<'de> Deserialize<'de> for RunnerMode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| match v.as_str() {
+            Some("spawn") => Ok(RunnerMode::Spawn),
+            Some("worker") => Ok(RunnerMode::Worker),
+            _ => Err(expected("\"spawn\" or \"worker\"", v)),
         })
     }
 }

@@ -16,7 +16,7 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "sync": true, "wait": false}"#, "parameter 'wait': 'sync' and its alias 'wait' are both given; use one"),
         (r#"{"name": "/a", "sync": "yes"}"#, r#"parameter 'sync': expected true or false, got "yes""#),
         (r#"{"name": "/a", "wait": 1}"#, "parameter 'wait': expected true or false, got 1"),
-        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`, `variables`, `options`, `expressions`, `host-reservation`, `replay-leases`"),
+        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`, `variables`, `mode`, `log-output`, `options`, `expressions`, `host-reservation`, `replay-leases`"),
         (r#"{"name": "/a", "hook-points": "lease4_renew"}"#, r#"parameter 'hook-points': expected a non-empty list of hook-point names, got "lease4_renew""#),
         (r#"{"name": "/a", "hook-points": []}"#, "parameter 'hook-points': expected a non-empty list of hook-point names, got []"),
         (r#"{"name": "/a", "hook-points": [3]}"#, "parameter 'hook-points': expected hook-point names (strings), got 3"),
@@ -38,6 +38,18 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "on-signal": "drop"}"#, "parameter 'on-signal': only valid with sync: true"),
         (r#"{"name": "/a", "sync": true, "max-in-flight": 3}"#, "parameter 'max-in-flight': only valid with sync: false"),
         (r#"{"name": "/a", "wait": true, "max-queued": 3}"#, "parameter 'max-queued': only valid with sync: false"),
+        (r#"{"name": "/a", "mode": "daemon"}"#, r#"parameter 'mode': expected "spawn" or "worker", got "daemon""#),
+        (r#"{"name": "/a", "mode": true}"#, r#"parameter 'mode': expected "spawn" or "worker", got true"#),
+        (r#"{"name": "/a", "mode": "worker", "max-in-flight": 2}"#, r#"parameter 'max-in-flight': only valid with mode: "spawn""#),
+        (r#"{"name": "/a", "mode": "worker", "sync": true, "on-signal": "drop"}"#, r#"parameter 'on-signal': only valid with mode: "spawn""#),
+        (r#"{"name": "/a", "mode": "worker", "timeout-ms": 100}"#, "parameter 'timeout-ms': only valid with sync: true (a worker has no run to time out)"),
+        (r#"{"name": "/a", "mode": "worker", "exit-codes": {"3": "drop"}}"#, "parameter 'exit-codes': only valid with sync: true"),
+        (r#"{"name": "/a", "mode": "worker", "on-timeout": "drop"}"#, "parameter 'on-timeout': only valid with sync: true"),
+        (r#"{"name": "/a", "mode": "worker", "max-queued": 0}"#, "parameter 'max-queued': expected a positive integer for a worker (events held until answered), got 0"),
+        (r#"{"name": "/a", "mode": "worker", "log-output": "yes"}"#, r#"parameter 'log-output': expected true or false, got "yes""#),
+        (r#"{"name": "/a", "log-output": true}"#, r#"parameter 'log-output': only valid with mode: "worker" (for now)"#),
+        (r#"{"name": "/a", "sync": true, "log-output": false}"#, r#"parameter 'log-output': only valid with mode: "worker" (for now)"#),
+        (r#"{"scripts": [{"name": "/a"}, {"name": "/b", "mode": "worker", "max-queued": -3}]}"#, "parameter 'scripts[1].max-queued': expected a non-negative integer, got -3"),
         (r#"{"name": "/a", "max-in-flight": 0}"#, "parameter 'max-in-flight': expected a positive integer, got 0"),
         (r#"{"name": "/a", "max-queued": -1}"#, "parameter 'max-queued': expected a non-negative integer, got -1"),
         (r#"{"name": "/a", "env": ["A=1"]}"#, "parameter 'env': invalid type: sequence, expected a map"),
@@ -346,4 +358,67 @@ fn without_the_new_keys_nothing_is_added() {
     assert!(!config.has_expressions());
     assert!(!script.hook_points.iter().any(|hp| hp.is_replay()));
     assert_eq!(config.check_family(Family::V4), Ok(()));
+}
+
+fn mode_defaults_to_spawn_and_worker_settings_parse() {
+    let table: &[(&str, RunnerKind, bool, bool)] = &[
+        (r#"{"name": "/s"}"#, RunnerKind::Spawn, false, false),
+        (
+            r#"{"name": "/s", "mode": "spawn"}"#,
+            RunnerKind::Spawn,
+            false,
+            false,
+        ),
+        (
+            r#"{"name": "/s", "mode": null}"#,
+            RunnerKind::Spawn,
+            false,
+            false,
+        ),
+        (
+            r#"{"name": "/s", "mode": "worker"}"#,
+            RunnerKind::Worker(WorkerSettings {
+                max_queued: DEFAULT_WORKER_MAX_QUEUED,
+            }),
+            false,
+            false,
+        ),
+        (
+            r#"{"name": "/s", "mode": "worker", "max-queued": 5, "log-output": true}"#,
+            RunnerKind::Worker(WorkerSettings { max_queued: 5 }),
+            false,
+            true,
+        ),
+        (
+            r#"{"name": "/s", "mode": "worker", "sync": true, "timeout-ms": 50, "max-queued": 7}"#,
+            RunnerKind::Worker(WorkerSettings { max_queued: 7 }),
+            true,
+            false,
+        ),
+    ];
+    for (json, runner, sync, log_output) in table {
+        let config = Config::parse(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        let script = &config.scripts[0];
+        assert_eq!(&script.runner, runner, "{json}");
+        assert_eq!(matches!(script.mode, Mode::Sync(_)), *sync, "{json}");
+        assert_eq!(script.log_output, *log_output, "{json}");
+    }
+    let sync_worker = Config::parse(
+        r#"{"name": "/s", "mode": "worker", "sync": true, "exit-codes": {"4": "drop"}, "on-timeout": "skip"}"#,
+    )
+    .unwrap();
+    let script = &sync_worker.scripts[0];
+    assert_eq!(script.timeout, Some(DEFAULT_SYNC_TIMEOUT));
+    let Mode::Sync(sync) = &script.mode else {
+        panic!("sync expected")
+    };
+    assert_eq!(
+        (sync.verdict_for(4), sync.on_timeout),
+        (Some(Verdict::Drop), Verdict::Skip)
+    );
+    assert!(
+        script.summary().contains("sync worker max-queued=10000"),
+        "{}",
+        script.summary()
+    );
 }

@@ -64,7 +64,7 @@ pub struct Settings {
     pub decline_probation: u32,
     /// The hooks-libraries entries.
     pub hooks: Vec<Value>,
-    /// A memfile lease file to keep leases in across restarts (default: none, not persisted).
+    /// Keep the leases in this memfile CSV (none: in memory only).
     pub lease_file: Option<PathBuf>,
 }
 
@@ -105,6 +105,7 @@ impl Settings {
             }]
         });
         if let Some(file) = &self.lease_file {
+            // No lease file cleanup (LFC) while a test reads the file.
             top["lease-database"] = json!({"type": "memfile", "persist": true,
                 "name": file.to_str().expect("utf-8 path"), "lfc-interval": 0});
         }
