@@ -527,9 +527,10 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
 }
 
 impl ScriptConfig {
-    /// True when the script gets variables of its own after its profile's (expressions).
+    /// True when the script gets variables of its own after its profile's (options by
+    /// code, expressions).
     pub fn has_additions(&self) -> bool {
-        !self.expressions.is_empty()
+        !self.options.is_empty() || !self.expressions.is_empty()
     }
 
     /// A one-line summary for the load log.

@@ -264,7 +264,9 @@ impl Engine {
         if !script.has_additions() {
             return Arc::clone(env);
         }
-        let (own, rejected) = env.with_more(additions(index));
+        let mut more = kea_runscript_env::render_options(event, &script.options);
+        more.extend(additions(index));
+        let (own, rejected) = env.with_more(more);
         self.report_rejected(event.hook_point, &rejected);
         Arc::new(own)
     }
@@ -284,9 +286,16 @@ impl Engine {
             return !self.is_stopped();
         }
         bump(&self.context.counters.events);
-        let mut env: Option<Arc<EventEnv>> = None;
+        let mut envs: [Option<Arc<EventEnv>>; Profile::ALL.len()] = Default::default();
+        // A replay has no packet: expressions have nothing to evaluate.
+        let empty_expressions = |index: usize| -> Vec<(String, String)> {
+            self.config.scripts[index]
+                .expressions
+                .iter()
+                .map(|(name, _)| (name.clone(), String::new()))
+                .collect()
+        };
         for &index in selected {
-            let script = &self.config.scripts[index];
             let runner = &self.runners[index];
             let mut pause = Duration::from_micros(200);
             while !runner.has_room() {
@@ -301,21 +310,8 @@ impl Engine {
             if self.is_stopped() {
                 return false;
             }
-            let base = env.get_or_insert_with(|| {
-                self.prepare(event.hook_point, script.variables.render(event))
-            });
-            if script.has_additions() {
-                let empty = script
-                    .expressions
-                    .iter()
-                    .map(|(name, _)| (name.clone(), String::new()))
-                    .collect();
-                let (own, rejected) = base.with_more(empty);
-                self.report_rejected(event.hook_point, &rejected);
-                runner.deliver(&Arc::new(own));
-            } else {
-                runner.deliver(base);
-            }
+            let env = self.script_env(&mut envs, event, index, &empty_expressions);
+            runner.deliver(&env);
         }
         !self.is_stopped()
     }

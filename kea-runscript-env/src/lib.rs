@@ -65,4 +65,4 @@ pub use model::{
     LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,
 };
 pub use profile::{Profile, UnknownProfile};
-pub use render::render;
+pub use render::{render, render_options};

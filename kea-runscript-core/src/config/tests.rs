@@ -360,6 +360,7 @@ fn without_the_new_keys_nothing_is_added() {
     assert_eq!(config.check_family(Family::V4), Ok(()));
 }
 
+#[test]
 fn mode_defaults_to_spawn_and_worker_settings_parse() {
     let table: &[(&str, RunnerKind, bool, bool)] = &[
         (r#"{"name": "/s"}"#, RunnerKind::Spawn, false, false),

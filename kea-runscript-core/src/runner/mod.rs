@@ -108,13 +108,20 @@ impl EventEnv {
         )
     }
 
-    /// This environment followed by `more` (one script's additions); entries `execve`
+    /// This environment followed by `more` (one script's additions); a name the rendering
+    /// already set keeps the rendered value (e.g. `QUERY4_OPTION_82`), entries `execve`
     /// cannot take are left out and returned by name, as in [`EventEnv::new`].
     pub fn with_more(&self, more: Vec<(String, String)>) -> (EventEnv, Vec<String>) {
         let (tail, rejected) = EventEnv::new(self.hook_point, more);
         let mut vars = Vec::with_capacity(self.vars.len() + tail.vars.len());
         vars.extend(self.vars.iter().cloned());
-        vars.extend(tail.vars);
+        for entry in tail.vars {
+            let bytes = entry.as_bytes();
+            let name_eq = &bytes[..=bytes.iter().position(|&b| b == b'=').unwrap_or(0)];
+            if !self.has(name_eq) {
+                vars.push(entry);
+            }
+        }
         (
             EventEnv {
                 hook_point: self.hook_point,
