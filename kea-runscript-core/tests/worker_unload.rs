@@ -1,5 +1,6 @@
 //! Load and unload a worker engine repeatedly, and restart a worker repeatedly: no
-//! thread, fd, child, zombie or keeper is left behind. (Own test binary so that /proc shows only this test.)
+//! thread, fd, child, zombie or keeper is left behind. (Own test binary so that
+//! /proc shows only this test.)
 
 mod common;
 
