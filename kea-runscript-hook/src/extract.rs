@@ -31,8 +31,19 @@ impl std::error::Error for ExtractError {}
 
 /// The event for `hook_point` with every argument the hook point renders read from `handle`.
 pub fn event(hook_point: HookPoint, handle: &CalloutHandle) -> Result<Event, ExtractError> {
-    let mut event = Event::new(hook_point);
-    for &argument in hook_point.arguments() {
+    read_arguments(Event::new(hook_point), hook_point.arguments(), handle)
+}
+
+/// Reads `arguments` into `event`. Which IA Kea passed depends on the lease's type, so the IA
+/// is read after every other argument, whatever the order of `arguments`.
+fn read_arguments(
+    mut event: Event,
+    arguments: &[Argument],
+    handle: &CalloutHandle,
+) -> Result<Event, ExtractError> {
+    let independent = arguments.iter().filter(|&&a| a != Argument::Ia);
+    let dependent = arguments.iter().filter(|&&a| a == Argument::Ia);
+    for &argument in independent.chain(dependent) {
         read_argument(&mut event, argument, handle)?;
     }
     Ok(event)
@@ -239,6 +250,21 @@ mod tests {
                 Some(Duid(vec![0, 3, 0, 1, 0, 0x0c, 1, 2, 3, 4]))
             );
             assert_eq!((lease.iaid, lease.preferred_lifetime), (7, 3000));
+        }
+    }
+
+    #[test]
+    fn the_ia_follows_the_lease_type_whatever_the_argument_order() {
+        let mut h = handle();
+        kea::set_test_lease6(h.pin_mut(), "lease6", true).unwrap();
+        kea::set_test_ia(h.pin_mut(), "ia_na", 3).unwrap();
+        kea::set_test_ia(h.pin_mut(), "ia_pd", 25).unwrap();
+        for order in [
+            [Argument::Lease6, Argument::Ia],
+            [Argument::Ia, Argument::Lease6],
+        ] {
+            let event = read_arguments(Event::new(HookPoint::Lease6Renew), &order, &h).unwrap();
+            assert_eq!(event.ia.expect("ia").ia_type, 25, "{order:?}: IA_PD for a prefix");
         }
     }
 
