@@ -264,7 +264,11 @@ mod tests {
             [Argument::Ia, Argument::Lease6],
         ] {
             let event = read_arguments(Event::new(HookPoint::Lease6Renew), &order, &h).unwrap();
-            assert_eq!(event.ia.expect("ia").ia_type, 25, "{order:?}: IA_PD for a prefix");
+            assert_eq!(
+                event.ia.expect("ia").ia_type,
+                25,
+                "{order:?}: IA_PD for a prefix"
+            );
         }
     }
 
