@@ -279,6 +279,10 @@ pub mod ffi {
         fn library_parameters(handle: Pin<&mut LibraryHandle>) -> Result<String>;
         /// The `hooks-libraries` of the configuration Kea is parsing (empty outside parsing).
         fn staged_libraries() -> Result<Vec<RawLibrary>>;
+        /// Registers the message ids with Kea's logging, each with the text `%1` (once; later
+        /// calls do nothing). Kea takes them out of its dictionary again when it closes the
+        /// library.
+        fn register_messages(ids: Vec<String>) -> Result<()>;
         /// Log `text` as `%1` of message `id` on the "kea-runscript" logger;
         /// severity 0 debug, 1 info, 2 warn, 3 error. False, and nothing logged, when `id` is
         /// not in Kea's message dictionary.
