@@ -6,8 +6,8 @@
 //! `#[no_mangle] extern "C"` function here; the C++ shim (`shim/`) only reads Kea's objects,
 //! sets the next-step status and logs.
 //!
-//! Data flows one way: callout → shim copies Kea's arguments into plain structs
-//! ([`bridge`]) → [`convert`] builds the `kea-runscript-env` `Event`
+//! Data flows one way: callout → the shim writes Kea's arguments as records of the models'
+//! fields ([`bridge`]) → [`record`] reads them into the `kea-runscript-env` `Event`
 //! → the engine (`kea-runscript-core`) runs the scripts → [`verdict`] sets Kea's next step.
 //! Every entry point catches panics and C++ exceptions, logs them through Kea and returns as
 //! Kea expects: nothing unwinds across the FFI boundary.
@@ -15,9 +15,9 @@
 #![warn(missing_docs)]
 
 pub mod bridge;
-pub mod convert;
 pub mod extract;
 pub mod logging;
+pub mod record;
 #[cfg(test)]
 mod testing;
 pub mod verdict;
