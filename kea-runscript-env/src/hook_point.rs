@@ -52,55 +52,58 @@ pub enum Argument {
     Ia,
 }
 
+/// The argument table: per [`Argument`], in declaration order, Kea's argument name and the
+/// variable-name prefix it renders under (the same as Kea's hook uses).
+const ARGUMENTS: &[(Argument, &str, &str)] = &[
+    (Argument::Query4, "query4", "QUERY4"),
+    (Argument::Response4, "response4", "RESPONSE4"),
+    (Argument::Subnet4, "subnet4", "SUBNET4"),
+    (Argument::ClientId, "clientid", "PKT4_CLIENT_ID"),
+    (Argument::HwAddr, "hwaddr", "PKT4_HWADDR"),
+    (Argument::Lease4, "lease4", "LEASE4"),
+    (Argument::Leases4, "leases4", "LEASES4"),
+    (
+        Argument::DeletedLeases4,
+        "deleted_leases4",
+        "DELETED_LEASES4",
+    ),
+    (Argument::RemoveLease, "remove_lease", "REMOVE_LEASE"),
+    (
+        Argument::FakeAllocation,
+        "fake_allocation",
+        "FAKE_ALLOCATION",
+    ),
+    (Argument::Query6, "query6", "QUERY6"),
+    (Argument::Response6, "response6", "RESPONSE6"),
+    (Argument::Subnet6, "subnet6", "SUBNET6"),
+    (Argument::Lease6, "lease6", "LEASE6"),
+    (Argument::Leases6, "leases6", "LEASES6"),
+    (
+        Argument::DeletedLeases6,
+        "deleted_leases6",
+        "DELETED_LEASES6",
+    ),
+    (Argument::Ia, "ia_na", "PKT6_IA"),
+];
+
 impl Argument {
+    fn row(self) -> &'static (Argument, &'static str, &'static str) {
+        // The table is in declaration order (checked by a test), so the discriminant indexes it.
+        &ARGUMENTS[self as usize]
+    }
+
     /// Kea's callout argument name, the string to pass to `CalloutHandle::getArgument`.
     ///
     /// For [`Argument::Ia`] this is `"ia_na"`; use [`Argument::kea_name_for`] with the lease
     /// type to get `"ia_pd"` for prefix delegations, as Kea's own hook does.
     pub fn kea_name(self) -> &'static str {
-        match self {
-            Argument::Query4 => "query4",
-            Argument::Response4 => "response4",
-            Argument::Subnet4 => "subnet4",
-            Argument::ClientId => "clientid",
-            Argument::HwAddr => "hwaddr",
-            Argument::Lease4 => "lease4",
-            Argument::Leases4 => "leases4",
-            Argument::DeletedLeases4 => "deleted_leases4",
-            Argument::RemoveLease => "remove_lease",
-            Argument::FakeAllocation => "fake_allocation",
-            Argument::Query6 => "query6",
-            Argument::Response6 => "response6",
-            Argument::Subnet6 => "subnet6",
-            Argument::Lease6 => "lease6",
-            Argument::Leases6 => "leases6",
-            Argument::DeletedLeases6 => "deleted_leases6",
-            Argument::Ia => "ia_na",
-        }
+        self.row().1
     }
 
     /// The variable-name prefix this argument renders under (`"QUERY4"`, `"PKT4_HWADDR"`,
     /// `"REMOVE_LEASE"`, …), the same as Kea's hook uses.
     pub fn prefix(self) -> &'static str {
-        match self {
-            Argument::Query4 => "QUERY4",
-            Argument::Response4 => "RESPONSE4",
-            Argument::Subnet4 => "SUBNET4",
-            Argument::ClientId => "PKT4_CLIENT_ID",
-            Argument::HwAddr => "PKT4_HWADDR",
-            Argument::Lease4 => "LEASE4",
-            Argument::Leases4 => "LEASES4",
-            Argument::DeletedLeases4 => "DELETED_LEASES4",
-            Argument::RemoveLease => "REMOVE_LEASE",
-            Argument::FakeAllocation => "FAKE_ALLOCATION",
-            Argument::Query6 => "QUERY6",
-            Argument::Response6 => "RESPONSE6",
-            Argument::Subnet6 => "SUBNET6",
-            Argument::Lease6 => "LEASE6",
-            Argument::Leases6 => "LEASES6",
-            Argument::DeletedLeases6 => "DELETED_LEASES6",
-            Argument::Ia => "PKT6_IA",
-        }
+        self.row().2
     }
 
     /// Kea's argument name given the type of the event's `lease6`: for [`Argument::Ia`]
@@ -407,6 +410,13 @@ mod tests {
             assert_eq!(info.hook_point as usize, i, "{}", info.name);
         }
         assert_eq!(HookPoint::ALL.len(), HOOK_POINTS.len());
+    }
+
+    #[test]
+    fn argument_table_is_in_declaration_order() {
+        for (i, (argument, name, _)) in ARGUMENTS.iter().enumerate() {
+            assert_eq!(*argument as usize, i, "{name}");
+        }
     }
 
     #[test]
