@@ -162,11 +162,15 @@ fn engine(
     })
 }
 
-fn verdict_name(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Continue => "continue",
-        Verdict::Skip => "skip",
-        Verdict::Drop => "drop",
+/// The verdict's name and the tool's exit status for it (compared, not matched: a verdict
+/// core may add later shows as `continue`).
+fn verdict_outcome(verdict: Verdict) -> (&'static str, u8) {
+    if verdict == Verdict::Skip {
+        ("skip", EXIT_SKIP)
+    } else if verdict == Verdict::Drop {
+        ("drop", EXIT_DROP)
+    } else {
+        ("continue", 0)
     }
 }
 
@@ -195,12 +199,9 @@ fn run(script: &Path, event: &Path, config: Option<&Path>, log: StderrLog) -> Cl
     let verdict = deliver(&engine, &event);
     engine.shutdown();
     let verdict = verdict?;
-    println!("verdict: {}", verdict_name(verdict));
-    Ok(ExitCode::from(match verdict {
-        Verdict::Continue => 0,
-        Verdict::Skip => EXIT_SKIP,
-        Verdict::Drop => EXIT_DROP,
-    }))
+    let (name, status) = verdict_outcome(verdict);
+    println!("verdict: {name}");
+    Ok(ExitCode::from(status))
 }
 
 fn replay(
