@@ -252,28 +252,36 @@ impl Row<'_> {
 
     fn lease4(&self) -> Result<Lease4, String> {
         let address = self.required("address")?;
-        Ok(Lease4 {
-            address: address
+        let mut lease = Lease4::new(
+            address
                 .parse::<Ipv4Addr>()
                 .map_err(|_| format!("column address: {address:?} is not an IPv4 address"))?,
-            cltt: self.cltt()?,
-            hostname: self.hostname(),
-            // Kea reads an empty hwaddr as an empty Ethernet address, not as none.
-            hwaddr: Some(HwAddr {
-                htype: 1,
-                bytes: self.bytes("hwaddr")?.unwrap_or_default(),
-                source: 0,
-            }),
-            state: LeaseState::from_raw(self.number_or("state", 0)?),
-            subnet_id: self.number("subnet_id")?,
-            valid_lifetime: self.number("valid_lifetime")?,
-            client_id: self.bytes("client_id")?.map(ClientId),
-        })
+        );
+        lease.cltt = self.cltt()?;
+        lease.hostname = self.hostname();
+        // Kea reads an empty hwaddr as an empty Ethernet address, not as none.
+        lease.hwaddr = Some(HwAddr {
+            htype: 1,
+            bytes: self.bytes("hwaddr")?.unwrap_or_default(),
+            source: 0,
+        });
+        lease.state = LeaseState::from_raw(self.number_or("state", 0)?);
+        lease.subnet_id = self.number("subnet_id")?;
+        lease.valid_lifetime = self.number("valid_lifetime")?;
+        lease.client_id = self.bytes("client_id")?.map(ClientId);
+        Ok(lease)
     }
 
     fn lease6(&self) -> Result<Lease6, String> {
         let address = self.required("address")?;
-        let hwaddr = match self.bytes("hwaddr")? {
+        let mut lease = Lease6::new(
+            LeaseType::from_raw(self.number("lease_type")?),
+            address
+                .parse::<Ipv6Addr>()
+                .map_err(|_| format!("column address: {address:?} is not an IPv6 address"))?,
+            self.number("prefix_len")?,
+        );
+        lease.hwaddr = match self.bytes("hwaddr")? {
             Some(bytes) => Some(HwAddr {
                 htype: self.number_or("hwtype", 1)?,
                 bytes,
@@ -281,22 +289,15 @@ impl Row<'_> {
             }),
             None => None,
         };
-        Ok(Lease6 {
-            address: address
-                .parse::<Ipv6Addr>()
-                .map_err(|_| format!("column address: {address:?} is not an IPv6 address"))?,
-            cltt: self.cltt()?,
-            hostname: self.hostname(),
-            hwaddr,
-            state: LeaseState::from_raw(self.number_or("state", 0)?),
-            subnet_id: self.number("subnet_id")?,
-            valid_lifetime: self.number("valid_lifetime")?,
-            duid: self.bytes("duid")?.map(Duid),
-            iaid: self.number("iaid")?,
-            preferred_lifetime: self.number("pref_lifetime")?,
-            prefix_len: self.number("prefix_len")?,
-            lease_type: LeaseType::from_raw(self.number("lease_type")?),
-        })
+        lease.cltt = self.cltt()?;
+        lease.hostname = self.hostname();
+        lease.state = LeaseState::from_raw(self.number_or("state", 0)?);
+        lease.subnet_id = self.number("subnet_id")?;
+        lease.valid_lifetime = self.number("valid_lifetime")?;
+        lease.duid = self.bytes("duid")?.map(Duid);
+        lease.iaid = self.number("iaid")?;
+        lease.preferred_lifetime = self.number("pref_lifetime")?;
+        Ok(lease)
     }
 }
 

@@ -6,6 +6,8 @@
 //! argument type, `std::bad_alloc`, …) arrives here as an `Err` instead of unwinding through Rust.
 
 /// The bridge items (C++ namespace `kea_runscript`; Kea's handles in `isc::hooks`).
+// cxx's generated glue puts several unsafe calls in one block; our code has none here.
+#[allow(clippy::multiple_unsafe_ops_per_block)]
 #[cxx::bridge(namespace = "kea_runscript")]
 pub mod ffi {
     /// One entry of the staging configuration's `hooks-libraries`.

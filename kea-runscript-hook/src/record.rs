@@ -311,15 +311,7 @@ mod tests {
     fn absent_and_present_values() {
         assert_eq!(read::<Option<Ia>>(&Record::default().tag(b'n').0), Ok(None));
         let ia = read::<Option<Ia>>(&ia(Record::default().tag(b's')).0).unwrap();
-        assert_eq!(
-            ia,
-            Some(Ia {
-                iaid: 1,
-                ia_type: 25,
-                t1: 100,
-                t2: 160
-            })
-        );
+        assert_eq!(ia, Some(Ia::new(1, 25, 100, 160)));
         let bool_record = Record::default().tag(b's').tag(b'f');
         assert_eq!(read::<Option<bool>>(&bool_record.0), Ok(Some(false)));
     }

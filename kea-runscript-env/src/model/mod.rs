@@ -11,7 +11,7 @@ mod packet;
 mod raw_form;
 mod subnet;
 
-pub use ids::{ClientId, Duid, HwAddr};
+pub use ids::{ClientId, Duid, HwAddr, HwAddrLengthError};
 pub use lease::{Lease4, Lease6, LeaseState, LeaseType};
 pub use packet::{DhcpOption, Pkt4, Pkt6, Proto, Relay6};
 pub use subnet::{Ia, Subnet4, Subnet6};
