@@ -127,6 +127,8 @@ void lease_common(Record& r, const Lease& lease) {
     r.uint(lease.subnet_id_);
     r.key("valid_lifetime");
     r.uint(lease.valid_lft_);
+    r.key("expired");
+    r.boolean(lease.expired());
 }
 
 void lease4(Record& r, const Lease4Ptr& lease) {
@@ -252,6 +254,17 @@ void pkt6(Record& r, const Pkt6Ptr& pkt) {
     }
     r.key("client_id");
     optional(r, client, duid);
+    // Kea's own search over every source it knows (kea-hook-runscript's KEA_QUERY6_HWADDR).
+    // Not const in Kea: with a raw-socket address it records the source on that object,
+    // as Kea itself does when it asks.
+    HWAddrPtr mac;
+    try {
+        mac = pkt->getMAC(HWAddr::HWADDR_SOURCE_ANY);
+    } catch (const isc::Exception&) {
+        mac.reset();
+    }
+    r.key("mac");
+    optional(r, mac, hwaddr);
     r.key("options");
     options(r, pkt->options_);
     r.key("relays");
@@ -324,6 +337,19 @@ rust::Vec<uint8_t> read(const CalloutHandle& handle, rust::Str name, Write write
     return (r.take());
 }
 
+// Kea's own toText() dump of an object, empty when absent.
+template <typename Ptr>
+rust::String text(const CalloutHandle& handle, rust::Str name) {
+    Ptr value;
+    if (!fetch(handle, name, value) || !value) {
+        return (rust::String());
+    }
+    // Not necessarily UTF-8 (a hostname, an option's bytes): cxx rejects that in
+    // rust::String, so it goes through lossily.
+    const std::string dump = value->toText();
+    return (rust::String::lossy(dump.data(), dump.size()));
+}
+
 } // namespace
 
 rust::Vec<uint8_t> get_pkt4(const CalloutHandle& handle, rust::Str name) {
@@ -380,6 +406,18 @@ rust::Vec<uint8_t> get_bool(const CalloutHandle& handle, rust::Str name) {
         r.none();
     }
     return (r.take());
+}
+
+rust::String get_pkt6_text(const CalloutHandle& handle, rust::Str name) {
+    return (text<Pkt6Ptr>(handle, name));
+}
+
+rust::String get_lease4_text(const CalloutHandle& handle, rust::Str name) {
+    return (text<Lease4Ptr>(handle, name));
+}
+
+rust::String get_lease6_text(const CalloutHandle& handle, rust::Str name) {
+    return (text<Lease6Ptr>(handle, name));
 }
 
 } // namespace kea_runscript

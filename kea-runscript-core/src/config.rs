@@ -11,7 +11,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kea_runscript_env::HookPoint;
+use kea_runscript_env::{HookPoint, Profile};
 use serde_json::Value;
 
 use crate::verdict::Verdict;
@@ -71,7 +71,11 @@ pub struct Config {
 pub struct ScriptConfig {
     /// Absolute path of the executable (`name`, alias `script`).
     pub path: PathBuf,
-    /// Hook points it runs at (`hook-points`; default: Kea's 13).
+    /// The variables it gets (`variables`; default: [`Profile::Kea`], or
+    /// [`Profile::KeaHookRunscript`] when the parameters use only kea-hook-runscript's keys).
+    pub variables: Profile,
+    /// Hook points it runs at (`hook-points`; default: the profile's, Kea's 13 or
+    /// kea-hook-runscript's 19).
     pub hook_points: Vec<HookPoint>,
     /// Kill the script after this long (`timeout-ms`); `None` = never (async default).
     pub timeout: Option<Duration>,
@@ -177,7 +181,18 @@ impl Config {
             ));
         };
         let Some(scripts) = map.remove("scripts") else {
-            let script = parse_script("", Value::Object(map))?;
+            // A map written for kea-hook-runscript (only its keys) gets its profile and its
+            // defaults, so swapping the library path is all a migration needs.
+            let written_for_it = !map.is_empty()
+                && map
+                    .keys()
+                    .all(|k| raw::KEA_HOOK_RUNSCRIPT_KEYS.contains(&k.as_str()));
+            let implied = if written_for_it {
+                Profile::KeaHookRunscript
+            } else {
+                Profile::Kea
+            };
+            let script = parse_script("", Value::Object(map), implied)?;
             return Ok(Config {
                 scripts: vec![script],
             });
@@ -208,7 +223,7 @@ impl Config {
         let scripts = items
             .into_iter()
             .enumerate()
-            .map(|(i, item)| parse_script(&format!("scripts[{i}]"), item))
+            .map(|(i, item)| parse_script(&format!("scripts[{i}]"), item, Profile::Kea))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Config { scripts })
     }
@@ -246,8 +261,9 @@ fn one_of<T>(
     }
 }
 
-/// Parses one script object found at `prefix` (`""` for the single-script form).
-fn parse_script(prefix: &str, value: Value) -> Result<ScriptConfig, ConfigError> {
+/// Parses one script object found at `prefix` (`""` for the single-script form); `implied`
+/// is its profile when it has no `variables` key.
+fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptConfig, ConfigError> {
     if !value.is_object() {
         return Err(ConfigError::new(
             prefix,
@@ -262,7 +278,10 @@ fn parse_script(prefix: &str, value: Value) -> Result<ScriptConfig, ConfigError>
             "required: the absolute path of the script (alias 'script')",
         )
     })?;
-    let sync = one_of(prefix, ("sync", raw.sync), ("wait", raw.wait))?.is_some_and(|b| b.0);
+    let variables = raw.variables.map_or(implied, |v| v.0);
+    // kea-hook-runscript waits for its script unless told otherwise ("wait" defaults to true).
+    let sync = one_of(prefix, ("sync", raw.sync), ("wait", raw.wait))?
+        .map_or(variables == Profile::KeaHookRunscript, |b| b.0);
 
     // Keys of the other mode are errors, not silently ignored.
     let misplaced: &[(&str, bool)] = if sync {
@@ -287,6 +306,10 @@ fn parse_script(prefix: &str, value: Value) -> Result<ScriptConfig, ConfigError>
 
     let mode = if sync {
         let mut exit_codes = BTreeMap::from([(0u8, Verdict::Continue)]);
+        if variables == Profile::KeaHookRunscript && raw.exit_codes.is_none() {
+            // kea-hook-runscript ignores exit codes: every one continues, unlogged.
+            exit_codes.extend((0..=u8::MAX).map(|code| (code, Verdict::Continue)));
+        }
         for (code, outcome) in raw.exit_codes.unwrap_or_default() {
             exit_codes.insert(code.0, outcome.0);
         }
@@ -305,17 +328,23 @@ fn parse_script(prefix: &str, value: Value) -> Result<ScriptConfig, ConfigError>
     };
     let timeout = match raw.timeout_ms {
         Some(ms) => Some(Duration::from_millis(ms.0.into())),
-        None if sync => Some(DEFAULT_SYNC_TIMEOUT),
+        // kea-hook-runscript waits as long as its script runs.
+        None if sync && variables == Profile::Kea => Some(DEFAULT_SYNC_TIMEOUT),
         None => None,
     };
     let hook_points = match raw.hook_points {
         Some(points) => points.0,
-        None => HookPoint::ALL
-            .iter()
-            .copied()
-            .filter(|hp| hp.kea_default())
-            .collect(),
+        None => variables.default_hook_points(),
     };
+    if let Some(hp) = hook_points.iter().find(|hp| !variables.serves(**hp)) {
+        return Err(ConfigError::new(
+            join(prefix, "hook-points"),
+            format!(
+                "\"{hp}\" has no {variables} variables (kea-hook-runscript has no such callout); \
+                 run a second script with \"variables\": \"kea\" there"
+            ),
+        ));
+    }
     let env = raw
         .env
         .unwrap_or_default()
@@ -324,6 +353,7 @@ fn parse_script(prefix: &str, value: Value) -> Result<ScriptConfig, ConfigError>
         .collect();
     Ok(ScriptConfig {
         path: PathBuf::from(path.0),
+        variables,
         hook_points,
         timeout,
         env,
@@ -344,14 +374,24 @@ impl ScriptConfig {
                 "async max-in-flight={} max-queued={}",
                 a.max_in_flight, a.max_queued
             ),
-            Mode::Sync(s) => format!(
-                "sync exit-codes={:?} on-timeout={:?} on-signal={:?}",
-                s.exit_codes, s.on_timeout, s.on_signal
-            ),
+            Mode::Sync(s) => {
+                let every_code_continues = s.exit_codes.len() == 256
+                    && s.exit_codes.values().all(|v| *v == Verdict::Continue);
+                let codes = if every_code_continues {
+                    "all continue".to_owned()
+                } else {
+                    format!("{:?}", s.exit_codes)
+                };
+                format!(
+                    "sync exit-codes={codes} on-timeout={:?} on-signal={:?}",
+                    s.on_timeout, s.on_signal
+                )
+            }
         };
         format!(
-            "script {} ({mode}, timeout={timeout}, {} extra variables) at hook points: {}",
+            "script {} ({mode}, timeout={timeout}, variables={}, {} extra variables) at hook points: {}",
             self.path.display(),
+            self.variables,
             self.env.len(),
             points.join(", ")
         )

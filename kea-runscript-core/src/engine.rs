@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kea_runscript_env::{Event, HookPoint};
+use kea_runscript_env::{Event, HookPoint, Profile};
 
 use crate::config::{self, Config, ConfigError};
 use crate::counters::{bump, Counters, LiveCounters};
@@ -150,24 +150,56 @@ impl Engine {
         self.policy.wants(hook_point)
     }
 
-    /// Renders `event` once and runs every script selected for its hook point, in
-    /// configuration order. Async scripts contribute `Continue`; several sync
-    /// verdicts combine to the most severe.
+    /// Renders `event` once per variable profile in use there and runs every script
+    /// selected for its hook point, in configuration order, each with its profile's
+    /// variables. Async scripts contribute `Continue`; several sync verdicts combine to the
+    /// most severe.
     pub fn handle(&self, event: &Event) -> Verdict {
-        if !self.wants(event.hook_point) {
+        let selected = self.policy.scripts(event.hook_point);
+        if selected.is_empty() {
             return Verdict::Continue;
         }
-        self.handle_vars(event.hook_point, kea_runscript_env::render(event))
+        bump(&self.context.counters.events);
+        // Rendered on first use, once per profile; `Profile::ALL` is in declaration order
+        // (tested in kea-runscript-env), so the discriminant indexes it.
+        let mut envs: [Option<Arc<EventEnv>>; Profile::ALL.len()] = Default::default();
+        Verdict::combine(selected.iter().filter_map(|&index| {
+            let profile = self.config.scripts[index].variables;
+            let env = envs[profile as usize]
+                .get_or_insert_with(|| self.prepare(event.hook_point, profile.render(event)));
+            self.runners[index].deliver(env)
+        }))
+    }
+
+    /// True when a script with `profile`'s variables runs at `hook_point` (lets the hook
+    /// read from Kea what only that profile renders).
+    pub fn wants_profile(&self, hook_point: HookPoint, profile: Profile) -> bool {
+        self.policy
+            .scripts(hook_point)
+            .iter()
+            .any(|&index| self.config.scripts[index].variables == profile)
     }
 
     /// Like [`Engine::handle`] with already rendered variables (ordered
-    /// `(NAME, value)` pairs) — for callers without an `Event` (tests, benchmarks).
+    /// `(NAME, value)` pairs), given to every selected script whatever its profile — for
+    /// callers without an `Event` (tests, benchmarks).
     pub fn handle_vars(&self, hook_point: HookPoint, vars: Vec<(String, String)>) -> Verdict {
         let selected = self.policy.scripts(hook_point);
         if selected.is_empty() {
             return Verdict::Continue;
         }
         bump(&self.context.counters.events);
+        let env = self.prepare(hook_point, vars);
+        Verdict::combine(
+            selected
+                .iter()
+                .filter_map(|&index| self.runners[index].deliver(&env)),
+        )
+    }
+
+    /// One event's variables made ready for the runners; entries `execve` cannot take are
+    /// left out and logged.
+    fn prepare(&self, hook_point: HookPoint, vars: Vec<(String, String)>) -> Arc<EventEnv> {
         let (env, rejected) = EventEnv::new(hook_point, vars);
         if !rejected.is_empty() {
             self.context
@@ -180,12 +212,7 @@ impl Engine {
                     )
                 });
         }
-        let env = Arc::new(env);
-        Verdict::combine(
-            selected
-                .iter()
-                .filter_map(|&index| self.runners[index].deliver(&env)),
-        )
+        Arc::new(env)
     }
 
     /// For unload: stops accepting events (later ones are counted as dropped) and

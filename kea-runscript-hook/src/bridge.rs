@@ -73,5 +73,11 @@ pub mod ffi {
         fn get_ia(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
         /// Argument of type `bool`, as a record of its model.
         fn get_bool(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        /// Kea's `toText()` of a `Pkt6Ptr` argument (empty when absent).
+        fn get_pkt6_text(handle: &CalloutHandle, name: &str) -> Result<String>;
+        /// Kea's `toText()` of a `Lease4Ptr` argument (empty when absent).
+        fn get_lease4_text(handle: &CalloutHandle, name: &str) -> Result<String>;
+        /// Kea's `toText()` of a `Lease6Ptr` argument (empty when absent).
+        fn get_lease6_text(handle: &CalloutHandle, name: &str) -> Result<String>;
     }
 }

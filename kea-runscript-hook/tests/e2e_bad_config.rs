@@ -105,6 +105,24 @@ fn kea_rejects_bad_parameters_with_our_message() {
             "nmae",
             "",
         ),
+        (
+            "unknown variable profile",
+            json!({"name": good, "variables": "khr"}),
+            "variables",
+            "khr",
+        ),
+        (
+            "hook point kea-hook-runscript never had",
+            json!({"script": good, "variables": "kea-hook-runscript", "hook-points": ["leases4_committed"]}),
+            "hook-points",
+            "leases4_committed",
+        ),
+        (
+            "kea-hook-runscript config with a non-boolean wait",
+            json!({"script": good, "wait": "yes"}),
+            "wait",
+            "",
+        ),
     ];
     let mut failures = Vec::new();
     for (what, parameters, parameter, detail) in &table {

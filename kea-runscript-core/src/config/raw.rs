@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Display;
 
-use kea_runscript_env::HookPoint;
+use kea_runscript_env::{HookPoint, Profile};
 use serde::de::{Deserializer, Error as _};
 use serde::Deserialize;
 use serde_json::Value;
@@ -35,7 +35,11 @@ pub(super) struct RawScript {
     #[serde(rename = "max-queued")]
     pub max_queued: Option<Count>,
     pub env: Option<BTreeMap<EnvName, EnvValue>>,
+    pub variables: Option<Variables>,
 }
+
+/// kea-hook-runscript's own parameter keys: a map made only of these is written for it.
+pub(super) const KEA_HOOK_RUNSCRIPT_KEYS: [&str; 2] = ["script", "wait"];
 
 /// Whether `key` is one of [`RawScript`]'s keys, asked of serde itself so that no second
 /// list can drift: every field is optional, so `{key: null}` parses exactly when `key`
@@ -178,6 +182,21 @@ impl<'de> Deserialize<'de> for HookPoints {
                 points.push(point);
             }
             Ok(HookPoints(points))
+        })
+    }
+}
+
+/// A variable profile name: `"kea"` or `"kea-hook-runscript"`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Variables(pub Profile);
+
+impl<'de> Deserialize<'de> for Variables {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| {
+            v.as_str()
+                .and_then(|s| s.parse().ok())
+                .map(Variables)
+                .ok_or_else(|| expected("\"kea\" or \"kea-hook-runscript\"", v))
         })
     }
 }
