@@ -16,7 +16,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use kea_runscript_core::log::{LogSink, Severity};
 use kea_runscript_core::{Engine, Verdict};
-use kea_runscript_env::{Event, HookPoint};
+use kea_runscript_env::{Event, HookPoint, Profile};
 
 /// Exit status when the sync verdict is `skip`.
 const EXIT_SKIP: u8 = 3;
@@ -42,6 +42,9 @@ enum Command {
     Render {
         /// Event file: JSON as in fixtures/events/ (see the README's "Event files").
         event: PathBuf,
+        /// Variable set, as the script's "variables" parameter: kea or kea-hook-runscript.
+        #[arg(long, value_name = "PROFILE", default_value = "kea", value_parser = parse_profile)]
+        variables: Profile,
     },
     /// Run SCRIPT for EVENT through the hook's runner and print the sync verdict.
     ///
@@ -116,7 +119,7 @@ fn main() -> ExitCode {
 
 fn dispatch(command: Command, log: StderrLog) -> CliResult<ExitCode> {
     match command {
-        Command::Render { event } => render(&event),
+        Command::Render { event, variables } => render(&event, variables),
         Command::Run {
             script,
             event,
@@ -139,10 +142,15 @@ fn dispatch(command: Command, log: StderrLog) -> CliResult<ExitCode> {
     }
 }
 
-fn render(event: &Path) -> CliResult<ExitCode> {
+fn parse_profile(name: &str) -> Result<Profile, String> {
+    name.parse()
+        .map_err(|e: kea_runscript_env::UnknownProfile| e.to_string())
+}
+
+fn render(event: &Path, variables: Profile) -> CliResult<ExitCode> {
     let event = event_file::load(event)?;
     let mut out = std::io::stdout().lock();
-    for (name, value) in event.render() {
+    for (name, value) in variables.render(&event) {
         writeln!(out, "{name}={value}").map_err(|e| format!("writing to stdout: {e}"))?;
     }
     Ok(ExitCode::SUCCESS)

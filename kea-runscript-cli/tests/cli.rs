@@ -66,6 +66,27 @@ fn render_prints_every_fixture_as_the_hook_renders_it() {
     let output = cli(&[&"render", &fixture("lease4_expire.json")]);
     assert!(stdout(&output).starts_with("LEASE4_ADDRESS=192.0.2.10\n"));
     assert!(stdout(&output).ends_with("REMOVE_LEASE=true\n"));
+    // The other variable set, as a script with "variables": "kea-hook-runscript" gets it.
+    let output = cli(&[
+        &"render",
+        &"--variables",
+        &"kea-hook-runscript",
+        &fixture("lease4_expire.json"),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).ends_with("KEA_REMOVE_LEASE=1\n"),
+        "{}",
+        stdout(&output)
+    );
+    let output = cli(&[
+        &"render",
+        &"--variables",
+        &"kea2",
+        &fixture("lease4_expire.json"),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("kea2"), "{}", stderr(&output));
 }
 
 #[test]
