@@ -25,7 +25,7 @@
 //!
 //! Code running in the keeper or in the script before `execve` shares the parent's
 //! memory, and its thread pointer is still the parent thread's: it does nothing but
-//! raw system calls (`raw_syscall*`, `raw_clone`; no libc wrapper that could write
+//! raw system calls (the typed wrappers of `sys`; no libc wrapper that could write
 //! `errno` or take a lock, no allocation). The parent blocks every signal (including
 //! glibc's internal ones) around `clone`; the keeper keeps them all blocked for its
 //! whole life, so no host signal handler ever runs on the keeper's stack.
