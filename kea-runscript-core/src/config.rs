@@ -469,6 +469,14 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
             format!("\"{hp}\" is chosen with \"replay-leases\": true, not listed"),
         ));
     }
+    if raw.host_reservation.is_some_and(|b| b.0) {
+        // Accepted as a key so that configurations can be written for it, refused as true so
+        // that nobody relies on variables this build does not give.
+        return Err(ConfigError::new(
+            join(prefix, "host-reservation"),
+            "true is not supported yet (the HOST4_*/HOST6_* variables are not implemented)",
+        ));
+    }
     let replay_leases = raw.replay_leases.is_some_and(|b| b.0);
     if replay_leases {
         if variables != Profile::Kea {
@@ -521,7 +529,7 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
         label: prefix.to_owned(),
         options: raw.options.map_or_else(Vec::new, |o| o.0),
         expressions,
-        host_reservation: raw.host_reservation.is_some_and(|b| b.0),
+        host_reservation: false,
         replay_leases,
     })
 }

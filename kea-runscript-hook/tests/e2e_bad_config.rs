@@ -47,7 +47,7 @@ fn kea_rejects_bad_parameters_with_our_message() {
     assert!(ok, "a good configuration must start:\n{out}");
     // The new keys, used well, pass both too (so their rows below fail for the reason named).
     let rich = config_with(
-        json!({"name": good, "options": [60, 254], "host-reservation": true, "replay-leases": true,
+        json!({"name": good, "options": [60, 254], "host-reservation": false, "replay-leases": true,
                "expressions": {"VENDOR": "substring(option[60].hex,0,9)", "HAS_77": "option[77].exists",
                                "MAC": "hexstring(pkt4.mac, ':')"}}),
         &log("rich"),
@@ -217,6 +217,12 @@ fn kea_rejects_bad_parameters_with_our_message() {
             json!({"name": good, "replay-leases": "yes"}),
             "replay-leases",
             "",
+        ),
+        (
+            "host-reservation, not implemented yet",
+            json!({"name": good, "host-reservation": true}),
+            "host-reservation",
+            "not supported yet",
         ),
         (
             "host-reservation not a boolean",

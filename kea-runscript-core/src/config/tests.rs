@@ -90,6 +90,7 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "expressions": {"MAC": 3}}"#, "parameter 'expressions.MAC': expected an expression (a non-empty string), got 3"),
         (r#"{"name": "/a", "env": {"MAC": "x"}, "expressions": {"MAC": "pkt4.mac"}}"#, "parameter 'expressions.MAC': also set in 'env'; use one"),
         (r#"{"name": "/a", "host-reservation": "yes"}"#, r#"parameter 'host-reservation': expected true or false, got "yes""#),
+        (r#"{"name": "/a", "host-reservation": true}"#, "parameter 'host-reservation': true is not supported yet (the HOST4_*/HOST6_* variables are not implemented)"),
         (r#"{"name": "/a", "replay-leases": 1}"#, "parameter 'replay-leases': expected true or false, got 1"),
         (r#"{"name": "/a", "hook-points": ["lease4_replay"]}"#, r#"parameter 'hook-points': "lease4_replay" is chosen with "replay-leases": true, not listed"#),
         (r#"{"scripts": [{"name": "/a", "variables": "kea-hook-runscript", "replay-leases": true}]}"#, r#"parameter 'scripts[0].replay-leases': needs "variables": "kea" (kea-hook-runscript has no replay)"#),
@@ -315,7 +316,7 @@ fn kea_hook_runscript_ignores_exit_codes_unless_told() {
 #[test]
 fn options_expressions_reservation_and_replay_are_parsed() {
     let config = Config::parse(
-        r#"{"name": "/s", "options": [60, 77, 300], "host-reservation": true, "replay-leases": true,
+        r#"{"name": "/s", "options": [60, 77, 300], "host-reservation": false, "replay-leases": true,
             "hook-points": ["leases4_committed"],
             "expressions": {"VENDOR": "substring(option[60].hex,0,9)", "MAC": "pkt4.mac", "_X1": "'a'"}}"#,
     )
@@ -326,7 +327,7 @@ fn options_expressions_reservation_and_replay_are_parsed() {
     let names: Vec<&str> = script.expressions.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["MAC", "VENDOR", "_X1"]);
     assert_eq!(script.expressions[1].1, "substring(option[60].hex,0,9)");
-    assert!(script.host_reservation && script.replay_leases);
+    assert!(!script.host_reservation && script.replay_leases);
     assert!(config.has_expressions());
     assert_eq!(
         script.hook_points,
