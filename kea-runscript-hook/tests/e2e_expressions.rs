@@ -52,6 +52,8 @@ fn expressions_v4(mt: bool) {
         "BRANCH": "ifelse(option[77].exists and not option[43].exists, 'gw', 'other')",
         "CONCAT": "concat('v=', substring(option[60].text, 0, 4))",
         "FAILS": "uint16totext(option[60].hex)",
+        // The README's example.
+        "IS_GATEWAY": "option[77].exists and substring(option[60].hex,0,4) == 'MSFT'",
     });
     let settings = Settings::new(
         Family::V4,
@@ -93,6 +95,7 @@ fn expressions_v4(mt: bool) {
         ("BRANCH", "gw"),
         ("CONCAT", &format!("v={}", &vendor_all[..4])),
         ("FAILS", ""),
+        ("IS_GATEWAY", "true"),
     ]);
     let committed = with.wait_one("leases4_committed", t, |r| r.has("QUERY4_TXID", &xid));
     committed.check(&[
