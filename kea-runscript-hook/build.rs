@@ -21,7 +21,13 @@ const KEA_LIBS: &[&str] = &[
 ];
 
 /// The shim's C++ sources, compiled with the bridge.
-const SHIM_SOURCES: &[&str] = &["extract.cc", "library.cc", "logging.cc", "testing.cc"];
+const SHIM_SOURCES: &[&str] = &[
+    "extract.cc",
+    "library.cc",
+    "logging.cc",
+    "parking.cc",
+    "testing.cc",
+];
 
 /// The cxx bridges. `src/testing.rs` (unit tests only) gives the tests a real CalloutHandle;
 /// its C++ is not linked into the library because nothing outside the tests refers to it.

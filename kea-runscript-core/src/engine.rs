@@ -237,6 +237,15 @@ impl Engine {
         }))
     }
 
+    /// True when at least one sync script runs at `hook_point`: its verdict matters, so
+    /// the hook may park the packet there and resolve it through [`Engine::handle_with`].
+    pub fn waits_for_verdict(&self, hook_point: HookPoint) -> bool {
+        self.policy
+            .scripts(hook_point)
+            .iter()
+            .any(|&index| matches!(self.config.scripts[index].mode, config::Mode::Sync(_)))
+    }
+
     /// True when a script with `profile`'s variables runs at `hook_point` (lets the hook
     /// read from Kea what only that profile renders).
     pub fn wants_profile(&self, hook_point: HookPoint, profile: Profile) -> bool {

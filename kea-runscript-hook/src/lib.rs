@@ -18,6 +18,7 @@ pub mod bridge;
 pub mod convert;
 pub mod extract;
 pub mod logging;
+pub mod parking;
 #[cfg(test)]
 mod testing;
 pub mod verdict;
@@ -221,6 +222,19 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
                 ffi::hooks_version()
             ),
         );
+        if parks(&engine) {
+            // A resolution posted to Kea's IO service may run after unload.
+            if !own_path().is_some_and(|path| parking::pin_library(&path)) {
+                logging::log(
+                    Severity::Warn,
+                    logging::LOAD,
+                    "cannot keep the library mapped: packets are not parked, sync scripts at \
+                     leases4_committed/leases6_committed hold Kea's thread",
+                );
+            } else {
+                parking::open();
+            }
+        }
         run_library_event(&engine, HookPoint::Load);
         Ok(0)
     })
@@ -231,11 +245,57 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
 #[no_mangle]
 pub extern "C" fn unload() -> c_int {
     guarded("unload", logging::CALLOUT_ERROR, Report::Always, 0, || {
+        let dropped = parking::close();
+        if dropped > 0 {
+            logging::log(
+                Severity::Warn,
+                logging::UNLOAD,
+                &format!("unload: dropped {dropped} parked packet(s) still waiting for a verdict"),
+            );
+        }
         if let Some(engine) = replace_engine(None) {
             run_library_event(&engine, HookPoint::Unload);
             engine.shutdown();
         }
         logging::log(Severity::Info, logging::UNLOAD, "unloaded");
+        Ok(0)
+    })
+}
+
+/// True when `engine` has a sync script where Kea lets a callout park the packet.
+fn parks(engine: &Engine) -> bool {
+    [HookPoint::Leases4Committed, HookPoint::Leases6Committed]
+        .into_iter()
+        .any(|hook_point| engine.waits_for_verdict(hook_point))
+}
+
+/// Kea: the server applied a configuration; keeps its IO service to unpark packets on.
+///
+/// # Safety
+/// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn dhcp4_srv_configured(handle: *mut CalloutHandle) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { srv_configured("dhcp4_srv_configured", handle) }
+}
+
+/// Kea: as [`dhcp4_srv_configured`], for the DHCPv6 server.
+///
+/// # Safety
+/// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn dhcp6_srv_configured(handle: *mut CalloutHandle) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { srv_configured("dhcp6_srv_configured", handle) }
+}
+
+/// # Safety
+/// As [`dhcp4_srv_configured`].
+unsafe fn srv_configured(what: &str, handle: *mut CalloutHandle) -> c_int {
+    guarded(what, logging::CALLOUT_ERROR, Report::Always, 0, || {
+        // SAFETY: see the function's contract.
+        let handle = unsafe { handle.as_ref() }.ok_or("null callout handle")?;
+        ffi::capture_io_service(handle).map_err(|e| e.to_string())?;
         Ok(0)
     })
 }
@@ -278,6 +338,19 @@ unsafe fn run_callout(
     if engine.wants_profile(hook_point, Profile::KeaHookRunscript) {
         // SAFETY: as above.
         extract::kea_texts(&mut event, unsafe { &*handle }).map_err(|e| e.to_string())?;
+    }
+    if parking::can_park(hook_point) && engine.waits_for_verdict(hook_point) {
+        // SAFETY: as above; the only borrow of the handle now.
+        let borrowed = unsafe { &mut *handle };
+        // SAFETY: never moved out of while pinned (Kea owns it).
+        let pinned = unsafe { Pin::new_unchecked(borrowed) };
+        if let Some(ticket) = parking::park(hook_point, pinned)? {
+            engine.handle_with(
+                &event,
+                Box::new(move |verdict| parking::resolve(hook_point, ticket, verdict)),
+            );
+            return Ok(0);
+        }
     }
     let verdict = engine.handle(&event);
     // SAFETY: as above; the only borrow of the handle now, and Kea owns (never moves) it.

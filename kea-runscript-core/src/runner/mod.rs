@@ -131,6 +131,7 @@ struct TargetStrings {
 
 /// The executable side of one configured script: path and extra variables, as C
 /// strings, and how long it may run.
+#[derive(Clone)]
 pub(crate) struct ScriptTarget {
     strings: Arc<TargetStrings>,
     /// Kill after this long (`timeout-ms`), if set.
