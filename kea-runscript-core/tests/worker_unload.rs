@@ -1,5 +1,6 @@
-//! Load and unload a worker engine repeatedly: no thread, fd, child or keeper is
-//! left behind. (Own test binary so that /proc shows only this test.)
+//! Load and unload a worker engine repeatedly, and restart a worker repeatedly: no
+//! thread, fd, child, zombie or keeper is left behind. (Own test binary so that
+//! /proc shows only this test.)
 
 mod common;
 
@@ -24,6 +25,22 @@ done"#,
     let threads = || std::fs::read_dir("/proc/self/task").unwrap().count();
     let fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
     let (threads_before, fds_before) = (threads(), fds());
+    // Restarts leave nothing behind either: a worker that exits at once, five times.
+    {
+        let quitter = common::script(dir.path(), "quitter", "exit 1");
+        let engine = Engine::from_json(
+            &format!(r#"{{"name": {}, "mode": "worker"}}"#, js(&quitter)),
+            Arc::new(log::StderrSink),
+        )
+        .unwrap();
+        wait_until("five restarts", || engine.counters().worker_restarts >= 5);
+        assert!(common::zombie_children().is_empty());
+        engine.shutdown();
+        drop(engine);
+        assert_eq!(children(), Vec::<i32>::new());
+        assert_eq!(threads(), threads_before);
+        assert_eq!(fds(), fds_before);
+    }
     for round in 0..5 {
         let engine = Engine::from_json(
             &format!(

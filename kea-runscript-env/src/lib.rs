@@ -59,7 +59,7 @@ mod profile;
 mod render;
 
 pub use event::Event;
-pub use hook_point::{Argument, HookPoint, UnknownHookPoint};
+pub use hook_point::{Argument, HookPoint, NextSteps, UnknownHookPoint};
 pub use model::{
     ClientId, DhcpOption, Duid, HwAddr, HwAddrLengthError, Ia, Lease4, Lease6, LeaseState,
     LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,

@@ -6,8 +6,8 @@
 //! `#[no_mangle] extern "C"` function here; the C++ shim (`shim/`) only reads Kea's objects,
 //! sets the next-step status and logs.
 //!
-//! Data flows one way: callout → shim copies Kea's arguments into plain structs
-//! ([`bridge`]) → [`convert`] builds the `kea-runscript-env` `Event`
+//! Data flows one way: callout → the shim writes Kea's arguments as records of the models'
+//! fields ([`bridge`]) → [`record`] reads them into the `kea-runscript-env` `Event`
 //! → the engine (`kea-runscript-core`) runs the scripts → [`verdict`] sets Kea's next step.
 //! Every entry point catches panics and C++ exceptions, logs them through Kea and returns as
 //! Kea expects: nothing unwinds across the FFI boundary.
@@ -15,10 +15,10 @@
 #![warn(missing_docs)]
 
 pub mod bridge;
-pub mod convert;
 pub mod extract;
 pub mod logging;
 pub mod parking;
+pub mod record;
 #[cfg(test)]
 mod testing;
 pub mod verdict;
@@ -361,51 +361,42 @@ unsafe fn run_callout(
     Ok(0)
 }
 
-/// Generates one exported callout per hook point from the table `symbol => HookPoint`.
+/// Generates one exported callout per row of the hook-point table
+/// ([`kea_runscript_env::hook_point_table!`]) whose `callout` is true, and [`CALLOUTS`]
+/// listing them. Walks the rows one at a time, carrying the list built so far.
 macro_rules! callouts {
-    ($($symbol:ident => $hook_point:ident),* $(,)?) => {
-        $(
-            #[doc = concat!("Kea callout `", stringify!($symbol), "`.")]
-            ///
-            /// # Safety
-            /// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
-            #[no_mangle]
-            pub unsafe extern "C" fn $symbol(handle: *mut CalloutHandle) -> c_int {
-                guarded(stringify!($symbol), logging::CALLOUT_ERROR, Report::Limited, 0, || {
-                    // SAFETY: the caller's contract above is `callout`'s.
-                    unsafe { callout(HookPoint::$hook_point, handle) }
-                })
-            }
-        )*
-
-        /// Every exported callout: its symbol and hook point.
-        pub const CALLOUTS: &[(&str, HookPoint)] = &[$((stringify!($symbol), HookPoint::$hook_point)),*];
+    (@list [$($done:tt)*]) => {
+        /// Every exported callout: its symbol, its hook point and the function.
+        pub const CALLOUTS: &[(&str, HookPoint, unsafe extern "C" fn(*mut CalloutHandle) -> c_int)] =
+            &[$($done)*];
+    };
+    (@list [$($done:tt)*] $(#[$doc:meta])* $variant:ident = $symbol:ident {
+        callout: true, $($row:tt)*
+    } $($rest:tt)*) => {
+        #[doc = concat!("Kea callout `", stringify!($symbol), "`.")]
+        ///
+        /// # Safety
+        /// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
+        #[no_mangle]
+        pub unsafe extern "C" fn $symbol(handle: *mut CalloutHandle) -> c_int {
+            guarded(stringify!($symbol), logging::CALLOUT_ERROR, Report::Limited, 0, || {
+                // SAFETY: the caller's contract above is `callout`'s.
+                unsafe { callout(HookPoint::$variant, handle) }
+            })
+        }
+        callouts!(@list [$($done)* (stringify!($symbol), HookPoint::$variant, $symbol),] $($rest)*);
+    };
+    (@list [$($done:tt)*] $(#[$doc:meta])* $variant:ident = $symbol:ident {
+        callout: false, $($row:tt)*
+    } $($rest:tt)*) => {
+        callouts!(@list [$($done)*] $($rest)*);
+    };
+    ($($rows:tt)*) => {
+        callouts!(@list [] $($rows)*);
     };
 }
 
-callouts! {
-    lease4_renew => Lease4Renew,
-    lease4_expire => Lease4Expire,
-    lease4_recover => Lease4Recover,
-    leases4_committed => Leases4Committed,
-    lease4_release => Lease4Release,
-    lease4_decline => Lease4Decline,
-    lease6_renew => Lease6Renew,
-    lease6_rebind => Lease6Rebind,
-    lease6_expire => Lease6Expire,
-    lease6_recover => Lease6Recover,
-    leases6_committed => Leases6Committed,
-    lease6_release => Lease6Release,
-    lease6_decline => Lease6Decline,
-    pkt4_receive => Pkt4Receive,
-    subnet4_select => Subnet4Select,
-    lease4_select => Lease4Select,
-    pkt4_send => Pkt4Send,
-    pkt6_receive => Pkt6Receive,
-    subnet6_select => Subnet6Select,
-    lease6_select => Lease6Select,
-    pkt6_send => Pkt6Send,
-}
+kea_runscript_env::hook_point_table!(callouts);
 
 #[cfg(test)]
 mod tests {
@@ -594,10 +585,13 @@ mod tests {
             .filter(|hp| !matches!(hp, HookPoint::Load | HookPoint::Unload))
             .map(|hp| hp.name())
             .collect();
-        let exported: Vec<&str> = CALLOUTS.iter().map(|(symbol, _)| *symbol).collect();
+        let exported: Vec<&str> = CALLOUTS.iter().map(|(symbol, _, _)| *symbol).collect();
         assert_eq!(exported, expected);
-        for (symbol, hp) in CALLOUTS {
+        for (symbol, hp, function) in CALLOUTS {
             assert_eq!(*symbol, hp.name());
+            assert!(hp.is_callout(), "{symbol}");
+            // SAFETY: a null handle is refused before anything is read (no engine is loaded).
+            assert_eq!(unsafe { function(std::ptr::null_mut()) }, 0, "{symbol}");
         }
     }
 }
