@@ -29,6 +29,7 @@ const SHIM_SOURCES: &[&str] = &[
     "testing.cc",
     "eval.cc",
     "replay.cc",
+    "parking.cc",
 ];
 
 /// The cxx bridges. `src/testing.rs` (unit tests only) gives the tests a real CalloutHandle;

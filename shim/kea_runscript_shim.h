@@ -6,12 +6,15 @@
 // directly (the entry points are exported by the Rust cdylib).
 #pragma once
 
+#include <dhcp/pkt4.h>
+#include <dhcp/pkt6.h>
 #include <hooks/callout_handle.h>
 #include <hooks/library_handle.h>
 
 #include "rust/cxx.h"
 
 #include <cstdint>
+#include <memory>
 
 namespace kea_runscript {
 
@@ -51,5 +54,27 @@ rust::Vec<uint8_t> get_bool(const CalloutHandle& handle, rust::Str name);
 rust::String get_pkt6_text(const CalloutHandle& handle, rust::Str name);
 rust::String get_lease4_text(const CalloutHandle& handle, rust::Str name);
 rust::String get_lease6_text(const CalloutHandle& handle, rust::Str name);
+
+// A query parked at leases4_committed / leases6_committed, referenced once by this library.
+class ParkedQuery {
+public:
+    ParkedQuery(isc::hooks::ParkingLotHandlePtr lot, isc::dhcp::Pkt4Ptr query4,
+                isc::dhcp::Pkt6Ptr query6);
+    // Unparks (Kea goes on and answers) or drops (no answer) the query, on the calling thread.
+    void resolve(bool drop);
+
+private:
+    isc::hooks::ParkingLotHandlePtr lot_;
+    isc::dhcp::Pkt4Ptr query4_;
+    isc::dhcp::Pkt6Ptr query6_;
+};
+
+// Parking (parking.cc). capture_io_service: at dhcp4/6_srv_configured; release_io_service: at
+// unload. park_query returns null when the query cannot be parked (then the caller waits).
+bool capture_io_service(const CalloutHandle& handle);
+void release_io_service();
+std::unique_ptr<ParkedQuery> park_query(CalloutHandle& handle, bool v6);
+void resolve_parked(std::unique_ptr<ParkedQuery> parked, bool drop);
+void drop_parked_now(std::unique_ptr<ParkedQuery> parked);
 
 } // namespace kea_runscript

@@ -89,7 +89,8 @@ pub struct ScriptConfig {
     pub mode: Mode,
     /// A process per event, or one long-lived worker (`mode`).
     pub runner: RunnerKind,
-    /// Log each line the script writes to stderr (`log-output`; workers only so far).
+    /// Log each line the script writes to stderr, and for a spawned script also to
+    /// stdout (`log-output`).
     pub log_output: bool,
     /// Where the script is in the configuration (`""` or `scripts[i]`), for messages.
     pub label: String,
@@ -389,22 +390,12 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
                 raw.max_queued.is_some(),
                 "sync: false or mode: \"worker\"",
             ),
-            (
-                "log-output",
-                raw.log_output.is_some(),
-                "mode: \"worker\" (for now)",
-            ),
         ]
     } else {
         &[
             ("exit-codes", raw.exit_codes.is_some(), "sync: true"),
             ("on-timeout", raw.on_timeout.is_some(), "sync: true"),
             ("on-signal", raw.on_signal.is_some(), "sync: true"),
-            (
-                "log-output",
-                raw.log_output.is_some(),
-                "mode: \"worker\" (for now)",
-            ),
         ]
     };
     if let Some((key, _, needs)) = misplaced.iter().find(|(_, given, _)| *given) {

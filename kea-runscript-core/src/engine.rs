@@ -12,6 +12,7 @@ use crate::config::{self, Config, ConfigError};
 use crate::counters::{bump, Counters, LiveCounters};
 use crate::log::{self, LogSink, RateLimiter, Severity};
 use crate::policy::Policy;
+use crate::runner::output::OutputCollector;
 use crate::runner::reaper::Reaper;
 use crate::runner::spawn_async::SpawnAsync;
 use crate::runner::spawn_sync::SpawnSync;
@@ -108,6 +109,8 @@ pub struct Engine {
     runners: Vec<Arc<dyn Runner>>,
     context: Arc<RunnerContext>,
     reaper: Option<Arc<Reaper>>,
+    /// Collects spawned scripts' output (`log-output`), if any script asks for it.
+    output: Option<Arc<OutputCollector>>,
     stopped: AtomicBool,
 }
 
@@ -142,9 +145,28 @@ impl Engine {
         } else {
             None
         };
+        let any_spawn_output = config
+            .scripts
+            .iter()
+            .any(|s| s.log_output && s.runner == config::RunnerKind::Spawn);
+        let output = if any_spawn_output {
+            Some(
+                OutputCollector::start(Arc::clone(&context)).map_err(|source| {
+                    EngineError::Start {
+                        what: "the output thread",
+                        source,
+                    }
+                })?,
+            )
+        } else {
+            None
+        };
         let mut runners: Vec<Arc<dyn Runner>> = Vec::with_capacity(config.scripts.len());
         for script in &config.scripts {
-            let target = ScriptTarget::new(script);
+            let mut target = ScriptTarget::new(script);
+            if let (true, Some(collector)) = (script.log_output, &output) {
+                target = target.with_output(Arc::clone(collector));
+            }
             let runner: Arc<dyn Runner> = match (&script.runner, &script.mode) {
                 (config::RunnerKind::Worker(settings), mode) => {
                     let options = WorkerOptions {
@@ -201,6 +223,7 @@ impl Engine {
             runners,
             context,
             reaper,
+            output,
             stopped: AtomicBool::new(false),
         })
     }
@@ -319,6 +342,15 @@ impl Engine {
     /// True once [`Engine::shutdown`] has begun.
     pub fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::Acquire)
+    }
+
+    /// True when at least one sync script runs at `hook_point`: its verdict matters, so
+    /// the hook may park the packet there and resolve it through [`Engine::handle_with`].
+    pub fn waits_for_verdict(&self, hook_point: HookPoint) -> bool {
+        self.policy
+            .scripts(hook_point)
+            .iter()
+            .any(|&index| matches!(self.config.scripts[index].mode, config::Mode::Sync(_)))
     }
 
     /// True when a script with `profile`'s variables runs at `hook_point` (lets the hook
@@ -460,6 +492,9 @@ impl Engine {
         // Workers had their grace meanwhile; each ends within its own bound.
         for runner in &self.runners {
             runner.join();
+        }
+        if let Some(output) = &self.output {
+            output.shutdown();
         }
         self.context.log.always(
             Severity::Info,

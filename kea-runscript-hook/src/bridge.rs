@@ -79,5 +79,20 @@ pub mod ffi {
         fn get_lease4_text(handle: &CalloutHandle, name: &str) -> Result<String>;
         /// Kea's `toText()` of a `Lease6Ptr` argument (empty when absent).
         fn get_lease6_text(handle: &CalloutHandle, name: &str) -> Result<String>;
+
+        /// A query parked by this library (C++ `ParkedQuery`).
+        type ParkedQuery;
+        /// At `dhcp4_srv_configured`/`dhcp6_srv_configured`: keeps Kea's IO service
+        /// (`io_context`) to unpark on; false when Kea passed none.
+        fn capture_io_service(handle: &CalloutHandle) -> Result<bool>;
+        /// At unload: forgets the IO service (later resolutions only drop).
+        fn release_io_service() -> Result<()>;
+        /// Parks `query4` (`v6`: `query6`) and sets `NEXT_STEP_PARK`; null when it cannot
+        /// be parked (no IO service yet, Kea did not park it).
+        fn park_query(handle: Pin<&mut CalloutHandle>, v6: bool) -> Result<UniquePtr<ParkedQuery>>;
+        /// Unparks (`drop == false`) or drops the query on Kea's IO service; any thread.
+        fn resolve_parked(parked: UniquePtr<ParkedQuery>, drop: bool) -> Result<()>;
+        /// Drops the query now, on the calling thread (Kea's main thread at unload).
+        fn drop_parked_now(parked: UniquePtr<ParkedQuery>) -> Result<()>;
     }
 }

@@ -18,6 +18,7 @@ pub mod bridge;
 pub mod eval;
 pub mod extract;
 pub mod logging;
+pub mod parking;
 pub mod record;
 pub mod replay;
 #[cfg(test)]
@@ -242,6 +243,19 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
                 ffi::hooks_version()
             ),
         );
+        if parks(&engine) {
+            // A resolution posted to Kea's IO service may run after unload.
+            if !own_path().is_some_and(|path| parking::pin_library(&path)) {
+                logging::log(
+                    Severity::Warn,
+                    logging::LOAD,
+                    "cannot keep the library mapped: packets are not parked, sync scripts at \
+                     leases4_committed/leases6_committed hold Kea's thread",
+                );
+            } else {
+                parking::open();
+            }
+        }
         run_library_event(&engine, HookPoint::Load);
         Ok(0)
     })
@@ -252,6 +266,14 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
 #[no_mangle]
 pub extern "C" fn unload() -> c_int {
     guarded("unload", logging::CALLOUT_ERROR, Report::Always, 0, || {
+        let dropped = parking::close();
+        if dropped > 0 {
+            logging::log(
+                Severity::Warn,
+                logging::UNLOAD,
+                &format!("unload: dropped {dropped} parked packet(s) still waiting for a verdict"),
+            );
+        }
         if let Some(engine) = replace_engine(None) {
             run_library_event(&engine, HookPoint::Unload);
             engine.shutdown();
@@ -260,6 +282,13 @@ pub extern "C" fn unload() -> c_int {
         logging::log(Severity::Info, logging::UNLOAD, "unloaded");
         Ok(0)
     })
+}
+
+/// True when `engine` has a sync script where Kea lets a callout park the packet.
+fn parks(engine: &Engine) -> bool {
+    [HookPoint::Leases4Committed, HookPoint::Leases6Committed]
+        .into_iter()
+        .any(|hook_point| engine.waits_for_verdict(hook_point))
 }
 
 /// The body shared by every callout: the loaded engine, if any, handles the event.
@@ -301,16 +330,31 @@ unsafe fn run_callout(
         // SAFETY: as above.
         extract::kea_texts(&mut event, unsafe { &*handle }).map_err(|e| e.to_string())?;
     }
-    let verdict = match eval::current() {
-        Some(expressions) => {
-            // SAFETY: as above; a shared borrow for the evaluations, ended before `apply`.
-            let shared = unsafe { &*handle };
-            engine.handle_adding(&event, &|index| {
-                expressions.evaluate(index, hook_point, shared)
-            })
-        }
-        None => engine.handle(&event),
+    // A shared borrow of the handle for the expressions' evaluations, ended before the
+    // handle is parked or the verdict applied.
+    let expressions = eval::current();
+    let query_handle = handle;
+    let additions = move |index: usize| match &expressions {
+        // SAFETY: as above; only shared borrows while the engine renders (a parked
+        // handle stays valid and unchanged until it is unparked).
+        Some(expressions) => expressions.evaluate(index, hook_point, unsafe { &*query_handle }),
+        None => Vec::new(),
     };
+    if parking::can_park(hook_point) && engine.waits_for_verdict(hook_point) {
+        // SAFETY: as above; the only borrow of the handle now.
+        let borrowed = unsafe { &mut *handle };
+        // SAFETY: never moved out of while pinned (Kea owns it).
+        let pinned = unsafe { Pin::new_unchecked(borrowed) };
+        if let Some(ticket) = parking::park(hook_point, pinned)? {
+            engine.handle_adding_with(
+                &event,
+                &additions,
+                Box::new(move |verdict| parking::resolve(hook_point, ticket, verdict)),
+            );
+            return Ok(0);
+        }
+    }
+    let verdict = engine.handle_adding(&event, &additions);
     // SAFETY: as above; the only borrow of the handle now, and Kea owns (never moves) it.
     let handle = unsafe { &mut *handle };
     // SAFETY: the handle is not moved out of while pinned.
@@ -320,15 +364,26 @@ unsafe fn run_callout(
 }
 
 /// The `dhcpX_srv_configured` callouts: Kea has (re)loaded its configuration and lease
-/// database; scripts with `"replay-leases": true` get the active leases (see [`replay`]).
-fn srv_configured(what: &str, hook_point: HookPoint, handle: *mut CalloutHandle) -> c_int {
-    guarded(what, logging::REPLAY, Report::Always, 0, || {
+/// database. Keeps Kea's IO service (parked packets are unparked on it) and starts the replay
+/// of the active leases for scripts with `"replay-leases": true` (see [`replay`]).
+///
+/// # Safety
+/// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
+unsafe fn srv_configured(what: &str, hook_point: HookPoint, handle: *mut CalloutHandle) -> c_int {
+    let captured = guarded(what, logging::CALLOUT_ERROR, Report::Always, 0, || {
+        // SAFETY: see the function's contract.
+        let handle = unsafe { handle.as_ref() }.ok_or("null callout handle")?;
+        ffi::capture_io_service(handle).map_err(|e| e.to_string())?;
+        Ok(0)
+    });
+    let replayed = guarded(what, logging::REPLAY, Report::Always, 0, || {
         if let Some(engine) = current_engine() {
-            // SAFETY: Kea's handle, valid for this call (the callout's contract).
+            // SAFETY: Kea's handle, valid for this call (the function's contract).
             unsafe { replay::start(engine, hook_point, handle) }?;
         }
         Ok(0)
-    })
+    });
+    captured.max(replayed)
 }
 
 /// Kea callout `dhcp4_srv_configured`: starts the replay of DHCPv4 leases, if asked for.
@@ -337,7 +392,8 @@ fn srv_configured(what: &str, hook_point: HookPoint, handle: *mut CalloutHandle)
 /// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
 #[no_mangle]
 pub unsafe extern "C" fn dhcp4_srv_configured(handle: *mut CalloutHandle) -> c_int {
-    srv_configured("dhcp4_srv_configured", HookPoint::Lease4Replay, handle)
+    // SAFETY: forwarded contract.
+    unsafe { srv_configured("dhcp4_srv_configured", HookPoint::Lease4Replay, handle) }
 }
 
 /// Kea callout `dhcp6_srv_configured`: starts the replay of DHCPv6 leases, if asked for.
@@ -346,7 +402,8 @@ pub unsafe extern "C" fn dhcp4_srv_configured(handle: *mut CalloutHandle) -> c_i
 /// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
 #[no_mangle]
 pub unsafe extern "C" fn dhcp6_srv_configured(handle: *mut CalloutHandle) -> c_int {
-    srv_configured("dhcp6_srv_configured", HookPoint::Lease6Replay, handle)
+    // SAFETY: forwarded contract.
+    unsafe { srv_configured("dhcp6_srv_configured", HookPoint::Lease6Replay, handle) }
 }
 
 /// Generates one exported callout per row of the hook-point table

@@ -47,8 +47,7 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "mode": "worker", "on-timeout": "drop"}"#, "parameter 'on-timeout': only valid with sync: true"),
         (r#"{"name": "/a", "mode": "worker", "max-queued": 0}"#, "parameter 'max-queued': expected a positive integer for a worker (events held until answered), got 0"),
         (r#"{"name": "/a", "mode": "worker", "log-output": "yes"}"#, r#"parameter 'log-output': expected true or false, got "yes""#),
-        (r#"{"name": "/a", "log-output": true}"#, r#"parameter 'log-output': only valid with mode: "worker" (for now)"#),
-        (r#"{"name": "/a", "sync": true, "log-output": false}"#, r#"parameter 'log-output': only valid with mode: "worker" (for now)"#),
+        (r#"{"name": "/a", "sync": true, "log-output": 1}"#, r#"parameter 'log-output': expected true or false, got 1"#),
         (r#"{"scripts": [{"name": "/a"}, {"name": "/b", "mode": "worker", "max-queued": -3}]}"#, "parameter 'scripts[1].max-queued': expected a non-negative integer, got -3"),
         (r#"{"name": "/a", "max-in-flight": 0}"#, "parameter 'max-in-flight': expected a positive integer, got 0"),
         (r#"{"name": "/a", "max-queued": -1}"#, "parameter 'max-queued': expected a non-negative integer, got -1"),
@@ -389,6 +388,18 @@ fn mode_defaults_to_spawn_and_worker_settings_parse() {
             r#"{"name": "/s", "mode": "worker", "max-queued": 5, "log-output": true}"#,
             RunnerKind::Worker(WorkerSettings { max_queued: 5 }),
             false,
+            true,
+        ),
+        (
+            r#"{"name": "/s", "log-output": true}"#,
+            RunnerKind::Spawn,
+            false,
+            true,
+        ),
+        (
+            r#"{"name": "/s", "sync": true, "log-output": true}"#,
+            RunnerKind::Spawn,
+            true,
             true,
         ),
         (

@@ -8,6 +8,7 @@
 //! a callback instead of returning it, for callers that must not block on it (parked
 //! packets): a worker never blocks there, the spawn strategies call back at once.
 
+pub(crate) mod output;
 pub(crate) mod reaper;
 pub(crate) mod spawn_async;
 pub(crate) mod spawn_sync;
@@ -20,7 +21,9 @@ use kea_runscript_env::HookPoint;
 
 use crate::counters::{bump, drop_one, LiveCounters};
 use crate::log::{self, RateLimiter, Severity};
-use crate::spawn::{self, Child, ExitStatus, Limits, Program, Report, SpawnError, StopSignal};
+use crate::spawn::{
+    self, Child, ExitStatus, FailedStep, Limits, Program, Report, SpawnError, Stdio, StopSignal,
+};
 use crate::verdict::Verdict;
 
 /// After `SIGTERM` (timeout or unload), a script gets this long to exit before `SIGKILL`.
@@ -163,12 +166,15 @@ struct TargetStrings {
 
 /// The executable side of one configured script: path and extra variables, as C
 /// strings, and how long it may run.
+#[derive(Clone)]
 pub(crate) struct ScriptTarget {
     strings: Arc<TargetStrings>,
     /// Kill after this long (`timeout-ms`), if set.
     pub timeout: Option<Duration>,
     /// The path as shown in logs.
     pub label: String,
+    /// With `log-output`: where the script's stdout and stderr lines go.
+    output: Option<Arc<output::OutputCollector>>,
 }
 
 impl ScriptTarget {
@@ -188,7 +194,14 @@ impl ScriptTarget {
             strings: Arc::new(TargetStrings { path, extra_env }),
             timeout: config.timeout,
             label: config.path.display().to_string(),
+            output: None,
         }
+    }
+
+    /// Sends the script's stdout and stderr lines to `collector` (`log-output`).
+    pub fn with_output(mut self, collector: Arc<output::OutputCollector>) -> ScriptTarget {
+        self.output = Some(collector);
+        self
     }
 
     /// Starts the script for `event`: the rendered variables, then each configured
@@ -219,7 +232,32 @@ impl ScriptTarget {
             grace: KILL_GRACE,
             stop: Some(Arc::clone(&context.stop)),
         };
-        spawn::spawn(program, limits)
+        let Some(collector) = &self.output else {
+            return spawn::spawn(program, limits);
+        };
+        let (out_read, out_write) = output::pipe().map_err(|error| SpawnError {
+            step: FailedStep::Stdio,
+            error,
+        })?;
+        let (err_read, err_write) = output::pipe().map_err(|error| SpawnError {
+            step: FailedStep::Stdio,
+            error,
+        })?;
+        let stdio = Stdio {
+            fds: [None, Some(out_write), Some(err_write)],
+            die_with_thread: false,
+        };
+        let child = spawn::spawn_with(program, limits, stdio)?;
+        let label: Arc<str> = Arc::from(self.label.as_str());
+        let hook_point = event.hook_point();
+        collector.add(
+            out_read,
+            Arc::clone(&label),
+            hook_point,
+            output::Channel::Stdout,
+        );
+        collector.add(err_read, label, hook_point, output::Channel::Stderr);
+        Ok(child)
     }
 }
 

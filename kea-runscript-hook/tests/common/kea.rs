@@ -66,6 +66,8 @@ pub struct Settings {
     pub hooks: Vec<Value>,
     /// Keep the leases in this memfile CSV (none: in memory only).
     pub lease_file: Option<PathBuf>,
+    /// Kea's global `parked-packet-limit` (none: Kea's default, 256).
+    pub parked_packet_limit: Option<u32>,
 }
 
 impl Settings {
@@ -78,6 +80,7 @@ impl Settings {
             decline_probation: 3600,
             hooks,
             lease_file: None,
+            parked_packet_limit: None,
         }
     }
 
@@ -108,6 +111,9 @@ impl Settings {
             // No lease file cleanup (LFC) while a test reads the file.
             top["lease-database"] = json!({"type": "memfile", "persist": true,
                 "name": file.to_str().expect("utf-8 path"), "lfc-interval": 0});
+        }
+        if let Some(limit) = self.parked_packet_limit {
+            top["parked-packet-limit"] = json!(limit);
         }
         let map = top.as_object_mut().expect("object");
         match self.family {
