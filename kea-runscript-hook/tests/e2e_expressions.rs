@@ -138,3 +138,53 @@ fn v4_expressions_mt_off() {
 fn v4_expressions_mt_on() {
     expressions_v4(true);
 }
+
+/// DHCPv6: the client's DUID, a relay option and the relay's peer address through Kea's
+/// evaluator (MT on), checked against what the crafted relay sent.
+#[test]
+fn v6_expressions() {
+    use common::dhcp6::{colon_hex, duid_ll, Relay, OPT_INTERFACE_ID};
+    if !require_prereqs() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let scratch = Scratch::new("expr6");
+    let dump = Dump::new(&scratch, "dump");
+    let tb = Testbed::new();
+    let mac = [0x02, 0x9e, 0, 0, 6, 9];
+    let settings = Settings::new(
+        Family::V6,
+        true,
+        vec![hook(
+            &our_library(),
+            json!({"name": dump.script, "hook-points": ["pkt6_receive"],
+                   "expressions": {
+                       "DUID": "hexstring(option[1].hex, ':')",
+                       "IFACE_ID": "relay6[0].option[18].hex",
+                       "PEER": "addrtotext(relay6[0].peeraddr)",
+                       "NOT_RELAYED_TWICE": "relay6[1].option[18].exists"}}),
+        )],
+    );
+    let mut kea = Kea::start(&tb, &scratch, &settings);
+    let ifindex = tb.cli_ifindex();
+    in_netns(&tb.cli, move || {
+        let relay = Relay {
+            link_addr: "2001:db8:2::1".parse().expect("addr"),
+            peer_addr: "fe80::aa".parse().expect("addr"),
+            options: vec![(OPT_INTERFACE_ID, b"port-6/9".to_vec())],
+        };
+        common::dhcp6::Client6::new(ifindex, mac, Some(relay))
+            .sarr(0x69_0000)
+            .expect("bound")
+    });
+    let received = dump.wait_one("pkt6_receive", Duration::from_secs(5), |r| {
+        r.has("QUERY6_TXID", &0x69_0000u32.to_string())
+    });
+    received.check(&[
+        ("DUID", &colon_hex(&duid_ll(mac))),
+        ("IFACE_ID", "port-6/9"),
+        ("PEER", "fe80::aa"),
+        ("NOT_RELAYED_TWICE", "false"),
+    ]);
+    kea.assert_healthy();
+}
