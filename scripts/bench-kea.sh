@@ -93,8 +93,8 @@ declare -A hooks=(
 # (i) parkworker: ours, sync Rust worker at leases4_committed: parked, unparked as soon
 #     as the worker's ack (continue) arrives. Goal: >= 0.8x no hook.
 # Both run by default (when VARIANTS is not set); for parkspawn each round also
-# prints the peak number of parked queries, sampled every 20 ms as Kea's children
-# (a keeper per running script: one per parked query).
+# prints the peak number of parked queries, sampled every 20 ms as our keepers in
+# Kea's namespace (a keeper per running script: one per parked query).
 sleep50="$TB_DIR/sleep50.sh"
 printf '#!/bin/sh\nsleep 0.05\n' >"$sleep50"
 chmod 755 "$sleep50"
@@ -175,16 +175,14 @@ measure() {
 }
 
 # ---- parking cells (part 2): the peak number of parked queries per round ----
-# park_sampler CONFIG OUT: until killed, writes the number of children of the Kea
-# running CONFIG (the keepers) every 20 ms, keeping the maximum in OUT.
+# park_sampler OUT: until killed, counts our keepers (processes named kea-runscript,
+# one per running script: one per parked query) in the server namespace every 20 ms,
+# keeping the maximum in OUT.
 park_sampler() {
-    local config=$1 out=$2 kpid n peak=0
+    local out=$1 n peak=0
     while :; do
-        kpid=$(pgrep -f -n "kea-dhcp4 -c $config" || true)
-        if [ -n "$kpid" ]; then
-            n=$(ps -o pid= --ppid "$kpid" | wc -l)
-            if [ "$n" -gt "$peak" ]; then peak=$n; echo "$peak" >"$out"; fi
-        fi
+        n=$(ip netns pids "$TB_SRV" | xargs -r ps -o comm= -p 2>/dev/null | grep -c '^kea-runscript' || true)
+        if [ "${n:-0}" -gt "$peak" ]; then peak=$n; echo "$peak" >"$out"; fi
         sleep 0.02
     done
 }
@@ -196,12 +194,12 @@ measure() {
     fi
     local sampler peak_file="$TB_DIR/park-peak-$1-$2"
     echo 0 >"$peak_file"
-    park_sampler "$TB_DIR/bench-$1.json" "$peak_file" &
+    park_sampler "$peak_file" &
     sampler=$!
     measure_unsampled "$@"
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
-    printf '  round %d  %-20s peak parked queries (Kea children sampled every 20 ms): %s\n' \
+    printf '  round %d  %-20s peak parked queries (our keepers, sampled every 20 ms): %s\n' \
         "$2" "${label[$1]}" "$(cat "$peak_file")" >&2
     echo "$1 $2 $(cat "$peak_file")" >>"$TB_DIR/park-peaks"
 }
