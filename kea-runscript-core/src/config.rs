@@ -78,6 +78,9 @@ pub struct ScriptConfig {
     pub mode: Mode,
     /// Where the script is in the configuration (`""` or `scripts[i]`), for messages.
     pub label: String,
+    /// Whether load refuses a script that others than root or Kea's user could change
+    /// (`trust-check`, default true; see `docs/configuration.md`).
+    pub trust_check: bool,
 }
 
 /// How a script runs.
@@ -198,11 +201,17 @@ impl Config {
     }
 
     /// Checks every script file: the path is absolute, exists, is a regular file and
-    /// is executable. The error names the failed check.
+    /// is executable, and (unless its `trust-check` is false) neither the file nor a
+    /// directory above it is writable by anyone but root or this process's user. The
+    /// error names the failed check.
     pub fn check_scripts(&self) -> Result<(), ConfigError> {
         for script in &self.scripts {
-            check::script_file(&script.path)
-                .map_err(|msg| ConfigError::new(join(&script.label, "name"), msg))?;
+            let name = || join(&script.label, "name");
+            check::script_file(&script.path).map_err(|msg| ConfigError::new(name(), msg))?;
+            if script.trust_check {
+                check::trusted(&script.path, check::kea_uid())
+                    .map_err(|msg| ConfigError::new(name(), msg))?;
+            }
         }
         Ok(())
     }
@@ -313,6 +322,7 @@ fn parse_script(prefix: &str, value: Value) -> Result<ScriptConfig, ConfigError>
         env,
         mode,
         label: prefix.to_owned(),
+        trust_check: raw.trust_check.map_or(true, |b| b.0),
     })
 }
 

@@ -35,6 +35,8 @@ pub(super) struct RawScript {
     #[serde(rename = "max-queued")]
     pub max_queued: Option<Count>,
     pub env: Option<BTreeMap<EnvName, EnvValue>>,
+    #[serde(rename = "trust-check")]
+    pub trust_check: Option<Bool>,
 }
 
 /// Whether `key` is one of [`RawScript`]'s keys, asked of serde itself so that no second
