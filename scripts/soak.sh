@@ -31,7 +31,10 @@
 #   KEA_HOOK_LIB=…      Kea's run-script hook (default: Debian's path)
 # Tolerances, after the warm-up (the first WARMUP_PCT % of samples, at least 2):
 #   RSS_TOL_KB=4096, RSS_TOL_PCT=5   RSS may exceed its warm-up maximum by the larger of these
-#   FD_TOL=2, THREAD_TOL=0, MAP_TOL=8  over the warm-up maximum
+#   FD_TOL=2, THREAD_TOL=0, MAP_TOL=8  threads and mappings over the warm-up maximum, and
+#                                    all three idle after the traffic over idle before it;
+#                                    during the traffic fds may exceed the idle count by
+#                                    FDS_PER_RUN=2 per async run in flight (max-in-flight 64)
 #   ZOMBIE_MAX=8                     zombies at any sample (a reaper collects them within
 #                                    milliseconds; more means reaping stalls); 0 once idle
 #   RATE_TOL_PCT=30                  median rate of the last third may be at most this much
@@ -59,6 +62,7 @@ rss_tol_pct=${RSS_TOL_PCT:-5}
 fd_tol=${FD_TOL:-2}
 thread_tol=${THREAD_TOL:-0}
 map_tol=${MAP_TOL:-8}
+fds_per_run=$(( ${FDS_PER_RUN:-2} * 64 ))
 zombie_max=${ZOMBIE_MAX:-8}
 rate_tol_pct=${RATE_TOL_PCT:-30}
 growth_check=${GROWTH_CHECK:-1}
@@ -175,6 +179,7 @@ run() {
     "tb_kea${fam}_config" "$cfg" "$(hooks_json "$v")" "$mt"
     tb_kea_check "$fam" "$cfg"
     tb_kea_start "$fam" "$cfg"
+    sample "$TB_KEA_PID" >"$file.start"
     : >"$file"
     t0=$(date +%s)
     tb_log "v$fam $v: $events lease events, ${slice}s slices"
@@ -211,7 +216,7 @@ run() {
         sleep 0.1
     done
     [ "$z" -eq 0 ] || fail "v$fam $v: $z zombies under Kea 10 s after the traffic stopped"
-    echo "idle $(sample "$TB_KEA_PID")" >"$file.idle"
+    sample "$TB_KEA_PID" >"$file.idle"
     tb_kea_stop
     check "$fam" "$v"
 }
@@ -221,7 +226,8 @@ check() {
     local fam=$1 v=$2 file="$TB_DIR/samples-$1-$2" verdict
     verdict=$(awk -v wp="$warmup_pct" -v rtk="$rss_tol_kb" -v rtp="$rss_tol_pct" -v ft="$fd_tol" \
         -v tt="$thread_tol" -v mpt="$map_tol" -v zm="$zombie_max" -v rtol="$rate_tol_pct" \
-        -v gc="$growth_check" -v name="v$fam $v" '
+        -v gc="$growth_check" -v name="v$fam $v" -v per_run="$fds_per_run" \
+        -v start="$(cat "$file.start")" -v idle="$(cat "$file.idle")" '
         { t[NR]=$1; ev[NR]=$2; rate[NR]=$3; rss[NR]=$4; fd[NR]=$5; th[NR]=$6; mp[NR]=$7; zb[NR]=$8 }
         function med(a, from, to,   n, i, j, x, b) {
             n = 0; for (i = from; i <= to; i++) b[++n] = a[i]
@@ -236,9 +242,17 @@ check() {
             printf "%s: %d samples, %d warm-up; RSS %d -> %d KB (warm-up max %d, after %d, +%d KB = %.3f KB per 1000 events)\n",
                 name, n, w, rss[1], rss[n], rw, ra, ra - rw, (ev[n] > ev[w] ? (ra - rw) * 1000 / (ev[n] - ev[w]) : 0)
             if (gc && ra > rw + tol) printf "FAIL %s: RSS grew %d KB after warm-up (tolerance %d KB)\n", name, ra - rw, tol
-            if (maxof(fd, w+1, n) > maxof(fd, 1, w) + ft) printf "FAIL %s: fds grew %d -> %d (tolerance +%d)\n", name, maxof(fd, 1, w), maxof(fd, w+1, n), ft
+            # fds, threads, mappings: idle after the traffic as before it; during it, fds
+            # at most the in-flight runs hold (per_run each) above the idle count.
+            split(start, s0, " "); split(idle, s1, " ")
+            printf "%s: idle before -> after: fds %d -> %d, threads %d -> %d, mappings %d -> %d, zombies %d\n",
+                name, s0[2], s1[2], s0[3], s1[3], s0[4], s1[4], s1[5]
+            if (s1[2] > s0[2] + ft) printf "FAIL %s: idle fds grew %d -> %d (tolerance +%d)\n", name, s0[2], s1[2], ft
+            if (maxof(fd, 1, n) > s0[2] + per_run + ft) printf "FAIL %s: %d fds during the traffic (idle %d + in-flight bound %d + %d)\n", name, maxof(fd, 1, n), s0[2], per_run, ft
             if (maxof(th, w+1, n) > maxof(th, 1, w) + tt) printf "FAIL %s: threads grew %d -> %d (tolerance +%d)\n", name, maxof(th, 1, w), maxof(th, w+1, n), tt
+            if (s1[3] > s0[3] + tt) printf "FAIL %s: idle threads grew %d -> %d (tolerance +%d)\n", name, s0[3], s1[3], tt
             if (maxof(mp, w+1, n) > maxof(mp, 1, w) + mpt) printf "FAIL %s: mappings grew %d -> %d (tolerance +%d)\n", name, maxof(mp, 1, w), maxof(mp, w+1, n), mpt
+            if (s1[4] > s0[4] + mpt) printf "FAIL %s: idle mappings grew %d -> %d (tolerance +%d)\n", name, s0[4], s1[4], mpt
             if (maxof(zb, 1, n) > zm) printf "FAIL %s: %d zombies at one sample (at most %d)\n", name, maxof(zb, 1, n), zm
             third = int((n - w) / 3); if (third < 1) third = 1
             first = med(rate, w+1, w+third); last = med(rate, n-third+1, n)
