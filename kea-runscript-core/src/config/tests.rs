@@ -183,18 +183,66 @@ mod trust {
             (0, 0o755, true, 0, None),
             (101, 0o700, false, 101, None),
             (0, 0o750, true, 101, None),
-            (1000, 0o755, false, 0, Some("is owned by uid 1000 (only root or Kea's user, uid 0, may own it)")),
-            (1000, 0o755, true, 101, Some("is owned by uid 1000 (only root or Kea's user, uid 101, may own it)")),
-            (0, 0o775, false, 0, Some("is writable by the members of group 50 (mode 0775)")),
-            (0, 0o770, true, 0, Some("is writable by the members of group 50 (mode 0770)")),
-            (0, 0o757, false, 0, Some("is writable by every user (mode 0757)")),
-            (0, 0o777, true, 0, Some("is writable by every user (mode 0777)")),
+            (
+                1000,
+                0o755,
+                false,
+                0,
+                Some("is owned by uid 1000 (only root or Kea's user, uid 0, may own it)"),
+            ),
+            (
+                1000,
+                0o755,
+                true,
+                101,
+                Some("is owned by uid 1000 (only root or Kea's user, uid 101, may own it)"),
+            ),
+            (
+                0,
+                0o775,
+                false,
+                0,
+                Some("is writable by the members of group 50 (mode 0775)"),
+            ),
+            (
+                0,
+                0o770,
+                true,
+                0,
+                Some("is writable by the members of group 50 (mode 0770)"),
+            ),
+            (
+                0,
+                0o757,
+                false,
+                0,
+                Some("is writable by every user (mode 0757)"),
+            ),
+            (
+                0,
+                0o777,
+                true,
+                0,
+                Some("is writable by every user (mode 0777)"),
+            ),
             // A root-owned sticky directory (/tmp) is fine; a sticky file is not a directory,
             // and a sticky directory of another owner could be emptied by that owner.
             (0, 0o1777, true, 0, None),
             (0, 0o1777, true, 101, None),
-            (101, 0o1777, true, 101, Some("is writable by every user (mode 1777)")),
-            (0, 0o1777, false, 0, Some("is writable by every user (mode 1777)")),
+            (
+                101,
+                0o1777,
+                true,
+                101,
+                Some("is writable by every user (mode 1777)"),
+            ),
+            (
+                0,
+                0o1777,
+                false,
+                0,
+                Some("is writable by every user (mode 1777)"),
+            ),
             (0, 0o1775, true, 0, None),
         ];
         for &(uid, mode, is_dir, kea, want) in table {
@@ -231,18 +279,38 @@ mod trust {
 
         chmod(&sub, 0o775);
         let err = trusted(&script, me()).unwrap_err();
-        assert!(err.contains(&format!("directory \"{}\" is writable by the members of group", sub.display())), "{err}");
-        assert!(err.contains("mode 0775") && err.contains("\"trust-check\": false") && err.contains("chmod go-w"), "{err}");
+        assert!(
+            err.contains(&format!(
+                "directory \"{}\" is writable by the members of group",
+                sub.display()
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains("mode 0775")
+                && err.contains("\"trust-check\": false")
+                && err.contains("chmod go-w"),
+            "{err}"
+        );
         chmod(&sub, 0o777);
         let err = trusted(&script, me()).unwrap_err();
-        assert!(err.contains("is writable by every user (mode 0777)"), "{err}");
+        assert!(
+            err.contains("is writable by every user (mode 0777)"),
+            "{err}"
+        );
         // Sticky: trusted when root owns it (the rule /tmp itself passes by).
         chmod(&sub, 0o1777);
         assert_eq!(trusted(&script, me()).is_ok(), me() == 0);
         chmod(&sub, 0o755);
         chmod(&script, 0o757);
         let err = trusted(&script, me()).unwrap_err();
-        assert!(err.contains(&format!("file \"{}\" is writable by every user (mode 0757)", script.display())), "{err}");
+        assert!(
+            err.contains(&format!(
+                "file \"{}\" is writable by every user (mode 0757)",
+                script.display()
+            )),
+            "{err}"
+        );
         chmod(&script, 0o755);
 
         // trusted/link -> untrusted/real.sh
@@ -255,7 +323,13 @@ mod trust {
         let link = sub.join("link.sh");
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let err = trusted(&link, me()).unwrap_err();
-        assert!(err.contains(&format!("directory \"{}\" is writable by every user", bad.display())), "{err}");
+        assert!(
+            err.contains(&format!(
+                "directory \"{}\" is writable by every user",
+                bad.display()
+            )),
+            "{err}"
+        );
     }
 
     /// `trust-check: false` skips the check at load; the default runs it.
@@ -268,7 +342,11 @@ mod trust {
         let json = |extra: &str| format!(r#"{{"name": "{}"{extra}}}"#, script.display());
         let err = crate::Config::load(&json("")).unwrap_err();
         assert_eq!(err.path, "name");
-        assert!(err.message.contains("is writable by every user (mode 0777)"), "{err}");
+        assert!(
+            err.message
+                .contains("is writable by every user (mode 0777)"),
+            "{err}"
+        );
         crate::Config::load(&json(r#", "trust-check": true"#)).unwrap_err();
         let config = crate::Config::load(&json(r#", "trust-check": false"#)).unwrap();
         assert!(!config.scripts[0].trust_check);
