@@ -322,7 +322,7 @@ fn parse_script(prefix: &str, value: Value) -> Result<ScriptConfig, ConfigError>
         env,
         mode,
         label: prefix.to_owned(),
-        trust_check: raw.trust_check.map_or(true, |b| b.0),
+        trust_check: !matches!(raw.trust_check, Some(raw::Bool(false))),
     })
 }
 

@@ -459,10 +459,6 @@ fn shutdown_ends_a_sync_run_in_progress_within_its_bound() {
     assert!(sink.with_id(log::KILLED_BY_SIGNAL).is_empty());
 }
 
-fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task").unwrap().count()
-}
-
 #[test]
 fn load_unload_repeatedly() {
     let dir = tempfile::tempdir().unwrap();
