@@ -36,7 +36,10 @@ for t in "${targets[@]}"; do
 done
 cp -n ../fixtures/events/*.json corpus/render_json/ 2>/dev/null || true
 
-cargo +nightly fuzz build -O "${targets[@]}" 2>&1 | grep -E '^(error|warning: unused)' >&2 || true
+for t in "${targets[@]}"; do
+    cargo +nightly fuzz build -O "$t" >/dev/null 2>"build-$t.log" || { cat "build-$t.log" >&2; exit 1; }
+    rm -f "build-$t.log"
+done
 failed=()
 for t in "${targets[@]}"; do
     echo "==> fuzz $t for ${seconds}s"
