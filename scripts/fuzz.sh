@@ -43,8 +43,11 @@ done
 failed=()
 for t in "${targets[@]}"; do
     echo "==> fuzz $t for ${seconds}s"
-    if ! cargo +nightly fuzz run -O "$t" "corpus/$t" -- -max_total_time="$seconds" -jobs="$jobs" \
-            -workers="$jobs" -print_final_stats=1 2>"artifacts-$t.log"; then
+    # -jobs sends libFuzzer's output to fuzz-N.log files; one job keeps it on stderr.
+    parallel=()
+    [ "$jobs" -le 1 ] || parallel=(-jobs="$jobs" -workers="$jobs")
+    if ! cargo +nightly fuzz run -O "$t" "corpus/$t" -- -max_total_time="$seconds" "${parallel[@]}" \
+            -print_final_stats=1 2>"artifacts-$t.log"; then
         tail -n 40 "artifacts-$t.log" >&2
         failed+=("$t")
     else
