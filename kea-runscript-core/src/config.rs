@@ -47,10 +47,32 @@ impl ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() {
-            write!(f, "parameters: {}", self.message)
+            write!(f, "parameters: {}", OneLine(&self.message))
         } else {
-            write!(f, "parameter '{}': {}", self.path, self.message)
+            write!(
+                f,
+                "parameter '{}': {}",
+                OneLine(&self.path),
+                OneLine(&self.message)
+            )
         }
+    }
+}
+
+/// Text shown with its control characters escaped (`\n`, `\u{1b}`): a key or value of
+/// the configuration quoted in a message must not split the log line or forge another.
+struct OneLine<'a>(&'a str);
+
+impl fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
     }
 }
 

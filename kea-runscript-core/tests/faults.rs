@@ -85,7 +85,12 @@ fn my_tasks() -> u64 {
     let mut tasks = 0;
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         // Processes only (/proc/self and /proc/thread-self would count this one again).
-        if !entry.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+        {
             continue;
         }
         let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
