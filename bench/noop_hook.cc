@@ -81,4 +81,17 @@ NOOP_CALLOUT(lease6_recover)
 NOOP_CALLOUT(lease6_release)
 NOOP_CALLOUT(lease6_decline)
 
+// Built with -DNOOP_ALL_HOOK_POINTS ("noopall" in scripts/soak.sh): also the 8 hook points
+// libkea_runscript.so exports callouts for beyond Kea's 13.
+#ifdef NOOP_ALL_HOOK_POINTS
+NOOP_CALLOUT(pkt4_receive)
+NOOP_CALLOUT(subnet4_select)
+NOOP_CALLOUT(lease4_select)
+NOOP_CALLOUT(pkt4_send)
+NOOP_CALLOUT(pkt6_receive)
+NOOP_CALLOUT(subnet6_select)
+NOOP_CALLOUT(lease6_select)
+NOOP_CALLOUT(pkt6_send)
+#endif
+
 }

@@ -6,6 +6,7 @@
 #   none                  no hook library (the baseline every figure is shown next to)
 #   noop                  a C++ hook with a no-op callout at Kea's 13 run-script hook
 #                         points (bench/noop_hook.cc): Kea's own cost of having callouts
+#   noopall               the same at the 21 hook points libkea_runscript.so exports callouts for
 #   alloc                 the same C++ hook, each callout allocating and freeing ALLOC_BYTES
 #                         (4096) in short strings, as building a script's environment does
 #   kea                   Kea's libdhcp_run_script.so, async, the same no-op script
@@ -21,7 +22,7 @@
 #   FAMILIES="4 6"      kea-dhcp4 and/or kea-dhcp6
 #   MODES="spawn"       our runner modes (one word each, e.g. "spawn worker"; "" for none)
 #   SYNCS="async sync"  our sync settings
-#   BASELINES="none"    hook-less and foreign variants: any of none, noop, alloc, kea
+#   BASELINES="none"    hook-less and foreign variants: any of none, noop, noopall, alloc, kea
 #   SLICE=5             seconds per sample (one perfdhcp run per slice)
 #   RATE=20000          perfdhcp -r (offered exchanges/s, above what Kea answers)
 #   CLIENTS=1000000     perfdhcp -R (distinct clients: nearly every exchange is a new lease)
@@ -105,9 +106,11 @@ SH
 chmod 755 "$noop"
 
 noop_lib="$TB_DIR/libnoop_hook.so"
-if [[ " $baselines " == *" noop "* || " $baselines " == *" alloc "* ]]; then
+if [[ " $baselines " =~ \ (noop|noopall|alloc)\  ]]; then
     g++ -shared -fPIC -O2 -I/usr/include/kea "$repo/bench/noop_hook.cc" -o "$noop_lib" \
         || tb_die "building bench/noop_hook.cc failed"
+    g++ -shared -fPIC -O2 -DNOOP_ALL_HOOK_POINTS -I/usr/include/kea "$repo/bench/noop_hook.cc" \
+        -o "$TB_DIR/libnoop_hook_all.so" || tb_die "building bench/noop_hook.cc failed"
 fi
 
 # hooks_json VARIANT: the hooks-libraries array of a variant.
@@ -116,6 +119,7 @@ hooks_json() {
     case $v in
         none) echo "[]"; return ;;
         noop) echo "[{\"library\": \"$noop_lib\"}]"; return ;;
+        noopall) echo "[{\"library\": \"$TB_DIR/libnoop_hook_all.so\"}]"; return ;;
         alloc) echo "[{\"library\": \"$noop_lib\", \"parameters\": {\"alloc-bytes\": ${ALLOC_BYTES:-4096}}}]"; return ;;
         kea) echo "[{\"library\": \"$kea_hook_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": false}}]"; return ;;
     esac
@@ -129,7 +133,7 @@ hooks_json() {
 
 variants=()
 for b in $baselines; do
-    case $b in none | noop | alloc | kea) variants+=("$b") ;; *) tb_die "unknown baseline '$b' (none, noop, alloc, kea)" ;; esac
+    case $b in none | noop | noopall | alloc | kea) variants+=("$b") ;; *) tb_die "unknown baseline '$b' (none, noop, noopall, alloc, kea)" ;; esac
 done
 for m in $modes; do
     for s in $syncs; do
@@ -266,7 +270,7 @@ check() {
     while IFS= read -r line; do
         [ -n "$line" ] && fail "${line#FAIL }"
     done < <(echo "$verdict" | grep '^FAIL' || true)
-    case $v in none | noop | alloc | kea) return 0 ;; esac
+    case $v in none | noop | noopall | alloc | kea) return 0 ;; esac
     # Our counters at unload: every event started a script or was counted as dropped
     # or failed; nothing still in flight or queued.
     local c ev st dr ff fl qu
