@@ -34,7 +34,7 @@
 #   KEA_HOOK_LIB=…      Kea's run-script hook (default: Debian's path)
 # Tolerances, after the warm-up (the first WARMUP_PCT % of samples, at least 2):
 #   RSS_TOL_KB=4096, RSS_TOL_PCT=5   RSS may exceed its warm-up maximum by the larger of these
-#   FD_TOL=2, THREAD_TOL=0, MAP_TOL=8  threads and mappings over the warm-up maximum, and
+#   FD_TOL=2, THREAD_TOL=0, MAP_TOL=16 threads and mappings over the warm-up maximum, and
 #                                    all three idle after the traffic over idle before it;
 #                                    during the traffic fds may exceed the idle count by
 #                                    FDS_PER_RUN=2 per async run in flight (max-in-flight 64)
@@ -64,7 +64,7 @@ rss_tol_kb=${RSS_TOL_KB:-4096}
 rss_tol_pct=${RSS_TOL_PCT:-5}
 fd_tol=${FD_TOL:-2}
 thread_tol=${THREAD_TOL:-0}
-map_tol=${MAP_TOL:-8}
+map_tol=${MAP_TOL:-16}
 fds_per_run=$(( ${FDS_PER_RUN:-2} * 64 ))
 zombie_max=${ZOMBIE_MAX:-8}
 rate_tol_pct=${RATE_TOL_PCT:-30}
