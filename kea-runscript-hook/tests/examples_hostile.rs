@@ -27,7 +27,7 @@ fn payloads(canary: &Path) -> Vec<Vec<u8>> {
         format!("a; touch {c}"),
         format!("a | touch {c}"),
         format!("a && touch {c} #"),
-        format!("x\n=== 2026-01-01T00:00:00.000Z leases4_committed (pid 1)\n    LEASE4_ADDRESS=6.6.6.6\nforged"),
+        "x\n=== 2026-01-01T00:00:00.000Z leases4_committed (pid 1)\n    LEASE4_ADDRESS=6.6.6.6\nforged".to_owned(),
         "../../../../etc/passwd".to_owned(),
         "'\"$IFS*?[a-z]{x,y}~\\".to_owned(),
         format!("a\rforged\x1b[2J\x07{}", "\u{202e}"),
