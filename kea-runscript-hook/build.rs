@@ -12,6 +12,7 @@ use std::process;
 const KEA_LIBS: &[&str] = &[
     "kea-hooks",
     "kea-dhcpsrv",
+    "kea-stats",
     "kea-dhcp++",
     "kea-asiolink",
     "kea-cc",

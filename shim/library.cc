@@ -7,6 +7,7 @@
 #include <cc/data.h>
 #include <dhcpsrv/cfgmgr.h>
 #include <hooks/hooks.h>
+#include <stats/stats_mgr.h>
 
 #include <string>
 
@@ -47,6 +48,12 @@ rust::Vec<RawLibrary> staged_libraries() {
         libraries.push_back(std::move(entry));
     }
     return (libraries);
+}
+
+void set_statistic(rust::Str name, int64_t value) {
+    // StatsMgr locks its own mutex when Kea runs multi-threaded; without multi-threading
+    // every caller is Kea's main thread, as the callouts and load/unload are.
+    isc::stats::StatsMgr::instance().setValue(std::string(name), value);
 }
 
 int32_t get_status(const CalloutHandle& handle) {

@@ -283,6 +283,8 @@ pub mod ffi {
         /// severity 0 debug, 1 info, 2 warn, 3 error. False, and nothing logged, when `id` is
         /// not in Kea's message dictionary.
         fn log_message(severity: u8, id: &str, text: &str) -> Result<bool>;
+        /// Sets Kea statistic `name` (StatsMgr) to `value`.
+        fn set_statistic(name: &str, value: i64) -> Result<()>;
 
         /// The handle's next-step status (`CalloutNextStep` value).
         fn get_status(handle: &CalloutHandle) -> Result<i32>;

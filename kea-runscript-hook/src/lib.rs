@@ -18,6 +18,7 @@ pub mod bridge;
 pub mod convert;
 pub mod extract;
 pub mod logging;
+pub mod stats;
 #[cfg(test)]
 mod testing;
 pub mod verdict;
@@ -220,7 +221,9 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
                 ffi::hooks_version()
             ),
         );
+        stats::reset();
         run_library_event(&engine, HookPoint::Load);
+        stats::publish(&engine)?;
         Ok(0)
     })
 }
@@ -233,6 +236,7 @@ pub extern "C" fn unload() -> c_int {
         if let Some(engine) = replace_engine(None) {
             run_library_event(&engine, HookPoint::Unload);
             engine.shutdown();
+            stats::publish(&engine)?;
         }
         logging::log(Severity::Info, logging::UNLOAD, "unloaded");
         Ok(0)
@@ -278,6 +282,7 @@ unsafe fn run_callout(
         Pin::new_unchecked(&mut *handle)
     })
     .map_err(|e| format!("setting the next step: {e}"))?;
+    stats::publish(engine)?;
     Ok(0)
 }
 

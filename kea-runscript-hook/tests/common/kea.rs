@@ -64,6 +64,8 @@ pub struct Settings {
     pub decline_probation: u32,
     /// The hooks-libraries entries.
     pub hooks: Vec<Value>,
+    /// Kea's control socket (a UNIX socket at this path), when the test sends commands.
+    pub control_socket: Option<PathBuf>,
 }
 
 impl Settings {
@@ -75,6 +77,7 @@ impl Settings {
             valid_lifetime: 3600,
             decline_probation: 3600,
             hooks,
+            control_socket: None,
         }
     }
 
@@ -102,6 +105,12 @@ impl Settings {
             }]
         });
         let map = top.as_object_mut().expect("object");
+        if let Some(socket) = &self.control_socket {
+            map.insert(
+                "control-socket".into(),
+                json!({"socket-type": "unix", "socket-name": socket.to_str().expect("utf-8 path")}),
+            );
+        }
         match self.family {
             Family::V4 => {
                 map["interfaces-config"]["dhcp-socket-type"] = json!("raw");
@@ -380,4 +389,28 @@ pub fn start_outcome(
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     text.push_str(&std::fs::read_to_string(log).unwrap_or_default());
     (outcome, text)
+}
+
+/// Sends one command (`{"command": …}`) over Kea's control socket and returns its answer.
+pub fn command(socket: &Path, command: &Value) -> Value {
+    use std::io::{Read, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket)
+        .unwrap_or_else(|e| panic!("connect to {}: {e}", socket.display()));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    stream
+        .write_all(command.to_string().as_bytes())
+        .expect("send command");
+    // Kea answers with one JSON document and closes the connection; read until it parses.
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        let n = stream.read(&mut buf).expect("read answer");
+        answer.extend_from_slice(&buf[..n]);
+        if let Ok(value) = serde_json::from_slice::<Value>(&answer) {
+            return value;
+        }
+        assert!(n > 0, "connection closed before a whole answer: {answer:?}");
+    }
 }
