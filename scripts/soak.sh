@@ -11,7 +11,9 @@
 #                         (4096) in short strings, as building a script's environment does
 #   kea                   Kea's libdhcp_run_script.so, async, the same no-op script
 #   <mode>-<async|sync>   our release library, that runner mode and sync setting
-# Prints the samples and a summary, and fails when, after the warm-up, any of them
+# Each sample also shows Kea's own count of replies sent (pkt4-ack-sent / pkt6-reply-sent)
+# and, for ours, the script runs so far (kea-runscript.events), read over Kea's control
+# socket. Prints the samples and a summary, and fails when, after the warm-up, any of them
 # grows (or the rate falls) beyond the tolerances below, or our counters at unload
 # do not account for every event.
 #
@@ -25,7 +27,8 @@
 #   BASELINES="none"    hook-less and foreign variants: any of none, noop, noopall, alloc, kea
 #   SLICE=5             seconds per sample (one perfdhcp run per slice)
 #   RATE=20000          perfdhcp -r (offered exchanges/s, above what Kea answers)
-#   CLIENTS=1000000     perfdhcp -R (distinct clients: nearly every exchange is a new lease)
+#   CLIENTS=1000000     perfdhcp -R (distinct clients per slice; each slice has its own
+#                       base MAC, -b mac=02:SS:SS:00:00:00, so every exchange is a new client)
 #   LIFETIME=10         lease lifetime (s). Leases expire and are reclaimed at once, so
 #                       the lease database stays bounded and a flat Kea stays flat.
 #                       LIFETIME=3600 keeps every lease: Kea's RSS then grows with its
@@ -172,6 +175,16 @@ fd_list() {
     done | sort -n
 }
 
+# stat SOCKET NAME: the latest value of Kea statistic NAME over Kea's control socket
+# (perl: in every Debian installation), or "-".
+stat() {
+    perl -MIO::Socket::UNIX -e '
+        my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or do { print "-"; exit };
+        print $s "{\"command\": \"statistic-get\", \"arguments\": {\"name\": \"$ARGV[1]\"}}";
+        local $/; my $a = <$s>;
+        print $a =~ /\[\s*\[\s*(\d+)/ ? $1 : "-";' "$1" "$2" 2>/dev/null || echo -
+}
+
 # sample PID: "rss_kb fds threads maps zombies"
 sample() {
     local pid=$1 rss threads fds maps
@@ -191,10 +204,13 @@ fail() {
 # run FAMILY VARIANT: one fresh Kea, perfdhcp slices until EVENTS leases; samples
 # go to $TB_DIR/samples-FAMILY-VARIANT ("t events rate rss fds threads maps zombies").
 run() {
-    local fam=$1 v=$2 cfg out rc total=0 t0 acks r s file
+    local fam=$1 v=$2 cfg out rc total=0 t0 acks r s file slices=0
     cfg="$TB_DIR/soak$fam-$v.json"
     file="$TB_DIR/samples-$fam-$v"
-    "tb_kea${fam}_config" "$cfg" "$(hooks_json "$v")" "$mt"
+    local sock="$TB_DIR/ctrl-$fam-$v.sock" replies=pkt4-ack-sent
+    [ "$fam" = 4 ] || replies=pkt6-reply-sent
+    "tb_kea${fam}_config" "$cfg" "$(hooks_json "$v")" \
+        "$mt, \"control-socket\": {\"socket-type\": \"unix\", \"socket-name\": \"$sock\"}"
     tb_kea_check "$fam" "$cfg"
     tb_kea_start "$fam" "$cfg"
     sample "$TB_KEA_PID" >"$file.start"
@@ -202,10 +218,17 @@ run() {
     : >"$file"
     t0=$(date +%s)
     tb_log "v$fam $v: $events lease events, ${slice}s slices"
-    printf '  %6s %9s %8s %9s %5s %7s %6s %7s\n' t events rate rss_kb fds threads maps zombies >&2
+    printf '  %6s %9s %8s %9s %5s %7s %6s %7s %10s %10s\n' t events rate rss_kb fds threads maps zombies \
+        kea-replies script-runs >&2
     while [ "$total" -lt "$events" ]; do
         rc=0
-        tb_cli perfdhcp "-$fam" -l "$TB_VCLI" -r "$rate" -p "$slice" -R "$clients" >"$TB_DIR/perfdhcp.out" 2>&1 &
+        # A new base MAC per slice: perfdhcp starts every run with the same clients (its
+        # -s seed does not change them), which would make every slice after the first
+        # renew the leases of the ones before instead of creating new ones.
+        slices=$((slices + 1))
+        tb_cli perfdhcp "-$fam" -l "$TB_VCLI" -r "$rate" -p "$slice" -R "$clients" \
+            -b "mac=$(printf '02:%02x:%02x:00:00:00' $((slices / 256 % 256)) $((slices % 256)))" \
+            >"$TB_DIR/perfdhcp.out" 2>&1 &
         local pd=$!
         # Sample in the middle of the slice: Kea busy, scripts in flight.
         sleep "$(awk -v s="$slice" 'BEGIN {print s / 2}')"
@@ -223,9 +246,14 @@ run() {
         [ -n "$r" ] && [ -n "$acks" ] || { echo "$out" | tail -n 30 >&2; tb_die "no rate or reply count in perfdhcp's output (v$fam $v)"; }
         kill -0 "$TB_KEA_PID" 2>/dev/null || tb_die "kea-dhcp$fam died during the v$fam $v run (see $TB_KEA_LOG)"
         total=$((total + acks))
-        echo "$(($(date +%s) - t0)) $total $r $s" >>"$file"
+        # Kea's own count of replies sent and, for ours, the script runs (events) so far:
+        # runs per reply show how many hook points each exchange fires.
+        local kr ev=-
+        kr=$(stat "$sock" "$replies")
+        is_baseline "$v" || ev=$(stat "$sock" kea-runscript.events)
+        echo "$(($(date +%s) - t0)) $total $r $s $kr $ev" >>"$file"
         # shellcheck disable=SC2086
-        printf '  %6s %9s %8.0f %9s %5s %7s %6s %7s\n' "$(($(date +%s) - t0))" "$total" "$r" $s >&2
+        printf '  %6s %9s %8.0f %9s %5s %7s %6s %7s %10s %10s\n' "$(($(date +%s) - t0))" "$total" "$r" $s "$kr" "$ev" >&2
     done
     # Idle: every script ends and is reaped (bounded wait, on the condition itself).
     local z _
