@@ -110,30 +110,27 @@ fn my_tasks() -> u64 {
     tasks
 }
 
-fn set_nproc(soft: libc::rlim_t) {
+fn nproc() -> libc::rlimit {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: get/setrlimit with a valid struct.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NPROC, &mut limit), 0);
-        limit.rlim_cur = soft.min(limit.rlim_max);
-        assert_eq!(libc::setrlimit(libc::RLIMIT_NPROC, &limit), 0);
-    }
+    // SAFETY: getrlimit writes into the struct we pass.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NPROC, &mut limit) };
+    assert_eq!(rc, 0, "getrlimit");
+    limit
+}
+
+fn set_nproc(soft: libc::rlim_t) {
+    let mut limit = nproc();
+    limit.rlim_cur = soft.min(limit.rlim_max);
+    // SAFETY: setrlimit reads the struct we pass.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NPROC, &limit) };
+    assert_eq!(rc, 0, "setrlimit");
 }
 
 fn hard_nproc() -> libc::rlim_t {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit with a valid struct.
-    assert_eq!(
-        unsafe { libc::getrlimit(libc::RLIMIT_NPROC, &mut limit) },
-        0
-    );
-    limit.rlim_max
+    nproc().rlim_max
 }
 
 fn ran(out: &Path) -> Vec<String> {
