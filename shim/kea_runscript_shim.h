@@ -36,6 +36,8 @@ using isc::hooks::LibraryHandle;
 int32_t hooks_version();
 rust::String library_parameters(LibraryHandle& handle);
 rust::Vec<RawLibrary> staged_libraries();
+bool staged_config_rejected();
+void mark_staged_config_rejected();
 bool log_message(uint8_t severity, rust::Str id, rust::Str text);
 void set_statistic(rust::Str name, int64_t value);
 

@@ -281,6 +281,10 @@ pub mod ffi {
         fn library_parameters(handle: Pin<&mut LibraryHandle>) -> Result<String>;
         /// The `hooks-libraries` of the configuration Kea is parsing (empty outside parsing).
         fn staged_libraries() -> Result<Vec<RawLibrary>>;
+        /// Whether `version()` already rejected the staged configuration (its mark is set).
+        fn staged_config_rejected() -> Result<bool>;
+        /// Marks the staged configuration as rejected by `version()`.
+        fn mark_staged_config_rejected() -> Result<()>;
         /// Log `text` as `%1` of message `id` on the "kea-runscript" logger;
         /// severity 0 debug, 1 info, 2 warn, 3 error. False, and nothing logged, when `id` is
         /// not in Kea's message dictionary.

@@ -161,6 +161,8 @@ pub struct Kea {
     pub out: PathBuf,
     /// DHCPv4 or DHCPv6.
     pub family: Family,
+    /// The configuration file Kea was started with (`config-reload` rereads it).
+    pub config: PathBuf,
 }
 
 fn write_config(scratch: &Scratch, config: &Value) -> PathBuf {
@@ -211,6 +213,7 @@ impl Kea {
             log,
             out,
             family: settings.family,
+            config: path.clone(),
         };
         let started = settings.family.started();
         let ready = wait_for(Duration::from_secs(20), || {
