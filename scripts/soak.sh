@@ -22,7 +22,7 @@
 #   EVENTS=1000000      lease events per variant: leases committed (DHCPACKs / REPLYs
 #                       perfdhcp received); each lease also expires (see LIFETIME)
 #   FAMILIES="4 6"      kea-dhcp4 and/or kea-dhcp6
-#   MODES="spawn"       our runner modes (one word each, e.g. "spawn worker"; "" for none)
+#   MODES="spawn worker"  our runner modes (one word each; "" for none)
 #   SYNCS="async sync"  our sync settings
 #   BASELINES="none"    hook-less and foreign variants: any of none, noop, noopall, alloc, kea
 #   SLICE=5             seconds per sample (one perfdhcp run per slice)
@@ -57,7 +57,7 @@ repo=$(pwd)
 
 events=${EVENTS:-1000000}
 families=${FAMILIES:-"4 6"}
-modes=${MODES-spawn}
+modes=${MODES-spawn worker}
 syncs=${SYNCS:-"async sync"}
 baselines=${BASELINES-none}
 slice=${SLICE:-5}
@@ -328,14 +328,22 @@ check() {
     ! is_baseline "$v" || return 0
     # Our counters at unload: every event started a script or was counted as dropped
     # or failed; nothing still in flight or queued.
-    local c ev st dr ff fl qu
+    local c ev st dr ff fl qu ak rs pe
     c=$(grep -o 'unload: counters [^@]*' "$TB_RUNSCRIPT_LOG" | tail -n 1 || true)
     [ -n "$c" ] || { fail "v$fam $v: no counters logged at unload (see $TB_RUNSCRIPT_LOG)"; return 0; }
     echo "v$fam $v: ${c#unload: }" >&2
     field() { echo "$c" | grep -o " $1=[0-9]*" | cut -d= -f2; }
     ev=$(field events) st=$(field started) dr=$(field dropped) ff=$(field failed-to-start)
     fl=$(field in-flight) qu=$(field queued)
-    [ "$((st + dr + ff))" -eq "$ev" ] || fail "v$fam $v: events=$ev but started+dropped+failed-to-start=$((st + dr + ff))"
+    case $v in
+        worker-*)
+            # A worker answers events (acked); "started" counts its processes.
+            ak=$(field acked) rs=$(field worker-restarts) pe=$(field protocol-errors)
+            [ "$((ak + dr))" -eq "$ev" ] || fail "v$fam $v: events=$ev but acked+dropped=$((ak + dr))"
+            [ "$rs" -eq 0 ] && [ "$pe" -eq 0 ] || fail "v$fam $v: worker-restarts=$rs protocol-errors=$pe" ;;
+        *)
+            [ "$((st + dr + ff))" -eq "$ev" ] || fail "v$fam $v: events=$ev but started+dropped+failed-to-start=$((st + dr + ff))" ;;
+    esac
     [ "$fl" -eq 0 ] && [ "$qu" -eq 0 ] || fail "v$fam $v: in-flight=$fl queued=$qu at unload"
     [ "$ff" -eq 0 ] || fail "v$fam $v: $ff scripts failed to start"
 }

@@ -16,6 +16,9 @@ pub(crate) struct LiveCounters {
     pub exited: AtomicU64,
     pub in_flight: AtomicU64,
     pub queued: AtomicU64,
+    pub acked: AtomicU64,
+    pub worker_restarts: AtomicU64,
+    pub protocol_errors: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -42,6 +45,9 @@ impl LiveCounters {
             exited: get(&self.exited),
             in_flight: get(&self.in_flight),
             queued: get(&self.queued),
+            acked: get(&self.acked),
+            worker_restarts: get(&self.worker_restarts),
+            protocol_errors: get(&self.protocol_errors),
         }
     }
 }
@@ -68,14 +74,21 @@ pub struct Counters {
     pub exited: u64,
     /// Gauge: script processes running now.
     pub in_flight: u64,
-    /// Gauge: async deliveries waiting in queues now.
+    /// Gauge: async deliveries waiting in queues now (for workers: events not yet
+    /// answered).
     pub queued: u64,
+    /// Events a worker answered (ack or verdict).
+    pub acked: u64,
+    /// Worker processes restarted after they ended.
+    pub worker_restarts: u64,
+    /// Worker processes terminated for breaking the protocol.
+    pub protocol_errors: u64,
 }
 
 impl Counters {
     /// Every counter with its name, in a fixed order: the names of the log line at
     /// unload and of the Kea statistics (`kea-runscript.<name>`).
-    pub fn fields(&self) -> [(&'static str, u64); 10] {
+    pub fn fields(&self) -> [(&'static str, u64); 13] {
         [
             ("events", self.events),
             ("started", self.started),
@@ -87,6 +100,9 @@ impl Counters {
             ("exited", self.exited),
             ("in-flight", self.in_flight),
             ("queued", self.queued),
+            ("acked", self.acked),
+            ("worker-restarts", self.worker_restarts),
+            ("protocol-errors", self.protocol_errors),
         ]
     }
 }

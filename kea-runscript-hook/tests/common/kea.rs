@@ -64,6 +64,8 @@ pub struct Settings {
     pub decline_probation: u32,
     /// The hooks-libraries entries.
     pub hooks: Vec<Value>,
+    /// Keep the leases in this memfile CSV (none: in memory only).
+    pub lease_file: Option<PathBuf>,
     /// Kea's control socket (a UNIX socket at this path), when the test sends commands.
     pub control_socket: Option<PathBuf>,
 }
@@ -77,6 +79,7 @@ impl Settings {
             valid_lifetime: 3600,
             decline_probation: 3600,
             hooks,
+            lease_file: None,
             control_socket: None,
         }
     }
@@ -104,6 +107,11 @@ impl Settings {
                 "severity": "INFO", "debuglevel": 0
             }]
         });
+        if let Some(file) = &self.lease_file {
+            // No lease file cleanup (LFC) while a test reads the file.
+            top["lease-database"] = json!({"type": "memfile", "persist": true,
+                "name": file.to_str().expect("utf-8 path"), "lfc-interval": 0});
+        }
         let map = top.as_object_mut().expect("object");
         if let Some(socket) = &self.control_socket {
             map.insert(
