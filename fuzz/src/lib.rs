@@ -123,6 +123,7 @@ pub fn pkt6(u: &mut Unstructured) -> Result<RawPkt6> {
         client_id: raw_bytes(u)?,
         options: list(u, 6, option)?,
         relays: list(u, 3, relay6)?,
+        mac: hwaddr(u)?,
     })
 }
 
@@ -138,6 +139,7 @@ pub fn lease4(u: &mut Unstructured) -> Result<RawLease4> {
         subnet_id: u.arbitrary()?,
         valid_lifetime: u.arbitrary()?,
         client_id: raw_bytes(u)?,
+        expired: u.arbitrary()?,
     })
 }
 
@@ -157,6 +159,7 @@ pub fn lease6(u: &mut Unstructured) -> Result<RawLease6> {
         preferred_lifetime: u.arbitrary()?,
         prefix_len: u.arbitrary()?,
         lease_type: u.arbitrary()?,
+        expired: u.arbitrary()?,
     })
 }
 
