@@ -54,7 +54,7 @@ lease_add4() {
     elif [ -n "${ROUTES_DEV:-${QUERY4_IFACE_NAME:-}}" ]; then
         run ip -4 route replace "$1/32" dev "${ROUTES_DEV:-$QUERY4_IFACE_NAME}" table "$table" proto "$proto"
     else
-        echo "$TAG $hook_point: no next hop known for $1" >>"$LOG"
+        log "$TAG $hook_point: no next hop known for $1"
     fi
 }
 
@@ -63,9 +63,7 @@ lease_del4() {
 }
 
 wanted6() {
-    for t in ${ROUTES_V6_TYPES:-IA_PD}; do
-        [ "$t" = "$1" ] && return 0
-    done
+    case " ${ROUTES_V6_TYPES:-IA_PD} " in *" $1 "*) return 0 ;; esac
     return 1
 }
 
@@ -74,7 +72,7 @@ lease_add6() {
     dev=${ROUTES_DEV:-${QUERY6_IFACE_NAME:-}}
     via=${ROUTES_VIA6:-${QUERY6_REMOTE_ADDR:-}}
     if [ -z "$dev" ] || [ -z "$via" ]; then
-        echo "$TAG $hook_point: no next hop known for $1/$2" >>"$LOG"
+        log "$TAG $hook_point: no next hop known for $1/$2"
         return 0
     fi
     run ip -6 route replace "$1/$2" via "$via" dev "$dev" table "$table" proto "$proto"

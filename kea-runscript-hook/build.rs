@@ -13,6 +13,7 @@ const KEA_LIBS: &[&str] = &[
     "kea-hooks",
     "kea-eval",
     "kea-dhcpsrv",
+    "kea-stats",
     "kea-dhcp++",
     "kea-asiolink",
     "kea-cc",

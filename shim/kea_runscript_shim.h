@@ -28,7 +28,10 @@ int32_t hooks_version();
 rust::String library_parameters(LibraryHandle& handle);
 rust::Vec<RawLibrary> staged_libraries();
 void register_messages(rust::Vec<rust::String> ids);
+bool staged_config_rejected();
+void mark_staged_config_rejected();
 bool log_message(uint8_t severity, rust::Str id, rust::Str text);
+void set_statistic(rust::Str name, int64_t value);
 
 // Next-step status, as Kea's CalloutHandle::CalloutNextStep numeric value.
 int32_t get_status(const CalloutHandle& handle);

@@ -32,12 +32,20 @@ run_ignorable() { return 1; }
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
+# log TEXT...: one line in LOG. Control characters (a newline in a value that came
+# from a client or from a command's output) become '?', so a line cannot be split
+# or another one forged.
+log() {
+    printf '%s' "$*" | LC_ALL=C tr '\001-\037\177' '?' >>"${LOG:-/dev/stderr}"
+    echo >>"${LOG:-/dev/stderr}"
+}
+
 # run CMD...: runs CMD, or with DRY_RUN=1 prints it; failures are logged.
 run() {
     if [ "${DRY_RUN:-0}" = 1 ]; then
-        echo "$*" >>"${LOG:-/dev/stderr}"
+        log "$*"
     elif ! run_out=$("$@" 2>&1) && ! run_ignorable "$run_out"; then
-        echo "${TAG:-script} ${hook_point:-}: $* failed: $run_out" >>"${LOG:-/dev/stderr}"
+        log "${TAG:-script} ${hook_point:-}: $* failed: $run_out"
     fi
     return 0
 }

@@ -52,10 +52,32 @@ impl ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() {
-            write!(f, "parameters: {}", self.message)
+            write!(f, "parameters: {}", OneLine(&self.message))
         } else {
-            write!(f, "parameter '{}': {}", self.path, self.message)
+            write!(
+                f,
+                "parameter '{}': {}",
+                OneLine(&self.path),
+                OneLine(&self.message)
+            )
         }
+    }
+}
+
+/// Text shown with its control characters escaped (`\n`, `\u{1b}`): a key or value of
+/// the configuration quoted in a message must not split the log line or forge another.
+struct OneLine<'a>(&'a str);
+
+impl fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -104,6 +126,9 @@ pub struct ScriptConfig {
     /// Whether the script gets every active lease once after Kea (re)loads its configuration
     /// (`replay-leases`), at the `lease4_replay` / `lease6_replay` hook points.
     pub replay_leases: bool,
+    /// Whether load refuses a script that others than root or Kea's user could change
+    /// (`trust-check`, default true; see `docs/configuration.md`).
+    pub trust_check: bool,
 }
 
 /// The address family of the Kea server the library is loaded in.
@@ -275,11 +300,17 @@ impl Config {
     }
 
     /// Checks every script file: the path is absolute, exists, is a regular file and
-    /// is executable. The error names the failed check.
+    /// is executable, and (unless its `trust-check` is false) neither the file nor a
+    /// directory above it is writable by anyone but root or this process's user. The
+    /// error names the failed check.
     pub fn check_scripts(&self) -> Result<(), ConfigError> {
         for script in &self.scripts {
-            check::script_file(&script.path)
-                .map_err(|msg| ConfigError::new(join(&script.label, "name"), msg))?;
+            let name = || join(&script.label, "name");
+            check::script_file(&script.path).map_err(|msg| ConfigError::new(name(), msg))?;
+            if script.trust_check {
+                check::trusted(&script.path, check::kea_uid())
+                    .map_err(|msg| ConfigError::new(name(), msg))?;
+            }
         }
         Ok(())
     }
@@ -522,6 +553,7 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
         expressions,
         host_reservation: false,
         replay_leases,
+        trust_check: !matches!(raw.trust_check, Some(raw::Bool(false))),
     })
 }
 

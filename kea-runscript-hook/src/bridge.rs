@@ -39,10 +39,16 @@ pub mod ffi {
         /// calls do nothing). Kea takes them out of its dictionary again when it closes the
         /// library.
         fn register_messages(ids: Vec<String>) -> Result<()>;
+        /// Whether `version()` already rejected the staged configuration (its mark is set).
+        fn staged_config_rejected() -> Result<bool>;
+        /// Marks the staged configuration as rejected by `version()`.
+        fn mark_staged_config_rejected() -> Result<()>;
         /// Log `text` as `%1` of message `id` on the "kea-runscript" logger;
         /// severity 0 debug, 1 info, 2 warn, 3 error. False, and nothing logged, when `id` is
         /// not in Kea's message dictionary.
         fn log_message(severity: u8, id: &str, text: &str) -> Result<bool>;
+        /// Sets Kea statistic `name` (StatsMgr) to `value`.
+        fn set_statistic(name: &str, value: i64) -> Result<()>;
 
         /// The handle's next-step status (`CalloutNextStep` value).
         fn get_status(handle: &CalloutHandle) -> Result<i32>;

@@ -21,6 +21,7 @@ pub mod logging;
 pub mod parking;
 pub mod record;
 pub mod replay;
+pub mod stats;
 #[cfg(test)]
 mod testing;
 pub mod verdict;
@@ -135,11 +136,18 @@ fn own_path() -> Option<PathBuf> {
 /// Whatever cannot be determined — our own path, the staging configuration — passes: `load`
 /// checks the parameters again, so a doubt here never rejects a good configuration.
 ///
-/// Outside parsing (e.g. the `libreload` command) Kea's staging configuration is a fresh,
-/// empty one and the check passes. One exception: after a rejected `config-set` or any
-/// `config-test`, Kea keeps that configuration staged until the next one, so a `libreload`
-/// in between checks its parameters rather than the loaded ones.
+/// Outside parsing (e.g. the `libreload` command) Kea's staging configuration is normally a
+/// fresh, empty one and the check passes. But after a rejected `config-set` (or any
+/// `config-test`) Kea keeps that configuration staged until the next one, and `libreload`
+/// calls `version()` again: judged by the stale, rejected parameters instead of the loaded
+/// ones it failed and left Kea with no hook library at all (found by
+/// `tests/e2e_reloads.rs`). So a rejection marks the staged configuration (its user
+/// context), and a marked one is not judged again: `load` checks the real parameters.
+/// A new parse starts from a new staging configuration, without the mark.
 fn check_staged_parameters() -> Result<(), String> {
+    if ffi::staged_config_rejected().unwrap_or(false) {
+        return Ok(());
+    }
     let Some(own) = own_path().and_then(|p| std::fs::canonicalize(p).ok()) else {
         return Ok(());
     };
@@ -159,7 +167,16 @@ fn check_staged_parameters() -> Result<(), String> {
         if std::fs::canonicalize(&library.path).ok().as_ref() != Some(&own) {
             continue;
         }
-        checked_config(&library.parameters).map_err(|e| format!("{}: {e}", library.path))?;
+        checked_config(&library.parameters).map_err(|e| {
+            if let Err(mark) = ffi::mark_staged_config_rejected() {
+                logging::log(
+                    Severity::Warn,
+                    logging::LOAD_ERROR,
+                    &format!("cannot mark the rejected configuration: {mark}"),
+                );
+            }
+            format!("{}: {e}", library.path)
+        })?;
     }
     Ok(())
 }
@@ -256,7 +273,9 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
                 parking::open();
             }
         }
+        stats::reset();
         run_library_event(&engine, HookPoint::Load);
+        stats::publish(&engine)?;
         Ok(0)
     })
 }
@@ -277,6 +296,7 @@ pub extern "C" fn unload() -> c_int {
         if let Some(engine) = replace_engine(None) {
             run_library_event(&engine, HookPoint::Unload);
             engine.shutdown();
+            stats::publish(&engine)?;
         }
         eval::install(None);
         logging::log(Severity::Info, logging::UNLOAD, "unloaded");
@@ -360,6 +380,7 @@ unsafe fn run_callout(
     // SAFETY: the handle is not moved out of while pinned.
     verdict::apply(hook_point, verdict, unsafe { Pin::new_unchecked(handle) })
         .map_err(|e| format!("setting the next step: {e}"))?;
+    stats::publish(engine)?;
     Ok(0)
 }
 

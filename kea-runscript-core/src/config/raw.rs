@@ -45,6 +45,8 @@ pub(super) struct RawScript {
     pub host_reservation: Option<Bool>,
     #[serde(rename = "replay-leases")]
     pub replay_leases: Option<Bool>,
+    #[serde(rename = "trust-check")]
+    pub trust_check: Option<Bool>,
 }
 
 /// kea-hook-runscript's own parameter keys: a map made only of these is written for it.

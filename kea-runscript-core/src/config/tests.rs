@@ -16,7 +16,7 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "sync": true, "wait": false}"#, "parameter 'wait': 'sync' and its alias 'wait' are both given; use one"),
         (r#"{"name": "/a", "sync": "yes"}"#, r#"parameter 'sync': expected true or false, got "yes""#),
         (r#"{"name": "/a", "wait": 1}"#, "parameter 'wait': expected true or false, got 1"),
-        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`, `variables`, `mode`, `log-output`, `options`, `expressions`, `host-reservation`, `replay-leases`"),
+        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`, `variables`, `mode`, `log-output`, `options`, `expressions`, `host-reservation`, `replay-leases`, `trust-check`"),
         (r#"{"name": "/a", "hook-points": "lease4_renew"}"#, r#"parameter 'hook-points': expected a non-empty list of hook-point names, got "lease4_renew""#),
         (r#"{"name": "/a", "hook-points": []}"#, "parameter 'hook-points': expected a non-empty list of hook-point names, got []"),
         (r#"{"name": "/a", "hook-points": [3]}"#, "parameter 'hook-points': expected hook-point names (strings), got 3"),
@@ -434,4 +434,230 @@ fn mode_defaults_to_spawn_and_worker_settings_parse() {
         "{}",
         script.summary()
     );
+}
+
+/// Found by the `config` fuzz target: an unknown key with a newline (a JSON `\n` escape)
+/// was echoed verbatim, splitting the "one line" in Kea's log. Control characters in a
+/// quoted key or value are escaped.
+#[test]
+fn errors_stay_one_line_whatever_the_keys_hold() {
+    let table: &[(&str, &str)] = &[
+        (
+            r#"{"name": "/a", "bad\nkey": 1}"#,
+            "parameter 'bad\\nkey': unknown field `bad\\nkey`, expected one of",
+        ),
+        (
+            r#"{"name": "/a", "env": {"A\u001b[2J": "x"}}"#,
+            "parameter 'env.A\\u{1b}[2J': expected variable names",
+        ),
+        (r#"{"name": "/a\r\nforged"}"#, ""),
+    ];
+    for (json, start) in table {
+        match Config::parse(json) {
+            Err(e) => {
+                let line = e.to_string();
+                assert!(!line.chars().any(char::is_control), "{line:?}");
+                assert!(line.starts_with(start), "{json}: {line}");
+            }
+            Ok(config) => {
+                // A control character in a script path is allowed by the parser (the file
+                // check at load names it, escaped).
+                assert!(start.is_empty(), "{json} parsed: {config:?}");
+                let e = config.check_scripts().unwrap_err().to_string();
+                assert!(!e.chars().any(char::is_control), "{e:?}");
+            }
+        }
+    }
+}
+
+mod trust {
+    use super::super::check::{distrust, trusted, Entry};
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    fn entry(uid: u32, mode: u32, is_dir: bool) -> Entry {
+        Entry {
+            uid,
+            gid: 50,
+            mode,
+            is_dir,
+        }
+    }
+
+    /// The rule, one row per case: (owner uid, mode, directory?, Kea's uid, trusted?).
+    #[test]
+    fn owner_and_mode_table() {
+        let table: &[(u32, u32, bool, u32, Option<&str>)] = &[
+            (0, 0o755, false, 0, None),
+            (0, 0o755, true, 0, None),
+            (101, 0o700, false, 101, None),
+            (0, 0o750, true, 101, None),
+            (
+                1000,
+                0o755,
+                false,
+                0,
+                Some("is owned by uid 1000 (only root or Kea's user, uid 0, may own it)"),
+            ),
+            (
+                1000,
+                0o755,
+                true,
+                101,
+                Some("is owned by uid 1000 (only root or Kea's user, uid 101, may own it)"),
+            ),
+            (
+                0,
+                0o775,
+                false,
+                0,
+                Some("is writable by the members of group 50 (mode 0775)"),
+            ),
+            (
+                0,
+                0o770,
+                true,
+                0,
+                Some("is writable by the members of group 50 (mode 0770)"),
+            ),
+            (
+                0,
+                0o757,
+                false,
+                0,
+                Some("is writable by every user (mode 0757)"),
+            ),
+            (
+                0,
+                0o777,
+                true,
+                0,
+                Some("is writable by every user (mode 0777)"),
+            ),
+            // A root-owned sticky directory (/tmp) is fine; a sticky file is not a directory,
+            // and a sticky directory of another owner could be emptied by that owner.
+            (0, 0o1777, true, 0, None),
+            (0, 0o1777, true, 101, None),
+            (
+                101,
+                0o1777,
+                true,
+                101,
+                Some("is writable by every user (mode 1777)"),
+            ),
+            (
+                0,
+                0o1777,
+                false,
+                0,
+                Some("is writable by every user (mode 1777)"),
+            ),
+            (0, 0o1775, true, 0, None),
+        ];
+        for &(uid, mode, is_dir, kea, want) in table {
+            assert_eq!(
+                distrust(entry(uid, mode, is_dir), kea).as_deref(),
+                want,
+                "uid {uid} mode {mode:o} dir {is_dir} kea {kea}"
+            );
+        }
+    }
+
+    fn chmod(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn me() -> u32 {
+        super::super::check::kea_uid()
+    }
+
+    /// Real files: a tempdir under /tmp (root-owned and sticky) passes; a group- or
+    /// world-writable directory above the script, or the script itself, fails with the
+    /// path and the mode in the message; a symlink from a trusted place into an
+    /// untrusted one fails on the untrusted one.
+    #[test]
+    fn real_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("bin");
+        std::fs::create_dir(&sub).unwrap();
+        let script = sub.join("s.sh");
+        std::fs::write(&script, "#!/bin/sh\n").unwrap();
+        chmod(&script, 0o755);
+        chmod(&sub, 0o755);
+        trusted(&script, me()).unwrap();
+
+        chmod(&sub, 0o775);
+        let err = trusted(&script, me()).unwrap_err();
+        assert!(
+            err.contains(&format!(
+                "directory \"{}\" is writable by the members of group",
+                sub.display()
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains("mode 0775")
+                && err.contains("\"trust-check\": false")
+                && err.contains("chmod go-w"),
+            "{err}"
+        );
+        chmod(&sub, 0o777);
+        let err = trusted(&script, me()).unwrap_err();
+        assert!(
+            err.contains("is writable by every user (mode 0777)"),
+            "{err}"
+        );
+        // Sticky: trusted when root owns it (the rule /tmp itself passes by).
+        chmod(&sub, 0o1777);
+        assert_eq!(trusted(&script, me()).is_ok(), me() == 0);
+        chmod(&sub, 0o755);
+        chmod(&script, 0o757);
+        let err = trusted(&script, me()).unwrap_err();
+        assert!(
+            err.contains(&format!(
+                "file \"{}\" is writable by every user (mode 0757)",
+                script.display()
+            )),
+            "{err}"
+        );
+        chmod(&script, 0o755);
+
+        // trusted/link -> untrusted/real.sh
+        let bad = dir.path().join("untrusted");
+        std::fs::create_dir(&bad).unwrap();
+        let real = bad.join("real.sh");
+        std::fs::write(&real, "#!/bin/sh\n").unwrap();
+        chmod(&real, 0o755);
+        chmod(&bad, 0o777);
+        let link = sub.join("link.sh");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let err = trusted(&link, me()).unwrap_err();
+        assert!(
+            err.contains(&format!(
+                "directory \"{}\" is writable by every user",
+                bad.display()
+            )),
+            "{err}"
+        );
+    }
+
+    /// `trust-check: false` skips the check at load; the default runs it.
+    #[test]
+    fn opt_out_per_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("s.sh");
+        std::fs::write(&script, "#!/bin/sh\n").unwrap();
+        chmod(&script, 0o777);
+        let json = |extra: &str| format!(r#"{{"name": "{}"{extra}}}"#, script.display());
+        let err = crate::Config::load(&json("")).unwrap_err();
+        assert_eq!(err.path, "name");
+        assert!(
+            err.message
+                .contains("is writable by every user (mode 0777)"),
+            "{err}"
+        );
+        crate::Config::load(&json(r#", "trust-check": true"#)).unwrap_err();
+        let config = crate::Config::load(&json(r#", "trust-check": false"#)).unwrap();
+        assert!(!config.scripts[0].trust_check);
+    }
 }
