@@ -122,7 +122,12 @@ void resolve_parked(std::unique_ptr<ParkedQuery> parked, bool drop) {
         shared->resolve(true);
         return;
     }
-    io_service->post([shared, drop]() { shared->resolve(drop); });
+    io_service->post([shared, drop]() {
+        // Kea's thread: the counters of the run that decided are published before the client
+        // hears back.
+        publish_statistics();
+        shared->resolve(drop);
+    });
     if (wake_fd >= 0) {
         uint64_t one = 1;
         (void)!write(wake_fd, &one, sizeof(one));

@@ -101,4 +101,15 @@ pub mod ffi {
         /// Drops the query now, on the calling thread (Kea's main thread at unload).
         fn drop_parked_now(parked: UniquePtr<ParkedQuery>) -> Result<()>;
     }
+
+    extern "Rust" {
+        /// On Kea's IO service, as a parked query is resolved: publishes the runner's counters
+        /// as Kea statistics from Kea's own thread (see `crate::stats`).
+        fn publish_statistics();
+    }
+}
+
+/// See [`ffi::publish_statistics`]: a failure is logged, never thrown into C++.
+fn publish_statistics() {
+    crate::publish_statistics_now();
 }

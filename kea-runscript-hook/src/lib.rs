@@ -45,6 +45,23 @@ use kea_runscript_core::Engine;
 /// `Arc` under a short read lock, so `unload` never frees an engine a callout still uses.
 static ENGINE: RwLock<Option<Arc<Engine>>> = RwLock::new(None);
 
+/// Publishes the loaded engine's counters as Kea statistics (called on Kea's threads only);
+/// errors and panics are logged, never passed to the caller.
+fn publish_statistics_now() {
+    guarded(
+        "statistics",
+        logging::CALLOUT_ERROR,
+        Report::Limited,
+        0,
+        || {
+            if let Some(engine) = current_engine() {
+                stats::publish(&engine)?;
+            }
+            Ok(0)
+        },
+    );
+}
+
 fn current_engine() -> Option<Arc<Engine>> {
     match ENGINE.read() {
         Ok(guard) => guard.clone(),
@@ -371,6 +388,9 @@ unsafe fn run_callout(
                 &additions,
                 Box::new(move |verdict| parking::resolve(hook_point, ticket, verdict)),
             );
+            // The events and starts counted so far; the runs' ends are published when
+            // their queries are resolved on Kea's IO service.
+            stats::publish(engine)?;
             return Ok(0);
         }
     }
