@@ -3,6 +3,7 @@
 //! the script files ([`Config::check_scripts`]) are the only I/O. [`Config::load`]
 //! does both. The full reference is `docs/configuration.md`.
 
+mod capability;
 mod check;
 mod raw;
 
@@ -14,7 +15,9 @@ use std::time::Duration;
 use kea_runscript_env::{HookPoint, Profile};
 use serde_json::Value;
 
+use crate::spawn;
 use crate::verdict::Verdict;
+pub use capability::CapabilitySet;
 use raw::RawScript;
 
 /// Default `timeout-ms` of a sync script.
@@ -129,6 +132,9 @@ pub struct ScriptConfig {
     /// Whether load refuses a script that others than root or Kea's user could change
     /// (`trust-check`, default true; see `docs/configuration.md`).
     pub trust_check: bool,
+    /// The script's processes get exactly these capabilities as ambient ones
+    /// (`capabilities`); `None`: they inherit Kea's ambient set.
+    pub capabilities: Option<CapabilitySet>,
 }
 
 /// The address family of the Kea server the library is loaded in.
@@ -342,10 +348,48 @@ impl Config {
         self.scripts.iter().any(|s| !s.expressions.is_empty())
     }
 
-    /// [`Config::parse`] then [`Config::check_scripts`]: what `load` does.
+    /// Checks that this process (Kea) can hand each script the `capabilities` it asks
+    /// for: each must be in Kea's permitted set (and its bounding or inheritable set). The
+    /// error names what is missing and how to grant it.
+    pub fn check_capabilities(&self) -> Result<(), ConfigError> {
+        let Some(script) = self.scripts.iter().find(|s| s.capabilities.is_some()) else {
+            return Ok(());
+        };
+        let path = join(&script.label, "capabilities");
+        let held = spawn::grantable_capabilities()
+            .map(CapabilitySet::from_bits)
+            .map_err(|e| ConfigError::new(path.clone(), format!("capget failed: {e}")))?;
+        for script in &self.scripts {
+            let Some(wanted) = script.capabilities else {
+                continue;
+            };
+            let missing = wanted.without(held);
+            if !missing.is_empty() {
+                return Err(ConfigError::new(
+                    join(&script.label, "capabilities"),
+                    format!(
+                        "Kea (uid {}) does not hold {missing} (its permitted capabilities: \
+                         {held}), so it cannot give them to the script; grant them to Kea, \
+                         with systemd a drop-in such as \
+                         /etc/systemd/system/kea-dhcp4-server.service.d/kea-runscript.conf \
+                         (kea-dhcp6-server for DHCPv6) with \"[Service]\" and \
+                         \"AmbientCapabilities={missing}\" (and these in CapabilityBoundingSet= \
+                         if the unit sets one), then systemctl daemon-reload and restart Kea; \
+                         see docs/configuration.md",
+                        check::kea_uid()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Config::parse`], [`Config::check_scripts`] and [`Config::check_capabilities`]:
+    /// what `load` does.
     pub fn load(parameters: &str) -> Result<Config, ConfigError> {
         let config = Config::parse(parameters)?;
         config.check_scripts()?;
+        config.check_capabilities()?;
         Ok(config)
     }
 }
@@ -554,6 +598,7 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
         host_reservation: false,
         replay_leases,
         trust_check: !matches!(raw.trust_check, Some(raw::Bool(false))),
+        capabilities: raw.capabilities.map(|c| c.0),
     })
 }
 
@@ -598,13 +643,15 @@ impl ScriptConfig {
         };
         format!(
             "script {} ({mode}, timeout={timeout}, variables={}, {} extra variables, options {:?}, \
-             {} expressions, host-reservation={}) at hook points: {}",
+             {} expressions, host-reservation={}, capabilities={}) at hook points: {}",
             self.path.display(),
             self.variables,
             self.env.len(),
             self.options,
             self.expressions.len(),
             self.host_reservation,
+            self.capabilities
+                .map_or_else(|| "Kea's ambient set".to_owned(), |c| c.to_string()),
             points.join(", ")
         )
     }

@@ -182,6 +182,7 @@ impl Engine {
                             config::Mode::Async(_) => None,
                         },
                         log_output: script.log_output,
+                        ambient: script.capabilities.map(|c| c.bits()),
                     };
                     match Worker::start(options, Arc::clone(&context)) {
                         Ok(worker) => Arc::new(worker),

@@ -9,6 +9,7 @@ use serde::de::{Deserializer, Error as _};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::capability::CapabilitySet;
 use crate::verdict::Verdict;
 
 /// One script's parameters exactly as written (aliases kept apart so that giving
@@ -47,6 +48,7 @@ pub(super) struct RawScript {
     pub replay_leases: Option<Bool>,
     #[serde(rename = "trust-check")]
     pub trust_check: Option<Bool>,
+    pub capabilities: Option<Capabilities>,
 }
 
 /// kea-hook-runscript's own parameter keys: a map made only of these is written for it.
@@ -364,6 +366,38 @@ impl<'de> Deserialize<'de> for ExpressionText {
                 Ok(ExpressionText(s.to_owned()))
             }
             _ => Err(expected("an expression (a non-empty string)", v)),
+        })
+    }
+}
+
+/// A list of distinct capability names (`["CAP_NET_ADMIN"]`); empty means none.
+#[derive(Debug)]
+pub(super) struct Capabilities(pub CapabilitySet);
+
+impl<'de> Deserialize<'de> for Capabilities {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| {
+            let items = v
+                .as_array()
+                .ok_or_else(|| expected("a list of capability names", v))?;
+            let mut set = CapabilitySet::EMPTY;
+            for item in items {
+                let name = item
+                    .as_str()
+                    .ok_or_else(|| expected("capability names (strings)", item))?;
+                let cap = CapabilitySet::named(name).ok_or_else(|| {
+                    format!(
+                        "unknown capability {}; names are those of capabilities(7), \
+                         e.g. \"CAP_NET_ADMIN\"",
+                        show(item)
+                    )
+                })?;
+                if cap.without(set).is_empty() {
+                    return Err(format!("capability {} is listed twice", show(item)));
+                }
+                set = set.union(cap);
+            }
+            Ok(Capabilities(set))
         })
     }
 }

@@ -16,7 +16,11 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "sync": true, "wait": false}"#, "parameter 'wait': 'sync' and its alias 'wait' are both given; use one"),
         (r#"{"name": "/a", "sync": "yes"}"#, r#"parameter 'sync': expected true or false, got "yes""#),
         (r#"{"name": "/a", "wait": 1}"#, "parameter 'wait': expected true or false, got 1"),
-        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`, `variables`, `mode`, `log-output`, `options`, `expressions`, `host-reservation`, `replay-leases`, `trust-check`"),
+        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`, `variables`, `mode`, `log-output`, `options`, `expressions`, `host-reservation`, `replay-leases`, `trust-check`, `capabilities`"),
+        (r#"{"name": "/a", "capabilities": "CAP_NET_ADMIN"}"#, r#"parameter 'capabilities': expected a list of capability names, got "CAP_NET_ADMIN""#),
+        (r#"{"name": "/a", "capabilities": [12]}"#, "parameter 'capabilities': expected capability names (strings), got 12"),
+        (r#"{"name": "/a", "capabilities": ["NET_ADMIN"]}"#, r#"parameter 'capabilities': unknown capability "NET_ADMIN"; names are those of capabilities(7), e.g. "CAP_NET_ADMIN""#),
+        (r#"{"scripts": [{"name": "/a", "capabilities": ["CAP_NET_ADMIN", "cap_net_admin"]}]}"#, r#"parameter 'scripts[0].capabilities': capability "cap_net_admin" is listed twice"#),
         (r#"{"name": "/a", "hook-points": "lease4_renew"}"#, r#"parameter 'hook-points': expected a non-empty list of hook-point names, got "lease4_renew""#),
         (r#"{"name": "/a", "hook-points": []}"#, "parameter 'hook-points': expected a non-empty list of hook-point names, got []"),
         (r#"{"name": "/a", "hook-points": [3]}"#, "parameter 'hook-points': expected hook-point names (strings), got 3"),
@@ -660,4 +664,20 @@ mod trust {
         let config = crate::Config::load(&json(r#", "trust-check": false"#)).unwrap();
         assert!(!config.scripts[0].trust_check);
     }
+}
+
+#[test]
+fn capabilities_are_parsed_by_name() {
+    let config = Config::parse(r#"{"name": "/a"}"#).unwrap();
+    assert_eq!(config.scripts[0].capabilities, None);
+    let config = Config::parse(r#"{"name": "/a", "capabilities": []}"#).unwrap();
+    assert_eq!(config.scripts[0].capabilities, Some(CapabilitySet::EMPTY));
+    let config =
+        Config::parse(r#"{"name": "/a", "capabilities": ["CAP_NET_RAW", "cap_net_admin"]}"#)
+            .unwrap();
+    let caps = config.scripts[0].capabilities.unwrap();
+    assert_eq!(caps.bits(), (1 << 12) | (1 << 13));
+    assert!(config.scripts[0]
+        .summary()
+        .contains("capabilities=CAP_NET_ADMIN CAP_NET_RAW)"));
 }

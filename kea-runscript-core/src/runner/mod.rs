@@ -162,6 +162,8 @@ struct TargetStrings {
     path: CString,
     /// `NAME=value` entries from `env`, with the length of their `NAME=` prefix.
     extra_env: Vec<(CString, usize)>,
+    /// `capabilities`: the exact ambient set of its processes (bits), if configured.
+    ambient: Option<u64>,
 }
 
 /// The executable side of one configured script: path and extra variables, as C
@@ -191,7 +193,11 @@ impl ScriptTarget {
             })
             .collect();
         ScriptTarget {
-            strings: Arc::new(TargetStrings { path, extra_env }),
+            strings: Arc::new(TargetStrings {
+                path,
+                extra_env,
+                ambient: config.capabilities.map(|c| c.bits()),
+            }),
             timeout: config.timeout,
             label: config.path.display().to_string(),
             output: None,
@@ -224,9 +230,12 @@ impl ScriptTarget {
             Box::new((Arc::clone(event), Arc::clone(strings)));
         // SAFETY: every pointer points into a CString owned by the event or the
         // target strings, both kept alive by `keep` and never mutated.
-        let program = unsafe {
+        let mut program = unsafe {
             Program::with_shared_env(strings.path.clone(), event.arg1.clone(), env, keep)
         };
+        if let Some(caps) = strings.ambient {
+            program = program.with_ambient_capabilities(caps);
+        }
         let limits = Limits {
             timeout: self.timeout,
             grace: KILL_GRACE,

@@ -23,6 +23,7 @@ pub(super) const STEP_CLOSE_FDS: i32 = 2;
 pub(super) const STEP_EXEC: i32 = 3;
 pub(super) const STEP_WAIT: i32 = 4;
 pub(super) const STEP_STDIO: i32 = 5;
+pub(super) const STEP_CAPABILITIES: i32 = 6;
 
 /// The memory the parent hands to the keeper (inputs) and the keeper hands back
 /// (results). Heap-allocated so its address is stable; freed only after the keeper
@@ -45,6 +46,10 @@ pub(super) struct Handoff {
     pub stdio: [c_int; 3],
     /// Non-zero: the keeper dies (`SIGKILL`) with the thread that created it.
     pub die_with_thread: c_int,
+    /// Non-zero: the script's inheritable and ambient capabilities become exactly
+    /// `ambient_caps` (one bit per capability number); zero: it keeps the host's.
+    pub set_ambient: c_int,
+    pub ambient_caps: u64,
     pub script_stack_top: *mut c_void,
     // Written by the keeper (and the script before exec); read after the keeper exited.
     pub keeper_pid: AtomicI32,
@@ -173,6 +178,14 @@ extern "C" fn script_main(arg: *mut c_void) -> c_int {
         }
         Err(errno) => fail(STEP_CLOSE_FDS, errno),
         Ok(()) => {}
+    }
+    // The configured capabilities, and only those, survive execve as ambient ones (an
+    // unprivileged Kea's script would otherwise get none, or all of Kea's ambient set).
+    // This process has credentials of its own: Kea's are untouched.
+    if sh.set_ambient != 0 {
+        if let Err(errno) = sys::set_ambient_capabilities(sh.ambient_caps) {
+            fail(STEP_CAPABILITIES, errno);
+        }
     }
     let _ = sys::set_signal_mask(&KernelSigSet::EMPTY);
     // SAFETY: the parent prepared path, argv and envp from a Program, which the

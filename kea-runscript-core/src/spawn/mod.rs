@@ -123,6 +123,8 @@ pub enum FailedStep {
     Wait,
     /// Putting the given fds on the script's 0-2 (see [`Stdio`]).
     Stdio,
+    /// Raising the script's ambient capabilities ([`Program::with_ambient_capabilities`]).
+    Capabilities,
 }
 
 /// Error of starting or waiting for a script: the step that failed and the OS error.
@@ -143,6 +145,7 @@ impl std::fmt::Display for SpawnError {
             FailedStep::Exec => "execve",
             FailedStep::Wait => "waiting",
             FailedStep::Stdio => "setting up fds 0-2",
+            FailedStep::Capabilities => "raising the ambient capabilities",
         };
         write!(f, "{step} failed: {}", self.error)
     }
@@ -161,6 +164,9 @@ pub struct Program {
     argv: Vec<*const c_char>,
     envp: Vec<*const c_char>,
     _keep: Box<dyn Any + Send + Sync>,
+    /// `Some(bits)`: exactly these ambient capabilities (one bit per number); `None`:
+    /// the host's ambient set is inherited.
+    ambient: Option<u64>,
 }
 
 // SAFETY: the raw pointers point into `path`, `arg1` and `_keep`, which move with the
@@ -199,8 +205,34 @@ impl Program {
             argv,
             envp,
             _keep: keep,
+            ambient: None,
         }
     }
+
+    /// Runs the program with exactly `caps` (one bit per capability number, as in
+    /// `capabilities(7)`) as its inheritable and ambient capabilities, instead of the
+    /// host's ambient set. Each must be in the host's permitted set, or the start fails
+    /// ([`FailedStep::Capabilities`]).
+    pub fn with_ambient_capabilities(mut self, caps: u64) -> Program {
+        self.ambient = Some(caps);
+        self
+    }
+}
+
+/// What the host may hand a script as ambient capabilities: its permitted set, less what
+/// neither its bounding nor its inheritable set allows into the inheritable set. One bit
+/// per capability number.
+pub fn grantable_capabilities() -> io::Result<u64> {
+    let sets = sys::capabilities().map_err(|e| io::Error::from_raw_os_error(e.0))?;
+    let mut grantable = 0;
+    for cap in (0..64).filter(|cap| sets.permitted & (1 << cap) != 0) {
+        // EINVAL: a number this kernel does not know, so not grantable.
+        let bounded = sys::in_bounding_set(cap).unwrap_or(false);
+        if bounded || sets.inheritable & (1 << cap) != 0 {
+            grantable |= 1 << cap;
+        }
+    }
+    Ok(grantable)
 }
 
 /// An eventfd that, once triggered, makes every keeper watching it terminate its
@@ -353,6 +385,8 @@ pub fn spawn_with(program: Program, limits: Limits, stdio: Stdio) -> Result<Chil
         stop_fd: limits.stop.as_ref().map_or(-1, |s| s.fd.as_raw_fd()),
         stdio: raw_stdio,
         die_with_thread: c_int::from(stdio.die_with_thread),
+        set_ambient: c_int::from(program.ambient.is_some()),
+        ambient_caps: program.ambient.unwrap_or(0),
         script_stack_top: stacks[1].top(),
         keeper_pid: AtomicI32::new(0),
         failed_step: AtomicI32::new(0),
@@ -429,6 +463,7 @@ impl Child {
                     keeper::STEP_CLOSE_FDS => FailedStep::CloseFds,
                     keeper::STEP_EXEC => FailedStep::Exec,
                     keeper::STEP_STDIO => FailedStep::Stdio,
+                    keeper::STEP_CAPABILITIES => FailedStep::Capabilities,
                     _ => FailedStep::Wait,
                 };
                 return Err(SpawnError {

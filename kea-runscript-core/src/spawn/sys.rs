@@ -83,6 +83,121 @@ pub(super) fn set_parent_death_signal(signal: c_int) {
     };
 }
 
+/// `_LINUX_CAPABILITY_VERSION_3`: 64-bit capability sets, as two 32-bit halves.
+const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// The kernel's `struct __user_cap_header_struct`.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: c_int,
+}
+
+/// The kernel's `struct __user_cap_data_struct`: one 32-bit half of each set.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// The calling thread's capability sets, one bit per capability number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct CapabilitySets {
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+}
+
+/// `capget(0)`: the calling thread's capability sets.
+pub(super) fn capabilities() -> Result<CapabilitySets, Errno> {
+    let mut header = CapHeader {
+        version: CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: a live version-3 header and the two data structs that version writes.
+    let ret = unsafe {
+        arch::syscall2(
+            Nr::new(libc::SYS_capget),
+            Arg::mut_ptr(&mut header),
+            Arg::mut_ptr(data.as_mut_ptr()),
+        )
+    };
+    ret.result()?;
+    let join = |low: u32, high: u32| u64::from(low) | (u64::from(high) << 32);
+    Ok(CapabilitySets {
+        effective: join(data[0].effective, data[1].effective),
+        permitted: join(data[0].permitted, data[1].permitted),
+        inheritable: join(data[0].inheritable, data[1].inheritable),
+    })
+}
+
+/// `prctl(PR_CAPBSET_READ, cap)`: whether capability `cap` is in the bounding set.
+pub(super) fn in_bounding_set(cap: u32) -> Result<bool, Errno> {
+    // SAFETY: PR_CAPBSET_READ reads no memory.
+    let ret = unsafe {
+        arch::syscall5(
+            Nr::new(libc::SYS_prctl),
+            Arg::int(libc::PR_CAPBSET_READ),
+            Arg::uint(cap),
+            Arg::ZERO,
+            Arg::ZERO,
+            Arg::ZERO,
+        )
+    };
+    ret.result().map(|held| held == 1)
+}
+
+/// Makes `caps` (one bit per capability number) the calling process's inheritable and
+/// ambient sets, and nothing else there: `capset` with the inheritable set replaced
+/// (effective and permitted as they are), then `PR_CAP_AMBIENT_CLEAR_ALL` and one
+/// `PR_CAP_AMBIENT_RAISE` per capability. A non-root `execve` then gives the program
+/// exactly `caps` as permitted, effective and ambient capabilities. Each capability must
+/// be in the permitted set (and in the bounding or inheritable set).
+pub(super) fn set_ambient_capabilities(caps: u64) -> Result<(), Errno> {
+    let now = capabilities()?;
+    let mut header = CapHeader {
+        version: CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let half = |set: u64, high: bool| if high { (set >> 32) as u32 } else { set as u32 };
+    let data: [CapData; 2] = [false, true].map(|high| CapData {
+        effective: half(now.effective, high),
+        permitted: half(now.permitted, high),
+        inheritable: half(caps, high),
+    });
+    // SAFETY: a live version-3 header and the two data structs that version reads.
+    let ret = unsafe {
+        arch::syscall2(
+            Nr::new(libc::SYS_capset),
+            Arg::mut_ptr(&mut header),
+            Arg::ptr(data.as_ptr()),
+        )
+    };
+    ret.result()?;
+    let ambient = |op: c_int, cap: u32| {
+        // SAFETY: PR_CAP_AMBIENT reads no memory.
+        let ret = unsafe {
+            arch::syscall5(
+                Nr::new(libc::SYS_prctl),
+                Arg::int(libc::PR_CAP_AMBIENT),
+                Arg::int(op),
+                Arg::uint(cap),
+                Arg::ZERO,
+                Arg::ZERO,
+            )
+        };
+        ret.result().map(drop)
+    };
+    ambient(libc::PR_CAP_AMBIENT_CLEAR_ALL, 0)?;
+    for cap in (0..64).filter(|cap| caps & (1 << cap) != 0) {
+        ambient(libc::PR_CAP_AMBIENT_RAISE, cap)?;
+    }
+    Ok(())
+}
+
 /// `setpgid(0, 0)`: the caller leads a new process group.
 pub(super) fn lead_new_process_group() -> Result<(), Errno> {
     // SAFETY: setpgid reads no memory.

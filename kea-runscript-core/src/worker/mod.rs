@@ -926,6 +926,7 @@ mod tests {
             max_queued: 10,
             sync: Some((settings, timeout)),
             log_output: false,
+            ambient: None,
         };
         Worker::start(options, shared()).unwrap()
     }

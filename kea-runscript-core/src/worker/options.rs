@@ -21,4 +21,6 @@ pub struct WorkerOptions {
     pub sync: Option<(SyncSettings, Duration)>,
     /// Log each stderr line (`log-output`); otherwise stderr is the host's.
     pub log_output: bool,
+    /// `capabilities`: the worker's exact ambient set (bits); `None`: Kea's is inherited.
+    pub ambient: Option<u64>,
 }

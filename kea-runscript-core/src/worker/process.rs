@@ -105,11 +105,14 @@ pub fn start(options: &WorkerOptions) -> Result<Running, SpawnError> {
     }
     let stop = Arc::new(StopSignal::new().map_err(stdio_error)?);
     let path = CString::new(options.path.as_os_str().as_bytes()).expect("validated path");
-    let program = Program::new(
+    let mut program = Program::new(
         path,
         CString::new("worker").expect("no NUL"),
         environment(options),
     );
+    if let Some(caps) = options.ambient {
+        program = program.with_ambient_capabilities(caps);
+    }
     let limits = Limits {
         timeout: None,
         grace: KILL_GRACE,
