@@ -29,6 +29,10 @@
 #                   "env": {"ROUTES_LOG": "/var/log/kea/routes.log"}}}
 # To rebuild the routes at start, add "replay-leases": true and a fixed next hop
 #   ("env": {"ROUTES_VIA4": "192.0.2.2"}).
+# Kea as an unprivileged user (Debian runs it as _kea): `ip route` needs CAP_NET_ADMIN.
+#   Grant it to Kea (systemd drop-in: AmbientCapabilities=CAP_NET_ADMIN, see
+#   docs/configuration.md "Capabilities") and give it to this script only with
+#   "capabilities": ["CAP_NET_ADMIN"] in its parameters.
 # With Kea's libdhcp_run_script.so the same script runs with the defaults (it has no "env").
 # An existing route is replaced; removing a missing one is not an error (a DHCPRELEASE
 # shows up both in leases4_committed and in lease4_release).

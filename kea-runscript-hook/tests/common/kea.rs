@@ -70,6 +70,9 @@ pub struct Settings {
     pub parked_packet_limit: Option<u32>,
     /// Kea's control socket (a UNIX socket at this path), when the test sends commands.
     pub control_socket: Option<PathBuf>,
+    /// Words put before Kea's binary inside the namespace (e.g. `setpriv …` to run Kea as
+    /// another user with given capabilities); empty: Kea runs as the test (root).
+    pub wrapper: Vec<String>,
 }
 
 impl Settings {
@@ -84,6 +87,7 @@ impl Settings {
             lease_file: None,
             parked_packet_limit: None,
             control_socket: None,
+            wrapper: Vec::new(),
         }
     }
 
@@ -210,7 +214,9 @@ impl Kea {
         let path = write_config(scratch, &config);
         let out_file = std::fs::File::create(&out).expect("kea output file");
         let child = Command::new("ip")
-            .args(["netns", "exec", &tb.srv, settings.family.binary(), "-c"])
+            .args(["netns", "exec", &tb.srv])
+            .args(&settings.wrapper)
+            .args([settings.family.binary(), "-c"])
             .arg(&path)
             .env("KEA_PIDFILE_DIR", &scratch.path)
             .env("KEA_LOCKFILE_DIR", &scratch.path)
