@@ -8,6 +8,8 @@
 #   (e) ours in worker mode, async, examples/lease-log.py (a JSON line per event),
 #   (f) ours, sync spawn of the no-op script at pkt4_receive (every query waits for it),
 #   (g) ours, sync worker (the Rust one: its ack means continue) at pkt4_receive,
+#   and the growth cells (below, GROWTH): (a), (b), (c) and (d) again with 0, 300,000 and
+#   1,000,000 leases preloaded into Kea's memfile,
 # interleaved in one run (a, b, c, d, e, a, …), a fresh Kea per measurement,
 # perfdhcp in a network namespace joined by a veth. Prints DORA/s per round,
 # the medians, the ratios to no hook, and the resident memory of Kea and of the
@@ -26,6 +28,12 @@
 #   ACK_WORKER=…     the fast worker (default: target/release/examples/ack_worker; built when missing)
 #   VARIANTS="none kea ours worker workerpy spawnsync workersync"  the cells of each round
 #                    (unset: these plus the parking cells parkspawn parkworker, see below)
+#   GROWTH="0 300000 1000000"  preloaded lease counts of the growth cells ("" = none);
+#                    each round runs them after the cells above
+#   GROWTH_VARIANTS="none kea ours worker"  the growth cells at each count
+#   LEASE_CACHE=…    where the generated lease files are kept (default target/bench-leases)
+#   CHART_DIR=…      where the SVG charts go (default docs/; CHARTS=0: none), drawn by
+#                    scripts/bench-chart.py (python3, standard library)
 # Figures from one run are comparable with each other only; the machine's other
 # load shows as spread between rounds.
 bench_seconds_env=$SECONDS
@@ -111,6 +119,54 @@ for v in "${variants[@]}"; do
     tb_kea4_config "$TB_DIR/bench-$v.json" "${hooks[$v]}"
     tb_kea_check 4 "$TB_DIR/bench-$v.json"
 done
+# ---- growth cells (part 1; branch i7b): the no-op cells with leases preloaded ----
+# A growth cell is "BASE@N": cell BASE with N leases in Kea's memfile at start (a fresh
+# copy of a generated lease file per measurement; lease file cleanup off). Kea's memory
+# grows with its leases; Kea's hook forks all of it per event, our keeper shares it.
+# The preloaded leases are active until 2100 and sit at 10.128.0.0 and up, inside
+# perfdhcp's pool but far above where Kea's iterative allocator hands out addresses
+# (from 10.0.0.10), so they cost memory, not allocation.
+read -r -a growth_sizes <<<"${GROWTH-0 300000 1000000}"
+read -r -a growth_variants <<<"${GROWTH_VARIANTS:-none kea ours worker}"
+lease_cache=${LEASE_CACHE:-${CARGO_TARGET_DIR:-$repo/target}/bench-leases}
+growth=()
+# lease_file N: the cached lease file of N leases, generated when missing.
+lease_file() {
+    local n=$1 file="$lease_cache/leases4-$1.csv"
+    if [ ! -s "$file" ]; then
+        mkdir -p "$lease_cache"
+        tb_log "generating $n leases into $file"
+        python3 - "$n" "$file.tmp" <<'PY' || tb_die "generating the lease file failed"
+import sys
+n, path = int(sys.argv[1]), sys.argv[2]
+with open(path, "w") as f:
+    f.write("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,"
+            "fqdn_fwd,fqdn_rev,hostname,state,user_context\n")
+    for i in range(n):
+        b = i.to_bytes(4, "big")
+        f.write(f"10.{128 + b[1]}.{b[2]}.{b[3]},02:42:{b[0]:02x}:{b[1]:02x}:{b[2]:02x}:{b[3]:02x},"
+                ",4000,4102444800,2,0,0,,0,\n")
+PY
+        mv "$file.tmp" "$file"
+    fi
+    echo "$file"
+}
+for n in "${growth_sizes[@]}"; do
+    [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -le 16000000 ] || tb_die "GROWTH takes lease counts 0..16000000 (got '$n')"
+    lease_file "$n" >/dev/null
+    for b in "${growth_variants[@]}"; do
+        case $b in none|kea|ours|worker) ;; *) tb_die "GROWTH_VARIANTS takes none, kea, ours, worker (got '$b')" ;; esac
+        v="$b@$n"
+        growth+=("$v")
+        label[$v]="${label[$b]} @ $n"
+        TB_LEASE_DB="{\"type\": \"memfile\", \"persist\": true, \"name\": \"$TB_DIR/leases4.csv\", \"lfc-interval\": 0}" \
+            tb_kea4_config "$TB_DIR/bench-$v.json" "${hooks[$b]}"
+        tb_kea_check 4 "$TB_DIR/bench-$v.json"
+    done
+done
+# Kea reads a million leases before it opens its sockets.
+TB_KEA_START_WAIT=${TB_KEA_START_WAIT:-300}
+# ---- end of growth cells (part 1) ----
 
 # Processes the kernel created system-wide (/proc/stat "processes"): each
 # script run costs one, so the delta shows whether every lease ran the script.
@@ -131,6 +187,9 @@ worker_rss() {
 # worker-rss1" to results (script runs: events answered, for the workers).
 measure() {
     local v=$1 r=$2 out rc f0 f1 dora acks warns counters started dropped k0 k1 w0 w1
+    # A growth cell BASE@N behaves as BASE, with N leases loaded at start.
+    local base=${v%@*}
+    [ "$v" = "$base" ] || cp "$(lease_file "${v#*@}")" "$TB_DIR/leases4.csv"
     : >"$lease_log"
     tb_kea_start 4 "$TB_DIR/bench-$v.json"
     k0=$(rss_of "$TB_KEA_PID") w0=$(worker_rss)
@@ -157,11 +216,11 @@ measure() {
     warns=$(grep -E ' (WARN|ERROR|FATAL) ' "$TB_KEA_LOG" | grep -c -v -E 'DHCPSRV_MEMFILE_NO_STORAGE|DHCP4_MULTI_THREADING_INFO' || true)
     # Our counters at unload: "events=… started=… … dropped=…".
     started=- dropped=-
-    if [ "$v" != none ] && [ "$v" != kea ]; then
+    if [ "$base" != none ] && [ "$base" != kea ]; then
         counters=$(grep -o 'unload: counters [^@]*' "$TB_RUNSCRIPT_LOG" | tail -n 1 || true)
         [ -n "$counters" ] || tb_die "our library logged no counters at unload (see $TB_RUNSCRIPT_LOG)"
         # Spawn: runs started; worker: events the worker answered.
-        if [ "$v" = ours ] || [ "$v" = spawnsync ]; then
+        if [ "$base" = ours ] || [ "$base" = spawnsync ]; then
             started=$(echo "$counters" | grep -o ' started=[0-9]*' | cut -d= -f2)
         else
             started=$(echo "$counters" | grep -o ' acked=[0-9]*' | cut -d= -f2)
@@ -207,10 +266,10 @@ measure() {
 
 tb_log "kea-dhcp4 $(/usr/sbin/kea-dhcp4 -v), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 tb_log "ours: $ours_lib ($(date -u -r "$ours_lib" +%FT%TZ); checkout at $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'))"
-tb_log "perfdhcp -4 -l <veth> -r $rate -p $period -R $clients; $rounds rounds of: ${variants[*]}"
+tb_log "perfdhcp -4 -l <veth> -r $rate -p $period -R $clients; $rounds rounds of: ${variants[*]} ${growth[*]}"
 : >"$TB_DIR/results"
 for r in $(seq "$rounds"); do
-    for v in "${variants[@]}"; do
+    for v in "${variants[@]}" "${growth[@]}"; do
         measure "$v" "$r"
         sleep 1
     done
@@ -272,3 +331,47 @@ for v in "${variants[@]}"; do
         sort "$TB_DIR/warnings-$v" | uniq -c | sort -rn | head -n 5 | sed 's/^/      /'
     fi
 done
+
+# ---- growth cells (part 3): the table, and the charts ----
+if [ "${#growth[@]}" -gt 0 ]; then
+    echo
+    echo "Growth: DORA/s (medians) with leases preloaded into Kea's memfile; Kea's RSS at start"
+    printf '%-22s' cell
+    for n in "${growth_sizes[@]}"; do printf ' %14s' "$n leases"; done
+    echo
+    for b in "${growth_variants[@]}"; do
+        printf '%-22s' "${label[$b]}"
+        for n in "${growth_sizes[@]}"; do printf ' %14.1f' "$(col "$b@$n" 3 | median)"; done
+        echo
+    done
+    printf '%-22s' "Kea RSS at start, MiB"
+    for n in "${growth_sizes[@]}"; do
+        printf ' %14.0f' "$(awk -v p="none@$n" -v q="kea@$n" '$1 == p || $1 == q {print $9 / 1024}' "$TB_DIR/results" | median)"
+    done
+    echo
+    for b in "${growth_variants[@]}"; do
+        [ "$b" = none ] && continue
+        printf '%-22s' "${label[$b]} / no hook"
+        for n in "${growth_sizes[@]}"; do
+            awk -v x="$(col "$b@$n" 3 | median)" -v y="$(col "none@$n" 3 | median)" \
+                'BEGIN {if (y > 0) printf " %13.3fx", x / y; else printf " %14s", "-"}'
+        done
+        echo
+    done
+    if [[ " ${growth_variants[*]} " == *" ours "* && " ${growth_variants[*]} " == *" kea "* ]]; then
+        printf '%-22s' "ours / Kea's hook"
+        for n in "${growth_sizes[@]}"; do
+            awk -v x="$(col "ours@$n" 3 | median)" -v y="$(col "kea@$n" 3 | median)" \
+                'BEGIN {if (y > 0) printf " %13.2fx", x / y; else printf " %14s", "-"}'
+        done
+        echo
+    fi
+fi
+if [ "${CHARTS:-1}" != 0 ]; then
+    chart_dir=${CHART_DIR:-$repo/docs}
+    for v in "${variants[@]}" "${growth[@]}"; do printf '%s\t%s\n' "$v" "${label[$v]}"; done >"$TB_DIR/labels"
+    python3 "$repo/scripts/bench-chart.py" "$TB_DIR/results" "$TB_DIR/labels" "$chart_dir" \
+        "perfdhcp -4 -r $rate -p $period -R $clients, $rounds round(s), $(date -u +%F), commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) CPUs" \
+        || tb_die "drawing the charts failed"
+fi
+# ---- end of growth cells (part 3) ----

@@ -17,7 +17,10 @@
 # Tunables (environment): TB_KEA_SEVERITY (Kea log severity, default INFO),
 # TB_RUNSCRIPT_SEVERITY (our library's logger, own file; default: as Kea's),
 # TB_VALID_LIFETIME (seconds, default 3600), TB_RECLAIM_EXTRA (more members of
-# "expired-leases-processing", JSON), TB_KEEP=1 (keep the temp dir).
+# "expired-leases-processing", JSON), TB_KEEP=1 (keep the temp dir),
+# TB_LEASE_DB (the "lease-database" JSON; default in-memory memfile),
+# TB_KEA_START_WAIT (seconds tb_kea_start waits for Kea to listen, default 10;
+# Kea loads its lease file before it opens its sockets).
 
 TB_PREFIX_V4=192.0.2
 TB_PREFIX_V6=2001:db8:1
@@ -173,9 +176,10 @@ JSON
 # second, the caller's extra global JSON, the hook libraries and the loggers.
 # tb_kea_common_json SERVER(kea-dhcp4|kea-dhcp6) LOGFILE HOOKS [EXTRA]
 tb_kea_common_json() {
-    local name=$1 log=$2 hooks=$3 extra=${4:-}
+    local name=$1 log=$2 hooks=$3 extra=${4:-} db=${TB_LEASE_DB:-}
+    [ -n "$db" ] || db='{"type": "memfile", "persist": false}'
     cat <<JSON
-  "lease-database": {"type": "memfile", "persist": false},
+  "lease-database": $db,
   "expired-leases-processing": {"reclaim-timer-wait-time": 1, "hold-reclaimed-time": 1,
                                 "flush-reclaimed-timer-wait-time": 1${TB_RECLAIM_EXTRA:+, $TB_RECLAIM_EXTRA}},
   ${extra:+$extra,}
@@ -234,8 +238,8 @@ tb_kea_check() {
     fi
 }
 
-# tb_kea_start 4|6 FILE: starts Kea in the server namespace and waits (10 s at
-# most) until it listens on its DHCP port. Sets TB_KEA_PID, TB_KEA_LOG and
+# tb_kea_start 4|6 FILE: starts Kea in the server namespace and waits (10 s, or
+# TB_KEA_START_WAIT, at most) until it listens on its DHCP port. Sets TB_KEA_PID, TB_KEA_LOG and
 # TB_RUNSCRIPT_LOG (our library's log when TB_RUNSCRIPT_SEVERITY is set).
 tb_kea_start() {
     local v=$1 file=$2 port
@@ -248,8 +252,8 @@ tb_kea_start() {
         "/usr/sbin/kea-dhcp$v" -c "$file" >>"$TB_DIR/kea$v.stdout" 2>&1 &
     TB_KEA_PID=$!
     TB_KEA_PIDS+=("$TB_KEA_PID")
-    local _
-    for _ in $(seq 100); do
+    local _ wait=${TB_KEA_START_WAIT:-10}
+    for _ in $(seq $((wait * 10))); do
         if ! kill -0 "$TB_KEA_PID" 2>/dev/null; then
             tail -n 20 "$TB_DIR/kea$v.stdout" "$TB_KEA_LOG" >&2
             tb_die "kea-dhcp$v exited during start-up (log above)"
@@ -260,7 +264,7 @@ tb_kea_start() {
         sleep 0.1
     done
     tail -n 20 "$TB_KEA_LOG" >&2
-    tb_die "kea-dhcp$v did not listen on port $port within 10 s"
+    tb_die "kea-dhcp$v did not listen on port $port within $wait s"
 }
 
 tb_kea_stop() {
