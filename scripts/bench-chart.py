@@ -54,9 +54,11 @@ def read(results_path, labels_path):
     return rounds, labels
 
 
-def text(x, y, body, size=12, anchor="start", weight="normal", fill="#222"):
+def text(x, y, body, size=12, anchor="start", weight="normal", fill="#222", halo=False):
+    # A white halo keeps a value readable where a line passes behind it.
+    outline = ' stroke="white" stroke-width="3" paint-order="stroke"' if halo else ""
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
-            f'font-weight="{weight}" fill="{fill}" {FONT}>{escape(body)}</text>')
+            f'font-weight="{weight}" fill="{fill}"{outline} {FONT}>{escape(body)}</text>')
 
 
 def svg(width, height, title, subtitle, body):
@@ -177,12 +179,15 @@ def growth_chart(rounds, labels, subtitle):
                     'stroke-width="2.5"/>')
         for (x, y, value), size in zip(points, sizes):
             body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour(base)}"/>')
-            # Below the point when another line passes just above it, so close lines'
+            # Beside the point when another line passes just above it, so close lines'
             # labels do not overlap.
             crowded = any(value < medians.get(f"{b}@{size}", 0) <= value * 1.35
                           for b in bases if b != base)
-            body.append(text(x, y + 16 if crowded else y - 8, f"{value:,.0f}", 10, "middle",
-                             fill=colour(base)))
+            if crowded:
+                body.append(text(x + 8, y + 4, f"{value:,.0f}", 10, fill=colour(base), halo=True))
+            else:
+                body.append(text(x, y - 8, f"{value:,.0f}", 10, "middle", fill=colour(base),
+                                 halo=True))
         label = labels[f"{base}@{sizes[0]}"] if f"{base}@{sizes[0]}" in labels else base
         ly = top + 14 + n * 20
         body.append(f'<line x1="{left + plot_w + 16}" y1="{ly - 4}" x2="{left + plot_w + 36}" '

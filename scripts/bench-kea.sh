@@ -369,8 +369,12 @@ if [ "${#growth[@]}" -gt 0 ]; then
 fi
 if [ "${CHARTS:-1}" != 0 ]; then
     chart_dir=${CHART_DIR:-$repo/docs}
-    for v in "${variants[@]}" "${growth[@]}"; do printf '%s\t%s\n' "$v" "${label[$v]}"; done >"$TB_DIR/labels"
-    python3 "$repo/scripts/bench-chart.py" "$TB_DIR/results" "$TB_DIR/labels" "$chart_dir" \
+    # The run's figures are kept for redrawing: scripts/bench-chart.py results labels DIR TEXT.
+    last=${CARGO_TARGET_DIR:-$repo/target}/bench-last
+    mkdir -p "$last"
+    for v in "${variants[@]}" "${growth[@]}"; do printf '%s\t%s\n' "$v" "${label[$v]}"; done >"$last/labels"
+    cp "$TB_DIR/results" "$last/results"
+    python3 "$repo/scripts/bench-chart.py" "$last/results" "$last/labels" "$chart_dir" \
         "perfdhcp -4 -r $rate -p $period -R $clients, $rounds round(s), $(date -u +%F), commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) CPUs" \
         || tb_die "drawing the charts failed"
 fi

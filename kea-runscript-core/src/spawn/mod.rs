@@ -34,7 +34,10 @@
 //! ending a timed-out script ends its children too), resets every signal disposition to `SIG_DFL`, sets
 //! `PR_SET_PDEATHSIG(SIGKILL)` (if its keeper is ever killed, the script dies too
 //! instead of running unmanaged), closes every fd from 3 up with `close_range` (also
-//! fds without `FD_CLOEXEC`), unblocks every signal. It inherits fds 0, 1 and 2 of the
+//! fds without `FD_CLOEXEC`), with [`Program::with_ambient_capabilities`] makes the
+//! given capabilities its inheritable and ambient sets (raw `capset` and
+//! `prctl(PR_CAP_AMBIENT)`: they act on the script's own credentials, never Kea's),
+//! unblocks every signal. It inherits fds 0, 1 and 2 of the
 //! host as they are (as Kea's own hook does): its output goes where Kea's goes —
 //! unless [`spawn_with`] gives it other fds 0-2 ([`Stdio`]: a worker's pipes), which
 //! it `dup3`s into place before closing the rest; the keeper closes the host's copies
