@@ -113,6 +113,20 @@ void options(Record& r, const OptionCollection& collection) {
     r.end_seq();
 }
 
+// Client classes (of a packet or a reservation) as a list of names, in Kea's order.
+void classes(Record& r, const ClientClasses& names) {
+    r.begin_seq();
+    for (const auto& name : names) {
+        r.bytes(name);
+    }
+    r.end_seq();
+}
+
+// A user context as Kea's own JSON text (Rust re-writes it compactly).
+void user_context(Record& r, const isc::data::ConstElementPtr& context) {
+    r.bytes(context->str());
+}
+
 // The fields Lease4 and Lease6 share.
 void lease_common(Record& r, const Lease& lease) {
     r.key("cltt");
@@ -129,6 +143,8 @@ void lease_common(Record& r, const Lease& lease) {
     r.uint(lease.valid_lft_);
     r.key("expired");
     r.boolean(lease.expired());
+    r.key("user_context");
+    optional(r, lease.getContext(), user_context);
 }
 
 void lease4(Record& r, const Lease4Ptr& lease) {
@@ -219,6 +235,8 @@ void pkt4(Record& r, const Pkt4Ptr& pkt) {
     optional(r, pkt->getRemoteHWAddr(), hwaddr);
     r.key("options");
     options(r, pkt->options_);
+    r.key("classes");
+    classes(r, pkt->getClasses());
     r.end_map();
 }
 
@@ -284,6 +302,8 @@ void pkt6(Record& r, const Pkt6Ptr& pkt) {
         r.end_map();
     }
     r.end_seq();
+    r.key("classes");
+    classes(r, pkt->getClasses());
     r.end_map();
 }
 
@@ -299,6 +319,8 @@ void subnet(Record& r, const SubnetPtr& subnet, Address address) {
     address(r, prefix.first);
     r.uint(prefix.second);
     r.end_seq();
+    r.key("user_context");
+    optional(r, subnet->getContext(), user_context);
     r.end_map();
 }
 

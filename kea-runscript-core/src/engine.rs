@@ -288,6 +288,7 @@ impl Engine {
             return Arc::clone(env);
         }
         let mut more = kea_runscript_env::render_options(event, &script.options);
+        more.extend(kea_runscript_env::render_extras(event, script.extras()));
         more.extend(additions(index));
         let (own, rejected) = env.with_more(more);
         self.report_rejected(event.hook_point, &rejected);

@@ -200,6 +200,16 @@ mod tests {
             lease.client_id,
             Some(ClientId(vec![1, 0, 0x0c, 1, 2, 3, 10]))
         );
+        // Classes in Kea's order, user contexts as compact JSON (absent: none).
+        assert_eq!(query.classes, ["ALL", "VENDOR_CLASS_MSFT 5.0", "KNOWN"]);
+        assert_eq!(
+            subnet.user_context.as_deref(),
+            Some(r#"{"floor":[1,2],"site":"b"}"#)
+        );
+        assert_eq!(
+            lease.user_context.as_deref(),
+            Some(r#"{"ISC":{"x":"y z"}}"#)
+        );
         // Only the hook point's arguments are read.
         assert_eq!(event.query6, None);
     }
@@ -233,6 +243,7 @@ mod tests {
         assert_eq!(leases.len(), 2);
         assert_eq!(leases[1].address, Ipv4Addr::new(10, 0, 1, 2));
         assert_eq!(leases[0].client_id, None);
+        assert_eq!(leases[0].user_context, None);
         assert_eq!(event.deleted_leases4, Some(vec![]));
     }
 

@@ -69,3 +69,29 @@ macro_rules! network_form {
 
 network_form!(network4, ipnetwork::Ipv4Network, std::net::Ipv4Addr);
 network_form!(network6, ipnetwork::Ipv6Network, std::net::Ipv6Addr);
+
+/// A list of IPv6 prefixes, each in the form of [`network6`] (text / (address, length)).
+pub(crate) mod networks6 {
+    use ipnetwork::Ipv6Network;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// One prefix in [`super::network6`]'s form.
+    #[derive(Serialize, Deserialize)]
+    struct Prefix(#[serde(with = "super::network6")] Ipv6Network);
+
+    pub(crate) fn serialize<S: Serializer>(
+        networks: &[Ipv6Network],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(networks.iter().map(|n| Prefix(*n)))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<Ipv6Network>, D::Error> {
+        Ok(Vec::<Prefix>::deserialize(deserializer)?
+            .into_iter()
+            .map(|p| p.0)
+            .collect())
+    }
+}
