@@ -354,6 +354,15 @@ impl Engine {
             .any(|&index| matches!(self.config.scripts[index].mode, config::Mode::Sync(_)))
     }
 
+    /// True when a script with `"host-reservation": true` runs at `hook_point` (lets the hook
+    /// look the client's reservation up only then).
+    pub fn wants_host_reservation(&self, hook_point: HookPoint) -> bool {
+        self.policy
+            .scripts(hook_point)
+            .iter()
+            .any(|&index| self.config.scripts[index].host_reservation)
+    }
+
     /// True when a script with `profile`'s variables runs at `hook_point` (lets the hook
     /// read from Kea what only that profile renders).
     pub fn wants_profile(&self, hook_point: HookPoint, profile: Profile) -> bool {

@@ -70,6 +70,30 @@ pub struct Settings {
     pub parked_packet_limit: Option<u32>,
     /// Kea's control socket (a UNIX socket at this path), when the test sends commands.
     pub control_socket: Option<PathBuf>,
+    /// Merged into the `Dhcp4`/`Dhcp6` map last ([`merge`]: maps key by key, lists item by
+    /// item), e.g. user contexts and reservations on the default subnets.
+    pub patch: Option<Value>,
+}
+
+/// Merges `patch` into `base`: maps key by key, lists item by item (extra items appended),
+/// anything else replaced.
+pub fn merge(base: &mut Value, patch: &Value) {
+    match (base, patch) {
+        (Value::Object(b), Value::Object(p)) => {
+            for (key, value) in p {
+                merge(b.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+        (Value::Array(b), Value::Array(p)) => {
+            for (i, value) in p.iter().enumerate() {
+                match b.get_mut(i) {
+                    Some(item) => merge(item, value),
+                    None => b.push(value.clone()),
+                }
+            }
+        }
+        (b, p) => *b = p.clone(),
+    }
 }
 
 impl Settings {
@@ -84,6 +108,7 @@ impl Settings {
             lease_file: None,
             parked_packet_limit: None,
             control_socket: None,
+            patch: None,
         }
     }
 
@@ -159,6 +184,9 @@ impl Settings {
                     ]),
                 );
             }
+        }
+        if let Some(patch) = &self.patch {
+            merge(&mut top, patch);
         }
         json!({ self.family.top(): top })
     }
