@@ -58,27 +58,20 @@ tb_init
 tb_netns_up
 export TB_KEA_SEVERITY=WARN
 
-# RESERVATIONS hosts with locally administered MACs 02:5e:00:00:XX:YY (perfdhcp uses others),
-# each with an address of subnet 2, a hostname and a user context.
-reservations_json() {
-    awk -v n="$reservations" 'BEGIN {
-        for (i = 0; i < n; i++) {
-            printf "%s{\"hw-address\": \"02:5e:00:00:%02x:%02x\", \"ip-address\": \"10.1.%d.%d\", \"hostname\": \"h%d\", \"user-context\": {\"i\": %d}}",
-                (i ? ", " : ""), int(i / 256), i % 256, int(i / 256), i % 256, i, i
-        }
-    }'
-}
-
 declare -A hooks
 for v in off on; do
     extra=""
     [ "$v" = on ] && extra=', "host-reservation": true'
     hooks[$v]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$ack_worker\", \"mode\": \"worker\"$extra}}]"
     tb_kea4_config "$TB_DIR/bench-$v.json" "${hooks[$v]}"
-    # The reservations go into subnet 2 (perfdhcp's, relayed); the file is JSON.
-    python3 - "$TB_DIR/bench-$v.json" "$(reservations_json)" <<'PY'
+    # RESERVATIONS hosts in subnet 2 (perfdhcp's, relayed), with locally administered MACs
+    # 02:5e:00:00:XX:YY (perfdhcp uses others), an address, a hostname and a user context.
+    python3 - "$TB_DIR/bench-$v.json" "$reservations" <<'PY'
 import json, sys
-path, hosts = sys.argv[1], json.loads("[" + sys.argv[2] + "]")
+path, n = sys.argv[1], int(sys.argv[2])
+hosts = [{"hw-address": "02:5e:00:00:%02x:%02x" % (i // 256, i % 256),
+          "ip-address": "10.1.%d.%d" % (i // 256, i % 256),
+          "hostname": "h%d" % i, "user-context": {"i": i}} for i in range(n)]
 config = json.load(open(path))
 for subnet in config["Dhcp4"]["subnet4"]:
     if subnet["id"] == 2:
