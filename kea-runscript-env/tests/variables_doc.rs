@@ -598,8 +598,17 @@ fn generate_khr() -> String {
     doc
 }
 
-/// The opt-in variables: (configuration key, its choice, name suffix, type, meaning).
-const EXTRAS: &[(&str, fn() -> Extras, &str, &str, &str)] = &[
+/// An opt-in variable: (configuration key, its choice, name suffix, type, meaning).
+type ExtraRow = (
+    &'static str,
+    fn() -> Extras,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+/// The opt-in variables.
+const EXTRAS: &[ExtraRow] = &[
     ("classes", || Extras::new(true, false, false), "_CLASSES", "names",
      "the client classes Kea assigned to the query so far, in Kea's order, separated by one space"),
     ("user-contexts", || Extras::new(false, true, false), "_USER_CONTEXT", "JSON",
