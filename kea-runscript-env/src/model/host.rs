@@ -37,7 +37,8 @@ pub struct Host6 {
     /// The reserved prefixes (`getIPv6Reservations(TYPE_PD)`), in Kea's order.
     #[serde(
         default,
-        with = "super::raw_form::networks6",
+        serialize_with = "super::raw_form::serialize_networks6",
+        deserialize_with = "super::raw_form::deserialize_networks6",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub ipv6_prefixes: Vec<Ipv6Network>,
