@@ -14,6 +14,10 @@
 #include <dhcp/option6_ia.h>
 #include <dhcp/pkt4.h>
 #include <dhcp/pkt6.h>
+#include <dhcp/dhcp4.h>
+#include <dhcpsrv/cfgmgr.h>
+#include <dhcpsrv/host.h>
+#include <dhcpsrv/host_mgr.h>
 #include <dhcpsrv/lease.h>
 #include <dhcpsrv/subnet.h>
 
@@ -113,6 +117,20 @@ void options(Record& r, const OptionCollection& collection) {
     r.end_seq();
 }
 
+// Client classes (of a packet or a reservation) as a list of names, in Kea's order.
+void classes(Record& r, const ClientClasses& names) {
+    r.begin_seq();
+    for (const auto& name : names) {
+        r.bytes(name);
+    }
+    r.end_seq();
+}
+
+// A user context as Kea's own JSON text (Rust re-writes it compactly).
+void user_context(Record& r, const isc::data::ConstElementPtr& context) {
+    r.bytes(context->str());
+}
+
 // The fields Lease4 and Lease6 share.
 void lease_common(Record& r, const Lease& lease) {
     r.key("cltt");
@@ -129,6 +147,8 @@ void lease_common(Record& r, const Lease& lease) {
     r.uint(lease.valid_lft_);
     r.key("expired");
     r.boolean(lease.expired());
+    r.key("user_context");
+    optional(r, lease.getContext(), user_context);
 }
 
 void lease4(Record& r, const Lease4Ptr& lease) {
@@ -219,6 +239,8 @@ void pkt4(Record& r, const Pkt4Ptr& pkt) {
     optional(r, pkt->getRemoteHWAddr(), hwaddr);
     r.key("options");
     options(r, pkt->options_);
+    r.key("classes");
+    classes(r, pkt->getClasses());
     r.end_map();
 }
 
@@ -284,6 +306,8 @@ void pkt6(Record& r, const Pkt6Ptr& pkt) {
         r.end_map();
     }
     r.end_seq();
+    r.key("classes");
+    classes(r, pkt->getClasses());
     r.end_map();
 }
 
@@ -299,6 +323,8 @@ void subnet(Record& r, const SubnetPtr& subnet, Address address) {
     address(r, prefix.first);
     r.uint(prefix.second);
     r.end_seq();
+    r.key("user_context");
+    optional(r, subnet->getContext(), user_context);
     r.end_map();
 }
 
@@ -350,7 +376,231 @@ rust::String text(const CalloutHandle& handle, rust::Str name) {
     return (rust::String::lossy(dump.data(), dump.size()));
 }
 
+// Host reservations. The identifiers Kea looks a client up by, in the order of the
+// configured `host-reservation-identifiers`, taken from the query as Kea takes them
+// (Dhcpv4Exchange::setHostIdentifiers / Dhcpv6Srv::setHostIdentifiers); `flex-id` is
+// computed by the flex_id hook at its own callout and is not seen here.
+using Identifiers = std::vector<std::pair<Host::IdentifierType, std::vector<uint8_t>>>;
+
+Identifiers identifiers4(Pkt4& query) {
+    Identifiers ids;
+    const auto cfg = CfgMgr::instance().getCurrentCfg()->getCfgHostOperations4();
+    const OptionPtr client_id_option = query.getOption(DHO_DHCP_CLIENT_IDENTIFIER);
+    std::vector<uint8_t> client_id;
+    if (client_id_option) {
+        client_id = client_id_option->getData();
+    }
+    for (const auto type : cfg->getIdentifierTypes()) {
+        switch (type) {
+        case Host::IDENT_HWADDR:
+            if (query.getHWAddr() && !query.getHWAddr()->hwaddr_.empty()) {
+                ids.push_back({type, query.getHWAddr()->hwaddr_});
+            }
+            break;
+        case Host::IDENT_DUID:
+            // A client-id of type 255 (RFC 4361) carries an IAID (4 bytes), then the DUID.
+            if (client_id.size() > 5 && client_id[0] == CLIENT_ID_OPTION_TYPE_DUID) {
+                ids.push_back({type, std::vector<uint8_t>(client_id.begin() + 5, client_id.end())});
+            }
+            break;
+        case Host::IDENT_CIRCUIT_ID: {
+            const OptionPtr rai = query.getOption(DHO_DHCP_AGENT_OPTIONS);
+            const OptionPtr circuit = rai ? rai->getOption(RAI_OPTION_AGENT_CIRCUIT_ID) : OptionPtr();
+            if (circuit && !circuit->getData().empty()) {
+                ids.push_back({type, circuit->getData()});
+            }
+            break;
+        }
+        case Host::IDENT_CLIENT_ID:
+            if (!client_id.empty()) {
+                ids.push_back({type, client_id});
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    return (ids);
+}
+
+Identifiers identifiers6(Pkt6& query) {
+    Identifiers ids;
+    const auto cfg = CfgMgr::instance().getCurrentCfg()->getCfgHostOperations6();
+    for (const auto type : cfg->getIdentifierTypes()) {
+        switch (type) {
+        case Host::IDENT_DUID: {
+            DuidPtr duid;
+            try {
+                duid = query.getClientId();
+            } catch (const isc::Exception&) {
+            }
+            if (duid) {
+                ids.push_back({type, duid->getDuid()});
+            }
+            break;
+        }
+        case Host::IDENT_HWADDR: {
+            // Kea's Dhcpv6Srv::getMAC: the configured mac-sources, in order.
+            HWAddrPtr mac;
+            for (const auto source : CfgMgr::instance().getCurrentCfg()->getMACSources().get()) {
+                try {
+                    mac = query.getMAC(source);
+                } catch (const isc::Exception&) {
+                    mac.reset();
+                }
+                if (mac) {
+                    break;
+                }
+            }
+            if (mac && !mac->hwaddr_.empty()) {
+                ids.push_back({type, mac->hwaddr_});
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return (ids);
+}
+
+// The first reservation of `ids` (in their order) in subnet `id`, by `lookup`.
+template <typename Lookup>
+ConstHostPtr first_host(SubnetID id, const Identifiers& ids, Lookup lookup) {
+    for (const auto& entry : ids) {
+        ConstHostPtr host = lookup(id, entry.first, entry.second.data(), entry.second.size());
+        if (host) {
+            return (host);
+        }
+    }
+    return (ConstHostPtr());
+}
+
+// A reservation mode flag: the subnet's (or its shared network's), else the configured global
+// by name, else Kea's default. Not Inheritance::ALL: that reads the globals by index, and the
+// stand-in cfg_globals.h of Kea 2.2 builds (shim/compat) cannot promise Kea's indexes.
+bool reservation_flag(const isc::util::Optional<bool>& own, const char* global_name,
+                      bool fallback) {
+    if (!own.unspecified()) {
+        return (own.get());
+    }
+    const auto global = CfgMgr::instance().getCurrentCfg()->getConfiguredGlobal(global_name);
+    if (global && global->getType() == isc::data::Element::boolean) {
+        return (global->boolValue());
+    }
+    return (fallback);
+}
+
+// The client's reservation for `subnet` as Kea's allocation engine keeps it current: the one
+// in the subnet when the subnet has in-subnet reservations, else the global one when it has
+// global reservations (AllocEngine::findReservation and ClientContext::currentHost).
+template <typename Subnet, typename Lookup>
+ConstHostPtr find_host(const Subnet& subnet, SubnetID id, const Identifiers& ids, Lookup lookup) {
+    if (ids.empty()) {
+        return (ConstHostPtr());
+    }
+    using Inheritance = isc::dhcp::Network::Inheritance;
+    const bool in_subnet = reservation_flag(
+        subnet ? subnet->getReservationsInSubnet(Inheritance::PARENT_NETWORK)
+               : isc::util::Optional<bool>(),
+        "reservations-in-subnet", true);
+    const bool global = reservation_flag(
+        subnet ? subnet->getReservationsGlobal(Inheritance::PARENT_NETWORK)
+               : isc::util::Optional<bool>(),
+        "reservations-global", false);
+    ConstHostPtr host;
+    if (in_subnet) {
+        host = first_host(id, ids, lookup);
+    }
+    if (!host && global) {
+        host = first_host(SUBNET_ID_GLOBAL, ids, lookup);
+    }
+    return (host);
+}
+
+void host_common(Record& r, const Host& host, const ClientClasses& names) {
+    r.key("hostname");
+    r.bytes(host.getHostname());
+    r.key("classes");
+    classes(r, names);
+    r.key("user_context");
+    optional(r, host.getContext(), user_context);
+}
+
+void host4(Record& r, const ConstHostPtr& host) {
+    r.begin_map();
+    host_common(r, *host, host->getClientClasses4());
+    r.key("ipv4_address");
+    const IOAddress& address = host->getIPv4Reservation();
+    if (address.isV4() && !address.isV4Zero()) {
+        r.some();
+        v4(r, address);
+    } else {
+        r.none();
+    }
+    r.end_map();
+}
+
+// `type`'s reservations (addresses or prefixes) of `host` as a list.
+template <typename Write>
+void reservations6(Record& r, const Host& host, IPv6Resrv::Type type, Write write) {
+    r.begin_seq();
+    const auto range = host.getIPv6Reservations(type);
+    for (auto it = range.first; it != range.second; ++it) {
+        write(r, it->second);
+    }
+    r.end_seq();
+}
+
+void host6(Record& r, const ConstHostPtr& host) {
+    r.begin_map();
+    host_common(r, *host, host->getClientClasses6());
+    r.key("ipv6_addresses");
+    reservations6(r, *host, IPv6Resrv::TYPE_NA,
+                  [](Record& r, const IPv6Resrv& resrv) { v6(r, resrv.getPrefix()); });
+    r.key("ipv6_prefixes");
+    reservations6(r, *host, IPv6Resrv::TYPE_PD, [](Record& r, const IPv6Resrv& resrv) {
+        r.begin_seq();
+        v6(r, resrv.getPrefix());
+        r.uint(resrv.getPrefixLen());
+        r.end_seq();
+    });
+    r.end_map();
+}
+
 } // namespace
+
+rust::Vec<uint8_t> get_host4(const CalloutHandle& handle, uint32_t subnet_id) {
+    Pkt4Ptr query;
+    Record r;
+    if (!fetch(handle, "query4", query) || !query) {
+        r.none();
+        return (r.take());
+    }
+    const auto subnet = CfgMgr::instance().getCurrentCfg()->getCfgSubnets4()->getBySubnetId(subnet_id);
+    const ConstHostPtr host = find_host(subnet, subnet_id, identifiers4(*query),
+        [](SubnetID id, Host::IdentifierType type, const uint8_t* data, size_t len) {
+            return (HostMgr::instance().get4(id, type, data, len));
+        });
+    optional(r, host, host4);
+    return (r.take());
+}
+
+rust::Vec<uint8_t> get_host6(const CalloutHandle& handle, uint32_t subnet_id) {
+    Pkt6Ptr query;
+    Record r;
+    if (!fetch(handle, "query6", query) || !query) {
+        r.none();
+        return (r.take());
+    }
+    const auto subnet = CfgMgr::instance().getCurrentCfg()->getCfgSubnets6()->getBySubnetId(subnet_id);
+    const ConstHostPtr host = find_host(subnet, subnet_id, identifiers6(*query),
+        [](SubnetID id, Host::IdentifierType type, const uint8_t* data, size_t len) {
+            return (HostMgr::instance().get6(id, type, data, len));
+        });
+    optional(r, host, host6);
+    return (r.take());
+}
 
 rust::Vec<uint8_t> get_pkt4(const CalloutHandle& handle, rust::Str name) {
     return (read<Pkt4Ptr>(handle, name, pkt4));

@@ -53,6 +53,11 @@ rust::Vec<uint8_t> get_client_id(const CalloutHandle& handle, rust::Str name);
 rust::Vec<uint8_t> get_ia(const CalloutHandle& handle, rust::Str name);
 rust::Vec<uint8_t> get_bool(const CalloutHandle& handle, rust::Str name);
 
+// The host reservation of the client of `query4` / `query6` for subnet `subnet_id`, looked up
+// in Kea's HostMgr by the configured identifiers; absent when there is none.
+rust::Vec<uint8_t> get_host4(const CalloutHandle& handle, uint32_t subnet_id);
+rust::Vec<uint8_t> get_host6(const CalloutHandle& handle, uint32_t subnet_id);
+
 // Kea's own toText() dump of a Pkt6Ptr / Lease4Ptr / Lease6Ptr argument ("" when absent).
 rust::String get_pkt6_text(const CalloutHandle& handle, rust::Str name);
 rust::String get_lease4_text(const CalloutHandle& handle, rust::Str name);

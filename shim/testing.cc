@@ -73,6 +73,9 @@ void set_test_pkt4(CalloutHandle& handle, rust::Str name) {
     rai->addOption(OptionPtr(new Option(Option::V4, 1, OptionBuffer{'a', 'b'})));
     rai->addOption(OptionPtr(new Option(Option::V4, 2, OptionBuffer{1, 2, 3})));
     pkt->addOption(rai);
+    pkt->addClass("ALL");
+    pkt->addClass("VENDOR_CLASS_MSFT 5.0");
+    pkt->addClass("KNOWN");
     handle.setArgument(key(name), pkt);
 }
 
@@ -107,6 +110,7 @@ void set_test_wrong_type(CalloutHandle& handle, rust::Str name) {
 
 void set_test_subnet4(CalloutHandle& handle, rust::Str name) {
     Subnet4Ptr subnet = Subnet4::create(IOAddress("10.0.0.0"), 8, 1000, 2000, 4000, 2);
+    subnet->setContext(isc::data::Element::fromJSON(R"({"site": "b", "floor": [1, 2]})"));
     handle.setArgument(key(name), subnet);
 }
 
@@ -130,6 +134,7 @@ void set_test_lease4(CalloutHandle& handle, rust::Str name, uint8_t last_octet) 
     Lease4Ptr lease = boost::make_shared<Lease4>(
         IOAddress(std::string("10.0.0.") + std::to_string(last_octet)), test_mac(), client_id,
         sizeof(client_id), 4000, 1700000000, 2, false, false, "host.example");
+    lease->setContext(isc::data::Element::fromJSON(R"({"ISC": {"x": "y z"}})"));
     handle.setArgument(key(name), lease);
 }
 

@@ -124,6 +124,10 @@ pub struct ScriptConfig {
     /// Kea expressions evaluated per packet (`expressions`): `(VARIABLE, expression)` in
     /// variable-name order; their values follow the rendered variables.
     pub expressions: Vec<(String, String)>,
+    /// Whether the script gets the query's client classes (`classes`).
+    pub classes: bool,
+    /// Whether the script gets the user contexts of the subnet and leases (`user-contexts`).
+    pub user_contexts: bool,
     /// Whether the script gets the client's host reservation (`host-reservation`).
     pub host_reservation: bool,
     /// Whether the script gets every active lease once after Kea (re)loads its configuration
@@ -535,14 +539,6 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
             format!("\"{hp}\" is chosen with \"replay-leases\": true, not listed"),
         ));
     }
-    if raw.host_reservation.is_some_and(|b| b.0) {
-        // Accepted as a key so that configurations can be written for it, refused as true so
-        // that nobody relies on variables this build does not give.
-        return Err(ConfigError::new(
-            join(prefix, "host-reservation"),
-            "true is not supported yet (the HOST4_*/HOST6_* variables are not implemented)",
-        ));
-    }
     let replay_leases = raw.replay_leases.is_some_and(|b| b.0);
     if replay_leases {
         if variables != Profile::Kea {
@@ -595,7 +591,9 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
         label: prefix.to_owned(),
         options: raw.options.map_or_else(Vec::new, |o| o.0),
         expressions,
-        host_reservation: false,
+        classes: raw.classes.is_some_and(|b| b.0),
+        user_contexts: raw.user_contexts.is_some_and(|b| b.0),
+        host_reservation: raw.host_reservation.is_some_and(|b| b.0),
         replay_leases,
         trust_check: !matches!(raw.trust_check, Some(raw::Bool(false))),
         capabilities: raw.capabilities.map(|c| c.0),
@@ -604,9 +602,14 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
 
 impl ScriptConfig {
     /// True when the script gets variables of its own after its profile's (options by
-    /// code, expressions).
+    /// code, classes, user contexts, host reservation, expressions).
     pub fn has_additions(&self) -> bool {
-        !self.options.is_empty() || !self.expressions.is_empty()
+        !self.options.is_empty() || self.extras().any() || !self.expressions.is_empty()
+    }
+
+    /// The opt-in data the script gets (`classes`, `user-contexts`, `host-reservation`).
+    pub fn extras(&self) -> kea_runscript_env::Extras {
+        kea_runscript_env::Extras::new(self.classes, self.user_contexts, self.host_reservation)
     }
 
     /// A one-line summary for the load log.
@@ -643,12 +646,15 @@ impl ScriptConfig {
         };
         format!(
             "script {} ({mode}, timeout={timeout}, variables={}, {} extra variables, options {:?}, \
-             {} expressions, host-reservation={}, capabilities={}) at hook points: {}",
+             {} expressions, classes={}, user-contexts={}, host-reservation={}, capabilities={}) \
+             at hook points: {}",
             self.path.display(),
             self.variables,
             self.env.len(),
             self.options,
             self.expressions.len(),
+            self.classes,
+            self.user_contexts,
             self.host_reservation,
             self.capabilities
                 .map_or_else(|| "Kea's ambient set".to_owned(), |c| c.to_string()),

@@ -289,6 +289,7 @@ impl Engine {
             return Arc::clone(env);
         }
         let mut more = kea_runscript_env::render_options(event, &script.options);
+        more.extend(kea_runscript_env::render_extras(event, script.extras()));
         more.extend(additions(index));
         let (own, rejected) = env.with_more(more);
         self.report_rejected(event.hook_point, &rejected);
@@ -352,6 +353,15 @@ impl Engine {
             .scripts(hook_point)
             .iter()
             .any(|&index| matches!(self.config.scripts[index].mode, config::Mode::Sync(_)))
+    }
+
+    /// True when a script with `"host-reservation": true` runs at `hook_point` (lets the hook
+    /// look the client's reservation up only then).
+    pub fn wants_host_reservation(&self, hook_point: HookPoint) -> bool {
+        self.policy
+            .scripts(hook_point)
+            .iter()
+            .any(|&index| self.config.scripts[index].host_reservation)
     }
 
     /// True when a script with `profile`'s variables runs at `hook_point` (lets the hook

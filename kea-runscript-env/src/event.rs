@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 
-use crate::{ClientId, HookPoint, HwAddr, Ia, Lease4, Lease6, Pkt4, Pkt6, Subnet4, Subnet6};
+use crate::{
+    ClientId, HookPoint, Host4, Host6, HwAddr, Ia, Lease4, Lease6, Pkt4, Pkt6, Subnet4, Subnet6,
+};
 
 /// Everything Kea passed to one callout: the hook point and its argument objects.
 ///
@@ -83,6 +85,13 @@ pub struct Event {
     /// Kea's `fake_allocation`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fake_allocation: Option<bool>,
+    /// The DHCPv4 client's host reservation in the selected subnet (not a Kea argument:
+    /// looked up by the hook for scripts with `"host-reservation": true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host4: Option<Host4>,
+    /// The DHCPv6 client's host reservation in the selected subnet (as `host4`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host6: Option<Host6>,
 }
 
 impl Event {
@@ -107,6 +116,8 @@ impl Event {
             ia: None,
             remove_lease: None,
             fake_allocation: None,
+            host4: None,
+            host6: None,
         }
     }
 }

@@ -61,8 +61,8 @@ mod render;
 pub use event::Event;
 pub use hook_point::{Argument, HookPoint, NextSteps, UnknownHookPoint};
 pub use model::{
-    ClientId, DhcpOption, Duid, HwAddr, HwAddrLengthError, Ia, Lease4, Lease6, LeaseState,
-    LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,
+    ClientId, DhcpOption, Duid, Host4, Host6, HwAddr, HwAddrLengthError, Ia, Lease4, Lease6,
+    LeaseState, LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,
 };
 pub use profile::{Profile, UnknownProfile};
-pub use render::{render, render_options};
+pub use render::{render, render_extras, render_options, Extras};

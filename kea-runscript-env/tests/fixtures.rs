@@ -38,5 +38,10 @@ fn event_fixtures_are_up_to_date() {
             kea_runscript_env::render(&parsed),
             kea_runscript_env::render(&common::full_event(hook_point))
         );
+        let extras = kea_runscript_env::Extras::new(true, true, true);
+        assert_eq!(
+            kea_runscript_env::render_extras(&parsed, extras),
+            kea_runscript_env::render_extras(&common::full_event(hook_point), extras)
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use kea_runscript_env::{render, Event, HookPoint};
+use kea_runscript_env::{render, render_extras, Event, Extras, HookPoint};
 
 #[test]
 fn every_hook_point_fully_populated() {
@@ -24,5 +24,25 @@ fn every_hook_point_with_absent_objects() {
             format!("{}_absent", hook_point.name()),
             common::env_text(&vars)
         );
+    }
+}
+
+/// The opt-in data (`"classes"`, `"user-contexts"`, `"host-reservation"` all true), which
+/// follows the profile's variables: populated, and with every object absent.
+#[test]
+fn every_hook_point_extras() {
+    let all = Extras::new(true, true, true);
+    for &hook_point in HookPoint::ALL {
+        let full = render_extras(&common::full_event(hook_point), all);
+        insta::assert_snapshot!(
+            format!("{}_extras_full", hook_point.name()),
+            common::env_text(&full)
+        );
+        let absent = render_extras(&Event::new(hook_point), all);
+        insta::assert_snapshot!(
+            format!("{}_extras_absent", hook_point.name()),
+            common::env_text(&absent)
+        );
+        assert!(render_extras(&common::full_event(hook_point), Extras::default()).is_empty());
     }
 }

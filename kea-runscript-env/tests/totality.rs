@@ -5,8 +5,9 @@ use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use kea_runscript_env::{
-    render, render_options, ClientId, DhcpOption, Duid, Event, HookPoint, HwAddr, Ia, Lease4,
-    Lease6, LeaseState, LeaseType, Pkt4, Pkt6, Profile, Proto, Relay6, Subnet4, Subnet6,
+    render, render_extras, render_options, ClientId, DhcpOption, Duid, Event, Extras, HookPoint,
+    Host4, Host6, HwAddr, Ia, Lease4, Lease6, LeaseState, LeaseType, Pkt4, Pkt6, Profile, Proto,
+    Relay6, Subnet4, Subnet6,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -336,6 +337,66 @@ proptest! {
             prop_assert!(value.is_empty() || value.starts_with("0x") || name.ends_with("_ENTERPRISE_ID"));
         }
         prop_assert_eq!(render_options(&event, &distinct), vars);
+    }
+
+    #[test]
+    fn any_classes_contexts_and_hosts_render_well_formed(
+        hook_point in proptest::sample::select(HookPoint::ALL),
+        classes in vec(text(), 0..5),
+        contexts in vec(proptest::option::of(text()), 4),
+        lease_count in 0usize..4,
+        host in (text(), proptest::option::of(any::<Ipv4Addr>()), vec(any::<Ipv6Addr>(), 0..3),
+                 vec((any::<Ipv6Addr>(), 0u8..=128), 0..3)),
+        choice in (any::<bool>(), any::<bool>(), any::<bool>()),
+    ) {
+        let mut event = Event::new(hook_point);
+        let mut query4 = Pkt4::new(1, 1);
+        query4.classes = classes.clone();
+        let mut query6 = Pkt6::new(1, 1);
+        query6.classes = classes.clone();
+        (event.query4, event.query6) = (Some(query4), Some(query6));
+        let mut subnet4 = Subnet4::new(1, "10.0.0.0/8".parse().unwrap());
+        subnet4.user_context = contexts[0].clone();
+        let mut subnet6 = Subnet6::new(1, "2001:db8::/32".parse().unwrap());
+        subnet6.user_context = contexts[1].clone();
+        (event.subnet4, event.subnet6) = (Some(subnet4), Some(subnet6));
+        let mut lease4 = Lease4::new(Ipv4Addr::LOCALHOST);
+        lease4.user_context = contexts[2].clone();
+        let mut lease6 = Lease6::new(LeaseType::Pd, Ipv6Addr::LOCALHOST, 56);
+        lease6.user_context = contexts[3].clone();
+        event.leases4 = Some(vec![lease4.clone(); lease_count]);
+        event.deleted_leases4 = Some(vec![lease4.clone(); lease_count]);
+        event.leases6 = Some(vec![lease6.clone(); lease_count]);
+        event.deleted_leases6 = Some(vec![lease6.clone(); lease_count]);
+        (event.lease4, event.lease6) = (Some(lease4), Some(lease6));
+        let mut host4 = Host4::new();
+        host4.hostname = host.0.clone();
+        host4.ipv4_address = host.1;
+        host4.classes = classes.clone();
+        host4.user_context = contexts[0].clone();
+        let mut host6 = Host6::new();
+        host6.hostname = host.0;
+        host6.ipv6_addresses = host.2;
+        host6.ipv6_prefixes = host.3.into_iter()
+            .map(|(ip, len)| ipnetwork::Ipv6Network::new(ip, len).unwrap())
+            .collect();
+        host6.classes = classes;
+        host6.user_context = contexts[1].clone();
+        (event.host4, event.host6) = (Some(host4), Some(host6));
+
+        let extras = Extras::new(choice.0, choice.1, choice.2);
+        let vars = render_extras(&event, extras);
+        let kea = render(&event);
+        let mut seen: HashSet<&str> = kea.iter().map(|(n, _)| n.as_str()).collect();
+        for (name, value) in &vars {
+            prop_assert!(is_valid_name(name), "bad name {:?}", name);
+            prop_assert!(!value.contains('\0'), "NUL in value of {}", name);
+            prop_assert!(seen.insert(name.as_str()), "{} rendered twice", name);
+        }
+        if !extras.any() {
+            prop_assert!(vars.is_empty());
+        }
+        prop_assert_eq!(render_extras(&event, extras), vars);
     }
 
     #[test]

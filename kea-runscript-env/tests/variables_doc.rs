@@ -7,7 +7,7 @@ mod common;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use kea_runscript_env::{render, Argument, HookPoint, Profile};
+use kea_runscript_env::{render, render_extras, Argument, Extras, HookPoint, Profile};
 
 /// (suffix after the argument prefix, type, meaning) per model renderer.
 type FieldDocs = &'static [(&'static str, &'static str, &'static str)];
@@ -598,10 +598,110 @@ fn generate_khr() -> String {
     doc
 }
 
+/// An opt-in variable: (configuration key, its choice, name suffix, type, meaning).
+type ExtraRow = (
+    &'static str,
+    fn() -> Extras,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+/// The opt-in variables.
+const EXTRAS: &[ExtraRow] = &[
+    ("classes", || Extras::new(true, false, false), "_CLASSES", "names",
+     "the client classes Kea assigned to the query so far, in Kea's order, separated by one space"),
+    ("user-contexts", || Extras::new(false, true, false), "_USER_CONTEXT", "JSON",
+     "the object's user context as compact JSON; empty when it has none"),
+    ("host-reservation", || Extras::new(false, false, true), "_HOSTNAME", "string",
+     "reserved hostname; all `HOST*` variables are empty when the client has no reservation"),
+    ("host-reservation", || Extras::new(false, false, true), "_IPV4_ADDRESS", "IPv4",
+     "reserved IPv4 address (empty when none)"),
+    ("host-reservation", || Extras::new(false, false, true), "_IPV6_ADDRESSES", "IPv6 list",
+     "reserved IPv6 addresses, separated by one space"),
+    ("host-reservation", || Extras::new(false, false, true), "_IPV6_PREFIXES", "prefix list",
+     "reserved IPv6 prefixes as `address/length`, separated by one space"),
+    ("host-reservation", || Extras::new(false, false, true), "_CLASSES", "names",
+     "the reservation's client classes, separated by one space"),
+    ("host-reservation", || Extras::new(false, false, true), "_USER_CONTEXT", "JSON",
+     "the reservation's user context as compact JSON"),
+];
+
+/// The section on the opt-in variables, per hook point, from `render_extras`.
+fn generate_extras() -> String {
+    let mut doc = String::new();
+    doc.push_str(
+        "# Opt-in data: classes, user contexts, host reservations\n\n\
+         A script with `\"classes\": true`, `\"user-contexts\": true` or `\"host-reservation\": true`\n\
+         (see `docs/configuration.md`) gets these variables after its profile's (and after its\n\
+         options by code, before its expressions). Kea's hook has none of them. A list of class\n\
+         names is separated by one space; a name that itself holds a space (a vendor class such as\n\
+         `VENDOR_CLASS_MSFT 5.0`) cannot be told apart there: test membership exactly with an\n\
+         expression (`\"expressions\": {\"VOIP\": \"member('voip')\"}`).\n\n",
+    );
+    for &hook_point in HookPoint::ALL {
+        let event = common::full_event(hook_point);
+        let mut rows = Vec::new();
+        for (key, extras, suffix, ty, meaning) in EXTRAS {
+            for (name, value) in render_extras(&event, extras()) {
+                let Some((pattern, rest)) = pattern_of(&name) else {
+                    continue;
+                };
+                if rest != *suffix
+                    || rows
+                        .iter()
+                        .any(|(p, _, _, _, _): &(String, _, _, _, _)| *p == pattern)
+                {
+                    continue;
+                }
+                rows.push((pattern, *key, *ty, *meaning, value));
+            }
+        }
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(doc, "## `{}` (opt-in)\n", hook_point.name());
+        doc.push_str("| Variable | Key | Type | Meaning | Example |\n|---|---|---|---|---|\n");
+        for (pattern, key, ty, meaning, example) in rows {
+            let _ = writeln!(
+                doc,
+                "| `{pattern}` | `{key}` | {ty} | {meaning} | `{example}` |"
+            );
+        }
+        doc.push('\n');
+    }
+    doc
+}
+
+/// `LEASES4_AT0_USER_CONTEXT` → (`LEASES4_AT<i>_USER_CONTEXT`, `_USER_CONTEXT`): the name with
+/// its index generalised, and the suffix after the object's prefix.
+fn pattern_of(name: &str) -> Option<(String, &str)> {
+    let prefixes = [
+        "DELETED_LEASES4",
+        "DELETED_LEASES6",
+        "LEASES4",
+        "LEASES6",
+        "LEASE4",
+        "LEASE6",
+        "SUBNET4",
+        "SUBNET6",
+        "QUERY4",
+        "QUERY6",
+        "HOST4",
+        "HOST6",
+    ];
+    let prefix = prefixes.iter().find(|p| name.starts_with(*p))?;
+    let rest = &name[prefix.len()..];
+    match split_index(rest) {
+        Some((_, after)) => Some((format!("{prefix}_AT<i>{after}"), after)),
+        None => Some((name.to_owned(), rest)),
+    }
+}
+
 #[test]
 fn variables_md_is_up_to_date() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/variables.md");
-    let fresh = generate() + &generate_khr();
+    let fresh = generate() + &generate_extras() + &generate_khr();
     if std::env::var_os("UPDATE_DOCS").is_some() {
         std::fs::write(&path, &fresh).unwrap();
         return;

@@ -79,6 +79,12 @@ pub mod ffi {
         fn get_ia(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
         /// Argument of type `bool`, as a record of its model.
         fn get_bool(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        /// The host reservation (record of `Option<Host4>`) of the client of `query4` in
+        /// subnet `subnet_id`, from Kea's host manager.
+        fn get_host4(handle: &CalloutHandle, subnet_id: u32) -> Result<Vec<u8>>;
+        /// The host reservation (record of `Option<Host6>`) of the client of `query6` in
+        /// subnet `subnet_id`, from Kea's host manager.
+        fn get_host6(handle: &CalloutHandle, subnet_id: u32) -> Result<Vec<u8>>;
         /// Kea's `toText()` of a `Pkt6Ptr` argument (empty when absent).
         fn get_pkt6_text(handle: &CalloutHandle, name: &str) -> Result<String>;
         /// Kea's `toText()` of a `Lease4Ptr` argument (empty when absent).

@@ -80,6 +80,44 @@ pub fn kea_texts(event: &mut Event, handle: &CalloutHandle) -> Result<(), Extrac
     Ok(())
 }
 
+/// Adds the client's host reservations in the selected subnet, which only scripts with
+/// `"host-reservation": true` render (a look-up in Kea's host manager per event, so asked for
+/// only then). The subnet is the `subnet4`/`subnet6` argument, or else that of the (first)
+/// lease; without a query or a subnet there is nothing to look up.
+pub fn hosts(event: &mut Event, handle: &CalloutHandle) -> Result<(), ExtractError> {
+    fn convert<T: DeserializeOwned>(
+        raw: Result<Vec<u8>, cxx::Exception>,
+    ) -> Result<Option<T>, ExtractError> {
+        let raw = raw.map_err(|e| ExtractError::Shim("host reservation", e))?;
+        record::read(&raw).map_err(|e| ExtractError::Convert("host reservation", e))
+    }
+    if event.query4.is_some() {
+        let lease = event
+            .lease4
+            .iter()
+            .chain(event.leases4.iter().flatten())
+            .chain(event.deleted_leases4.iter().flatten())
+            .map(|l| l.subnet_id)
+            .next();
+        if let Some(id) = event.subnet4.as_ref().map(|s| s.id).or(lease) {
+            event.host4 = convert(ffi::get_host4(handle, id))?;
+        }
+    }
+    if event.query6.is_some() {
+        let lease = event
+            .lease6
+            .iter()
+            .chain(event.leases6.iter().flatten())
+            .chain(event.deleted_leases6.iter().flatten())
+            .map(|l| l.subnet_id)
+            .next();
+        if let Some(id) = event.subnet6.as_ref().map(|s| s.id).or(lease) {
+            event.host6 = convert(ffi::get_host6(handle, id))?;
+        }
+    }
+    Ok(())
+}
+
 /// Calls the shim function `get` for argument `name` and reads its record into the model.
 fn read<T: DeserializeOwned>(
     handle: &CalloutHandle,
@@ -200,6 +238,16 @@ mod tests {
             lease.client_id,
             Some(ClientId(vec![1, 0, 0x0c, 1, 2, 3, 10]))
         );
+        // Classes in Kea's order, user contexts as compact JSON (absent: none).
+        assert_eq!(query.classes, ["ALL", "VENDOR_CLASS_MSFT 5.0", "KNOWN"]);
+        assert_eq!(
+            subnet.user_context.as_deref(),
+            Some(r#"{"floor":[1,2],"site":"b"}"#)
+        );
+        assert_eq!(
+            lease.user_context.as_deref(),
+            Some(r#"{"ISC":{"x":"y z"}}"#)
+        );
         // Only the hook point's arguments are read.
         assert_eq!(event.query6, None);
     }
@@ -233,6 +281,7 @@ mod tests {
         assert_eq!(leases.len(), 2);
         assert_eq!(leases[1].address, Ipv4Addr::new(10, 0, 1, 2));
         assert_eq!(leases[0].client_id, None);
+        assert_eq!(leases[0].user_context, None);
         assert_eq!(event.deleted_leases4, Some(vec![]));
     }
 

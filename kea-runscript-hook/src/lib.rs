@@ -367,6 +367,10 @@ unsafe fn run_callout(
         // SAFETY: as above.
         extract::kea_texts(&mut event, unsafe { &*handle }).map_err(|e| e.to_string())?;
     }
+    if engine.wants_host_reservation(hook_point) {
+        // SAFETY: as above.
+        extract::hosts(&mut event, unsafe { &*handle }).map_err(|e| e.to_string())?;
+    }
     // A shared borrow of the handle for the expressions' evaluations, ended before the
     // handle is parked or the verdict applied.
     let expressions = eval::current();

@@ -219,10 +219,16 @@ fn kea_rejects_bad_parameters_with_our_message() {
             "",
         ),
         (
-            "host-reservation, not implemented yet",
-            json!({"name": good, "host-reservation": true}),
-            "host-reservation",
-            "not supported yet",
+            "classes not a boolean",
+            json!({"name": good, "classes": "yes"}),
+            "classes",
+            "expected true or false",
+        ),
+        (
+            "user-contexts not a boolean",
+            json!({"name": good, "user-contexts": 1}),
+            "user-contexts",
+            "expected true or false",
         ),
         (
             "host-reservation not a boolean",

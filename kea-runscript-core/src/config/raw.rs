@@ -42,6 +42,9 @@ pub(super) struct RawScript {
     pub log_output: Option<Bool>,
     pub options: Option<OptionCodes>,
     pub expressions: Option<BTreeMap<ExpressionName, ExpressionText>>,
+    pub classes: Option<Bool>,
+    #[serde(rename = "user-contexts")]
+    pub user_contexts: Option<Bool>,
     #[serde(rename = "host-reservation")]
     pub host_reservation: Option<Bool>,
     #[serde(rename = "replay-leases")]

@@ -16,7 +16,7 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "sync": true, "wait": false}"#, "parameter 'wait': 'sync' and its alias 'wait' are both given; use one"),
         (r#"{"name": "/a", "sync": "yes"}"#, r#"parameter 'sync': expected true or false, got "yes""#),
         (r#"{"name": "/a", "wait": 1}"#, "parameter 'wait': expected true or false, got 1"),
-        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`, `variables`, `mode`, `log-output`, `options`, `expressions`, `host-reservation`, `replay-leases`, `trust-check`, `capabilities`"),
+        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`, `variables`, `mode`, `log-output`, `options`, `expressions`, `classes`, `user-contexts`, `host-reservation`, `replay-leases`, `trust-check`, `capabilities`"),
         (r#"{"name": "/a", "capabilities": "CAP_NET_ADMIN"}"#, r#"parameter 'capabilities': expected a list of capability names, got "CAP_NET_ADMIN""#),
         (r#"{"name": "/a", "capabilities": [12]}"#, "parameter 'capabilities': expected capability names (strings), got 12"),
         (r#"{"name": "/a", "capabilities": ["NET_ADMIN"]}"#, r#"parameter 'capabilities': unknown capability "NET_ADMIN"; names are those of capabilities(7), e.g. "CAP_NET_ADMIN""#),
@@ -93,7 +93,8 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "expressions": {"MAC": 3}}"#, "parameter 'expressions.MAC': expected an expression (a non-empty string), got 3"),
         (r#"{"name": "/a", "env": {"MAC": "x"}, "expressions": {"MAC": "pkt4.mac"}}"#, "parameter 'expressions.MAC': also set in 'env'; use one"),
         (r#"{"name": "/a", "host-reservation": "yes"}"#, r#"parameter 'host-reservation': expected true or false, got "yes""#),
-        (r#"{"name": "/a", "host-reservation": true}"#, "parameter 'host-reservation': true is not supported yet (the HOST4_*/HOST6_* variables are not implemented)"),
+        (r#"{"name": "/a", "classes": 1}"#, "parameter 'classes': expected true or false, got 1"),
+        (r#"{"name": "/a", "user-contexts": "true"}"#, r#"parameter 'user-contexts': expected true or false, got "true""#),
         (r#"{"name": "/a", "replay-leases": 1}"#, "parameter 'replay-leases': expected true or false, got 1"),
         (r#"{"name": "/a", "hook-points": ["lease4_replay"]}"#, r#"parameter 'hook-points': "lease4_replay" is chosen with "replay-leases": true, not listed"#),
         (r#"{"scripts": [{"name": "/a", "variables": "kea-hook-runscript", "replay-leases": true}]}"#, r#"parameter 'scripts[0].replay-leases': needs "variables": "kea" (kea-hook-runscript has no replay)"#),
@@ -354,11 +355,37 @@ fn options_expressions_reservation_and_replay_are_parsed() {
 }
 
 #[test]
+fn classes_user_contexts_and_host_reservation_are_opt_in_per_script() {
+    let config = Config::parse(
+        r#"{"scripts": [{"name": "/a", "classes": true},
+                        {"name": "/b", "user-contexts": true, "host-reservation": true},
+                        {"name": "/c", "classes": false, "user-contexts": false}]}"#,
+    )
+    .unwrap();
+    let [a, b, c] = &config.scripts[..] else {
+        panic!("three scripts")
+    };
+    assert_eq!(
+        a.extras(),
+        kea_runscript_env::Extras::new(true, false, false)
+    );
+    assert_eq!(
+        b.extras(),
+        kea_runscript_env::Extras::new(false, true, true)
+    );
+    assert!(a.has_additions() && b.has_additions() && !c.has_additions());
+    assert!(b
+        .summary()
+        .contains("classes=false, user-contexts=true, host-reservation=true"));
+}
+
+#[test]
 fn without_the_new_keys_nothing_is_added() {
     let config = Config::parse(r#"{"name": "/s"}"#).unwrap();
     let script = &config.scripts[0];
     assert!(script.options.is_empty() && script.expressions.is_empty());
     assert!(!script.host_reservation && !script.replay_leases);
+    assert!(!script.classes && !script.user_contexts && !script.has_additions());
     assert!(!config.has_expressions());
     assert!(!script.hook_points.iter().any(|hp| hp.is_replay()));
     assert_eq!(config.check_family(Family::V4), Ok(()));

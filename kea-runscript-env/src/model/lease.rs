@@ -25,6 +25,14 @@ pub struct Lease4 {
     pub valid_lifetime: u32,
     /// The client identifier, if the client sent one.
     pub client_id: Option<ClientId>,
+    /// The lease's user context (`getContext()`) as compact JSON; rendered as
+    /// `LEASE4_USER_CONTEXT, LEASES4_AT<i>_USER_CONTEXT, …` for a script with `"user-contexts": true`.
+    #[serde(
+        default,
+        with = "super::user_context",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_context: Option<String>,
     /// Whether the lease had expired when Kea called the hook (Kea's `Lease::expired()`:
     /// `cltt + valid_lifetime` is in the past and the lifetime is not infinite).
     #[serde(default, skip_serializing_if = "is_false")]
@@ -67,6 +75,14 @@ pub struct Lease6 {
     pub prefix_len: u8,
     /// The lease type (IA_NA, IA_TA, IA_PD).
     pub lease_type: LeaseType,
+    /// The lease's user context (`getContext()`) as compact JSON; rendered as
+    /// `LEASE6_USER_CONTEXT, LEASES6_AT<i>_USER_CONTEXT, …` for a script with `"user-contexts": true`.
+    #[serde(
+        default,
+        with = "super::user_context",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_context: Option<String>,
     /// Whether the lease had expired when Kea called the hook (Kea's `Lease::expired()`).
     #[serde(default, skip_serializing_if = "is_false")]
     pub expired: bool,
@@ -119,6 +135,7 @@ impl Lease4 {
             subnet_id: 0,
             valid_lifetime: 0,
             client_id: None,
+            user_context: None,
             expired: false,
             kea_text: None,
         }
@@ -143,6 +160,7 @@ impl Lease6 {
             preferred_lifetime: 0,
             prefix_len,
             lease_type,
+            user_context: None,
             expired: false,
             kea_text: None,
         }

@@ -5,12 +5,15 @@
 //! (the Kea shim, a JSON fixture, another hook) and always renders the same way.
 
 mod hex_bytes;
+mod host;
 mod ids;
 mod lease;
 mod packet;
 mod raw_form;
 mod subnet;
+pub(crate) mod user_context;
 
+pub use host::{Host4, Host6};
 pub use ids::{ClientId, Duid, HwAddr, HwAddrLengthError};
 pub use lease::{Lease4, Lease6, LeaseState, LeaseType};
 pub use packet::{DhcpOption, Pkt4, Pkt6, Proto, Relay6};

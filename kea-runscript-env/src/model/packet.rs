@@ -62,6 +62,11 @@ pub struct Pkt4 {
     pub remote_hwaddr: Option<HwAddr>,
     /// The packet's options (only option 82 is rendered).
     pub options: Vec<DhcpOption>,
+    /// The client classes Kea assigned to the packet so far (`getClasses()`), in Kea's
+    /// order (e.g. `ALL`, `VENDOR_CLASS_…`, the configured classes, `KNOWN`/`UNKNOWN`);
+    /// rendered as `QUERY4_CLASSES` / `QUERY6_CLASSES` for a script with `"classes": true`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
 }
 
 impl Pkt4 {
@@ -97,6 +102,7 @@ impl Pkt4 {
             local_hwaddr: None,
             remote_hwaddr: None,
             options: Vec::new(),
+            classes: Vec::new(),
         }
     }
 
@@ -193,6 +199,11 @@ pub struct Pkt6 {
     /// The relay encapsulations: `relays[0]` is the outermost one (next to the server),
     /// the last is the relay closest to the client, as Kea's `relay_info_`.
     pub relays: Vec<Relay6>,
+    /// The client classes Kea assigned to the packet so far (`getClasses()`), in Kea's
+    /// order (e.g. `ALL`, `VENDOR_CLASS_…`, the configured classes, `KNOWN`/`UNKNOWN`);
+    /// rendered as `QUERY4_CLASSES` / `QUERY6_CLASSES` for a script with `"classes": true`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
     /// The client's hardware address as Kea's `getMAC(HWADDR_SOURCE_ANY)` finds it (raw
     /// socket, relay option 79, DUID, link-local address, remote-id, DOCSIS options, in
     /// Kea's order), with the source that found it. Only the kea-hook-runscript profile
@@ -236,6 +247,7 @@ impl Pkt6 {
             client_id: None,
             options: Vec::new(),
             relays: Vec::new(),
+            classes: Vec::new(),
             mac: None,
             kea_text: None,
         }

@@ -69,3 +69,27 @@ macro_rules! network_form {
 
 network_form!(network4, ipnetwork::Ipv4Network, std::net::Ipv4Addr);
 network_form!(network6, ipnetwork::Ipv6Network, std::net::Ipv6Addr);
+
+/// One prefix of a list in [`network6`]'s form.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Prefix6(#[serde(with = "network6")] ipnetwork::Ipv6Network);
+
+/// A list of IPv6 prefixes, each in the form of [`network6`] (text / (address, length)).
+pub(crate) fn serialize_networks6<S: serde::Serializer>(
+    networks: &[ipnetwork::Ipv6Network],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(networks.iter().map(|n| Prefix6(*n)))
+}
+
+/// See [`serialize_networks6`].
+pub(crate) fn deserialize_networks6<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<ipnetwork::Ipv6Network>, D::Error> {
+    Ok(
+        <Vec<Prefix6> as serde::Deserialize>::deserialize(deserializer)?
+            .into_iter()
+            .map(|p| p.0)
+            .collect(),
+    )
+}

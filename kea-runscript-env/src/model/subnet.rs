@@ -10,6 +10,14 @@ pub struct Subnet4 {
     /// The subnet prefix, e.g. `192.0.2.0/24`, rendered as given (not masked).
     #[serde(with = "super::raw_form::network4")]
     pub prefix: Ipv4Network,
+    /// The subnet's user context (`getContext()`) as compact JSON; rendered as
+    /// `SUBNET4_USER_CONTEXT` for a script with `"user-contexts": true`.
+    #[serde(
+        default,
+        with = "super::user_context",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_context: Option<String>,
 }
 
 /// An IPv6 subnet: its Kea subnet id and prefix (rendered as `SUBNET6_*`).
@@ -21,6 +29,14 @@ pub struct Subnet6 {
     /// The subnet prefix, e.g. `2001:db8:1::/64`, rendered as given (not masked).
     #[serde(with = "super::raw_form::network6")]
     pub prefix: Ipv6Network,
+    /// The subnet's user context (`getContext()`) as compact JSON; rendered as
+    /// `SUBNET6_USER_CONTEXT` for a script with `"user-contexts": true`.
+    #[serde(
+        default,
+        with = "super::user_context",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_context: Option<String>,
 }
 
 /// A DHCPv6 identity association option (IA_NA, IA_TA or IA_PD) as Kea's `Option6IA`
@@ -41,14 +57,22 @@ pub struct Ia {
 impl Subnet4 {
     /// Subnet `id` with `prefix`.
     pub fn new(id: u32, prefix: Ipv4Network) -> Subnet4 {
-        Subnet4 { id, prefix }
+        Subnet4 {
+            id,
+            prefix,
+            user_context: None,
+        }
     }
 }
 
 impl Subnet6 {
     /// Subnet `id` with `prefix`.
     pub fn new(id: u32, prefix: Ipv6Network) -> Subnet6 {
-        Subnet6 { id, prefix }
+        Subnet6 {
+            id,
+            prefix,
+            user_context: None,
+        }
     }
 }
 

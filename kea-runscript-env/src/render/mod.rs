@@ -4,6 +4,7 @@
 //! [`Env`]; a hook point's rendering is its argument list mapped to (renderer, prefix).
 
 mod env;
+mod extras;
 mod kea_hook_runscript;
 mod lease;
 mod options;
@@ -12,6 +13,7 @@ mod scalar;
 
 use crate::{Argument, Event};
 use env::Env;
+pub use extras::{render_extras, Extras};
 pub(crate) use kea_hook_runscript::render as kea_hook_runscript;
 pub use options::render_options;
 

@@ -4,7 +4,7 @@
 //! DHCPv6 17).
 
 use crate::format::push_option_hex;
-use crate::{Argument, DhcpOption, Event};
+use crate::{Argument, DhcpOption, Event, Relay6};
 
 /// DHCPv4 V-I Vendor-Specific Information (RFC 3925).
 const V4_VENDOR: u16 = 125;
@@ -43,50 +43,49 @@ pub fn render_options(event: &Event, codes: &[u16]) -> Vec<(String, String)> {
     }
     for &argument in event.hook_point.arguments() {
         let prefix = argument.prefix();
-        match argument {
+        // One packet's options, its relay hops (DHCPv6) and its family.
+        let (options, relays, v6): (&[DhcpOption], &[Relay6], bool) = match argument {
             Argument::Query4 | Argument::Response4 => {
                 let pkt = if argument == Argument::Query4 {
-                    event.query4.as_ref()
+                    &event.query4
                 } else {
-                    event.response4.as_ref()
+                    &event.response4
                 };
-                let options = pkt.map(|p| &p.options[..]).unwrap_or_default();
-                for &code in codes {
-                    one(
-                        &mut vars,
-                        &format!("{prefix}_OPTION_{code}"),
-                        options,
-                        code,
-                        false,
-                    );
-                }
+                let options = pkt.as_ref().map(|p| &p.options[..]).unwrap_or_default();
+                (options, &[], false)
             }
             Argument::Query6 | Argument::Response6 => {
                 let pkt = if argument == Argument::Query6 {
-                    event.query6.as_ref()
+                    &event.query6
                 } else {
-                    event.response6.as_ref()
+                    &event.response6
                 };
+                let pkt = pkt.as_ref();
                 let options = pkt.map(|p| &p.options[..]).unwrap_or_default();
-                for &code in codes {
-                    one(
-                        &mut vars,
-                        &format!("{prefix}_OPTION_{code}"),
-                        options,
-                        code,
-                        true,
-                    );
-                }
-                // Closest to the client first: Kea keeps the outermost encapsulation first.
-                let relays = pkt.map(|p| &p.relays[..]).unwrap_or_default();
-                for (hop, relay) in relays.iter().rev().enumerate() {
-                    for &code in codes {
-                        let name = format!("{prefix}_RELAY{hop}_OPTION_{code}");
-                        one(&mut vars, &name, &relay.options, code, true);
-                    }
-                }
+                (
+                    options,
+                    pkt.map(|p| &p.relays[..]).unwrap_or_default(),
+                    true,
+                )
             }
-            _ => {}
+            _ => continue,
+        };
+        for &code in codes {
+            one(
+                &mut vars,
+                &format!("{prefix}_OPTION_{code}"),
+                options,
+                code,
+                v6,
+            );
+        }
+        // DHCPv6 relay hops, closest to the client first: Kea keeps the outermost
+        // encapsulation first.
+        for (hop, relay) in relays.iter().rev().enumerate() {
+            for &code in codes {
+                let name = format!("{prefix}_RELAY{hop}_OPTION_{code}");
+                one(&mut vars, &name, &relay.options, code, true);
+            }
         }
     }
     vars

@@ -2,8 +2,8 @@
 #![allow(dead_code)]
 
 use kea_runscript_env::{
-    ClientId, DhcpOption, Duid, Event, HookPoint, HwAddr, Ia, Lease4, Lease6, LeaseState,
-    LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,
+    ClientId, DhcpOption, Duid, Event, HookPoint, Host4, Host6, HwAddr, Ia, Lease4, Lease6,
+    LeaseState, LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,
 };
 
 pub const CLIENT_MAC: [u8; 6] = [0x00, 0x0c, 0x01, 0x02, 0x03, 0x04];
@@ -289,7 +289,65 @@ pub fn full_event(hook_point: HookPoint) -> Event {
     event.ia = Some(Ia::new(0x0102_0304, 3, 1800, 2880));
     event.remove_lease = Some(true);
     event.fake_allocation = Some(false);
+    add_extras(&mut event);
     event
+}
+
+/// The opt-in data (classes, user contexts, host reservations): present on the query, the
+/// subnet, the single lease and the first lease of each collection; absent on the others.
+fn add_extras(event: &mut Event) {
+    let v4_classes = ["ALL", "VENDOR_CLASS_MSFT 5.0", "voip", "KNOWN"];
+    if let Some(q) = event.query4.as_mut() {
+        q.classes = v4_classes.iter().map(|c| c.to_string()).collect();
+    }
+    if let Some(q) = event.query6.as_mut() {
+        q.classes = vec!["ALL".into(), "KNOWN".into(), "cpe".into()];
+    }
+    let context = |what: &str| Some(format!(r#"{{"owner":"{what}","tags":[1,"a b"]}}"#));
+    if let Some(s) = event.subnet4.as_mut() {
+        s.user_context = context("subnet4");
+    }
+    if let Some(s) = event.subnet6.as_mut() {
+        s.user_context = context("subnet6");
+    }
+    if let Some(l) = event.lease4.as_mut() {
+        l.user_context = context("lease4");
+    }
+    if let Some(l) = event.lease6.as_mut() {
+        l.user_context = context("lease6");
+    }
+    for leases in [event.leases4.as_mut(), event.deleted_leases4.as_mut()]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(first) = leases.first_mut() {
+            first.user_context = Some(r#"{"ISC":{"relay-agent-info":"0x0104"}}"#.into());
+        }
+    }
+    for leases in [event.leases6.as_mut(), event.deleted_leases6.as_mut()]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(first) = leases.first_mut() {
+            first.user_context = Some(r#"{"site":"b"}"#.into());
+        }
+    }
+    let mut host4 = Host4::new();
+    host4.hostname = "printer.example.org".into();
+    host4.ipv4_address = Some("192.0.2.100".parse().unwrap());
+    host4.classes = vec!["printers".into(), "floor 2".into()];
+    host4.user_context = context("host4");
+    event.host4 = Some(host4);
+    let mut host6 = Host6::new();
+    host6.hostname = "cpe.example.org".into();
+    host6.ipv6_addresses = vec![
+        "2001:db8:1::100".parse().unwrap(),
+        "2001:db8:1::101".parse().unwrap(),
+    ];
+    host6.ipv6_prefixes = vec!["2001:db8:100::/56".parse().unwrap()];
+    host6.classes = vec!["cpe".into()];
+    host6.user_context = None;
+    event.host6 = Some(host6);
 }
 
 /// `NAME=value` lines, the form a script sees.
@@ -327,5 +385,8 @@ pub fn arguments_only(event: Event) -> Event {
     built.ia = event.ia.filter(|_| keep(A::Ia));
     built.remove_lease = event.remove_lease.filter(|_| keep(A::RemoveLease));
     built.fake_allocation = event.fake_allocation.filter(|_| keep(A::FakeAllocation));
+    // The reservations go with the query they are looked up for.
+    built.host4 = event.host4.filter(|_| keep(A::Query4));
+    built.host6 = event.host6.filter(|_| keep(A::Query6));
     built
 }

@@ -160,6 +160,10 @@ pub struct Client6 {
     pub relay: Option<Relay>,
     /// IAID of its IA_NA and IA_PD.
     pub iaid: u32,
+    /// A second relay between `relay` and the server (hop count 1), if any.
+    pub outer: Option<Relay>,
+    /// Options added to every client message (after the client id and elapsed time).
+    pub extra: Vec<(u16, Vec<u8>)>,
 }
 
 impl Client6 {
@@ -179,6 +183,8 @@ impl Client6 {
             mac,
             relay,
             iaid: 1,
+            outer: None,
+            extra: Vec::new(),
         }
     }
 
@@ -193,6 +199,9 @@ impl Client6 {
         m.extend(&txid.to_be_bytes()[1..]);
         put(&mut m, OPT_CLIENTID, &self.duid());
         put(&mut m, OPT_ELAPSED, &[0, 0]);
+        for (code, payload) in &self.extra {
+            put(&mut m, *code, payload);
+        }
         m.extend(body);
         m
     }
@@ -200,19 +209,22 @@ impl Client6 {
     /// Sends a client message (wrapped in RELAY-FORW when relayed) to All_DHCP_Relay_Agents_and_Servers.
     pub fn send(&self, msg_type: u8, txid: u32, body: &[u8]) {
         let msg = self.message(msg_type, txid, body);
-        let wire = match &self.relay {
-            None => msg,
-            Some(r) => {
-                let mut w = vec![RELAY_FORW, 0];
-                w.extend(r.link_addr.octets());
-                w.extend(r.peer_addr.octets());
-                for (code, payload) in &r.options {
-                    put(&mut w, *code, payload);
-                }
-                put(&mut w, OPT_RELAY_MSG, &msg);
-                w
+        let forward = |hop: u8, r: &Relay, inner: &[u8]| {
+            let mut w = vec![RELAY_FORW, hop];
+            w.extend(r.link_addr.octets());
+            w.extend(r.peer_addr.octets());
+            for (code, payload) in &r.options {
+                put(&mut w, *code, payload);
             }
+            put(&mut w, OPT_RELAY_MSG, inner);
+            w
         };
+        let mut wire = msg;
+        for (hop, relay) in [&self.relay, &self.outer].into_iter().enumerate() {
+            if let Some(r) = relay {
+                wire = forward(hop as u8, r, &wire);
+            }
+        }
         let dest = SocketAddrV6::new(ALL_SERVERS, 547, 0, self.scope);
         self.sock.send_to(&wire, dest).expect("send DHCPv6");
     }
@@ -229,17 +241,16 @@ impl Client6 {
             let Ok((n, _)) = self.sock.recv_from(&mut buf) else {
                 continue;
             };
-            let mut b = &buf[..n];
-            let inner;
-            if b.first() == Some(&RELAY_REPL) && b.len() >= 34 {
+            // Unwrapped from as many RELAY-REPL layers as there are relays.
+            let mut b = buf[..n].to_vec();
+            while b.first() == Some(&RELAY_REPL) && b.len() >= 34 {
                 let Some((_, m)) = options(&b[34..])
                     .into_iter()
                     .find(|(c, _)| *c == OPT_RELAY_MSG)
                 else {
-                    continue;
+                    break;
                 };
-                inner = m;
-                b = &inner;
+                b = m;
             }
             if b.len() < 4 {
                 continue;

@@ -73,6 +73,30 @@ pub struct Settings {
     /// Words put before Kea's binary inside the namespace (e.g. `setpriv …` to run Kea as
     /// another user with given capabilities); empty: Kea runs as the test (root).
     pub wrapper: Vec<String>,
+    /// Merged into the `Dhcp4`/`Dhcp6` map last ([`merge`]: maps key by key, lists item by
+    /// item), e.g. user contexts and reservations on the default subnets.
+    pub patch: Option<Value>,
+}
+
+/// Merges `patch` into `base`: maps key by key, lists item by item (extra items appended),
+/// anything else replaced.
+pub fn merge(base: &mut Value, patch: &Value) {
+    match (base, patch) {
+        (Value::Object(b), Value::Object(p)) => {
+            for (key, value) in p {
+                merge(b.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+        (Value::Array(b), Value::Array(p)) => {
+            for (i, value) in p.iter().enumerate() {
+                match b.get_mut(i) {
+                    Some(item) => merge(item, value),
+                    None => b.push(value.clone()),
+                }
+            }
+        }
+        (b, p) => *b = p.clone(),
+    }
 }
 
 impl Settings {
@@ -88,6 +112,7 @@ impl Settings {
             parked_packet_limit: None,
             control_socket: None,
             wrapper: Vec::new(),
+            patch: None,
         }
     }
 
@@ -163,6 +188,9 @@ impl Settings {
                     ]),
                 );
             }
+        }
+        if let Some(patch) = &self.patch {
+            merge(&mut top, patch);
         }
         json!({ self.family.top(): top })
     }
