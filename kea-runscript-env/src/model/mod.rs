@@ -10,8 +10,10 @@ mod lease;
 mod packet;
 mod raw_form;
 mod subnet;
+mod text;
 
 pub use ids::{ClientId, Duid, HwAddr, HwAddrLengthError};
 pub use lease::{Lease4, Lease6, LeaseState, LeaseType};
 pub use packet::{DhcpOption, Pkt4, Pkt6, Proto, Relay6};
 pub use subnet::{Ia, Subnet4, Subnet6};
+pub use text::{Text, Utf8Pieces};
