@@ -277,7 +277,8 @@ impl Kea {
         std::fs::read_to_string(&self.out).unwrap_or_default()
     }
 
-    /// Asserts Kea still runs and has no zombie child (scripts are reaped).
+    /// Asserts Kea still runs and has no zombie child (scripts are reaped: any that just
+    /// ended must be gone within [`REAP_DEADLINE`](super::procs::REAP_DEADLINE)).
     pub fn assert_healthy(&mut self) {
         let status = self.child.as_mut().map(|c| c.try_wait());
         assert!(
@@ -287,8 +288,12 @@ impl Kea {
             self.out_text(),
             self.log_text()
         );
-        let zombies = super::procs::zombies(self.pid);
-        assert!(zombies.is_empty(), "zombie children of Kea: {zombies:?}");
+        let zombies = super::procs::zombies_after_reaping(self.pid);
+        assert!(
+            zombies.is_empty(),
+            "zombie children of Kea after {:?}: {zombies:?}",
+            super::procs::REAP_DEADLINE
+        );
     }
 
     /// Whether Kea is still running.
