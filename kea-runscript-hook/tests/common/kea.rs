@@ -70,6 +70,9 @@ pub struct Settings {
     pub parked_packet_limit: Option<u32>,
     /// Kea's control socket (a UNIX socket at this path), when the test sends commands.
     pub control_socket: Option<PathBuf>,
+    /// Turn Kea's host name sanitizing off (`"hostname-char-set": ""`), so a lease keeps the
+    /// bytes the client sent (e.g. not UTF-8).
+    pub raw_hostnames: bool,
 }
 
 impl Settings {
@@ -84,6 +87,7 @@ impl Settings {
             lease_file: None,
             parked_packet_limit: None,
             control_socket: None,
+            raw_hostnames: false,
         }
     }
 
@@ -117,6 +121,9 @@ impl Settings {
         }
         if let Some(limit) = self.parked_packet_limit {
             top["parked-packet-limit"] = json!(limit);
+        }
+        if self.raw_hostnames {
+            top["hostname-char-set"] = json!("");
         }
         let map = top.as_object_mut().expect("object");
         if let Some(socket) = &self.control_socket {

@@ -72,6 +72,23 @@ pub fn v4_clients(tb: &Testbed) -> (Bound, Bound, Bound) {
     (a, b, c)
 }
 
+/// DHCPv4 client D (direct), whose host name is not UTF-8.
+pub const MAC_D4: [u8; 6] = [0x02, 0xdd, 0x00, 0x00, 0x04, 0x04];
+/// Transaction id of D's DISCOVER (REQUEST: +1).
+pub const XID_D4: u32 = 0xd400_0000;
+/// D's host name (option 12): bytes that are not UTF-8 in a fully qualified name, which
+/// Kea keeps as sent (lower-cased) when its sanitizing is off.
+pub const HOSTNAME_D4: &[u8] = b"h\xffst-\xe9\xc3(.example.org";
+
+/// DHCPv4: client D binds with a host name that is not UTF-8 (see [`HOSTNAME_D4`]).
+pub fn v4_raw_hostname_client(tb: &Testbed) -> Bound {
+    in_netns(&tb.cli, || {
+        let mut direct = Client4::new(Path4::Direct);
+        direct.extra = vec![(12, HOSTNAME_D4.to_vec())];
+        direct.dora(MAC_D4, XID_D4).expect("client D bound")
+    })
+}
+
 /// DHCPv6 client A (relayed; its DUID-LL is made of this MAC).
 pub const MAC_A6: [u8; 6] = [0x02, 0xaa, 0x00, 0x00, 0x06, 0x01];
 /// DHCPv6 client B (direct, declines).
