@@ -158,6 +158,9 @@ pub struct Client6 {
     pub mac: [u8; 6],
     /// The relay the messages go through, if any.
     pub relay: Option<Relay>,
+    /// Further relays between `relay` and the server, in order: each wraps the previous
+    /// hop's RELAY-FORW in its own (hop count 1, 2, …).
+    pub outer_relays: Vec<Relay>,
     /// IAID of its IA_NA and IA_PD.
     pub iaid: u32,
 }
@@ -178,6 +181,7 @@ impl Client6 {
             scope: ifindex,
             mac,
             relay,
+            outer_relays: Vec::new(),
             iaid: 1,
         }
     }
@@ -203,13 +207,10 @@ impl Client6 {
         let wire = match &self.relay {
             None => msg,
             Some(r) => {
-                let mut w = vec![RELAY_FORW, 0];
-                w.extend(r.link_addr.octets());
-                w.extend(r.peer_addr.octets());
-                for (code, payload) in &r.options {
-                    put(&mut w, *code, payload);
+                let mut w = relay_forw(r, 0, &msg);
+                for (hop, outer) in self.outer_relays.iter().enumerate() {
+                    w = relay_forw(outer, hop as u8 + 1, &w);
                 }
-                put(&mut w, OPT_RELAY_MSG, &msg);
                 w
             }
         };
@@ -229,17 +230,20 @@ impl Client6 {
             let Ok((n, _)) = self.sock.recv_from(&mut buf) else {
                 continue;
             };
-            let mut b = &buf[..n];
-            let inner;
-            if b.first() == Some(&RELAY_REPL) && b.len() >= 34 {
-                let Some((_, m)) = options(&b[34..])
+            // Unwrap every RELAY-REPL (one per relay hop).
+            let mut inner = buf[..n].to_vec();
+            while inner.first() == Some(&RELAY_REPL) && inner.len() >= 34 {
+                let Some((_, m)) = options(&inner[34..])
                     .into_iter()
                     .find(|(c, _)| *c == OPT_RELAY_MSG)
                 else {
-                    continue;
+                    break;
                 };
                 inner = m;
-                b = &inner;
+            }
+            let b = &inner[..];
+            if b.first() == Some(&RELAY_REPL) {
+                continue;
             }
             if b.len() < 4 {
                 continue;
@@ -260,6 +264,18 @@ impl Client6 {
         self.send(msg_type, txid, body);
         self.recv(txid, Duration::from_secs(3))
     }
+}
+
+/// `inner` (a client message or a RELAY-FORW) wrapped in a RELAY-FORW from relay `r`.
+fn relay_forw(r: &Relay, hop_count: u8, inner: &[u8]) -> Vec<u8> {
+    let mut w = vec![RELAY_FORW, hop_count];
+    w.extend(r.link_addr.octets());
+    w.extend(r.peer_addr.octets());
+    for (code, payload) in &r.options {
+        put(&mut w, *code, payload);
+    }
+    put(&mut w, OPT_RELAY_MSG, inner);
+    w
 }
 
 /// IA_NA option with optional address.
