@@ -45,6 +45,8 @@ struct ReadmeDoctests;
 pub mod config;
 mod counters;
 mod engine;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 pub mod log;
 mod policy;
 mod runner;
