@@ -45,12 +45,12 @@ struct ReadmeDoctests;
 pub mod config;
 mod counters;
 mod engine;
-#[cfg(feature = "fault-injection")]
-pub mod fault;
 pub mod log;
 mod policy;
 mod runner;
 mod spawn;
+#[cfg(feature = "fault-injection")]
+pub use spawn::fault;
 mod verdict;
 mod worker;
 

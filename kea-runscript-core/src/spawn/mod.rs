@@ -52,6 +52,8 @@
 //! - `arch`: the `asm!` of each architecture behind typed registers.
 
 mod arch;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 mod keeper;
 mod sys;
 
@@ -329,7 +331,7 @@ pub fn spawn_with(program: Program, limits: Limits, stdio: Stdio) -> Result<Chil
     // The test seam: a launch refused as the kernel would refuse creating the keeper. The
     // fds in `stdio` are closed on return, as on a real failure.
     #[cfg(feature = "fault-injection")]
-    if let Some(errno) = crate::fault::next_spawn_failure() {
+    if let Some(errno) = fault::next_spawn_failure() {
         return Err(SpawnError {
             step: FailedStep::Keeper,
             error: io::Error::from_raw_os_error(errno),
