@@ -56,8 +56,9 @@ if [ -z "$minor" ] || [ "$minor" -lt "$MIN_RUST_MINOR" ]; then
   fi
 fi
 
-# Fuzzing (scripts/fuzz.sh, run by scripts/test-extended.sh): a nightly toolchain and
-# cargo-fuzz, installed when asked for (INSTALL_FUZZ=1; test-extended.sh sets it).
+# Fuzzing (scripts/fuzz.sh, run by scripts/test.sh unless KRS_EXTENDED=0): a nightly
+# toolchain and cargo-fuzz, installed when asked for (INSTALL_FUZZ=1; test.sh sets it
+# to KRS_EXTENDED, so the debug-only runs of the version matrix skip them).
 if [ "${INSTALL_FUZZ:-0}" = 1 ]; then
   if ! cargo +nightly --version >/dev/null 2>&1; then
     if command -v rustup >/dev/null 2>&1; then

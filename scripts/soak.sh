@@ -213,6 +213,18 @@ run() {
         "$mt, \"control-socket\": {\"socket-type\": \"unix\", \"socket-name\": \"$sock\"}"
     tb_kea_check "$fam" "$cfg"
     tb_kea_start "$fam" "$cfg"
+    # The idle baseline once Kea has finished starting: its thread pool and our threads
+    # come up after the config is applied, and on a loaded machine that can take a while
+    # (a sample taken at once saw 6 threads, and 10 once idle after the traffic, with the
+    # load average at 50). Settled: the same thread count for 3 looks 0.5 s apart (up to 30 s).
+    local settled=0 prev="" now _
+    for _ in $(seq 60); do
+        now=$(awk '/^Threads:/ {print $2}' "/proc/$TB_KEA_PID/status")
+        if [ "$now" = "$prev" ]; then settled=$((settled + 1)); else settled=0; fi
+        [ "$settled" -ge 3 ] && break
+        prev=$now
+        sleep 0.5
+    done
     sample "$TB_KEA_PID" >"$file.start"
     fd_list "$TB_KEA_PID" >"$file.fds-start"
     : >"$file"

@@ -1,22 +1,24 @@
-//! The shim-to-model conversion: raw structs with any contents (what the C++ shim could
-//! copy out of Kea) convert to models or to a clear error, and the models render to valid
-//! variables. Every argument of every hook point is filled.
+//! The shim-to-model conversion: the shim's records (`record::read`, as `extract.rs` reads
+//! each argument) with any contents, and now and then a wrong tag or a missing field, read
+//! into the models or give a clear error, and the models render to valid variables. Every
+//! argument of every hook point is filled.
 #![no_main]
 
 use arbitrary::{Result, Unstructured};
-use kea_runscript::convert;
+use kea_runscript::record;
 use kea_runscript_env::{render, Event, HookPoint};
 use kea_runscript_fuzz as raw;
 use libfuzzer_sys::fuzz_target;
 
-/// Converts every raw argument; `Ok(None)` when the fuzzer's bytes ran out.
+/// Reads every argument's record; `Ok(None)` when the fuzzer's bytes ran out.
 fn event(u: &mut Unstructured) -> Result<Option<Event>> {
     let mut event = Event::new(*u.choose(HookPoint::ALL)?);
     macro_rules! convert {
-        ($($field:ident = $convert:ident($make:ident)),* $(,)?) => {$(
-            match convert::$convert(raw::$make(u)?) {
+        ($($field:ident = $make:ident),* $(,)?) => {$(
+            match record::read(&raw::$make(u)?) {
                 Ok(value) => event.$field = value,
-                // A clear error (an address of the wrong length): the callout logs it.
+                // A clear error (an address of the wrong length, a wrong tag): the callout
+                // logs it.
                 Err(error) => {
                     assert!(!error.to_string().is_empty());
                     return Ok(None);
@@ -25,23 +27,23 @@ fn event(u: &mut Unstructured) -> Result<Option<Event>> {
         )*};
     }
     convert!(
-        query4 = pkt4(pkt4),
-        response4 = pkt4(pkt4),
-        subnet4 = subnet4(subnet4),
-        client_id = client_id(raw_bytes),
-        hwaddr = hwaddr(hwaddr),
-        lease4 = lease4(lease4),
-        leases4 = leases4(leases4),
-        deleted_leases4 = leases4(leases4),
-        query6 = pkt6(pkt6),
-        response6 = pkt6(pkt6),
-        subnet6 = subnet6(subnet6),
-        lease6 = lease6(lease6),
-        leases6 = leases6(leases6),
-        deleted_leases6 = leases6(leases6),
-        ia = ia(ia),
-        remove_lease = boolean(boolean),
-        fake_allocation = boolean(boolean),
+        query4 = pkt4,
+        response4 = pkt4,
+        subnet4 = subnet,
+        client_id = id,
+        hwaddr = hwaddr,
+        lease4 = lease4,
+        leases4 = leases4,
+        deleted_leases4 = leases4,
+        query6 = pkt6,
+        response6 = pkt6,
+        subnet6 = subnet,
+        lease6 = lease6,
+        leases6 = leases6,
+        deleted_leases6 = leases6,
+        ia = ia,
+        remove_lease = boolean,
+        fake_allocation = boolean,
     );
     Ok(Some(event))
 }

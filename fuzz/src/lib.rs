@@ -1,15 +1,13 @@
-//! Shared pieces of the fuzz targets: the rendering invariants, and raw shim structs
-//! built from fuzzer bytes.
+//! Shared pieces of the fuzz targets: the rendering invariants, and the shim's records
+//! (`kea-runscript-hook/src/record.rs`) built from fuzzer bytes, field by field as
+//! `shim/extract.cc` writes them, with any values and now and then a wrong tag or a missing
+//! field.
 
 use arbitrary::{Result, Unstructured};
-use kea_runscript::bridge::ffi::{
-    RawBool, RawBytes, RawHwAddr, RawIa, RawLease4, RawLease6, RawLeases4, RawLeases6, RawOption,
-    RawPkt4, RawPkt6, RawRelay6, RawSubnet4, RawSubnet6,
-};
 
 /// What rendering guarantees (kea-runscript-env's crate docs): names `[A-Z0-9_]+`, each
 /// once, and no NUL byte in a name or a value.
-pub fn check_vars(vars: &[(String, String)]) {
+pub fn check_vars(vars: &[(String, kea_runscript_env::Text)]) {
     let mut seen = std::collections::HashSet::new();
     for (name, value) in vars {
         assert!(
@@ -20,7 +18,7 @@ pub fn check_vars(vars: &[(String, String)]) {
             "bad name {name:?}"
         );
         assert!(seen.insert(name.as_str()), "{name} rendered twice");
-        assert!(!value.contains('\0'), "NUL in the value of {name}");
+        assert!(!value.contains(&0), "NUL in the value of {name}");
     }
 }
 
@@ -35,185 +33,257 @@ fn bytes(u: &mut Unstructured) -> Result<Vec<u8>> {
     Ok(u.bytes(len.min(u.len()))?.to_vec())
 }
 
-fn list<T>(u: &mut Unstructured, max: usize, f: fn(&mut Unstructured) -> Result<T>) -> Result<Vec<T>> {
-    let n = u.int_in_range(0..=max)?;
-    (0..n).map(|_| f(u)).collect()
+/// How a field's value is written (the shim's writer for it).
+#[derive(Clone, Copy)]
+pub enum Kind {
+    /// An unsigned integer.
+    Uint,
+    /// A signed integer.
+    Int,
+    /// A boolean.
+    Bool,
+    /// Bytes (text, addresses, payloads).
+    Bytes,
+    /// Absent (`n`) or present (`s`) bytes: a client-id or DUID.
+    OptBytes,
+    /// Absent or present hardware-address map.
+    HwAddr,
+    /// A sequence of option maps.
+    Options,
+    /// A sequence of DHCPv6 relay maps.
+    Relays,
+    /// `[address, length]`.
+    Prefix,
 }
 
-/// A `RawHwAddr` with any contents.
-pub fn hwaddr(u: &mut Unstructured) -> Result<RawHwAddr> {
-    Ok(RawHwAddr {
-        present: u.arbitrary()?,
-        htype: u.arbitrary()?,
-        bytes: bytes(u)?,
-        source: u.arbitrary()?,
-    })
+use Kind::*;
+
+const HWADDR: &[(&str, Kind)] = &[("htype", Uint), ("bytes", Bytes), ("source", Uint)];
+const OPTION: &[(&str, Kind)] = &[("code", Uint), ("payload", Bytes)];
+const RELAY6: &[(&str, Kind)] = &[
+    ("msg_type", Uint),
+    ("hop_count", Uint),
+    ("link_addr", Bytes),
+    ("peer_addr", Bytes),
+    ("options", Options),
+];
+const LEASE_COMMON: &[(&str, Kind)] = &[
+    ("cltt", Int),
+    ("hostname", Bytes),
+    ("hwaddr", HwAddr),
+    ("state", Uint),
+    ("subnet_id", Uint),
+    ("valid_lifetime", Uint),
+    ("expired", Bool),
+];
+/// The shim's `pkt4`.
+const PKT4: &[(&str, Kind)] = &[
+    ("msg_type", Uint),
+    ("transid", Uint),
+    ("local_addr", Bytes),
+    ("local_port", Uint),
+    ("remote_addr", Bytes),
+    ("remote_port", Uint),
+    ("iface_index", Uint),
+    ("iface_name", Bytes),
+    ("hops", Uint),
+    ("secs", Uint),
+    ("flags", Uint),
+    ("ciaddr", Bytes),
+    ("siaddr", Bytes),
+    ("yiaddr", Bytes),
+    ("giaddr", Bytes),
+    ("hwaddr", HwAddr),
+    ("local_hwaddr", HwAddr),
+    ("remote_hwaddr", HwAddr),
+    ("options", Options),
+];
+/// The shim's `pkt6`.
+const PKT6: &[(&str, Kind)] = &[
+    ("msg_type", Uint),
+    ("transid", Uint),
+    ("local_addr", Bytes),
+    ("local_port", Uint),
+    ("remote_addr", Bytes),
+    ("remote_port", Uint),
+    ("iface_index", Uint),
+    ("iface_name", Bytes),
+    ("remote_hwaddr", HwAddr),
+    ("proto", Uint),
+    ("client_id", OptBytes),
+    ("mac", HwAddr),
+    ("options", Options),
+    ("relays", Relays),
+];
+/// The shim's `lease4` (after the common fields).
+const LEASE4: &[(&str, Kind)] = &[("address", Bytes), ("client_id", OptBytes)];
+/// The shim's `lease6` (after the common fields).
+const LEASE6: &[(&str, Kind)] = &[
+    ("address", Bytes),
+    ("duid", OptBytes),
+    ("iaid", Uint),
+    ("preferred_lifetime", Uint),
+    ("prefix_len", Uint),
+    ("lease_type", Uint),
+];
+/// The shim's `subnet`.
+const SUBNET: &[(&str, Kind)] = &[("id", Uint), ("prefix", Prefix)];
+/// The shim's `ia`.
+const IA: &[(&str, Kind)] = &[("iaid", Uint), ("ia_type", Uint), ("t1", Uint), ("t2", Uint)];
+
+/// A record being written from fuzzer choices.
+pub struct Record<'a, 'u> {
+    u: &'a mut Unstructured<'u>,
+    /// The record's bytes so far.
+    pub out: Vec<u8>,
 }
 
-/// A `RawBytes` with any contents.
-pub fn raw_bytes(u: &mut Unstructured) -> Result<RawBytes> {
-    Ok(RawBytes {
-        present: u.arbitrary()?,
-        bytes: bytes(u)?,
-    })
-}
+impl<'a, 'u> Record<'a, 'u> {
+    /// An empty record drawing from `u`.
+    pub fn new(u: &'a mut Unstructured<'u>) -> Self {
+        Record { u, out: Vec::new() }
+    }
 
-fn option(u: &mut Unstructured) -> Result<RawOption> {
-    Ok(RawOption {
-        // Mostly codes the renderers treat specially (82, relay options), sometimes any.
-        code: if u.arbitrary()? {
-            *u.choose(&[82u16, 1, 2, 3, 18, 37, 53, 61, 79])?
+    /// Mostly `tag`; now and then another tag byte (the reader must reject it cleanly).
+    fn tag(&mut self, tag: u8) -> Result<()> {
+        let tag = if self.u.ratio(1, 64)? { self.u.arbitrary()? } else { tag };
+        self.out.push(tag);
+        Ok(())
+    }
+
+    fn uint(&mut self) -> Result<()> {
+        self.tag(b'u')?;
+        // Mostly small numbers (Kea's u8/u16/u32 fields), sometimes any.
+        let n: u64 = if self.u.arbitrary()? { self.u.arbitrary::<u16>()?.into() } else { self.u.arbitrary()? };
+        self.out.extend_from_slice(&n.to_le_bytes());
+        Ok(())
+    }
+
+    fn bytes(&mut self) -> Result<()> {
+        self.tag(b'b')?;
+        let b = bytes(self.u)?;
+        self.out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+        self.out.extend_from_slice(&b);
+        Ok(())
+    }
+
+    /// `n`, or `s` and then `present`.
+    fn optional(&mut self, present: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
+        if self.u.arbitrary()? {
+            self.tag(b's')?;
+            present(self)
         } else {
-            u.arbitrary()?
-        },
-        payload: bytes(u)?,
-    })
+            self.tag(b'n')
+        }
+    }
+
+    /// A map of `fields` (each now and then left out).
+    pub fn map(&mut self, fields: &[&[(&str, Kind)]]) -> Result<()> {
+        self.tag(b'{')?;
+        for &(name, kind) in fields.iter().flat_map(|f| f.iter()) {
+            if self.u.ratio(1, 128)? {
+                continue;
+            }
+            self.tag(b'k')?;
+            self.out.push(name.len() as u8);
+            self.out.extend_from_slice(name.as_bytes());
+            self.value(kind)?;
+        }
+        self.tag(b'}')
+    }
+
+    /// A sequence of up to `max` items written by `item`.
+    pub fn seq(&mut self, max: usize, item: impl Fn(&mut Self) -> Result<()>) -> Result<()> {
+        self.tag(b'[')?;
+        for _ in 0..self.u.int_in_range(0..=max)? {
+            item(self)?;
+        }
+        self.tag(b']')
+    }
+
+    fn value(&mut self, kind: Kind) -> Result<()> {
+        match kind {
+            Uint => self.uint(),
+            Int => {
+                self.tag(b'i')?;
+                let n: i64 = self.u.arbitrary()?;
+                self.out.extend_from_slice(&n.to_le_bytes());
+                Ok(())
+            }
+            Bool => {
+                let b: bool = self.u.arbitrary()?;
+                self.tag(if b { b't' } else { b'f' })
+            }
+            Bytes => self.bytes(),
+            OptBytes => self.optional(|r| r.bytes()),
+            HwAddr => self.optional(|r| r.map(&[HWADDR])),
+            Options => self.seq(6, |r| r.map(&[OPTION])),
+            Relays => self.seq(3, |r| r.map(&[RELAY6])),
+            Prefix => self.seq(2, |r| {
+                r.bytes()?;
+                r.uint()
+            }),
+        }
+    }
+
+    /// A top-level argument: absent, or present with `write`.
+    pub fn argument(mut self, write: impl FnOnce(&mut Self) -> Result<()>) -> Result<Vec<u8>> {
+        self.optional(write)?;
+        Ok(self.out)
+    }
 }
 
-/// A `RawPkt4` with any contents.
-pub fn pkt4(u: &mut Unstructured) -> Result<RawPkt4> {
-    Ok(RawPkt4 {
-        present: u.arbitrary()?,
-        msg_type: u.arbitrary()?,
-        transid: u.arbitrary()?,
-        local_addr: u.arbitrary()?,
-        local_port: u.arbitrary()?,
-        remote_addr: u.arbitrary()?,
-        remote_port: u.arbitrary()?,
-        iface_index: u.arbitrary()?,
-        iface_name: bytes(u)?,
-        hops: u.arbitrary()?,
-        secs: u.arbitrary()?,
-        flags: u.arbitrary()?,
-        ciaddr: u.arbitrary()?,
-        siaddr: u.arbitrary()?,
-        yiaddr: u.arbitrary()?,
-        giaddr: u.arbitrary()?,
-        hwaddr: hwaddr(u)?,
-        local_hwaddr: hwaddr(u)?,
-        remote_hwaddr: hwaddr(u)?,
-        options: list(u, 6, option)?,
-    })
+/// A record of an optional DHCPv4 packet.
+pub fn pkt4(u: &mut Unstructured) -> Result<Vec<u8>> {
+    Record::new(u).argument(|r| r.map(&[PKT4]))
 }
 
-fn relay6(u: &mut Unstructured) -> Result<RawRelay6> {
-    Ok(RawRelay6 {
-        msg_type: u.arbitrary()?,
-        hop_count: u.arbitrary()?,
-        link_addr: bytes(u)?,
-        peer_addr: bytes(u)?,
-        options: list(u, 4, option)?,
-    })
+/// A record of an optional DHCPv6 packet.
+pub fn pkt6(u: &mut Unstructured) -> Result<Vec<u8>> {
+    Record::new(u).argument(|r| r.map(&[PKT6]))
 }
 
-/// A `RawPkt6` with any contents.
-pub fn pkt6(u: &mut Unstructured) -> Result<RawPkt6> {
-    Ok(RawPkt6 {
-        present: u.arbitrary()?,
-        msg_type: u.arbitrary()?,
-        transid: u.arbitrary()?,
-        local_addr: bytes(u)?,
-        local_port: u.arbitrary()?,
-        remote_addr: bytes(u)?,
-        remote_port: u.arbitrary()?,
-        iface_index: u.arbitrary()?,
-        iface_name: bytes(u)?,
-        remote_hwaddr: hwaddr(u)?,
-        proto: u.arbitrary()?,
-        client_id: raw_bytes(u)?,
-        options: list(u, 6, option)?,
-        relays: list(u, 3, relay6)?,
-        mac: hwaddr(u)?,
-    })
+/// A record of an optional subnet (either family; the address length decides).
+pub fn subnet(u: &mut Unstructured) -> Result<Vec<u8>> {
+    Record::new(u).argument(|r| r.map(&[SUBNET]))
 }
 
-/// A `RawLease4` with any contents.
-pub fn lease4(u: &mut Unstructured) -> Result<RawLease4> {
-    Ok(RawLease4 {
-        present: u.arbitrary()?,
-        address: u.arbitrary()?,
-        cltt: u.arbitrary()?,
-        hostname: bytes(u)?,
-        hwaddr: hwaddr(u)?,
-        state: u.arbitrary()?,
-        subnet_id: u.arbitrary()?,
-        valid_lifetime: u.arbitrary()?,
-        client_id: raw_bytes(u)?,
-        expired: u.arbitrary()?,
-    })
+/// A record of an optional DHCPv4 lease.
+pub fn lease4(u: &mut Unstructured) -> Result<Vec<u8>> {
+    Record::new(u).argument(|r| r.map(&[LEASE_COMMON, LEASE4]))
 }
 
-/// A `RawLease6` with any contents.
-pub fn lease6(u: &mut Unstructured) -> Result<RawLease6> {
-    Ok(RawLease6 {
-        present: u.arbitrary()?,
-        address: bytes(u)?,
-        cltt: u.arbitrary()?,
-        hostname: bytes(u)?,
-        hwaddr: hwaddr(u)?,
-        state: u.arbitrary()?,
-        subnet_id: u.arbitrary()?,
-        valid_lifetime: u.arbitrary()?,
-        duid: raw_bytes(u)?,
-        iaid: u.arbitrary()?,
-        preferred_lifetime: u.arbitrary()?,
-        prefix_len: u.arbitrary()?,
-        lease_type: u.arbitrary()?,
-        expired: u.arbitrary()?,
-    })
+/// A record of an optional DHCPv6 lease.
+pub fn lease6(u: &mut Unstructured) -> Result<Vec<u8>> {
+    Record::new(u).argument(|r| r.map(&[LEASE_COMMON, LEASE6]))
 }
 
-/// A `RawLeases4` with any contents.
-pub fn leases4(u: &mut Unstructured) -> Result<RawLeases4> {
-    Ok(RawLeases4 {
-        present: u.arbitrary()?,
-        leases: list(u, 3, lease4)?,
-    })
+/// A record of an optional DHCPv4 lease collection.
+pub fn leases4(u: &mut Unstructured) -> Result<Vec<u8>> {
+    Record::new(u).argument(|r| r.seq(3, |r| r.map(&[LEASE_COMMON, LEASE4])))
 }
 
-/// A `RawLeases6` with any contents.
-pub fn leases6(u: &mut Unstructured) -> Result<RawLeases6> {
-    Ok(RawLeases6 {
-        present: u.arbitrary()?,
-        leases: list(u, 3, lease6)?,
-    })
+/// A record of an optional DHCPv6 lease collection.
+pub fn leases6(u: &mut Unstructured) -> Result<Vec<u8>> {
+    Record::new(u).argument(|r| r.seq(3, |r| r.map(&[LEASE_COMMON, LEASE6])))
 }
 
-/// A `RawSubnet4` with any contents.
-pub fn subnet4(u: &mut Unstructured) -> Result<RawSubnet4> {
-    Ok(RawSubnet4 {
-        present: u.arbitrary()?,
-        id: u.arbitrary()?,
-        prefix: u.arbitrary()?,
-        prefix_len: u.arbitrary()?,
-    })
+/// A record of an optional client-id, DUID or other bytes.
+pub fn id(u: &mut Unstructured) -> Result<Vec<u8>> {
+    Record::new(u).argument(|r| r.bytes())
 }
 
-/// A `RawSubnet6` with any contents.
-pub fn subnet6(u: &mut Unstructured) -> Result<RawSubnet6> {
-    Ok(RawSubnet6 {
-        present: u.arbitrary()?,
-        id: u.arbitrary()?,
-        prefix: bytes(u)?,
-        prefix_len: u.arbitrary()?,
-    })
+/// A record of an optional hardware address.
+pub fn hwaddr(u: &mut Unstructured) -> Result<Vec<u8>> {
+    Record::new(u).argument(|r| r.map(&[HWADDR]))
 }
 
-/// A `RawIa` with any contents.
-pub fn ia(u: &mut Unstructured) -> Result<RawIa> {
-    Ok(RawIa {
-        present: u.arbitrary()?,
-        iaid: u.arbitrary()?,
-        ia_type: u.arbitrary()?,
-        t1: u.arbitrary()?,
-        t2: u.arbitrary()?,
-    })
+/// A record of an optional IA.
+pub fn ia(u: &mut Unstructured) -> Result<Vec<u8>> {
+    Record::new(u).argument(|r| r.map(&[IA]))
 }
 
-/// A `RawBool` with any contents.
-pub fn boolean(u: &mut Unstructured) -> Result<RawBool> {
-    Ok(RawBool {
-        present: u.arbitrary()?,
-        value: u.arbitrary()?,
-    })
+/// A record of an optional boolean.
+pub fn boolean(u: &mut Unstructured) -> Result<Vec<u8>> {
+    Record::new(u).argument(|r| r.value(Bool))
 }

@@ -258,7 +258,7 @@ impl Row<'_> {
                 .map_err(|_| format!("column address: {address:?} is not an IPv4 address"))?,
         );
         lease.cltt = self.cltt()?;
-        lease.hostname = self.hostname();
+        lease.hostname = self.hostname().into();
         // Kea reads an empty hwaddr as an empty Ethernet address, not as none.
         lease.hwaddr = Some(HwAddr {
             htype: 1,
@@ -290,7 +290,7 @@ impl Row<'_> {
             None => None,
         };
         lease.cltt = self.cltt()?;
-        lease.hostname = self.hostname();
+        lease.hostname = self.hostname().into();
         lease.state = LeaseState::from_raw(self.number_or("state", 0)?);
         lease.subnet_id = self.number("subnet_id")?;
         lease.valid_lifetime = self.number("valid_lifetime")?;
@@ -371,7 +371,10 @@ mod tests {
         let lease = &leases[0];
         assert_eq!(lease.address, Ipv4Addr::new(192, 0, 2, 10));
         assert_eq!((lease.cltt, lease.valid_lifetime), (1_700_003_600, 3600));
-        assert_eq!((lease.subnet_id, lease.hostname.as_str()), (2, "host"));
+        assert_eq!(
+            (lease.subnet_id, lease.hostname.to_str()),
+            (2, Some("host"))
+        );
         assert_eq!(lease.client_id, None);
         assert_eq!(lease.hwaddr.as_ref().unwrap().bytes, [0, 0x0c, 1, 2, 3, 4]);
         let first = v4(

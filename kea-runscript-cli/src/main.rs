@@ -151,7 +151,11 @@ fn render(event: &Path, variables: Profile) -> CliResult<ExitCode> {
     let event = event_file::load(event)?;
     let mut out = std::io::stdout().lock();
     for (name, value) in variables.render(&event) {
-        writeln!(out, "{name}={value}").map_err(|e| format!("writing to stdout: {e}"))?;
+        // The value's bytes as they are (a host name need not be UTF-8), as a script gets them.
+        [name.as_bytes(), b"=", value.as_bytes(), b"\n"]
+            .iter()
+            .try_for_each(|part| out.write_all(part))
+            .map_err(|e| format!("writing to stdout: {e}"))?;
     }
     Ok(ExitCode::SUCCESS)
 }

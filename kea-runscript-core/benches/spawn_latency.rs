@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use kea_runscript_core::log::StderrSink;
 use kea_runscript_core::Engine;
-use kea_runscript_env::HookPoint;
+use kea_runscript_env::{HookPoint, Text};
 
 const MIB: usize = 1024 * 1024;
 const PAGE: usize = 4096;
@@ -44,9 +44,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// A realistic event: about as many variables as a leases4_committed with one lease.
-fn event_vars() -> Vec<(String, String)> {
+fn event_vars() -> Vec<(String, Text)> {
     (0..24)
-        .map(|i| (format!("LEASE4_VAR_{i}"), format!("value-{i}-192.0.2.{i}")))
+        .map(|i| {
+            (
+                format!("LEASE4_VAR_{i}"),
+                format!("value-{i}-192.0.2.{i}").into(),
+            )
+        })
         .collect()
 }
 

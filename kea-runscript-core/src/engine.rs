@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kea_runscript_env::{Event, HookPoint, Profile};
+use kea_runscript_env::{Event, HookPoint, Profile, Text};
 
 use crate::config::{self, Config, ConfigError};
 use crate::counters::{bump, Counters, LiveCounters};
@@ -290,7 +290,7 @@ impl Engine {
         }
         let mut more = kea_runscript_env::render_options(event, &script.options);
         more.extend(kea_runscript_env::render_extras(event, script.extras()));
-        more.extend(additions(index));
+        more.extend(additions(index).into_iter().map(|(n, v)| (n, v.into())));
         let (own, rejected) = env.with_more(more);
         self.report_rejected(event.hook_point, &rejected);
         Arc::new(own)
@@ -376,7 +376,7 @@ impl Engine {
     /// Like [`Engine::handle`] with already rendered variables (ordered
     /// `(NAME, value)` pairs), given to every selected script whatever its profile — for
     /// callers without an `Event` (tests, benchmarks).
-    pub fn handle_vars(&self, hook_point: HookPoint, vars: Vec<(String, String)>) -> Verdict {
+    pub fn handle_vars(&self, hook_point: HookPoint, vars: Vec<(String, Text)>) -> Verdict {
         let selected = self.policy.scripts(hook_point);
         if selected.is_empty() {
             return Verdict::Continue;
@@ -427,7 +427,7 @@ impl Engine {
     pub fn handle_vars_with(
         &self,
         hook_point: HookPoint,
-        vars: Vec<(String, String)>,
+        vars: Vec<(String, Text)>,
         on_verdict: OnVerdict,
     ) {
         let selected = self.policy.scripts(hook_point);
@@ -445,7 +445,11 @@ impl Engine {
 
     /// One event's variables made ready for the runners; entries `execve` cannot take are
     /// left out and logged.
-    fn prepare(&self, hook_point: HookPoint, vars: Vec<(String, String)>) -> Arc<EventEnv> {
+    fn prepare<V: AsRef<[u8]>>(
+        &self,
+        hook_point: HookPoint,
+        vars: Vec<(String, V)>,
+    ) -> Arc<EventEnv> {
         let (env, rejected) = EventEnv::new(hook_point, vars);
         self.report_rejected(hook_point, &rejected);
         Arc::new(env)

@@ -49,6 +49,8 @@ pub mod log;
 mod policy;
 mod runner;
 mod spawn;
+#[cfg(feature = "fault-injection")]
+pub use spawn::fault;
 mod verdict;
 mod worker;
 

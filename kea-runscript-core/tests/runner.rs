@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use common::{engine, js, script, wait_idle, wait_until};
 use kea_runscript_core::log;
 use kea_runscript_core::Verdict;
-use kea_runscript_env::HookPoint;
+use kea_runscript_env::{HookPoint, Text};
 
-fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, Text)> {
     pairs
         .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .map(|(n, v)| (n.to_string(), Text::from(*v)))
         .collect()
 }
 
@@ -139,6 +139,26 @@ fn argv_and_environment_are_exactly_hook_point_rendered_and_configured() {
         ["EMPTY=", "EXTRA=x y", "LEASE4_ADDRESS=192.0.2.1"],
         "{text}"
     );
+}
+
+/// A value that is not UTF-8 (a host name as a client sent it) reaches the script's
+/// environment byte for byte.
+#[test]
+fn non_utf8_values_reach_the_script_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let s = script(
+        dir.path(),
+        "dump",
+        &format!("printf '%s' \"$LEASE4_HOSTNAME\" > '{}'", out.display()),
+    );
+    let (engine, _) = engine(&format!(r#"{{"name": {}, "sync": true}}"#, js(&s)));
+    let raw = b"caf\xe9.\xff\xc3(\x80".to_vec();
+    engine.handle_vars(
+        HookPoint::Lease4Renew,
+        vec![("LEASE4_HOSTNAME".into(), Text::from(raw.clone()))],
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), raw);
 }
 
 #[test]

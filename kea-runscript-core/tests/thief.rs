@@ -58,7 +58,7 @@ fn waitpid_minus_one_thief_steals_nothing_and_no_sigchld() {
         let expected = [Verdict::Continue, Verdict::Skip, Verdict::Drop][code as usize];
         let got = engine.handle_vars(
             HookPoint::Lease4Renew,
-            vec![("CODE".into(), code.to_string())],
+            vec![("CODE".into(), code.to_string().into())],
         );
         assert_eq!(got, expected, "round {i}");
     }

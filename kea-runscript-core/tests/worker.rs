@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{engine, js, script, wait_until};
 use kea_runscript_core::{log, Verdict};
-use kea_runscript_env::HookPoint;
+use kea_runscript_env::{HookPoint, Text};
 use serde_json::Value;
 
 /// Prelude of every Python worker: read events, answer.
@@ -31,10 +31,10 @@ fn py(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
-fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, Text)> {
     pairs
         .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .map(|(n, v)| (n.to_string(), Text::from(*v)))
         .collect()
 }
 
@@ -65,6 +65,33 @@ fn alive(pid: i32) -> bool {
             state != Some(Some('Z'))
         })
         .unwrap_or(false)
+}
+
+/// A value that is not UTF-8 reaches a Python worker as `\udcXX` escapes, and the documented
+/// decode (`encode("utf-8", "surrogateescape")`) gives back the exact bytes.
+#[test]
+fn non_utf8_values_reach_a_python_worker_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let got = dir.path().join("bytes");
+    let w = py(
+        dir.path(),
+        "w",
+        &format!(
+            r#"for ev in events():
+    open({got:?}, "ab").write(ev["vars"]["H"].encode("utf-8", "surrogateescape") + b"\n")
+    answer({{"seq": ev["seq"]}})
+"#,
+            got = got.to_str().unwrap()
+        ),
+    );
+    let (engine, _) = engine(&format!(r#"{{"name": {}, "mode": "worker"}}"#, js(&w)));
+    let values: [&[u8]; 3] = [b"caf\xe9.\xff\xc3(\x80", "h\u{f6}st".as_bytes(), b"plain"];
+    for value in values {
+        engine.handle_vars(HookPoint::Lease4Renew, vec![("H".into(), value.into())]);
+    }
+    wait_until("every event acked", || engine.counters().acked == 3);
+    let expected: Vec<u8> = values.iter().flat_map(|v| [*v, b"\n"].concat()).collect();
+    assert_eq!(std::fs::read(&got).unwrap(), expected);
 }
 
 /// Records every event line and acks it.

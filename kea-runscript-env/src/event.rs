@@ -25,7 +25,7 @@ use crate::{
 /// event.remove_lease = Some(true);
 ///
 /// let vars = event.render();
-/// assert_eq!(vars[0], ("LEASE4_ADDRESS".to_string(), "192.0.2.10".to_string()));
+/// assert_eq!(vars[0], ("LEASE4_ADDRESS".to_string(), "192.0.2.10".into()));
 /// assert!(vars.contains(&("LEASE4_HWADDR".into(), "00:0c:01:02:03:04".into())));
 /// assert_eq!(vars.last().unwrap(), &("REMOVE_LEASE".into(), "true".into()));
 /// ```

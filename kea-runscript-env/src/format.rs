@@ -123,6 +123,11 @@ pub fn push_until_nul(out: &mut String, value: &str) {
     out.push_str(value.split('\0').next().unwrap_or_default());
 }
 
+/// `bytes` up to (not including) the first NUL: what a C string holding them passes on.
+pub fn until_nul(bytes: &[u8]) -> &[u8] {
+    bytes.split(|&b| b == 0).next().unwrap_or_default()
+}
+
 /// Kea's `Pkt4::getName`: the DHCPv4 message type name, `UNKNOWN` for types Kea does not name
 /// (0 = no message type option, 9, 16, 19 and up).
 pub fn pkt4_type_name(msg_type: u8) -> &'static str {

@@ -9,7 +9,7 @@
 //! ([`Profile::render`]).
 //!
 //! ```
-//! use kea_runscript_env::{render, Event, HookPoint, Ia, Lease6, LeaseState, LeaseType, Duid};
+//! use kea_runscript_env::{render, Event, HookPoint, Ia, Lease6, LeaseState, LeaseType, Duid, Text};
 //!
 //! let mut event = Event::new(HookPoint::Lease6Renew);
 //! let mut lease = Lease6::new(LeaseType::Na, "2001:db8:1::100".parse().unwrap(), 128);
@@ -25,7 +25,7 @@
 //!
 //! let vars = render(&event);
 //! // The query is absent: its variables are present and empty, as in Kea's hook.
-//! assert_eq!(vars[0], ("QUERY6_TYPE".to_string(), String::new()));
+//! assert_eq!(vars[0], ("QUERY6_TYPE".to_string(), Text::new()));
 //! assert!(vars.contains(&("LEASE6_DUID".into(), "00:01:00:01:2a:bc".into())));
 //! assert!(vars.contains(&("LEASE6_TYPE".into(), "IA_NA".into())));
 //! assert!(vars.contains(&("PKT6_IA_IA_T1".into(), "1800".into())));
@@ -57,12 +57,13 @@ mod hook_point;
 mod model;
 mod profile;
 mod render;
+pub mod surrogateescape;
 
 pub use event::Event;
 pub use hook_point::{Argument, HookPoint, NextSteps, UnknownHookPoint};
 pub use model::{
     ClientId, DhcpOption, Duid, Host4, Host6, HwAddr, HwAddrLengthError, Ia, Lease4, Lease6,
-    LeaseState, LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,
+    LeaseState, LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6, Text, Utf8Pieces,
 };
 pub use profile::{Profile, UnknownProfile};
 pub use render::{render, render_extras, render_options, Extras};

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Argument, Event, HookPoint};
+use crate::{Argument, Event, HookPoint, Text};
 
 /// A variable set: names, formats and the hook points that have variables.
 ///
@@ -120,7 +120,7 @@ impl Profile {
     /// assert_eq!(vars.last().unwrap(), &("KEA_REMOVE_LEASE".into(), "1".into()));
     /// assert!(Profile::KeaHookRunscript.render(&Event::new(HookPoint::Leases4Committed)).is_empty());
     /// ```
-    pub fn render(self, event: &Event) -> Vec<(String, String)> {
+    pub fn render(self, event: &Event) -> Vec<(String, Text)> {
         match self {
             Profile::Kea => crate::render(event),
             Profile::KeaHookRunscript => crate::render::kea_hook_runscript(

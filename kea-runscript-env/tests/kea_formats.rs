@@ -8,13 +8,13 @@ use kea_runscript_env::format::{
     pkt6_type_name, push_colon_hex, push_option_hex,
 };
 use kea_runscript_env::{
-    render, Argument, DhcpOption, Event, HookPoint, HwAddr, LeaseState, LeaseType,
+    render, Argument, DhcpOption, Event, HookPoint, HwAddr, LeaseState, LeaseType, Text,
 };
 
-fn value<'a>(vars: &'a [(String, String)], name: &str) -> Option<&'a str> {
+fn value<'a>(vars: &'a [(String, Text)], name: &str) -> Option<&'a str> {
     vars.iter()
         .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
+        .and_then(|(_, v)| v.to_str())
 }
 
 fn hwaddr_vars(bytes: Vec<u8>, htype: u16) -> (String, String) {
@@ -225,7 +225,7 @@ fn negative_cltt_wraps_like_kea() {
     );
 }
 
-fn option82_vars(payload: Vec<u8>) -> Vec<(String, String)> {
+fn option82_vars(payload: Vec<u8>) -> Vec<(String, Text)> {
     let mut event = Event::new(HookPoint::Pkt4Receive);
     let mut query = common::query4(1);
     query.options = vec![DhcpOption { code: 82, payload }];
@@ -236,9 +236,9 @@ fn option82_vars(payload: Vec<u8>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, Text)> {
     list.iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .map(|(n, v)| (n.to_string(), Text::from(*v)))
         .collect()
 }
 
@@ -308,6 +308,36 @@ fn nul_cuts_string_values() {
     lease.hostname = "host\0evil=1".into();
     event.lease4 = Some(lease);
     assert_eq!(value(&render(&event), "LEASE4_HOSTNAME"), Some("host"));
+}
+
+/// Kea's strings are bytes: a host name or interface name that is not UTF-8 reaches the
+/// script byte for byte (not as U+FFFD), in both profiles.
+#[test]
+fn non_utf8_text_is_passed_byte_for_byte() {
+    use kea_runscript_env::Profile;
+    let raw_host = &b"h\xffst\xc3(\x80"[..];
+    let raw_iface = &b"eth\xfe0"[..];
+    let mut event = Event::new(HookPoint::Lease4Renew);
+    let mut lease = common::lease4(10);
+    lease.hostname = raw_host.into();
+    event.lease4 = Some(lease);
+    let mut query = common::query4(1);
+    query.iface_name = raw_iface.into();
+    event.query4 = Some(query);
+    let find = |vars: &[(String, Text)], name: &str| {
+        vars.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_bytes().to_vec())
+    };
+    let vars = render(&event);
+    assert_eq!(find(&vars, "LEASE4_HOSTNAME").as_deref(), Some(raw_host));
+    assert_eq!(find(&vars, "QUERY4_IFACE_NAME").as_deref(), Some(raw_iface));
+    let khr = Profile::KeaHookRunscript.render(&event);
+    assert_eq!(find(&khr, "KEA_LEASE4_HOSTNAME").as_deref(), Some(raw_host));
+    assert_eq!(
+        find(&khr, "KEA_QUERY4_INTERFACE").as_deref(),
+        Some(raw_iface)
+    );
 }
 
 /// Absent booleans render empty (Kea always passes them; this is our choice).

@@ -4,7 +4,7 @@
 
 mod common;
 
-use kea_runscript_env::{Event, HookPoint, LeaseType, Profile};
+use kea_runscript_env::{Event, HookPoint, LeaseType, Profile, Text};
 
 const PROFILE: Profile = Profile::KeaHookRunscript;
 
@@ -37,10 +37,10 @@ fn every_hook_point_with_absent_objects() {
     }
 }
 
-fn var<'a>(vars: &'a [(String, String)], name: &str) -> Option<&'a str> {
+fn var<'a>(vars: &'a [(String, Text)], name: &str) -> Option<&'a str> {
     vars.iter()
         .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
+        .and_then(|(_, v)| v.to_str())
 }
 
 #[test]

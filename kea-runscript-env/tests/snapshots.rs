@@ -46,3 +46,17 @@ fn every_hook_point_extras() {
         assert!(render_extras(&common::full_event(hook_point), Extras::default()).is_empty());
     }
 }
+
+#[test]
+fn host_and_interface_names_that_are_not_utf8() {
+    // Kea's strings are bytes; each byte that is not part of valid UTF-8 shows as \xNN here
+    // and reaches the script as that very byte.
+    let mut event = common::full_event(HookPoint::Leases4Committed);
+    if let Some(query) = event.query4.as_mut() {
+        query.iface_name = b"eth\xff0"[..].into();
+    }
+    for lease in event.leases4.iter_mut().flatten() {
+        lease.hostname = b"caf\xe9.example.\xc3(".to_vec().into();
+    }
+    insta::assert_snapshot!(common::env_text(&render(&event)));
+}

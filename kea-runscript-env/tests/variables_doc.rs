@@ -275,7 +275,7 @@ fn describe(hook_point: HookPoint) -> Vec<Row> {
             pattern,
             ty,
             meaning: format!("{meaning_prefix}{meaning}"),
-            example: value.clone(),
+            example: value.to_string(),
             kea,
         });
     }
@@ -587,6 +587,7 @@ fn generate_khr() -> String {
                 .find(|(s, _, _)| *s == suffix)
                 .unwrap_or_else(|| panic!("{name}: no documentation for suffix {suffix:?}"));
             // Multi-line dumps: their first line.
+            let value = value.to_string();
             let example = match value.split_once('\n') {
                 Some((first, _)) => format!("{first}…"),
                 None => value.clone(),

@@ -207,7 +207,10 @@ mod tests {
         assert_eq!(query.giaddr, Ipv4Addr::new(192, 0, 2, 2));
         assert_eq!(query.yiaddr, Ipv4Addr::new(10, 0, 0, 10));
         assert_eq!((query.hops, query.secs, query.flags), (1, 7, 0x8000));
-        assert_eq!((query.iface_name.as_str(), query.iface_index), ("vs0", 3));
+        assert_eq!(
+            (query.iface_name.to_str(), query.iface_index),
+            (Some("vs0"), 3)
+        );
         assert_eq!(
             query.hwaddr.as_ref().unwrap().bytes,
             vec![0, 0x0c, 1, 2, 3, 4]

@@ -18,7 +18,8 @@
 //! | `{` … `}` | a map (a model struct): `k`, name length (1 byte), name, value; repeated |
 //! | `[` … `]` | a sequence (a list, or a tuple such as a prefix) |
 //!
-//! Text fields are bytes in Kea (interface names, hostnames) and are decoded lossily.
+//! Text is bytes in Kea (interface names, hostnames): the models' `Text` fields take the bytes
+//! as they are; a `String` field (Kea's own `toText()` dumps, for display) is decoded lossily.
 
 use std::fmt;
 
@@ -157,7 +158,8 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
         }
     }
 
-    /// Kea's text is bytes; like the models' other sources, invalid UTF-8 is decoded lossily.
+    /// A `String` field: Kea's text is bytes and invalid UTF-8 is decoded lossily here (the
+    /// models' `Text` fields read the bytes through `deserialize_any` instead).
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.expect(b'b')?;
         match String::from_utf8_lossy(self.bytes()?) {
@@ -317,7 +319,7 @@ mod tests {
     }
 
     #[test]
-    fn prefixes_enums_and_lossy_text() {
+    fn prefixes_enums_and_text() {
         let subnet = |len: u64| {
             Record::default()
                 .tag(b'{')
@@ -369,7 +371,11 @@ mod tests {
         let lease: Lease6 = read(&lease.0).unwrap();
         assert_eq!(lease.state, LeaseState::Other(7));
         assert_eq!(lease.lease_type, LeaseType::Pd);
-        assert_eq!(lease.hostname, "h\u{fffd}st");
+        // A model's text is Kea's bytes, kept as they are.
+        assert_eq!(lease.hostname.as_bytes(), b"h\xffst");
+        // A `String` field (Kea's own dumps) is decoded lossily.
+        let dump: String = read(&Record::default().bytes(b"h\xffst").0).unwrap();
+        assert_eq!(dump, "h\u{fffd}st");
         assert_eq!(lease.cltt, -1);
         assert_eq!(lease.duid.unwrap().0, [0, 1]);
     }

@@ -240,7 +240,7 @@ fn v6_options_two_hop_relay_classes_contexts_and_reservation() {
     );
     let bound = in_netns(&tb.cli, move || {
         let mut client = Client6::new(ifindex, mac, Some(inner));
-        client.outer = Some(outer);
+        client.outer_relays = vec![outer];
         client.extra = client_options;
         client.sarr(0x6d_0000).expect("bound through two relays")
     });

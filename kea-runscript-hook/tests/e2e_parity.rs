@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
+use common::dhcp4::hex_upper;
 use common::dump::{Dump, Record};
 use common::kea::{hook, perfdhcp, Family, Kea, Settings};
 use common::testbed::Testbed;
@@ -159,6 +160,8 @@ fn parity(family: Family, mt: bool, sync: bool) {
     );
     settings.valid_lifetime = VALID;
     settings.decline_probation = 2;
+    // Host names as clients send them, not UTF-8 included: both hooks must pass Kea's bytes.
+    settings.raw_hostnames = true;
     let mut server = Kea::start(&tb, &scratch, &settings);
 
     let burst = |extra: &[&str]| {
@@ -172,11 +175,13 @@ fn parity(family: Family, mt: bool, sync: bool) {
     match family {
         Family::V4 => {
             scenario::v4_clients(&tb);
+            scenario::v4_raw_hostname_client(&tb);
             // Option 82 on every perfdhcp query too: circuit-id and remote-id.
             burst(&["-4", "-o", "82,0103616263020401020304"]);
         }
         Family::V6 => {
             scenario::v6_clients(&tb);
+            scenario::v6_two_hop_client(&tb);
             burst(&["-6", "-e", "address-and-prefix"]);
             burst(&[
                 "-6",
@@ -198,6 +203,55 @@ fn parity(family: Family, mt: bool, sync: bool) {
         kea.len()
     );
     assert_parity(&kea, &ours);
+    if family == Family::V6 {
+        // The comparison covered a two-hop relay: client E's REQUEST reached both hooks
+        // (Kea's renders no relay option; its variables matched ours above), and ours adds
+        // the relay options searched from the client outwards, as Kea's getAnyRelayOption.
+        let request = (scenario::TXID_E6 + 1).to_string();
+        let e = |records: &[Record]| {
+            records
+                .iter()
+                .filter(|r| {
+                    r.hook == "leases6_committed" && r.get("QUERY6_TXID") == Some(request.as_str())
+                })
+                .count()
+        };
+        assert_eq!(e(&kea), 1, "leases6_committed of Kea's hook for client E");
+        let ours_e = ours
+            .iter()
+            .find(|r| {
+                r.hook == "leases6_committed" && r.get("QUERY6_TXID") == Some(request.as_str())
+            })
+            .expect("our leases6_committed for client E");
+        for (name, value) in [
+            ("QUERY6_OPTION_18", scenario::INTERFACE_ID_E6_INNER),
+            ("QUERY6_OPTION_38", scenario::SUBSCRIBER_ID_E6_INNER),
+            ("QUERY6_OPTION_37", scenario::REMOTE_ID_E6_OUTER),
+        ] {
+            assert_eq!(
+                ours_e.get(name),
+                Some(hex_upper(value).as_str()),
+                "{name} of client E"
+            );
+        }
+    }
+    if family == Family::V4 {
+        // The comparison covered a host name that is not UTF-8: Kea's hook passed client D's
+        // bytes (lower-cased by Kea), and ours matched them byte for byte above.
+        let raw = scenario::HOSTNAME_D4.to_ascii_lowercase();
+        let with_raw = |records: &[Record]| {
+            records
+                .iter()
+                .filter(|r| r.raw.values().any(|v| *v == raw))
+                .count()
+        };
+        assert!(
+            with_raw(&kea) > 0,
+            "no event of Kea's hook carries D's host name {:?}",
+            raw.escape_ascii().to_string()
+        );
+        assert_eq!(with_raw(&kea), with_raw(&ours), "events with D's host name");
+    }
     // Not only the totals: each hook point the traffic causes fired, for both, and no other.
     let expected: BTreeSet<&str> = match family {
         Family::V4 => [

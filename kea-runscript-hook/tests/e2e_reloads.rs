@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use common::dhcp4::{Client4, Path4};
 use common::kea::{command, hook, Family, Kea, Settings};
-use common::procs::{self, descendants, fd_count, zombies};
+use common::procs::{self, descendants, fd_count, zombies_after_reaping};
 use common::testbed::Testbed;
 use common::{in_netns, our_library, require_prereqs, wait_for, HeavySlot, Scratch};
 use serde_json::{json, Value};
@@ -207,7 +207,8 @@ fn hundred_reconfigurations_under_traffic_leak_nothing() {
         "processes left under Kea: {:?}",
         descendants(kea.pid)
     );
-    assert!(zombies(kea.pid).is_empty());
+    let zombies = zombies_after_reaping(kea.pid);
+    assert!(zombies.is_empty(), "zombie children of Kea: {zombies:?}");
     let (fds_after, threads_after, rss_after) = (
         fd_count(kea.pid),
         procs::thread_count(kea.pid),

@@ -56,7 +56,7 @@ fn events(payload: &[u8]) -> Vec<(String, Vec<(String, OsString)>)> {
                 let value = if name.ends_with("_HOSTNAME") || name.ends_with("_IFACE_NAME") {
                     OsString::from_vec(payload.to_vec())
                 } else {
-                    OsString::from(value)
+                    OsString::from_vec(value.into_bytes())
                 };
                 (name, value)
             })

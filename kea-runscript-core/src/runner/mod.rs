@@ -85,16 +85,22 @@ pub struct EventEnv {
 }
 
 impl EventEnv {
-    /// Prepares `vars` (ordered `(NAME, value)` pairs) for `hook_point`. Entries that
-    /// cannot be passed to `execve` (a NUL byte) are left out and returned by name.
-    pub fn new(hook_point: HookPoint, vars: Vec<(String, String)>) -> (EventEnv, Vec<String>) {
+    /// Prepares `vars` (ordered `(NAME, value)` pairs; a value is bytes, such as a rendered
+    /// [`Text`](kea_runscript_env::Text) or a `String`, passed as they are) for `hook_point`.
+    /// Entries that cannot be passed to `execve` (a NUL byte) are left out and returned by
+    /// name.
+    pub fn new<V: AsRef<[u8]>>(
+        hook_point: HookPoint,
+        vars: Vec<(String, V)>,
+    ) -> (EventEnv, Vec<String>) {
         let mut rejected = Vec::new();
         let mut prepared = Vec::with_capacity(vars.len());
         for (name, value) in vars {
+            let value = value.as_ref();
             let mut entry = Vec::with_capacity(name.len() + value.len() + 2);
             entry.extend_from_slice(name.as_bytes());
             entry.push(b'=');
-            entry.extend_from_slice(value.as_bytes());
+            entry.extend_from_slice(value);
             match CString::new(entry) {
                 Ok(c) if !name.is_empty() && !name.contains('=') => prepared.push(c),
                 _ => rejected.push(name),
@@ -114,7 +120,7 @@ impl EventEnv {
     /// This environment followed by `more` (one script's additions); a name the rendering
     /// already set keeps the rendered value (e.g. `QUERY4_OPTION_82`), entries `execve`
     /// cannot take are left out and returned by name, as in [`EventEnv::new`].
-    pub fn with_more(&self, more: Vec<(String, String)>) -> (EventEnv, Vec<String>) {
+    pub fn with_more<V: AsRef<[u8]>>(&self, more: Vec<(String, V)>) -> (EventEnv, Vec<String>) {
         let (tail, rejected) = EventEnv::new(self.hook_point, more);
         let mut vars = Vec::with_capacity(self.vars.len() + tail.vars.len());
         vars.extend(self.vars.iter().cloned());

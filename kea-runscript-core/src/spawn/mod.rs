@@ -55,6 +55,8 @@
 //! - `arch`: the `asm!` of each architecture behind typed registers.
 
 mod arch;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 mod keeper;
 mod sys;
 
@@ -361,6 +363,15 @@ pub struct Stdio {
 
 /// [`spawn`] with the script's fds 0-2 and the keeper's lifetime given by `stdio`.
 pub fn spawn_with(program: Program, limits: Limits, stdio: Stdio) -> Result<Child, SpawnError> {
+    // The test seam: a launch refused as the kernel would refuse creating the keeper. The
+    // fds in `stdio` are closed on return, as on a real failure.
+    #[cfg(feature = "fault-injection")]
+    if let Some(errno) = fault::next_spawn_failure() {
+        return Err(SpawnError {
+            step: FailedStep::Keeper,
+            error: io::Error::from_raw_os_error(errno),
+        });
+    }
     let mut raw_stdio = [-1 as c_int; 3];
     for (slot, fd) in raw_stdio.iter_mut().zip(stdio.fds) {
         if let Some(fd) = fd {

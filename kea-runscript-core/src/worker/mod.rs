@@ -932,7 +932,7 @@ mod tests {
     }
 
     fn event() -> Arc<EventEnv> {
-        Arc::new(EventEnv::new(HookPoint::Leases4Committed, vec![]).0)
+        Arc::new(EventEnv::new(HookPoint::Leases4Committed, Vec::<(String, String)>::new()).0)
     }
 
     #[test]

@@ -56,8 +56,9 @@ pub struct Header<'a> {
 }
 
 /// Appends one event line (with its `\n`) to `out`. `vars` are written in the order
-/// given, as a JSON object of strings; bytes that are not UTF-8 are replaced (the
-/// renderer only produces UTF-8).
+/// given, as a JSON object of strings; a byte that is not part of valid UTF-8 (a host
+/// name as the client sent it) is written as the lone surrogate `\udcXX`, Python's
+/// `surrogateescape` (see [`kea_runscript_env::surrogateescape`]), so no byte is lost.
 pub fn encode_event<'v>(
     out: &mut Vec<u8>,
     header: &Header<'_>,
@@ -91,9 +92,7 @@ pub fn encode_event<'v>(
 
 /// Appends `bytes` as a JSON string literal.
 fn string(out: &mut Vec<u8>, bytes: &[u8]) {
-    let text = String::from_utf8_lossy(bytes);
-    // Writing a &str into a Vec cannot fail.
-    serde_json::to_writer(&mut *out, text.as_ref()).expect("writing JSON into memory");
+    kea_runscript_env::surrogateescape::push_json_string(out, bytes);
 }
 
 /// What a worker answered for one event.
@@ -368,6 +367,45 @@ mod tests {
                 .collect();
             let text = String::from_utf8(line).unwrap();
             prop_assert!(text.ends_with(&format!("\"vars\":{{{}}}}}\n", body.join(","))), "{}", text);
+        }
+
+        #[test]
+        fn any_value_bytes_reach_a_worker_byte_for_byte(
+            vars in proptest::collection::btree_map("[A-Z_]{1,8}", proptest::collection::vec(any::<u8>(), 0..24), 0..6),
+        ) {
+            // What the documented decode of a Rust worker does: serde_json reads each value as
+            // bytes (lone surrogates as WTF-8), `decode_wtf8` restores the original bytes.
+            struct Raw(Vec<u8>);
+            impl<'de> Deserialize<'de> for Raw {
+                fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Raw, D::Error> {
+                    struct V;
+                    impl serde::de::Visitor<'_> for V {
+                        type Value = Raw;
+                        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                            f.write_str("a string")
+                        }
+                        fn visit_bytes<E>(self, v: &[u8]) -> Result<Raw, E> {
+                            Ok(Raw(kea_runscript_env::surrogateescape::decode_wtf8(v)))
+                        }
+                    }
+                    d.deserialize_bytes(V)
+                }
+            }
+            #[derive(Deserialize)]
+            struct Line {
+                vars: std::collections::BTreeMap<String, Raw>,
+            }
+            let mut line = Vec::new();
+            encode_event(
+                &mut line,
+                &header(1, false, Reply::Ack),
+                vars.iter().map(|(n, v)| (n.as_bytes(), &v[..])),
+            );
+            prop_assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
+            let parsed: Line = serde_json::from_slice(&line).unwrap();
+            let got: std::collections::BTreeMap<String, Vec<u8>> =
+                parsed.vars.into_iter().map(|(n, v)| (n, v.0)).collect();
+            prop_assert_eq!(got, vars);
         }
 
         #[test]

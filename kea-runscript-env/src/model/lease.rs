@@ -3,7 +3,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde::{Deserialize, Serialize};
 
 use super::raw_form::raw_in_binary_formats;
-use super::{ClientId, Duid, HwAddr};
+use super::{ClientId, Duid, HwAddr, Text};
 
 /// A DHCPv4 lease as Kea's `Lease4` (the fields Kea's run-script hook renders).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -14,7 +14,7 @@ pub struct Lease4 {
     /// Client last transmission time, seconds since the Unix epoch (`cltt_`).
     pub cltt: i64,
     /// The client's hostname (any bytes Kea holds; a NUL ends the rendered value).
-    pub hostname: String,
+    pub hostname: Text,
     /// The client's hardware address, if known.
     pub hwaddr: Option<HwAddr>,
     /// The lease state.
@@ -56,7 +56,7 @@ pub struct Lease6 {
     /// Client last transmission time, seconds since the Unix epoch (`cltt_`).
     pub cltt: i64,
     /// The client's hostname (any bytes Kea holds; a NUL ends the rendered value).
-    pub hostname: String,
+    pub hostname: Text,
     /// The client's hardware address, if known.
     pub hwaddr: Option<HwAddr>,
     /// The lease state.
@@ -129,7 +129,7 @@ impl Lease4 {
         Lease4 {
             address,
             cltt: 0,
-            hostname: String::new(),
+            hostname: Text::new(),
             hwaddr: None,
             state: LeaseState::Default,
             subnet_id: 0,
@@ -150,7 +150,7 @@ impl Lease6 {
         Lease6 {
             address,
             cltt: 0,
-            hostname: String::new(),
+            hostname: Text::new(),
             hwaddr: None,
             state: LeaseState::Default,
             subnet_id: 0,

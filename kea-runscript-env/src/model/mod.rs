@@ -11,6 +11,7 @@ mod lease;
 mod packet;
 mod raw_form;
 mod subnet;
+mod text;
 pub(crate) mod user_context;
 
 pub use host::{Host4, Host6};
@@ -18,3 +19,4 @@ pub use ids::{ClientId, Duid, HwAddr, HwAddrLengthError};
 pub use lease::{Lease4, Lease6, LeaseState, LeaseType};
 pub use packet::{DhcpOption, Pkt4, Pkt6, Proto, Relay6};
 pub use subnet::{Ia, Subnet4, Subnet6};
+pub use text::{Text, Utf8Pieces};

@@ -3,7 +3,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde::{Deserialize, Serialize};
 
 use super::raw_form::raw_in_binary_formats;
-use super::{Duid, HwAddr};
+use super::{Duid, HwAddr, Text};
 
 /// A DHCP option: its code and its payload as Kea packs it (without the code/length header).
 ///
@@ -38,8 +38,8 @@ pub struct Pkt4 {
     pub remote_port: u16,
     /// The interface index.
     pub iface_index: u32,
-    /// The interface name (a NUL ends the rendered value).
-    pub iface_name: String,
+    /// The interface name (any bytes Kea holds; a NUL ends the rendered value).
+    pub iface_name: Text,
     /// The `hops` header field.
     pub hops: u8,
     /// The `secs` header field.
@@ -90,7 +90,7 @@ impl Pkt4 {
             remote_addr: Ipv4Addr::UNSPECIFIED,
             remote_port: 0,
             iface_index: 0,
-            iface_name: String::new(),
+            iface_name: Text::new(),
             hops: 0,
             secs: 0,
             flags: 0,
@@ -186,8 +186,8 @@ pub struct Pkt6 {
     pub remote_port: u16,
     /// The interface index.
     pub iface_index: u32,
-    /// The interface name (a NUL ends the rendered value).
-    pub iface_name: String,
+    /// The interface name (any bytes Kea holds; a NUL ends the rendered value).
+    pub iface_name: Text,
     /// The remote (sender's) hardware address, Kea's `getRemoteHWAddr()`.
     pub remote_hwaddr: Option<HwAddr>,
     /// The transport.
@@ -241,7 +241,7 @@ impl Pkt6 {
             remote_addr: Ipv6Addr::UNSPECIFIED,
             remote_port: 0,
             iface_index: 0,
-            iface_name: String::new(),
+            iface_name: Text::new(),
             remote_hwaddr: None,
             proto: Proto::Udp,
             client_id: None,

@@ -1,14 +1,14 @@
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::format;
+use crate::{format, Text};
 
 /// The variables rendered so far and the current name prefix.
 ///
 /// Renderers extend the prefix with [`Env::scoped`] and add variables by suffix, so each
 /// name costs one allocation and one copy of the prefix, nothing more.
 pub(crate) struct Env {
-    vars: Vec<(String, String)>,
+    vars: Vec<(String, Text)>,
     name: String,
 }
 
@@ -21,7 +21,7 @@ impl Env {
         }
     }
 
-    pub(crate) fn into_vars(self) -> Vec<(String, String)> {
+    pub(crate) fn into_vars(self) -> Vec<(String, Text)> {
         self.vars
     }
 
@@ -48,16 +48,21 @@ impl Env {
         value: Option<T>,
         write: impl FnOnce(&mut String, T),
     ) {
-        let mut name = String::with_capacity(self.name.len() + suffix.len());
-        name.push_str(&self.name);
-        name.push_str(suffix);
         let mut text = String::new();
         if let Some(value) = value {
             // Most values (numbers, addresses, MACs) fit; empty values stay allocation-free.
             text.reserve(24);
             write(&mut text, value);
         }
-        self.vars.push((name, text));
+        self.push(suffix, text.into());
+    }
+
+    /// Adds `<prefix><suffix>` = `value`.
+    fn push(&mut self, suffix: &str, value: Text) {
+        let mut name = String::with_capacity(self.name.len() + suffix.len());
+        name.push_str(&self.name);
+        name.push_str(suffix);
+        self.vars.push((name, value));
     }
 
     /// A decimal integer (Kea's `boost::lexical_cast` of the value as `uint64_t`).
@@ -72,9 +77,11 @@ impl Env {
         self.set(suffix, value, |out, text| out.push_str(text));
     }
 
-    /// A free-form string from Kea, cut at its first NUL.
-    pub(crate) fn text(&mut self, suffix: &str, value: Option<&str>) {
-        self.set(suffix, value, format::push_until_nul);
+    /// A free-form string from Kea (`&str`, or bytes such as a [`Text`]), cut at its first
+    /// NUL; bytes that are not UTF-8 stay as they are (Kea's hook passes them so).
+    pub(crate) fn text<T: AsRef<[u8]> + ?Sized>(&mut self, suffix: &str, value: Option<&T>) {
+        let bytes = value.map_or(&[][..], |v| format::until_nul(v.as_ref()));
+        self.push(suffix, bytes.into());
     }
 
     pub(crate) fn ipv4(&mut self, suffix: &str, value: Option<Ipv4Addr>) {

@@ -4,7 +4,7 @@
 //! so that without these keys the variables are exactly Kea's.
 
 use super::env::Env;
-use crate::{Argument, Event, Host4, Host6, Lease4, Lease6};
+use crate::{Argument, Event, Host4, Host6, Lease4, Lease6, Text};
 
 /// Which opt-in data a script gets (its configuration keys).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -60,11 +60,11 @@ impl Extras {
 /// event.subnet4 = Some(subnet);
 /// let vars = render_extras(&event, Extras::new(true, true, false));
 /// assert_eq!(vars, [
-///     ("QUERY4_CLASSES".to_string(), "ALL VENDOR_CLASS_MSFT".to_string()),
-///     ("SUBNET4_USER_CONTEXT".to_string(), r#"{"site":"a"}"#.to_string()),
+///     ("QUERY4_CLASSES".to_string(), "ALL VENDOR_CLASS_MSFT".into()),
+///     ("SUBNET4_USER_CONTEXT".to_string(), r#"{"site":"a"}"#.into()),
 /// ]);
 /// ```
-pub fn render_extras(event: &Event, extras: Extras) -> Vec<(String, String)> {
+pub fn render_extras(event: &Event, extras: Extras) -> Vec<(String, Text)> {
     let mut env = Env::with_capacity(8);
     if !extras.any() {
         return env.into_vars();

@@ -15,9 +15,11 @@ use std::fmt::Write as _;
 use super::env::Env;
 use crate::format::{
     lease_state_text, lease_type_text, option82_sub_options, pkt4_type_name, pkt6_type_name,
-    push_colon_hex, push_ipv4, push_ipv6, push_option_hex, push_until_nul,
+    push_colon_hex, push_ipv4, push_ipv6, push_option_hex,
 };
-use crate::{Argument, Event, HwAddr, Lease4, Lease6, LeaseType, Pkt4, Pkt6, Subnet4, Subnet6};
+use crate::{
+    Argument, Event, HwAddr, Lease4, Lease6, LeaseType, Pkt4, Pkt6, Subnet4, Subnet6, Text,
+};
 
 /// Option 60 (vendor class identifier) and 82 (relay agent information).
 const OPTION_VENDOR_CLASS: u16 = 60;
@@ -28,7 +30,7 @@ const RAI_REMOTE_ID: u8 = 2;
 
 /// Renders `arguments` (its list for the event's hook point, from the profile's table) of
 /// `event`.
-pub(crate) fn render(event: &Event, arguments: &[Argument]) -> Vec<(String, String)> {
+pub(crate) fn render(event: &Event, arguments: &[Argument]) -> Vec<(String, Text)> {
     let mut env = Env::with_capacity(40);
     for &argument in arguments {
         match argument {
@@ -95,9 +97,8 @@ fn pkt4(env: &mut Env, pkt: Option<&Pkt4>) {
     let Some(pkt) = pkt else { return };
     if let Some(vendor_class) = pkt.option(OPTION_VENDOR_CLASS) {
         // Kea parses option 60 as a string option; `toString()` is its text.
-        env.set("_OPTION60", Some(&vendor_class.payload), |out, bytes| {
-            push_until_nul(out, &String::from_utf8_lossy(bytes))
-        });
+        // Its bytes as they are, as the string option holds them.
+        env.text("_OPTION60", Some(&vendor_class.payload[..]));
     }
     if let Some(rai) = pkt.option(OPTION_RAI) {
         env.set("_RAI", Some(&rai.payload[..]), push_option_hex);

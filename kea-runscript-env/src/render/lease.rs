@@ -3,12 +3,12 @@
 use super::env::Env;
 use super::scalar;
 use crate::format::{lease_state_text, lease_type_text};
-use crate::{HwAddr, Lease4, Lease6, LeaseState};
+use crate::{HwAddr, Lease4, Lease6, LeaseState, Text};
 
 /// The fields Kea renders for both lease families between the address and the id.
 struct LeaseCore<'a> {
     cltt: i64,
-    hostname: &'a str,
+    hostname: &'a Text,
     hwaddr: Option<&'a HwAddr>,
     state: LeaseState,
     subnet_id: u32,

@@ -11,7 +11,7 @@ mod options;
 mod packet;
 mod scalar;
 
-use crate::{Argument, Event};
+use crate::{Argument, Event, Text};
 use env::Env;
 pub use extras::{render_extras, Extras};
 pub(crate) use kea_hook_runscript::render as kea_hook_runscript;
@@ -25,13 +25,13 @@ pub use options::render_options;
 /// Event fields that are not arguments of the hook point are ignored.
 ///
 /// ```
-/// use kea_runscript_env::{render, Event, HookPoint};
+/// use kea_runscript_env::{render, Event, HookPoint, Text};
 ///
 /// let vars = render(&Event::new(HookPoint::Lease4Expire));
-/// assert_eq!(vars[0], ("LEASE4_ADDRESS".to_string(), String::new()));
+/// assert_eq!(vars[0], ("LEASE4_ADDRESS".to_string(), Text::new()));
 /// assert_eq!(render(&Event::new(HookPoint::Load)), vec![]);
 /// ```
-pub fn render(event: &Event) -> Vec<(String, String)> {
+pub fn render(event: &Event) -> Vec<(String, Text)> {
     // A v4 query with option 82 plus a lease renders ~45 variables.
     let mut env = Env::with_capacity(48);
     for &argument in event.hook_point.arguments() {
@@ -46,7 +46,7 @@ pub fn render(event: &Event) -> Vec<(String, String)> {
 impl Event {
     /// The event's environment: same as [`render`]`(self)`. (Defined with the
     /// renderer, so that the model does not import it.)
-    pub fn render(&self) -> Vec<(String, String)> {
+    pub fn render(&self) -> Vec<(String, Text)> {
         render(self)
     }
 }

@@ -4,7 +4,7 @@
 //! DHCPv6 17).
 
 use crate::format::push_option_hex;
-use crate::{Argument, DhcpOption, Event, Relay6};
+use crate::{Argument, DhcpOption, Event, Relay6, Text};
 
 /// DHCPv4 V-I Vendor-Specific Information (RFC 3925).
 const V4_VENDOR: u16 = 125;
@@ -32,11 +32,11 @@ const V6_VENDOR: u16 = 17;
 /// event.query4 = Some(query);
 /// let vars = render_options(&event, &[60, 77]);
 /// assert_eq!(vars, [
-///     ("QUERY4_OPTION_60".to_string(), "0x4D534654".to_string()),
-///     ("QUERY4_OPTION_77".to_string(), String::new()),
+///     ("QUERY4_OPTION_60".to_string(), "0x4D534654".into()),
+///     ("QUERY4_OPTION_77".to_string(), "".into()),
 /// ]);
 /// ```
-pub fn render_options(event: &Event, codes: &[u16]) -> Vec<(String, String)> {
+pub fn render_options(event: &Event, codes: &[u16]) -> Vec<(String, Text)> {
     let mut vars = Vec::new();
     if codes.is_empty() {
         return vars;
@@ -92,24 +92,27 @@ pub fn render_options(event: &Event, codes: &[u16]) -> Vec<(String, String)> {
 }
 
 /// `name` for the first option `code` of `options`, and the vendor details under it.
-fn one(vars: &mut Vec<(String, String)>, name: &str, options: &[DhcpOption], code: u16, v6: bool) {
+fn one(vars: &mut Vec<(String, Text)>, name: &str, options: &[DhcpOption], code: u16, v6: bool) {
     let found = options.iter().find(|o| o.code == code);
     let mut value = String::new();
     if let Some(option) = found {
         push_option_hex(&mut value, &option.payload);
     }
-    vars.push((name.to_owned(), value));
+    vars.push((name.to_owned(), value.into()));
     let Some(option) = found else { return };
     let vendor = if v6 { V6_VENDOR } else { V4_VENDOR };
     if code != vendor {
         return;
     }
     if let Some((enterprise, subs)) = vendor_block(&option.payload, v6) {
-        vars.push((format!("{name}_ENTERPRISE_ID"), enterprise.to_string()));
+        vars.push((
+            format!("{name}_ENTERPRISE_ID"),
+            enterprise.to_string().into(),
+        ));
         for (sub, payload) in subs {
             let mut hex = String::new();
             push_option_hex(&mut hex, payload);
-            vars.push((format!("{name}_SUB_OPTION_{sub}"), hex));
+            vars.push((format!("{name}_SUB_OPTION_{sub}"), hex.into()));
         }
     }
 }
@@ -176,7 +179,11 @@ mod tests {
         ];
         event.query4 = Some(query);
         let vars = render_options(&event, &[12, 125, 50, 61]);
-        let get = |n: &str| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        let get = |n: &str| {
+            vars.iter()
+                .find(|(k, _)| k == n)
+                .and_then(|(_, v)| v.to_str())
+        };
         assert_eq!(get("QUERY4_OPTION_12"), Some("0x6831"));
         assert_eq!(get("QUERY4_OPTION_125_ENTERPRISE_ID"), Some("3561"));
         assert_eq!(get("QUERY4_OPTION_125_SUB_OPTION_1"), Some("0xABCD"));
@@ -222,7 +229,11 @@ mod tests {
         query.relays = vec![outer, inner];
         event.query6 = Some(query);
         let vars = render_options(&event, &[17, 18]);
-        let get = |n: &str| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        let get = |n: &str| {
+            vars.iter()
+                .find(|(k, _)| k == n)
+                .and_then(|(_, v)| v.to_str())
+        };
         assert_eq!(get("QUERY6_OPTION_17_ENTERPRISE_ID"), Some("4491"));
         assert_eq!(get("QUERY6_OPTION_17_SUB_OPTION_32"), Some("0xBEEF"));
         assert_eq!(get("QUERY6_OPTION_18"), Some(""));

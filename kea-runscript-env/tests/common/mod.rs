@@ -3,7 +3,7 @@
 
 use kea_runscript_env::{
     ClientId, DhcpOption, Duid, Event, HookPoint, Host4, Host6, HwAddr, Ia, Lease4, Lease6,
-    LeaseState, LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,
+    LeaseState, LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6, Text,
 };
 
 pub const CLIENT_MAC: [u8; 6] = [0x00, 0x0c, 0x01, 0x02, 0x03, 0x04];
@@ -350,13 +350,19 @@ fn add_extras(event: &mut Event) {
     event.host6 = Some(host6);
 }
 
-/// `NAME=value` lines, the form a script sees.
-pub fn env_text(vars: &[(String, String)]) -> String {
+/// `NAME=value` lines, the form a script sees; a byte that is not part of valid UTF-8
+/// shows as `\xNN`.
+pub fn env_text(vars: &[(String, Text)]) -> String {
     let mut text = String::new();
     for (name, value) in vars {
         text.push_str(name);
         text.push('=');
-        text.push_str(value);
+        for piece in value.pieces() {
+            match piece {
+                Ok(valid) => text.push_str(valid),
+                Err(byte) => text.push_str(&format!("\\x{byte:02x}")),
+            }
+        }
         text.push('\n');
     }
     text

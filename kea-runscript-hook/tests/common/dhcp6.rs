@@ -158,10 +158,11 @@ pub struct Client6 {
     pub mac: [u8; 6],
     /// The relay the messages go through, if any.
     pub relay: Option<Relay>,
+    /// Further relays between `relay` and the server, in order: each wraps the previous
+    /// hop's RELAY-FORW in its own (hop count 1, 2, …).
+    pub outer_relays: Vec<Relay>,
     /// IAID of its IA_NA and IA_PD.
     pub iaid: u32,
-    /// A second relay between `relay` and the server (hop count 1), if any.
-    pub outer: Option<Relay>,
     /// Options added to every client message (after the client id and elapsed time).
     pub extra: Vec<(u16, Vec<u8>)>,
 }
@@ -182,8 +183,8 @@ impl Client6 {
             scope: ifindex,
             mac,
             relay,
+            outer_relays: Vec::new(),
             iaid: 1,
-            outer: None,
             extra: Vec::new(),
         }
     }
@@ -209,22 +210,16 @@ impl Client6 {
     /// Sends a client message (wrapped in RELAY-FORW when relayed) to All_DHCP_Relay_Agents_and_Servers.
     pub fn send(&self, msg_type: u8, txid: u32, body: &[u8]) {
         let msg = self.message(msg_type, txid, body);
-        let forward = |hop: u8, r: &Relay, inner: &[u8]| {
-            let mut w = vec![RELAY_FORW, hop];
-            w.extend(r.link_addr.octets());
-            w.extend(r.peer_addr.octets());
-            for (code, payload) in &r.options {
-                put(&mut w, *code, payload);
+        let wire = match &self.relay {
+            None => msg,
+            Some(r) => {
+                let mut w = relay_forw(r, 0, &msg);
+                for (hop, outer) in self.outer_relays.iter().enumerate() {
+                    w = relay_forw(outer, hop as u8 + 1, &w);
+                }
+                w
             }
-            put(&mut w, OPT_RELAY_MSG, inner);
-            w
         };
-        let mut wire = msg;
-        for (hop, relay) in [&self.relay, &self.outer].into_iter().enumerate() {
-            if let Some(r) = relay {
-                wire = forward(hop as u8, r, &wire);
-            }
-        }
         let dest = SocketAddrV6::new(ALL_SERVERS, 547, 0, self.scope);
         self.sock.send_to(&wire, dest).expect("send DHCPv6");
     }
@@ -241,16 +236,20 @@ impl Client6 {
             let Ok((n, _)) = self.sock.recv_from(&mut buf) else {
                 continue;
             };
-            // Unwrapped from as many RELAY-REPL layers as there are relays.
-            let mut b = buf[..n].to_vec();
-            while b.first() == Some(&RELAY_REPL) && b.len() >= 34 {
-                let Some((_, m)) = options(&b[34..])
+            // Unwrap every RELAY-REPL (one per relay hop).
+            let mut inner = buf[..n].to_vec();
+            while inner.first() == Some(&RELAY_REPL) && inner.len() >= 34 {
+                let Some((_, m)) = options(&inner[34..])
                     .into_iter()
                     .find(|(c, _)| *c == OPT_RELAY_MSG)
                 else {
                     break;
                 };
-                b = m;
+                inner = m;
+            }
+            let b = &inner[..];
+            if b.first() == Some(&RELAY_REPL) {
+                continue;
             }
             if b.len() < 4 {
                 continue;
@@ -271,6 +270,18 @@ impl Client6 {
         self.send(msg_type, txid, body);
         self.recv(txid, Duration::from_secs(3))
     }
+}
+
+/// `inner` (a client message or a RELAY-FORW) wrapped in a RELAY-FORW from relay `r`.
+fn relay_forw(r: &Relay, hop_count: u8, inner: &[u8]) -> Vec<u8> {
+    let mut w = vec![RELAY_FORW, hop_count];
+    w.extend(r.link_addr.octets());
+    w.extend(r.peer_addr.octets());
+    for (code, payload) in &r.options {
+        put(&mut w, *code, payload);
+    }
+    put(&mut w, OPT_RELAY_MSG, inner);
+    w
 }
 
 /// IA_NA option with optional address.

@@ -76,6 +76,9 @@ pub struct Settings {
     /// Merged into the `Dhcp4`/`Dhcp6` map last ([`merge`]: maps key by key, lists item by
     /// item), e.g. user contexts and reservations on the default subnets.
     pub patch: Option<Value>,
+    /// Turn Kea's host name sanitizing off (`"hostname-char-set": ""`), so a lease keeps the
+    /// bytes the client sent (e.g. not UTF-8).
+    pub raw_hostnames: bool,
 }
 
 /// Merges `patch` into `base`: maps key by key, lists item by item (extra items appended),
@@ -113,6 +116,7 @@ impl Settings {
             control_socket: None,
             wrapper: Vec::new(),
             patch: None,
+            raw_hostnames: false,
         }
     }
 
@@ -146,6 +150,9 @@ impl Settings {
         }
         if let Some(limit) = self.parked_packet_limit {
             top["parked-packet-limit"] = json!(limit);
+        }
+        if self.raw_hostnames {
+            top["hostname-char-set"] = json!("");
         }
         let map = top.as_object_mut().expect("object");
         if let Some(socket) = &self.control_socket {
@@ -311,7 +318,8 @@ impl Kea {
         std::fs::read_to_string(&self.out).unwrap_or_default()
     }
 
-    /// Asserts Kea still runs and has no zombie child (scripts are reaped).
+    /// Asserts Kea still runs and has no zombie child (scripts are reaped: any that just
+    /// ended must be gone within [`REAP_DEADLINE`](super::procs::REAP_DEADLINE)).
     pub fn assert_healthy(&mut self) {
         let status = self.child.as_mut().map(|c| c.try_wait());
         assert!(
@@ -321,8 +329,12 @@ impl Kea {
             self.out_text(),
             self.log_text()
         );
-        let zombies = super::procs::zombies(self.pid);
-        assert!(zombies.is_empty(), "zombie children of Kea: {zombies:?}");
+        let zombies = super::procs::zombies_after_reaping(self.pid);
+        assert!(
+            zombies.is_empty(),
+            "zombie children of Kea after {:?}: {zombies:?}",
+            super::procs::REAP_DEADLINE
+        );
     }
 
     /// Whether Kea is still running.

@@ -90,6 +90,27 @@ pub fn zombies(pid: u32) -> Vec<Proc> {
         .collect()
 }
 
+/// How long [`zombies_after_reaping`] waits for the reapers: far beyond the milliseconds
+/// reaping takes, so that only a reaper that stalled (or never reaps) fails a test, never a
+/// machine too loaded to run it at once.
+pub const REAP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The zombies under `pid` once its reapers had their chance: waits (up to [`REAP_DEADLINE`])
+/// until there is none and returns an empty list, or returns those of the last look. A
+/// single look races with a script that has just ended and is about to be reaped.
+pub fn zombies_after_reaping(pid: u32) -> Vec<Proc> {
+    let mut last = Vec::new();
+    let gone = super::wait_for(REAP_DEADLINE, || {
+        last = zombies(pid);
+        last.is_empty().then_some(())
+    });
+    if gone.is_some() {
+        Vec::new()
+    } else {
+        last
+    }
+}
+
 /// Processes living in the network namespace with inode `netns`, except `except`.
 pub fn in_netns(netns: u64, except: u32) -> Vec<Proc> {
     all()

@@ -72,6 +72,23 @@ pub fn v4_clients(tb: &Testbed) -> (Bound, Bound, Bound) {
     (a, b, c)
 }
 
+/// DHCPv4 client D (direct), whose host name is not UTF-8.
+pub const MAC_D4: [u8; 6] = [0x02, 0xdd, 0x00, 0x00, 0x04, 0x04];
+/// Transaction id of D's DISCOVER (REQUEST: +1).
+pub const XID_D4: u32 = 0xd400_0000;
+/// D's host name (option 12): bytes that are not UTF-8 in a fully qualified name, which
+/// Kea keeps as sent (lower-cased) when its sanitizing is off.
+pub const HOSTNAME_D4: &[u8] = b"h\xffst-\xe9\xc3(.example.org";
+
+/// DHCPv4: client D binds with a host name that is not UTF-8 (see [`HOSTNAME_D4`]).
+pub fn v4_raw_hostname_client(tb: &Testbed) -> Bound {
+    in_netns(&tb.cli, || {
+        let mut direct = Client4::new(Path4::Direct);
+        direct.extra = vec![(12, HOSTNAME_D4.to_vec())];
+        direct.dora(MAC_D4, XID_D4).expect("client D bound")
+    })
+}
+
 /// DHCPv6 client A (relayed; its DUID-LL is made of this MAC).
 pub const MAC_A6: [u8; 6] = [0x02, 0xaa, 0x00, 0x00, 0x06, 0x01];
 /// DHCPv6 client B (direct, declines).
@@ -99,6 +116,48 @@ pub const TXID_B6: u32 = 0x20_0000;
 pub const TXID_B6_DECLINE: u32 = 0x20_0010;
 /// Transaction id of C's SOLICIT (REQUEST: +1).
 pub const TXID_C6: u32 = 0x30_0000;
+
+/// DHCPv6 client E (behind two relays).
+pub const MAC_E6: [u8; 6] = [0x02, 0xee, 0x00, 0x00, 0x06, 0x05];
+/// Transaction id of E's SOLICIT (REQUEST: +1).
+pub const TXID_E6: u32 = 0x50_0000;
+/// Interface-id (18) of E's first relay (the one next to the client).
+pub const INTERFACE_ID_E6_INNER: &[u8] = b"port-9/2";
+/// Subscriber-id (38) of E's first relay.
+pub const SUBSCRIBER_ID_E6_INNER: &[u8] = b"subscriber-e";
+/// Interface-id (18) of E's second relay: hidden by the first relay's.
+pub const INTERFACE_ID_E6_OUTER: &[u8] = b"agg-1/0";
+/// Remote-id (37) only the second relay adds: enterprise 4491, then the id.
+pub const REMOTE_ID_E6_OUTER: &[u8] = &[0, 0, 0x11, 0x8b, 0xe6, 0x0e];
+
+/// DHCPv6 client E binds (IA_NA + IA_PD) through two relays: the first (next to the client)
+/// adds interface-id and subscriber-id, the second its own interface-id and a remote-id.
+/// Kea searches relay options from the client outwards: 18 and 38 from the first, 37 from
+/// the second.
+pub fn v6_two_hop_client(tb: &Testbed) -> Bound6 {
+    let ifindex = tb.cli_ifindex();
+    in_netns(&tb.cli, move || {
+        let inner = Relay {
+            link_addr: "2001:db8:2::5".parse().expect("addr"),
+            peer_addr: "fe80::ee".parse().expect("addr"),
+            options: vec![
+                (OPT_INTERFACE_ID, INTERFACE_ID_E6_INNER.to_vec()),
+                (OPT_SUBSCRIBER_ID, SUBSCRIBER_ID_E6_INNER.to_vec()),
+            ],
+        };
+        let outer = Relay {
+            link_addr: "2001:db8:2::6".parse().expect("addr"),
+            peer_addr: "fe80::e1".parse().expect("addr"),
+            options: vec![
+                (OPT_INTERFACE_ID, INTERFACE_ID_E6_OUTER.to_vec()),
+                (OPT_REMOTE_ID, REMOTE_ID_E6_OUTER.to_vec()),
+            ],
+        };
+        let mut client = Client6::new(ifindex, MAC_E6, Some(inner));
+        client.outer_relays = vec![outer];
+        client.sarr(TXID_E6).expect("client E bound")
+    })
+}
 
 /// DHCPv6, IA_NA + IA_PD each: A (behind a relay with interface-id, remote-id and
 /// subscriber-id, link 2001:db8:2::1) binds, renews, rebinds, releases; B (direct) binds
