@@ -84,13 +84,17 @@ phase release release_tests
 # Fuzzing: every cargo-fuzz target for a short while (a crash fails the run).
 phase fuzz scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
-# Soak with the release library: flat RSS, fds, threads, mappings, no zombies, no
-# falling rate, every event accounted for (scripts/soak.sh for the tolerances). By
-# default DHCPv4, async spawn runner, next to the no-hook baseline: 100,000 events took
-# about 40 s (none) and 200 s (spawn) with the load average at 5-50. The worker runner
-# answers 100,000 events in about 30 s, less than soak.sh's 40 s warm-up, so at this
-# size it has no sample to judge (soak.sh fails it: "only 6 samples"); it needs
-# SOAK_EVENTS=400000. The sync and DHCPv6 variants would more than double the phase.
+# Soak with the release library: flat RSS, fds, threads, mappings, no zombies, every
+# event accounted for (scripts/soak.sh for the tolerances). By default DHCPv4, async
+# spawn runner, next to the no-hook baseline. In the suite the clients are a fixed pool
+# of 2,000 that come back slice after slice (NEW_CLIENTS=0): with new clients every slice
+# the lease database's size follows the rate (rate x lifetime), so on a loaded machine
+# RSS rose and fell with the machine's load, not with us (seen: +9 MB after warm-up while
+# the rate went 97 -> 951/s); a fixed pool bounds the database, so RSS growth can only be
+# per event. The rate is shown, not judged (RATE_TOL_PCT=off): a test does not assert
+# speed on a shared machine; scripts/soak.sh on its own (1,000,000 new clients) judges it.
+# The worker runner answers 100,000 events in about 30 s, too few samples at this size;
 # SOAK_FAMILIES="4 6" SOAK_MODES="spawn worker" SOAK_SYNCS="async sync" run them all.
 phase soak env EVENTS="${SOAK_EVENTS:-100000}" FAMILIES="${SOAK_FAMILIES:-4}" \
-  MODES="${SOAK_MODES-spawn}" SYNCS="${SOAK_SYNCS:-async}" scripts/soak.sh
+  MODES="${SOAK_MODES-spawn}" SYNCS="${SOAK_SYNCS:-async}" NEW_CLIENTS=0 CLIENTS=2000 \
+  WARMUP_SECONDS=20 RATE_TOL_PCT=off scripts/soak.sh
