@@ -4,6 +4,8 @@
 // in Rust from the hook-point table. Each copies bytes and integers only: every piece of
 // formatting happens in Rust.
 
+#include "kea_compat.h"
+
 #include "kea_runscript_shim.h"
 #include "kea-runscript-hook/src/bridge.rs.h"
 
@@ -239,7 +241,7 @@ RawPkt6 pkt6(const Pkt6Ptr& pkt) {
     return (raw);
 }
 
-RawSubnet4 subnet4(const Subnet4Ptr& subnet) {
+RawSubnet4 subnet4(const compat::Subnet4Arg& subnet) {
     RawSubnet4 raw{};
     if (subnet) {
         const auto prefix = subnet->get();
@@ -251,7 +253,7 @@ RawSubnet4 subnet4(const Subnet4Ptr& subnet) {
     return (raw);
 }
 
-RawSubnet6 subnet6(const Subnet6Ptr& subnet) {
+RawSubnet6 subnet6(const compat::Subnet6Arg& subnet) {
     RawSubnet6 raw{};
     if (subnet) {
         const auto prefix = subnet->get();

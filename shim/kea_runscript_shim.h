@@ -36,6 +36,7 @@ using isc::hooks::LibraryHandle;
 int32_t hooks_version();
 rust::String library_parameters(LibraryHandle& handle);
 rust::Vec<RawLibrary> staged_libraries();
+void check_script_path(rust::Str path);
 bool log_message(uint8_t severity, rust::Str id, rust::Str text);
 
 // Next-step status, as Kea's CalloutHandle::CalloutNextStep numeric value.

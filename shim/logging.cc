@@ -5,6 +5,8 @@
 // message is "%1": the text is formatted in Rust, the id keeps it filterable and searchable.
 // A unit test in kea-runscript-hook checks that every id core may log is listed here.
 
+#include "kea_compat.h"
+
 #include "kea_runscript_shim.h"
 #include "kea-runscript-hook/src/bridge.rs.h"
 

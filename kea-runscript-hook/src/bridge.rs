@@ -279,6 +279,9 @@ pub mod ffi {
         fn library_parameters(handle: Pin<&mut LibraryHandle>) -> Result<String>;
         /// The `hooks-libraries` of the configuration Kea is parsing (empty outside parsing).
         fn staged_libraries() -> Result<Vec<RawLibrary>>;
+        /// Errs, naming the allowed directory, when the Kea built against restricts where
+        /// hook scripts may live (3.0 on) and `path` is not there; passes otherwise.
+        fn check_script_path(path: &str) -> Result<()>;
         /// Log `text` as `%1` of message `id` on the "kea-runscript" logger;
         /// severity 0 debug, 1 info, 2 warn, 3 error. False, and nothing logged, when `id` is
         /// not in Kea's message dictionary.

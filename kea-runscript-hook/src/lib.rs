@@ -197,8 +197,9 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
         let handle = unsafe { handle.as_mut() }.ok_or("null library handle")?;
         let parameters = ffi::library_parameters(unsafe { Pin::new_unchecked(handle) })
             .map_err(|e| format!("reading parameters: {e}"))?;
-        let engine =
-            Engine::from_json(&parameters, Arc::new(logging::KeaLog)).map_err(|e| e.to_string())?;
+        let config = kea_runscript_core::Config::load(&parameters).map_err(|e| e.to_string())?;
+        check_script_paths(&config)?;
+        let engine = Engine::new(config, Arc::new(logging::KeaLog)).map_err(|e| e.to_string())?;
         let engine = Arc::new(engine);
         if let Some(previous) = replace_engine(Some(Arc::clone(&engine))) {
             // Kea shares one instance when the same file is listed twice; one engine serves it.
@@ -223,6 +224,18 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
         run_library_event(&engine, HookPoint::Load);
         Ok(0)
     })
+}
+
+/// Applies the Kea version's rule on where hook scripts may live, as Kea's own run-script
+/// hook does in its `load`: none before 3.0; from 3.0 on only directly in Kea's scripts
+/// directory (`/usr/share/kea/scripts`, or `KEA_HOOK_SCRIPTS_PATH`; `kea-dhcpX -X` lifts it).
+/// Kea's own checker decides, so its overrides apply unchanged.
+fn check_script_paths(config: &kea_runscript_core::Config) -> Result<(), String> {
+    for script in &config.scripts {
+        let path = script.path.to_string_lossy();
+        ffi::check_script_path(&path).map_err(|e| format!("script {path}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Kea: unload the library. Runs the `unload` scripts if selected, then shuts the engine

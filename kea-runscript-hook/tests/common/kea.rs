@@ -161,10 +161,88 @@ fn write_config(scratch: &Scratch, config: &Value) -> PathBuf {
     path
 }
 
+/// Kea's version as its hooks API number (20200, 20603, 30004, ...), from the headers the
+/// library under test was built against (kea-runscript-hook/build.rs).
+pub const KEA_HOOKS_VERSION: u32 = {
+    let digits = env!("KRS_KEA_HOOKS_VERSION").as_bytes();
+    let mut value = 0;
+    let mut i = 0;
+    while i < digits.len() {
+        value = value * 10 + (digits[i] - b'0') as u32;
+        i += 1;
+    }
+    value
+};
+
+/// Where Kea looks for hook libraries and scripts, as it is started for a test.
+///
+/// Kea 2.6.3 and later load hook libraries only from one directory (`KEA_HOOKS_PATH`,
+/// default /usr/lib/x86_64-linux-gnu/kea/hooks), and the tests load two that live apart
+/// (Kea's own and ours in target/): each configured library is linked into one directory of
+/// the scratch dir and `KEA_HOOKS_PATH` names it. Kea 3.0 also runs hook scripts only from
+/// one directory; the tests keep each script next to its output in its own directory, so
+/// they start Kea 3.0 with `-X` (Kea's switch that lifts these restrictions), except
+/// `e2e_paths`, which tests the restriction itself.
+pub struct Paths {
+    /// `KEA_HOOKS_PATH` for Kea.
+    pub hooks_dir: PathBuf,
+    /// Kea's arguments that come before the mode (`-c`/`-t`).
+    pub args: Vec<&'static str>,
+}
+
+impl Paths {
+    /// Links every `library` of `config` into `scratch`/hooks-N and points the entry there.
+    pub fn prepare(scratch: &Scratch, config: &mut Value) -> Paths {
+        let hooks_dir = scratch.join(&format!("hooks-{}", super::unique()));
+        std::fs::create_dir_all(&hooks_dir).expect("hooks dir");
+        let entries = config
+            .as_object_mut()
+            .and_then(|top| top.values_mut().next())
+            .and_then(|server| server.get_mut("hooks-libraries"))
+            .and_then(Value::as_array_mut);
+        for entry in entries.into_iter().flatten() {
+            let Some(library) = entry.get("library").and_then(Value::as_str) else {
+                continue;
+            };
+            let library = PathBuf::from(library);
+            let Some(name) = library.file_name() else {
+                continue;
+            };
+            let link = hooks_dir.join(name);
+            if !link.exists() {
+                std::os::unix::fs::symlink(&library, &link).expect("link hook library");
+            }
+            entry["library"] = json!(link.to_str().expect("utf-8 path"));
+        }
+        let args = if KEA_HOOKS_VERSION >= 30000 {
+            vec!["-X"]
+        } else {
+            vec![]
+        };
+        Paths { hooks_dir, args }
+    }
+
+    /// Adds the environment and the leading arguments to `command` (Kea's binary is the
+    /// last argument given so far).
+    pub fn apply<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        command
+            .args(&self.args)
+            .env("KEA_HOOKS_PATH", &self.hooks_dir)
+    }
+}
+
+/// Writes `config` for a Kea run as the tests start it: see [`Paths`].
+fn write_launch_config(scratch: &Scratch, config: &Value) -> (PathBuf, Paths) {
+    let mut config = config.clone();
+    let paths = Paths::prepare(scratch, &mut config);
+    (write_config(scratch, &config), paths)
+}
+
 /// `kea-dhcpX -t config`: whether Kea accepts the configuration, and all it printed.
 pub fn check_config(family: Family, scratch: &Scratch, config: &Value) -> (bool, String) {
-    let path = write_config(scratch, config);
-    let out = Command::new(family.binary())
+    let (path, paths) = write_launch_config(scratch, config);
+    let out = paths
+        .apply(&mut Command::new(family.binary()))
         .arg("-t")
         .arg(&path)
         .env("KEA_PIDFILE_DIR", &scratch.path)
@@ -182,10 +260,11 @@ impl Kea {
         let log = scratch.join(&format!("kea-{}.log", super::unique()));
         let out = scratch.join(&format!("kea-{}.out", super::unique()));
         let config = settings.config(&tb.srv_if, &log);
-        let path = write_config(scratch, &config);
+        let (path, paths) = write_launch_config(scratch, &config);
         let out_file = std::fs::File::create(&out).expect("kea output file");
-        let child = Command::new("ip")
-            .args(["netns", "exec", &tb.srv, settings.family.binary(), "-c"])
+        let child = paths
+            .apply(Command::new("ip").args(["netns", "exec", &tb.srv, settings.family.binary()]))
+            .arg("-c")
             .arg(&path)
             .env("KEA_PIDFILE_DIR", &scratch.path)
             .env("KEA_LOCKFILE_DIR", &scratch.path)
@@ -349,8 +428,9 @@ pub fn start_outcome(
     config: &Value,
     log: &Path,
 ) -> (bool, String) {
-    let path = write_config(scratch, config);
-    let mut child = Command::new(family.binary())
+    let (path, paths) = write_launch_config(scratch, config);
+    let mut child = paths
+        .apply(&mut Command::new(family.binary()))
         .arg("-c")
         .arg(&path)
         .env("KEA_PIDFILE_DIR", &scratch.path)
