@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 
-use crate::{ClientId, HookPoint, HwAddr, Ia, Lease4, Lease6, Pkt4, Pkt6, Subnet4, Subnet6};
+use crate::{
+    ClientId, HookPoint, HwAddr, Ia, KeaVersion, Lease4, Lease6, Pkt4, Pkt6, Subnet4, Subnet6,
+};
 
 /// Everything Kea passed to one callout: the hook point and its argument objects.
 ///
@@ -84,6 +86,14 @@ pub struct Event {
     /// Kea's `fake_allocation`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fake_allocation: Option<bool>,
+    /// The Kea release that passed the event: the texts follow that release's own hook
+    /// (see [`KeaVersion`]). Default: the oldest supported, 2.2.
+    #[serde(default, skip_serializing_if = "is_oldest")]
+    pub kea_version: KeaVersion,
+}
+
+fn is_oldest(version: &KeaVersion) -> bool {
+    *version == KeaVersion::OLDEST
 }
 
 impl Event {
@@ -108,6 +118,7 @@ impl Event {
             ia: None,
             remove_lease: None,
             fake_allocation: None,
+            kea_version: KeaVersion::default(),
         }
     }
 

@@ -52,11 +52,13 @@
 mod event;
 pub mod format;
 mod hook_point;
+mod kea_version;
 mod model;
 mod render;
 
 pub use event::Event;
 pub use hook_point::{Argument, HookPoint, UnknownHookPoint};
+pub use kea_version::KeaVersion;
 pub use model::{
     ClientId, DhcpOption, Duid, HwAddr, Ia, Lease4, Lease6, LeaseState, LeaseType, Pkt4, Pkt6,
     Proto, Relay6, Subnet4, Subnet6,

@@ -32,6 +32,7 @@ impl std::error::Error for ExtractError {}
 /// The event for `hook_point` with every argument the hook point renders read from `handle`.
 pub fn event(hook_point: HookPoint, handle: &CalloutHandle) -> Result<Event, ExtractError> {
     let mut event = Event::new(hook_point);
+    event.kea_version = crate::KEA_VERSION;
     for &argument in hook_point.arguments() {
         read_argument(&mut event, argument, handle)?;
     }

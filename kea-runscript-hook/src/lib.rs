@@ -37,6 +37,22 @@ use bridge::ffi::{self, CalloutHandle, LibraryHandle};
 use kea_runscript_core::log::Severity;
 use kea_runscript_core::Engine;
 
+/// The Kea release this library is built against, from `KEA_HOOKS_VERSION` in the installed
+/// `hooks/hooks.h` (build.rs): events carry it so scripts get that release's texts.
+pub const KEA_VERSION: kea_runscript_env::KeaVersion =
+    kea_runscript_env::KeaVersion::from_hooks_version(decimal(env!("KRS_KEA_HOOKS_VERSION")));
+
+/// A decimal number at compile time (build.rs writes only digits).
+const fn decimal(digits: &str) -> u32 {
+    let digits = digits.as_bytes();
+    let (mut value, mut i) = (0, 0);
+    while i < digits.len() {
+        value = value * 10 + (digits[i] - b'0') as u32;
+        i += 1;
+    }
+    value
+}
+
 /// The engine of the loaded library: set by `load`, taken by `unload`. Callouts clone the
 /// `Arc` under a short read lock, so `unload` never frees an engine a callout still uses.
 static ENGINE: RwLock<Option<Arc<Engine>>> = RwLock::new(None);
@@ -514,6 +530,12 @@ mod tests {
         assert_eq!(version(), ffi::hooks_version());
         assert!(version() >= 20200, "built against Kea 2.2 or later");
         assert_eq!(multi_threading_compatible(), 1);
+    }
+
+    #[test]
+    fn build_time_kea_version_is_the_headers_one() {
+        // build.rs parsed hooks.h for Rust; the C++ side compiled the header's constant.
+        assert_eq!(KEA_VERSION.hooks_version() as i32, ffi::hooks_version());
     }
 
     #[test]

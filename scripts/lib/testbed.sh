@@ -222,7 +222,8 @@ $(tb_kea_common_json kea-dhcp6 "$TB_DIR/kea6.log" "$2" "${3:-}")
 JSON
 }
 
-# Kea 2.6.3 and later load hook libraries only from one directory (KEA_HOOKS_PATH), and
+# Kea 2.6.3 and later load hook libraries only from one directory (KEA_HOOKS_PATH) and
+# write log files only into one (KEA_LOG_FILE_DIR: $TB_DIR here), and
 # Kea 3.0 runs hook scripts only from its scripts directory unless started with -X. The
 # libraries here live apart (target/, Kea's own) and the scripts in the tree, so each
 # library of FILE is linked into $TB_DIR/hooks and FILE points there; Kea 3.0 gets -X.
@@ -245,7 +246,7 @@ tb_kea_check() {
     tb_kea_paths "$file"
     # In the server namespace: the config names the veth.
     if ! out=$(ip netns exec "$TB_SRV" env KEA_PIDFILE_DIR="$TB_DIR/run" KEA_LOCKFILE_DIR="$TB_DIR/run" \
-               KEA_HOOKS_PATH="$TB_DIR/hooks" "/usr/sbin/kea-dhcp$v" "${TB_KEA_ARGS[@]}" -t "$file" 2>&1); then
+               KEA_HOOKS_PATH="$TB_DIR/hooks" KEA_LOG_FILE_DIR="$TB_DIR" "/usr/sbin/kea-dhcp$v" "${TB_KEA_ARGS[@]}" -t "$file" 2>&1); then
         echo "$out" | tail -n 20 >&2
         tb_die "kea-dhcp$v rejected $file (see above)"
     fi
@@ -263,7 +264,7 @@ tb_kea_start() {
     : >"$TB_KEA_LOG"
     : >"$TB_RUNSCRIPT_LOG"
     ip netns exec "$TB_SRV" env KEA_PIDFILE_DIR="$TB_DIR/run" KEA_LOCKFILE_DIR="$TB_DIR/run" \
-        KEA_HOOKS_PATH="$TB_DIR/hooks" "/usr/sbin/kea-dhcp$v" "${TB_KEA_ARGS[@]}" -c "$file" \
+        KEA_HOOKS_PATH="$TB_DIR/hooks" KEA_LOG_FILE_DIR="$TB_DIR" "/usr/sbin/kea-dhcp$v" "${TB_KEA_ARGS[@]}" -c "$file" \
         >>"$TB_DIR/kea$v.stdout" 2>&1 &
     TB_KEA_PID=$!
     TB_KEA_PIDS+=("$TB_KEA_PID")

@@ -28,6 +28,7 @@ use env::Env;
 pub fn render(event: &Event) -> Vec<(String, String)> {
     // A v4 query with option 82 plus a lease renders ~45 variables.
     let mut env = Env::with_capacity(48);
+    env.kea = event.kea_version;
     for &argument in event.hook_point.arguments() {
         env.scoped(argument.prefix(), |env| {
             render_argument(env, argument, event)

@@ -306,5 +306,6 @@ pub fn arguments_only(event: Event) -> Event {
         ia: event.ia.filter(|_| keep(A::Ia)),
         remove_lease: event.remove_lease.filter(|_| keep(A::RemoveLease)),
         fake_allocation: event.fake_allocation.filter(|_| keep(A::FakeAllocation)),
+        kea_version: event.kea_version,
     }
 }

@@ -163,29 +163,27 @@ fn write_config(scratch: &Scratch, config: &Value) -> PathBuf {
 
 /// Kea's version as its hooks API number (20200, 20603, 30004, ...), from the headers the
 /// library under test was built against (kea-runscript-hook/build.rs).
-pub const KEA_HOOKS_VERSION: u32 = {
-    let digits = env!("KRS_KEA_HOOKS_VERSION").as_bytes();
-    let mut value = 0;
-    let mut i = 0;
-    while i < digits.len() {
-        value = value * 10 + (digits[i] - b'0') as u32;
-        i += 1;
-    }
-    value
-};
+pub fn kea_hooks_version() -> u32 {
+    env!("KRS_KEA_HOOKS_VERSION")
+        .parse()
+        .expect("build.rs writes a number")
+}
 
-/// Where Kea looks for hook libraries and scripts, as it is started for a test.
+/// Where Kea looks for hook libraries, scripts and log files, as it is started for a test.
 ///
 /// Kea 2.6.3 and later load hook libraries only from one directory (`KEA_HOOKS_PATH`,
 /// default /usr/lib/x86_64-linux-gnu/kea/hooks), and the tests load two that live apart
 /// (Kea's own and ours in target/): each configured library is linked into one directory of
-/// the scratch dir and `KEA_HOOKS_PATH` names it. Kea 3.0 also runs hook scripts only from
-/// one directory; the tests keep each script next to its output in its own directory, so
-/// they start Kea 3.0 with `-X` (Kea's switch that lifts these restrictions), except
-/// `e2e_paths`, which tests the restriction itself.
+/// the scratch dir and `KEA_HOOKS_PATH` names it. They also write log files only into one
+/// directory (`KEA_LOG_FILE_DIR`, default /var/log/kea): the directory of the configured log
+/// files. Kea 3.0 also runs hook scripts only from one directory; the tests keep each script
+/// next to its output in its own directory, so they start Kea 3.0 with `-X` (Kea's switch
+/// that lifts these restrictions), except `e2e_paths`, which tests the restriction itself.
 pub struct Paths {
     /// `KEA_HOOKS_PATH` for Kea.
     pub hooks_dir: PathBuf,
+    /// `KEA_LOG_FILE_DIR` for Kea: the directory of the configuration's log files.
+    pub log_dir: Option<PathBuf>,
     /// Kea's arguments that come before the mode (`-c`/`-t`).
     pub args: Vec<&'static str>,
 }
@@ -214,21 +212,50 @@ impl Paths {
             }
             entry["library"] = json!(link.to_str().expect("utf-8 path"));
         }
-        let args = if KEA_HOOKS_VERSION >= 30000 {
+        let args = if kea_hooks_version() >= 30000 {
             vec!["-X"]
         } else {
             vec![]
         };
-        Paths { hooks_dir, args }
+        Paths {
+            hooks_dir,
+            log_dir: log_dir(config),
+            args,
+        }
     }
 
     /// Adds the environment and the leading arguments to `command` (Kea's binary is the
     /// last argument given so far).
     pub fn apply<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        if let Some(dir) = &self.log_dir {
+            command.env("KEA_LOG_FILE_DIR", dir);
+        }
         command
             .args(&self.args)
             .env("KEA_HOOKS_PATH", &self.hooks_dir)
     }
+}
+
+/// The directory of the configuration's log files (all in one, as the tests write them).
+fn log_dir(config: &Value) -> Option<PathBuf> {
+    let server = config.as_object()?.values().next()?;
+    let outputs = server
+        .get("loggers")?
+        .as_array()?
+        .iter()
+        .filter_map(|logger| logger.get("output_options")?.as_array())
+        .flatten()
+        .filter_map(|option| option.get("output")?.as_str())
+        .filter(|output| output.starts_with('/'));
+    let mut dirs: Vec<PathBuf> = outputs
+        .filter_map(|output| Some(Path::new(output).parent()?.to_path_buf()))
+        .collect();
+    dirs.dedup();
+    assert!(
+        dirs.len() <= 1,
+        "Kea 2.6+ takes log files from one directory: {dirs:?}"
+    );
+    dirs.pop()
 }
 
 /// Writes `config` for a Kea run as the tests start it: see [`Paths`].
