@@ -46,10 +46,20 @@ report() {
     fi
 }
 
+# Builds VERSION's package and checks it in a clean chroot of its release, appending to LOG;
+# prints the check's last lines.
+check_package() {
+    local version=$1 log=$2 status=0
+    scripts/package.sh --check "$version" >>"$log" 2>&1 || status=$?
+    grep -E '^(package|deb-check):' "$log" | tail -2 | sed 's/^/    /'
+    return "$status"
+}
+
 run_host() {
     local log=$LOGS/2.2.log status=0
     echo "matrix: 2.2 on the host ($(dpkg-query -W -f '${Version}' kea-dev 2>/dev/null || echo 'kea-dev not installed yet'))"
     scripts/test.sh >"$log" 2>&1 || status=$?
+    [ "$status" -ne 0 ] || check_package 2.2 "$log" || status=$?
     report 2.2 "$status" "$log"
 }
 
@@ -65,6 +75,7 @@ run_chroot() {
         rustc --version; cargo --version
         scripts/test.sh
     ' CI=true KRS_LINTS=host "${CHROOT_CARGO_VARS[@]}" >"$log" 2>&1 || status=$?
+    [ "$status" -ne 0 ] || check_package "$version" "$log" || status=$?
     report "$version" "$status" "$log"
 }
 
