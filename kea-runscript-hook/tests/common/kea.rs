@@ -184,6 +184,8 @@ pub struct Paths {
     pub hooks_dir: PathBuf,
     /// `KEA_LOG_FILE_DIR` for Kea: the directory of the configuration's log files.
     pub log_dir: Option<PathBuf>,
+    /// `KEA_HOOK_SCRIPTS_PATH` for Kea, if set (Kea 3.0's hook-script directory).
+    pub scripts_dir: Option<PathBuf>,
     /// Kea's arguments that come before the mode (`-c`/`-t`).
     pub args: Vec<&'static str>,
 }
@@ -220,6 +222,7 @@ impl Paths {
         Paths {
             hooks_dir,
             log_dir: log_dir(config),
+            scripts_dir: None,
             args,
         }
     }
@@ -229,6 +232,9 @@ impl Paths {
     pub fn apply<'c>(&self, command: &'c mut Command) -> &'c mut Command {
         if let Some(dir) = &self.log_dir {
             command.env("KEA_LOG_FILE_DIR", dir);
+        }
+        if let Some(dir) = &self.scripts_dir {
+            command.env("KEA_HOOK_SCRIPTS_PATH", dir);
         }
         command
             .args(&self.args)
@@ -455,7 +461,20 @@ pub fn start_outcome(
     config: &Value,
     log: &Path,
 ) -> (bool, String) {
-    let (path, paths) = write_launch_config(scratch, config);
+    start_outcome_with(family, scratch, config, log, |_| {})
+}
+
+/// [`start_outcome`] with the launch [`Paths`] adjusted by `adjust` (e.g. Kea 3.0 without
+/// `-X`, with a `KEA_HOOK_SCRIPTS_PATH`).
+pub fn start_outcome_with(
+    family: Family,
+    scratch: &Scratch,
+    config: &Value,
+    log: &Path,
+    adjust: impl FnOnce(&mut Paths),
+) -> (bool, String) {
+    let (path, mut paths) = write_launch_config(scratch, config);
+    adjust(&mut paths);
     let mut child = paths
         .apply(&mut Command::new(family.binary()))
         .arg("-c")
