@@ -43,6 +43,8 @@ report() {
         echo "matrix: $version ok, $n tests passed"; ok_count=$((ok_count + 1))
     else
         echo "matrix: $version FAILED (exit $status), $n tests passed; log: $log"; fail_count=$((fail_count + 1))
+        # What failed, where a CI log shows it.
+        grep -E -A12 '^(---- .* stdout ----|failures:|error(\[|:))' "$log" | tail -80 | sed "s/^/    [$version] /"
     fi
 }
 
