@@ -120,12 +120,21 @@ fn kea_hooks_version(header: &Path) -> u32 {
     })
 }
 
-/// [`KEA_LIBS`] with the DHCP library under the name Kea `hooks_version` installs it.
+/// [`KEA_LIBS`] with the DHCP library under the name Kea `hooks_version` installs it, and
+/// from 3.0 on OpenSSL's: Kea 3.0's headers pull in Boost.Asio's SSL code, which calls it.
 fn kea_libs(hooks_version: u32) -> impl Iterator<Item = &'static str> {
-    KEA_LIBS.iter().map(move |&lib| match lib {
-        "kea-dhcp++" if hooks_version >= 20707 => "kea-dhcp",
-        other => other,
-    })
+    let openssl: &[&str] = if hooks_version >= 30000 {
+        &["ssl", "crypto"]
+    } else {
+        &[]
+    };
+    KEA_LIBS
+        .iter()
+        .map(move |&lib| match lib {
+            "kea-dhcp++" if hooks_version >= 20707 => "kea-dhcp",
+            other => other,
+        })
+        .chain(openssl.iter().copied())
 }
 
 /// Stops the build with one message naming what to install when Kea's or Boost's headers are

@@ -326,6 +326,17 @@ RawBytes get_client_id(const CalloutHandle& handle, rust::Str name) {
     return (read(handle, name, client_id));
 }
 
+RawBytes get_address(const CalloutHandle& handle, rust::Str name) {
+    // Passed by value, so there is no null to tell absence by: a missing argument is absent.
+    IOAddress address = IOAddress::IPV6_ZERO_ADDRESS();
+    RawBytes raw{};
+    if (fetch(handle, name, address)) {
+        raw.present = true;
+        raw.bytes = v6(address);
+    }
+    return (raw);
+}
+
 RawIa get_ia(const CalloutHandle& handle, rust::Str name) {
     return (read(handle, name, ia));
 }

@@ -55,6 +55,7 @@ RawSubnet4 get_subnet4(const CalloutHandle& handle, rust::Str name);
 RawSubnet6 get_subnet6(const CalloutHandle& handle, rust::Str name);
 RawHwAddr get_hwaddr(const CalloutHandle& handle, rust::Str name);
 RawBytes get_client_id(const CalloutHandle& handle, rust::Str name);
+RawBytes get_address(const CalloutHandle& handle, rust::Str name);
 RawIa get_ia(const CalloutHandle& handle, rust::Str name);
 RawBool get_bool(const CalloutHandle& handle, rust::Str name);
 

@@ -86,6 +86,15 @@ pub struct Event {
     /// Kea's `fake_allocation`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fake_allocation: Option<bool>,
+    /// Kea's `address6` (`addr6_register`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address6: Option<std::net::Ipv6Addr>,
+    /// Kea's `old_lease6` (`addr6_register`: the registration being replaced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_lease6: Option<Lease6>,
+    /// Kea's `new_lease6` (`addr6_register`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_lease6: Option<Lease6>,
     /// The Kea release that passed the event: the texts follow that release's own hook
     /// (see [`KeaVersion`]). Default: the oldest supported, 2.2.
     #[serde(default, skip_serializing_if = "is_oldest")]
@@ -118,6 +127,9 @@ impl Event {
             ia: None,
             remove_lease: None,
             fake_allocation: None,
+            address6: None,
+            old_lease6: None,
+            new_lease6: None,
             kea_version: KeaVersion::default(),
         }
     }

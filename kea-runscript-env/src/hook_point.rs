@@ -41,6 +41,9 @@ pub enum HookPoint {
     Lease6Release,
     /// `lease6_decline`: a DHCPv6 client declines an address (DECLINE).
     Lease6Decline,
+    /// `addr6_register`: a DHCPv6 client registers an address it chose itself
+    /// (ADDR-REG-INFORM, RFC 9686). Kea 3.0 and later; earlier releases never call it.
+    Addr6Register,
     /// `pkt4_receive`: a DHCPv4 query was received and parsed.
     Pkt4Receive,
     /// `subnet4_select`: a subnet was selected for a DHCPv4 query.
@@ -105,6 +108,13 @@ pub enum Argument {
     /// caller reads `"ia_na"` when the lease type is IA_NA and `"ia_pd"` otherwise
     /// ([`Argument::kea_name`] returns `"ia_na"`; see [`Argument::kea_name_for`]).
     Ia,
+    /// `address6`: the address a client registers, rendered as `ADDRESS6`.
+    Address6,
+    /// `old_lease6`: the registration being replaced, rendered as `OLD_LEASE6_*` only when
+    /// there is one (Kea's hook renders nothing for a first registration).
+    OldLease6,
+    /// `new_lease6`: the registration, rendered as `NEW_LEASE6_*`.
+    NewLease6,
 }
 
 impl Argument {
@@ -131,6 +141,9 @@ impl Argument {
             Argument::Leases6 => "leases6",
             Argument::DeletedLeases6 => "deleted_leases6",
             Argument::Ia => "ia_na",
+            Argument::Address6 => "address6",
+            Argument::OldLease6 => "old_lease6",
+            Argument::NewLease6 => "new_lease6",
         }
     }
 
@@ -155,6 +168,9 @@ impl Argument {
             Argument::Leases6 => "LEASES6",
             Argument::DeletedLeases6 => "DELETED_LEASES6",
             Argument::Ia => "PKT6_IA",
+            Argument::Address6 => "ADDRESS6",
+            Argument::OldLease6 => "OLD_LEASE6",
+            Argument::NewLease6 => "NEW_LEASE6",
         }
     }
 
@@ -180,8 +196,8 @@ struct HookPointInfo {
 
 use Argument as A;
 
-/// The hook-point table: name, whether Kea's `libdhcp_run_script.so` (2.2) serves it, and
-/// the arguments rendered, in rendering order. Kea's 13 hook points list exactly the
+/// The hook-point table: name, whether Kea's `libdhcp_run_script.so` serves it, and
+/// the arguments rendered, in rendering order. Kea's 14 hook points list exactly the
 /// arguments its hook renders, in its order; the extended ones list Kea's callout
 /// arguments (queries before responses).
 const HOOK_POINTS: &[HookPointInfo] = &[
@@ -263,6 +279,14 @@ const HOOK_POINTS: &[HookPointInfo] = &[
         true,
         &[A::Query6, A::Lease6],
     ),
+    // Kea's hook serves it from 3.0 on; Kea releases before never call it, so it is in the
+    // default set of every build.
+    row(
+        HookPoint::Addr6Register,
+        "addr6_register",
+        true,
+        &[A::Query6, A::Address6, A::OldLease6, A::NewLease6],
+    ),
     row(HookPoint::Pkt4Receive, "pkt4_receive", false, &[A::Query4]),
     row(
         HookPoint::Subnet4Select,
@@ -331,7 +355,8 @@ const ALL_HOOK_POINTS: [HookPoint; HOOK_POINTS.len()] = {
 };
 
 impl HookPoint {
-    /// Every hook point, Kea's 13 default ones first, then the extended ones, `load`, `unload`.
+    /// Every hook point, Kea's 14 default ones first (13 in Kea 2.x, plus `addr6_register`
+    /// from 3.0 on), then the extended ones, `load`, `unload`.
     pub const ALL: &'static [HookPoint] = &ALL_HOOK_POINTS;
 
     fn info(self) -> &'static HookPointInfo {
@@ -344,7 +369,8 @@ impl HookPoint {
         self.info().name
     }
 
-    /// True for the 13 hook points served by Kea's own `libdhcp_run_script.so`.
+    /// True for the hook points served by Kea's own `libdhcp_run_script.so`: 13 in Kea 2.x,
+    /// and `addr6_register` from 3.0 on (which earlier releases never call).
     pub fn kea_default(self) -> bool {
         self.info().kea_default
     }
@@ -421,7 +447,7 @@ mod tests {
     }
 
     #[test]
-    fn kea_default_is_kea_13() {
+    fn kea_default_is_keas_hook_points() {
         let defaults: Vec<_> = HookPoint::ALL
             .iter()
             .filter(|hp| hp.kea_default())
@@ -442,7 +468,8 @@ mod tests {
                 "lease6_recover",
                 "leases6_committed",
                 "lease6_release",
-                "lease6_decline"
+                "lease6_decline",
+                "addr6_register"
             ]
         );
     }

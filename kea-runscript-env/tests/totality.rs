@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use kea_runscript_env::{
-    render, ClientId, DhcpOption, Duid, Event, HookPoint, HwAddr, Ia, Lease4, Lease6, LeaseState,
-    LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,
+    render, Argument, ClientId, DhcpOption, Duid, Event, HookPoint, HwAddr, Ia, Lease4, Lease6,
+    LeaseState, LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -244,38 +244,54 @@ fn event() -> impl Strategy<Value = Event> {
         proptest::option::of(any::<bool>()),
         proptest::option::of(any::<bool>()),
     );
-    (proptest::sample::select(HookPoint::ALL), v4, v6).prop_map(|(hook_point, a, b)| {
-        let mut event = Event::new(hook_point);
-        event.query4 = a.0;
-        event.response4 = a.1;
-        event.subnet4 = a.2.map(|(id, ip, len)| Subnet4 {
-            id,
-            prefix: ipnetwork::Ipv4Network::new(ip, len).unwrap(),
-        });
-        event.client_id = a.3;
-        event.hwaddr = a.4;
-        event.lease4 = a.5;
-        event.leases4 = a.6;
-        event.deleted_leases4 = a.7;
-        event.query6 = b.0;
-        event.response6 = b.1;
-        event.subnet6 = b.2.map(|(id, ip, len)| Subnet6 {
-            id,
-            prefix: ipnetwork::Ipv6Network::new(ip, len).unwrap(),
-        });
-        event.lease6 = b.3;
-        event.leases6 = b.4;
-        event.deleted_leases6 = b.5;
-        event.ia = b.6.map(|(iaid, ia_type, t1, t2)| Ia {
-            iaid,
-            ia_type,
-            t1,
-            t2,
-        });
-        event.remove_lease = b.7;
-        event.fake_allocation = b.8;
-        event
-    })
+    let registration = (
+        proptest::option::of(any::<[u8; 16]>()),
+        proptest::option::of(lease6()),
+        proptest::option::of(lease6()),
+        proptest::sample::select(&[20200u32, 20603, 30004][..]),
+    );
+    (
+        proptest::sample::select(HookPoint::ALL),
+        v4,
+        v6,
+        registration,
+    )
+        .prop_map(|(hook_point, a, b, c)| {
+            let mut event = Event::new(hook_point);
+            event.address6 = c.0.map(Ipv6Addr::from);
+            event.old_lease6 = c.1;
+            event.new_lease6 = c.2;
+            event.kea_version = kea_runscript_env::KeaVersion::from_hooks_version(c.3);
+            event.query4 = a.0;
+            event.response4 = a.1;
+            event.subnet4 = a.2.map(|(id, ip, len)| Subnet4 {
+                id,
+                prefix: ipnetwork::Ipv4Network::new(ip, len).unwrap(),
+            });
+            event.client_id = a.3;
+            event.hwaddr = a.4;
+            event.lease4 = a.5;
+            event.leases4 = a.6;
+            event.deleted_leases4 = a.7;
+            event.query6 = b.0;
+            event.response6 = b.1;
+            event.subnet6 = b.2.map(|(id, ip, len)| Subnet6 {
+                id,
+                prefix: ipnetwork::Ipv6Network::new(ip, len).unwrap(),
+            });
+            event.lease6 = b.3;
+            event.leases6 = b.4;
+            event.deleted_leases6 = b.5;
+            event.ia = b.6.map(|(iaid, ia_type, t1, t2)| Ia {
+                iaid,
+                ia_type,
+                t1,
+                t2,
+            });
+            event.remove_lease = b.7;
+            event.fake_allocation = b.8;
+            event
+        })
 }
 
 fn is_valid_name(name: &str) -> bool {
@@ -298,8 +314,13 @@ proptest! {
             prop_assert!(seen.insert(name.as_str()), "{} rendered twice", name);
         }
         prop_assert_eq!(render(&event), vars.clone());
-        // Every argument's prefix leads at least one variable, and nothing else appears.
+        // Every argument's prefix leads at least one variable (but an absent old_lease6,
+        // for which Kea's hook renders nothing), and nothing else appears.
         for argument in event.hook_point.arguments() {
+            if *argument == Argument::OldLease6 && event.old_lease6.is_none() {
+                prop_assert!(!vars.iter().any(|(n, _)| n.starts_with(argument.prefix())));
+                continue;
+            }
             prop_assert!(vars.iter().any(|(n, _)| n.starts_with(argument.prefix())));
         }
         prop_assert!(vars.iter().all(|(n, _)| event

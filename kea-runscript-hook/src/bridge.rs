@@ -312,6 +312,8 @@ pub mod ffi {
         fn get_hwaddr(handle: &CalloutHandle, name: &str) -> Result<RawHwAddr>;
         /// Argument of type `ClientIdPtr`.
         fn get_client_id(handle: &CalloutHandle, name: &str) -> Result<RawBytes>;
+        /// Argument of type `IOAddress` (by value): its bytes, 16 for IPv6.
+        fn get_address(handle: &CalloutHandle, name: &str) -> Result<RawBytes>;
         /// Argument of type `Option6IAPtr`.
         fn get_ia(handle: &CalloutHandle, name: &str) -> Result<RawIa>;
         /// Argument of type `bool`.

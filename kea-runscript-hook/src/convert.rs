@@ -71,6 +71,14 @@ pub fn client_id(raw: RawBytes) -> Result<Option<ClientId>> {
     Ok(id(raw))
 }
 
+/// An `IOAddress` argument (`address6`).
+pub fn address6(raw: RawBytes) -> Result<Option<Ipv6Addr>> {
+    if !raw.present {
+        return Ok(None);
+    }
+    ipv6(&raw.bytes, "address6").map(Some)
+}
+
 fn duid(raw: RawBytes) -> Option<Duid> {
     raw.present.then_some(Duid(raw.bytes))
 }

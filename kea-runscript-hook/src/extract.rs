@@ -92,6 +92,15 @@ fn read_argument(
         Argument::DeletedLeases6 => {
             event.deleted_leases6 = read(handle, name, ffi::get_leases6, convert::leases6)?
         }
+        Argument::Address6 => {
+            event.address6 = read(handle, name, ffi::get_address, convert::address6)?
+        }
+        Argument::OldLease6 => {
+            event.old_lease6 = read(handle, name, ffi::get_lease6, convert::lease6)?
+        }
+        Argument::NewLease6 => {
+            event.new_lease6 = read(handle, name, ffi::get_lease6, convert::lease6)?
+        }
         Argument::Ia => event.ia = read_ia(event, argument, handle)?,
     }
     Ok(())

@@ -345,6 +345,7 @@ callouts! {
     leases6_committed => Leases6Committed,
     lease6_release => Lease6Release,
     lease6_decline => Lease6Decline,
+    addr6_register => Addr6Register,
     pkt4_receive => Pkt4Receive,
     subnet4_select => Subnet4Select,
     lease4_select => Lease4Select,

@@ -27,6 +27,8 @@ pub fn honours(hook_point: HookPoint) -> (bool, bool) {
     match hook_point {
         Pkt4Receive | Subnet4Select | Lease4Release | Lease4Decline => (true, true),
         Pkt6Receive | Subnet6Select | Lease6Release | Lease6Decline => (true, true),
+        // Kea 3.0: SKIP keeps the registration out of the lease database, DROP drops it.
+        Addr6Register => (true, true),
         Lease4Renew | Lease4Expire | Lease4Recover | Lease4Select => (true, false),
         Lease6Renew | Lease6Rebind | Lease6Expire | Lease6Recover | Lease6Select => (true, false),
         Leases4Committed | Leases6Committed | Pkt4Send | Pkt6Send => (false, true),

@@ -174,6 +174,9 @@ fn parity(family: Family, mt: bool, sync: bool) {
         }
         Family::V6 => {
             scenario::v6_clients(&tb);
+            if common::kea::kea_hooks_version() >= 30000 {
+                scenario::v6_registrations(&tb);
+            }
             burst(&["-6", "-e", "address-and-prefix"]);
             burst(&[
                 "-6",

@@ -85,7 +85,8 @@ fn kea_single_script_form_gets_defaults() {
             .filter(|hp| hp.kea_default())
             .collect::<Vec<_>>()
     );
-    assert_eq!(script.hook_points.len(), 13);
+    // Kea 2.x's 13 and Kea 3.0's addr6_register.
+    assert_eq!(script.hook_points.len(), 14);
     assert_eq!(script.timeout, None);
     assert!(script.env.is_empty());
     assert_eq!(

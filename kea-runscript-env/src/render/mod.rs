@@ -61,5 +61,13 @@ fn render_argument(env: &mut Env, argument: Argument, event: &Event) {
             lease::leases(env, event.deleted_leases6.as_deref(), lease::lease6)
         }
         Argument::Ia => scalar::ia(env, event.ia.as_ref()),
+        Argument::Address6 => env.ipv6("", event.address6),
+        // Kea's hook renders the replaced registration only when there is one.
+        Argument::OldLease6 => {
+            if let Some(lease) = &event.old_lease6 {
+                lease::lease6(env, Some(lease));
+            }
+        }
+        Argument::NewLease6 => lease::lease6(env, event.new_lease6.as_ref()),
     }
 }

@@ -208,6 +208,7 @@ fn query6_type(hook_point: HookPoint) -> u8 {
         HookPoint::Lease6Release => 8,
         HookPoint::Lease6Decline => 9,
         HookPoint::Pkt6Receive | HookPoint::Subnet6Select => 1,
+        HookPoint::Addr6Register => 36,
         _ => 3,
     }
 }
@@ -267,6 +268,20 @@ pub fn full_event(hook_point: HookPoint) -> Event {
     });
     event.remove_lease = Some(true);
     event.fake_allocation = Some(false);
+    // A second registration of one address, as Kea 3.0 (the first release with the hook
+    // point) passes it: both leases in state 4, `registered`, IAID 0.
+    let registered = |valid_lifetime| Lease6 {
+        iaid: 0,
+        state: LeaseState::from_raw(4),
+        valid_lifetime,
+        ..self::lease6(LeaseType::Na, 0x77)
+    };
+    event.address6 = Some(registered(0).address);
+    event.old_lease6 = Some(registered(1800));
+    event.new_lease6 = Some(registered(3600));
+    if hook_point == HookPoint::Addr6Register {
+        event.kea_version = kea_runscript_env::KeaVersion::from_hooks_version(30000);
+    }
     event
 }
 
@@ -306,6 +321,9 @@ pub fn arguments_only(event: Event) -> Event {
         ia: event.ia.filter(|_| keep(A::Ia)),
         remove_lease: event.remove_lease.filter(|_| keep(A::RemoveLease)),
         fake_allocation: event.fake_allocation.filter(|_| keep(A::FakeAllocation)),
+        address6: event.address6.filter(|_| keep(A::Address6)),
+        old_lease6: event.old_lease6.filter(|_| keep(A::OldLease6)),
+        new_lease6: event.new_lease6.filter(|_| keep(A::NewLease6)),
         kea_version: event.kea_version,
     }
 }
