@@ -87,15 +87,16 @@ fn measure_fork(iterations: usize) -> Vec<Duration> {
         // SAFETY: the child only calls execve and _exit.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            unsafe {
-                libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
-                libc::_exit(127);
-            }
+            // SAFETY: path, argv and envp are NUL-terminated and alive (the fork's copy).
+            unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+            // SAFETY: _exit ends the forked child without running the parent's handlers.
+            unsafe { libc::_exit(127) };
         }
         samples.push(start.elapsed());
         drop(vars);
         assert!(pid > 0, "fork failed");
         let mut status = 0;
+        // SAFETY: waitpid on our own child, writing into a live int.
         unsafe { libc::waitpid(pid, &mut status, 0) };
     }
     samples.sort();

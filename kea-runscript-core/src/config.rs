@@ -14,7 +14,7 @@ use std::time::Duration;
 use kea_runscript_env::HookPoint;
 use serde_json::Value;
 
-use crate::policy::Verdict;
+use crate::verdict::Verdict;
 use raw::RawScript;
 
 /// Default `timeout-ms` of a sync script.
@@ -27,6 +27,7 @@ pub const DEFAULT_MAX_QUEUED: usize = 1024;
 /// A bad configuration: which parameter, and what is wrong with it.
 /// Displays as one line: `parameter 'scripts[1].timeout-ms': expected a positive integer, got "fast"`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConfigError {
     /// Path of the parameter (`name`, `scripts[1].timeout-ms`, `exit-codes.3`);
     /// empty for the parameters map as a whole.
@@ -58,6 +59,7 @@ impl std::error::Error for ConfigError {}
 
 /// The whole configuration: one or more scripts.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Config {
     /// The scripts, in configuration order (sync scripts run in this order).
     pub scripts: Vec<ScriptConfig>,
@@ -65,6 +67,7 @@ pub struct Config {
 
 /// One script and how it runs.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ScriptConfig {
     /// Absolute path of the executable (`name`, alias `script`).
     pub path: PathBuf,
@@ -82,6 +85,7 @@ pub struct ScriptConfig {
 
 /// How a script runs.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Mode {
     /// `sync: false`: started and not waited for.
     Async(AsyncSettings),
@@ -91,6 +95,7 @@ pub enum Mode {
 
 /// Bounds of an async script.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AsyncSettings {
     /// At most this many processes of this script at once (`max-in-flight`).
     pub max_in_flight: usize,
@@ -100,6 +105,7 @@ pub struct AsyncSettings {
 
 /// Verdict rules of a sync script.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SyncSettings {
     /// Exit code → verdict (`exit-codes`); always has 0 → continue unless overridden.
     pub exit_codes: BTreeMap<u8, Verdict>,
@@ -146,6 +152,16 @@ fn join(prefix: &str, key: &str) -> String {
 impl Config {
     /// Parses and validates the `parameters` JSON text, without touching the file
     /// system (see [`Config::check_scripts`]).
+    ///
+    /// ```
+    /// use kea_runscript_core::config::{Config, Mode};
+    ///
+    /// let config = Config::parse(r#"{"name": "/usr/local/bin/dhcp-event", "sync": true}"#).unwrap();
+    /// assert!(matches!(config.scripts[0].mode, Mode::Sync(_)));
+    ///
+    /// let err = Config::parse(r#"{"name": "/x", "timeout-ms": 0}"#).unwrap_err();
+    /// assert_eq!(err.to_string(), "parameter 'timeout-ms': expected a positive integer, got 0");
+    /// ```
     pub fn parse(parameters: &str) -> Result<Config, ConfigError> {
         let value: Value = serde_json::from_str(parameters)
             .map_err(|e| ConfigError::new("", format!("invalid JSON: {e}")))?;

@@ -48,6 +48,7 @@ impl LiveCounters {
 
 /// A snapshot of an engine's counters. Totals since load, except the two gauges.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Counters {
     /// Events handled that selected at least one script.
     pub events: u64,

@@ -24,6 +24,27 @@ pub enum Severity {
 }
 
 /// Receiver of core's log messages. Must be cheap and thread-safe.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use kea_runscript_core::log::{LogSink, Severity};
+///
+/// /// Keeps every line, e.g. for a test.
+/// #[derive(Default)]
+/// struct Lines(Mutex<Vec<String>>);
+///
+/// impl LogSink for Lines {
+///     fn log(&self, severity: Severity, id: &'static str, text: &str) {
+///         self.0.lock().unwrap().push(format!("{severity:?} {id} {text}"));
+///     }
+/// }
+///
+/// let lines = Arc::new(Lines::default());
+/// let engine = kea_runscript_core::Engine::from_json(r#"{"name": "/bin/true"}"#, lines.clone())
+///     .unwrap();
+/// engine.shutdown();
+/// assert!(lines.0.lock().unwrap()[0].starts_with("Info KEA_RUNSCRIPT_SCRIPT_CONFIGURED"));
+/// ```
 pub trait LogSink: Send + Sync {
     /// Logs `text` with message `id` (one of [`MESSAGE_IDS`]) at `severity`.
     fn log(&self, severity: Severity, id: &'static str, text: &str);
@@ -85,7 +106,7 @@ pub const BURST: u32 = 5;
 
 /// Pure per-id rate-limiting state: a fixed window with a burst allowance.
 #[derive(Clone, Debug)]
-pub struct Window {
+pub(crate) struct Window {
     start: Instant,
     emitted: u32,
     suppressed: u64,
@@ -93,7 +114,7 @@ pub struct Window {
 
 /// Decision of [`Window::admit`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Admit {
+pub(crate) enum Admit {
     /// Log it; `suppressed` lines were swallowed since the last one that passed.
     Yes {
         /// Count of suppressed lines to mention.
@@ -105,7 +126,7 @@ pub enum Admit {
 
 impl Window {
     /// A fresh window starting at `now`.
-    pub fn new(now: Instant) -> Window {
+    pub(crate) fn new(now: Instant) -> Window {
         Window {
             start: now,
             emitted: 0,
@@ -114,7 +135,7 @@ impl Window {
     }
 
     /// Decides whether a line at `now` may pass, given at most `burst` per `window`.
-    pub fn admit(&mut self, now: Instant, burst: u32, window: Duration) -> Admit {
+    pub(crate) fn admit(&mut self, now: Instant, burst: u32, window: Duration) -> Admit {
         if now.saturating_duration_since(self.start) >= window {
             self.start = now;
             self.emitted = 0;

@@ -1,38 +1,8 @@
-//! Which scripts run at which hook point, and how verdicts combine. Pure.
+//! Which scripts run at which hook point. Pure.
 
 use kea_runscript_env::HookPoint;
 
 use crate::config::Config;
-
-/// What Kea should do next after a hook point, from the scripts' exit codes.
-/// Ordered by severity: `Continue < Skip < Drop`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum Verdict {
-    /// Go on normally (Kea's `NEXT_STEP_CONTINUE`).
-    #[default]
-    Continue,
-    /// Skip Kea's own processing of this step (`NEXT_STEP_SKIP`).
-    Skip,
-    /// Drop the packet (`NEXT_STEP_DROP`).
-    Drop,
-}
-
-impl Verdict {
-    /// Combines verdicts of several sync scripts: the most severe wins;
-    /// no verdict at all is `Continue`.
-    pub fn combine(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
-        verdicts.into_iter().max().unwrap_or(Verdict::Continue)
-    }
-
-    /// The configuration spelling: `continue`, `skip`, `drop`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Continue => "continue",
-            Verdict::Skip => "skip",
-            Verdict::Drop => "drop",
-        }
-    }
-}
 
 /// Precomputed table: for each hook point, the indexes (configuration order) of the
 /// scripts that run there. Lookup is O(1).
@@ -75,22 +45,6 @@ fn slot(hook_point: HookPoint) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn most_severe_verdict_wins() {
-        use Verdict::*;
-        let table = [
-            (vec![], Continue),
-            (vec![Continue], Continue),
-            (vec![Continue, Skip], Skip),
-            (vec![Skip, Continue], Skip),
-            (vec![Drop, Skip, Continue], Drop),
-            (vec![Continue, Drop], Drop),
-        ];
-        for (verdicts, expected) in table {
-            assert_eq!(Verdict::combine(verdicts.clone()), expected, "{verdicts:?}");
-        }
-    }
 
     #[test]
     fn table_selects_scripts_per_hook_point() {

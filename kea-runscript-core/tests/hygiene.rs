@@ -3,11 +3,15 @@
 
 mod common;
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
+use std::mem::MaybeUninit;
+use std::os::fd::AsRawFd;
 
 use common::{engine, js, script};
 use kea_runscript_env::HookPoint;
+use nix::fcntl::{fcntl, open, FcntlArg, FdFlag, OFlag};
+use nix::sys::signal::{pthread_sigmask, signal, SigHandler, SigSet, SigmaskHow, Signal};
+use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+use nix::sys::stat::Mode;
 
 /// Runs a sync script exec'd into `grep` (signal masks from /proc/self/status) and
 /// into `ls` (its fd table): the exec'd program sees what we gave the script.
@@ -42,36 +46,45 @@ fn bit(sig: i32) -> u64 {
     1 << (sig - 1)
 }
 
+/// The current disposition of `sig` (`SIG_DFL`, `SIG_IGN` or a handler), unchanged.
+fn disposition(sig: Signal) -> libc::sighandler_t {
+    let mut act = MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: a null new action only reads the current one into `act`.
+    let rc = unsafe { libc::sigaction(sig as libc::c_int, std::ptr::null(), act.as_mut_ptr()) };
+    assert_eq!(rc, 0);
+    // SAFETY: zero-initialised, then filled by a successful sigaction.
+    unsafe { act.assume_init() }.sa_sigaction
+}
+
 #[test]
 fn child_gets_only_fds_0_1_2_empty_mask_default_dispositions() {
     let dir = tempfile::tempdir().unwrap();
     // A file opened WITHOUT O_CLOEXEC, and a socket without SOCK_CLOEXEC.
     let leak_path = dir.path().join("leaked-file");
     std::fs::write(&leak_path, "").unwrap();
-    let c_path = CString::new(leak_path.as_os_str().as_bytes()).unwrap();
-    let leak_fd = unsafe { libc::open(c_path.as_ptr(), libc::O_RDONLY) };
+    let leak_fd = open(&leak_path, OFlag::O_RDONLY, Mode::empty()).unwrap();
     assert!(leak_fd > 2);
-    assert_eq!(
-        unsafe { libc::fcntl(leak_fd, libc::F_GETFD) } & libc::FD_CLOEXEC,
-        0
-    );
-    let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0) };
-    assert!(sock > 2);
+    let flags = FdFlag::from_bits_retain(fcntl(leak_fd, FcntlArg::F_GETFD).unwrap());
+    assert!(!flags.contains(FdFlag::FD_CLOEXEC));
+    let sock = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::empty(),
+        None,
+    )
+    .unwrap();
+    assert!(sock.as_raw_fd() > 2);
 
     // SIGTERM blocked in this (the calling) thread; SIGINT ignored, SIGUSR1 handled
     // process-wide.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        assert_eq!(
-            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()),
-            0
-        );
-        libc::signal(libc::SIGINT, libc::SIG_IGN);
-        extern "C" fn on_usr1(_: libc::c_int) {}
-        libc::signal(libc::SIGUSR1, on_usr1 as *const () as libc::sighandler_t);
-    }
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGTERM);
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).unwrap();
+    // SAFETY: ignoring a signal installs no code.
+    unsafe { signal(Signal::SIGINT, SigHandler::SigIgn) }.unwrap();
+    extern "C" fn on_usr1(_: libc::c_int) {}
+    // SAFETY: the handler does nothing, which is async-signal-safe.
+    unsafe { signal(Signal::SIGUSR1, SigHandler::Handler(on_usr1)) }.unwrap();
 
     let report = child_report(dir.path());
     eprintln!("{report}");
@@ -108,19 +121,13 @@ fn child_gets_only_fds_0_1_2_empty_mask_default_dispositions() {
 
     // The host is unchanged: this thread's mask still blocks SIGTERM only as before,
     // SIGINT is still ignored, SIGUSR1's handler is still installed.
-    unsafe {
-        let mut now: libc::sigset_t = std::mem::zeroed();
-        libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut now);
-        assert_eq!(libc::sigismember(&now, libc::SIGTERM), 1);
-        assert_eq!(libc::sigismember(&now, libc::SIGUSR1), 0);
-        let mut act: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(libc::SIGINT, std::ptr::null(), &mut act);
-        assert_eq!(act.sa_sigaction, libc::SIG_IGN);
-        libc::sigaction(libc::SIGUSR1, std::ptr::null(), &mut act);
-        assert_ne!(act.sa_sigaction, libc::SIG_DFL);
-        // The leaked fds are still open in the host.
-        assert_ne!(libc::fcntl(leak_fd, libc::F_GETFD), -1);
-        libc::close(leak_fd);
-        libc::close(sock);
-    }
+    let now = SigSet::thread_get_mask().unwrap();
+    assert!(now.contains(Signal::SIGTERM));
+    assert!(!now.contains(Signal::SIGUSR1));
+    assert_eq!(disposition(Signal::SIGINT), libc::SIG_IGN);
+    assert_ne!(disposition(Signal::SIGUSR1), libc::SIG_DFL);
+    // The leaked fds are still open in the host.
+    assert!(fcntl(leak_fd, FcntlArg::F_GETFD).is_ok());
+    nix::unistd::close(leak_fd).unwrap();
+    drop(sock);
 }

@@ -199,7 +199,10 @@ fn timeout_does_not_wait_for_grandchild_holding_stdout() {
         .unwrap();
     // The timeout ended the script's whole process group, its background child too.
     let gone = wait_until_gone(pid, Duration::from_secs(10));
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
     assert!(gone, "the timed-out script's child {pid} is still running");
 }
 
@@ -244,7 +247,10 @@ fn quick_exit_with_grandchild_holding_stdout_returns_its_code() {
         .trim()
         .parse()
         .unwrap();
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
 }
 
 #[test]

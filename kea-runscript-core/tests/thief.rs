@@ -20,6 +20,7 @@ extern "C" fn on_sigchld(_: libc::c_int) {
 
 #[test]
 fn waitpid_minus_one_thief_steals_nothing_and_no_sigchld() {
+    // SAFETY: the handler only bumps an atomic, which is async-signal-safe.
     unsafe {
         libc::signal(libc::SIGCHLD, on_sigchld as *const () as libc::sighandler_t);
     }
@@ -30,6 +31,7 @@ fn waitpid_minus_one_thief_steals_nothing_and_no_sigchld() {
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 let mut status = 0;
+                // SAFETY: waitpid writes into a live int; stealing is the point here.
                 let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
                 if pid > 0 {
                     stolen.fetch_add(1, Ordering::Relaxed);
@@ -82,6 +84,7 @@ fn waitpid_minus_one_thief_steals_nothing_and_no_sigchld() {
     // SAFETY: the forked child only calls _exit.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
+        // SAFETY: _exit ends the forked child without running the parent's handlers.
         unsafe { libc::_exit(0) };
     }
     assert!(pid > 0);

@@ -14,16 +14,14 @@ use crate::{
 /// use kea_runscript_env::{Event, HookPoint, Lease4, LeaseState, HwAddr};
 ///
 /// let mut event = Event::new(HookPoint::Lease4Expire);
-/// event.lease4 = Some(Lease4 {
-///     address: "192.0.2.10".parse().unwrap(),
-///     cltt: 1_700_000_000,
-///     hostname: "host1".into(),
-///     hwaddr: Some(HwAddr::ethernet([0x00, 0x0c, 0x01, 0x02, 0x03, 0x04])),
-///     state: LeaseState::ExpiredReclaimed,
-///     subnet_id: 1,
-///     valid_lifetime: 3600,
-///     client_id: None,
-/// });
+/// let mut lease = Lease4::new("192.0.2.10".parse().unwrap());
+/// lease.cltt = 1_700_000_000;
+/// lease.hostname = "host1".into();
+/// lease.hwaddr = Some(HwAddr::ethernet([0x00, 0x0c, 0x01, 0x02, 0x03, 0x04]));
+/// lease.state = LeaseState::ExpiredReclaimed;
+/// lease.subnet_id = 1;
+/// lease.valid_lifetime = 3600;
+/// event.lease4 = Some(lease);
 /// event.remove_lease = Some(true);
 ///
 /// let vars = event.render();
@@ -32,6 +30,7 @@ use crate::{
 /// assert_eq!(vars.last().unwrap(), &("REMOVE_LEASE".into(), "true".into()));
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Event {
     /// The hook point (callout) this event is for.
     pub hook_point: HookPoint,
@@ -132,10 +131,5 @@ impl Event {
             new_lease6: None,
             kea_version: KeaVersion::default(),
         }
-    }
-
-    /// The event's environment: same as [`render`](crate::render)`(self)`.
-    pub fn render(&self) -> Vec<(String, String)> {
-        crate::render(self)
     }
 }

@@ -19,14 +19,6 @@ fn push_hex_byte(out: &mut String, byte: u8, digits: &[u8; 16]) {
     out.push(char::from(digits[usize::from(byte & 0xf)]));
 }
 
-/// Appends bytes as plain lower-case hex (`000c01`): the JSON form of byte strings.
-pub(crate) fn push_plain_hex(out: &mut String, bytes: &[u8]) {
-    out.reserve(bytes.len() * 2);
-    for &byte in bytes {
-        push_hex_byte(out, byte, HEX_LOWER);
-    }
-}
-
 /// Appends bytes as lower-case, two-digit, colon-separated hex (`00:0c:01`), nothing for
 /// no bytes: Kea's `HWAddr::toText(false)`, `DUID::toText` and `ClientId::toText`.
 pub fn push_colon_hex(out: &mut String, bytes: &[u8]) {

@@ -10,21 +10,16 @@
 //! use kea_runscript_env::{render, Event, HookPoint, Ia, Lease6, LeaseState, LeaseType, Duid};
 //!
 //! let mut event = Event::new(HookPoint::Lease6Renew);
-//! event.lease6 = Some(Lease6 {
-//!     address: "2001:db8:1::100".parse().unwrap(),
-//!     cltt: 1_700_000_000,
-//!     hostname: String::new(),
-//!     hwaddr: None,
-//!     state: LeaseState::Default,
-//!     subnet_id: 1,
-//!     valid_lifetime: 7200,
-//!     duid: Some(Duid(vec![0, 1, 0, 1, 0x2a, 0xbc])),
-//!     iaid: 7,
-//!     preferred_lifetime: 3600,
-//!     prefix_len: 128,
-//!     lease_type: LeaseType::Na,
-//! });
-//! event.ia = Some(Ia { iaid: 7, ia_type: 3, t1: 1800, t2: 2880 });
+//! let mut lease = Lease6::new(LeaseType::Na, "2001:db8:1::100".parse().unwrap(), 128);
+//! lease.cltt = 1_700_000_000;
+//! lease.state = LeaseState::Default;
+//! lease.subnet_id = 1;
+//! lease.valid_lifetime = 7200;
+//! lease.preferred_lifetime = 3600;
+//! lease.duid = Some(Duid(vec![0, 1, 0, 1, 0x2a, 0xbc]));
+//! lease.iaid = 7;
+//! event.lease6 = Some(lease);
+//! event.ia = Some(Ia::new(7, 3, 1800, 2880));
 //!
 //! let vars = render(&event);
 //! // The query is absent: its variables are present and empty, as in Kea's hook.
@@ -49,6 +44,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+// The README's example runs as a doctest too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod event;
 pub mod format;
 mod hook_point;
@@ -60,7 +60,7 @@ pub use event::Event;
 pub use hook_point::{Argument, HookPoint, UnknownHookPoint};
 pub use kea_version::KeaVersion;
 pub use model::{
-    ClientId, DhcpOption, Duid, HwAddr, Ia, Lease4, Lease6, LeaseState, LeaseType, Pkt4, Pkt6,
-    Proto, Relay6, Subnet4, Subnet6,
+    ClientId, DhcpOption, Duid, HwAddr, HwAddrLengthError, Ia, Lease4, Lease6, LeaseState,
+    LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,
 };
 pub use render::render;

@@ -87,27 +87,25 @@ fn pkt4() -> impl Strategy<Value = Option<Pkt4>> {
         if let Some(payload) = a.8 {
             options.push(DhcpOption { code: 82, payload });
         }
-        Pkt4 {
-            msg_type: h.0,
-            transid: h.1,
-            local_addr: h.2,
-            local_port: h.3,
-            remote_addr: h.4,
-            remote_port: h.5,
-            iface_index: h.6,
-            iface_name: h.7,
-            hops: h.8,
-            secs: h.9,
-            flags: h.10,
-            ciaddr: a.0,
-            siaddr: a.1,
-            yiaddr: a.2,
-            giaddr: a.3,
-            hwaddr: a.4,
-            local_hwaddr: a.5,
-            remote_hwaddr: a.6,
-            options,
-        }
+        let mut pkt = Pkt4::new(h.0, h.1);
+        pkt.local_addr = h.2;
+        pkt.local_port = h.3;
+        pkt.remote_addr = h.4;
+        pkt.remote_port = h.5;
+        pkt.iface_index = h.6;
+        pkt.iface_name = h.7;
+        pkt.hops = h.8;
+        pkt.secs = h.9;
+        pkt.flags = h.10;
+        pkt.ciaddr = a.0;
+        pkt.siaddr = a.1;
+        pkt.yiaddr = a.2;
+        pkt.giaddr = a.3;
+        pkt.hwaddr = a.4;
+        pkt.local_hwaddr = a.5;
+        pkt.remote_hwaddr = a.6;
+        pkt.options = options;
+        pkt
     }))
 }
 
@@ -124,15 +122,11 @@ fn relay6() -> impl Strategy<Value = Relay6> {
             any::<u16>()
         ]),
     )
-        .prop_map(
-            |(msg_type, hop_count, link_addr, peer_addr, options)| Relay6 {
-                msg_type,
-                hop_count,
-                link_addr,
-                peer_addr,
-                options,
-            },
-        )
+        .prop_map(|(msg_type, hop_count, link_addr, peer_addr, options)| {
+            let mut relay = Relay6::new(msg_type, hop_count, link_addr, peer_addr);
+            relay.options = options;
+            relay
+        })
 }
 
 fn pkt6() -> impl Strategy<Value = Option<Pkt6>> {
@@ -146,20 +140,20 @@ fn pkt6() -> impl Strategy<Value = Option<Pkt6>> {
         vec(relay6(), 0..4),
     );
     proptest::option::of(fields.prop_map(
-        |(a, b, remote_hwaddr, tcp, client_id, options, relays)| Pkt6 {
-            msg_type: a.0,
-            transid: a.1,
-            local_addr: a.2,
-            local_port: a.3,
-            remote_addr: b.0,
-            remote_port: b.1,
-            iface_index: b.2,
-            iface_name: b.3,
-            remote_hwaddr,
-            proto: if tcp { Proto::Tcp } else { Proto::Udp },
-            client_id,
-            options,
-            relays,
+        |(a, b, remote_hwaddr, tcp, client_id, options, relays)| {
+            let mut pkt = Pkt6::new(a.0, a.1);
+            pkt.local_addr = a.2;
+            pkt.local_port = a.3;
+            pkt.remote_addr = b.0;
+            pkt.remote_port = b.1;
+            pkt.iface_index = b.2;
+            pkt.iface_name = b.3;
+            pkt.remote_hwaddr = remote_hwaddr;
+            pkt.proto = if tcp { Proto::Tcp } else { Proto::Udp };
+            pkt.client_id = client_id;
+            pkt.options = options;
+            pkt.relays = relays;
+            pkt
         },
     ))
 }
@@ -175,15 +169,16 @@ fn lease4() -> impl Strategy<Value = Lease4> {
         any::<u32>(),
         proptest::option::of(bytes(40).prop_map(ClientId)),
     )
-        .prop_map(|f| Lease4 {
-            address: f.0,
-            cltt: f.1,
-            hostname: f.2,
-            hwaddr: f.3,
-            state: LeaseState::from_raw(f.4 % 5),
-            subnet_id: f.5,
-            valid_lifetime: f.6,
-            client_id: f.7,
+        .prop_map(|f| {
+            let mut lease = Lease4::new(f.0);
+            lease.cltt = f.1;
+            lease.hostname = f.2;
+            lease.hwaddr = f.3;
+            lease.state = LeaseState::from_raw(f.4 % 5);
+            lease.subnet_id = f.5;
+            lease.valid_lifetime = f.6;
+            lease.client_id = f.7;
+            lease
         })
 }
 
@@ -206,19 +201,18 @@ fn lease6() -> impl Strategy<Value = Lease6> {
             any::<u32>(),
         ),
     )
-        .prop_map(|(a, b)| Lease6 {
-            address: a.0,
-            cltt: a.1,
-            hostname: a.2,
-            hwaddr: a.3,
-            state: LeaseState::from_raw(a.4 % 5),
-            subnet_id: b.0,
-            valid_lifetime: b.1,
-            duid: b.2,
-            iaid: b.3,
-            preferred_lifetime: b.4,
-            prefix_len: b.5,
-            lease_type: LeaseType::from_raw(b.6 % 6),
+        .prop_map(|(a, b)| {
+            let mut lease = Lease6::new(LeaseType::from_raw(b.6 % 6), a.0, b.5);
+            lease.cltt = a.1;
+            lease.hostname = a.2;
+            lease.hwaddr = a.3;
+            lease.state = LeaseState::from_raw(a.4 % 5);
+            lease.subnet_id = b.0;
+            lease.valid_lifetime = b.1;
+            lease.duid = b.2;
+            lease.iaid = b.3;
+            lease.preferred_lifetime = b.4;
+            lease
         })
 }
 
@@ -264,9 +258,8 @@ fn event() -> impl Strategy<Value = Event> {
             event.kea_version = kea_runscript_env::KeaVersion::from_hooks_version(c.3);
             event.query4 = a.0;
             event.response4 = a.1;
-            event.subnet4 = a.2.map(|(id, ip, len)| Subnet4 {
-                id,
-                prefix: ipnetwork::Ipv4Network::new(ip, len).unwrap(),
+            event.subnet4 = a.2.map(|(id, ip, len)| {
+                Subnet4::new(id, ipnetwork::Ipv4Network::new(ip, len).unwrap())
             });
             event.client_id = a.3;
             event.hwaddr = a.4;
@@ -275,19 +268,14 @@ fn event() -> impl Strategy<Value = Event> {
             event.deleted_leases4 = a.7;
             event.query6 = b.0;
             event.response6 = b.1;
-            event.subnet6 = b.2.map(|(id, ip, len)| Subnet6 {
-                id,
-                prefix: ipnetwork::Ipv6Network::new(ip, len).unwrap(),
+            event.subnet6 = b.2.map(|(id, ip, len)| {
+                Subnet6::new(id, ipnetwork::Ipv6Network::new(ip, len).unwrap())
             });
             event.lease6 = b.3;
             event.leases6 = b.4;
             event.deleted_leases6 = b.5;
-            event.ia = b.6.map(|(iaid, ia_type, t1, t2)| Ia {
-                iaid,
-                ia_type,
-                t1,
-                t2,
-            });
+            event.ia =
+                b.6.map(|(iaid, ia_type, t1, t2)| Ia::new(iaid, ia_type, t1, t2));
             event.remove_lease = b.7;
             event.fake_allocation = b.8;
             event
@@ -333,16 +321,17 @@ proptest! {
     #[test]
     fn string_values_are_cut_at_the_first_nul(hostname in text()) {
         let mut event = Event::new(HookPoint::Lease4Recover);
-        event.lease4 = Some(Lease4 {
-            address: Ipv4Addr::LOCALHOST,
-            cltt: 0,
-            hostname: hostname.clone(),
-            hwaddr: None,
-            state: LeaseState::Default,
-            subnet_id: 0,
-            valid_lifetime: 0,
-            client_id: None,
-        });
+        event.lease4 = Some({
+let mut lease = Lease4::new(Ipv4Addr::LOCALHOST);
+lease.cltt = 0;
+lease.hostname = hostname.clone();
+lease.hwaddr = None;
+lease.state = LeaseState::Default;
+lease.subnet_id = 0;
+lease.valid_lifetime = 0;
+lease.client_id = None;
+lease
+});
         let vars = render(&event);
         let rendered = &vars.iter().find(|(n, _)| n == "LEASE4_HOSTNAME").unwrap().1;
         prop_assert_eq!(rendered.as_str(), hostname.split('\0').next().unwrap());

@@ -6,6 +6,8 @@
 //! `present == false` means Kea passed no such argument or a null pointer.
 
 /// The bridge items (C++ namespace `kea_runscript`; Kea's handles in `isc::hooks`).
+// cxx's generated glue puts several unsafe calls in one block; our code has none here.
+#[allow(clippy::multiple_unsafe_ops_per_block)]
 #[cxx::bridge(namespace = "kea_runscript")]
 pub mod ffi {
     /// A hardware address (Kea `HWAddr`).

@@ -94,37 +94,38 @@ fn options(raw: Vec<RawOption>) -> Vec<DhcpOption> {
 
 /// A DHCPv4 packet.
 pub fn pkt4(raw: RawPkt4) -> Result<Option<Pkt4>> {
-    Ok(raw.present.then(|| Pkt4 {
-        msg_type: raw.msg_type,
-        transid: raw.transid,
-        local_addr: Ipv4Addr::from(raw.local_addr),
-        local_port: raw.local_port,
-        remote_addr: Ipv4Addr::from(raw.remote_addr),
-        remote_port: raw.remote_port,
-        iface_index: raw.iface_index,
-        iface_name: text(&raw.iface_name),
-        hops: raw.hops,
-        secs: raw.secs,
-        flags: raw.flags,
-        ciaddr: Ipv4Addr::from(raw.ciaddr),
-        siaddr: Ipv4Addr::from(raw.siaddr),
-        yiaddr: Ipv4Addr::from(raw.yiaddr),
-        giaddr: Ipv4Addr::from(raw.giaddr),
-        hwaddr: hw(raw.hwaddr),
-        local_hwaddr: hw(raw.local_hwaddr),
-        remote_hwaddr: hw(raw.remote_hwaddr),
-        options: options(raw.options),
+    Ok(raw.present.then(|| {
+        let mut pkt = Pkt4::new(raw.msg_type, raw.transid);
+        pkt.local_addr = Ipv4Addr::from(raw.local_addr);
+        pkt.local_port = raw.local_port;
+        pkt.remote_addr = Ipv4Addr::from(raw.remote_addr);
+        pkt.remote_port = raw.remote_port;
+        pkt.iface_index = raw.iface_index;
+        pkt.iface_name = text(&raw.iface_name);
+        pkt.hops = raw.hops;
+        pkt.secs = raw.secs;
+        pkt.flags = raw.flags;
+        pkt.ciaddr = Ipv4Addr::from(raw.ciaddr);
+        pkt.siaddr = Ipv4Addr::from(raw.siaddr);
+        pkt.yiaddr = Ipv4Addr::from(raw.yiaddr);
+        pkt.giaddr = Ipv4Addr::from(raw.giaddr);
+        pkt.hwaddr = hw(raw.hwaddr);
+        pkt.local_hwaddr = hw(raw.local_hwaddr);
+        pkt.remote_hwaddr = hw(raw.remote_hwaddr);
+        pkt.options = options(raw.options);
+        pkt
     }))
 }
 
 fn relay6(raw: RawRelay6) -> Result<Relay6> {
-    Ok(Relay6 {
-        msg_type: raw.msg_type,
-        hop_count: raw.hop_count,
-        link_addr: ipv6(&raw.link_addr, "relay link-addr")?,
-        peer_addr: ipv6(&raw.peer_addr, "relay peer-addr")?,
-        options: options(raw.options),
-    })
+    let mut relay = Relay6::new(
+        raw.msg_type,
+        raw.hop_count,
+        ipv6(&raw.link_addr, "relay link-addr")?,
+        ipv6(&raw.peer_addr, "relay peer-addr")?,
+    );
+    relay.options = options(raw.options);
+    Ok(relay)
 }
 
 /// A DHCPv6 packet.
@@ -132,37 +133,36 @@ pub fn pkt6(raw: RawPkt6) -> Result<Option<Pkt6>> {
     if !raw.present {
         return Ok(None);
     }
-    Ok(Some(Pkt6 {
-        msg_type: raw.msg_type,
-        transid: raw.transid,
-        local_addr: ipv6(&raw.local_addr, "packet local address")?,
-        local_port: raw.local_port,
-        remote_addr: ipv6(&raw.remote_addr, "packet remote address")?,
-        remote_port: raw.remote_port,
-        iface_index: raw.iface_index,
-        iface_name: text(&raw.iface_name),
-        remote_hwaddr: hw(raw.remote_hwaddr),
-        proto: if raw.proto == 1 {
-            Proto::Tcp
-        } else {
-            Proto::Udp
-        },
-        client_id: duid(raw.client_id),
-        options: options(raw.options),
-        relays: raw.relays.into_iter().map(relay6).collect::<Result<_>>()?,
-    }))
+    let mut pkt = Pkt6::new(raw.msg_type, raw.transid);
+    pkt.local_addr = ipv6(&raw.local_addr, "packet local address")?;
+    pkt.local_port = raw.local_port;
+    pkt.remote_addr = ipv6(&raw.remote_addr, "packet remote address")?;
+    pkt.remote_port = raw.remote_port;
+    pkt.iface_index = raw.iface_index;
+    pkt.iface_name = text(&raw.iface_name);
+    pkt.remote_hwaddr = hw(raw.remote_hwaddr);
+    pkt.proto = if raw.proto == 1 {
+        Proto::Tcp
+    } else {
+        Proto::Udp
+    };
+    pkt.client_id = duid(raw.client_id);
+    pkt.options = options(raw.options);
+    pkt.relays = raw.relays.into_iter().map(relay6).collect::<Result<_>>()?;
+    Ok(Some(pkt))
 }
 
 fn v4_lease(raw: RawLease4) -> Option<Lease4> {
-    raw.present.then(|| Lease4 {
-        address: Ipv4Addr::from(raw.address),
-        cltt: raw.cltt,
-        hostname: text(&raw.hostname),
-        hwaddr: hw(raw.hwaddr),
-        state: LeaseState::from_raw(raw.state),
-        subnet_id: raw.subnet_id,
-        valid_lifetime: raw.valid_lifetime,
-        client_id: id(raw.client_id),
+    raw.present.then(|| {
+        let mut lease = Lease4::new(Ipv4Addr::from(raw.address));
+        lease.cltt = raw.cltt;
+        lease.hostname = text(&raw.hostname);
+        lease.hwaddr = hw(raw.hwaddr);
+        lease.state = LeaseState::from_raw(raw.state);
+        lease.subnet_id = raw.subnet_id;
+        lease.valid_lifetime = raw.valid_lifetime;
+        lease.client_id = id(raw.client_id);
+        lease
     })
 }
 
@@ -176,20 +176,21 @@ pub fn lease6(raw: RawLease6) -> Result<Option<Lease6>> {
     if !raw.present {
         return Ok(None);
     }
-    Ok(Some(Lease6 {
-        address: ipv6(&raw.address, "lease6 address")?,
-        cltt: raw.cltt,
-        hostname: text(&raw.hostname),
-        hwaddr: hw(raw.hwaddr),
-        state: LeaseState::from_raw(raw.state),
-        subnet_id: raw.subnet_id,
-        valid_lifetime: raw.valid_lifetime,
-        duid: duid(raw.duid),
-        iaid: raw.iaid,
-        preferred_lifetime: raw.preferred_lifetime,
-        prefix_len: raw.prefix_len,
-        lease_type: LeaseType::from_raw(raw.lease_type),
-    }))
+    let mut lease = Lease6::new(
+        LeaseType::from_raw(raw.lease_type),
+        ipv6(&raw.address, "lease6 address")?,
+        raw.prefix_len,
+    );
+    lease.cltt = raw.cltt;
+    lease.hostname = text(&raw.hostname);
+    lease.hwaddr = hw(raw.hwaddr);
+    lease.state = LeaseState::from_raw(raw.state);
+    lease.subnet_id = raw.subnet_id;
+    lease.valid_lifetime = raw.valid_lifetime;
+    lease.duid = duid(raw.duid);
+    lease.iaid = raw.iaid;
+    lease.preferred_lifetime = raw.preferred_lifetime;
+    Ok(Some(lease))
 }
 
 /// A collection of DHCPv4 leases.
@@ -218,7 +219,7 @@ pub fn subnet4(raw: RawSubnet4) -> Result<Option<Subnet4>> {
     }
     let prefix = ipnetwork::Ipv4Network::new(Ipv4Addr::from(raw.prefix), raw.prefix_len)
         .map_err(|e| ConvertError(format!("subnet4 {}: {e}", raw.id)))?;
-    Ok(Some(Subnet4 { id: raw.id, prefix }))
+    Ok(Some(Subnet4::new(raw.id, prefix)))
 }
 
 /// An IPv6 subnet.
@@ -229,17 +230,14 @@ pub fn subnet6(raw: RawSubnet6) -> Result<Option<Subnet6>> {
     let address = ipv6(&raw.prefix, "subnet6 prefix")?;
     let prefix = ipnetwork::Ipv6Network::new(address, raw.prefix_len)
         .map_err(|e| ConvertError(format!("subnet6 {}: {e}", raw.id)))?;
-    Ok(Some(Subnet6 { id: raw.id, prefix }))
+    Ok(Some(Subnet6::new(raw.id, prefix)))
 }
 
 /// An IA option.
 pub fn ia(raw: RawIa) -> Result<Option<Ia>> {
-    Ok(raw.present.then_some(Ia {
-        iaid: raw.iaid,
-        ia_type: raw.ia_type,
-        t1: raw.t1,
-        t2: raw.t2,
-    }))
+    Ok(raw
+        .present
+        .then_some(Ia::new(raw.iaid, raw.ia_type, raw.t1, raw.t2)))
 }
 
 /// A boolean argument.
@@ -483,15 +481,7 @@ mod tests {
             t1: 100,
             t2: 160,
         };
-        assert_eq!(
-            ia(raw),
-            Ok(Some(Ia {
-                iaid: 1,
-                ia_type: 25,
-                t1: 100,
-                t2: 160
-            }))
-        );
+        assert_eq!(ia(raw), Ok(Some(Ia::new(1, 25, 100, 160))));
         let raw = RawBool {
             present: true,
             value: false,

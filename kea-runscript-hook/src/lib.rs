@@ -121,19 +121,19 @@ fn run_library_event(engine: &Engine, hook_point: HookPoint) {
 fn own_path() -> Option<PathBuf> {
     let mut info = std::mem::MaybeUninit::<libc::Dl_info>::zeroed();
     let address = version as *const () as *const libc::c_void;
-    // SAFETY: dladdr only reads the address and fills `info`; dli_fname, when set, points to a
-    // NUL-terminated string owned by the loader that lives as long as this library is loaded.
-    unsafe {
-        if libc::dladdr(address, info.as_mut_ptr()) == 0 {
-            return None;
-        }
-        let info = info.assume_init();
-        if info.dli_fname.is_null() {
-            return None;
-        }
-        let name = CStr::from_ptr(info.dli_fname);
-        Some(PathBuf::from(OsStr::from_bytes(name.to_bytes())))
+    // SAFETY: dladdr only reads the address and fills `info`.
+    if unsafe { libc::dladdr(address, info.as_mut_ptr()) } == 0 {
+        return None;
     }
+    // SAFETY: zero-initialised, then filled by a successful dladdr.
+    let info = unsafe { info.assume_init() };
+    if info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: dli_fname points to a NUL-terminated string owned by the loader that lives as
+    // long as this library is loaded.
+    let name = unsafe { CStr::from_ptr(info.dli_fname) };
+    Some(PathBuf::from(OsStr::from_bytes(name.to_bytes())))
 }
 
 /// Checks this library's `parameters` in the configuration Kea is parsing, if any.
@@ -211,6 +211,7 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
     guarded("load", logging::LOAD_ERROR, Report::Always, 1, || {
         // SAFETY: Kea passes a valid, exclusive LibraryHandle reference for this call.
         let handle = unsafe { handle.as_mut() }.ok_or("null library handle")?;
+        // SAFETY: the handle is not moved out of while pinned (Kea owns it).
         let parameters = ffi::library_parameters(unsafe { Pin::new_unchecked(handle) })
             .map_err(|e| format!("reading parameters: {e}"))?;
         let config = kea_runscript_core::Config::load(&parameters).map_err(|e| e.to_string())?;
@@ -301,12 +302,14 @@ unsafe fn run_callout(
     if status == verdict::NEXT_STEP_SKIP || status == verdict::NEXT_STEP_DROP {
         return Ok(0);
     }
+    // SAFETY: as above; the shared borrow ends with the extraction.
     let event = extract::event(hook_point, unsafe { &*handle }).map_err(|e| e.to_string())?;
     let verdict = engine.handle(&event);
-    verdict::apply(hook_point, verdict, unsafe {
-        Pin::new_unchecked(&mut *handle)
-    })
-    .map_err(|e| format!("setting the next step: {e}"))?;
+    // SAFETY: as above; the only borrow of the handle now, and Kea owns (never moves) it.
+    let handle = unsafe { &mut *handle };
+    // SAFETY: the handle is not moved out of while pinned.
+    verdict::apply(hook_point, verdict, unsafe { Pin::new_unchecked(handle) })
+        .map_err(|e| format!("setting the next step: {e}"))?;
     Ok(0)
 }
 
@@ -320,8 +323,9 @@ macro_rules! callouts {
             /// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
             #[no_mangle]
             pub unsafe extern "C" fn $symbol(handle: *mut CalloutHandle) -> c_int {
-                guarded(stringify!($symbol), logging::CALLOUT_ERROR, Report::Limited, 0, || unsafe {
-                    callout(HookPoint::$hook_point, handle)
+                guarded(stringify!($symbol), logging::CALLOUT_ERROR, Report::Limited, 0, || {
+                    // SAFETY: the caller's contract above is `callout`'s.
+                    unsafe { callout(HookPoint::$hook_point, handle) }
                 })
             }
         )*
@@ -404,6 +408,7 @@ mod tests {
 
     /// Runs one callout of `engine` on `handle` and returns Kea's resulting next-step status.
     fn run(engine: &Engine, hook_point: HookPoint, handle: &mut UniquePtr<CalloutHandle>) -> i32 {
+        // SAFETY: the pointer is only used in place; the handle is never moved.
         let raw: *mut CalloutHandle = unsafe { handle.pin_mut().get_unchecked_mut() };
         // SAFETY: `raw` comes from a live handle borrowed for the whole call.
         assert_eq!(unsafe { run_callout(engine, hook_point, raw) }, Ok(0));
@@ -480,6 +485,7 @@ mod tests {
         // Reading this would fail (wrong type): success proves nothing was extracted.
         kea::set_test_wrong_type(handle.pin_mut(), "query4").unwrap();
         assert_eq!(run(&engine, HookPoint::Pkt4Send, &mut handle), 0);
+        // SAFETY: as in `run`.
         let raw: *mut CalloutHandle = unsafe { handle.pin_mut().get_unchecked_mut() };
         // SAFETY: as in `run`.
         let error = unsafe { run_callout(&engine, HookPoint::Pkt4Receive, raw) }.unwrap_err();
@@ -516,12 +522,13 @@ mod tests {
 
     #[test]
     fn a_null_handle_is_an_error_not_a_crash() {
-        // SAFETY: the entry points must cope with what a broken caller passes.
-        unsafe {
-            assert_eq!(lease4_renew(std::ptr::null_mut()), 0);
-            assert_eq!(pkt6_send(std::ptr::null_mut()), 0);
-            assert_eq!(load(std::ptr::null_mut()), 1);
-        }
+        // SAFETY (each): the entry points must cope with what a broken caller passes.
+        // SAFETY: see above.
+        assert_eq!(unsafe { lease4_renew(std::ptr::null_mut()) }, 0);
+        // SAFETY: see above.
+        assert_eq!(unsafe { pkt6_send(std::ptr::null_mut()) }, 0);
+        // SAFETY: see above.
+        assert_eq!(unsafe { load(std::ptr::null_mut()) }, 1);
         assert_eq!(unload(), 0);
     }
 

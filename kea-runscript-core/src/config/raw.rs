@@ -9,7 +9,7 @@ use serde::de::{Deserializer, Error as _};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::policy::Verdict;
+use crate::verdict::Verdict;
 
 /// One script's parameters exactly as written (aliases kept apart so that giving
 /// both spellings can be reported).

@@ -21,8 +21,8 @@ use kea_runscript_env::HookPoint;
 
 use crate::counters::{bump, drop_one, LiveCounters};
 use crate::log::{self, RateLimiter, Severity};
-use crate::policy::Verdict;
 use crate::spawn::{self, Child, ExitStatus, Limits, Program, Report, SpawnError, StopSignal};
+use crate::verdict::Verdict;
 
 /// After `SIGTERM` (timeout or unload), a script gets this long to exit before `SIGKILL`.
 pub const KILL_GRACE: Duration = Duration::from_millis(500);
@@ -44,7 +44,7 @@ pub trait Runner: Send + Sync {
 
 /// State shared by the runners of one engine: counters, the rate-limited log, and
 /// the stop signal every keeper watches (triggered at unload).
-pub(crate) struct Shared {
+pub(crate) struct RunnerContext {
     pub counters: LiveCounters,
     pub log: RateLimiter,
     pub stop: Arc<StopSignal>,
@@ -136,7 +136,11 @@ impl ScriptTarget {
 
     /// Starts the script for `event`: the rendered variables, then each configured
     /// addition whose name the rendering did not set (rendered variables win).
-    pub fn spawn(&self, event: &Arc<EventEnv>, shared: &Shared) -> Result<Child, SpawnError> {
+    pub fn spawn(
+        &self,
+        event: &Arc<EventEnv>,
+        context: &RunnerContext,
+    ) -> Result<Child, SpawnError> {
         let strings = &self.strings;
         let mut env: Vec<*const c_char> =
             Vec::with_capacity(event.vars.len() + strings.extra_env.len() + 1);
@@ -156,13 +160,13 @@ impl ScriptTarget {
         let limits = Limits {
             timeout: self.timeout,
             grace: KILL_GRACE,
-            stop: Some(Arc::clone(&shared.stop)),
+            stop: Some(Arc::clone(&context.stop)),
         };
         spawn::spawn(program, limits)
     }
 }
 
-impl Shared {
+impl RunnerContext {
     /// Accounts a launched run.
     pub fn started(&self) {
         bump(&self.counters.started);

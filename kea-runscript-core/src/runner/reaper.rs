@@ -1,31 +1,48 @@
 //! The reaper: one background thread per engine that waits for the async runs
-//! (epoll on their keepers' pidfds), collects their results and hands them to their
-//! runner, which may start the next queued event. Timeouts and termination at
+//! (epoll on their keepers' pidfds), collects their results and hands them to the
+//! run's [`RunOwner`] (the runner that started it, which may start the next queued
+//! event). It knows runners only through that trait. Timeouts and termination at
 //! unload are enforced by each run's keeper (see [`crate::spawn`]); the reaper never
 //! calls `waitpid(-1)`.
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use kea_runscript_env::HookPoint;
+use nix::errno::Errno;
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+use nix::sys::eventfd::{EfdFlags, EventFd};
 
-use super::spawn_async::SpawnAsync;
-use super::Shared;
+use super::RunnerContext;
 use crate::log::{self, Severity};
 use crate::spawn::{Child, FailedStep, Report, SpawnError};
 
 /// epoll token of the wake-up eventfd.
 const WAKE: u64 = 0;
 
+/// Who started a run the reaper watches: told once when it has ended.
+pub(crate) trait RunOwner: Send + Sync {
+    /// The run for `hook_point` ended with `result`; its keeper is already reaped.
+    fn run_ended(&self, hook_point: HookPoint, result: Result<Report, SpawnError>);
+}
+
+/// A run the reaper did not take: the child comes back to the caller, which ends it.
+pub(crate) struct NotWatched {
+    /// The run, still to be ended by the caller.
+    pub child: Child,
+    /// Why watching it failed; `None` when the reaper had already stopped.
+    pub error: Option<io::Error>,
+}
+
 /// One running async script.
 struct Entry {
     child: Child,
-    owner: Arc<SpawnAsync>,
+    owner: Arc<dyn RunOwner>,
     /// The hook point of the event it runs for (for logs).
     hook_point: HookPoint,
 }
@@ -40,7 +57,7 @@ impl Entry {
             hook_point,
         } = self;
         drop(child);
-        owner.finished(hook_point, result);
+        owner.run_ended(hook_point, result);
     }
 }
 
@@ -54,35 +71,19 @@ struct Entries {
 
 /// Handle to the reaper thread, shared by the async runners of an engine.
 pub(crate) struct Reaper {
-    epoll: OwnedFd,
-    wake: OwnedFd,
+    epoll: Epoll,
+    wake: EventFd,
     entries: Mutex<Entries>,
     next_token: AtomicU64,
-    shared: Arc<Shared>,
+    context: Arc<RunnerContext>,
     thread: Mutex<Option<JoinHandle<()>>>,
-}
-
-fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(rc)
-    }
 }
 
 impl Reaper {
     /// Creates the epoll set and starts the thread.
-    pub fn start(shared: Arc<Shared>) -> io::Result<Arc<Reaper>> {
-        // SAFETY: fd-creating calls; results checked and owned at once.
-        let epoll =
-            unsafe { OwnedFd::from_raw_fd(check(libc::epoll_create1(libc::EPOLL_CLOEXEC))?) };
-        // SAFETY: as above.
-        let wake = unsafe {
-            OwnedFd::from_raw_fd(check(libc::eventfd(
-                0,
-                libc::EFD_CLOEXEC | libc::EFD_NONBLOCK,
-            ))?)
-        };
+    pub fn start(context: Arc<RunnerContext>) -> io::Result<Arc<Reaper>> {
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+        let wake = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
         let reaper = Arc::new(Reaper {
             epoll,
             wake,
@@ -92,10 +93,10 @@ impl Reaper {
                 give_up_at: None,
             }),
             next_token: AtomicU64::new(WAKE + 1),
-            shared,
+            context,
             thread: Mutex::new(None),
         });
-        reaper.watch(reaper.wake.as_raw_fd(), WAKE)?;
+        reaper.watch(reaper.wake.as_fd(), WAKE)?;
         let runner = Arc::clone(&reaper);
         let handle = std::thread::Builder::new()
             .name("kea-runscript-reaper".into())
@@ -108,59 +109,44 @@ impl Reaper {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn watch(&self, fd: libc::c_int, token: u64) -> io::Result<()> {
-        let mut event = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: token,
-        };
-        // SAFETY: epoll_ctl on our epoll fd with a valid event.
-        check(unsafe {
-            libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event)
-        })?;
+    fn watch(&self, fd: impl AsFd, token: u64) -> io::Result<()> {
+        self.epoll
+            .add(fd, EpollEvent::new(EpollFlags::EPOLLIN, token))?;
         Ok(())
     }
 
     fn wake(&self) {
-        let one: u64 = 1;
-        // SAFETY: an 8-byte write to our eventfd.
-        unsafe {
-            libc::write(
-                self.wake.as_raw_fd(),
-                &one as *const u64 as *const libc::c_void,
-                8,
-            );
-        }
+        // Cannot fail short of a counter overflow; the thread drains it on each wake.
+        let _ = self.wake.arm();
     }
 
-    /// Hands a started run to the reaper. If the reaper has already stopped or cannot
-    /// watch it, the child is handed back (`Some`) and the caller ends it.
+    /// Hands a started run to the reaper, which tells `owner` when it has ended. If
+    /// the reaper has already stopped or cannot watch it, the child is handed back.
     pub fn register(
         &self,
         child: Child,
-        owner: Arc<SpawnAsync>,
+        owner: Arc<dyn RunOwner>,
         hook_point: HookPoint,
-    ) -> Option<Child> {
+    ) -> Result<(), NotWatched> {
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
-        let fd = child.as_fd().as_raw_fd();
         let mut entries = self.lock();
         if entries.closed {
-            return Some(child);
+            return Err(NotWatched { child, error: None });
         }
         // Inserted before it is watched, so an immediate end finds its entry.
-        entries.map.insert(
-            token,
-            Entry {
-                child,
-                owner,
-                hook_point,
-            },
-        );
-        if let Err(err) = self.watch(fd, token) {
+        let entry = entries.map.entry(token).or_insert(Entry {
+            child,
+            owner,
+            hook_point,
+        });
+        if let Err(err) = self.watch(entry.child.as_fd(), token) {
             let entry = entries.map.remove(&token).expect("just inserted");
-            self.shared.wait_failed(&entry.owner.target, &err);
-            return Some(entry.child);
+            return Err(NotWatched {
+                child: entry.child,
+                error: Some(err),
+            });
         }
-        None
+        Ok(())
     }
 
     /// For unload, once the keepers were told to stop: waits for the remaining runs
@@ -177,7 +163,7 @@ impl Reaper {
 
     /// The thread's loop.
     fn run(self: Arc<Self>) {
-        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 64];
+        let mut events = [EpollEvent::empty(); 64];
         loop {
             let timeout_ms = {
                 let mut entries = self.lock();
@@ -190,7 +176,7 @@ impl Reaper {
                         let left = std::mem::take(&mut entries.map);
                         entries.closed = true;
                         drop(entries);
-                        self.shared.log.always(
+                        self.context.log.always(
                             Severity::Error,
                             log::SHUTDOWN,
                             &format!(
@@ -207,46 +193,31 @@ impl Reaper {
                         }
                         return;
                     }
-                    Some(_) => 50,
-                    None => -1,
+                    Some(_) => Some(50u16),
+                    None => None,
                 }
             };
-            // SAFETY: epoll_wait into our buffer.
-            let n = unsafe {
-                libc::epoll_wait(
-                    self.epoll.as_raw_fd(),
-                    events.as_mut_ptr(),
-                    events.len() as libc::c_int,
-                    timeout_ms,
-                )
-            };
-            if n < 0 {
-                let err = io::Error::last_os_error();
-                if err.kind() != io::ErrorKind::Interrupted {
-                    self.shared
+            let n = match self.epoll.wait(&mut events, EpollTimeout::from(timeout_ms)) {
+                Ok(n) => n,
+                Err(Errno::EINTR) => continue,
+                Err(err) => {
+                    self.context
                         .log
                         .limited(Severity::Error, log::REAPER_FAILED, || {
                             format!("epoll_wait failed: {err}")
                         });
                     std::thread::sleep(Duration::from_millis(10));
+                    continue;
                 }
-                continue;
-            }
+            };
             let mut ended: Vec<(Entry, Result<Report, SpawnError>)> = Vec::new();
             {
                 let mut entries = self.lock();
-                for event in &events[..n as usize] {
-                    let token = event.u64;
+                for event in &events[..n] {
+                    let token = event.data();
                     if token == WAKE {
-                        let mut buf = 0u64;
-                        // SAFETY: an 8-byte read from our non-blocking eventfd.
-                        unsafe {
-                            libc::read(
-                                self.wake.as_raw_fd(),
-                                &mut buf as *mut u64 as *mut libc::c_void,
-                                8,
-                            );
-                        }
+                        // Drain it (non-blocking; an empty counter is no error here).
+                        let _ = self.wake.read();
                         continue;
                     }
                     let Some(entry) = entries.map.get_mut(&token) else {

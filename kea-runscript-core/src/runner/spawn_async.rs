@@ -8,13 +8,13 @@ use std::sync::{Arc, Mutex, Weak};
 
 use kea_runscript_env::HookPoint;
 
-use super::reaper::Reaper;
-use super::{EventEnv, Runner, ScriptTarget, Shared};
+use super::reaper::{NotWatched, Reaper, RunOwner};
+use super::{EventEnv, Runner, RunnerContext, ScriptTarget};
 use crate::config::AsyncSettings;
 use crate::counters::{bump, drop_one};
 use crate::log::{self, Severity};
-use crate::policy::Verdict;
 use crate::spawn::{ExitStatus, FailedStep, Report, SpawnError};
+use crate::verdict::Verdict;
 
 struct State {
     /// Slots taken: processes running or being started.
@@ -25,9 +25,9 @@ struct State {
 
 /// The spawn-async strategy for one script.
 pub(crate) struct SpawnAsync {
-    pub(super) target: ScriptTarget,
+    target: ScriptTarget,
     settings: AsyncSettings,
-    shared: Arc<Shared>,
+    context: Arc<RunnerContext>,
     reaper: Arc<Reaper>,
     state: Mutex<State>,
     me: Weak<SpawnAsync>,
@@ -37,13 +37,13 @@ impl SpawnAsync {
     pub fn new(
         target: ScriptTarget,
         settings: AsyncSettings,
-        shared: Arc<Shared>,
+        context: Arc<RunnerContext>,
         reaper: Arc<Reaper>,
     ) -> Arc<SpawnAsync> {
         Arc::new_cyclic(|me| SpawnAsync {
             target,
             settings,
-            shared,
+            context,
             reaper,
             state: Mutex::new(State {
                 in_flight: 0,
@@ -63,14 +63,21 @@ impl SpawnAsync {
     fn start(&self, mut event: Arc<EventEnv>) {
         loop {
             let hook_point = event.hook_point();
-            match self.target.spawn(&event, &self.shared) {
+            match self.target.spawn(&event, &self.context) {
                 Ok(child) => {
-                    self.shared.started();
-                    let me = self.me.upgrade().expect("runner alive while delivering");
-                    if let Some(child) = self.reaper.register(child, me, hook_point) {
-                        // Reaper already stopped (unload raced with this event): end it here.
+                    self.context.started();
+                    let me: Arc<dyn RunOwner> =
+                        self.me.upgrade().expect("runner alive while delivering");
+                    if let Err(NotWatched { child, error }) =
+                        self.reaper.register(child, me, hook_point)
+                    {
+                        // The reaper cannot watch it (a failed epoll_ctl, or stopped
+                        // because unload raced with this event): end it here.
+                        if let Some(err) = error {
+                            self.context.wait_failed(&self.target, &err);
+                        }
                         drop(child);
-                        self.shared.ended(
+                        self.context.ended(
                             &self.target,
                             hook_point,
                             &Err(SpawnError {
@@ -83,7 +90,7 @@ impl SpawnAsync {
                     return;
                 }
                 Err(err) => {
-                    self.shared.launch_failed(&self.target, hook_point, &err);
+                    self.context.launch_failed(&self.target, hook_point, &err);
                     match self.next_or_release() {
                         Some(next) => event = next,
                         None => return,
@@ -103,7 +110,7 @@ impl SpawnAsync {
         };
         match next {
             Some(event) => {
-                drop_one(&self.shared.counters.queued);
+                drop_one(&self.context.counters.queued);
                 Some(event)
             }
             None => {
@@ -116,16 +123,18 @@ impl SpawnAsync {
     fn release_slot(&self) {
         self.lock().in_flight -= 1;
     }
+}
 
+impl RunOwner for SpawnAsync {
     /// Called by the reaper when one of this script's runs has ended.
-    pub(super) fn finished(&self, hook_point: HookPoint, result: Result<Report, SpawnError>) {
-        self.shared.ended(&self.target, hook_point, &result);
+    fn run_ended(&self, hook_point: HookPoint, result: Result<Report, SpawnError>) {
+        self.context.ended(&self.target, hook_point, &result);
         if let Ok(Report {
             status: ExitStatus::Exited(code @ 1..),
             ..
         }) = result
         {
-            self.shared
+            self.context
                 .log
                 .limited(Severity::Warn, log::NONZERO_EXIT, || {
                     format!(
@@ -146,7 +155,7 @@ impl Runner for SpawnAsync {
         let mut state = self.lock();
         if state.stopping {
             drop(state);
-            bump(&self.shared.counters.dropped);
+            bump(&self.context.counters.dropped);
             return None;
         }
         if state.in_flight < self.settings.max_in_flight {
@@ -155,11 +164,11 @@ impl Runner for SpawnAsync {
             self.start(Arc::clone(event));
         } else if state.queue.len() < self.settings.max_queued {
             state.queue.push_back(Arc::clone(event));
-            bump(&self.shared.counters.queued);
+            bump(&self.context.counters.queued);
         } else {
             drop(state);
-            bump(&self.shared.counters.dropped);
-            self.shared.log.limited(Severity::Warn, log::EVENT_DROPPED, || {
+            bump(&self.context.counters.dropped);
+            self.context.log.limited(Severity::Warn, log::EVENT_DROPPED, || {
                 format!(
                     "event {} dropped for script {}: {} running (max-in-flight) and {} queued (max-queued)",
                     event.hook_point().name(),
@@ -180,10 +189,10 @@ impl Runner for SpawnAsync {
         };
         if discarded > 0 {
             for _ in 0..discarded {
-                drop_one(&self.shared.counters.queued);
-                bump(&self.shared.counters.dropped);
+                drop_one(&self.context.counters.queued);
+                bump(&self.context.counters.dropped);
             }
-            self.shared.log.always(
+            self.context.log.always(
                 Severity::Warn,
                 log::SHUTDOWN,
                 &format!(

@@ -5,27 +5,31 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::{EventEnv, Runner, ScriptTarget, Shared};
+use super::{EventEnv, Runner, RunnerContext, ScriptTarget};
 use crate::config::SyncSettings;
 use crate::counters::bump;
 use crate::log::{self, Severity};
-use crate::policy::Verdict;
 use crate::spawn::{ExitStatus, Report};
+use crate::verdict::Verdict;
 
 /// The spawn-sync strategy for one script.
 pub(crate) struct SpawnSync {
     target: ScriptTarget,
     settings: SyncSettings,
-    shared: Arc<Shared>,
+    context: Arc<RunnerContext>,
     stopping: AtomicBool,
 }
 
 impl SpawnSync {
-    pub fn new(target: ScriptTarget, settings: SyncSettings, shared: Arc<Shared>) -> SpawnSync {
+    pub fn new(
+        target: ScriptTarget,
+        settings: SyncSettings,
+        context: Arc<RunnerContext>,
+    ) -> SpawnSync {
         SpawnSync {
             target,
             settings,
-            shared,
+            context,
             stopping: AtomicBool::new(false),
         }
     }
@@ -39,7 +43,7 @@ impl SpawnSync {
             _ if report.stopped => Verdict::Continue,
             ExitStatus::Signaled(_) => self.settings.on_signal,
             ExitStatus::Exited(code) => self.settings.verdict_for(code).unwrap_or_else(|| {
-                self.shared
+                self.context
                     .log
                     .limited(Severity::Warn, log::EXIT_CODE_UNMAPPED, || {
                         format!(
@@ -58,21 +62,21 @@ impl Runner for SpawnSync {
     fn deliver(&self, event: &Arc<EventEnv>) -> Option<Verdict> {
         let hook_point = event.hook_point();
         if self.stopping.load(Ordering::Acquire) {
-            bump(&self.shared.counters.dropped);
+            bump(&self.context.counters.dropped);
             return Some(Verdict::Continue);
         }
-        let mut child = match self.target.spawn(event, &self.shared) {
+        let mut child = match self.target.spawn(event, &self.context) {
             Ok(child) => child,
             Err(err) => {
-                self.shared.launch_failed(&self.target, hook_point, &err);
+                self.context.launch_failed(&self.target, hook_point, &err);
                 return Some(Verdict::Continue);
             }
         };
-        self.shared.started();
+        self.context.started();
         // Bounded by the keeper: timeout + grace, or the stop signal at unload.
         let result = child.wait();
         drop(child);
-        self.shared.ended(&self.target, hook_point, &result);
+        self.context.ended(&self.target, hook_point, &result);
         Some(match result {
             Ok(report) => self.verdict(&report, event),
             Err(_) => Verdict::Continue,

@@ -2,14 +2,18 @@
 //! between bytes, either case), so JSON fixtures stay readable. An array of numbers is
 //! accepted on input too.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserializer, Serializer};
 
 pub(crate) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-    let mut text = String::new();
-    crate::format::push_plain_hex(&mut text, bytes);
+    // Plain lower-case hex. Written here rather than with `format`'s helpers: models sit
+    // below `format` (which knows lease states) and do not import it.
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(text, "{byte:02x}");
+    }
     serializer.serialize_str(&text)
 }
 

@@ -6,6 +6,7 @@ use super::{ClientId, Duid, HwAddr};
 
 /// A DHCPv4 lease as Kea's `Lease4` (the fields Kea's run-script hook renders).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Lease4 {
     /// The leased address.
     pub address: Ipv4Addr,
@@ -27,6 +28,7 @@ pub struct Lease4 {
 
 /// A DHCPv6 lease as Kea's `Lease6` (the fields Kea's run-script hook renders).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Lease6 {
     /// The leased address or delegated prefix.
     pub address: Ipv6Addr,
@@ -60,6 +62,7 @@ pub struct Lease6 {
 /// `expired-reclaimed`, otherwise `unknown (<n>)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum LeaseState {
     /// 0: `STATE_DEFAULT`, an active (or free) lease.
     Default,
@@ -69,6 +72,54 @@ pub enum LeaseState {
     ExpiredReclaimed,
     /// Any other raw state value.
     Other(u32),
+}
+
+impl Lease4 {
+    /// A lease of `address`; every other field empty (times and ids 0, no hostname,
+    /// no hardware address or client id, state `Default`). Set the fields you need:
+    ///
+    /// ```
+    /// use kea_runscript_env::{Lease4, LeaseState};
+    ///
+    /// let mut lease = Lease4::new("192.0.2.10".parse().unwrap());
+    /// lease.valid_lifetime = 3600;
+    /// lease.state = LeaseState::Declined;
+    /// assert_eq!(lease.state.to_raw(), 1);
+    /// ```
+    pub fn new(address: Ipv4Addr) -> Lease4 {
+        Lease4 {
+            address,
+            cltt: 0,
+            hostname: String::new(),
+            hwaddr: None,
+            state: LeaseState::Default,
+            subnet_id: 0,
+            valid_lifetime: 0,
+            client_id: None,
+        }
+    }
+}
+
+impl Lease6 {
+    /// A lease of type `lease_type` for `address`/`prefix_len` (128 for an address);
+    /// every other field empty (times and ids 0, no hostname, DUID or hardware
+    /// address, state `Default`).
+    pub fn new(lease_type: LeaseType, address: Ipv6Addr, prefix_len: u8) -> Lease6 {
+        Lease6 {
+            address,
+            cltt: 0,
+            hostname: String::new(),
+            hwaddr: None,
+            state: LeaseState::Default,
+            subnet_id: 0,
+            valid_lifetime: 0,
+            duid: None,
+            iaid: 0,
+            preferred_lifetime: 0,
+            prefix_len,
+            lease_type,
+        }
+    }
 }
 
 impl LeaseState {

@@ -10,7 +10,7 @@ mod lease;
 mod packet;
 mod subnet;
 
-pub use ids::{ClientId, Duid, HwAddr};
+pub use ids::{ClientId, Duid, HwAddr, HwAddrLengthError};
 pub use lease::{Lease4, Lease6, LeaseState, LeaseType};
 pub use packet::{DhcpOption, Pkt4, Pkt6, Proto, Relay6};
 pub use subnet::{Ia, Subnet4, Subnet6};

@@ -21,6 +21,7 @@ pub struct DhcpOption {
 /// `QUERY4_RELAYED` is derived from `giaddr` as Kea's `Pkt4::isRelayed` does
 /// (relayed when `giaddr` is neither `0.0.0.0` nor `255.255.255.255`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Pkt4 {
     /// The DHCP message type (option 53), e.g. 3 for DHCPREQUEST; Kea's `getType()`.
     pub msg_type: u8,
@@ -63,6 +64,41 @@ pub struct Pkt4 {
 }
 
 impl Pkt4 {
+    /// A packet of type `msg_type` with transaction id `transid`; every other field
+    /// empty (addresses unspecified, ports and counters 0, no options). Set the
+    /// fields you need:
+    ///
+    /// ```
+    /// use kea_runscript_env::{HwAddr, Pkt4};
+    ///
+    /// let mut query = Pkt4::new(3, 0x1234); // DHCPREQUEST
+    /// query.hwaddr = Some(HwAddr::ethernet([0x00, 0x0c, 0x01, 0x02, 0x03, 0x04]));
+    /// assert!(!query.is_relayed());
+    /// ```
+    pub fn new(msg_type: u8, transid: u32) -> Pkt4 {
+        Pkt4 {
+            msg_type,
+            transid,
+            local_addr: Ipv4Addr::UNSPECIFIED,
+            local_port: 0,
+            remote_addr: Ipv4Addr::UNSPECIFIED,
+            remote_port: 0,
+            iface_index: 0,
+            iface_name: String::new(),
+            hops: 0,
+            secs: 0,
+            flags: 0,
+            ciaddr: Ipv4Addr::UNSPECIFIED,
+            siaddr: Ipv4Addr::UNSPECIFIED,
+            yiaddr: Ipv4Addr::UNSPECIFIED,
+            giaddr: Ipv4Addr::UNSPECIFIED,
+            hwaddr: None,
+            local_hwaddr: None,
+            remote_hwaddr: None,
+            options: Vec::new(),
+        }
+    }
+
     /// The first option with this code.
     pub fn option(&self, code: u16) -> Option<&DhcpOption> {
         self.options.iter().find(|o| o.code == code)
@@ -88,6 +124,7 @@ pub enum Proto {
 
 /// One relay encapsulation of a DHCPv6 packet, as Kea's `Pkt6::RelayInfo`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Relay6 {
     /// The relay message type (12 RELAY-FORW, 13 RELAY-REPL).
     pub msg_type: u8,
@@ -103,6 +140,7 @@ pub struct Relay6 {
 
 /// A DHCPv6 packet as Kea's `Pkt6` (the fields Kea's run-script hook renders).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Pkt6 {
     /// The DHCPv6 message type, e.g. 5 for RENEW.
     pub msg_type: u8,
@@ -133,7 +171,40 @@ pub struct Pkt6 {
     pub relays: Vec<Relay6>,
 }
 
+impl Relay6 {
+    /// A relay layer with its header fields and no options.
+    pub fn new(msg_type: u8, hop_count: u8, link_addr: Ipv6Addr, peer_addr: Ipv6Addr) -> Relay6 {
+        Relay6 {
+            msg_type,
+            hop_count,
+            link_addr,
+            peer_addr,
+            options: Vec::new(),
+        }
+    }
+}
+
 impl Pkt6 {
+    /// A packet of type `msg_type` with transaction id `transid`; every other field
+    /// empty (addresses unspecified, ports 0, UDP, no options, no relays).
+    pub fn new(msg_type: u8, transid: u32) -> Pkt6 {
+        Pkt6 {
+            msg_type,
+            transid,
+            local_addr: Ipv6Addr::UNSPECIFIED,
+            local_port: 0,
+            remote_addr: Ipv6Addr::UNSPECIFIED,
+            remote_port: 0,
+            iface_index: 0,
+            iface_name: String::new(),
+            remote_hwaddr: None,
+            proto: Proto::Udp,
+            client_id: None,
+            options: Vec::new(),
+            relays: Vec::new(),
+        }
+    }
+
     /// The option with this code from the relay closest to the client that carries it
     /// (Kea's `getAnyRelayOption(code, RELAY_SEARCH_FROM_CLIENT)`).
     pub fn relay_option_from_client(&self, code: u16) -> Option<&DhcpOption> {

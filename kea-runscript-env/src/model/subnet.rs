@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 /// An IPv4 subnet: its Kea subnet id and prefix (rendered as `SUBNET4_*`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Subnet4 {
     /// Kea's subnet id.
     pub id: u32,
@@ -12,6 +13,7 @@ pub struct Subnet4 {
 
 /// An IPv6 subnet: its Kea subnet id and prefix (rendered as `SUBNET6_*`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Subnet6 {
     /// Kea's subnet id.
     pub id: u32,
@@ -22,6 +24,7 @@ pub struct Subnet6 {
 /// A DHCPv6 identity association option (IA_NA, IA_TA or IA_PD) as Kea's `Option6IA`
 /// (rendered as `PKT6_IA_*`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Ia {
     /// The IAID.
     pub iaid: u32,
@@ -31,4 +34,30 @@ pub struct Ia {
     pub t1: u32,
     /// The T2 time in seconds.
     pub t2: u32,
+}
+
+impl Subnet4 {
+    /// Subnet `id` with `prefix`.
+    pub fn new(id: u32, prefix: Ipv4Network) -> Subnet4 {
+        Subnet4 { id, prefix }
+    }
+}
+
+impl Subnet6 {
+    /// Subnet `id` with `prefix`.
+    pub fn new(id: u32, prefix: Ipv6Network) -> Subnet6 {
+        Subnet6 { id, prefix }
+    }
+}
+
+impl Ia {
+    /// An IA with its id, type (3 IA_NA, 25 IA_PD) and renewal times.
+    pub fn new(iaid: u32, ia_type: u16, t1: u32, t2: u32) -> Ia {
+        Ia {
+            iaid,
+            ia_type,
+            t1,
+            t2,
+        }
+    }
 }

@@ -38,6 +38,14 @@ pub fn render(event: &Event) -> Vec<(String, String)> {
 }
 
 /// The renderer of each argument, applied to the event's object for it.
+impl Event {
+    /// The event's environment: same as [`render`]`(self)`. (Defined with the
+    /// renderer, so that the model does not import it.)
+    pub fn render(&self) -> Vec<(String, String)> {
+        render(self)
+    }
+}
+
 fn render_argument(env: &mut Env, argument: Argument, event: &Event) {
     match argument {
         Argument::Query4 => packet::pkt4(env, event.query4.as_ref()),

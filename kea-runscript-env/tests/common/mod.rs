@@ -35,139 +35,133 @@ pub fn client_id() -> ClientId {
 }
 
 pub fn query4(msg_type: u8) -> Pkt4 {
-    Pkt4 {
-        msg_type,
-        transid: 0x1234_5678,
-        local_addr: "192.0.2.1".parse().unwrap(),
-        local_port: 67,
-        remote_addr: "192.0.2.254".parse().unwrap(),
-        remote_port: 67,
-        iface_index: 2,
-        iface_name: "eth0".into(),
-        hops: 1,
-        secs: 3,
-        flags: 0x8000,
-        ciaddr: "192.0.2.10".parse().unwrap(),
-        siaddr: "0.0.0.0".parse().unwrap(),
-        yiaddr: "0.0.0.0".parse().unwrap(),
-        giaddr: "192.0.2.254".parse().unwrap(),
-        hwaddr: Some(HwAddr::ethernet(CLIENT_MAC)),
-        local_hwaddr: Some(HwAddr {
-            htype: 1,
-            bytes: SERVER_MAC.to_vec(),
-            source: 0,
-        }),
-        remote_hwaddr: Some(HwAddr {
-            htype: 1,
-            bytes: RELAY_MAC.to_vec(),
-            source: 1,
-        }),
-        options: vec![
-            DhcpOption {
-                code: 53,
-                payload: vec![msg_type],
-            },
-            option82(),
-        ],
-    }
+    let mut pkt = Pkt4::new(msg_type, 0x1234_5678);
+    pkt.local_addr = "192.0.2.1".parse().unwrap();
+    pkt.local_port = 67;
+    pkt.remote_addr = "192.0.2.254".parse().unwrap();
+    pkt.remote_port = 67;
+    pkt.iface_index = 2;
+    pkt.iface_name = "eth0".into();
+    pkt.hops = 1;
+    pkt.secs = 3;
+    pkt.flags = 0x8000;
+    pkt.ciaddr = "192.0.2.10".parse().unwrap();
+    pkt.siaddr = "0.0.0.0".parse().unwrap();
+    pkt.yiaddr = "0.0.0.0".parse().unwrap();
+    pkt.giaddr = "192.0.2.254".parse().unwrap();
+    pkt.hwaddr = Some(HwAddr::ethernet(CLIENT_MAC));
+    pkt.local_hwaddr = Some(HwAddr {
+        htype: 1,
+        bytes: SERVER_MAC.to_vec(),
+        source: 0,
+    });
+    pkt.remote_hwaddr = Some(HwAddr {
+        htype: 1,
+        bytes: RELAY_MAC.to_vec(),
+        source: 1,
+    });
+    pkt.options = vec![
+        DhcpOption {
+            code: 53,
+            payload: vec![msg_type],
+        },
+        option82(),
+    ];
+    pkt
 }
 
 pub fn response4(msg_type: u8) -> Pkt4 {
-    Pkt4 {
-        msg_type,
-        local_addr: "192.0.2.1".parse().unwrap(),
-        remote_addr: "192.0.2.254".parse().unwrap(),
-        yiaddr: "192.0.2.10".parse().unwrap(),
-        siaddr: "192.0.2.1".parse().unwrap(),
-        ..query4(msg_type)
-    }
+    let mut pkt = query4(msg_type);
+    pkt.msg_type = msg_type;
+    pkt.local_addr = "192.0.2.1".parse().unwrap();
+    pkt.remote_addr = "192.0.2.254".parse().unwrap();
+    pkt.yiaddr = "192.0.2.10".parse().unwrap();
+    pkt.siaddr = "192.0.2.1".parse().unwrap();
+    pkt
 }
 
 pub fn subnet4() -> Subnet4 {
-    Subnet4 {
-        id: 1,
-        prefix: "192.0.2.0/24".parse().unwrap(),
-    }
+    Subnet4::new(1, "192.0.2.0/24".parse().unwrap())
 }
 
 pub fn lease4(last_octet: u8) -> Lease4 {
-    Lease4 {
-        address: [192, 0, 2, last_octet].into(),
-        cltt: 1_700_000_000,
-        hostname: "client1.example.org".into(),
-        hwaddr: Some(HwAddr::ethernet(CLIENT_MAC)),
-        state: LeaseState::Default,
-        subnet_id: 1,
-        valid_lifetime: 4000,
-        client_id: Some(client_id()),
-    }
+    let mut lease = Lease4::new([192, 0, 2, last_octet].into());
+    lease.cltt = 1_700_000_000;
+    lease.hostname = "client1.example.org".into();
+    lease.hwaddr = Some(HwAddr::ethernet(CLIENT_MAC));
+    lease.state = LeaseState::Default;
+    lease.subnet_id = 1;
+    lease.valid_lifetime = 4000;
+    lease.client_id = Some(client_id());
+    lease
 }
 
 pub fn query6(msg_type: u8) -> Pkt6 {
-    Pkt6 {
-        msg_type,
-        transid: 0x00ab_cdef,
-        local_addr: "2001:db8::1".parse().unwrap(),
-        local_port: 547,
-        remote_addr: "fe80::5054:ff:fe12:3456".parse().unwrap(),
-        remote_port: 547,
-        iface_index: 2,
-        iface_name: "eth0".into(),
-        remote_hwaddr: Some(HwAddr {
-            htype: 1,
-            bytes: RELAY_MAC.to_vec(),
-            source: 1,
-        }),
-        proto: Proto::Udp,
-        client_id: Some(duid()),
-        options: vec![DhcpOption {
-            code: 1,
-            payload: duid().0,
-        }],
-        relays: vec![
-            // Outermost relay (next to the server): its remote-id must lose to the inner one.
-            Relay6 {
-                msg_type: 12,
-                hop_count: 1,
-                link_addr: "2001:db8:ffff::1".parse().unwrap(),
-                peer_addr: "fe80::1".parse().unwrap(),
-                options: vec![
-                    DhcpOption {
-                        code: 18,
-                        payload: b"uplink".to_vec(),
-                    },
-                    DhcpOption {
-                        code: 37,
-                        payload: vec![0, 0, 0x0d, 0xe9, 0xee],
-                    },
-                ],
-            },
-            // Relay closest to the client.
-            Relay6 {
-                msg_type: 12,
-                hop_count: 0,
-                link_addr: "2001:db8:1::1".parse().unwrap(),
-                peer_addr: "fe80::20c:1ff:fe02:304".parse().unwrap(),
-                options: vec![
-                    DhcpOption {
-                        code: 37,
-                        payload: vec![0, 0, 0x0d, 0xe9, 0x01, 0x02, 0x03],
-                    },
-                    DhcpOption {
-                        code: 38,
-                        payload: b"sub-42".to_vec(),
-                    },
-                ],
-            },
-        ],
-    }
+    let mut pkt = Pkt6::new(msg_type, 0x00ab_cdef);
+    pkt.local_addr = "2001:db8::1".parse().unwrap();
+    pkt.local_port = 547;
+    pkt.remote_addr = "fe80::5054:ff:fe12:3456".parse().unwrap();
+    pkt.remote_port = 547;
+    pkt.iface_index = 2;
+    pkt.iface_name = "eth0".into();
+    pkt.remote_hwaddr = Some(HwAddr {
+        htype: 1,
+        bytes: RELAY_MAC.to_vec(),
+        source: 1,
+    });
+    pkt.proto = Proto::Udp;
+    pkt.client_id = Some(duid());
+    pkt.options = vec![DhcpOption {
+        code: 1,
+        payload: duid().0,
+    }];
+    pkt.relays = vec![
+        // Outermost relay (next to the server): its remote-id must lose to the inner one.
+        {
+            let mut relay = Relay6::new(
+                12,
+                1,
+                "2001:db8:ffff::1".parse().unwrap(),
+                "fe80::1".parse().unwrap(),
+            );
+            relay.options = vec![
+                DhcpOption {
+                    code: 18,
+                    payload: b"uplink".to_vec(),
+                },
+                DhcpOption {
+                    code: 37,
+                    payload: vec![0, 0, 0x0d, 0xe9, 0xee],
+                },
+            ];
+            relay
+        },
+        // Relay closest to the client.
+        {
+            let mut relay = Relay6::new(
+                12,
+                0,
+                "2001:db8:1::1".parse().unwrap(),
+                "fe80::20c:1ff:fe02:304".parse().unwrap(),
+            );
+            relay.options = vec![
+                DhcpOption {
+                    code: 37,
+                    payload: vec![0, 0, 0x0d, 0xe9, 0x01, 0x02, 0x03],
+                },
+                DhcpOption {
+                    code: 38,
+                    payload: b"sub-42".to_vec(),
+                },
+            ];
+            relay
+        },
+    ];
+    pkt
 }
 
 pub fn subnet6() -> Subnet6 {
-    Subnet6 {
-        id: 1,
-        prefix: "2001:db8:1::/64".parse().unwrap(),
-    }
+    Subnet6::new(1, "2001:db8:1::/64".parse().unwrap())
 }
 
 pub fn lease6(lease_type: LeaseType, last: u16) -> Lease6 {
@@ -175,20 +169,17 @@ pub fn lease6(lease_type: LeaseType, last: u16) -> Lease6 {
         LeaseType::Pd => ([0x2001, 0xdb8, 0x100, last, 0, 0, 0, 0].into(), 56),
         _ => ([0x2001, 0xdb8, 1, 0, 0, 0, 0, last].into(), 128),
     };
-    Lease6 {
-        address,
-        cltt: 1_700_000_000,
-        hostname: "client1.example.org".into(),
-        hwaddr: Some(HwAddr::ethernet(CLIENT_MAC)),
-        state: LeaseState::Default,
-        subnet_id: 1,
-        valid_lifetime: 7200,
-        duid: Some(duid()),
-        iaid: 0x0102_0304,
-        preferred_lifetime: 3600,
-        prefix_len,
-        lease_type,
-    }
+    let mut lease = Lease6::new(lease_type, address, prefix_len);
+    lease.cltt = 1_700_000_000;
+    lease.hostname = "client1.example.org".into();
+    lease.hwaddr = Some(HwAddr::ethernet(CLIENT_MAC));
+    lease.state = LeaseState::Default;
+    lease.subnet_id = 1;
+    lease.valid_lifetime = 7200;
+    lease.duid = Some(duid());
+    lease.iaid = 0x0102_0304;
+    lease.preferred_lifetime = 3600;
+    lease
 }
 
 /// The v4 message type a query has at this hook point.
@@ -248,10 +239,11 @@ pub fn full_event(hook_point: HookPoint) -> Event {
     event.leases4 = Some(vec![self::lease4(10), self::lease4(11)]);
     event.deleted_leases4 = Some(vec![self::lease4(9)]);
     event.query6 = Some(query6(query6_type(hook_point)));
-    event.response6 = Some(Pkt6 {
-        msg_type: 7,
-        relays: Vec::new(),
-        ..query6(7)
+    event.response6 = Some({
+        let mut pkt = query6(7);
+        pkt.msg_type = 7;
+        pkt.relays = Vec::new();
+        pkt
     });
     event.subnet6 = Some(subnet6());
     event.lease6 = Some(lease6);
@@ -260,21 +252,17 @@ pub fn full_event(hook_point: HookPoint) -> Event {
         self::lease6(LeaseType::Pd, 0x42),
     ]);
     event.deleted_leases6 = Some(vec![self::lease6(LeaseType::Na, 0xff)]);
-    event.ia = Some(Ia {
-        iaid: 0x0102_0304,
-        ia_type: 3,
-        t1: 1800,
-        t2: 2880,
-    });
+    event.ia = Some(Ia::new(0x0102_0304, 3, 1800, 2880));
     event.remove_lease = Some(true);
     event.fake_allocation = Some(false);
     // A second registration of one address, as Kea 3.0 (the first release with the hook
     // point) passes it: both leases in state 4, `registered`, IAID 0.
-    let registered = |valid_lifetime| Lease6 {
-        iaid: 0,
-        state: LeaseState::from_raw(4),
-        valid_lifetime,
-        ..self::lease6(LeaseType::Na, 0x77)
+    let registered = |valid_lifetime| {
+        let mut lease = self::lease6(LeaseType::Na, 0x77);
+        lease.iaid = 0;
+        lease.state = LeaseState::from_raw(4);
+        lease.valid_lifetime = valid_lifetime;
+        lease
     };
     event.address6 = Some(registered(0).address);
     event.old_lease6 = Some(registered(1800));
@@ -302,28 +290,27 @@ pub fn arguments_only(event: Event) -> Event {
     use kea_runscript_env::Argument as A;
     let hook_point = event.hook_point;
     let keep = |argument: A| hook_point.arguments().contains(&argument);
-    Event {
-        hook_point,
-        query4: event.query4.filter(|_| keep(A::Query4)),
-        response4: event.response4.filter(|_| keep(A::Response4)),
-        subnet4: event.subnet4.filter(|_| keep(A::Subnet4)),
-        client_id: event.client_id.filter(|_| keep(A::ClientId)),
-        hwaddr: event.hwaddr.filter(|_| keep(A::HwAddr)),
-        lease4: event.lease4.filter(|_| keep(A::Lease4)),
-        leases4: event.leases4.filter(|_| keep(A::Leases4)),
-        deleted_leases4: event.deleted_leases4.filter(|_| keep(A::DeletedLeases4)),
-        query6: event.query6.filter(|_| keep(A::Query6)),
-        response6: event.response6.filter(|_| keep(A::Response6)),
-        subnet6: event.subnet6.filter(|_| keep(A::Subnet6)),
-        lease6: event.lease6.filter(|_| keep(A::Lease6)),
-        leases6: event.leases6.filter(|_| keep(A::Leases6)),
-        deleted_leases6: event.deleted_leases6.filter(|_| keep(A::DeletedLeases6)),
-        ia: event.ia.filter(|_| keep(A::Ia)),
-        remove_lease: event.remove_lease.filter(|_| keep(A::RemoveLease)),
-        fake_allocation: event.fake_allocation.filter(|_| keep(A::FakeAllocation)),
-        address6: event.address6.filter(|_| keep(A::Address6)),
-        old_lease6: event.old_lease6.filter(|_| keep(A::OldLease6)),
-        new_lease6: event.new_lease6.filter(|_| keep(A::NewLease6)),
-        kea_version: event.kea_version,
-    }
+    let mut built = Event::new(hook_point);
+    built.query4 = event.query4.filter(|_| keep(A::Query4));
+    built.response4 = event.response4.filter(|_| keep(A::Response4));
+    built.subnet4 = event.subnet4.filter(|_| keep(A::Subnet4));
+    built.client_id = event.client_id.filter(|_| keep(A::ClientId));
+    built.hwaddr = event.hwaddr.filter(|_| keep(A::HwAddr));
+    built.lease4 = event.lease4.filter(|_| keep(A::Lease4));
+    built.leases4 = event.leases4.filter(|_| keep(A::Leases4));
+    built.deleted_leases4 = event.deleted_leases4.filter(|_| keep(A::DeletedLeases4));
+    built.query6 = event.query6.filter(|_| keep(A::Query6));
+    built.response6 = event.response6.filter(|_| keep(A::Response6));
+    built.subnet6 = event.subnet6.filter(|_| keep(A::Subnet6));
+    built.lease6 = event.lease6.filter(|_| keep(A::Lease6));
+    built.leases6 = event.leases6.filter(|_| keep(A::Leases6));
+    built.deleted_leases6 = event.deleted_leases6.filter(|_| keep(A::DeletedLeases6));
+    built.ia = event.ia.filter(|_| keep(A::Ia));
+    built.remove_lease = event.remove_lease.filter(|_| keep(A::RemoveLease));
+    built.fake_allocation = event.fake_allocation.filter(|_| keep(A::FakeAllocation));
+    built.address6 = event.address6.filter(|_| keep(A::Address6));
+    built.old_lease6 = event.old_lease6.filter(|_| keep(A::OldLease6));
+    built.new_lease6 = event.new_lease6.filter(|_| keep(A::NewLease6));
+    built.kea_version = event.kea_version;
+    built
 }

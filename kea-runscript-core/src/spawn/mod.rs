@@ -1,0 +1,455 @@
+//! Launching a script: the only module with substantial `unsafe`.
+//!
+//! # Why a keeper process
+//! Kea's `ProcessSpawn` reaps with `waitpid(-1, WNOHANG)` from its `SIGCHLD`
+//! handler, so any ordinary child of Kea can have its exit status stolen. A "clone
+//! child" (exit signal 0) is invisible to `waitpid` without `__WALL` — but only until
+//! it calls `execve`, which resets the exit signal to `SIGCHLD` (the kernel's
+//! `de_thread`). So the script must not be Kea's child at all.
+//!
+//! # Technique
+//! 1. The calling thread creates a **keeper**: `clone(CLONE_VM | CLONE_FILES |
+//!    CLONE_PIDFD)` with exit signal 0, on a stack we allocate. It shares Kea's
+//!    memory and fd table (so nothing is copied: the cost does not grow with the host's
+//!    memory, and no extra references to Kea's sockets are held), never calls
+//!    `execve`, so it stays a clone child: `waitpid(-1, …)` never sees it and Kea
+//!    never gets `SIGCHLD` for it. We wait for it through its pidfd
+//!    (`waitid(P_PIDFD, …, WEXITED | __WALL)`, or epoll). The calling thread returns
+//!    as soon as `clone` does.
+//! 2. The keeper starts the script with `clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD)`
+//!    (posix_spawn semantics), so the script is the keeper's child, not Kea's.
+//! 3. The keeper waits for the script's pidfd to become readable, enforcing the
+//!    timeout (`SIGTERM`, then `SIGKILL` after the grace, both to the script's whole
+//!    process group) and reacting to the engine's stop fd (unload), reaps the script with `waitid(P_PIDFD)`, writes the result
+//!    into memory shared with the parent, and exits.
+//!
+//! Code running in the keeper or in the script before `execve` shares the parent's
+//! memory, and its thread pointer is still the parent thread's: it does nothing but
+//! raw system calls (`raw_syscall*`, `raw_clone`; no libc wrapper that could write
+//! `errno` or take a lock, no allocation). The parent blocks every signal (including
+//! glibc's internal ones) around `clone`; the keeper keeps them all blocked for its
+//! whole life, so no host signal handler ever runs on the keeper's stack.
+//!
+//! The script, before `execve`: leads a new process group (`setpgid(0, 0)`, so that
+//! ending a timed-out script ends its children too), resets every signal disposition to `SIG_DFL`, sets
+//! `PR_SET_PDEATHSIG(SIGKILL)` (if its keeper is ever killed, the script dies too
+//! instead of running unmanaged), closes every fd from 3 up with `close_range` (also
+//! fds without `FD_CLOEXEC`), unblocks every signal. It inherits fds 0, 1 and 2 of the
+//! host as they are (as Kea's own hook does): its output goes where Kea's goes.
+//!
+//! # Rooms
+//! - this file: the API the runners use ([`spawn`], [`Child`], [`Program`], [`Limits`],
+//!   [`StopSignal`]) and the parent's side (waiting through `nix`);
+//! - `keeper`: the keeper and the script before `execve`, and the [`keeper::Handoff`]
+//!   memory they share with the parent;
+//! - `sys`: typed, async-signal-safe raw system calls;
+//! - `arch`: the `asm!` of each architecture behind typed registers.
+
+mod arch;
+mod keeper;
+mod sys;
+
+use std::any::Any;
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::ptr;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use nix::sys::eventfd::{EfdFlags, EventFd};
+use nix::sys::resource::{getrlimit, Resource, RLIM_INFINITY};
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
+
+use keeper::Handoff;
+
+/// How a script ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// It called `exit` with this code (0..=255).
+    Exited(i32),
+    /// It was killed by this signal.
+    Signaled(i32),
+}
+
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitStatus::Exited(code) => write!(f, "exit code {code}"),
+            ExitStatus::Signaled(sig) => {
+                write!(f, "killed by signal {sig} ({})", signal_name(*sig))
+            }
+        }
+    }
+}
+
+/// A short name for a signal number (`SIGTERM`, …), for log lines.
+pub fn signal_name(sig: i32) -> &'static str {
+    Signal::try_from(sig).map_or("other", Signal::as_str)
+}
+
+/// How a run ended: the script's status, and why it was terminated, if it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// The script's exit status.
+    pub status: ExitStatus,
+    /// It outlived its timeout and was sent `SIGTERM` (and `SIGKILL` after the grace).
+    pub timed_out: bool,
+    /// It was terminated because the engine was stopping (unload).
+    pub stopped: bool,
+}
+
+/// Which step of starting or watching a script failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailedStep {
+    /// Creating the keeper process.
+    Keeper,
+    /// Creating the script process (in the keeper).
+    Clone,
+    /// Closing inherited fds in the script before `execve`.
+    CloseFds,
+    /// `execve` of the script.
+    Exec,
+    /// Waiting for the keeper or the script.
+    Wait,
+}
+
+/// Error of starting or waiting for a script: the step that failed and the OS error.
+#[derive(Debug)]
+pub struct SpawnError {
+    /// The failed step.
+    pub step: FailedStep,
+    /// The OS error of that step.
+    pub error: io::Error,
+}
+
+impl std::fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let step = match self.step {
+            FailedStep::Keeper => "creating the keeper process",
+            FailedStep::Clone => "clone",
+            FailedStep::CloseFds => "closing inherited fds",
+            FailedStep::Exec => "execve",
+            FailedStep::Wait => "waiting",
+        };
+        write!(f, "{step} failed: {}", self.error)
+    }
+}
+
+impl std::error::Error for SpawnError {}
+
+/// What to run: `argv = [path, arg1]` and exactly the environment entries
+/// (`NAME=value`). The pointers handed to the keeper stay valid because the
+/// [`Child`] owns the program until the keeper has exited.
+pub struct Program {
+    path: CString,
+    /// Kept for `argv[1]`.
+    _arg1: CString,
+    /// Null-terminated pointer arrays into the strings above and `keep`.
+    argv: Vec<*const c_char>,
+    envp: Vec<*const c_char>,
+    _keep: Box<dyn Any + Send + Sync>,
+}
+
+// SAFETY: the raw pointers point into `path`, `arg1` and `_keep`, which move with the
+// Program and are immutable; nothing is shared mutably.
+unsafe impl Send for Program {}
+// SAFETY: as for Send: shared access only reads immutable strings.
+unsafe impl Sync for Program {}
+
+impl Program {
+    /// A program whose environment entries live in `keep` (shared by several
+    /// programs, e.g. one rendered event run by several scripts).
+    ///
+    /// # Safety
+    /// Every pointer in `env` must point to a NUL-terminated string owned by `keep`
+    /// (heap memory that does not move when `keep` moves) and never mutated.
+    pub unsafe fn with_shared_env(
+        path: CString,
+        arg1: CString,
+        env: Vec<*const c_char>,
+        keep: Box<dyn Any + Send + Sync>,
+    ) -> Program {
+        let argv = vec![path.as_ptr(), arg1.as_ptr(), ptr::null()];
+        let mut envp = env;
+        envp.push(ptr::null());
+        Program {
+            path,
+            _arg1: arg1,
+            argv,
+            envp,
+            _keep: keep,
+        }
+    }
+}
+
+/// An eventfd that, once triggered, makes every keeper watching it terminate its
+/// script (`SIGTERM`, `SIGKILL` after the grace). One per engine, for unload.
+#[derive(Debug)]
+pub struct StopSignal {
+    fd: EventFd,
+}
+
+impl StopSignal {
+    /// Creates the eventfd.
+    pub fn new() -> io::Result<StopSignal> {
+        let fd = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
+        Ok(StopSignal { fd })
+    }
+
+    /// Makes the fd readable for good (it is never read).
+    pub fn trigger(&self) {
+        // Cannot fail short of a counter overflow, which a never-read fd written
+        // once per unload does not reach.
+        let _ = self.fd.arm();
+    }
+}
+
+/// How long the keeper lets a script run, and what stops it.
+#[derive(Clone, Debug, Default)]
+pub struct Limits {
+    /// `SIGTERM` after this long; `None` = no limit.
+    pub timeout: Option<Duration>,
+    /// After `SIGTERM`, `SIGKILL` after this long.
+    pub grace: Duration,
+    /// Terminate the script when this is triggered.
+    pub stop: Option<Arc<StopSignal>>,
+}
+
+/// Size of each of the two stacks (keeper, script before exec). Both run a few raw
+/// system calls in small frames; 64 KiB leaves ample room.
+const STACK_BYTES: usize = 64 * 1024;
+
+/// The memory of one run shared with its keeper: the handoff, both stacks, the
+/// program's strings (pointed to by `handoff`) and the limits (the stop fd).
+struct RunMemory {
+    handoff: Handoff,
+    _stacks: [Stack; 2],
+    program: Program,
+    _limits: Limits,
+}
+
+/// An uninitialised, 16-byte-aligned stack.
+struct Stack(Vec<MaybeUninit<u128>>);
+
+impl Stack {
+    fn new() -> Stack {
+        let mut v = Vec::with_capacity(STACK_BYTES / 16);
+        v.resize_with(STACK_BYTES / 16, MaybeUninit::uninit);
+        Stack(v)
+    }
+
+    fn top(&mut self) -> *mut c_void {
+        // Stacks grow down: the top is one past the end of the allocation.
+        self.0.as_mut_ptr_range().end as *mut c_void
+    }
+}
+
+/// A started script, owned through its keeper's pidfd.
+///
+/// Dropping a `Child` whose keeper has not been reaped kills the keeper (the
+/// script dies with it through `PR_SET_PDEATHSIG`) and reaps it, so nothing is left
+/// unmanaged and the shared memory is freed only when no one uses it.
+pub struct Child {
+    keeper_pidfd: OwnedFd,
+    /// From `Box::into_raw`: a raw pointer, not a `Box`, because the keeper accesses
+    /// the block concurrently; freed in `Drop` after the keeper has been reaped.
+    block: *mut RunMemory,
+    reaped: bool,
+}
+
+// SAFETY: `block` is owned by the Child (freed in its Drop); the pointers inside it
+// point into the same heap block; the keeper only writes its atomics.
+unsafe impl Send for Child {}
+
+impl std::fmt::Debug for Child {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Child")
+            .field("path", &self.program().path)
+            .field("keeper_pidfd", &self.keeper_pidfd)
+            .field("reaped", &self.reaped)
+            .finish()
+    }
+}
+
+/// The soft `RLIMIT_NOFILE`, bounding the fallback fd-closing loop.
+fn max_fd() -> c_int {
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, _)) if soft != RLIM_INFINITY => soft.min(c_int::MAX as u64) as c_int,
+        _ => 65536,
+    }
+}
+
+fn millis(d: Option<Duration>) -> i64 {
+    d.map_or(-1, |d| d.as_millis().min(i64::MAX as u128) as i64)
+}
+
+/// Starts `program` under a keeper that enforces `limits`. Returns as soon as the
+/// keeper exists (the calling thread never waits for `execve`); a script that cannot
+/// be started is reported by [`Child::wait`]/[`Child::try_wait`]. Thread-safe.
+pub fn spawn(program: Program, limits: Limits) -> Result<Child, SpawnError> {
+    let mut stacks = [Stack::new(), Stack::new()];
+    let handoff = Handoff {
+        path: program.path.as_ptr(),
+        argv: program.argv.as_ptr(),
+        envp: program.envp.as_ptr(),
+        max_fd: max_fd(),
+        timeout_ms: millis(limits.timeout),
+        grace_ms: millis(Some(limits.grace)),
+        stop_fd: limits.stop.as_ref().map_or(-1, |s| s.fd.as_raw_fd()),
+        script_stack_top: stacks[1].top(),
+        keeper_pid: AtomicI32::new(0),
+        failed_step: AtomicI32::new(0),
+        failed_errno: AtomicI32::new(0),
+        result: AtomicI32::new(keeper::RESULT_PENDING),
+        value: AtomicI32::new(0),
+        timed_out: AtomicI32::new(0),
+        stopped: AtomicI32::new(0),
+    };
+    let keeper_stack_top = stacks[0].top();
+    // Everything the keeper touches, in one allocation freed after it is reaped.
+    let block = Box::into_raw(Box::new(RunMemory {
+        handoff,
+        _stacks: stacks,
+        program,
+        _limits: limits,
+    }));
+    // SAFETY: `block` is live; taking a field's address reads nothing.
+    let handoff = unsafe { ptr::addr_of_mut!((*block).handoff) };
+    // SAFETY: the handoff, the stacks and the program it points into live in `block`,
+    // which is freed only after the keeper has been reaped (Child's Drop).
+    match unsafe { keeper::start(handoff, keeper_stack_top) } {
+        Ok(pidfd) => Ok(Child {
+            // SAFETY: CLONE_PIDFD succeeded, so `pidfd` is a fresh fd that we own.
+            keeper_pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
+            block,
+            reaped: false,
+        }),
+        Err(errno) => {
+            // SAFETY: no keeper was created; the block is ours alone.
+            drop(unsafe { Box::from_raw(block) });
+            Err(SpawnError {
+                step: FailedStep::Keeper,
+                error: io::Error::from_raw_os_error(errno.0),
+            })
+        }
+    }
+}
+
+impl Child {
+    /// `waitid(P_PIDFD)` on the keeper; `block == false` returns `false` while it runs.
+    fn wait_keeper(&mut self, block: bool) -> io::Result<bool> {
+        let mut options = WaitPidFlag::WEXITED | WaitPidFlag::__WALL;
+        if !block {
+            options |= WaitPidFlag::WNOHANG;
+        }
+        loop {
+            match waitid(Id::PIDFd(self.keeper_pidfd.as_fd()), options) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(errno) => return Err(errno.into()),
+                Ok(WaitStatus::StillAlive) => return Ok(false),
+                Ok(_) => {
+                    self.reaped = true;
+                    return Ok(true);
+                }
+            }
+        }
+    }
+
+    /// The result the keeper recorded (call after it has been reaped).
+    fn report(&self) -> Result<Report, SpawnError> {
+        // SAFETY: the block lives until Drop; only atomics are read.
+        let sh = unsafe { &(*self.block).handoff };
+        let value = sh.value.load(Ordering::Relaxed);
+        let status = match sh.result.load(Ordering::Relaxed) {
+            keeper::RESULT_EXITED => ExitStatus::Exited(value),
+            keeper::RESULT_SIGNALED => ExitStatus::Signaled(value),
+            keeper::RESULT_FAILED => {
+                let step = match sh.failed_step.load(Ordering::Relaxed) {
+                    keeper::STEP_CLONE => FailedStep::Clone,
+                    keeper::STEP_CLOSE_FDS => FailedStep::CloseFds,
+                    keeper::STEP_EXEC => FailedStep::Exec,
+                    _ => FailedStep::Wait,
+                };
+                return Err(SpawnError {
+                    step,
+                    error: io::Error::from_raw_os_error(sh.failed_errno.load(Ordering::Relaxed)),
+                });
+            }
+            _ => {
+                // The keeper died without recording (killed from outside).
+                return Err(SpawnError {
+                    step: FailedStep::Wait,
+                    error: io::Error::other("the keeper process was killed"),
+                });
+            }
+        };
+        Ok(Report {
+            status,
+            timed_out: sh.timed_out.load(Ordering::Relaxed) != 0,
+            stopped: sh.stopped.load(Ordering::Relaxed) != 0,
+        })
+    }
+
+    /// The result if the run has ended (keeper reaped), `None` while it runs.
+    pub fn try_wait(&mut self) -> Option<Result<Report, SpawnError>> {
+        if !self.reaped {
+            match self.wait_keeper(false) {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(error) => {
+                    return Some(Err(SpawnError {
+                        step: FailedStep::Wait,
+                        error,
+                    }))
+                }
+            }
+        }
+        Some(self.report())
+    }
+
+    /// Blocks until the run has ended (bounded by the limits' timeout and grace, if
+    /// any) and returns its result.
+    pub fn wait(&mut self) -> Result<Report, SpawnError> {
+        if !self.reaped {
+            self.wait_keeper(true).map_err(|error| SpawnError {
+                step: FailedStep::Wait,
+                error,
+            })?;
+        }
+        self.report()
+    }
+
+    /// The program this child runs.
+    pub fn program(&self) -> &Program {
+        // SAFETY: the block lives until Drop; the program is immutable.
+        unsafe { &(*self.block).program }
+    }
+}
+
+impl AsFd for Child {
+    /// The keeper's pidfd: readable (`POLLIN`) once the run has ended.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.keeper_pidfd.as_fd()
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if !self.reaped {
+            // The script dies with its keeper (PR_SET_PDEATHSIG); the shared memory is
+            // freed only after the keeper is reaped below.
+            let _ = sys::pidfd_send_signal(self.keeper_pidfd.as_raw_fd(), libc::SIGKILL);
+            let _ = self.wait_keeper(true);
+        }
+        if self.reaped {
+            // SAFETY: the keeper is gone; nothing else refers to the block.
+            drop(unsafe { Box::from_raw(self.block) });
+        }
+        // (If even the blocking wait failed, the block is leaked rather than freed
+        // under a possibly live keeper.)
+    }
+}

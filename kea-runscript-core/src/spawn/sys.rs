@@ -1,0 +1,297 @@
+//! Typed raw system calls for code that must stay async-signal-safe: the keeper, the
+//! script before `execve`, and the parent while every signal is blocked around
+//! `clone`. Each wrapper states its kernel ABI once; callers pass Rust types. None
+//! touches `errno`, thread-local storage, locks or the allocator.
+
+use std::ffi::{c_char, c_int, c_void, CStr};
+
+use super::arch::{self, Arg, Entry, Errno, Nr};
+
+/// A kernel signal set (`sigset_t` as the `rt_sig*` calls and `ppoll` take it: one
+/// bit per signal 1..=64, 8 bytes), not glibc's 128-byte `sigset_t`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(transparent)]
+pub(super) struct KernelSigSet(u64);
+
+impl KernelSigSet {
+    /// Every signal, glibc's internal ones (`SIGCANCEL`, `SIGSETXID`) included.
+    pub(super) const FULL: KernelSigSet = KernelSigSet(!0);
+    /// No signal.
+    pub(super) const EMPTY: KernelSigSet = KernelSigSet(0);
+    /// The size argument of the `rt_sig*` calls.
+    const BYTES: usize = std::mem::size_of::<KernelSigSet>();
+}
+
+/// Highest signal number on Linux (`_NSIG - 1`).
+pub(super) const MAX_SIGNAL: c_int = 64;
+
+/// A kernel `struct sigaction`, all zeros: `SIG_DFL`, no flags, empty mask. Four
+/// words cover the layout of every supported architecture.
+#[repr(C)]
+struct DefaultAction([u64; 4]);
+
+/// How a reaped child ended, decoded from its `siginfo_t`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ChildEnd {
+    /// `CLD_EXITED`: `value` is the exit code; otherwise `value` is the signal.
+    pub exited: bool,
+    /// The exit code or the signal number.
+    pub value: c_int,
+}
+
+/// `getpid()`.
+pub(super) fn getpid() -> c_int {
+    // SAFETY: getpid takes no arguments and touches no memory.
+    let ret = unsafe { arch::syscall0(Nr::new(libc::SYS_getpid)) };
+    ret.result().map_or(0, |pid| pid as c_int)
+}
+
+/// `getppid()`.
+pub(super) fn getppid() -> c_int {
+    // SAFETY: getppid takes no arguments and touches no memory.
+    let ret = unsafe { arch::syscall0(Nr::new(libc::SYS_getppid)) };
+    ret.result().map_or(0, |pid| pid as c_int)
+}
+
+/// `prctl(PR_SET_NAME, name)`: the name `ps` shows (the kernel keeps 15 bytes).
+pub(super) fn set_process_name(name: &CStr) {
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string, which `name` is.
+    let _ = unsafe {
+        arch::syscall5(
+            Nr::new(libc::SYS_prctl),
+            Arg::int(libc::PR_SET_NAME),
+            Arg::ptr(name.as_ptr()),
+            Arg::ZERO,
+            Arg::ZERO,
+            Arg::ZERO,
+        )
+    };
+}
+
+/// `prctl(PR_SET_PDEATHSIG, signal)`: `signal` when the parent dies.
+pub(super) fn set_parent_death_signal(signal: c_int) {
+    // SAFETY: PR_SET_PDEATHSIG reads no memory.
+    let _ = unsafe {
+        arch::syscall5(
+            Nr::new(libc::SYS_prctl),
+            Arg::int(libc::PR_SET_PDEATHSIG),
+            Arg::int(signal),
+            Arg::ZERO,
+            Arg::ZERO,
+            Arg::ZERO,
+        )
+    };
+}
+
+/// `setpgid(0, 0)`: the caller leads a new process group.
+pub(super) fn lead_new_process_group() -> Result<(), Errno> {
+    // SAFETY: setpgid reads no memory.
+    let ret = unsafe { arch::syscall2(Nr::new(libc::SYS_setpgid), Arg::ZERO, Arg::ZERO) };
+    ret.result().map(drop)
+}
+
+/// `rt_sigprocmask(SIG_SETMASK, set)`; returns the previous mask.
+pub(super) fn set_signal_mask(set: &KernelSigSet) -> Result<KernelSigSet, Errno> {
+    let mut previous = KernelSigSet::EMPTY;
+    // SAFETY: both pointers are to live 8-byte sets, the size passed.
+    let ret = unsafe {
+        arch::syscall4(
+            Nr::new(libc::SYS_rt_sigprocmask),
+            Arg::int(libc::SIG_SETMASK),
+            Arg::ptr(set),
+            Arg::mut_ptr(&mut previous),
+            Arg::size(KernelSigSet::BYTES),
+        )
+    };
+    ret.result().map(|_| previous)
+}
+
+/// `rt_sigaction(signal, SIG_DFL)`: the default disposition, even for signals the
+/// host ignores (`execve` keeps `SIG_IGN`).
+pub(super) fn set_default_action(signal: c_int) -> Result<(), Errno> {
+    let action = DefaultAction([0; 4]);
+    // SAFETY: a live all-zero kernel sigaction (SIG_DFL), no old-action pointer.
+    let ret = unsafe {
+        arch::syscall4(
+            Nr::new(libc::SYS_rt_sigaction),
+            Arg::int(signal),
+            Arg::ptr(&action),
+            Arg::null(),
+            Arg::size(KernelSigSet::BYTES),
+        )
+    };
+    ret.result().map(drop)
+}
+
+/// `ppoll(fds, timeout, mask)`: the number of ready fds (0 on timeout).
+pub(super) fn ppoll(
+    fds: &mut [libc::pollfd],
+    timeout: Option<&libc::timespec>,
+    mask: &KernelSigSet,
+) -> Result<usize, Errno> {
+    let timeout = timeout.map_or(Arg::null(), |t| Arg::ptr(t));
+    // SAFETY: `fds` is a live, writable array of `fds.len()` pollfds; the timeout is
+    // null or a live timespec; the mask is a live 8-byte set.
+    let ret = unsafe {
+        arch::syscall5(
+            Nr::new(libc::SYS_ppoll),
+            Arg::mut_ptr(fds.as_mut_ptr()),
+            Arg::size(fds.len()),
+            timeout,
+            Arg::ptr(mask),
+            Arg::size(KernelSigSet::BYTES),
+        )
+    };
+    ret.result()
+}
+
+/// Monotonic time in ms (`clock_gettime(CLOCK_MONOTONIC)`).
+pub(super) fn monotonic_ms() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into a live timespec.
+    let _ = unsafe {
+        arch::syscall2(
+            Nr::new(libc::SYS_clock_gettime),
+            Arg::int(libc::CLOCK_MONOTONIC),
+            Arg::mut_ptr(&mut ts),
+        )
+    };
+    ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
+}
+
+/// `kill(-pgid, signal)`: signals a whole process group.
+pub(super) fn kill_group(pgid: c_int, signal: c_int) -> Result<(), Errno> {
+    // SAFETY: kill reads no memory.
+    let ret = unsafe { arch::syscall2(Nr::new(libc::SYS_kill), Arg::int(-pgid), Arg::int(signal)) };
+    ret.result().map(drop)
+}
+
+/// `pidfd_send_signal(pidfd, signal, NULL, 0)`.
+pub(super) fn pidfd_send_signal(pidfd: c_int, signal: c_int) -> Result<(), Errno> {
+    // SAFETY: no siginfo pointer; the call reads no memory.
+    let ret = unsafe {
+        arch::syscall4(
+            Nr::new(libc::SYS_pidfd_send_signal),
+            Arg::int(pidfd),
+            Arg::int(signal),
+            Arg::null(),
+            Arg::ZERO,
+        )
+    };
+    ret.result().map(drop)
+}
+
+/// `waitid(P_PIDFD, pidfd, WEXITED)`: reaps the child behind `pidfd`.
+pub(super) fn reap_pidfd(pidfd: c_int) -> Result<ChildEnd, Errno> {
+    let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
+    // SAFETY: waitid writes into a live siginfo_t; no rusage pointer.
+    let ret = unsafe {
+        arch::syscall5(
+            Nr::new(libc::SYS_waitid),
+            Arg::uint(libc::P_PIDFD),
+            Arg::int(pidfd),
+            Arg::mut_ptr(info.as_mut_ptr()),
+            Arg::int(libc::WEXITED),
+            Arg::null(),
+        )
+    };
+    ret.result()?;
+    // SAFETY: zero-initialised and then filled by the kernel: a valid siginfo_t.
+    let info = unsafe { info.assume_init() };
+    // SAFETY: for a waitid result the kernel fills the SIGCHLD fields si_status reads.
+    let value = unsafe { info.si_status() };
+    Ok(ChildEnd {
+        exited: info.si_code == libc::CLD_EXITED,
+        value,
+    })
+}
+
+/// `close(fd)`.
+///
+/// # Safety
+/// The caller owns `fd` and nothing uses it afterwards.
+pub(super) unsafe fn close(fd: c_int) {
+    // SAFETY: close reads no memory; ownership is the caller's promise.
+    let _ = unsafe { arch::syscall1(Nr::new(libc::SYS_close), Arg::int(fd)) };
+}
+
+/// `close_range(first, u32::MAX, 0)`: closes every fd from `first` up, with or
+/// without `FD_CLOEXEC`.
+///
+/// # Safety
+/// Nothing in this process uses those fds afterwards.
+pub(super) unsafe fn close_from(first: u32) -> Result<(), Errno> {
+    // SAFETY: close_range reads no memory; the fds are the caller's to close.
+    let ret = unsafe {
+        arch::syscall3(
+            Nr::new(libc::SYS_close_range),
+            Arg::uint(first),
+            Arg::uint(u32::MAX),
+            Arg::ZERO,
+        )
+    };
+    ret.result().map(drop)
+}
+
+/// `execve(path, argv, envp)`; returns only on failure.
+///
+/// # Safety
+/// `path` is a NUL-terminated string, `argv` and `envp` null-terminated arrays of
+/// NUL-terminated strings, all live.
+pub(super) unsafe fn execve(
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> Errno {
+    // SAFETY: the caller's promise about the three pointers.
+    let ret = unsafe {
+        arch::syscall3(
+            Nr::new(libc::SYS_execve),
+            Arg::ptr(path),
+            Arg::ptr(argv),
+            Arg::ptr(envp),
+        )
+    };
+    match ret.result() {
+        Err(errno) => errno,
+        Ok(_) => Errno(0),
+    }
+}
+
+/// `exit_group(code)`: ends this process (a keeper or pre-exec script shares the
+/// parent's memory, not its thread group).
+pub(super) fn exit(code: c_int) -> ! {
+    loop {
+        // SAFETY: exit_group reads no memory and ends only the calling process.
+        let _ = unsafe { arch::syscall1(Nr::new(libc::SYS_exit_group), Arg::int(code)) };
+    }
+}
+
+/// `clone(flags | CLONE_PIDFD)` starting `entry(arg)` on `stack_top`; returns the
+/// child's pid and stores its pidfd in `pidfd`.
+///
+/// # Safety
+/// As [`arch::clone_with_entry`]: the stack outlives the child's use of it and
+/// `entry` is async-signal-safe code fit for a process sharing our memory.
+pub(super) unsafe fn clone_pidfd(
+    flags: c_int,
+    stack_top: *mut c_void,
+    pidfd: &mut c_int,
+    entry: Entry,
+    arg: *mut c_void,
+) -> Result<c_int, Errno> {
+    // SAFETY: the caller's promise; `pidfd` is a live int the kernel writes.
+    let ret = unsafe {
+        arch::clone_with_entry(
+            Arg::int(flags | libc::CLONE_PIDFD),
+            stack_top,
+            Arg::mut_ptr(pidfd),
+            entry,
+            arg,
+        )
+    };
+    ret.result().map(|pid| pid as c_int)
+}
