@@ -14,7 +14,7 @@ tb_netns_up
 lib=/usr/lib/x86_64-linux-gnu/kea/hooks/libkea_runscript.so
 script=/usr/share/kea-runscript/examples/debug.sh
 [ -f "$lib" ] && [ -x "$script" ] || tb_die "the package did not install $lib and $script"
-if /usr/sbin/kea-dhcp4 -h 2>&1 | grep -q -- '-X:'; then
+if tb_kea_3; then
     # Kea 3.0 runs hook scripts only from /usr/share/kea/scripts (README, "Kea 3.0"): the
     # operator links the example there, and the configuration names the link.
     mkdir -p /usr/share/kea/scripts

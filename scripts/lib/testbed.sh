@@ -251,9 +251,17 @@ tb_kea_paths() {
         TB_KEA_ENV+=(KEA_HOOKS_PATH="$TB_DIR/hooks")
     fi
     TB_KEA_ARGS=()
-    if [ "${TB_KEA_X:-1}" != 0 ] && "/usr/sbin/kea-dhcp4" -h 2>&1 | grep -q -- '-X:'; then
+    if [ "${TB_KEA_X:-1}" != 0 ] && tb_kea_3; then
         TB_KEA_ARGS=(-X)
     fi
+}
+
+# True when the installed Kea is 3.0 or later (hook scripts only from its scripts directory).
+tb_kea_3() {
+    case $(/usr/sbin/kea-dhcp4 -v 2>/dev/null) in
+        1.* | 2.*) return 1 ;;
+        *) return 0 ;;
+    esac
 }
 
 # tb_kea_check 4|6 FILE: kea-dhcp -t (also loads the hook libraries).
