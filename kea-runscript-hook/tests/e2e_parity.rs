@@ -200,7 +200,10 @@ fn parity(family: Family, mt: bool, sync: bool) {
     if family == Family::V6 && common::kea::kea_hooks_version() >= 30000 {
         // The registrations reached Kea's hook too, so parity covers addr6_register.
         let registrations = kea.iter().filter(|r| r.hook == "addr6_register").count();
-        assert_eq!(registrations, 2, "Kea 3.0's hook must see both registrations");
+        assert_eq!(
+            registrations, 2,
+            "Kea 3.0's hook must see both registrations"
+        );
     }
     assert_parity(&kea, &ours);
     server.assert_healthy();

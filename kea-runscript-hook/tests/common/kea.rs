@@ -64,6 +64,31 @@ pub struct Settings {
     pub decline_probation: u32,
     /// The hooks-libraries entries.
     pub hooks: Vec<Value>,
+    /// Run Kea as Debian's unit does (user `_kea`) with these ambient capabilities
+    /// (`setpriv` names, e.g. `net_raw`) instead of as root.
+    pub kea_user_caps: Option<Vec<&'static str>>,
+}
+
+/// The ambient capabilities Debian's kea-dhcp4-server.service gives Kea (all of Kea 2.2, 2.6
+/// and 3.0): `User=_kea`, `AmbientCapabilities=CAP_NET_BIND_SERVICE CAP_NET_RAW`.
+pub const DEBIAN_UNIT_CAPS: &[&str] = &["net_bind_service", "net_raw"];
+
+/// The `setpriv` command line that runs a program as `_kea` holding `caps` as ambient
+/// capabilities, as systemd does for Debian's unit.
+pub fn as_kea_user(caps: &[&str]) -> Vec<String> {
+    let list = caps
+        .iter()
+        .map(|c| format!("+{c}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    vec![
+        "setpriv".into(),
+        "--reuid=_kea".into(),
+        "--regid=_kea".into(),
+        "--init-groups".into(),
+        format!("--inh-caps={list}"),
+        format!("--ambient-caps={list}"),
+    ]
 }
 
 impl Settings {
@@ -75,6 +100,7 @@ impl Settings {
             valid_lifetime: 3600,
             decline_probation: 3600,
             hooks,
+            kea_user_caps: None,
         }
     }
 
@@ -295,8 +321,18 @@ impl Kea {
         let config = settings.config(&tb.srv_if, &log);
         let (path, paths) = write_launch_config(scratch, &config);
         let out_file = std::fs::File::create(&out).expect("kea output file");
+        let user = settings
+            .kea_user_caps
+            .as_deref()
+            .map(as_kea_user)
+            .unwrap_or_default();
         let child = paths
-            .apply(Command::new("ip").args(["netns", "exec", &tb.srv, settings.family.binary()]))
+            .apply(
+                Command::new("ip")
+                    .args(["netns", "exec", &tb.srv])
+                    .args(&user)
+                    .arg(settings.family.binary()),
+            )
             .arg("-c")
             .arg(&path)
             .env("KEA_PIDFILE_DIR", &scratch.path)
