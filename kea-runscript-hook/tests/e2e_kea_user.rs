@@ -3,7 +3,9 @@
 //! 2.6 and 3.0. Scripts run as `_kea` and hold what Kea holds: a script that changes routes
 //! (`ip route add`, as examples/routes.sh does) is refused, until the operator grants Kea
 //! CAP_NET_ADMIN (the systemd drop-in in README.md, "Running as _kea") — then the script
-//! adds its route without sudo.
+//! adds its route without sudo. And when `_kea` runs out of processes (RLIMIT_NPROC), a
+//! script that cannot start is logged and counted, Kea keeps serving, and scripts start
+//! again once processes free up.
 
 mod common;
 
@@ -126,4 +128,126 @@ fn scripts_run_as_kea_with_keas_capabilities() {
             "route with CAP_NET_ADMIN: {line}"
         );
     }
+}
+
+/// Records each call, then holds its process for 2 s.
+const SLOW_SCRIPT: &str = r#"#!/bin/sh
+echo "$1" >>"$(/usr/bin/dirname "$0")/records"
+/usr/bin/sleep 2
+"#;
+
+/// Tasks (threads) of `pid`, from /proc.
+fn threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Tasks of every process of user `uid` (what RLIMIT_NPROC counts).
+fn user_tasks(uid: &str) -> usize {
+    let out = Command::new("ps")
+        .args(["-L", "-o", "lwp=", "-u", uid])
+        .output()
+        .expect("ps");
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+#[test]
+fn process_exhaustion_is_logged_counted_and_recovered() {
+    if !require_prereqs() {
+        return;
+    }
+    let Some(uid) = kea_uid() else {
+        common::missing_prereq("user _kea (Debian package kea-common)");
+        return;
+    };
+    let _slot = HeavySlot::acquire();
+    let scratch = Scratch::new("nproc");
+    let dir = scratch.join("script");
+    std::fs::create_dir_all(&dir).expect("script dir");
+    let script = dir.join("slow.sh");
+    std::fs::write(&script, SLOW_SCRIPT).expect("write script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    hand_to_kea(&scratch.path);
+    let tb = Testbed::new();
+    let mut settings = Settings::new(
+        Family::V4,
+        false,
+        vec![async_script_hook(
+            Lib::Ours,
+            &script,
+            &["leases4_committed"],
+        )],
+    );
+    settings.kea_user_caps = Some(DEBIAN_UNIT_CAPS.to_vec());
+    // What Kea itself needs: its tasks once it serves, measured in a first run (RLIMIT_NPROC
+    // can only be set as Kea starts: this sandbox lacks CAP_SYS_RESOURCE for prlimit --pid).
+    let kea_tasks = {
+        let server = Kea::start(&tb, &scratch, &settings);
+        threads(server.pid)
+    };
+    assert!(kea_tasks > 0, "Kea's tasks");
+    // Room for a few runs (each a keeper and the script) beyond Kea and what else _kea
+    // runs: the burst below starts far more at once.
+    let limit = user_tasks(&uid) + kea_tasks + 6;
+    settings.nproc_limit = Some(limit);
+    let mut server = Kea::start(&tb, &scratch, &settings);
+    let burst = |n: &str| {
+        let (_, out) = perfdhcp(
+            &tb,
+            &[
+                "-4", "-l", &tb.cli_if, "-r", "10", "-R", "20", "-n", n, "-p", "3",
+            ],
+            Duration::from_secs(20),
+        );
+        assert!(out.contains("sent packets"), "perfdhcp did not run: {out}");
+        out
+    };
+    let out = burst("20");
+    let failed = wait_for(Duration::from_secs(10), || {
+        server
+            .log_text()
+            .contains("KEA_RUNSCRIPT_SPAWN_FAILED")
+            .then_some(())
+    });
+    assert!(
+        failed.is_some(),
+        "no spawn failure logged at RLIMIT_NPROC={limit}:\n{out}\n{}",
+        server.log_text()
+    );
+    server.assert_healthy();
+    // Kea served the burst although scripts could not start.
+    assert!(
+        !out.contains("received packets: 0"),
+        "Kea stopped answering:\n{out}"
+    );
+    // Processes free up (the 2 s sleeps end): scripts start again.
+    std::thread::sleep(Duration::from_secs(3));
+    let records = dir.join("records");
+    let before = std::fs::read_to_string(&records)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    burst("2");
+    let after = wait_for(Duration::from_secs(10), || {
+        let now = std::fs::read_to_string(&records).ok()?.lines().count();
+        (now > before).then_some(now)
+    });
+    assert!(
+        after.is_some(),
+        "no script ran after processes freed up:\n{}",
+        server.log_text()
+    );
+    server.assert_healthy();
+    assert!(server.stop(), "Kea did not stop on SIGTERM");
+    let log = server.log_text();
+    let counted = log
+        .split("failed-to-start=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(
+        counted.is_some_and(|n| n > 0),
+        "the unload counters must count the failures:\n{log}"
+    );
 }

@@ -67,6 +67,8 @@ pub struct Settings {
     /// Run Kea as Debian's unit does (user `_kea`) with these ambient capabilities
     /// (`setpriv` names, e.g. `net_raw`) instead of as root.
     pub kea_user_caps: Option<Vec<&'static str>>,
+    /// RLIMIT_NPROC (soft and hard) Kea starts with: how many tasks its user may have.
+    pub nproc_limit: Option<usize>,
 }
 
 /// The ambient capabilities Debian's kea-dhcp4-server.service gives Kea (all of Kea 2.2, 2.6
@@ -101,6 +103,7 @@ impl Settings {
             decline_probation: 3600,
             hooks,
             kea_user_caps: None,
+            nproc_limit: None,
         }
     }
 
@@ -321,11 +324,17 @@ impl Kea {
         let config = settings.config(&tb.srv_if, &log);
         let (path, paths) = write_launch_config(scratch, &config);
         let out_file = std::fs::File::create(&out).expect("kea output file");
-        let user = settings
-            .kea_user_caps
-            .as_deref()
-            .map(as_kea_user)
+        let mut user: Vec<String> = settings
+            .nproc_limit
+            .map(|n| vec!["prlimit".into(), format!("--nproc={n}:{n}")])
             .unwrap_or_default();
+        user.extend(
+            settings
+                .kea_user_caps
+                .as_deref()
+                .map(as_kea_user)
+                .unwrap_or_default(),
+        );
         let child = paths
             .apply(
                 Command::new("ip")
