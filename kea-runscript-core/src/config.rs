@@ -71,7 +71,7 @@ pub struct Config {
 pub struct ScriptConfig {
     /// Absolute path of the executable (`name`, alias `script`).
     pub path: PathBuf,
-    /// Hook points it runs at (`hook-points`; default: Kea's 13).
+    /// Hook points it runs at (`hook-points`; default: Kea's hook points: 13, and `addr6_register` which only Kea 3.0 calls).
     pub hook_points: Vec<HookPoint>,
     /// Kill the script after this long (`timeout-ms`); `None` = never (async default).
     pub timeout: Option<Duration>,
