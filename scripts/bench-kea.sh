@@ -3,9 +3,15 @@
 #   (a) no hook library,
 #   (b) Kea's own libdhcp_run_script.so, async, a no-op /bin/sh script,
 #   (c) this project's libkea_runscript.so, async, the same script, default hook points,
-# interleaved in one run (a, b, c, a, b, c, …), a fresh Kea per measurement,
+#   (d) ours in worker mode, async, a Rust worker acknowledging each event at once
+#       (kea-runscript-core/examples/ack_worker.rs), default hook points,
+#   (e) ours in worker mode, async, examples/lease-log.py (a JSON line per event),
+#   (f) ours, sync spawn of the no-op script at pkt4_receive (every query waits for it),
+#   (g) ours, sync worker (the Rust one: its ack means continue) at pkt4_receive,
+# interleaved in one run (a, b, c, d, e, a, …), a fresh Kea per measurement,
 # perfdhcp in a network namespace joined by a veth. Prints DORA/s per round,
-# the medians, and the ratios ours/Kea-hook and ours/no-hook.
+# the medians, the ratios to no hook, and the resident memory of Kea and of the
+# worker at the start and at the end of each worker cell.
 #
 # Usage (as root):  scripts/bench-kea.sh
 # Environment:
@@ -17,6 +23,8 @@
 #   OURS_LIB=…       our library (default: $CARGO_TARGET_DIR or target/ + release/libkea_runscript.so;
 #                    built with cargo when missing)
 #   KEA_HOOK_LIB=…   Kea's run-script hook (default: Debian's path)
+#   ACK_WORKER=…     the fast worker (default: target/release/examples/ack_worker; built when missing)
+#   VARIANTS="none kea ours worker workerpy spawnsync workersync"  the cells of each round
 # Figures from one run are comparable with each other only; the machine's other
 # load shows as spread between rounds.
 bench_seconds_env=$SECONDS
@@ -45,6 +53,12 @@ if [ ! -f "$ours_lib" ] && [ -z "${OURS_LIB:-}" ]; then
     cargo build --release -j2 -p kea-runscript-hook >&2 || tb_die "building kea-runscript-hook failed"
 fi
 [ -f "$ours_lib" ] || tb_die "our library not found at $ours_lib (build it, or set OURS_LIB)"
+ack_worker=${ACK_WORKER:-${CARGO_TARGET_DIR:-$repo/target}/release/examples/ack_worker}
+if [ ! -x "$ack_worker" ] && [ -z "${ACK_WORKER:-}" ]; then
+    tb_log "building the fast worker (cargo build --release -p kea-runscript-core --example ack_worker)"
+    cargo build --release -j2 -p kea-runscript-core --example ack_worker >&2 || tb_die "building ack_worker failed"
+fi
+[ -x "$ack_worker" ] || tb_die "fast worker not found at $ack_worker (build it, or set ACK_WORKER)"
 
 TB_KEA_SEVERITY=WARN
 # Our library's own logger at INFO (its own file): a few lines per Kea, among
@@ -57,13 +71,23 @@ noop="$TB_DIR/noop.sh"
 printf '#!/bin/sh\nexit 0\n' >"$noop"
 chmod 755 "$noop"
 
-variants=(none kea ours)
-declare -A label=([none]="no hook" [kea]="libdhcp_run_script" [ours]="libkea_runscript")
+read -r -a variants <<<"${VARIANTS:-none kea ours worker workerpy spawnsync workersync}"
+declare -A label=([none]="no hook" [kea]="libdhcp_run_script" [ours]="libkea_runscript"
+                  [worker]="ours, Rust worker" [workerpy]="ours, lease-log.py"
+                  [spawnsync]="ours, sync spawn rcv" [workersync]="ours, sync worker rcv")
+lease_log="$TB_DIR/lease-log.jsonl"
 declare -A hooks=(
     [none]="[]"
     [kea]="[{\"library\": \"$kea_hook_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": false}}]"
     [ours]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": false}}]"
+    [worker]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$ack_worker\", \"mode\": \"worker\"}}]"
+    [workerpy]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$repo/examples/lease-log.py\", \"mode\": \"worker\", \"env\": {\"LEASE_LOG\": \"$lease_log\"}}}]"
+    [spawnsync]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": true, \"hook-points\": [\"pkt4_receive\"]}}]"
+    [workersync]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$ack_worker\", \"mode\": \"worker\", \"sync\": true, \"hook-points\": [\"pkt4_receive\"]}}]"
 )
+for v in "${variants[@]}"; do
+    [ -n "${label[$v]:-}" ] || tb_die "unknown variant '$v' in VARIANTS"
+done
 for v in "${variants[@]}"; do
     tb_kea4_config "$TB_DIR/bench-$v.json" "${hooks[$v]}"
     tb_kea_check 4 "$TB_DIR/bench-$v.json"
@@ -73,11 +97,24 @@ done
 # script run costs one, so the delta shows whether every lease ran the script.
 forks() { awk '$1 == "processes" {print $2}' /proc/stat; }
 
-# measure VARIANT ROUND: fresh Kea, one perfdhcp run; appends
-# "variant round dora/s leases processes warnings script-runs dropped" to results.
+# Resident memory in KiB of Kea and of its workers (children of its keepers).
+rss_of() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+worker_rss() {
+    local keeper total=0 w
+    for keeper in $(ps -o pid= --ppid "$TB_KEA_PID"); do
+        for w in $(ps -o pid= --ppid "$keeper"); do total=$((total + $(rss_of "$w"))); done
+    done
+    echo "$total"
+}
+
+# measure VARIANT ROUND: fresh Kea, one perfdhcp run; appends "variant round dora/s
+# leases processes warnings script-runs dropped kea-rss0 kea-rss1 worker-rss0
+# worker-rss1" to results (script runs: events answered, for the workers).
 measure() {
-    local v=$1 r=$2 out rc f0 f1 dora acks warns counters started dropped
+    local v=$1 r=$2 out rc f0 f1 dora acks warns counters started dropped k0 k1 w0 w1
+    : >"$lease_log"
     tb_kea_start 4 "$TB_DIR/bench-$v.json"
+    k0=$(rss_of "$TB_KEA_PID") w0=$(worker_rss)
     f0=$(forks)
     rc=0
     out=$(tb_cli perfdhcp -4 -l "$TB_VCLI" -r "$rate" -p "$period" -R "$clients" 2>&1) || rc=$?
@@ -89,6 +126,7 @@ measure() {
     # Let async scripts of the last leases finish before counting and stopping.
     sleep 1
     f1=$(forks)
+    k1=$(rss_of "$TB_KEA_PID") w1=$(worker_rss)
     tb_kea_stop
     dora=$(echo "$out" | awk '/^Rate:/ {print $2; exit}')
     [ -n "$dora" ] || { echo "$out" | tail -n 20 >&2; tb_die "no 'Rate:' line in perfdhcp's output ($v, round $r)"; }
@@ -100,21 +138,26 @@ measure() {
     warns=$(grep -E ' (WARN|ERROR|FATAL) ' "$TB_KEA_LOG" | grep -c -v -E 'DHCPSRV_MEMFILE_NO_STORAGE|DHCP4_MULTI_THREADING_INFO' || true)
     # Our counters at unload: "events=… started=… … dropped=…".
     started=- dropped=-
-    if [ "$v" = ours ]; then
+    if [ "$v" != none ] && [ "$v" != kea ]; then
         counters=$(grep -o 'unload: counters [^@]*' "$TB_RUNSCRIPT_LOG" | tail -n 1 || true)
         [ -n "$counters" ] || tb_die "our library logged no counters at unload (see $TB_RUNSCRIPT_LOG)"
-        started=$(echo "$counters" | grep -o ' started=[0-9]*' | cut -d= -f2)
+        # Spawn: runs started; worker: events the worker answered.
+        if [ "$v" = ours ] || [ "$v" = spawnsync ]; then
+            started=$(echo "$counters" | grep -o ' started=[0-9]*' | cut -d= -f2)
+        else
+            started=$(echo "$counters" | grep -o ' acked=[0-9]*' | cut -d= -f2)
+        fi
         dropped=$(echo "$counters" | grep -o ' dropped=[0-9]*' | cut -d= -f2)
     fi
-    printf '%s %s %s %s %s %s %s %s\n' "$v" "$r" "$dora" "${acks:-0}" "$((f1 - f0))" "$warns" "$started" "$dropped" \
-        >>"$TB_DIR/results"
-    printf '  round %d  %-20s %10.1f DORA/s  (%s leases, %s processes system-wide, script runs %s, dropped %s, %s Kea warnings)\n' \
-        "$r" "${label[$v]}" "$dora" "${acks:-0}" "$((f1 - f0))" "$started" "$dropped" "$warns" >&2
+    printf '%s %s %s %s %s %s %s %s %s %s %s %s\n' "$v" "$r" "$dora" "${acks:-0}" "$((f1 - f0))" "$warns" "$started" "$dropped" \
+        "$k0" "$k1" "$w0" "$w1" >>"$TB_DIR/results"
+    printf '  round %d  %-20s %10.1f DORA/s  (%s leases, %s processes system-wide, script runs/acks %s, dropped %s, %s Kea warnings; RSS KiB Kea %s->%s, worker %s->%s)\n' \
+        "$r" "${label[$v]}" "$dora" "${acks:-0}" "$((f1 - f0))" "$started" "$dropped" "$warns" "$k0" "$k1" "$w0" "$w1" >&2
 }
 
 tb_log "kea-dhcp4 $(/usr/sbin/kea-dhcp4 -v), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 tb_log "ours: $ours_lib ($(date -u -r "$ours_lib" +%FT%TZ); checkout at $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'))"
-tb_log "perfdhcp -4 -l <veth> -r $rate -p $period -R $clients; $rounds rounds of (a) no hook, (b) Kea's hook, (c) ours"
+tb_log "perfdhcp -4 -l <veth> -r $rate -p $period -R $clients; $rounds rounds of: ${variants[*]}"
 : >"$TB_DIR/results"
 for r in $(seq "$rounds"); do
     for v in "${variants[@]}"; do
@@ -129,30 +172,51 @@ col() { awk -v v="$1" -v c="$2" '$1 == v {print $c}' "$TB_DIR/results"; }
 
 echo
 echo "DORA exchanges/s (perfdhcp -4 -r $rate -p $period -R $clients; fresh kea-dhcp4 per cell, loggers at WARN)"
-printf '%-8s %12s %20s %18s\n' round "(a) no hook" "(b) libdhcp_run_script" "(c) libkea_runscript"
+printf '%-8s' round
+for v in "${variants[@]}"; do printf ' %20s' "${label[$v]}"; done
+echo
 for r in $(seq "$rounds"); do
     printf '%-8s' "$r"
     for v in "${variants[@]}"; do
-        printf ' %18.1f' "$(awk -v v="$v" -v r="$r" '$1 == v && $2 == r {print $3}' "$TB_DIR/results")"
+        printf ' %20.1f' "$(awk -v v="$v" -v r="$r" '$1 == v && $2 == r {print $3}' "$TB_DIR/results")"
     done
     echo
 done
 declare -A med
 for v in "${variants[@]}"; do med[$v]=$(col "$v" 3 | median); done
-printf '%-8s %18.1f %18.1f %18.1f\n' median "${med[none]}" "${med[kea]}" "${med[ours]}"
+printf '%-8s' median
+for v in "${variants[@]}"; do printf ' %20.1f' "${med[$v]}"; done
 echo
-awk -v o="${med[ours]}" -v k="${med[kea]}" -v n="${med[none]}" 'BEGIN {
-    printf "ratio ours/kea-hook (medians): %.2fx   (target >= 1.8x)\n", o / k
-    printf "ratio ours/no-hook  (medians): %.3f\n", o / n
-    printf "ratio kea-hook/no-hook:        %.3f\n", k / n
-}'
+echo
+if [ -n "${med[kea]:-}" ] && [ -n "${med[ours]:-}" ]; then
+    awk -v o="${med[ours]}" -v k="${med[kea]}" 'BEGIN {printf "ratio ours/kea-hook (medians): %.2fx   (target >= 1.8x)\n", o / k}'
+fi
+if [ -n "${med[none]:-}" ]; then
+    for v in "${variants[@]}"; do
+        [ "$v" = none ] && continue
+        goal=""
+        [ "$v" = worker ] && goal="   (goal >= 0.9)"
+        awk -v x="${med[$v]}" -v n="${med[none]}" -v l="${label[$v]}" -v g="$goal" \
+            'BEGIN {printf "ratio %-20s/ no hook (medians): %.3f%s\n", l, x / n, g}'
+    done
+fi
+if [ -n "${med[spawnsync]:-}" ] && [ -n "${med[workersync]:-}" ]; then
+    awk -v w="${med[workersync]}" -v s="${med[spawnsync]}" 'BEGIN {printf "ratio sync worker / sync spawn at pkt4_receive (medians): %.2fx\n", w / s}'
+fi
+for v in worker workerpy workersync; do
+    [ -n "${med[$v]:-}" ] || continue
+    awk -v v="$v" -v l="${label[$v]}" '$1 == v {printf "memory %-20s round %s: Kea %d -> %d KiB, worker %d -> %d KiB\n", l, $2, $9, $10, $11, $12}' "$TB_DIR/results"
+done
 echo
 echo "work done (all rounds). Processes = all the kernel created during the runs (other"
 echo "load included): about one per lease when the script ran for each. Ours also counts exactly:"
-for v in kea ours; do
+for v in "${variants[@]}"; do
+    [ "$v" = none ] && continue
     awk -v v="$v" -v l="${label[$v]}" '$1 == v {a += $4; f += $5; w += $6; s += $7; d += $8}
         END {printf "  %-20s %d leases, %d processes (%.2f per lease), %d Kea warnings/errors", l, a, f, (a ? f / a : 0), w
              if (v == "ours") printf ", %d script runs, %d events dropped", s, d
+             if (v == "spawnsync") printf ", %d script runs, %d events dropped", s, d
+             if (v == "worker" || v == "workerpy" || v == "workersync") printf ", %d events answered by the worker, %d dropped", s, d
              printf "\n"}' "$TB_DIR/results"
     if [ -s "$TB_DIR/warnings-$v" ]; then
         sort "$TB_DIR/warnings-$v" | uniq -c | sort -rn | head -n 5 | sed 's/^/      /'

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the build, the demo and the tests need on Debian, only what is
 # missing (idempotent): Kea 2.2 (servers, headers, perfdhcp), Boost headers, a C++
-# compiler, iproute2, nftables (examples test), and a Rust toolchain new enough
-# for the workspace.
+# compiler, iproute2, nftables (examples test), nats-server and a Python venv with
+# nats-py in target/venv (the NATS worker example and its test), and a Rust
+# toolchain new enough for the workspace.
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 MIN_RUST_MINOR=75   # workspace rust-version 1.75
@@ -16,13 +17,25 @@ apt_install() {
 
 need=()
 for pair in kea-dhcp4:kea-dhcp4-server kea-dhcp6:kea-dhcp6-server perfdhcp:kea-admin \
-            ip:iproute2 pgrep:procps nft:nftables c++:g++; do
+            ip:iproute2 pgrep:procps nft:nftables c++:g++ nats-server:nats-server \
+            python3:python3; do
   cmd=${pair%%:*}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("${pair#*:}")
 done
 [ -f /usr/include/kea/hooks/hooks.h ] || need+=(kea-dev)
 [ -d /usr/include/boost ] || need+=(libboost-dev)
 [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
+/usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+
+# The NATS client of examples/nats-publish.py, in a venv of the repository's own
+# (KRS_VENV overrides the place; the e2e test looks there too).
+NATS_PY=nats-py==2.16.0
+venv=${KRS_VENV:-$(cd "$(dirname "$0")/.." && pwd)/target/venv}
+if ! "$venv/bin/python3" -c 'import nats' 2>/dev/null; then
+  echo "install-deps: creating $venv with $NATS_PY"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "$NATS_PY"
+fi
 
 # Rust: a rustup toolchain (~/.cargo/bin) if there is one; otherwise Debian's. The
 # plain `cargo` package of bookworm is 1.63, too old; `cargo-web` is Debian's

@@ -123,6 +123,7 @@ RawLease4 lease4(const Lease4Ptr& lease) {
         raw.subnet_id = lease->subnet_id_;
         raw.valid_lifetime = lease->valid_lft_;
         raw.client_id = client_id(lease->client_id_);
+        raw.expired = lease->expired();
     }
     return (raw);
 }
@@ -143,6 +144,7 @@ RawLease6 lease6(const Lease6Ptr& lease) {
         raw.preferred_lifetime = lease->preferred_lft_;
         raw.prefix_len = lease->prefixlen_;
         raw.lease_type = static_cast<uint32_t>(lease->type_);
+        raw.expired = lease->expired();
     }
     return (raw);
 }
@@ -228,6 +230,14 @@ RawPkt6 pkt6(const Pkt6Ptr& pkt) {
     } catch (const isc::Exception&) {
         raw.client_id = RawBytes{};
     }
+    // Kea's own search over every source it knows (kea-hook-runscript's KEA_QUERY6_HWADDR).
+    // Not const in Kea: with a raw-socket address it records the source on that object,
+    // as Kea itself does when it asks.
+    try {
+        raw.mac = hwaddr(pkt->getMAC(HWAddr::HWADDR_SOURCE_ANY));
+    } catch (const isc::Exception&) {
+        raw.mac = RawHwAddr{};
+    }
     raw.options = options(pkt->options_);
     for (const Pkt6::RelayInfo& relay : pkt->relay_info_) {
         RawRelay6 info{};
@@ -284,7 +294,32 @@ RawBool boolean(const bool& value) {
     return (raw);
 }
 
+// Kea's own toText() dump of an object, empty when absent.
+template <typename Ptr>
+rust::String text(const CalloutHandle& handle, rust::Str name) {
+    Ptr value;
+    if (!fetch(handle, name, value) || !value) {
+        return (rust::String());
+    }
+    // Not necessarily UTF-8 (a hostname, an option's bytes): cxx rejects that in
+    // rust::String, so it goes through lossily.
+    const std::string dump = value->toText();
+    return (rust::String::lossy(dump.data(), dump.size()));
+}
+
 } // namespace
+
+rust::String get_pkt6_text(const CalloutHandle& handle, rust::Str name) {
+    return (text<Pkt6Ptr>(handle, name));
+}
+
+rust::String get_lease4_text(const CalloutHandle& handle, rust::Str name) {
+    return (text<Lease4Ptr>(handle, name));
+}
+
+rust::String get_lease6_text(const CalloutHandle& handle, rust::Str name) {
+    return (text<Lease6Ptr>(handle, name));
+}
 
 RawPkt4 get_pkt4(const CalloutHandle& handle, rust::Str name) {
     return (read(handle, name, pkt4));

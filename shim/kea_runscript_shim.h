@@ -59,4 +59,9 @@ RawBytes get_address(const CalloutHandle& handle, rust::Str name);
 RawIa get_ia(const CalloutHandle& handle, rust::Str name);
 RawBool get_bool(const CalloutHandle& handle, rust::Str name);
 
+// Kea's own toText() dump of a Pkt6Ptr / Lease4Ptr / Lease6Ptr argument ("" when absent).
+rust::String get_pkt6_text(const CalloutHandle& handle, rust::Str name);
+rust::String get_lease4_text(const CalloutHandle& handle, rust::Str name);
+rust::String get_lease6_text(const CalloutHandle& handle, rust::Str name);
+
 } // namespace kea_runscript

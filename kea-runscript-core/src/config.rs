@@ -11,7 +11,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kea_runscript_env::HookPoint;
+use kea_runscript_env::{HookPoint, Profile};
 use serde_json::Value;
 
 use crate::verdict::Verdict;
@@ -23,6 +23,8 @@ pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_millis(2000);
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 /// Default `max-queued` of an async script.
 pub const DEFAULT_MAX_QUEUED: usize = 1024;
+/// Default `max-queued` of a worker: events held until the worker answers them.
+pub const DEFAULT_WORKER_MAX_QUEUED: usize = 10_000;
 
 /// A bad configuration: which parameter, and what is wrong with it.
 /// Displays as one line: `parameter 'scripts[1].timeout-ms': expected a positive integer, got "fast"`.
@@ -71,7 +73,11 @@ pub struct Config {
 pub struct ScriptConfig {
     /// Absolute path of the executable (`name`, alias `script`).
     pub path: PathBuf,
-    /// Hook points it runs at (`hook-points`; default: Kea's hook points: 13, and `addr6_register` which only Kea 3.0 calls).
+    /// The variables it gets (`variables`; default: [`Profile::Kea`], or
+    /// [`Profile::KeaHookRunscript`] when the parameters use only kea-hook-runscript's keys).
+    pub variables: Profile,
+    /// Hook points it runs at (`hook-points`; default: the profile's, Kea's 13 and
+    /// `addr6_register` (which only Kea 3.0 calls), or kea-hook-runscript's 19).
     pub hook_points: Vec<HookPoint>,
     /// Kill the script after this long (`timeout-ms`); `None` = never (async default).
     pub timeout: Option<Duration>,
@@ -79,6 +85,10 @@ pub struct ScriptConfig {
     pub env: Vec<(String, String)>,
     /// Async or sync, with the mode's own settings.
     pub mode: Mode,
+    /// A process per event, or one long-lived worker (`mode`).
+    pub runner: RunnerKind,
+    /// Log each line the script writes to stderr (`log-output`; workers only so far).
+    pub log_output: bool,
     /// Where the script is in the configuration (`""` or `scripts[i]`), for messages.
     pub label: String,
 }
@@ -91,6 +101,24 @@ pub enum Mode {
     Async(AsyncSettings),
     /// `sync: true`: waited for; its exit code becomes a verdict.
     Sync(SyncSettings),
+}
+
+/// How a script's processes run (the `mode` parameter).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunnerKind {
+    /// `"spawn"` (default): a process per event. Its bounds are in [`Mode`].
+    Spawn,
+    /// `"worker"`: one long-lived process fed one JSON line per event (protocol v1).
+    /// For a worker, `Mode::Async` carries no settings of its own (defaults).
+    Worker(WorkerSettings),
+}
+
+/// Settings of a worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkerSettings {
+    /// At most this many events wait for the worker's answer (`max-queued`); more are
+    /// dropped (counted, logged).
+    pub max_queued: usize,
 }
 
 /// Bounds of an async script.
@@ -177,7 +205,18 @@ impl Config {
             ));
         };
         let Some(scripts) = map.remove("scripts") else {
-            let script = parse_script("", Value::Object(map))?;
+            // A map written for kea-hook-runscript (only its keys) gets its profile and its
+            // defaults, so swapping the library path is all a migration needs.
+            let written_for_it = !map.is_empty()
+                && map
+                    .keys()
+                    .all(|k| raw::KEA_HOOK_RUNSCRIPT_KEYS.contains(&k.as_str()));
+            let implied = if written_for_it {
+                Profile::KeaHookRunscript
+            } else {
+                Profile::Kea
+            };
+            let script = parse_script("", Value::Object(map), implied)?;
             return Ok(Config {
                 scripts: vec![script],
             });
@@ -208,7 +247,7 @@ impl Config {
         let scripts = items
             .into_iter()
             .enumerate()
-            .map(|(i, item)| parse_script(&format!("scripts[{i}]"), item))
+            .map(|(i, item)| parse_script(&format!("scripts[{i}]"), item, Profile::Kea))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Config { scripts })
     }
@@ -246,8 +285,9 @@ fn one_of<T>(
     }
 }
 
-/// Parses one script object found at `prefix` (`""` for the single-script form).
-fn parse_script(prefix: &str, value: Value) -> Result<ScriptConfig, ConfigError> {
+/// Parses one script object found at `prefix` (`""` for the single-script form); `implied`
+/// is its profile when it has no `variables` key.
+fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptConfig, ConfigError> {
     if !value.is_object() {
         return Err(ConfigError::new(
             prefix,
@@ -262,31 +302,90 @@ fn parse_script(prefix: &str, value: Value) -> Result<ScriptConfig, ConfigError>
             "required: the absolute path of the script (alias 'script')",
         )
     })?;
-    let sync = one_of(prefix, ("sync", raw.sync), ("wait", raw.wait))?.is_some_and(|b| b.0);
+    let variables = raw.variables.map_or(implied, |v| v.0);
+    // kea-hook-runscript waits for its script unless told otherwise ("wait" defaults to true).
+    let sync = one_of(prefix, ("sync", raw.sync), ("wait", raw.wait))?
+        .map_or(variables == Profile::KeaHookRunscript, |b| b.0);
+    let worker = raw.mode == Some(raw::RunnerMode::Worker);
 
     // Keys of the other mode are errors, not silently ignored.
-    let misplaced: &[(&str, bool)] = if sync {
+    let misplaced: &[(&str, bool, &str)] = if worker {
         &[
-            ("max-in-flight", raw.max_in_flight.is_some()),
-            ("max-queued", raw.max_queued.is_some()),
+            (
+                "max-in-flight",
+                raw.max_in_flight.is_some(),
+                "mode: \"spawn\"",
+            ),
+            ("on-signal", raw.on_signal.is_some(), "mode: \"spawn\""),
+            (
+                "exit-codes",
+                raw.exit_codes.is_some() && !sync,
+                "sync: true",
+            ),
+            (
+                "on-timeout",
+                raw.on_timeout.is_some() && !sync,
+                "sync: true",
+            ),
+            (
+                "timeout-ms",
+                raw.timeout_ms.is_some() && !sync,
+                "sync: true (a worker has no run to time out)",
+            ),
+        ]
+    } else if sync {
+        &[
+            ("max-in-flight", raw.max_in_flight.is_some(), "sync: false"),
+            (
+                "max-queued",
+                raw.max_queued.is_some(),
+                "sync: false or mode: \"worker\"",
+            ),
+            (
+                "log-output",
+                raw.log_output.is_some(),
+                "mode: \"worker\" (for now)",
+            ),
         ]
     } else {
         &[
-            ("exit-codes", raw.exit_codes.is_some()),
-            ("on-timeout", raw.on_timeout.is_some()),
-            ("on-signal", raw.on_signal.is_some()),
+            ("exit-codes", raw.exit_codes.is_some(), "sync: true"),
+            ("on-timeout", raw.on_timeout.is_some(), "sync: true"),
+            ("on-signal", raw.on_signal.is_some(), "sync: true"),
+            (
+                "log-output",
+                raw.log_output.is_some(),
+                "mode: \"worker\" (for now)",
+            ),
         ]
     };
-    if let Some((key, _)) = misplaced.iter().find(|(_, given)| *given) {
-        let needs = if sync { "sync: false" } else { "sync: true" };
+    if let Some((key, _, needs)) = misplaced.iter().find(|(_, given, _)| *given) {
         return Err(ConfigError::new(
             join(prefix, key),
             format!("only valid with {needs}"),
         ));
     }
+    let runner = if worker {
+        let max_queued =
+            match raw.max_queued {
+                Some(n) if n.0 == 0 => return Err(ConfigError::new(
+                    join(prefix, "max-queued"),
+                    "expected a positive integer for a worker (events held until answered), got 0",
+                )),
+                Some(n) => n.0 as usize,
+                None => DEFAULT_WORKER_MAX_QUEUED,
+            };
+        RunnerKind::Worker(WorkerSettings { max_queued })
+    } else {
+        RunnerKind::Spawn
+    };
 
     let mode = if sync {
         let mut exit_codes = BTreeMap::from([(0u8, Verdict::Continue)]);
+        if variables == Profile::KeaHookRunscript && raw.exit_codes.is_none() {
+            // kea-hook-runscript ignores exit codes: every one continues, unlogged.
+            exit_codes.extend((0..=u8::MAX).map(|code| (code, Verdict::Continue)));
+        }
         for (code, outcome) in raw.exit_codes.unwrap_or_default() {
             exit_codes.insert(code.0, outcome.0);
         }
@@ -300,22 +399,31 @@ fn parse_script(prefix: &str, value: Value) -> Result<ScriptConfig, ConfigError>
             max_in_flight: raw
                 .max_in_flight
                 .map_or(DEFAULT_MAX_IN_FLIGHT, |n| n.0 as usize),
-            max_queued: raw.max_queued.map_or(DEFAULT_MAX_QUEUED, |n| n.0 as usize),
+            max_queued: match runner {
+                RunnerKind::Spawn => raw.max_queued.map_or(DEFAULT_MAX_QUEUED, |n| n.0 as usize),
+                RunnerKind::Worker(_) => DEFAULT_MAX_QUEUED,
+            },
         })
     };
     let timeout = match raw.timeout_ms {
         Some(ms) => Some(Duration::from_millis(ms.0.into())),
-        None if sync => Some(DEFAULT_SYNC_TIMEOUT),
+        // kea-hook-runscript waits as long as its script runs.
+        None if sync && variables == Profile::Kea => Some(DEFAULT_SYNC_TIMEOUT),
         None => None,
     };
     let hook_points = match raw.hook_points {
         Some(points) => points.0,
-        None => HookPoint::ALL
-            .iter()
-            .copied()
-            .filter(|hp| hp.kea_default())
-            .collect(),
+        None => variables.default_hook_points(),
     };
+    if let Some(hp) = hook_points.iter().find(|hp| !variables.serves(**hp)) {
+        return Err(ConfigError::new(
+            join(prefix, "hook-points"),
+            format!(
+                "\"{hp}\" has no {variables} variables (kea-hook-runscript has no such callout); \
+                 run a second script with \"variables\": \"kea\" there"
+            ),
+        ));
+    }
     let env = raw
         .env
         .unwrap_or_default()
@@ -324,10 +432,13 @@ fn parse_script(prefix: &str, value: Value) -> Result<ScriptConfig, ConfigError>
         .collect();
     Ok(ScriptConfig {
         path: PathBuf::from(path.0),
+        variables,
         hook_points,
         timeout,
         env,
         mode,
+        runner,
+        log_output: raw.log_output.is_some_and(|b| b.0),
         label: prefix.to_owned(),
     })
 }
@@ -339,19 +450,36 @@ impl ScriptConfig {
         let timeout = self
             .timeout
             .map_or("none".to_owned(), |t| format!("{}ms", t.as_millis()));
-        let mode = match &self.mode {
-            Mode::Async(a) => format!(
+        let mode = match (&self.mode, &self.runner) {
+            (Mode::Async(_), RunnerKind::Worker(w)) => {
+                format!("async worker max-queued={}", w.max_queued)
+            }
+            (Mode::Sync(s), RunnerKind::Worker(w)) => format!(
+                "sync worker max-queued={} exit-codes={:?} on-timeout={:?}",
+                w.max_queued, s.exit_codes, s.on_timeout
+            ),
+            (Mode::Async(a), RunnerKind::Spawn) => format!(
                 "async max-in-flight={} max-queued={}",
                 a.max_in_flight, a.max_queued
             ),
-            Mode::Sync(s) => format!(
-                "sync exit-codes={:?} on-timeout={:?} on-signal={:?}",
-                s.exit_codes, s.on_timeout, s.on_signal
-            ),
+            (Mode::Sync(s), RunnerKind::Spawn) => {
+                let every_code_continues = s.exit_codes.len() == 256
+                    && s.exit_codes.values().all(|v| *v == Verdict::Continue);
+                let codes = if every_code_continues {
+                    "all continue".to_owned()
+                } else {
+                    format!("{:?}", s.exit_codes)
+                };
+                format!(
+                    "sync exit-codes={codes} on-timeout={:?} on-signal={:?}",
+                    s.on_timeout, s.on_signal
+                )
+            }
         };
         format!(
-            "script {} ({mode}, timeout={timeout}, {} extra variables) at hook points: {}",
+            "script {} ({mode}, timeout={timeout}, variables={}, {} extra variables) at hook points: {}",
             self.path.display(),
+            self.variables,
             self.env.len(),
             points.join(", ")
         )

@@ -16,6 +16,9 @@ pub(crate) struct LiveCounters {
     pub exited: AtomicU64,
     pub in_flight: AtomicU64,
     pub queued: AtomicU64,
+    pub acked: AtomicU64,
+    pub worker_restarts: AtomicU64,
+    pub protocol_errors: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -42,6 +45,9 @@ impl LiveCounters {
             exited: get(&self.exited),
             in_flight: get(&self.in_flight),
             queued: get(&self.queued),
+            acked: get(&self.acked),
+            worker_restarts: get(&self.worker_restarts),
+            protocol_errors: get(&self.protocol_errors),
         }
     }
 }
@@ -68,8 +74,15 @@ pub struct Counters {
     pub exited: u64,
     /// Gauge: script processes running now.
     pub in_flight: u64,
-    /// Gauge: async deliveries waiting in queues now.
+    /// Gauge: async deliveries waiting in queues now (for workers: events not yet
+    /// answered).
     pub queued: u64,
+    /// Events a worker answered (ack or verdict).
+    pub acked: u64,
+    /// Worker processes restarted after they ended.
+    pub worker_restarts: u64,
+    /// Worker processes terminated for breaking the protocol.
+    pub protocol_errors: u64,
 }
 
 impl fmt::Display for Counters {
@@ -77,7 +90,8 @@ impl fmt::Display for Counters {
         write!(
             f,
             "events={} started={} failed-to-start={} timed-out={} dropped={} \
-             non-zero-exits={} killed-by-signal={} exited={} in-flight={} queued={}",
+             non-zero-exits={} killed-by-signal={} exited={} in-flight={} queued={} \
+             acked={} worker-restarts={} protocol-errors={}",
             self.events,
             self.started,
             self.failed_to_start,
@@ -87,7 +101,10 @@ impl fmt::Display for Counters {
             self.killed_by_signal,
             self.exited,
             self.in_flight,
-            self.queued
+            self.queued,
+            self.acked,
+            self.worker_restarts,
+            self.protocol_errors
         )
     }
 }

@@ -3,10 +3,10 @@
 use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kea_runscript_env::{Event, HookPoint};
+use kea_runscript_env::{Event, HookPoint, Profile};
 
 use crate::config::{self, Config, ConfigError};
 use crate::counters::{bump, Counters, LiveCounters};
@@ -15,9 +15,12 @@ use crate::policy::Policy;
 use crate::runner::reaper::Reaper;
 use crate::runner::spawn_async::SpawnAsync;
 use crate::runner::spawn_sync::SpawnSync;
-use crate::runner::{EventEnv, Runner, RunnerContext, ScriptTarget, KILL_GRACE, SHUTDOWN_WAIT};
+use crate::runner::{
+    EventEnv, OnVerdict, Runner, RunnerContext, ScriptTarget, KILL_GRACE, SHUTDOWN_WAIT,
+};
 use crate::spawn::StopSignal;
 use crate::verdict::Verdict;
+use crate::worker::{Worker, WorkerOptions};
 
 /// Past the kill grace, how long unload still waits for keepers before killing them.
 const SHUTDOWN_MARGIN: Duration = Duration::from_secs(2);
@@ -61,6 +64,42 @@ impl From<ConfigError> for EngineError {
     }
 }
 
+/// The verdicts of one event's scripts as they arrive: how many are still missing,
+/// the most severe so far, and who gets the result once all are in.
+struct Combined {
+    state: Mutex<Combining>,
+}
+
+struct Combining {
+    missing: usize,
+    worst: Verdict,
+    on_verdict: Option<OnVerdict>,
+}
+
+impl Combined {
+    fn new(missing: usize, on_verdict: OnVerdict) -> Arc<Combined> {
+        Arc::new(Combined {
+            state: Mutex::new(Combining {
+                missing,
+                worst: Verdict::Continue,
+                on_verdict: Some(on_verdict),
+            }),
+        })
+    }
+
+    fn add(&self, verdict: Verdict) {
+        let done = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.missing -= 1;
+            state.worst = Verdict::combine([state.worst, verdict]);
+            (state.missing == 0).then(|| (state.worst, state.on_verdict.take()))
+        };
+        if let Some((verdict, Some(on_verdict))) = done {
+            on_verdict(verdict);
+        }
+    }
+}
+
 /// One loaded configuration: its scripts, runners and counters. `Send + Sync`;
 /// one per loaded library (a config reload is `shutdown` + a new engine).
 pub struct Engine {
@@ -90,10 +129,9 @@ impl Engine {
             log: RateLimiter::new(log),
             stop: Arc::new(stop),
         });
-        let any_async = config
-            .scripts
-            .iter()
-            .any(|s| matches!(s.mode, config::Mode::Async(_)));
+        let any_async = config.scripts.iter().any(|s| {
+            matches!(s.mode, config::Mode::Async(_)) && s.runner == config::RunnerKind::Spawn
+        });
         let reaper = if any_async {
             Some(
                 Reaper::start(Arc::clone(&context)).map_err(|source| EngineError::Start {
@@ -104,26 +142,54 @@ impl Engine {
         } else {
             None
         };
-        let runners = config
-            .scripts
-            .iter()
-            .map(|script| -> Arc<dyn Runner> {
-                let target = ScriptTarget::new(script);
-                match &script.mode {
-                    config::Mode::Async(settings) => SpawnAsync::new(
-                        target,
-                        settings.clone(),
-                        Arc::clone(&context),
-                        Arc::clone(reaper.as_ref().expect("started for async scripts")),
-                    ),
-                    config::Mode::Sync(settings) => Arc::new(SpawnSync::new(
-                        target,
-                        settings.clone(),
-                        Arc::clone(&context),
-                    )),
+        let mut runners: Vec<Arc<dyn Runner>> = Vec::with_capacity(config.scripts.len());
+        for script in &config.scripts {
+            let target = ScriptTarget::new(script);
+            let runner: Arc<dyn Runner> = match (&script.runner, &script.mode) {
+                (config::RunnerKind::Worker(settings), mode) => {
+                    let options = WorkerOptions {
+                        path: script.path.clone(),
+                        label: target.label.clone(),
+                        env: script.env.clone(),
+                        max_queued: settings.max_queued,
+                        sync: match mode {
+                            config::Mode::Sync(sync) => Some((
+                                sync.clone(),
+                                script.timeout.unwrap_or(config::DEFAULT_SYNC_TIMEOUT),
+                            )),
+                            config::Mode::Async(_) => None,
+                        },
+                        log_output: script.log_output,
+                    };
+                    match Worker::start(options, Arc::clone(&context)) {
+                        Ok(worker) => Arc::new(worker),
+                        Err(source) => {
+                            // Stop the workers already started before failing.
+                            for runner in &runners {
+                                runner.shutdown();
+                            }
+                            for runner in &runners {
+                                runner.join();
+                            }
+                            return Err(EngineError::Start {
+                                what: "the threads of a worker",
+                                source,
+                            });
+                        }
+                    }
                 }
-            })
-            .collect();
+                (config::RunnerKind::Spawn, config::Mode::Async(settings)) => SpawnAsync::new(
+                    target,
+                    settings.clone(),
+                    Arc::clone(&context),
+                    Arc::clone(reaper.as_ref().expect("started for async scripts")),
+                ),
+                (config::RunnerKind::Spawn, config::Mode::Sync(settings)) => Arc::new(
+                    SpawnSync::new(target, settings.clone(), Arc::clone(&context)),
+                ),
+            };
+            runners.push(runner);
+        }
         for script in &config.scripts {
             context
                 .log
@@ -150,24 +216,100 @@ impl Engine {
         self.policy.wants(hook_point)
     }
 
-    /// Renders `event` once and runs every script selected for its hook point, in
-    /// configuration order. Async scripts contribute `Continue`; several sync
-    /// verdicts combine to the most severe.
+    /// Renders `event` once per variable profile in use there and runs every script
+    /// selected for its hook point, in configuration order, each with its profile's
+    /// variables. Async scripts contribute `Continue`; several sync verdicts combine to the
+    /// most severe.
     pub fn handle(&self, event: &Event) -> Verdict {
-        if !self.wants(event.hook_point) {
+        let selected = self.policy.scripts(event.hook_point);
+        if selected.is_empty() {
             return Verdict::Continue;
         }
-        self.handle_vars(event.hook_point, kea_runscript_env::render(event))
+        bump(&self.context.counters.events);
+        // Rendered on first use, once per profile; `Profile::ALL` is in declaration order
+        // (tested in kea-runscript-env), so the discriminant indexes it.
+        let mut envs: [Option<Arc<EventEnv>>; Profile::ALL.len()] = Default::default();
+        Verdict::combine(selected.iter().filter_map(|&index| {
+            let profile = self.config.scripts[index].variables;
+            let env = envs[profile as usize]
+                .get_or_insert_with(|| self.prepare(event.hook_point, profile.render(event)));
+            self.runners[index].deliver(env)
+        }))
+    }
+
+    /// True when a script with `profile`'s variables runs at `hook_point` (lets the hook
+    /// read from Kea what only that profile renders).
+    pub fn wants_profile(&self, hook_point: HookPoint, profile: Profile) -> bool {
+        self.policy
+            .scripts(hook_point)
+            .iter()
+            .any(|&index| self.config.scripts[index].variables == profile)
     }
 
     /// Like [`Engine::handle`] with already rendered variables (ordered
-    /// `(NAME, value)` pairs) — for callers without an `Event` (tests, benchmarks).
+    /// `(NAME, value)` pairs), given to every selected script whatever its profile — for
+    /// callers without an `Event` (tests, benchmarks).
     pub fn handle_vars(&self, hook_point: HookPoint, vars: Vec<(String, String)>) -> Verdict {
         let selected = self.policy.scripts(hook_point);
         if selected.is_empty() {
             return Verdict::Continue;
         }
         bump(&self.context.counters.events);
+        let env = self.prepare(hook_point, vars);
+        Verdict::combine(
+            selected
+                .iter()
+                .filter_map(|&index| self.runners[index].deliver(&env)),
+        )
+    }
+
+    /// Like [`Engine::handle`], but the combined verdict goes to `on_verdict`,
+    /// exactly once, instead of being returned: for a caller that must not block a
+    /// thread while scripts decide (a parked packet). Workers never block here;
+    /// spawned sync scripts still run on the calling thread (in configuration
+    /// order). `on_verdict` may run on this thread before `handle_with` returns, or
+    /// later on one of the engine's threads.
+    pub fn handle_with(&self, event: &Event, on_verdict: OnVerdict) {
+        let selected = self.policy.scripts(event.hook_point);
+        if selected.is_empty() {
+            return on_verdict(Verdict::Continue);
+        }
+        bump(&self.context.counters.events);
+        let combined = Combined::new(selected.len(), on_verdict);
+        let mut envs: [Option<Arc<EventEnv>>; Profile::ALL.len()] = Default::default();
+        for &index in selected {
+            let profile = self.config.scripts[index].variables;
+            let env = envs[profile as usize]
+                .get_or_insert_with(|| self.prepare(event.hook_point, profile.render(event)));
+            let combined = Arc::clone(&combined);
+            self.runners[index].deliver_with(env, Box::new(move |v| combined.add(v)));
+        }
+    }
+
+    /// [`Engine::handle_with`] with already rendered variables, given to every
+    /// selected script whatever its profile.
+    pub fn handle_vars_with(
+        &self,
+        hook_point: HookPoint,
+        vars: Vec<(String, String)>,
+        on_verdict: OnVerdict,
+    ) {
+        let selected = self.policy.scripts(hook_point);
+        if selected.is_empty() {
+            return on_verdict(Verdict::Continue);
+        }
+        bump(&self.context.counters.events);
+        let env = self.prepare(hook_point, vars);
+        let combined = Combined::new(selected.len(), on_verdict);
+        for &index in selected {
+            let combined = Arc::clone(&combined);
+            self.runners[index].deliver_with(&env, Box::new(move |v| combined.add(v)));
+        }
+    }
+
+    /// One event's variables made ready for the runners; entries `execve` cannot take are
+    /// left out and logged.
+    fn prepare(&self, hook_point: HookPoint, vars: Vec<(String, String)>) -> Arc<EventEnv> {
         let (env, rejected) = EventEnv::new(hook_point, vars);
         if !rejected.is_empty() {
             self.context
@@ -180,12 +322,7 @@ impl Engine {
                     )
                 });
         }
-        let env = Arc::new(env);
-        Verdict::combine(
-            selected
-                .iter()
-                .filter_map(|&index| self.runners[index].deliver(&env)),
-        )
+        Arc::new(env)
     }
 
     /// For unload: stops accepting events (later ones are counted as dropped) and
@@ -222,6 +359,10 @@ impl Engine {
         }
         // Sync deliveries end with their keepers, which the stop signal bounds too.
         wait_until(Instant::now() + bound);
+        // Workers had their grace meanwhile; each ends within its own bound.
+        for runner in &self.runners {
+            runner.join();
+        }
         self.context.log.always(
             Severity::Info,
             log::SHUTDOWN,

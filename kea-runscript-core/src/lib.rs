@@ -11,7 +11,11 @@
 //! - [`log`]: the [`log::LogSink`] the host implements and the message ids it receives.
 //!
 //! How scripts are started (a keeper process per run, sharing the host's memory, that
-//! starts the script posix_spawn-style and reaps it) is internal; see the README.
+//! starts the script posix_spawn-style and reaps it) is internal; see the README. A
+//! script in worker mode (`"mode": "worker"`) is one long-lived process fed one JSON
+//! line per event (protocol v1, see `docs/configuration.md`); [`Engine::handle_with`]
+//! hands the combined verdict to a callback, so a host can wait for workers without
+//! blocking a thread.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -46,6 +50,7 @@ mod policy;
 mod runner;
 mod spawn;
 mod verdict;
+mod worker;
 
 pub use config::{Config, ConfigError};
 pub use counters::Counters;

@@ -72,6 +72,16 @@ pub const ENV_INVALID: &str = "KEA_RUNSCRIPT_ENV_INVALID";
 pub const REAPER_FAILED: &str = "KEA_RUNSCRIPT_REAPER_FAILED";
 /// Shutdown: queued events discarded / children killed / final counters.
 pub const SHUTDOWN: &str = "KEA_RUNSCRIPT_SHUTDOWN";
+/// A worker process was started (at load, or again after it ended).
+pub const WORKER_STARTED: &str = "KEA_RUNSCRIPT_WORKER_STARTED";
+/// A worker process ended (how, and how many events were unanswered).
+pub const WORKER_EXITED: &str = "KEA_RUNSCRIPT_WORKER_EXITED";
+/// A worker wrote something that is not an answer, and was restarted.
+pub const WORKER_PROTOCOL_ERROR: &str = "KEA_RUNSCRIPT_WORKER_PROTOCOL_ERROR";
+/// A worker stopped at unload (events left unanswered).
+pub const WORKER_STOPPED: &str = "KEA_RUNSCRIPT_WORKER_STOPPED";
+/// One line a script wrote (`log-output`).
+pub const SCRIPT_OUTPUT: &str = "KEA_RUNSCRIPT_SCRIPT_OUTPUT";
 
 /// Every message id core may pass to a [`LogSink`]; the hook registers each with
 /// Kea's logging (text `"%1"`).
@@ -87,6 +97,11 @@ pub const MESSAGE_IDS: &[&str] = &[
     ENV_INVALID,
     REAPER_FAILED,
     SHUTDOWN,
+    WORKER_STARTED,
+    WORKER_EXITED,
+    WORKER_PROTOCOL_ERROR,
+    WORKER_STOPPED,
+    SCRIPT_OUTPUT,
 ];
 
 /// A sink printing `SEVERITY ID text` lines to stderr (tests, benchmarks, tools).

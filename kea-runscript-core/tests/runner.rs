@@ -538,3 +538,69 @@ fn concurrent_sync_and_async_from_many_threads() {
         "{c}"
     );
 }
+
+/// Two scripts at one hook point, one per profile: each gets its own profile's variables
+/// from the same event, and the kea-hook-runscript one (waiting by default) sees them all
+/// before `handle` returns; its non-zero exit is ignored without a log line, as there.
+#[test]
+fn each_script_gets_its_profiles_variables_from_one_event() {
+    use kea_runscript_env::{Event, Lease4, LeaseState};
+    let dir = tempfile::tempdir().unwrap();
+    let dump = |name: &str| {
+        let out = dir.path().join(format!("{name}.env"));
+        let s = script(
+            dir.path(),
+            name,
+            &format!("env > {}; echo \"$1\" >> {}; exit 7", js(&out), js(&out)),
+        );
+        (s, out)
+    };
+    let ((khr, khr_out), (kea, kea_out)) = (dump("khr"), dump("kea"));
+    let (engine, sink) = engine(&format!(
+        r#"{{"scripts": [
+            {{"name": {}, "variables": "kea-hook-runscript"}},
+            {{"name": {}, "sync": true, "hook-points": ["lease4_expire"]}}]}}"#,
+        js(&khr),
+        js(&kea)
+    ));
+    assert!(engine.wants_profile(HookPoint::Lease4Expire, kea_runscript_env::Profile::Kea));
+    let mut event = Event::new(HookPoint::Lease4Expire);
+    let mut lease = Lease4::new("10.0.0.9".parse().unwrap());
+    lease.cltt = 1_700_000_000;
+    lease.hostname = "h".into();
+    lease.state = LeaseState::ExpiredReclaimed;
+    lease.subnet_id = 2;
+    lease.valid_lifetime = 6;
+    lease.expired = true;
+    event.lease4 = Some(lease);
+    event.remove_lease = Some(false);
+    assert_eq!(engine.handle(&event), Verdict::Continue);
+    let khr_env = std::fs::read_to_string(&khr_out).unwrap();
+    for line in [
+        "KEA_LEASE4_ADDRESS=10.0.0.9",
+        "KEA_LEASE4_IS_EXPIRED=1",
+        "KEA_REMOVE_LEASE=0",
+        "lease4_expire",
+    ] {
+        assert!(khr_env.lines().any(|l| l == line), "{line} in {khr_env}");
+    }
+    assert!(!khr_env.contains("\nLEASE4_ADDRESS="), "{khr_env}");
+    let kea_env = std::fs::read_to_string(&kea_out).unwrap();
+    assert!(
+        kea_env.lines().any(|l| l == "LEASE4_ADDRESS=10.0.0.9"),
+        "{kea_env}"
+    );
+    assert!(
+        kea_env.lines().any(|l| l == "REMOVE_LEASE=false"),
+        "{kea_env}"
+    );
+    assert!(!kea_env.contains("KEA_"), "{kea_env}");
+    // Only the Kea-profile script's exit 7 is logged as unmapped.
+    let unmapped = sink.with_id(log::EXIT_CODE_UNMAPPED);
+    assert_eq!(unmapped.len(), 1, "{unmapped:?}");
+    assert!(
+        unmapped[0].contains(&kea.display().to_string()),
+        "{unmapped:?}"
+    );
+    engine.shutdown();
+}

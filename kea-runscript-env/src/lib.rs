@@ -4,7 +4,9 @@
 //!
 //! Pure: no I/O, no `unsafe`, no dependency on Kea. Build an [`Event`] for a
 //! [`HookPoint`], fill the objects Kea passed, and [`render`] it into an ordered list of
-//! `(NAME, value)` pairs ready for a child process's environment.
+//! `(NAME, value)` pairs ready for a child process's environment. A second [`Profile`]
+//! renders the variables of the third-party kea-hook-runscript instead
+//! ([`Profile::render`]).
 //!
 //! ```
 //! use kea_runscript_env::{render, Event, HookPoint, Ia, Lease6, LeaseState, LeaseType, Duid};
@@ -54,6 +56,7 @@ pub mod format;
 mod hook_point;
 mod kea_version;
 mod model;
+mod profile;
 mod render;
 
 pub use event::Event;
@@ -63,4 +66,5 @@ pub use model::{
     ClientId, DhcpOption, Duid, HwAddr, HwAddrLengthError, Ia, Lease4, Lease6, LeaseState,
     LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,
 };
+pub use profile::{Profile, UnknownProfile};
 pub use render::render;

@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use kea_runscript_env::{
     render, Argument, ClientId, DhcpOption, Duid, Event, HookPoint, HwAddr, Ia, Lease4, Lease6,
-    LeaseState, LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,
+    LeaseState, LeaseType, Pkt4, Pkt6, Profile, Proto, Relay6, Subnet4, Subnet6,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -138,9 +138,11 @@ fn pkt6() -> impl Strategy<Value = Option<Pkt6>> {
         proptest::option::of(bytes(140).prop_map(Duid)),
         options(any::<u16>()),
         vec(relay6(), 0..4),
+        hwaddr(),
+        proptest::option::of(text()),
     );
     proptest::option::of(fields.prop_map(
-        |(a, b, remote_hwaddr, tcp, client_id, options, relays)| {
+        |(a, b, remote_hwaddr, tcp, client_id, options, relays, mac, kea_text)| {
             let mut pkt = Pkt6::new(a.0, a.1);
             pkt.local_addr = a.2;
             pkt.local_port = a.3;
@@ -153,6 +155,8 @@ fn pkt6() -> impl Strategy<Value = Option<Pkt6>> {
             pkt.client_id = client_id;
             pkt.options = options;
             pkt.relays = relays;
+            pkt.mac = mac;
+            pkt.kea_text = kea_text;
             pkt
         },
     ))
@@ -168,6 +172,8 @@ fn lease4() -> impl Strategy<Value = Lease4> {
         any::<u32>(),
         any::<u32>(),
         proptest::option::of(bytes(40).prop_map(ClientId)),
+        any::<bool>(),
+        proptest::option::of(text()),
     )
         .prop_map(|f| {
             let mut lease = Lease4::new(f.0);
@@ -178,6 +184,8 @@ fn lease4() -> impl Strategy<Value = Lease4> {
             lease.subnet_id = f.5;
             lease.valid_lifetime = f.6;
             lease.client_id = f.7;
+            lease.expired = f.8;
+            lease.kea_text = f.9;
             lease
         })
 }
@@ -199,6 +207,8 @@ fn lease6() -> impl Strategy<Value = Lease6> {
             any::<u32>(),
             any::<u8>(),
             any::<u32>(),
+            any::<bool>(),
+            proptest::option::of(text()),
         ),
     )
         .prop_map(|(a, b)| {
@@ -212,6 +222,8 @@ fn lease6() -> impl Strategy<Value = Lease6> {
             lease.duid = b.2;
             lease.iaid = b.3;
             lease.preferred_lifetime = b.4;
+            lease.expired = b.7;
+            lease.kea_text = b.8;
             lease
         })
 }
@@ -335,6 +347,20 @@ lease
         let vars = render(&event);
         let rendered = &vars.iter().find(|(n, _)| n == "LEASE4_HOSTNAME").unwrap().1;
         prop_assert_eq!(rendered.as_str(), hostname.split('\0').next().unwrap());
+    }
+
+    #[test]
+    fn any_event_renders_well_formed_for_kea_hook_runscript(event in event()) {
+        let profile = Profile::KeaHookRunscript;
+        let vars = profile.render(&event);
+        let mut seen = HashSet::new();
+        for (name, value) in &vars {
+            prop_assert!(is_valid_name(name) && name.starts_with("KEA_"), "bad name {:?}", name);
+            prop_assert!(!value.contains('\0'), "NUL in value of {}", name);
+            prop_assert!(seen.insert(name.as_str()), "{} rendered twice", name);
+        }
+        prop_assert_eq!(profile.render(&event), vars.clone());
+        prop_assert_eq!(vars.is_empty(), profile.arguments(event.hook_point).unwrap_or_default().is_empty());
     }
 
     #[test]

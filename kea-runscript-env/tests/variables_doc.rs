@@ -7,7 +7,7 @@ mod common;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use kea_runscript_env::{render, Argument, HookPoint};
+use kea_runscript_env::{render, Argument, HookPoint, Profile};
 
 /// (suffix after the argument prefix, type, meaning) per model renderer.
 type FieldDocs = &'static [(&'static str, &'static str, &'static str)];
@@ -304,7 +304,9 @@ fn generate() -> String {
          The script runs as `script <hook point>` with only these variables in its environment\n\
          (plus what the configuration adds). For Kea's 13 hook points the names, order and\n\
          values are those of Kea 2.2's `libdhcp_run_script.so`; the column *Kea 2.2* says\n\
-         whether Kea's hook sets the variable too (`no`: our extension).\n\n\
+         whether Kea's hook sets the variable too (`no`: our extension). This is the default\n\
+         profile, `kea`; the section *Profile `kea-hook-runscript`* at the end lists the variables\n\
+         of the other one.\n\n\
          Formats:\n\n\
          - **integer**: decimal. **boolean**: `true` / `false`.\n\
          - **IPv4**: dotted quad. **IPv6**: as Kea prints it (glibc `inet_ntop`: lower-case,\n  \
@@ -373,10 +375,241 @@ fn generate() -> String {
     doc
 }
 
+/// The kea-hook-runscript profile's fields: (name prefix, suffix, type, meaning).
+const KHR_PKT4: FieldDocs = &[
+    (
+        "_TYPE",
+        "string",
+        "message type name (`DHCPDISCOVER` … `DHCPTLS`, `UNKNOWN` otherwise)",
+    ),
+    ("_INTERFACE", "string", "interface name"),
+    (
+        "_IFINDEX",
+        "signed integer",
+        "interface index (`-1` when Kea has none)",
+    ),
+    ("_HWADDR", "hex bytes", "client hardware address (`chaddr`)"),
+    ("_HWADDR_TYPE", "integer", "its hardware type"),
+    (
+        "_HWADDR_SOURCE",
+        "integer",
+        "how Kea learned it (`HWADDR_SOURCE_*` bit; `0` for `chaddr`)",
+    ),
+    ("_CIADDR", "IPv4", "`ciaddr` header field"),
+    ("_SIADDR", "IPv4", "`siaddr` header field"),
+    ("_YIADDR", "IPv4", "`yiaddr` header field"),
+    ("_GIADDR", "IPv4", "`giaddr` header field"),
+    (
+        "_RELAYED",
+        "0/1",
+        "`1` when `giaddr` is neither 0.0.0.0 nor 255.255.255.255",
+    ),
+    ("_RELAY_HOPS", "integer", "`hops` header field"),
+    (
+        "_OPTION60",
+        "string",
+        "vendor class identifier (option 60) as text; only when present",
+    ),
+    (
+        "_RAI",
+        "option hex",
+        "relay agent information (option 82) payload; only when present",
+    ),
+    (
+        "_RAI_CIRCUIT_ID",
+        "option hex",
+        "its circuit-id sub-option (1); only when present",
+    ),
+    (
+        "_RAI_REMOTE_ID",
+        "option hex",
+        "its remote-id sub-option (2); only when present",
+    ),
+];
+
+const KHR_PKT6: FieldDocs = &[
+    ("_TYPE", "string", "message type name (`SOLICIT` … `DHCPV4_RESPONSE`, `UNKNOWN` otherwise)"),
+    ("_INTERFACE", "string", "interface name"),
+    ("_IFINDEX", "signed integer", "interface index (`-1` when Kea has none)"),
+    ("_HWADDR", "hex bytes", "client hardware address as Kea's `getMAC` finds it from any source (DUID, link-local address, relay options, …); empty when none"),
+    ("_HWADDR_TYPE", "integer", "its hardware type"),
+    ("_HWADDR_SOURCE", "integer", "the source that found it (`HWADDR_SOURCE_*`: 1 raw, 2 DUID, 4 link-local, 8 remote-id, …)"),
+    ("_LOCAL_ADDRESS", "IPv6", "server-side address"),
+    ("_LOCAL_PORT", "integer", "server-side UDP port"),
+    ("_REMOTE_ADDRESS", "IPv6", "peer address (client or relay)"),
+    ("_REMOTE_PORT", "integer", "peer UDP port"),
+    ("_LABEL", "string", "Kea's packet label: `duid=[<DUID>], tid=0x<hex>` (`duid=[no info]` without one)"),
+    ("_TRANSACTION_ID", "integer", "transaction id"),
+    ("_DUID", "empty", "always empty (kea-hook-runscript never filled it)"),
+    ("_DEBUG", "multi-line text", "Kea's own dump of the packet (`Pkt6::toText()`)"),
+];
+
+const KHR_SUBNET: FieldDocs = &[
+    ("", "prefix", "subnet as `prefix/length`"),
+    ("_PREFIX", "IP", "subnet prefix address"),
+    ("_PREFIXLEN", "integer", "subnet prefix length"),
+];
+
+const KHR_LEASE: FieldDocs = &[
+    (
+        "_TYPE",
+        "string",
+        "`V4` (v4); `IA_NA`, `IA_TA`, `IA_PD` (v6)",
+    ),
+    (
+        "_STATE",
+        "string",
+        "`default`, `declined`, `expired-reclaimed` or `unknown (<n>)`",
+    ),
+    (
+        "_IS_EXPIRED",
+        "0/1",
+        "`1` when the lease had expired when Kea called the hook",
+    ),
+    (
+        "_ADDRESS",
+        "IP",
+        "leased address (v6: or the delegated prefix's address)",
+    ),
+    (
+        "_DELEGATED_PREFIX",
+        "prefix",
+        "delegated prefix as `prefix/length`; only for `IA_PD` leases",
+    ),
+    (
+        "_DELEGATED_PREFIXLEN",
+        "integer",
+        "delegated prefix length; only for `IA_PD` leases",
+    ),
+    (
+        "_HWADDR",
+        "hex bytes",
+        "client hardware address (empty when none)",
+    ),
+    ("_HOSTNAME", "string", "client hostname"),
+    ("_CLIENT_DUID", "hex bytes", "client DUID"),
+    (
+        "_CLIENT_LAST_TRANSMISSION",
+        "signed integer",
+        "client last transmission time, Unix seconds",
+    ),
+    ("_VALID_LIFETIME", "integer", "valid lifetime, seconds"),
+    (
+        "_PREFERRED_LIFETIME",
+        "integer",
+        "preferred lifetime, seconds",
+    ),
+    ("_IAID", "integer", "IAID of the lease's IA"),
+    (
+        "_DEBUG",
+        "multi-line text",
+        "Kea's own dump of the lease (`Lease4::toText()` / `Lease6::toText()`)",
+    ),
+];
+
+/// The name prefix and field table of each argument kea-hook-runscript renders.
+fn khr_argument_docs(argument: Argument) -> (&'static str, FieldDocs) {
+    match argument {
+        Argument::Query4 => ("KEA_QUERY4", KHR_PKT4),
+        Argument::Response4 => ("KEA_RESPONSE4", KHR_PKT4),
+        Argument::Query6 => ("KEA_QUERY6", KHR_PKT6),
+        Argument::Response6 => ("KEA_RESPONSE6", KHR_PKT6),
+        Argument::Subnet4 => ("KEA_SUBNET4", KHR_SUBNET),
+        Argument::Subnet6 => ("KEA_SUBNET6", KHR_SUBNET),
+        Argument::Lease4 => ("KEA_LEASE4", KHR_LEASE),
+        Argument::Lease6 => ("KEA_LEASE6", KHR_LEASE),
+        Argument::FakeAllocation => (
+            "KEA_FAKE_ALLOCATION",
+            &[(
+                "",
+                "0/1",
+                "`1` for a DHCPDISCOVER/SOLICIT (offer only), `0` for a real allocation",
+            )],
+        ),
+        Argument::RemoveLease => (
+            "KEA_REMOVE_LEASE",
+            &[(
+                "",
+                "0/1",
+                "`1` if the expired lease is removed, `0` if kept as reclaimed",
+            )],
+        ),
+        other => panic!("kea-hook-runscript renders no {other:?}"),
+    }
+}
+
+/// The kea-hook-runscript section: one table per hook point it serves.
+fn generate_khr() -> String {
+    let profile = Profile::KeaHookRunscript;
+    let mut doc = String::new();
+    doc.push_str(
+        "# Profile `kea-hook-runscript`\n\n\
+         With `\"variables\": \"kea-hook-runscript\"` (chosen automatically when the parameters use only\n\
+         kea-hook-runscript's keys `script` and `wait`, see `docs/configuration.md`) a script gets the\n\
+         variables of kea-hook-runscript 1.4.0 instead, at its 19 hook points, so scripts written for it\n\
+         run unmodified. Formats as above, except:\n\n\
+         - **0/1**: booleans are `1` / `0`. **signed integer**: may be negative (`-1`).\n\
+         - Objects Kea passes as null (a subnet, a hardware address) give empty values, as there\n  \
+           (a null query or lease, which it would dereference and Kea never passes where it reads\n  \
+           them, gives empty values too);\n  \
+           `KEA_QUERY4_OPTION60` and `KEA_QUERY4_RAI*` are set only when the option is present and\n  \
+           `KEA_LEASE6_DELEGATED_PREFIX*` only for prefix leases (not even empty otherwise).\n\
+         - `*_DEBUG` values are Kea's own multi-line dumps (their exact text depends on the Kea version).\n\
+         - `leases4_committed`, `leases6_committed`: not served (kea-hook-runscript has no such callout);\n  \
+           `load`/`unload` have no variables.\n\n",
+    );
+    for &hook_point in HookPoint::ALL {
+        let Some(arguments) = profile.arguments(hook_point) else {
+            continue;
+        };
+        if arguments.is_empty() {
+            continue;
+        }
+        let _ = writeln!(doc, "## `{}` (kea-hook-runscript)\n", hook_point.name());
+        let default = profile.default_hook_points().contains(&hook_point);
+        let _ = writeln!(
+            doc,
+            "{} Kea arguments: {}.\n",
+            if default {
+                "Selected by default."
+            } else {
+                "Opt-in."
+            },
+            arguments
+                .iter()
+                .map(|a| format!("`{}` → `{}*`", a.kea_name(), khr_argument_docs(*a).0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        doc.push_str("| Variable | Type | Meaning | Example |\n|---|---|---|---|\n");
+        for (name, value) in profile.render(&common::full_event(hook_point)) {
+            let (prefix, fields) = arguments
+                .iter()
+                .map(|a| khr_argument_docs(*a))
+                .filter(|(prefix, _)| name.starts_with(prefix))
+                .max_by_key(|(prefix, _)| prefix.len())
+                .unwrap_or_else(|| panic!("{name} matches no argument prefix"));
+            let suffix = &name[prefix.len()..];
+            let (_, ty, meaning) = fields
+                .iter()
+                .find(|(s, _, _)| *s == suffix)
+                .unwrap_or_else(|| panic!("{name}: no documentation for suffix {suffix:?}"));
+            // Multi-line dumps: their first line.
+            let example = match value.split_once('\n') {
+                Some((first, _)) => format!("{first}…"),
+                None => value.clone(),
+            };
+            let _ = writeln!(doc, "| `{name}` | {ty} | {meaning} | `{example}` |");
+        }
+        doc.push('\n');
+    }
+    doc
+}
+
 #[test]
 fn variables_md_is_up_to_date() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/variables.md");
-    let fresh = generate();
+    let fresh = generate() + &generate_khr();
     if std::env::var_os("UPDATE_DOCS").is_some() {
         std::fs::write(&path, &fresh).unwrap();
         return;

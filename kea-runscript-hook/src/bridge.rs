@@ -123,6 +123,8 @@ pub mod ffi {
         pub options: Vec<RawOption>,
         /// Relay encapsulations, outermost first (Kea's `relay_info_` order).
         pub relays: Vec<RawRelay6>,
+        /// The client's hardware address from Kea's `getMAC(HWADDR_SOURCE_ANY)`.
+        pub mac: RawHwAddr,
     }
 
     /// A byte string that may be absent (client id, DUID).
@@ -155,6 +157,8 @@ pub mod ffi {
         pub valid_lifetime: u32,
         /// Client identifier.
         pub client_id: RawBytes,
+        /// Kea's `Lease::expired()` at the time of the callout.
+        pub expired: bool,
     }
 
     /// A DHCPv6 lease (Kea `Lease6`).
@@ -186,6 +190,8 @@ pub mod ffi {
         pub prefix_len: u8,
         /// Kea `Lease::Type` (0 NA, 1 TA, 2 PD, 3 V4).
         pub lease_type: u32,
+        /// Kea's `Lease::expired()` at the time of the callout.
+        pub expired: bool,
     }
 
     /// A collection of DHCPv4 leases (Kea `Lease4CollectionPtr`).
@@ -320,5 +326,11 @@ pub mod ffi {
         fn get_ia(handle: &CalloutHandle, name: &str) -> Result<RawIa>;
         /// Argument of type `bool`.
         fn get_bool(handle: &CalloutHandle, name: &str) -> Result<RawBool>;
+        /// Kea's `toText()` of a `Pkt6Ptr` argument (empty when absent).
+        fn get_pkt6_text(handle: &CalloutHandle, name: &str) -> Result<String>;
+        /// Kea's `toText()` of a `Lease4Ptr` argument (empty when absent).
+        fn get_lease4_text(handle: &CalloutHandle, name: &str) -> Result<String>;
+        /// Kea's `toText()` of a `Lease6Ptr` argument (empty when absent).
+        fn get_lease6_text(handle: &CalloutHandle, name: &str) -> Result<String>;
     }
 }

@@ -149,6 +149,8 @@ pub fn pkt6(raw: RawPkt6) -> Result<Option<Pkt6>> {
     pkt.client_id = duid(raw.client_id);
     pkt.options = options(raw.options);
     pkt.relays = raw.relays.into_iter().map(relay6).collect::<Result<_>>()?;
+    pkt.mac = hw(raw.mac);
+    // Kea's dump only on request (extract::kea_texts).
     Ok(Some(pkt))
 }
 
@@ -162,6 +164,7 @@ fn v4_lease(raw: RawLease4) -> Option<Lease4> {
         lease.subnet_id = raw.subnet_id;
         lease.valid_lifetime = raw.valid_lifetime;
         lease.client_id = id(raw.client_id);
+        lease.expired = raw.expired;
         lease
     })
 }
@@ -190,6 +193,7 @@ pub fn lease6(raw: RawLease6) -> Result<Option<Lease6>> {
     lease.duid = duid(raw.duid);
     lease.iaid = raw.iaid;
     lease.preferred_lifetime = raw.preferred_lifetime;
+    lease.expired = raw.expired;
     Ok(Some(lease))
 }
 
@@ -363,8 +367,11 @@ mod tests {
                     payload: b"eth0".to_vec(),
                 }],
             }],
+            mac: mac(6),
         };
         let pkt = pkt6(raw).unwrap().unwrap();
+        assert_eq!(pkt.mac.as_ref().map(|m| m.bytes[5]), Some(6));
+        assert_eq!(pkt.kea_text, None);
         assert_eq!(pkt.proto, Proto::Tcp);
         assert_eq!(
             pkt.client_id,
@@ -424,8 +431,10 @@ mod tests {
             preferred_lifetime: 3000,
             prefix_len: 56,
             lease_type: 2,
+            expired: true,
         };
         let lease = lease6(raw).unwrap().unwrap();
+        assert!(lease.expired);
         assert_eq!(lease.state, LeaseState::Declined);
         assert_eq!(lease.lease_type, LeaseType::Pd);
         assert_eq!(lease.prefix_len, 56);
@@ -449,6 +458,7 @@ mod tests {
                 present: true,
                 bytes: vec![1, last],
             },
+            expired: last == 11,
         };
         let leases = leases4(RawLeases4 {
             present: true,
@@ -459,6 +469,7 @@ mod tests {
         assert_eq!(leases[0].address, Ipv4Addr::new(10, 0, 0, 10));
         assert_eq!(leases[1].client_id, Some(ClientId(vec![1, 11])));
         assert_eq!(leases[1].state, LeaseState::ExpiredReclaimed);
+        assert_eq!((leases[0].expired, leases[1].expired), (false, true));
     }
 
     #[test]

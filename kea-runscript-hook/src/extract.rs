@@ -39,6 +39,35 @@ pub fn event(hook_point: HookPoint, handle: &CalloutHandle) -> Result<Event, Ext
     Ok(event)
 }
 
+/// Adds Kea's own `toText()` dumps of the event's DHCPv6 packets and leases, which only the
+/// kea-hook-runscript profile renders (`*_DEBUG`); asked for only when such a script runs,
+/// since building them costs Kea some string formatting per object.
+pub fn kea_texts(event: &mut Event, handle: &CalloutHandle) -> Result<(), ExtractError> {
+    fn text(
+        handle: &CalloutHandle,
+        argument: Argument,
+        get: fn(&CalloutHandle, &str) -> Result<String, cxx::Exception>,
+    ) -> Result<Option<String>, ExtractError> {
+        let name = argument.kea_name();
+        get(handle, name)
+            .map(Some)
+            .map_err(|e| ExtractError::Shim(name, e))
+    }
+    if let Some(pkt) = event.query6.as_mut() {
+        pkt.kea_text = text(handle, Argument::Query6, ffi::get_pkt6_text)?;
+    }
+    if let Some(pkt) = event.response6.as_mut() {
+        pkt.kea_text = text(handle, Argument::Response6, ffi::get_pkt6_text)?;
+    }
+    if let Some(lease) = event.lease4.as_mut() {
+        lease.kea_text = text(handle, Argument::Lease4, ffi::get_lease4_text)?;
+    }
+    if let Some(lease) = event.lease6.as_mut() {
+        lease.kea_text = text(handle, Argument::Lease6, ffi::get_lease6_text)?;
+    }
+    Ok(())
+}
+
 /// Calls the shim function `get` for argument `name` and converts its result.
 fn read<R, T>(
     handle: &CalloutHandle,
@@ -250,6 +279,42 @@ mod tests {
             );
             assert_eq!((lease.iaid, lease.preferred_lifetime), (7, 3000));
         }
+    }
+
+    #[test]
+    fn kea_hook_runscript_facts_come_from_kea() {
+        let mut h = handle();
+        kea::set_test_pkt6(h.pin_mut(), "query6").unwrap();
+        kea::set_test_lease6(h.pin_mut(), "lease6", true).unwrap();
+        let mut event = event(HookPoint::Lease6Renew, &h).unwrap();
+        // getMAC finds it in the DUID-LL (source HWADDR_SOURCE_DUID = 2).
+        let mac = event.query6.as_ref().unwrap().mac.clone().expect("a MAC");
+        assert_eq!(
+            (mac.bytes, mac.htype, mac.source),
+            (vec![0, 0x0c, 1, 2, 3, 4], 1, 2)
+        );
+        // Kea's Lease6 constructor stamps cltt = now: not expired, by Kea's own clock.
+        assert!(!event.lease6.as_ref().unwrap().expired);
+        assert_eq!(
+            event.lease6.as_ref().unwrap().kea_text,
+            None,
+            "only on request"
+        );
+        kea_texts(&mut event, &h).unwrap();
+        let pkt_text = event.query6.unwrap().kea_text.expect("Pkt6::toText");
+        assert!(pkt_text.contains("msgtype=5(RENEW)"), "{pkt_text}");
+        let lease_text = event.lease6.unwrap().kea_text.expect("Lease6::toText");
+        assert!(
+            lease_text.contains("Type:          IA_PD(2)"),
+            "{lease_text}"
+        );
+        assert!(lease_text.contains("Prefix length: 56"), "{lease_text}");
+
+        // A lease last seen in 2023 with a lifetime of 4000 s has long expired.
+        let mut h = handle();
+        kea::set_test_lease4(h.pin_mut(), "lease4", 10).unwrap();
+        let recovered = super::event(HookPoint::Lease4Recover, &h).unwrap();
+        assert!(recovered.lease4.expect("lease4").expired);
     }
 
     #[test]

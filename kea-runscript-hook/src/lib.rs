@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
-use kea_runscript_env::{Event, HookPoint};
+use kea_runscript_env::{Event, HookPoint, Profile};
 
 use bridge::ffi::{self, CalloutHandle, LibraryHandle};
 use kea_runscript_core::log::Severity;
@@ -302,8 +302,12 @@ unsafe fn run_callout(
     if status == verdict::NEXT_STEP_SKIP || status == verdict::NEXT_STEP_DROP {
         return Ok(0);
     }
-    // SAFETY: as above; the shared borrow ends with the extraction.
-    let event = extract::event(hook_point, unsafe { &*handle }).map_err(|e| e.to_string())?;
+    // SAFETY: as above; each shared borrow ends with its extraction.
+    let mut event = extract::event(hook_point, unsafe { &*handle }).map_err(|e| e.to_string())?;
+    if engine.wants_profile(hook_point, Profile::KeaHookRunscript) {
+        // SAFETY: as above.
+        extract::kea_texts(&mut event, unsafe { &*handle }).map_err(|e| e.to_string())?;
+    }
     let verdict = engine.handle(&event);
     // SAFETY: as above; the only borrow of the handle now, and Kea owns (never moves) it.
     let handle = unsafe { &mut *handle };

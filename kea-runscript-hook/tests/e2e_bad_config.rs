@@ -105,6 +105,54 @@ fn kea_rejects_bad_parameters_with_our_message() {
             "nmae",
             "",
         ),
+        (
+            "unknown mode",
+            json!({"name": good, "mode": "daemon"}),
+            "mode",
+            "daemon",
+        ),
+        (
+            "worker with max-in-flight",
+            json!({"name": good, "mode": "worker", "max-in-flight": 4}),
+            "max-in-flight",
+            "spawn",
+        ),
+        (
+            "worker with an empty buffer",
+            json!({"name": good, "mode": "worker", "max-queued": 0}),
+            "max-queued",
+            "positive",
+        ),
+        (
+            "async worker with a timeout",
+            json!({"name": good, "mode": "worker", "timeout-ms": 100}),
+            "timeout-ms",
+            "sync: true",
+        ),
+        (
+            "log-output not a boolean",
+            json!({"name": good, "mode": "worker", "log-output": "yes"}),
+            "log-output",
+            "",
+        ),
+        (
+            "unknown variable profile",
+            json!({"name": good, "variables": "khr"}),
+            "variables",
+            "khr",
+        ),
+        (
+            "hook point kea-hook-runscript never had",
+            json!({"script": good, "variables": "kea-hook-runscript", "hook-points": ["leases4_committed"]}),
+            "hook-points",
+            "leases4_committed",
+        ),
+        (
+            "kea-hook-runscript config with a non-boolean wait",
+            json!({"script": good, "wait": "yes"}),
+            "wait",
+            "",
+        ),
     ];
     let mut failures = Vec::new();
     for (what, parameters, parameter, detail) in &table {

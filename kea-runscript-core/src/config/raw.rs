@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Display;
 
-use kea_runscript_env::HookPoint;
+use kea_runscript_env::{HookPoint, Profile};
 use serde::de::{Deserializer, Error as _};
 use serde::Deserialize;
 use serde_json::Value;
@@ -35,7 +35,14 @@ pub(super) struct RawScript {
     #[serde(rename = "max-queued")]
     pub max_queued: Option<Count>,
     pub env: Option<BTreeMap<EnvName, EnvValue>>,
+    pub variables: Option<Variables>,
+    pub mode: Option<RunnerMode>,
+    #[serde(rename = "log-output")]
+    pub log_output: Option<Bool>,
 }
+
+/// kea-hook-runscript's own parameter keys: a map made only of these is written for it.
+pub(super) const KEA_HOOK_RUNSCRIPT_KEYS: [&str; 2] = ["script", "wait"];
 
 /// Whether `key` is one of [`RawScript`]'s keys, asked of serde itself so that no second
 /// list can drift: every field is optional, so `{key: null}` parses exactly when `key`
@@ -124,6 +131,23 @@ impl<'de> Deserialize<'de> for Count {
     }
 }
 
+/// `"spawn"` or `"worker"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RunnerMode {
+    Spawn,
+    Worker,
+}
+
+impl<'de> Deserialize<'de> for RunnerMode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| match v.as_str() {
+            Some("spawn") => Ok(RunnerMode::Spawn),
+            Some("worker") => Ok(RunnerMode::Worker),
+            _ => Err(expected("\"spawn\" or \"worker\"", v)),
+        })
+    }
+}
+
 /// `"continue"`, `"skip"` or `"drop"`.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Outcome(pub Verdict);
@@ -178,6 +202,21 @@ impl<'de> Deserialize<'de> for HookPoints {
                 points.push(point);
             }
             Ok(HookPoints(points))
+        })
+    }
+}
+
+/// A variable profile name: `"kea"` or `"kea-hook-runscript"`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Variables(pub Profile);
+
+impl<'de> Deserialize<'de> for Variables {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| {
+            v.as_str()
+                .and_then(|s| s.parse().ok())
+                .map(Variables)
+                .ok_or_else(|| expected("\"kea\" or \"kea-hook-runscript\"", v))
         })
     }
 }

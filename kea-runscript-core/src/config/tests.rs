@@ -1,4 +1,5 @@
 use super::*;
+use kea_runscript_env::Profile;
 
 /// Every configuration error path, with the exact line the user sees.
 #[test]
@@ -15,7 +16,7 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "sync": true, "wait": false}"#, "parameter 'wait': 'sync' and its alias 'wait' are both given; use one"),
         (r#"{"name": "/a", "sync": "yes"}"#, r#"parameter 'sync': expected true or false, got "yes""#),
         (r#"{"name": "/a", "wait": 1}"#, "parameter 'wait': expected true or false, got 1"),
-        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`"),
+        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`, `variables`, `mode`, `log-output`"),
         (r#"{"name": "/a", "hook-points": "lease4_renew"}"#, r#"parameter 'hook-points': expected a non-empty list of hook-point names, got "lease4_renew""#),
         (r#"{"name": "/a", "hook-points": []}"#, "parameter 'hook-points': expected a non-empty list of hook-point names, got []"),
         (r#"{"name": "/a", "hook-points": [3]}"#, "parameter 'hook-points': expected hook-point names (strings), got 3"),
@@ -37,6 +38,18 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "on-signal": "drop"}"#, "parameter 'on-signal': only valid with sync: true"),
         (r#"{"name": "/a", "sync": true, "max-in-flight": 3}"#, "parameter 'max-in-flight': only valid with sync: false"),
         (r#"{"name": "/a", "wait": true, "max-queued": 3}"#, "parameter 'max-queued': only valid with sync: false"),
+        (r#"{"name": "/a", "mode": "daemon"}"#, r#"parameter 'mode': expected "spawn" or "worker", got "daemon""#),
+        (r#"{"name": "/a", "mode": true}"#, r#"parameter 'mode': expected "spawn" or "worker", got true"#),
+        (r#"{"name": "/a", "mode": "worker", "max-in-flight": 2}"#, r#"parameter 'max-in-flight': only valid with mode: "spawn""#),
+        (r#"{"name": "/a", "mode": "worker", "sync": true, "on-signal": "drop"}"#, r#"parameter 'on-signal': only valid with mode: "spawn""#),
+        (r#"{"name": "/a", "mode": "worker", "timeout-ms": 100}"#, "parameter 'timeout-ms': only valid with sync: true (a worker has no run to time out)"),
+        (r#"{"name": "/a", "mode": "worker", "exit-codes": {"3": "drop"}}"#, "parameter 'exit-codes': only valid with sync: true"),
+        (r#"{"name": "/a", "mode": "worker", "on-timeout": "drop"}"#, "parameter 'on-timeout': only valid with sync: true"),
+        (r#"{"name": "/a", "mode": "worker", "max-queued": 0}"#, "parameter 'max-queued': expected a positive integer for a worker (events held until answered), got 0"),
+        (r#"{"name": "/a", "mode": "worker", "log-output": "yes"}"#, r#"parameter 'log-output': expected true or false, got "yes""#),
+        (r#"{"name": "/a", "log-output": true}"#, r#"parameter 'log-output': only valid with mode: "worker" (for now)"#),
+        (r#"{"name": "/a", "sync": true, "log-output": false}"#, r#"parameter 'log-output': only valid with mode: "worker" (for now)"#),
+        (r#"{"scripts": [{"name": "/a"}, {"name": "/b", "mode": "worker", "max-queued": -3}]}"#, "parameter 'scripts[1].max-queued': expected a non-negative integer, got -3"),
         (r#"{"name": "/a", "max-in-flight": 0}"#, "parameter 'max-in-flight': expected a positive integer, got 0"),
         (r#"{"name": "/a", "max-queued": -1}"#, "parameter 'max-queued': expected a non-negative integer, got -1"),
         (r#"{"name": "/a", "env": ["A=1"]}"#, "parameter 'env': invalid type: sequence, expected a map"),
@@ -45,6 +58,13 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "env": {"": "x"}}"#, r#"parameter 'env.': expected variable names made of letters, digits and '_', not starting with a digit, got """#),
         (r#"{"name": "/a", "env": {"A": 1}}"#, "parameter 'env.A': expected a string without NUL characters, got 1"),
         (r#"{"name": "/a", "env": {"A": "x\u0000y"}}"#, r#"parameter 'env.A': expected a string without NUL characters, got "x\u0000y""#),
+        (r#"{"name": "/a", "variables": "khr"}"#, r#"parameter 'variables': expected "kea" or "kea-hook-runscript", got "khr""#),
+        (r#"{"name": "/a", "variables": true}"#, r#"parameter 'variables': expected "kea" or "kea-hook-runscript", got true"#),
+        (r#"{"script": "/a", "variables": "kea-hook-runscript", "hook-points": ["lease4_select", "leases4_committed"]}"#, r#"parameter 'hook-points': "leases4_committed" has no kea-hook-runscript variables (kea-hook-runscript has no such callout); run a second script with "variables": "kea" there"#),
+        (r#"{"scripts": [{"name": "/a", "variables": "kea-hook-runscript", "hook-points": ["leases6_committed"]}]}"#, r#"parameter 'scripts[0].hook-points': "leases6_committed" has no kea-hook-runscript variables"#),
+        (r#"{"script": "relative.sh"}"#, r#"parameter 'script': expected an absolute path (a string starting with '/'), got "relative.sh""#),
+        (r#"{"wait": true}"#, "parameter 'name': required: the absolute path of the script (alias 'script')"),
+        (r#"{"script": "/a", "wait": "yes"}"#, r#"parameter 'wait': expected true or false, got "yes""#),
         (r#"{"scripts": []}"#, "parameter 'scripts': expected a non-empty list of scripts, got []"),
         (r#"{"scripts": {"name": "/a"}}"#, r#"parameter 'scripts': expected a non-empty list of scripts, got {"name":"/a"}"#),
         (r#"{"scripts": ["/a"]}"#, r#"parameter 'scripts[0]': expected a JSON object, got "/a""#),
@@ -160,4 +180,180 @@ fn multi_script_form_keeps_order_and_labels() {
     assert_eq!(config.scripts[1].path, PathBuf::from("/b"));
     assert_eq!(config.scripts[1].label, "scripts[1]");
     assert!(matches!(config.scripts[1].mode, Mode::Sync(_)));
+}
+
+/// How the profile and its defaults are chosen: (parameters, profile, sync, timeout-ms,
+/// number of default hook points).
+#[test]
+fn the_profile_follows_the_keys_and_brings_its_defaults() {
+    use kea_runscript_env::Profile::{Kea, KeaHookRunscript as Khr};
+    let table: &[(&str, Profile, bool, Option<u64>, usize)] = &[
+        // Only kea-hook-runscript's keys: its profile, waiting, no timeout, its 19 callouts.
+        (r#"{"script": "/s"}"#, Khr, true, None, 19),
+        (r#"{"script": "/s", "wait": true}"#, Khr, true, None, 19),
+        (r#"{"script": "/s", "wait": false}"#, Khr, false, None, 19),
+        (r#"{"wait": false, "script": "/s"}"#, Khr, false, None, 19),
+        // Any key of ours: Kea's profile and our defaults, as before (aliases stay aliases).
+        (r#"{"name": "/s"}"#, Kea, false, None, 13),
+        (r#"{"name": "/s", "wait": true}"#, Kea, true, Some(2000), 13),
+        (
+            r#"{"script": "/s", "sync": true}"#,
+            Kea,
+            true,
+            Some(2000),
+            13,
+        ),
+        (
+            r#"{"script": "/s", "wait": true, "timeout-ms": 500}"#,
+            Kea,
+            true,
+            Some(500),
+            13,
+        ),
+        (
+            r#"{"script": "/s", "env": {"A": "1"}}"#,
+            Kea,
+            false,
+            None,
+            13,
+        ),
+        (r#"{"scripts": [{"script": "/s"}]}"#, Kea, false, None, 13),
+        // "variables" chooses explicitly, with that profile's defaults.
+        (
+            r#"{"script": "/s", "variables": "kea"}"#,
+            Kea,
+            false,
+            None,
+            13,
+        ),
+        (
+            r#"{"name": "/s", "variables": "kea-hook-runscript"}"#,
+            Khr,
+            true,
+            None,
+            19,
+        ),
+        (
+            r#"{"scripts": [{"script": "/s", "variables": "kea-hook-runscript"}]}"#,
+            Khr,
+            true,
+            None,
+            19,
+        ),
+        (
+            r#"{"script": "/s", "variables": "kea-hook-runscript", "timeout-ms": 300}"#,
+            Khr,
+            true,
+            Some(300),
+            19,
+        ),
+        (
+            r#"{"script": "/s", "variables": "kea-hook-runscript", "sync": false}"#,
+            Khr,
+            false,
+            None,
+            19,
+        ),
+    ];
+    for &(json, profile, sync, timeout_ms, points) in table {
+        let config = Config::parse(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        let script = &config.scripts[0];
+        assert_eq!(script.variables, profile, "{json}");
+        assert_eq!(matches!(script.mode, Mode::Sync(_)), sync, "{json}");
+        assert_eq!(
+            script.timeout,
+            timeout_ms.map(Duration::from_millis),
+            "{json}"
+        );
+        assert_eq!(script.hook_points.len(), points, "{json}");
+        assert_eq!(script.hook_points, profile.default_hook_points(), "{json}");
+    }
+}
+
+#[test]
+fn kea_hook_runscript_ignores_exit_codes_unless_told() {
+    let config = Config::parse(r#"{"script": "/s"}"#).unwrap();
+    let Mode::Sync(sync) = &config.scripts[0].mode else {
+        panic!("sync expected")
+    };
+    for code in [0, 1, 4, 255] {
+        assert_eq!(sync.verdict_for(code), Some(Verdict::Continue), "{code}");
+    }
+    assert!(config.scripts[0]
+        .summary()
+        .contains("exit-codes=all continue"));
+    // Mixed with our verdicts: our rules, unlisted codes continue and are logged.
+    let config = Config::parse(
+        r#"{"script": "/s", "variables": "kea-hook-runscript", "exit-codes": {"4": "drop"}}"#,
+    )
+    .unwrap();
+    let Mode::Sync(sync) = &config.scripts[0].mode else {
+        panic!("sync expected")
+    };
+    assert_eq!(sync.verdict_for(4), Some(Verdict::Drop));
+    assert_eq!(sync.verdict_for(1), None);
+}
+
+#[test]
+fn mode_defaults_to_spawn_and_worker_settings_parse() {
+    let table: &[(&str, RunnerKind, bool, bool)] = &[
+        (r#"{"name": "/s"}"#, RunnerKind::Spawn, false, false),
+        (
+            r#"{"name": "/s", "mode": "spawn"}"#,
+            RunnerKind::Spawn,
+            false,
+            false,
+        ),
+        (
+            r#"{"name": "/s", "mode": null}"#,
+            RunnerKind::Spawn,
+            false,
+            false,
+        ),
+        (
+            r#"{"name": "/s", "mode": "worker"}"#,
+            RunnerKind::Worker(WorkerSettings {
+                max_queued: DEFAULT_WORKER_MAX_QUEUED,
+            }),
+            false,
+            false,
+        ),
+        (
+            r#"{"name": "/s", "mode": "worker", "max-queued": 5, "log-output": true}"#,
+            RunnerKind::Worker(WorkerSettings { max_queued: 5 }),
+            false,
+            true,
+        ),
+        (
+            r#"{"name": "/s", "mode": "worker", "sync": true, "timeout-ms": 50, "max-queued": 7}"#,
+            RunnerKind::Worker(WorkerSettings { max_queued: 7 }),
+            true,
+            false,
+        ),
+    ];
+    for (json, runner, sync, log_output) in table {
+        let config = Config::parse(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        let script = &config.scripts[0];
+        assert_eq!(&script.runner, runner, "{json}");
+        assert_eq!(matches!(script.mode, Mode::Sync(_)), *sync, "{json}");
+        assert_eq!(script.log_output, *log_output, "{json}");
+    }
+    let sync_worker = Config::parse(
+        r#"{"name": "/s", "mode": "worker", "sync": true, "exit-codes": {"4": "drop"}, "on-timeout": "skip"}"#,
+    )
+    .unwrap();
+    let script = &sync_worker.scripts[0];
+    assert_eq!(script.timeout, Some(DEFAULT_SYNC_TIMEOUT));
+    let Mode::Sync(sync) = &script.mode else {
+        panic!("sync expected")
+    };
+    assert_eq!(
+        (sync.verdict_for(4), sync.on_timeout),
+        (Some(Verdict::Drop), Verdict::Skip)
+    );
+    assert!(
+        script.summary().contains("sync worker max-queued=10000"),
+        "{}",
+        script.summary()
+    );
 }

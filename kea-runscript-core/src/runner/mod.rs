@@ -1,13 +1,12 @@
 //! Runners: one interface ([`Runner`]: deliver an event, maybe get a verdict) with
 //! interchangeable strategies chosen per script by the configuration.
 //!
-//! Now: `spawn_async` (a process per event, not waited for, bounded) and
+//! Here: `spawn_async` (a process per event, not waited for, bounded) and
 //! `spawn_sync` (a process per event, waited for with a timeout, exit code →
-//! verdict). Planned strategies slot in behind the same trait: a persistent worker
-//! (one long-lived process fed JSON lines; `deliver` writes a line and, in sync use,
-//! reads the answer) and parked verdicts (`deliver` returns at once and resolves the
-//! verdict through a callback when the script exits) — the latter would add a
-//! completion argument to the trait, which only the engine calls.
+//! verdict). The worker strategy (one long-lived process fed JSON lines) lives in
+//! `crate::worker` behind the same trait. [`Runner::deliver_with`] hands a verdict to
+//! a callback instead of returning it, for callers that must not block on it (parked
+//! packets): a worker never blocks there, the spawn strategies call back at once.
 
 pub(crate) mod reaper;
 pub(crate) mod spawn_async;
@@ -31,6 +30,9 @@ pub const KILL_GRACE: Duration = Duration::from_millis(500);
 /// (then [`KILL_GRACE`] before `SIGKILL`).
 pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(1);
 
+/// Receives a verdict, exactly once (see [`Runner::deliver_with`]).
+pub type OnVerdict = Box<dyn FnOnce(Verdict) + Send>;
+
 /// A strategy that runs one configured script for events.
 pub trait Runner: Send + Sync {
     /// Hands `event` to the script. Returns the script's verdict when the strategy
@@ -40,6 +42,18 @@ pub trait Runner: Send + Sync {
     /// Stops accepting events (later ones are counted as dropped) and discards queued
     /// ones. Runs in progress are ended by the engine (stop signal, reaper).
     fn shutdown(&self);
+
+    /// After [`Runner::shutdown`] of every runner: waits (bounded) until this runner's
+    /// own threads and processes are gone (a worker's grace, `SIGTERM`, `SIGKILL`).
+    fn join(&self) {}
+
+    /// Hands `event` to the script and its verdict to `on_verdict`, exactly once
+    /// (`continue` for an async script): for callers that must not block a thread on
+    /// the verdict (a parked packet). A worker never blocks here; the default (spawn)
+    /// runs [`Runner::deliver`] and calls back before returning.
+    fn deliver_with(&self, event: &Arc<EventEnv>, on_verdict: OnVerdict) {
+        on_verdict(self.deliver(event).unwrap_or_default());
+    }
 }
 
 /// State shared by the runners of one engine: counters, the rate-limited log, and
@@ -89,6 +103,17 @@ impl EventEnv {
     /// The event's hook point.
     pub fn hook_point(&self) -> HookPoint {
         self.hook_point
+    }
+
+    /// The rendered variables as `(NAME, value)` byte pairs, in rendering order (a
+    /// worker's `vars`: exactly what a spawned script gets from the rendering).
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.vars.iter().map(|entry| {
+            let bytes = entry.as_bytes();
+            // Names never contain '=' (rejected in `new`): the first one splits.
+            let eq = bytes.iter().position(|&b| b == b'=').unwrap_or(bytes.len());
+            (&bytes[..eq], bytes.get(eq + 1..).unwrap_or_default())
+        })
     }
 
     /// True when a variable `name` is among the rendered ones (`name_eq` = `"NAME="`).

@@ -22,6 +22,7 @@ pub(super) const STEP_CLONE: i32 = 1;
 pub(super) const STEP_CLOSE_FDS: i32 = 2;
 pub(super) const STEP_EXEC: i32 = 3;
 pub(super) const STEP_WAIT: i32 = 4;
+pub(super) const STEP_STDIO: i32 = 5;
 
 /// The memory the parent hands to the keeper (inputs) and the keeper hands back
 /// (results). Heap-allocated so its address is stable; freed only after the keeper
@@ -38,6 +39,12 @@ pub(super) struct Handoff {
     pub timeout_ms: i64,
     pub grace_ms: i64,
     pub stop_fd: c_int,
+    /// Fds to put on the script's 0, 1, 2 (`-1`: inherit the host's), all above 2;
+    /// closed in the host by the keeper once the script is started (see
+    /// [`super::Stdio`]).
+    pub stdio: [c_int; 3],
+    /// Non-zero: the keeper dies (`SIGKILL`) with the thread that created it.
+    pub die_with_thread: c_int,
     pub script_stack_top: *mut c_void,
     // Written by the keeper (and the script before exec); read after the keeper exited.
     pub keeper_pid: AtomicI32,
@@ -47,9 +54,26 @@ pub(super) struct Handoff {
     pub value: AtomicI32,
     pub timed_out: AtomicI32,
     pub stopped: AtomicI32,
+    /// Set once `stdio` has been closed in the shared fd table.
+    pub stdio_closed: AtomicI32,
 }
 
 impl Handoff {
+    /// Closes the `stdio` fds in the (shared) fd table, once: by the keeper after
+    /// it started the script, or by the parent if no keeper got that far.
+    pub(super) fn close_stdio(&self) {
+        if self.stdio_closed.swap(1, Ordering::Relaxed) != 0 {
+            return;
+        }
+        for &fd in &self.stdio {
+            if fd >= 0 {
+                // SAFETY: the run owns these fds (handed over by `spawn_with`) and
+                // nothing uses them once the script has its copies.
+                unsafe { sys::close(fd) };
+            }
+        }
+    }
+
     /// Records a failed step and its error number.
     fn fail(&self, step: i32, errno: Errno) {
         self.failed_errno.store(errno.0, Ordering::Relaxed);
@@ -127,6 +151,17 @@ extern "C" fn script_main(arg: *mut c_void) -> c_int {
     // script's children too (best effort: a failure leaves it in Kea's group, and
     // only the script itself is signalled then).
     let _ = sys::lead_new_process_group();
+    // The given pipes become fds 0-2 (the sources are all above 2, so no copy
+    // overwrites a later source).
+    for (target, &source) in (0..).zip(sh.stdio.iter()) {
+        if source >= 0 {
+            // SAFETY: fd `target` is about to be the script's own stdin/stdout/stderr;
+            // the host's copy in this (private, vfork'd) fd table is not used again.
+            if let Err(errno) = unsafe { sys::dup_onto(source, target) } {
+                fail(STEP_STDIO, errno);
+            }
+        }
+    }
     // Close every fd above stderr, with or without FD_CLOEXEC.
     // SAFETY: this process is about to exec the script; it uses none of those fds.
     match unsafe { sys::close_from(3) } {
@@ -184,6 +219,12 @@ extern "C" fn keeper_main(arg: *mut c_void) -> c_int {
     // Show up as "kea-runscript" rather than as a second Kea in ps.
     sys::set_process_name(c"kea-runscript");
     sh.keeper_pid.store(sys::getpid(), Ordering::Relaxed);
+    if sh.die_with_thread != 0 {
+        // A long-lived script (a worker) must not outlive a host that died without
+        // unloading: this keeper dies with the thread that created it, the script
+        // with its keeper.
+        sys::set_parent_death_signal(libc::SIGKILL);
+    }
 
     let mut pidfd: c_int = -1;
     let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
@@ -191,6 +232,9 @@ extern "C" fn keeper_main(arg: *mut c_void) -> c_int {
     // this keeper is reaped) and only until execve, while this keeper is suspended.
     let cloned =
         unsafe { sys::clone_pidfd(flags, sh.script_stack_top, &mut pidfd, script_main, arg) };
+    // The script has exec'd or failed (vfork): its ends of the pipes are no longer
+    // needed in the host's fd table, which this keeper shares.
+    sh.close_stdio();
     let pid = match cloned {
         Ok(pid) => pid,
         Err(errno) => {

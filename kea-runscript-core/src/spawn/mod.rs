@@ -25,7 +25,7 @@
 //!
 //! Code running in the keeper or in the script before `execve` shares the parent's
 //! memory, and its thread pointer is still the parent thread's: it does nothing but
-//! raw system calls (`raw_syscall*`, `raw_clone`; no libc wrapper that could write
+//! raw system calls (the typed wrappers of `sys`; no libc wrapper that could write
 //! `errno` or take a lock, no allocation). The parent blocks every signal (including
 //! glibc's internal ones) around `clone`; the keeper keeps them all blocked for its
 //! whole life, so no host signal handler ever runs on the keeper's stack.
@@ -35,7 +35,13 @@
 //! `PR_SET_PDEATHSIG(SIGKILL)` (if its keeper is ever killed, the script dies too
 //! instead of running unmanaged), closes every fd from 3 up with `close_range` (also
 //! fds without `FD_CLOEXEC`), unblocks every signal. It inherits fds 0, 1 and 2 of the
-//! host as they are (as Kea's own hook does): its output goes where Kea's goes.
+//! host as they are (as Kea's own hook does): its output goes where Kea's goes —
+//! unless [`spawn_with`] gives it other fds 0-2 ([`Stdio`]: a worker's pipes), which
+//! it `dup3`s into place before closing the rest; the keeper closes the host's copies
+//! of those fds (it shares the host's fd table) as soon as the script is started.
+//! With [`Stdio::die_with_thread`] the keeper sets `PR_SET_PDEATHSIG(SIGKILL)` on
+//! itself, towards the thread that created it: a long-lived script cannot outlive a
+//! host that dies without unloading.
 //!
 //! # Rooms
 //! - this file: the API the runners use ([`spawn`], [`Child`], [`Program`], [`Limits`],
@@ -115,6 +121,8 @@ pub enum FailedStep {
     Exec,
     /// Waiting for the keeper or the script.
     Wait,
+    /// Putting the given fds on the script's 0-2 (see [`Stdio`]).
+    Stdio,
 }
 
 /// Error of starting or waiting for a script: the step that failed and the OS error.
@@ -134,6 +142,7 @@ impl std::fmt::Display for SpawnError {
             FailedStep::CloseFds => "closing inherited fds",
             FailedStep::Exec => "execve",
             FailedStep::Wait => "waiting",
+            FailedStep::Stdio => "setting up fds 0-2",
         };
         write!(f, "{step} failed: {}", self.error)
     }
@@ -161,6 +170,14 @@ unsafe impl Send for Program {}
 unsafe impl Sync for Program {}
 
 impl Program {
+    /// A program owning all its strings.
+    pub fn new(path: CString, arg1: CString, env: Vec<CString>) -> Program {
+        let ptrs: Vec<*const c_char> = env.iter().map(|e| e.as_ptr()).collect();
+        // SAFETY: the pointers point into the heap buffers of `env`'s strings, which
+        // are kept (and never mutated) for the program's life.
+        unsafe { Program::with_shared_env(path, arg1, ptrs, Box::new(env)) }
+    }
+
     /// A program whose environment entries live in `keep` (shared by several
     /// programs, e.g. one rendered event run by several scripts).
     ///
@@ -291,6 +308,40 @@ fn millis(d: Option<Duration>) -> i64 {
 /// keeper exists (the calling thread never waits for `execve`); a script that cannot
 /// be started is reported by [`Child::wait`]/[`Child::try_wait`]. Thread-safe.
 pub fn spawn(program: Program, limits: Limits) -> Result<Child, SpawnError> {
+    spawn_with(program, limits, Stdio::default())
+}
+
+/// Fds 0-2 of a script other than the host's, and the keeper's lifetime: for a
+/// long-lived script (a worker) fed through pipes.
+#[derive(Debug, Default)]
+pub struct Stdio {
+    /// The script's fd 0, 1, 2 (`None`: the host's). Typically the script's ends of
+    /// pipes; they are closed in the host as soon as the script is started.
+    pub fds: [Option<OwnedFd>; 3],
+    /// The keeper (and with it the script) gets `SIGKILL` when the thread that called
+    /// [`spawn_with`] ends — so a script cannot outlive a host killed without
+    /// unload. That thread must then live as long as the script is meant to.
+    pub die_with_thread: bool,
+}
+
+/// [`spawn`] with the script's fds 0-2 and the keeper's lifetime given by `stdio`.
+pub fn spawn_with(program: Program, limits: Limits, stdio: Stdio) -> Result<Child, SpawnError> {
+    let mut raw_stdio = [-1 as c_int; 3];
+    for (slot, fd) in raw_stdio.iter_mut().zip(stdio.fds) {
+        if let Some(fd) = fd {
+            // The script's dup3 onto 0-2 needs sources above 2 (std's try_clone
+            // duplicates with F_DUPFD_CLOEXEC from 3 up).
+            let fd = if fd.as_raw_fd() < 3 {
+                fd.try_clone().map_err(|error| SpawnError {
+                    step: FailedStep::Stdio,
+                    error,
+                })?
+            } else {
+                fd
+            };
+            *slot = std::os::fd::IntoRawFd::into_raw_fd(fd);
+        }
+    }
     let mut stacks = [Stack::new(), Stack::new()];
     let handoff = Handoff {
         path: program.path.as_ptr(),
@@ -300,6 +351,8 @@ pub fn spawn(program: Program, limits: Limits) -> Result<Child, SpawnError> {
         timeout_ms: millis(limits.timeout),
         grace_ms: millis(Some(limits.grace)),
         stop_fd: limits.stop.as_ref().map_or(-1, |s| s.fd.as_raw_fd()),
+        stdio: raw_stdio,
+        die_with_thread: c_int::from(stdio.die_with_thread),
         script_stack_top: stacks[1].top(),
         keeper_pid: AtomicI32::new(0),
         failed_step: AtomicI32::new(0),
@@ -308,6 +361,7 @@ pub fn spawn(program: Program, limits: Limits) -> Result<Child, SpawnError> {
         value: AtomicI32::new(0),
         timed_out: AtomicI32::new(0),
         stopped: AtomicI32::new(0),
+        stdio_closed: AtomicI32::new(0),
     };
     let keeper_stack_top = stacks[0].top();
     // Everything the keeper touches, in one allocation freed after it is reaped.
@@ -330,7 +384,9 @@ pub fn spawn(program: Program, limits: Limits) -> Result<Child, SpawnError> {
         }),
         Err(errno) => {
             // SAFETY: no keeper was created; the block is ours alone.
-            drop(unsafe { Box::from_raw(block) });
+            let block = unsafe { Box::from_raw(block) };
+            block.handoff.close_stdio();
+            drop(block);
             Err(SpawnError {
                 step: FailedStep::Keeper,
                 error: io::Error::from_raw_os_error(errno.0),
@@ -372,6 +428,7 @@ impl Child {
                     keeper::STEP_CLONE => FailedStep::Clone,
                     keeper::STEP_CLOSE_FDS => FailedStep::CloseFds,
                     keeper::STEP_EXEC => FailedStep::Exec,
+                    keeper::STEP_STDIO => FailedStep::Stdio,
                     _ => FailedStep::Wait,
                 };
                 return Err(SpawnError {
@@ -447,7 +504,10 @@ impl Drop for Child {
         }
         if self.reaped {
             // SAFETY: the keeper is gone; nothing else refers to the block.
-            drop(unsafe { Box::from_raw(self.block) });
+            let block = unsafe { Box::from_raw(self.block) };
+            // A keeper killed before it started the script left them open.
+            block.handoff.close_stdio();
+            drop(block);
         }
         // (If even the blocking wait failed, the block is leaked rather than freed
         // under a possibly live keeper.)

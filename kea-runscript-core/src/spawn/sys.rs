@@ -218,6 +218,24 @@ pub(super) unsafe fn close(fd: c_int) {
     let _ = unsafe { arch::syscall1(Nr::new(libc::SYS_close), Arg::int(fd)) };
 }
 
+/// `dup3(source, target, 0)`: `target` becomes a copy of `source` (without
+/// `FD_CLOEXEC`), closing what `target` was.
+///
+/// # Safety
+/// Nothing in this process relies on what `target` was before.
+pub(super) unsafe fn dup_onto(source: c_int, target: c_int) -> Result<(), Errno> {
+    // SAFETY: dup3 reads no memory; replacing `target` is the caller's promise.
+    let ret = unsafe {
+        arch::syscall3(
+            Nr::new(libc::SYS_dup3),
+            Arg::int(source),
+            Arg::int(target),
+            Arg::ZERO,
+        )
+    };
+    ret.result().map(drop)
+}
+
 /// `close_range(first, u32::MAX, 0)`: closes every fd from `first` up, with or
 /// without `FD_CLOEXEC`.
 ///

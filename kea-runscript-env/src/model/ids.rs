@@ -12,7 +12,8 @@ pub struct HwAddr {
     /// JSON: a hex string.
     #[serde(with = "super::hex_bytes")]
     pub bytes: Vec<u8>,
-    /// Where Kea learned the address (`HWAddr::source_`, a `HWADDR_SOURCE_*` bit); not rendered.
+    /// Where Kea learned the address (`HWAddr::source_`, a `HWADDR_SOURCE_*` bit); rendered by the
+    /// kea-hook-runscript profile only.
     pub source: u32,
 }
 

@@ -24,6 +24,18 @@ pub struct Lease4 {
     pub valid_lifetime: u32,
     /// The client identifier, if the client sent one.
     pub client_id: Option<ClientId>,
+    /// Whether the lease had expired when Kea called the hook (Kea's `Lease::expired()`:
+    /// `cltt + valid_lifetime` is in the past and the lifetime is not infinite).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub expired: bool,
+    /// Kea's own multi-line dump of the lease (`Lease4::toText()`), when the extraction
+    /// asked Kea for it (only the kea-hook-runscript profile renders it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kea_text: Option<String>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// A DHCPv6 lease as Kea's `Lease6` (the fields Kea's run-script hook renders).
@@ -54,6 +66,13 @@ pub struct Lease6 {
     pub prefix_len: u8,
     /// The lease type (IA_NA, IA_TA, IA_PD).
     pub lease_type: LeaseType,
+    /// Whether the lease had expired when Kea called the hook (Kea's `Lease::expired()`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub expired: bool,
+    /// Kea's own multi-line dump of the lease (`Lease6::toText()`), when the extraction
+    /// asked Kea for it (only the kea-hook-runscript profile renders it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kea_text: Option<String>,
 }
 
 /// A lease state as Kea's `Lease::state_`.
@@ -96,6 +115,8 @@ impl Lease4 {
             subnet_id: 0,
             valid_lifetime: 0,
             client_id: None,
+            expired: false,
+            kea_text: None,
         }
     }
 }
@@ -118,6 +139,8 @@ impl Lease6 {
             preferred_lifetime: 0,
             prefix_len,
             lease_type,
+            expired: false,
+            kea_text: None,
         }
     }
 }

@@ -169,6 +169,16 @@ pub struct Pkt6 {
     /// The relay encapsulations: `relays[0]` is the outermost one (next to the server),
     /// the last is the relay closest to the client, as Kea's `relay_info_`.
     pub relays: Vec<Relay6>,
+    /// The client's hardware address as Kea's `getMAC(HWADDR_SOURCE_ANY)` finds it (raw
+    /// socket, relay option 79, DUID, link-local address, remote-id, DOCSIS options, in
+    /// Kea's order), with the source that found it. Only the kea-hook-runscript profile
+    /// renders it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<HwAddr>,
+    /// Kea's own multi-line dump of the packet (`Pkt6::toText()`), when the extraction
+    /// asked Kea for it (only the kea-hook-runscript profile renders it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kea_text: Option<String>,
 }
 
 impl Relay6 {
@@ -202,6 +212,8 @@ impl Pkt6 {
             client_id: None,
             options: Vec::new(),
             relays: Vec::new(),
+            mac: None,
+            kea_text: None,
         }
     }
 

@@ -4,12 +4,14 @@
 //! [`Env`]; a hook point's rendering is its argument list mapped to (renderer, prefix).
 
 mod env;
+mod kea_hook_runscript;
 mod lease;
 mod packet;
 mod scalar;
 
 use crate::{Argument, Event};
 use env::Env;
+pub(crate) use kea_hook_runscript::render as kea_hook_runscript;
 
 /// Renders the event's hook-point arguments into ordered `(NAME, value)` pairs.
 ///

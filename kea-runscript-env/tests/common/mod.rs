@@ -65,6 +65,10 @@ pub fn query4(msg_type: u8) -> Pkt4 {
             code: 53,
             payload: vec![msg_type],
         },
+        DhcpOption {
+            code: 60,
+            payload: b"MSFT 5.0".to_vec(),
+        },
         option82(),
     ];
     pkt
@@ -77,6 +81,8 @@ pub fn response4(msg_type: u8) -> Pkt4 {
     pkt.remote_addr = "192.0.2.254".parse().unwrap();
     pkt.yiaddr = "192.0.2.10".parse().unwrap();
     pkt.siaddr = "192.0.2.1".parse().unwrap();
+    // A response carries no vendor class.
+    pkt.options.retain(|o| o.code != 60);
     pkt
 }
 
@@ -93,6 +99,11 @@ pub fn lease4(last_octet: u8) -> Lease4 {
     lease.subnet_id = 1;
     lease.valid_lifetime = 4000;
     lease.client_id = Some(client_id());
+    lease.kea_text = Some(format!(
+        "Address:       192.0.2.{last_octet}\nValid life:    4000\nCltt:          1700000000\n\
+         Hardware addr: 00:0c:01:02:03:04\nClient id:     01:00:0c:01:02:03:04\n\
+         Subnet ID:     1\nState:         default\n"
+    ));
     lease
 }
 
@@ -115,6 +126,19 @@ pub fn query6(msg_type: u8) -> Pkt6 {
         code: 1,
         payload: duid().0,
     }];
+    // Kea's getMAC(any source) finds it in the DUID-LLT (source 2).
+    pkt.mac = Some(HwAddr {
+        htype: 1,
+        bytes: CLIENT_MAC.to_vec(),
+        source: 2,
+    });
+    pkt.kea_text = Some(format!(
+        "localAddr=[2001:db8::1]:547 remoteAddr=[fe80::5054:ff:fe12:3456]:547\n\
+         msgtype={msg_type}({}), transid=0xabcdef\n\
+         type=00001, len=00014: 00:01:00:01:2c:3e:5f:10:00:0c:01:02:03:04\n\
+         No relays traversed.\n",
+        kea_runscript_env::format::pkt6_type_name(msg_type)
+    ));
     pkt.relays = vec![
         // Outermost relay (next to the server): its remote-id must lose to the inner one.
         {
@@ -179,6 +203,15 @@ pub fn lease6(lease_type: LeaseType, last: u16) -> Lease6 {
     lease.duid = Some(duid());
     lease.iaid = 0x0102_0304;
     lease.preferred_lifetime = 3600;
+    lease.kea_text = Some(format!(
+        "Type:          {}({})\nAddress:       {}\nPrefix length: {prefix_len}\n\
+         IAID:          16909060\nPref life:     3600\nValid life:    7200\n\
+         Cltt:          1700000000\nDUID:          00:01:00:01:2c:3e:5f:10:00:0c:01:02:03:04\n\
+         Hardware addr: 00:0c:01:02:03:04\nSubnet ID:     1\nState:         default\n",
+        kea_runscript_env::format::lease_type_text(lease_type),
+        lease_type.to_raw(),
+        kea_runscript_env::format::ipv6_text(address),
+    ));
     lease
 }
 
@@ -217,6 +250,8 @@ pub fn full_event(hook_point: HookPoint) -> Event {
     if reclaimed {
         lease4.state = LeaseState::ExpiredReclaimed;
         lease6.state = LeaseState::ExpiredReclaimed;
+        lease4.expired = true;
+        lease6.expired = true;
     }
     if matches!(
         hook_point,

@@ -69,6 +69,8 @@ pub struct Settings {
     pub kea_user_caps: Option<Vec<&'static str>>,
     /// RLIMIT_NPROC (soft and hard) Kea starts with: how many tasks its user may have.
     pub nproc_limit: Option<usize>,
+    /// Keep the leases in this memfile CSV (none: in memory only).
+    pub lease_file: Option<PathBuf>,
 }
 
 /// The ambient capabilities Debian's kea-dhcp4-server.service gives Kea (all of Kea 2.2, 2.6
@@ -104,6 +106,7 @@ impl Settings {
             hooks,
             kea_user_caps: None,
             nproc_limit: None,
+            lease_file: None,
         }
     }
 
@@ -130,6 +133,11 @@ impl Settings {
                 "severity": "INFO", "debuglevel": 0
             }]
         });
+        if let Some(file) = &self.lease_file {
+            // No lease file cleanup (LFC) while a test reads the file.
+            top["lease-database"] = json!({"type": "memfile", "persist": true,
+                "name": file.to_str().expect("utf-8 path"), "lfc-interval": 0});
+        }
         let map = top.as_object_mut().expect("object");
         match self.family {
             Family::V4 => {
@@ -215,6 +223,9 @@ pub struct Paths {
     pub log_dir: Option<PathBuf>,
     /// `KEA_HOOK_SCRIPTS_PATH` for Kea, if set (Kea 3.0's hook-script directory).
     pub scripts_dir: Option<PathBuf>,
+    /// `KEA_DHCP_DATA_DIR` for Kea: the directory of a memfile lease file (Kea 2.6.3+ keeps
+    /// lease files only there, default /var/lib/kea).
+    pub data_dir: Option<PathBuf>,
     /// Kea's arguments that come before the mode (`-c`/`-t`).
     pub args: Vec<&'static str>,
 }
@@ -252,6 +263,11 @@ impl Paths {
             hooks_dir,
             log_dir: log_dir(config),
             scripts_dir: None,
+            data_dir: config
+                .as_object()
+                .and_then(|top| top.values().next())
+                .and_then(|server| server["lease-database"]["name"].as_str())
+                .and_then(|file| Some(Path::new(file).parent()?.to_path_buf())),
             args,
         }
     }
@@ -264,6 +280,9 @@ impl Paths {
         }
         if let Some(dir) = &self.scripts_dir {
             command.env("KEA_HOOK_SCRIPTS_PATH", dir);
+        }
+        if let Some(dir) = &self.data_dir {
+            command.env("KEA_DHCP_DATA_DIR", dir);
         }
         command
             .args(&self.args)

@@ -1,0 +1,24 @@
+//! What a worker runs and how: its part of one script's configuration, as the
+//! supervisor and the process launcher need it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::SyncSettings;
+
+/// What a worker runs and how (built from one script's configuration).
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    /// The executable, started as `path worker`.
+    pub path: PathBuf,
+    /// The script's name in logs.
+    pub label: String,
+    /// Its environment (`env` of the configuration); `KEA_RUNSCRIPT_PROTOCOL` is added.
+    pub env: Vec<(String, String)>,
+    /// Most events held unanswered (`max-queued`); more are dropped.
+    pub max_queued: usize,
+    /// Sync: verdict rules and how long to wait for a verdict (`timeout-ms`).
+    pub sync: Option<(SyncSettings, Duration)>,
+    /// Log each stderr line (`log-output`); otherwise stderr is the host's.
+    pub log_output: bool,
+}
