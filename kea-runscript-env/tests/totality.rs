@@ -250,46 +250,50 @@ fn event() -> impl Strategy<Value = Event> {
         proptest::option::of(any::<bool>()),
         proptest::option::of(any::<bool>()),
     );
-    let registration = (
+    (proptest::sample::select(HookPoint::ALL), v4, v6).prop_map(|(hook_point, a, b)| {
+        let mut event = Event::new(hook_point);
+        event.query4 = a.0;
+        event.response4 = a.1;
+        event.subnet4 = a
+            .2
+            .map(|(id, ip, len)| Subnet4::new(id, ipnetwork::Ipv4Network::new(ip, len).unwrap()));
+        event.client_id = a.3;
+        event.hwaddr = a.4;
+        event.lease4 = a.5;
+        event.leases4 = a.6;
+        event.deleted_leases4 = a.7;
+        event.query6 = b.0;
+        event.response6 = b.1;
+        event.subnet6 = b
+            .2
+            .map(|(id, ip, len)| Subnet6::new(id, ipnetwork::Ipv6Network::new(ip, len).unwrap()));
+        event.lease6 = b.3;
+        event.leases6 = b.4;
+        event.deleted_leases6 = b.5;
+        event.ia =
+            b.6.map(|(iaid, ia_type, t1, t2)| Ia::new(iaid, ia_type, t1, t2));
+        event.remove_lease = b.7;
+        event.fake_allocation = b.8;
+        event
+    })
+}
+
+/// `addr6_register` events (Kea 3.0): its own objects, under each supported release.
+fn registration() -> impl Strategy<Value = Event> {
+    (
+        pkt6(),
         proptest::option::of(any::<[u8; 16]>()),
         proptest::option::of(lease6()),
         proptest::option::of(lease6()),
         proptest::sample::select(&[20200u32, 20603, 30004][..]),
-    );
-    (
-        proptest::sample::select(HookPoint::ALL),
-        v4,
-        v6,
-        registration,
     )
-        .prop_map(|(hook_point, a, b, c)| {
-            let mut event = Event::new(hook_point);
-            event.address6 = c.0.map(Ipv6Addr::from);
-            event.old_lease6 = c.1;
-            event.new_lease6 = c.2;
-            event.kea_version = kea_runscript_env::KeaVersion::from_hooks_version(c.3);
-            event.query4 = a.0;
-            event.response4 = a.1;
-            event.subnet4 = a.2.map(|(id, ip, len)| {
-                Subnet4::new(id, ipnetwork::Ipv4Network::new(ip, len).unwrap())
-            });
-            event.client_id = a.3;
-            event.hwaddr = a.4;
-            event.lease4 = a.5;
-            event.leases4 = a.6;
-            event.deleted_leases4 = a.7;
-            event.query6 = b.0;
-            event.response6 = b.1;
-            event.subnet6 = b.2.map(|(id, ip, len)| {
-                Subnet6::new(id, ipnetwork::Ipv6Network::new(ip, len).unwrap())
-            });
-            event.lease6 = b.3;
-            event.leases6 = b.4;
-            event.deleted_leases6 = b.5;
-            event.ia =
-                b.6.map(|(iaid, ia_type, t1, t2)| Ia::new(iaid, ia_type, t1, t2));
-            event.remove_lease = b.7;
-            event.fake_allocation = b.8;
+        .prop_map(|(query6, address6, old_lease6, new_lease6, version)| {
+            let mut event = Event::new(HookPoint::Addr6Register);
+            event.query6 = query6;
+            event.address6 = address6.map(Ipv6Addr::from);
+            event.old_lease6 = old_lease6;
+            event.new_lease6 = new_lease6;
+            event.kea_version = kea_runscript_env::KeaVersion::from_hooks_version(version);
             event
         })
 }
@@ -301,33 +305,45 @@ fn is_valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// The properties of [`render`] for any event: valid, unique names, no NUL, deterministic,
+/// and exactly its hook point's arguments rendered.
+fn well_formed(event: &Event) -> Result<(), TestCaseError> {
+    let vars = render(event);
+    let mut seen = HashSet::new();
+    for (name, value) in &vars {
+        prop_assert!(is_valid_name(name), "bad name {:?}", name);
+        prop_assert!(!value.contains('\0'), "NUL in value of {}", name);
+        prop_assert!(seen.insert(name.as_str()), "{} rendered twice", name);
+    }
+    prop_assert_eq!(render(event), vars.clone());
+    // Every argument's prefix leads at least one variable (but an absent old_lease6,
+    // for which Kea's hook renders nothing), and nothing else appears.
+    for argument in event.hook_point.arguments() {
+        if *argument == Argument::OldLease6 && event.old_lease6.is_none() {
+            prop_assert!(!vars.iter().any(|(n, _)| n.starts_with(argument.prefix())));
+            continue;
+        }
+        prop_assert!(vars.iter().any(|(n, _)| n.starts_with(argument.prefix())));
+    }
+    prop_assert!(vars.iter().all(|(n, _)| event
+        .hook_point
+        .arguments()
+        .iter()
+        .any(|a| n.starts_with(a.prefix()))));
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
     fn any_event_renders_well_formed(event in event()) {
-        let vars = render(&event);
-        let mut seen = HashSet::new();
-        for (name, value) in &vars {
-            prop_assert!(is_valid_name(name), "bad name {:?}", name);
-            prop_assert!(!value.contains('\0'), "NUL in value of {}", name);
-            prop_assert!(seen.insert(name.as_str()), "{} rendered twice", name);
-        }
-        prop_assert_eq!(render(&event), vars.clone());
-        // Every argument's prefix leads at least one variable (but an absent old_lease6,
-        // for which Kea's hook renders nothing), and nothing else appears.
-        for argument in event.hook_point.arguments() {
-            if *argument == Argument::OldLease6 && event.old_lease6.is_none() {
-                prop_assert!(!vars.iter().any(|(n, _)| n.starts_with(argument.prefix())));
-                continue;
-            }
-            prop_assert!(vars.iter().any(|(n, _)| n.starts_with(argument.prefix())));
-        }
-        prop_assert!(vars.iter().all(|(n, _)| event
-            .hook_point
-            .arguments()
-            .iter()
-            .any(|a| n.starts_with(a.prefix()))));
+        well_formed(&event)?;
+    }
+
+    #[test]
+    fn any_registration_renders_well_formed(event in registration()) {
+        well_formed(&event)?;
     }
 
     #[test]
