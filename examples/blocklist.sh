@@ -29,8 +29,7 @@ list=${BLOCKLIST_FILE:-/etc/kea/blocklist}
 blocked_exit=${BLOCKLIST_EXIT:-4}
 
 case ${1:-} in
-    pkt4_receive|subnet4_select|lease4_select) ids=${QUERY4_HWADDR:-} ;;
-    pkt6_receive|subnet6_select|lease6_select) ids="${QUERY6_CLIENT_ID:-} ${QUERY6_REMOTE_HWADDR:-}" ;;
+    pkt4_receive|subnet4_select|lease4_select|pkt6_receive|subnet6_select|lease6_select) ;;
     *) exit 0 ;;
 esac
 
@@ -39,12 +38,21 @@ if [ ! -r "$list" ]; then
     exit 0
 fi
 
-for id in $ids; do
-    if awk -v id="$id" 'BEGIN { id = tolower(id); found = 0 }
-                        /^[[:space:]]*(#|$)/ { next }
-                        tolower($1) == id { found = 1; exit }
-                        END { exit !found }' "$list"; then
-        exit "$blocked_exit"
-    fi
-done
+# listed ID: whether ID (compared case-insensitively) is an entry of the list. awk gets
+# the ID as data (-v), never as program text.
+listed() {
+    [ -n "$1" ] || return 1
+    awk -v id="$1" 'BEGIN { id = tolower(id); found = 0 }
+                    /^[[:space:]]*(#|$)/ { next }
+                    tolower($1) == id { found = 1; exit }
+                    END { exit !found }' "$list"
+}
+
+case $1 in
+    pkt4_*|subnet4_*|lease4_*)
+        listed "${QUERY4_HWADDR:-}" && exit "$blocked_exit" ;;
+    *)
+        listed "${QUERY6_CLIENT_ID:-}" && exit "$blocked_exit"
+        listed "${QUERY6_REMOTE_HWADDR:-}" && exit "$blocked_exit" ;;
+esac
 exit 0

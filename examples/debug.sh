@@ -18,14 +18,26 @@
 log=${KEA_RUNSCRIPT_DEBUG_LOG:-/tmp/kea-runscript-debug.log}
 hook_point=${1:-unknown}
 
-# The environment as received, minus what the shell itself adds (PWD) and the
-# log path that we were given.
-vars=$(/usr/bin/env | /usr/bin/grep -v -e '^PWD=' -e '^KEA_RUNSCRIPT_DEBUG_LOG=' | LC_ALL=C /usr/bin/sort)
+# Values come from DHCP clients (host names, option payloads) and may hold any byte.
+# Each variable is printed as one line with its control characters escaped (\n, \r,
+# \t, \e, \xHH; a backslash as \\), so no value can end a record or forge another
+# one: a record is its "===" header and one indented NAME=value line per variable.
+# Other bytes (UTF-8 or not) are written as they are.
+escape='s/\\/\\\\/g; s/\x0a/\\n/g; s/\x0d/\\r/g; s/\x09/\\t/g; s/\x1b/\\e/g'
+for hex in 01 02 03 04 05 06 07 08 0b 0c 0e 0f 10 11 12 13 14 15 16 17 18 19 1a 1c 1d 1e 1f 7f; do
+    escape="$escape; s/\\x$hex/\\\\x$hex/g"
+done
+
+# The environment as received (NUL-separated, so values may hold newlines), minus
+# what the shell itself adds (PWD) and the log path that we were given.
+vars=$(/usr/bin/env -0 | LC_ALL=C /usr/bin/grep -z -v -e '^PWD=' -e '^KEA_RUNSCRIPT_DEBUG_LOG=' |
+    LC_ALL=C /usr/bin/sort -z | LC_ALL=C /usr/bin/sed -z "$escape" | /usr/bin/tr '\0' '\n')
+hook_point=$(printf '%s' "$hook_point" | LC_ALL=C /usr/bin/sed -z "$escape")
 stamp=$(/usr/bin/date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
 
 {
     /usr/bin/flock 9
     printf '=== %s %s (pid %s)\n' "$stamp" "$hook_point" "$$" >&9
-    printf '%s\n' "$vars" | /usr/bin/sed 's/^/    /' >&9
+    [ -z "$vars" ] || printf '%s\n' "$vars" | /usr/bin/sed 's/^/    /' >&9
 } 9>>"$log"
 exit 0

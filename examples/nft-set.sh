@@ -6,6 +6,8 @@
 #   leases4_committed, lease4_renew, lease4_recover       add the address
 #   lease4_release, lease4_expire, lease4_decline         remove it
 #   leases6_committed, lease6_renew, lease6_rebind, lease6_recover   add address or prefix
+#   lease4_replay / lease6_replay (this library, "replay-leases": true)   add every active
+#     lease once after Kea (re)starts, so the sets are rebuilt after a reboot
 #   lease6_release, lease6_expire, lease6_decline         remove it
 # Variables used: LEASES4_AT<i>_ADDRESS/_VALID_LIFETIME, DELETED_LEASES4_AT<i>_ADDRESS,
 #   LEASE4_ADDRESS/_VALID_LIFETIME, the LEASES6/DELETED_LEASES6/LEASE6 twins with
@@ -25,7 +27,8 @@
 # Config (kea-dhcp4 and kea-dhcp6 alike):
 #   {"library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libkea_runscript.so",
 #    "parameters": {"name": "/usr/share/kea-runscript/examples/nft-set.sh", "sync": false,
-#                   "env": {"NFT_TIMEOUT": "1", "NFT_LOG": "/var/log/kea/nft-set.log"}}}
+#                   "env": {"NFT_TIMEOUT": "1", "NFT_LOG": "/var/log/kea/nft-set.log"},
+#                   "replay-leases": true}}
 # Adding an element that is present is harmless; removing a missing one is not an error.
 
 . "$(dirname "$0")/lib/lease-events.sh"

@@ -7,6 +7,9 @@
 #   lease4_release, lease4_expire, lease4_decline        remove ADDRESS/32
 #   leases6_committed, lease6_renew, lease6_rebind, lease6_recover   add ADDRESS/PREFIX_LEN
 #   lease6_release, lease6_expire, lease6_decline        remove ADDRESS/PREFIX_LEN
+#   lease4_replay / lease6_replay (this library, "replay-leases": true)   add the route of
+#     every active lease once after Kea (re)starts, so a reboot rebuilds the table. A replay
+#     has no packet: the next hop comes from ROUTES_VIA4 / ROUTES_VIA6 + ROUTES_DEV.
 #   (the full table, with DELETED_LEASES*_, is in lib/lease-events.sh)
 # Variables used: LEASES4_SIZE, LEASES4_AT<i>_ADDRESS, DELETED_LEASES4_*, LEASE4_ADDRESS,
 #   LEASES6_AT<i>_ADDRESS/_PREFIX_LEN/_TYPE, DELETED_LEASES6_*, LEASE6_ADDRESS/_PREFIX_LEN/_TYPE,
@@ -24,6 +27,8 @@
 #   {"library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libkea_runscript.so",
 #    "parameters": {"name": "/usr/share/kea-runscript/examples/routes.sh", "sync": false,
 #                   "env": {"ROUTES_LOG": "/var/log/kea/routes.log"}}}
+# To rebuild the routes at start, add "replay-leases": true and a fixed next hop
+#   ("env": {"ROUTES_VIA4": "192.0.2.2"}).
 # With Kea's libdhcp_run_script.so the same script runs with the defaults (it has no "env").
 # An existing route is replaced; removing a missing one is not an error (a DHCPRELEASE
 # shows up both in leases4_committed and in lease4_release).
@@ -49,7 +54,7 @@ lease_add4() {
     elif [ -n "${ROUTES_DEV:-${QUERY4_IFACE_NAME:-}}" ]; then
         run ip -4 route replace "$1/32" dev "${ROUTES_DEV:-$QUERY4_IFACE_NAME}" table "$table" proto "$proto"
     else
-        echo "$TAG $hook_point: no next hop known for $1" >>"$LOG"
+        log "$TAG $hook_point: no next hop known for $1"
     fi
 }
 
@@ -58,9 +63,7 @@ lease_del4() {
 }
 
 wanted6() {
-    for t in ${ROUTES_V6_TYPES:-IA_PD}; do
-        [ "$t" = "$1" ] && return 0
-    done
+    case " ${ROUTES_V6_TYPES:-IA_PD} " in *" $1 "*) return 0 ;; esac
     return 1
 }
 
@@ -69,7 +72,7 @@ lease_add6() {
     dev=${ROUTES_DEV:-${QUERY6_IFACE_NAME:-}}
     via=${ROUTES_VIA6:-${QUERY6_REMOTE_ADDR:-}}
     if [ -z "$dev" ] || [ -z "$via" ]; then
-        echo "$TAG $hook_point: no next hop known for $1/$2" >>"$LOG"
+        log "$TAG $hook_point: no next hop known for $1/$2"
         return 0
     fi
     run ip -6 route replace "$1/$2" via "$via" dev "$dev" table "$table" proto "$proto"

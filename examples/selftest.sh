@@ -68,7 +68,13 @@ tb_kea_stop
 tb_log "DHCPv6: 3 clients asking for an address and a prefix"
 tb_kea6_config "$TB_DIR/k6.json" "$hooks"
 tb_kea_start 6 "$TB_DIR/k6.json"
-tb_cli perfdhcp -6 -l "$TB_VCLI" -e address-and-prefix -r 3 -R 3 -n 3 -W 500000 >/dev/null 2>&1 || true
+# perfdhcp gives up on an exchange after 1 s: on a loaded machine (two sync scripts per
+# lease) some of the three may not complete. The same three clients again (a renewal
+# re-adds what a run missed) until all three are there, at most 5 runs.
+for _ in 1 2 3 4 5; do
+    tb_cli perfdhcp -6 -l "$TB_VCLI" -e address-and-prefix -r 3 -R 3 -n 3 -W 500000 >/dev/null 2>&1 || true
+    [ "$(routes6 | grep -c '/56 via')" -lt 3 ] || break
+done
 check "three /56 routes for the delegated prefixes" test "$(routes6 | grep -c '/56 via')" -eq 3
 check "three prefixes and three addresses in the nft set" \
     test "$(set6 | grep -o -E '2001:db8:[0-9a-f:]*(/56)?' | sort -u | wc -l)" -eq 6

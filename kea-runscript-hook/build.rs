@@ -12,7 +12,9 @@ use std::process;
 /// in Kea 2.7.7 (see [`kea_libs`]).
 const KEA_LIBS: &[&str] = &[
     "kea-hooks",
+    "kea-eval",
     "kea-dhcpsrv",
+    "kea-stats",
     "kea-dhcp++",
     "kea-asiolink",
     "kea-cc",
@@ -22,11 +24,24 @@ const KEA_LIBS: &[&str] = &[
 ];
 
 /// The shim's C++ sources, compiled with the bridge.
-const SHIM_SOURCES: &[&str] = &["extract.cc", "library.cc", "logging.cc", "testing.cc"];
+const SHIM_SOURCES: &[&str] = &[
+    "extract.cc",
+    "library.cc",
+    "logging.cc",
+    "testing.cc",
+    "eval.cc",
+    "replay.cc",
+    "parking.cc",
+];
 
 /// The cxx bridges. `src/testing.rs` (unit tests only) gives the tests a real CalloutHandle;
 /// its C++ is not linked into the library because nothing outside the tests refers to it.
-const BRIDGES: &[&str] = &["src/bridge.rs", "src/testing.rs"];
+const BRIDGES: &[&str] = &[
+    "src/bridge.rs",
+    "src/testing.rs",
+    "src/eval.rs",
+    "src/replay.rs",
+];
 
 fn main() {
     let manifest_dir =
@@ -68,9 +83,11 @@ fn main() {
     if let Some(boost) = &boost_include {
         build.include(boost);
     }
-    // Debian's kea-dev 2.2.0 lacks dhcpsrv/cfg_globals.h, which dhcpsrv/subnet.h needs: use the
-    // project's stand-in only then, so a complete installation keeps its own header.
-    if !kea_include.join("dhcpsrv/cfg_globals.h").exists() {
+    // Debian's kea-dev 2.2.0 lacks dhcpsrv/cfg_globals.h, which dhcpsrv/subnet.h needs, and
+    // eval/location.hh, which eval/eval_context.h needs: use the project's stand-ins only then
+    // (and after Kea's own include directory), so a complete installation keeps its headers.
+    let lacks = |header: &str| !kea_include.join(header).exists();
+    if lacks("dhcpsrv/cfg_globals.h") || lacks("eval/location.hh") {
         build.include(shim_dir.join("compat"));
     }
     for source in SHIM_SOURCES {

@@ -25,6 +25,7 @@
 #   KEA_HOOK_LIB=…   Kea's run-script hook (default: Debian's path)
 #   ACK_WORKER=…     the fast worker (default: target/release/examples/ack_worker; built when missing)
 #   VARIANTS="none kea ours worker workerpy spawnsync workersync"  the cells of each round
+#                    (unset: these plus the parking cells parkspawn parkworker, see below)
 # Figures from one run are comparable with each other only; the machine's other
 # load shows as spread between rounds.
 bench_seconds_env=$SECONDS
@@ -85,6 +86,24 @@ declare -A hooks=(
     [spawnsync]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": true, \"hook-points\": [\"pkt4_receive\"]}}]"
     [workersync]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$ack_worker\", \"mode\": \"worker\", \"sync\": true, \"hook-points\": [\"pkt4_receive\"]}}]"
 )
+# ---- parking cells (branch i7park; kept apart from the cells above to ease merging) ----
+# (h) parkspawn: ours, sync spawn at leases4_committed of a script that sleeps 50 ms:
+#     each REQUEST's query is parked while its script runs, Kea keeps answering others;
+#     Kea's parked-packet-limit (default 256) bounds how many wait at once.
+# (i) parkworker: ours, sync Rust worker at leases4_committed: parked, unparked as soon
+#     as the worker's ack (continue) arrives. Goal: >= 0.8x no hook.
+# Both run by default (when VARIANTS is not set); for parkspawn each round also
+# prints the peak number of parked queries, sampled every 20 ms as our keepers in
+# Kea's namespace (a keeper per running script: one per parked query).
+sleep50="$TB_DIR/sleep50.sh"
+printf '#!/bin/sh\nsleep 0.05\n' >"$sleep50"
+chmod 755 "$sleep50"
+label[parkspawn]="ours, park spawn 50ms"
+label[parkworker]="ours, park sync worker"
+hooks[parkspawn]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$sleep50\", \"sync\": true, \"timeout-ms\": 5000, \"hook-points\": [\"leases4_committed\"]}}]"
+hooks[parkworker]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$ack_worker\", \"mode\": \"worker\", \"sync\": true, \"hook-points\": [\"leases4_committed\"]}}]"
+[ -n "${VARIANTS:-}" ] || variants+=(parkspawn parkworker)
+# ---- end of parking cells (part 1) ----
 for v in "${variants[@]}"; do
     [ -n "${label[$v]:-}" ] || tb_die "unknown variant '$v' in VARIANTS"
 done
@@ -154,6 +173,37 @@ measure() {
     printf '  round %d  %-20s %10.1f DORA/s  (%s leases, %s processes system-wide, script runs/acks %s, dropped %s, %s Kea warnings; RSS KiB Kea %s->%s, worker %s->%s)\n' \
         "$r" "${label[$v]}" "$dora" "${acks:-0}" "$((f1 - f0))" "$started" "$dropped" "$warns" "$k0" "$k1" "$w0" "$w1" >&2
 }
+
+# ---- parking cells (part 2): the peak number of parked queries per round ----
+# park_sampler OUT: until killed, counts our keepers (processes named kea-runscript,
+# one per running script: one per parked query) in the server namespace every 20 ms,
+# keeping the maximum in OUT.
+park_sampler() {
+    local out=$1 n peak=0
+    while :; do
+        n=$(ip netns pids "$TB_SRV" | xargs -r ps -o comm= -p 2>/dev/null | grep -c '^kea-runscript' || true)
+        if [ "${n:-0}" -gt "$peak" ]; then peak=$n; echo "$peak" >"$out"; fi
+        sleep 0.02
+    done
+}
+eval "$(declare -f measure | sed '1s/^measure /measure_unsampled /')"
+measure() {
+    if [ "$1" != parkspawn ]; then
+        measure_unsampled "$@"
+        return
+    fi
+    local sampler peak_file="$TB_DIR/park-peak-$1-$2"
+    echo 0 >"$peak_file"
+    park_sampler "$peak_file" &
+    sampler=$!
+    measure_unsampled "$@"
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    printf '  round %d  %-20s peak parked queries (our keepers, sampled every 20 ms): %s\n' \
+        "$2" "${label[$1]}" "$(cat "$peak_file")" >&2
+    echo "$1 $2 $(cat "$peak_file")" >>"$TB_DIR/park-peaks"
+}
+# ---- end of parking cells (part 2) ----
 
 tb_log "kea-dhcp4 $(/usr/sbin/kea-dhcp4 -v), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 tb_log "ours: $ours_lib ($(date -u -r "$ours_lib" +%FT%TZ); checkout at $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'))"

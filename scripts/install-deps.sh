@@ -55,3 +55,20 @@ if [ -z "$minor" ] || [ "$minor" -lt "$MIN_RUST_MINOR" ]; then
     exit 1
   fi
 fi
+
+# Fuzzing (scripts/fuzz.sh, run by scripts/test-extended.sh): a nightly toolchain and
+# cargo-fuzz, installed when asked for (INSTALL_FUZZ=1; test-extended.sh sets it).
+if [ "${INSTALL_FUZZ:-0}" = 1 ]; then
+  if ! cargo +nightly --version >/dev/null 2>&1; then
+    if command -v rustup >/dev/null 2>&1; then
+      rustup toolchain install nightly --profile minimal
+    else
+      echo "install-deps: fuzzing needs a nightly toolchain and rustup is missing (INSTALL_FUZZ=0 skips)" >&2
+      exit 1
+    fi
+  fi
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "install-deps: installing cargo-fuzz"
+    cargo install --locked cargo-fuzz
+  fi
+fi

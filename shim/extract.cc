@@ -1,13 +1,14 @@
-// Extraction of Kea callout arguments into the plain structs shared with Rust.
+// Extraction of Kea callout arguments into records (record.h) that Rust reads into its models.
 //
 // One function per Kea object type; which argument names to read at which hook point is decided
-// in Rust from the hook-point table. Each copies bytes and integers only: every piece of
-// formatting happens in Rust.
+// in Rust from the hook-point table. Each writes its fields by the model's field names, as bytes
+// and integers only: every piece of formatting happens in Rust.
 
 #include "kea_compat.h"
 
 #include "kea_runscript_shim.h"
 #include "kea-runscript-hook/src/bridge.rs.h"
+#include "record.h"
 
 #include <dhcp/duid.h>
 #include <dhcp/hwaddr.h>
@@ -41,257 +42,301 @@ bool fetch(const CalloutHandle& handle, rust::Str name, T& value) {
     return (true);
 }
 
-// Copies a byte container (std::vector<uint8_t>, or a std::string of possibly non-UTF-8 text).
-template <typename Container>
-rust::Vec<uint8_t> bytes(const Container& data) {
-    rust::Vec<uint8_t> out;
-    out.reserve(data.size());
-    for (const auto b : data) {
-        out.push_back(static_cast<uint8_t>(b));
+// Writes `*ptr` with `write`, or "absent" for a null pointer: the model's Option.
+template <typename Ptr, typename Write>
+void optional(Record& r, const Ptr& ptr, Write write) {
+    if (ptr) {
+        r.some();
+        write(r, ptr);
+    } else {
+        r.none();
     }
-    return (out);
 }
 
-// IPv4 address in host order; 0 for an address of the other family (never expected in a Pkt4).
-uint32_t v4(const IOAddress& addr) {
-    return (addr.isV4() ? addr.toUint32() : 0);
+// An IPv4 address as 4 bytes; 0.0.0.0 for one of the other family (a Pkt4o6's addresses).
+void v4(Record& r, const IOAddress& addr) {
+    static const std::vector<uint8_t> unspecified(4, 0);
+    r.bytes(addr.isV4() ? addr.toBytes() : unspecified);
 }
 
-// Address bytes: 16 for IPv6, 4 for IPv4 (Rust maps those to an IPv4-mapped IPv6 address).
-rust::Vec<uint8_t> v6(const IOAddress& addr) {
-    return (bytes(addr.toBytes()));
-}
-
-RawHwAddr hwaddr(const HWAddrPtr& hw) {
-    RawHwAddr raw{};
-    if (hw) {
-        raw.present = true;
-        raw.htype = hw->htype_;
-        raw.bytes = bytes(hw->hwaddr_);
-        raw.source = hw->source_;
+// An IPv6 address as 16 bytes; an IPv4 one becomes the IPv4-mapped IPv6 address.
+void v6(Record& r, const IOAddress& addr) {
+    std::vector<uint8_t> bytes = addr.toBytes();
+    if (addr.isV4()) {
+        std::vector<uint8_t> mapped(10, 0);
+        mapped.push_back(0xff);
+        mapped.push_back(0xff);
+        mapped.insert(mapped.end(), bytes.begin(), bytes.end());
+        bytes.swap(mapped);
     }
-    return (raw);
+    r.bytes(bytes);
 }
 
-RawBytes client_id(const ClientIdPtr& id) {
-    RawBytes raw{};
-    if (id) {
-        raw.present = true;
-        raw.bytes = bytes(id->getClientId());
-    }
-    return (raw);
+void hwaddr(Record& r, const HWAddrPtr& hw) {
+    r.begin_map();
+    r.key("htype");
+    r.uint(hw->htype_);
+    r.key("bytes");
+    r.bytes(hw->hwaddr_);
+    r.key("source");
+    r.uint(hw->source_);
+    r.end_map();
 }
 
-RawBytes duid(const DuidPtr& id) {
-    RawBytes raw{};
-    if (id) {
-        raw.present = true;
-        raw.bytes = bytes(id->getDuid());
-    }
-    return (raw);
+void client_id(Record& r, const ClientIdPtr& id) {
+    r.bytes(id->getClientId());
 }
 
-rust::Vec<RawOption> options(const OptionCollection& collection) {
-    rust::Vec<RawOption> out;
+void duid(Record& r, const DuidPtr& id) {
+    r.bytes(id->getDuid());
+}
+
+void options(Record& r, const OptionCollection& collection) {
+    r.begin_seq();
     for (const auto& entry : collection) {
         if (!entry.second) {
             continue;
         }
-        RawOption option{};
-        option.code = entry.second->getType();
         // An option Kea cannot pack (e.g. inconsistent custom data) is left out rather than
         // failing the whole event: Kea's own hook never packs options other than 82.
+        OptionBuffer payload;
         try {
-            option.payload = bytes(entry.second->toBinary(false));
+            payload = entry.second->toBinary(false);
         } catch (const isc::Exception&) {
             continue;
         }
-        out.push_back(std::move(option));
+        r.begin_map();
+        r.key("code");
+        r.uint(entry.second->getType());
+        r.key("payload");
+        r.bytes(payload);
+        r.end_map();
     }
-    return (out);
+    r.end_seq();
 }
 
-RawLease4 lease4(const Lease4Ptr& lease) {
-    RawLease4 raw{};
-    if (lease) {
-        raw.present = true;
-        raw.address = v4(lease->addr_);
-        raw.cltt = static_cast<int64_t>(lease->cltt_);
-        raw.hostname = bytes(lease->hostname_);
-        raw.hwaddr = hwaddr(lease->hwaddr_);
-        raw.state = lease->state_;
-        raw.subnet_id = lease->subnet_id_;
-        raw.valid_lifetime = lease->valid_lft_;
-        raw.client_id = client_id(lease->client_id_);
-        raw.expired = lease->expired();
-    }
-    return (raw);
+// The fields Lease4 and Lease6 share.
+void lease_common(Record& r, const Lease& lease) {
+    r.key("cltt");
+    r.sint(static_cast<int64_t>(lease.cltt_));
+    r.key("hostname");
+    r.bytes(lease.hostname_);
+    r.key("hwaddr");
+    optional(r, lease.hwaddr_, hwaddr);
+    r.key("state");
+    r.uint(lease.state_);
+    r.key("subnet_id");
+    r.uint(lease.subnet_id_);
+    r.key("valid_lifetime");
+    r.uint(lease.valid_lft_);
+    r.key("expired");
+    r.boolean(lease.expired());
 }
 
-RawLease6 lease6(const Lease6Ptr& lease) {
-    RawLease6 raw{};
-    if (lease) {
-        raw.present = true;
-        raw.address = v6(lease->addr_);
-        raw.cltt = static_cast<int64_t>(lease->cltt_);
-        raw.hostname = bytes(lease->hostname_);
-        raw.hwaddr = hwaddr(lease->hwaddr_);
-        raw.state = lease->state_;
-        raw.subnet_id = lease->subnet_id_;
-        raw.valid_lifetime = lease->valid_lft_;
-        raw.duid = duid(lease->duid_);
-        raw.iaid = lease->iaid_;
-        raw.preferred_lifetime = lease->preferred_lft_;
-        raw.prefix_len = lease->prefixlen_;
-        raw.lease_type = static_cast<uint32_t>(lease->type_);
-        raw.expired = lease->expired();
-    }
-    return (raw);
+void lease4(Record& r, const Lease4Ptr& lease) {
+    r.begin_map();
+    r.key("address");
+    v4(r, lease->addr_);
+    lease_common(r, *lease);
+    r.key("client_id");
+    optional(r, lease->client_id_, client_id);
+    r.end_map();
 }
 
-template <typename RawCollection, typename Collection, typename Raw, typename LeasePtr>
-RawCollection collection(const Collection& leases, Raw (*convert)(const LeasePtr&)) {
-    RawCollection raw{};
-    if (leases) {
-        raw.present = true;
-        for (const LeasePtr& lease : *leases) {
-            if (lease) {
-                raw.leases.push_back(convert(lease));
-            }
+void lease6(Record& r, const Lease6Ptr& lease) {
+    r.begin_map();
+    r.key("address");
+    v6(r, lease->addr_);
+    lease_common(r, *lease);
+    r.key("duid");
+    optional(r, lease->duid_, duid);
+    r.key("iaid");
+    r.uint(lease->iaid_);
+    r.key("preferred_lifetime");
+    r.uint(lease->preferred_lft_);
+    r.key("prefix_len");
+    r.uint(lease->prefixlen_);
+    r.key("lease_type");
+    r.uint(static_cast<uint32_t>(lease->type_));
+    r.end_map();
+}
+
+// A lease collection as a list, null entries skipped.
+template <typename Collection, typename Write>
+void leases(Record& r, const Collection& collection, Write write) {
+    r.begin_seq();
+    for (const auto& lease : *collection) {
+        if (lease) {
+            write(r, lease);
         }
     }
-    return (raw);
+    r.end_seq();
 }
 
-RawLeases4 leases4(const Lease4CollectionPtr& leases) {
-    return (collection<RawLeases4>(leases, lease4));
+void leases4(Record& r, const Lease4CollectionPtr& collection) {
+    leases(r, collection, lease4);
 }
 
-RawLeases6 leases6(const Lease6CollectionPtr& leases) {
-    return (collection<RawLeases6>(leases, lease6));
+void leases6(Record& r, const Lease6CollectionPtr& collection) {
+    leases(r, collection, lease6);
 }
 
-// Reads argument `name` as a `Ptr` and converts it; an absent argument gives `Raw{}`
-// (present == false), and so does a null pointer (each converter checks).
-template <typename Ptr, typename Raw>
-Raw read(const CalloutHandle& handle, rust::Str name, Raw (*convert)(const Ptr&)) {
-    Ptr value;
-    return (fetch(handle, name, value) ? convert(value) : Raw{});
+void pkt4(Record& r, const Pkt4Ptr& pkt) {
+    r.begin_map();
+    r.key("msg_type");
+    r.uint(pkt->getType());
+    r.key("transid");
+    r.uint(pkt->getTransid());
+    r.key("local_addr");
+    v4(r, pkt->getLocalAddr());
+    r.key("local_port");
+    r.uint(pkt->getLocalPort());
+    r.key("remote_addr");
+    v4(r, pkt->getRemoteAddr());
+    r.key("remote_port");
+    r.uint(pkt->getRemotePort());
+    r.key("iface_index");
+    r.uint(static_cast<uint32_t>(pkt->getIndex()));
+    r.key("iface_name");
+    r.bytes(pkt->getIface());
+    r.key("hops");
+    r.uint(pkt->getHops());
+    r.key("secs");
+    r.uint(pkt->getSecs());
+    r.key("flags");
+    r.uint(pkt->getFlags());
+    r.key("ciaddr");
+    v4(r, pkt->getCiaddr());
+    r.key("siaddr");
+    v4(r, pkt->getSiaddr());
+    r.key("yiaddr");
+    v4(r, pkt->getYiaddr());
+    r.key("giaddr");
+    v4(r, pkt->getGiaddr());
+    r.key("hwaddr");
+    optional(r, pkt->getHWAddr(), hwaddr);
+    r.key("local_hwaddr");
+    optional(r, pkt->getLocalHWAddr(), hwaddr);
+    r.key("remote_hwaddr");
+    optional(r, pkt->getRemoteHWAddr(), hwaddr);
+    r.key("options");
+    options(r, pkt->options_);
+    r.end_map();
 }
 
-RawPkt4 pkt4(const Pkt4Ptr& pkt) {
-    RawPkt4 raw{};
-    if (!pkt) {
-        return (raw);
-    }
-    raw.present = true;
-    raw.msg_type = pkt->getType();
-    raw.transid = pkt->getTransid();
-    raw.local_addr = v4(pkt->getLocalAddr());
-    raw.local_port = pkt->getLocalPort();
-    raw.remote_addr = v4(pkt->getRemoteAddr());
-    raw.remote_port = pkt->getRemotePort();
-    raw.iface_index = static_cast<uint32_t>(pkt->getIndex());
-    raw.iface_name = bytes(pkt->getIface());
-    raw.hops = pkt->getHops();
-    raw.secs = pkt->getSecs();
-    raw.flags = pkt->getFlags();
-    raw.ciaddr = v4(pkt->getCiaddr());
-    raw.siaddr = v4(pkt->getSiaddr());
-    raw.yiaddr = v4(pkt->getYiaddr());
-    raw.giaddr = v4(pkt->getGiaddr());
-    raw.hwaddr = hwaddr(pkt->getHWAddr());
-    raw.local_hwaddr = hwaddr(pkt->getLocalHWAddr());
-    raw.remote_hwaddr = hwaddr(pkt->getRemoteHWAddr());
-    raw.options = options(pkt->options_);
-    return (raw);
-}
-
-RawPkt6 pkt6(const Pkt6Ptr& pkt) {
-    RawPkt6 raw{};
-    if (!pkt) {
-        return (raw);
-    }
-    raw.present = true;
-    raw.msg_type = pkt->getType();
-    raw.transid = pkt->getTransid();
-    raw.local_addr = v6(pkt->getLocalAddr());
-    raw.local_port = pkt->getLocalPort();
-    raw.remote_addr = v6(pkt->getRemoteAddr());
-    raw.remote_port = pkt->getRemotePort();
-    raw.iface_index = static_cast<uint32_t>(pkt->getIndex());
-    raw.iface_name = bytes(pkt->getIface());
-    raw.remote_hwaddr = hwaddr(pkt->getRemoteHWAddr());
-    raw.proto = static_cast<uint8_t>(pkt->getProto());
+void pkt6(Record& r, const Pkt6Ptr& pkt) {
+    r.begin_map();
+    r.key("msg_type");
+    r.uint(pkt->getType());
+    r.key("transid");
+    r.uint(pkt->getTransid());
+    r.key("local_addr");
+    v6(r, pkt->getLocalAddr());
+    r.key("local_port");
+    r.uint(pkt->getLocalPort());
+    r.key("remote_addr");
+    v6(r, pkt->getRemoteAddr());
+    r.key("remote_port");
+    r.uint(pkt->getRemotePort());
+    r.key("iface_index");
+    r.uint(static_cast<uint32_t>(pkt->getIndex()));
+    r.key("iface_name");
+    r.bytes(pkt->getIface());
+    r.key("remote_hwaddr");
+    optional(r, pkt->getRemoteHWAddr(), hwaddr);
+    r.key("proto");
+    r.uint(static_cast<uint8_t>(pkt->getProto()));
     // A malformed client-id option makes getClientId() throw; that is "no DUID", not a failed
     // callout.
+    DuidPtr client;
     try {
-        raw.client_id = duid(pkt->getClientId());
+        client = pkt->getClientId();
     } catch (const isc::Exception&) {
-        raw.client_id = RawBytes{};
+        client.reset();
     }
+    r.key("client_id");
+    optional(r, client, duid);
     // Kea's own search over every source it knows (kea-hook-runscript's KEA_QUERY6_HWADDR).
     // Not const in Kea: with a raw-socket address it records the source on that object,
     // as Kea itself does when it asks.
+    HWAddrPtr mac;
     try {
-        raw.mac = hwaddr(pkt->getMAC(HWAddr::HWADDR_SOURCE_ANY));
+        mac = pkt->getMAC(HWAddr::HWADDR_SOURCE_ANY);
     } catch (const isc::Exception&) {
-        raw.mac = RawHwAddr{};
+        mac.reset();
     }
-    raw.options = options(pkt->options_);
+    r.key("mac");
+    optional(r, mac, hwaddr);
+    r.key("options");
+    options(r, pkt->options_);
+    r.key("relays");
+    r.begin_seq();
     for (const Pkt6::RelayInfo& relay : pkt->relay_info_) {
-        RawRelay6 info{};
-        info.msg_type = relay.msg_type_;
-        info.hop_count = relay.hop_count_;
-        info.link_addr = v6(relay.linkaddr_);
-        info.peer_addr = v6(relay.peeraddr_);
-        info.options = options(relay.options_);
-        raw.relays.push_back(std::move(info));
+        r.begin_map();
+        r.key("msg_type");
+        r.uint(relay.msg_type_);
+        r.key("hop_count");
+        r.uint(relay.hop_count_);
+        r.key("link_addr");
+        v6(r, relay.linkaddr_);
+        r.key("peer_addr");
+        v6(r, relay.peeraddr_);
+        r.key("options");
+        options(r, relay.options_);
+        r.end_map();
     }
-    return (raw);
+    r.end_seq();
+    r.end_map();
 }
 
-RawSubnet4 subnet4(const compat::Subnet4Arg& subnet) {
-    RawSubnet4 raw{};
-    if (subnet) {
-        const auto prefix = subnet->get();
-        raw.present = true;
-        raw.id = subnet->getID();
-        raw.prefix = v4(prefix.first);
-        raw.prefix_len = prefix.second;
-    }
-    return (raw);
+// A subnet: its id and its prefix as (address, length).
+template <typename SubnetPtr, typename Address>
+void subnet(Record& r, const SubnetPtr& subnet, Address address) {
+    const auto prefix = subnet->get();
+    r.begin_map();
+    r.key("id");
+    r.uint(subnet->getID());
+    r.key("prefix");
+    r.begin_seq();
+    address(r, prefix.first);
+    r.uint(prefix.second);
+    r.end_seq();
+    r.end_map();
 }
 
-RawSubnet6 subnet6(const compat::Subnet6Arg& subnet) {
-    RawSubnet6 raw{};
-    if (subnet) {
-        const auto prefix = subnet->get();
-        raw.present = true;
-        raw.id = subnet->getID();
-        raw.prefix = v6(prefix.first);
-        raw.prefix_len = prefix.second;
-    }
-    return (raw);
+void subnet4(Record& r, const compat::Subnet4Arg& s) {
+    subnet(r, s, v4);
 }
 
-RawIa ia(const Option6IAPtr& option) {
-    RawIa raw{};
-    if (option) {
-        raw.present = true;
-        raw.iaid = option->getIAID();
-        raw.ia_type = option->getType();
-        raw.t1 = option->getT1();
-        raw.t2 = option->getT2();
-    }
-    return (raw);
+void subnet6(Record& r, const compat::Subnet6Arg& s) {
+    subnet(r, s, v6);
 }
 
-RawBool boolean(const bool& value) {
-    RawBool raw{};
-    raw.present = true;
-    raw.value = value;
-    return (raw);
+void ia(Record& r, const Option6IAPtr& option) {
+    r.begin_map();
+    r.key("iaid");
+    r.uint(option->getIAID());
+    r.key("ia_type");
+    r.uint(option->getType());
+    r.key("t1");
+    r.uint(option->getT1());
+    r.key("t2");
+    r.uint(option->getT2());
+    r.end_map();
+}
+
+// Reads argument `name` as a `Ptr` and writes it with `write`: absent when Kea did not set the
+// argument or set a null pointer.
+template <typename Ptr, typename Write>
+rust::Vec<uint8_t> read(const CalloutHandle& handle, rust::Str name, Write write) {
+    Ptr value;
+    Record r;
+    if (fetch(handle, name, value)) {
+        optional(r, value, write);
+    } else {
+        r.none();
+    }
+    return (r.take());
 }
 
 // Kea's own toText() dump of an object, empty when absent.
@@ -309,6 +354,75 @@ rust::String text(const CalloutHandle& handle, rust::Str name) {
 
 } // namespace
 
+rust::Vec<uint8_t> get_pkt4(const CalloutHandle& handle, rust::Str name) {
+    return (read<Pkt4Ptr>(handle, name, pkt4));
+}
+
+rust::Vec<uint8_t> get_pkt6(const CalloutHandle& handle, rust::Str name) {
+    return (read<Pkt6Ptr>(handle, name, pkt6));
+}
+
+rust::Vec<uint8_t> get_lease4(const CalloutHandle& handle, rust::Str name) {
+    return (read<Lease4Ptr>(handle, name, lease4));
+}
+
+rust::Vec<uint8_t> get_lease6(const CalloutHandle& handle, rust::Str name) {
+    return (read<Lease6Ptr>(handle, name, lease6));
+}
+
+rust::Vec<uint8_t> get_leases4(const CalloutHandle& handle, rust::Str name) {
+    return (read<Lease4CollectionPtr>(handle, name, leases4));
+}
+
+rust::Vec<uint8_t> get_leases6(const CalloutHandle& handle, rust::Str name) {
+    return (read<Lease6CollectionPtr>(handle, name, leases6));
+}
+
+rust::Vec<uint8_t> get_subnet4(const CalloutHandle& handle, rust::Str name) {
+    return (read<compat::Subnet4Arg>(handle, name, subnet4));
+}
+
+rust::Vec<uint8_t> get_subnet6(const CalloutHandle& handle, rust::Str name) {
+    return (read<compat::Subnet6Arg>(handle, name, subnet6));
+}
+
+rust::Vec<uint8_t> get_hwaddr(const CalloutHandle& handle, rust::Str name) {
+    return (read<HWAddrPtr>(handle, name, hwaddr));
+}
+
+rust::Vec<uint8_t> get_client_id(const CalloutHandle& handle, rust::Str name) {
+    return (read<ClientIdPtr>(handle, name, client_id));
+}
+
+rust::Vec<uint8_t> get_address6(const CalloutHandle& handle, rust::Str name) {
+    // Passed by value, so there is no null to tell absence by: only a missing argument is.
+    IOAddress address = IOAddress::IPV6_ZERO_ADDRESS();
+    Record r;
+    if (fetch(handle, name, address)) {
+        r.some();
+        v6(r, address);
+    } else {
+        r.none();
+    }
+    return (r.take());
+}
+
+rust::Vec<uint8_t> get_ia(const CalloutHandle& handle, rust::Str name) {
+    return (read<Option6IAPtr>(handle, name, ia));
+}
+
+rust::Vec<uint8_t> get_bool(const CalloutHandle& handle, rust::Str name) {
+    bool value = false;
+    Record r;
+    if (fetch(handle, name, value)) {
+        r.some();
+        r.boolean(value);
+    } else {
+        r.none();
+    }
+    return (r.take());
+}
+
 rust::String get_pkt6_text(const CalloutHandle& handle, rust::Str name) {
     return (text<Pkt6Ptr>(handle, name));
 }
@@ -319,65 +433,6 @@ rust::String get_lease4_text(const CalloutHandle& handle, rust::Str name) {
 
 rust::String get_lease6_text(const CalloutHandle& handle, rust::Str name) {
     return (text<Lease6Ptr>(handle, name));
-}
-
-RawPkt4 get_pkt4(const CalloutHandle& handle, rust::Str name) {
-    return (read(handle, name, pkt4));
-}
-
-RawPkt6 get_pkt6(const CalloutHandle& handle, rust::Str name) {
-    return (read(handle, name, pkt6));
-}
-
-RawLease4 get_lease4(const CalloutHandle& handle, rust::Str name) {
-    return (read(handle, name, lease4));
-}
-
-RawLease6 get_lease6(const CalloutHandle& handle, rust::Str name) {
-    return (read(handle, name, lease6));
-}
-
-RawLeases4 get_leases4(const CalloutHandle& handle, rust::Str name) {
-    return (read(handle, name, leases4));
-}
-
-RawLeases6 get_leases6(const CalloutHandle& handle, rust::Str name) {
-    return (read(handle, name, leases6));
-}
-
-RawSubnet4 get_subnet4(const CalloutHandle& handle, rust::Str name) {
-    return (read(handle, name, subnet4));
-}
-
-RawSubnet6 get_subnet6(const CalloutHandle& handle, rust::Str name) {
-    return (read(handle, name, subnet6));
-}
-
-RawHwAddr get_hwaddr(const CalloutHandle& handle, rust::Str name) {
-    return (read(handle, name, hwaddr));
-}
-
-RawBytes get_client_id(const CalloutHandle& handle, rust::Str name) {
-    return (read(handle, name, client_id));
-}
-
-RawBytes get_address(const CalloutHandle& handle, rust::Str name) {
-    // Passed by value, so there is no null to tell absence by: a missing argument is absent.
-    IOAddress address = IOAddress::IPV6_ZERO_ADDRESS();
-    RawBytes raw{};
-    if (fetch(handle, name, address)) {
-        raw.present = true;
-        raw.bytes = v6(address);
-    }
-    return (raw);
-}
-
-RawIa get_ia(const CalloutHandle& handle, rust::Str name) {
-    return (read(handle, name, ia));
-}
-
-RawBool get_bool(const CalloutHandle& handle, rust::Str name) {
-    return (read(handle, name, boolean));
 }
 
 } // namespace kea_runscript

@@ -9,6 +9,7 @@
 #include <cc/data.h>
 #include <dhcpsrv/cfgmgr.h>
 #include <hooks/hooks.h>
+#include <stats/stats_mgr.h>
 
 #include <string>
 
@@ -53,6 +54,39 @@ rust::Vec<RawLibrary> staged_libraries() {
 
 void check_script_path(rust::Str path) {
     compat::check_script_path(std::string(path.data(), path.size()));
+}
+
+void set_statistic(rust::Str name, int64_t value) {
+    // StatsMgr locks its own mutex when Kea runs multi-threaded; without multi-threading
+    // every caller is Kea's main thread, as the callouts and load/unload are.
+    isc::stats::StatsMgr::instance().setValue(std::string(name), value);
+}
+
+namespace {
+
+// The key of the mark version() leaves in the user context of a staged configuration whose
+// parameters it rejected (see check_staged_parameters in lib.rs).
+const char* const REJECTED_MARK = "kea-runscript-rejected";
+
+} // namespace
+
+bool staged_config_rejected() {
+    isc::dhcp::SrvConfigPtr staging = isc::dhcp::CfgMgr::instance().getStagingCfg();
+    isc::data::ConstElementPtr context = staging ? staging->getContext() : isc::data::ConstElementPtr();
+    return (context && context->getType() == isc::data::Element::map &&
+            context->contains(REJECTED_MARK));
+}
+
+void mark_staged_config_rejected() {
+    isc::dhcp::SrvConfigPtr staging = isc::dhcp::CfgMgr::instance().getStagingCfg();
+    if (!staging) {
+        return;
+    }
+    isc::data::ConstElementPtr context = staging->getContext();
+    isc::data::ElementPtr marked = (context && context->getType() == isc::data::Element::map)
+        ? isc::data::copy(context) : isc::data::Element::createMap();
+    marked->set(REJECTED_MARK, isc::data::Element::create(true));
+    staging->setContext(marked);
 }
 
 int32_t get_status(const CalloutHandle& handle) {

@@ -1,9 +1,9 @@
 // Logging through Kea's logging system: the "kea-runscript" logger and its message dictionary.
 //
-// kea-msg-compiler is not packaged, so the dictionary is a hand-written table registered with
-// MessageInitializer (Kea loads it into the global dictionary when it loads the library). Every
-// message is "%1": the text is formatted in Rust, the id keeps it filterable and searchable.
-// A unit test in kea-runscript-hook checks that every id core may log is listed here.
+// kea-msg-compiler is not packaged, and the ids are defined once, in Rust (core's and the
+// hook's `message_ids!` lists): Rust hands them here before its first message, and they are
+// registered with a MessageInitializer, each with the text "%1" (the text is formatted in Rust;
+// the id keeps it filterable and searchable).
 
 #include "kea_compat.h"
 
@@ -15,43 +15,23 @@
 #include <log/message_dictionary.h>
 #include <log/message_initializer.h>
 
+#include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace kea_runscript {
 
 namespace {
 
-const char* message_table[] = {
-    // kea-runscript-hook's own messages.
-    "KEA_RUNSCRIPT_LOAD", "%1",
-    "KEA_RUNSCRIPT_LOAD_ERROR", "%1",
-    "KEA_RUNSCRIPT_UNLOAD", "%1",
-    "KEA_RUNSCRIPT_CALLOUT_ERROR", "%1",
-    "KEA_RUNSCRIPT_VERDICT_APPLIED", "%1",
-    "KEA_RUNSCRIPT_VERDICT_NOT_APPLICABLE", "%1",
-    "KEA_RUNSCRIPT_UNREGISTERED_MESSAGE", "%1",
-    // kea_runscript_core::log::MESSAGE_IDS.
-    "KEA_RUNSCRIPT_SCRIPT_CONFIGURED", "%1",
-    "KEA_RUNSCRIPT_SPAWN_FAILED", "%1",
-    "KEA_RUNSCRIPT_EVENT_DROPPED", "%1",
-    "KEA_RUNSCRIPT_TIMEOUT", "%1",
-    "KEA_RUNSCRIPT_KILLED_BY_SIGNAL", "%1",
-    "KEA_RUNSCRIPT_EXIT_CODE_UNMAPPED", "%1",
-    "KEA_RUNSCRIPT_NONZERO_EXIT", "%1",
-    "KEA_RUNSCRIPT_WAIT_FAILED", "%1",
-    "KEA_RUNSCRIPT_ENV_INVALID", "%1",
-    "KEA_RUNSCRIPT_REAPER_FAILED", "%1",
-    "KEA_RUNSCRIPT_SHUTDOWN", "%1",
-    "KEA_RUNSCRIPT_WORKER_STARTED", "%1",
-    "KEA_RUNSCRIPT_WORKER_EXITED", "%1",
-    "KEA_RUNSCRIPT_WORKER_PROTOCOL_ERROR", "%1",
-    "KEA_RUNSCRIPT_WORKER_STOPPED", "%1",
-    "KEA_RUNSCRIPT_SCRIPT_OUTPUT", "%1",
-    NULL
+// The ids Rust handed over and the NULL-terminated (id, "%1") table Kea's MessageInitializer
+// reads. Members are destroyed in reverse order: the initializer (which takes our ids out of
+// Kea's dictionary again when Kea closes the library) goes before the strings it points to.
+struct Dictionary {
+    std::vector<std::string> ids;
+    std::vector<const char*> table;
+    std::unique_ptr<isc::log::MessageInitializer> initializer;
 };
-
-const isc::log::MessageInitializer message_initializer(message_table);
 
 // Debug messages go out at Kea's basic trace level.
 constexpr int DEBUG_LEVEL = 40;
@@ -59,9 +39,13 @@ constexpr int DEBUG_LEVEL = 40;
 isc::log::Logger logger("kea-runscript");
 
 // Kea moves a library's messages into the global dictionary only after it has loaded the
-// library; version() already logs while Kea merely validates it. Loading pending dictionaries
-// early is harmless: the initializer's destructor takes them out again when Kea closes us.
+// library, and ours arrive later still; version() already logs while Kea merely validates it.
+// Loading pending dictionaries early is harmless: the initializer's destructor takes them out
+// again when Kea closes us.
 std::mutex dictionary_mutex;
+
+// Set once by register_messages (under dictionary_mutex).
+std::unique_ptr<Dictionary> our_messages;
 
 // Whether `ident` has a text in Kea's dictionary, loading ours first if Kea has not yet.
 bool registered(const std::string& ident) {
@@ -78,10 +62,30 @@ bool registered(const std::string& ident) {
 
 } // namespace
 
+void register_messages(rust::Vec<rust::String> ids) {
+    std::lock_guard<std::mutex> lock(dictionary_mutex);
+    if (our_messages) {
+        return;
+    }
+    std::unique_ptr<Dictionary> table(new Dictionary());
+    table->ids.reserve(ids.size());
+    for (const rust::String& id : ids) {
+        table->ids.emplace_back(id.data(), id.size());
+    }
+    // Pointers into `ids` are taken only now that it no longer grows.
+    for (const std::string& id : table->ids) {
+        table->table.push_back(id.c_str());
+        table->table.push_back("%1");
+    }
+    table->table.push_back(NULL);
+    table->initializer.reset(new isc::log::MessageInitializer(table->table.data()));
+    our_messages = std::move(table);
+}
+
 bool log_message(uint8_t severity, rust::Str id, rust::Str text) {
     const std::string ident(id.data(), id.size());
-    // An id missing from the table above (a unit test guards against it) is reported back
-    // instead: Kea would print a placeholder error in place of the text.
+    // An id Rust did not hand over (a unit test guards against it) is reported back instead:
+    // Kea would print a placeholder error in place of the text.
     if (!registered(ident)) {
         return (false);
     }

@@ -16,9 +16,11 @@
 # Hook point -> calls (the table the examples share):
 #   leases4_committed                         del4 each DELETED_LEASES4_AT<i>, add4 each LEASES4_AT<i>
 #   lease4_renew, lease4_recover              add4 LEASE4
+#   lease4_replay (ours, "replay-leases": true)   add4 LEASE4: rebuilds after a restart
 #   lease4_release, lease4_decline, lease4_expire   del4 LEASE4
 #   leases6_committed                         del6 each DELETED_LEASES6_AT<i>, add6 each LEASES6_AT<i>
 #   lease6_renew, lease6_rebind, lease6_recover   add6 LEASE6
+#   lease6_replay (ours, "replay-leases": true)   add6 LEASE6
 #   lease6_release, lease6_decline, lease6_expire   del6 LEASE6
 # At expiry REMOVE_LEASE only says whether Kea deletes the lease or keeps it as
 # "expired-reclaimed"; the client has lost it either way.
@@ -30,12 +32,20 @@ run_ignorable() { return 1; }
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
+# log TEXT...: one line in LOG. Control characters (a newline in a value that came
+# from a client or from a command's output) become '?', so a line cannot be split
+# or another one forged.
+log() {
+    printf '%s' "$*" | LC_ALL=C tr '\001-\037\177' '?' >>"${LOG:-/dev/stderr}"
+    echo >>"${LOG:-/dev/stderr}"
+}
+
 # run CMD...: runs CMD, or with DRY_RUN=1 prints it; failures are logged.
 run() {
     if [ "${DRY_RUN:-0}" = 1 ]; then
-        echo "$*" >>"${LOG:-/dev/stderr}"
+        log "$*"
     elif ! run_out=$("$@" 2>&1) && ! run_ignorable "$run_out"; then
-        echo "${TAG:-script} ${hook_point:-}: $* failed: $run_out" >>"${LOG:-/dev/stderr}"
+        log "${TAG:-script} ${hook_point:-}: $* failed: $run_out"
     fi
     return 0
 }
@@ -71,14 +81,14 @@ lease_dispatch() {
         leases4_committed)
             each_lease4 DELETED_LEASES4 lease_del4
             each_lease4 LEASES4 lease_add4 ;;
-        lease4_renew|lease4_recover)
+        lease4_renew|lease4_recover|lease4_replay)
             [ -z "${LEASE4_ADDRESS:-}" ] || lease_add4 "$LEASE4_ADDRESS" "${LEASE4_VALID_LIFETIME:-}" ;;
         lease4_release|lease4_decline|lease4_expire)
             [ -z "${LEASE4_ADDRESS:-}" ] || lease_del4 "$LEASE4_ADDRESS" ;;
         leases6_committed)
             each_lease6 DELETED_LEASES6 lease_del6
             each_lease6 LEASES6 lease_add6 ;;
-        lease6_renew|lease6_rebind|lease6_recover)
+        lease6_renew|lease6_rebind|lease6_recover|lease6_replay)
             [ -z "${LEASE6_ADDRESS:-}" ] ||
                 lease_add6 "$LEASE6_ADDRESS" "${LEASE6_PREFIX_LEN:-128}" "${LEASE6_TYPE:-}" "${LEASE6_VALID_LIFETIME:-}" ;;
         lease6_release|lease6_decline|lease6_expire)

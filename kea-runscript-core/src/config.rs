@@ -39,7 +39,9 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    /// An error about parameter `path` (checks made outside core, e.g. Kea's parse of an
+    /// expression, report through it too).
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> ConfigError {
         ConfigError {
             path: path.into(),
             message: message.into(),
@@ -50,10 +52,32 @@ impl ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() {
-            write!(f, "parameters: {}", self.message)
+            write!(f, "parameters: {}", OneLine(&self.message))
         } else {
-            write!(f, "parameter '{}': {}", self.path, self.message)
+            write!(
+                f,
+                "parameter '{}': {}",
+                OneLine(&self.path),
+                OneLine(&self.message)
+            )
         }
+    }
+}
+
+/// Text shown with its control characters escaped (`\n`, `\u{1b}`): a key or value of
+/// the configuration quoted in a message must not split the log line or forge another.
+struct OneLine<'a>(&'a str);
+
+impl fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -87,10 +111,33 @@ pub struct ScriptConfig {
     pub mode: Mode,
     /// A process per event, or one long-lived worker (`mode`).
     pub runner: RunnerKind,
-    /// Log each line the script writes to stderr (`log-output`; workers only so far).
+    /// Log each line the script writes to stderr, and for a spawned script also to
+    /// stdout (`log-output`).
     pub log_output: bool,
     /// Where the script is in the configuration (`""` or `scripts[i]`), for messages.
     pub label: String,
+    /// Option codes whose payloads the script gets (`options`), in configuration order.
+    pub options: Vec<u16>,
+    /// Kea expressions evaluated per packet (`expressions`): `(VARIABLE, expression)` in
+    /// variable-name order; their values follow the rendered variables.
+    pub expressions: Vec<(String, String)>,
+    /// Whether the script gets the client's host reservation (`host-reservation`).
+    pub host_reservation: bool,
+    /// Whether the script gets every active lease once after Kea (re)loads its configuration
+    /// (`replay-leases`), at the `lease4_replay` / `lease6_replay` hook points.
+    pub replay_leases: bool,
+    /// Whether load refuses a script that others than root or Kea's user could change
+    /// (`trust-check`, default true; see `docs/configuration.md`).
+    pub trust_check: bool,
+}
+
+/// The address family of the Kea server the library is loaded in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// `kea-dhcp4`.
+    V4,
+    /// `kea-dhcp6`.
+    V6,
 }
 
 /// How a script runs.
@@ -253,13 +300,46 @@ impl Config {
     }
 
     /// Checks every script file: the path is absolute, exists, is a regular file and
-    /// is executable. The error names the failed check.
+    /// is executable, and (unless its `trust-check` is false) neither the file nor a
+    /// directory above it is writable by anyone but root or this process's user. The
+    /// error names the failed check.
     pub fn check_scripts(&self) -> Result<(), ConfigError> {
         for script in &self.scripts {
-            check::script_file(&script.path)
-                .map_err(|msg| ConfigError::new(join(&script.label, "name"), msg))?;
+            let name = || join(&script.label, "name");
+            check::script_file(&script.path).map_err(|msg| ConfigError::new(name(), msg))?;
+            if script.trust_check {
+                check::trusted(&script.path, check::kea_uid())
+                    .map_err(|msg| ConfigError::new(name(), msg))?;
+            }
         }
         Ok(())
+    }
+
+    /// The checks that need the server's family: DHCPv4 option codes are 1..254 (0 and 255
+    /// are pad and end, and codes are one byte).
+    pub fn check_family(&self, family: Family) -> Result<(), ConfigError> {
+        if family == Family::V6 {
+            return Ok(());
+        }
+        for script in &self.scripts {
+            if let Some((i, code)) = script
+                .options
+                .iter()
+                .enumerate()
+                .find(|(_, code)| !(1..=254).contains(*code))
+            {
+                return Err(ConfigError::new(
+                    join(&script.label, &format!("options[{i}]")),
+                    format!("{code} is not a DHCPv4 option code (1..254)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// True when some script has Kea expressions to evaluate.
+    pub fn has_expressions(&self) -> bool {
+        self.scripts.iter().any(|s| !s.expressions.is_empty())
     }
 
     /// [`Config::parse`] then [`Config::check_scripts`]: what `load` does.
@@ -341,22 +421,12 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
                 raw.max_queued.is_some(),
                 "sync: false or mode: \"worker\"",
             ),
-            (
-                "log-output",
-                raw.log_output.is_some(),
-                "mode: \"worker\" (for now)",
-            ),
         ]
     } else {
         &[
             ("exit-codes", raw.exit_codes.is_some(), "sync: true"),
             ("on-timeout", raw.on_timeout.is_some(), "sync: true"),
             ("on-signal", raw.on_signal.is_some(), "sync: true"),
-            (
-                "log-output",
-                raw.log_output.is_some(),
-                "mode: \"worker\" (for now)",
-            ),
         ]
     };
     if let Some((key, _, needs)) = misplaced.iter().find(|(_, given, _)| *given) {
@@ -411,10 +481,34 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
         None if sync && variables == Profile::Kea => Some(DEFAULT_SYNC_TIMEOUT),
         None => None,
     };
-    let hook_points = match raw.hook_points {
+    let mut hook_points = match raw.hook_points {
         Some(points) => points.0,
         None => variables.default_hook_points(),
     };
+    if let Some(hp) = hook_points.iter().find(|hp| hp.is_replay()) {
+        return Err(ConfigError::new(
+            join(prefix, "hook-points"),
+            format!("\"{hp}\" is chosen with \"replay-leases\": true, not listed"),
+        ));
+    }
+    if raw.host_reservation.is_some_and(|b| b.0) {
+        // Accepted as a key so that configurations can be written for it, refused as true so
+        // that nobody relies on variables this build does not give.
+        return Err(ConfigError::new(
+            join(prefix, "host-reservation"),
+            "true is not supported yet (the HOST4_*/HOST6_* variables are not implemented)",
+        ));
+    }
+    let replay_leases = raw.replay_leases.is_some_and(|b| b.0);
+    if replay_leases {
+        if variables != Profile::Kea {
+            return Err(ConfigError::new(
+                join(prefix, "replay-leases"),
+                "needs \"variables\": \"kea\" (kea-hook-runscript has no replay)",
+            ));
+        }
+        hook_points.extend([HookPoint::Lease4Replay, HookPoint::Lease6Replay]);
+    }
     if let Some(hp) = hook_points.iter().find(|hp| !variables.serves(**hp)) {
         return Err(ConfigError::new(
             join(prefix, "hook-points"),
@@ -429,7 +523,22 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
         .unwrap_or_default()
         .into_iter()
         .map(|(name, value)| (name.0, value.0))
+        .collect::<Vec<(String, String)>>();
+    let expressions: Vec<(String, String)> = raw
+        .expressions
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, text)| (name.0, text.0))
         .collect();
+    if let Some((name, _)) = expressions
+        .iter()
+        .find(|(name, _)| env.iter().any(|(set, _)| set == name))
+    {
+        return Err(ConfigError::new(
+            join(prefix, &format!("expressions.{name}")),
+            "also set in 'env'; use one",
+        ));
+    }
     Ok(ScriptConfig {
         path: PathBuf::from(path.0),
         variables,
@@ -440,10 +549,21 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
         runner,
         log_output: raw.log_output.is_some_and(|b| b.0),
         label: prefix.to_owned(),
+        options: raw.options.map_or_else(Vec::new, |o| o.0),
+        expressions,
+        host_reservation: false,
+        replay_leases,
+        trust_check: !matches!(raw.trust_check, Some(raw::Bool(false))),
     })
 }
 
 impl ScriptConfig {
+    /// True when the script gets variables of its own after its profile's (options by
+    /// code, expressions).
+    pub fn has_additions(&self) -> bool {
+        !self.options.is_empty() || !self.expressions.is_empty()
+    }
+
     /// A one-line summary for the load log.
     pub fn summary(&self) -> String {
         let points: Vec<&str> = self.hook_points.iter().map(|hp| hp.name()).collect();
@@ -477,10 +597,14 @@ impl ScriptConfig {
             }
         };
         format!(
-            "script {} ({mode}, timeout={timeout}, variables={}, {} extra variables) at hook points: {}",
+            "script {} ({mode}, timeout={timeout}, variables={}, {} extra variables, options {:?}, \
+             {} expressions, host-reservation={}) at hook points: {}",
             self.path.display(),
             self.variables,
             self.env.len(),
+            self.options,
+            self.expressions.len(),
+            self.host_reservation,
             points.join(", ")
         )
     }

@@ -85,26 +85,36 @@ pub struct Counters {
     pub protocol_errors: u64,
 }
 
+impl Counters {
+    /// Every counter with its name, in a fixed order: the names of the log line at
+    /// unload and of the Kea statistics (`kea-runscript.<name>`).
+    pub fn fields(&self) -> [(&'static str, u64); 13] {
+        [
+            ("events", self.events),
+            ("started", self.started),
+            ("failed-to-start", self.failed_to_start),
+            ("timed-out", self.timed_out),
+            ("dropped", self.dropped),
+            ("non-zero-exits", self.non_zero_exits),
+            ("killed-by-signal", self.killed_by_signal),
+            ("exited", self.exited),
+            ("in-flight", self.in_flight),
+            ("queued", self.queued),
+            ("acked", self.acked),
+            ("worker-restarts", self.worker_restarts),
+            ("protocol-errors", self.protocol_errors),
+        ]
+    }
+}
+
 impl fmt::Display for Counters {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "events={} started={} failed-to-start={} timed-out={} dropped={} \
-             non-zero-exits={} killed-by-signal={} exited={} in-flight={} queued={} \
-             acked={} worker-restarts={} protocol-errors={}",
-            self.events,
-            self.started,
-            self.failed_to_start,
-            self.timed_out,
-            self.dropped,
-            self.non_zero_exits,
-            self.killed_by_signal,
-            self.exited,
-            self.in_flight,
-            self.queued,
-            self.acked,
-            self.worker_restarts,
-            self.protocol_errors
-        )
+        for (i, (name, value)) in self.fields().iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{name}={value}")?;
+        }
+        Ok(())
     }
 }

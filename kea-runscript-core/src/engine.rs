@@ -12,6 +12,7 @@ use crate::config::{self, Config, ConfigError};
 use crate::counters::{bump, Counters, LiveCounters};
 use crate::log::{self, LogSink, RateLimiter, Severity};
 use crate::policy::Policy;
+use crate::runner::output::OutputCollector;
 use crate::runner::reaper::Reaper;
 use crate::runner::spawn_async::SpawnAsync;
 use crate::runner::spawn_sync::SpawnSync;
@@ -108,6 +109,8 @@ pub struct Engine {
     runners: Vec<Arc<dyn Runner>>,
     context: Arc<RunnerContext>,
     reaper: Option<Arc<Reaper>>,
+    /// Collects spawned scripts' output (`log-output`), if any script asks for it.
+    output: Option<Arc<OutputCollector>>,
     stopped: AtomicBool,
 }
 
@@ -142,9 +145,28 @@ impl Engine {
         } else {
             None
         };
+        let any_spawn_output = config
+            .scripts
+            .iter()
+            .any(|s| s.log_output && s.runner == config::RunnerKind::Spawn);
+        let output = if any_spawn_output {
+            Some(
+                OutputCollector::start(Arc::clone(&context)).map_err(|source| {
+                    EngineError::Start {
+                        what: "the output thread",
+                        source,
+                    }
+                })?,
+            )
+        } else {
+            None
+        };
         let mut runners: Vec<Arc<dyn Runner>> = Vec::with_capacity(config.scripts.len());
         for script in &config.scripts {
-            let target = ScriptTarget::new(script);
+            let mut target = ScriptTarget::new(script);
+            if let (true, Some(collector)) = (script.log_output, &output) {
+                target = target.with_output(Arc::clone(collector));
+            }
             let runner: Arc<dyn Runner> = match (&script.runner, &script.mode) {
                 (config::RunnerKind::Worker(settings), mode) => {
                     let options = WorkerOptions {
@@ -201,6 +223,7 @@ impl Engine {
             runners,
             context,
             reaper,
+            output,
             stopped: AtomicBool::new(false),
         })
     }
@@ -221,20 +244,113 @@ impl Engine {
     /// variables. Async scripts contribute `Continue`; several sync verdicts combine to the
     /// most severe.
     pub fn handle(&self, event: &Event) -> Verdict {
+        self.handle_adding(event, &|_| Vec::new())
+    }
+
+    /// Like [`Engine::handle`], with each script's own additions: for a script that has
+    /// some ([`ScriptConfig::has_additions`](config::ScriptConfig::has_additions)),
+    /// `additions(index)` gives the variables appended after its profile's (e.g. the values
+    /// of its Kea expressions, which only the hook can compute). Called only for such
+    /// scripts, so a configuration without them costs nothing more.
+    pub fn handle_adding(
+        &self,
+        event: &Event,
+        additions: &dyn Fn(usize) -> Vec<(String, String)>,
+    ) -> Verdict {
         let selected = self.policy.scripts(event.hook_point);
         if selected.is_empty() {
             return Verdict::Continue;
         }
         bump(&self.context.counters.events);
-        // Rendered on first use, once per profile; `Profile::ALL` is in declaration order
-        // (tested in kea-runscript-env), so the discriminant indexes it.
         let mut envs: [Option<Arc<EventEnv>>; Profile::ALL.len()] = Default::default();
         Verdict::combine(selected.iter().filter_map(|&index| {
-            let profile = self.config.scripts[index].variables;
-            let env = envs[profile as usize]
-                .get_or_insert_with(|| self.prepare(event.hook_point, profile.render(event)));
-            self.runners[index].deliver(env)
+            let env = self.script_env(&mut envs, event, index, additions);
+            self.runners[index].deliver(&env)
         }))
+    }
+
+    /// The environment of script `index` for `event`: its profile's rendering (made once
+    /// per profile in `envs`; `Profile::ALL` is in declaration order, tested in
+    /// kea-runscript-env, so the discriminant indexes it), followed by the script's own
+    /// additions when it has any.
+    fn script_env(
+        &self,
+        envs: &mut [Option<Arc<EventEnv>>; Profile::ALL.len()],
+        event: &Event,
+        index: usize,
+        additions: &dyn Fn(usize) -> Vec<(String, String)>,
+    ) -> Arc<EventEnv> {
+        let script = &self.config.scripts[index];
+        let profile = script.variables;
+        let env = envs[profile as usize]
+            .get_or_insert_with(|| self.prepare(event.hook_point, profile.render(event)));
+        if !script.has_additions() {
+            return Arc::clone(env);
+        }
+        let mut more = kea_runscript_env::render_options(event, &script.options);
+        more.extend(additions(index));
+        let (own, rejected) = env.with_more(more);
+        self.report_rejected(event.hook_point, &rejected);
+        Arc::new(own)
+    }
+
+    /// Delivers a replayed event (`lease4_replay` / `lease6_replay`) to every script
+    /// selected there, each when it has room ([`Runner::has_room`]): an async script
+    /// gets it once a process slot is free and nothing waits in its queue, so a replay
+    /// never drops an event nor takes the places of live ones; a sync script is waited
+    /// for (its verdict is meaningless here and ignored). Blocks the calling thread (the
+    /// hook's replay thread, never Kea's) while it waits. Returns false when the engine was
+    /// shut down meanwhile (the replay should stop).
+    ///
+    /// Scripts with expressions get them empty: a replay has no packet.
+    pub fn replay(&self, event: &Event) -> bool {
+        let selected = self.policy.scripts(event.hook_point);
+        if selected.is_empty() {
+            return !self.is_stopped();
+        }
+        bump(&self.context.counters.events);
+        let mut envs: [Option<Arc<EventEnv>>; Profile::ALL.len()] = Default::default();
+        // A replay has no packet: expressions have nothing to evaluate.
+        let empty_expressions = |index: usize| -> Vec<(String, String)> {
+            self.config.scripts[index]
+                .expressions
+                .iter()
+                .map(|(name, _)| (name.clone(), String::new()))
+                .collect()
+        };
+        for &index in selected {
+            let runner = &self.runners[index];
+            let mut pause = Duration::from_micros(200);
+            while !runner.has_room() {
+                if self.is_stopped() {
+                    return false;
+                }
+                // Slots free as scripts end (milliseconds); a short, growing sleep keeps
+                // this thread cheap without a wake-up channel from every runner.
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            if self.is_stopped() {
+                return false;
+            }
+            let env = self.script_env(&mut envs, event, index, &empty_expressions);
+            runner.deliver(&env);
+        }
+        !self.is_stopped()
+    }
+
+    /// True once [`Engine::shutdown`] has begun.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
+    /// True when at least one sync script runs at `hook_point`: its verdict matters, so
+    /// the hook may park the packet there and resolve it through [`Engine::handle_with`].
+    pub fn waits_for_verdict(&self, hook_point: HookPoint) -> bool {
+        self.policy
+            .scripts(hook_point)
+            .iter()
+            .any(|&index| matches!(self.config.scripts[index].mode, config::Mode::Sync(_)))
     }
 
     /// True when a script with `profile`'s variables runs at `hook_point` (lets the hook
@@ -270,6 +386,17 @@ impl Engine {
     /// order). `on_verdict` may run on this thread before `handle_with` returns, or
     /// later on one of the engine's threads.
     pub fn handle_with(&self, event: &Event, on_verdict: OnVerdict) {
+        self.handle_adding_with(event, &|_| Vec::new(), on_verdict)
+    }
+
+    /// [`Engine::handle_with`] with each script's own additions, as in
+    /// [`Engine::handle_adding`].
+    pub fn handle_adding_with(
+        &self,
+        event: &Event,
+        additions: &dyn Fn(usize) -> Vec<(String, String)>,
+        on_verdict: OnVerdict,
+    ) {
         let selected = self.policy.scripts(event.hook_point);
         if selected.is_empty() {
             return on_verdict(Verdict::Continue);
@@ -278,11 +405,9 @@ impl Engine {
         let combined = Combined::new(selected.len(), on_verdict);
         let mut envs: [Option<Arc<EventEnv>>; Profile::ALL.len()] = Default::default();
         for &index in selected {
-            let profile = self.config.scripts[index].variables;
-            let env = envs[profile as usize]
-                .get_or_insert_with(|| self.prepare(event.hook_point, profile.render(event)));
+            let env = self.script_env(&mut envs, event, index, additions);
             let combined = Arc::clone(&combined);
-            self.runners[index].deliver_with(env, Box::new(move |v| combined.add(v)));
+            self.runners[index].deliver_with(&env, Box::new(move |v| combined.add(v)));
         }
     }
 
@@ -311,6 +436,12 @@ impl Engine {
     /// left out and logged.
     fn prepare(&self, hook_point: HookPoint, vars: Vec<(String, String)>) -> Arc<EventEnv> {
         let (env, rejected) = EventEnv::new(hook_point, vars);
+        self.report_rejected(hook_point, &rejected);
+        Arc::new(env)
+    }
+
+    /// Logs the variables left out of an event (NUL byte or bad name), if any.
+    fn report_rejected(&self, hook_point: HookPoint, rejected: &[String]) {
         if !rejected.is_empty() {
             self.context
                 .log
@@ -322,7 +453,6 @@ impl Engine {
                     )
                 });
         }
-        Arc::new(env)
     }
 
     /// For unload: stops accepting events (later ones are counted as dropped) and
@@ -362,6 +492,9 @@ impl Engine {
         // Workers had their grace meanwhile; each ends within its own bound.
         for runner in &self.runners {
             runner.join();
+        }
+        if let Some(output) = &self.output {
+            output.shutdown();
         }
         self.context.log.always(
             Severity::Info,

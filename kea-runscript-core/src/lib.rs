@@ -57,3 +57,12 @@ pub use counters::Counters;
 pub use engine::{Engine, EngineError};
 pub use runner::{KILL_GRACE, SHUTDOWN_WAIT};
 pub use verdict::Verdict;
+
+/// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`): the worker-protocol
+/// reader. Not a stable API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::worker::lines::{LineSplitter, Piece};
+    pub use crate::worker::protocol::{decode_answer, excerpt};
+}

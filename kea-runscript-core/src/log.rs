@@ -50,59 +50,69 @@ pub trait LogSink: Send + Sync {
     fn log(&self, severity: Severity, id: &'static str, text: &str);
 }
 
-/// One configured script was loaded (its settings, in one line).
-pub const SCRIPT_CONFIGURED: &str = "KEA_RUNSCRIPT_SCRIPT_CONFIGURED";
-/// A script could not be started (names the step and OS error).
-pub const SPAWN_FAILED: &str = "KEA_RUNSCRIPT_SPAWN_FAILED";
-/// An async event was dropped because in-flight and queue bounds were full.
-pub const EVENT_DROPPED: &str = "KEA_RUNSCRIPT_EVENT_DROPPED";
-/// A script ran past its timeout and was terminated.
-pub const TIMEOUT: &str = "KEA_RUNSCRIPT_TIMEOUT";
-/// A script died by a signal.
-pub const KILLED_BY_SIGNAL: &str = "KEA_RUNSCRIPT_KILLED_BY_SIGNAL";
-/// A sync script exited with a code the `exit-codes` map does not list.
-pub const EXIT_CODE_UNMAPPED: &str = "KEA_RUNSCRIPT_EXIT_CODE_UNMAPPED";
-/// An async script exited with a non-zero code.
-pub const NONZERO_EXIT: &str = "KEA_RUNSCRIPT_NONZERO_EXIT";
-/// Waiting for or signalling a child failed (should not happen).
-pub const WAIT_FAILED: &str = "KEA_RUNSCRIPT_WAIT_FAILED";
-/// A rendered variable could not be passed (contained a NUL byte) and was left out.
-pub const ENV_INVALID: &str = "KEA_RUNSCRIPT_ENV_INVALID";
-/// The background reaper could not be started or failed.
-pub const REAPER_FAILED: &str = "KEA_RUNSCRIPT_REAPER_FAILED";
-/// Shutdown: queued events discarded / children killed / final counters.
-pub const SHUTDOWN: &str = "KEA_RUNSCRIPT_SHUTDOWN";
-/// A worker process was started (at load, or again after it ended).
-pub const WORKER_STARTED: &str = "KEA_RUNSCRIPT_WORKER_STARTED";
-/// A worker process ended (how, and how many events were unanswered).
-pub const WORKER_EXITED: &str = "KEA_RUNSCRIPT_WORKER_EXITED";
-/// A worker wrote something that is not an answer, and was restarted.
-pub const WORKER_PROTOCOL_ERROR: &str = "KEA_RUNSCRIPT_WORKER_PROTOCOL_ERROR";
-/// A worker stopped at unload (events left unanswered).
-pub const WORKER_STOPPED: &str = "KEA_RUNSCRIPT_WORKER_STOPPED";
-/// One line a script wrote (`log-output`).
-pub const SCRIPT_OUTPUT: &str = "KEA_RUNSCRIPT_SCRIPT_OUTPUT";
+/// Defines message ids from one list: a constant `NAME = "KEA_RUNSCRIPT_NAME"` per entry (with
+/// the entry's doc comment) and `MESSAGE_IDS`, every one of them in list order.
+///
+/// Core defines its ids with it; the hook library defines its own the same way and hands
+/// both lists to Kea's logging when it starts, so an id is written down once.
+///
+/// ```
+/// mod ids {
+///     kea_runscript_core::message_ids! {
+///         /// A thing happened.
+///         THING_HAPPENED;
+///     }
+/// }
+/// assert_eq!(ids::THING_HAPPENED, "KEA_RUNSCRIPT_THING_HAPPENED");
+/// assert_eq!(ids::MESSAGE_IDS, ["KEA_RUNSCRIPT_THING_HAPPENED"]);
+/// ```
+#[macro_export]
+macro_rules! message_ids {
+    ($($(#[$doc:meta])* $name:ident;)*) => {
+        $(
+            $(#[$doc])*
+            pub const $name: &str = concat!("KEA_RUNSCRIPT_", stringify!($name));
+        )*
+        /// Every message id defined here, in definition order.
+        pub const MESSAGE_IDS: &[&str] = &[$($name),*];
+    };
+}
 
-/// Every message id core may pass to a [`LogSink`]; the hook registers each with
-/// Kea's logging (text `"%1"`).
-pub const MESSAGE_IDS: &[&str] = &[
-    SCRIPT_CONFIGURED,
-    SPAWN_FAILED,
-    EVENT_DROPPED,
-    TIMEOUT,
-    KILLED_BY_SIGNAL,
-    EXIT_CODE_UNMAPPED,
-    NONZERO_EXIT,
-    WAIT_FAILED,
-    ENV_INVALID,
-    REAPER_FAILED,
-    SHUTDOWN,
-    WORKER_STARTED,
-    WORKER_EXITED,
-    WORKER_PROTOCOL_ERROR,
-    WORKER_STOPPED,
-    SCRIPT_OUTPUT,
-];
+// Every message id core may pass to a [`LogSink`] (`MESSAGE_IDS` lists them).
+message_ids! {
+    /// One configured script was loaded (its settings, in one line).
+    SCRIPT_CONFIGURED;
+    /// A script could not be started (names the step and OS error).
+    SPAWN_FAILED;
+    /// An async event was dropped because in-flight and queue bounds were full.
+    EVENT_DROPPED;
+    /// A script ran past its timeout and was terminated.
+    TIMEOUT;
+    /// A script died by a signal.
+    KILLED_BY_SIGNAL;
+    /// A sync script exited with a code the `exit-codes` map does not list.
+    EXIT_CODE_UNMAPPED;
+    /// An async script exited with a non-zero code.
+    NONZERO_EXIT;
+    /// Waiting for or signalling a child failed (should not happen).
+    WAIT_FAILED;
+    /// A rendered variable could not be passed (contained a NUL byte) and was left out.
+    ENV_INVALID;
+    /// The background reaper could not be started or failed.
+    REAPER_FAILED;
+    /// Shutdown: queued events discarded / children killed / final counters.
+    SHUTDOWN;
+    /// A worker process was started (at load, or again after it ended).
+    WORKER_STARTED;
+    /// A worker process ended (how, and how many events were unanswered).
+    WORKER_EXITED;
+    /// A worker wrote something that is not an answer, and was restarted.
+    WORKER_PROTOCOL_ERROR;
+    /// A worker stopped at unload (events left unanswered).
+    WORKER_STOPPED;
+    /// One line a script wrote (`log-output`).
+    SCRIPT_OUTPUT;
+}
 
 /// A sink printing `SEVERITY ID text` lines to stderr (tests, benchmarks, tools).
 #[derive(Clone, Copy, Debug, Default)]

@@ -465,10 +465,6 @@ fn shutdown_ends_a_sync_run_in_progress_within_its_bound() {
     assert!(sink.with_id(log::KILLED_BY_SIGNAL).is_empty());
 }
 
-fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task").unwrap().count()
-}
-
 #[test]
 fn load_unload_repeatedly() {
     let dir = tempfile::tempdir().unwrap();
@@ -483,22 +479,6 @@ fn load_unload_repeatedly() {
         let c = engine.counters();
         assert_eq!((c.started, c.exited), (2, 2), "{c}");
     }
-}
-
-#[test]
-fn dropping_engines_leaves_no_reaper_thread() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = script(dir.path(), "ok", "exit 0");
-    let json = format!(r#"{{"name": {}}}"#, js(&s));
-    // Other tests of this binary run in parallel threads: compare with a margin that
-    // still catches one leaked thread per engine.
-    let before = threads();
-    for _ in 0..30 {
-        let (engine, _) = engine(&json);
-        engine.handle_vars(HookPoint::Lease4Renew, vec![]);
-        drop(engine); // Drop shuts down
-    }
-    assert!(threads() < before + 10, "threads {before} -> {}", threads());
 }
 
 #[test]
@@ -603,4 +583,40 @@ fn each_script_gets_its_profiles_variables_from_one_event() {
         "{unmapped:?}"
     );
     engine.shutdown();
+}
+
+/// For a parked packet: a sync spawned script's verdict comes through the callback from
+/// another thread, and `handle_vars_with` returns while the script still runs.
+#[test]
+fn sync_spawn_handle_with_returns_before_the_script_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let go = dir.path().join("go");
+    let waits = script(
+        dir.path(),
+        "waits.sh",
+        &format!(
+            "while [ ! -e {} ]; do sleep 0.01; done; exit 4",
+            go.display()
+        ),
+    );
+    let (engine, _) = engine(&format!(
+        r#"{{"name": {}, "sync": true, "timeout-ms": 60000, "exit-codes": {{"4": "drop"}},
+            "hook-points": ["leases4_committed"]}}"#,
+        js(&waits)
+    ));
+    assert!(engine.waits_for_verdict(HookPoint::Leases4Committed));
+    assert!(!engine.waits_for_verdict(HookPoint::Pkt4Receive));
+    let (tx, rx) = std::sync::mpsc::channel();
+    engine.handle_vars_with(
+        HookPoint::Leases4Committed,
+        vars(&[]),
+        Box::new(move |v| tx.send((v, std::thread::current().id())).unwrap()),
+    );
+    // Returned although the script cannot end yet.
+    assert!(rx.try_recv().is_err());
+    std::fs::write(&go, "").unwrap();
+    let (verdict, thread) = rx.recv().unwrap();
+    assert_eq!(verdict, Verdict::Drop);
+    assert_ne!(thread, std::thread::current().id());
+    wait_idle(&engine);
 }

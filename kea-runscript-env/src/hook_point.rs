@@ -8,64 +8,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// A Kea hook point (callout name) at which a script can run, plus the library's own
-/// `load` and `unload` calls.
-///
-/// The serde form is the snake_case [`name`](HookPoint::name), e.g. `"lease4_renew"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HookPoint {
-    /// `lease4_renew`: a DHCPv4 client renews its lease (DHCPREQUEST in RENEWING state).
-    Lease4Renew,
-    /// `lease4_expire`: the server reclaims an expired DHCPv4 lease.
-    Lease4Expire,
-    /// `lease4_recover`: a declined DHCPv4 lease comes back from probation.
-    Lease4Recover,
-    /// `leases4_committed`: DHCPv4 leases were committed (allocated, renewed or released).
-    Leases4Committed,
-    /// `lease4_release`: a DHCPv4 client releases its lease (DHCPRELEASE).
-    Lease4Release,
-    /// `lease4_decline`: a DHCPv4 client declines an address (DHCPDECLINE).
-    Lease4Decline,
-    /// `lease6_renew`: a DHCPv6 client renews a lease (RENEW).
-    Lease6Renew,
-    /// `lease6_rebind`: a DHCPv6 client rebinds a lease (REBIND).
-    Lease6Rebind,
-    /// `lease6_expire`: the server reclaims an expired DHCPv6 lease.
-    Lease6Expire,
-    /// `lease6_recover`: a declined DHCPv6 lease comes back from probation.
-    Lease6Recover,
-    /// `leases6_committed`: DHCPv6 leases were committed.
-    Leases6Committed,
-    /// `lease6_release`: a DHCPv6 client releases a lease (RELEASE).
-    Lease6Release,
-    /// `lease6_decline`: a DHCPv6 client declines an address (DECLINE).
-    Lease6Decline,
-    /// `addr6_register`: a DHCPv6 client registers an address it chose itself
-    /// (ADDR-REG-INFORM, RFC 9686). Kea 3.0 and later; earlier releases never call it.
-    Addr6Register,
-    /// `pkt4_receive`: a DHCPv4 query was received and parsed.
-    Pkt4Receive,
-    /// `subnet4_select`: a subnet was selected for a DHCPv4 query.
-    Subnet4Select,
-    /// `lease4_select`: a DHCPv4 lease is about to be offered or allocated.
-    Lease4Select,
-    /// `pkt4_send`: a DHCPv4 response is about to be sent.
-    Pkt4Send,
-    /// `pkt6_receive`: a DHCPv6 query was received and parsed.
-    Pkt6Receive,
-    /// `subnet6_select`: a subnet was selected for a DHCPv6 query.
-    Subnet6Select,
-    /// `lease6_select`: a DHCPv6 lease is about to be advertised or allocated.
-    Lease6Select,
-    /// `pkt6_send`: a DHCPv6 response is about to be sent.
-    Pkt6Send,
-    /// `load`: the hook library is being loaded (no Kea arguments).
-    Load,
-    /// `unload`: the hook library is being unloaded (no Kea arguments).
-    Unload,
-}
-
 /// One Kea callout argument a hook point renders, i.e. one model object of an [`Event`](crate::Event).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -117,61 +59,61 @@ pub enum Argument {
     NewLease6,
 }
 
+/// The argument table: per [`Argument`], in declaration order, Kea's argument name and the
+/// variable-name prefix it renders under (the same as Kea's hook uses).
+const ARGUMENTS: &[(Argument, &str, &str)] = &[
+    (Argument::Query4, "query4", "QUERY4"),
+    (Argument::Response4, "response4", "RESPONSE4"),
+    (Argument::Subnet4, "subnet4", "SUBNET4"),
+    (Argument::ClientId, "clientid", "PKT4_CLIENT_ID"),
+    (Argument::HwAddr, "hwaddr", "PKT4_HWADDR"),
+    (Argument::Lease4, "lease4", "LEASE4"),
+    (Argument::Leases4, "leases4", "LEASES4"),
+    (
+        Argument::DeletedLeases4,
+        "deleted_leases4",
+        "DELETED_LEASES4",
+    ),
+    (Argument::RemoveLease, "remove_lease", "REMOVE_LEASE"),
+    (
+        Argument::FakeAllocation,
+        "fake_allocation",
+        "FAKE_ALLOCATION",
+    ),
+    (Argument::Query6, "query6", "QUERY6"),
+    (Argument::Response6, "response6", "RESPONSE6"),
+    (Argument::Subnet6, "subnet6", "SUBNET6"),
+    (Argument::Lease6, "lease6", "LEASE6"),
+    (Argument::Leases6, "leases6", "LEASES6"),
+    (
+        Argument::DeletedLeases6,
+        "deleted_leases6",
+        "DELETED_LEASES6",
+    ),
+    (Argument::Ia, "ia_na", "PKT6_IA"),
+    (Argument::Address6, "address6", "ADDRESS6"),
+    (Argument::OldLease6, "old_lease6", "OLD_LEASE6"),
+    (Argument::NewLease6, "new_lease6", "NEW_LEASE6"),
+];
+
 impl Argument {
+    fn row(self) -> &'static (Argument, &'static str, &'static str) {
+        // The table is in declaration order (checked by a test), so the discriminant indexes it.
+        &ARGUMENTS[self as usize]
+    }
+
     /// Kea's callout argument name, the string to pass to `CalloutHandle::getArgument`.
     ///
     /// For [`Argument::Ia`] this is `"ia_na"`; use [`Argument::kea_name_for`] with the lease
     /// type to get `"ia_pd"` for prefix delegations, as Kea's own hook does.
     pub fn kea_name(self) -> &'static str {
-        match self {
-            Argument::Query4 => "query4",
-            Argument::Response4 => "response4",
-            Argument::Subnet4 => "subnet4",
-            Argument::ClientId => "clientid",
-            Argument::HwAddr => "hwaddr",
-            Argument::Lease4 => "lease4",
-            Argument::Leases4 => "leases4",
-            Argument::DeletedLeases4 => "deleted_leases4",
-            Argument::RemoveLease => "remove_lease",
-            Argument::FakeAllocation => "fake_allocation",
-            Argument::Query6 => "query6",
-            Argument::Response6 => "response6",
-            Argument::Subnet6 => "subnet6",
-            Argument::Lease6 => "lease6",
-            Argument::Leases6 => "leases6",
-            Argument::DeletedLeases6 => "deleted_leases6",
-            Argument::Ia => "ia_na",
-            Argument::Address6 => "address6",
-            Argument::OldLease6 => "old_lease6",
-            Argument::NewLease6 => "new_lease6",
-        }
+        self.row().1
     }
 
     /// The variable-name prefix this argument renders under (`"QUERY4"`, `"PKT4_HWADDR"`,
     /// `"REMOVE_LEASE"`, …), the same as Kea's hook uses.
     pub fn prefix(self) -> &'static str {
-        match self {
-            Argument::Query4 => "QUERY4",
-            Argument::Response4 => "RESPONSE4",
-            Argument::Subnet4 => "SUBNET4",
-            Argument::ClientId => "PKT4_CLIENT_ID",
-            Argument::HwAddr => "PKT4_HWADDR",
-            Argument::Lease4 => "LEASE4",
-            Argument::Leases4 => "LEASES4",
-            Argument::DeletedLeases4 => "DELETED_LEASES4",
-            Argument::RemoveLease => "REMOVE_LEASE",
-            Argument::FakeAllocation => "FAKE_ALLOCATION",
-            Argument::Query6 => "QUERY6",
-            Argument::Response6 => "RESPONSE6",
-            Argument::Subnet6 => "SUBNET6",
-            Argument::Lease6 => "LEASE6",
-            Argument::Leases6 => "LEASES6",
-            Argument::DeletedLeases6 => "DELETED_LEASES6",
-            Argument::Ia => "PKT6_IA",
-            Argument::Address6 => "ADDRESS6",
-            Argument::OldLease6 => "OLD_LEASE6",
-            Argument::NewLease6 => "NEW_LEASE6",
-        }
+        self.row().2
     }
 
     /// Kea's argument name given the type of the event's `lease6`: for [`Argument::Ia`]
@@ -186,164 +128,226 @@ impl Argument {
     }
 }
 
+/// Which next steps Kea acts on when a callout sets them at a hook point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NextSteps {
+    /// Kea acts on `NEXT_STEP_SKIP` (skips its own processing of this step).
+    pub skip: bool,
+    /// Kea acts on `NEXT_STEP_DROP` (drops the packet).
+    pub drop: bool,
+}
+
 /// One row of the hook-point table.
 struct HookPointInfo {
     hook_point: HookPoint,
     name: &'static str,
+    callout: bool,
     kea_default: bool,
+    next_steps: NextSteps,
     arguments: &'static [Argument],
 }
 
-use Argument as A;
-
-/// The hook-point table: name, whether Kea's `libdhcp_run_script.so` serves it, and
-/// the arguments rendered, in rendering order. Kea's 14 hook points list exactly the
-/// arguments its hook renders, in its order; the extended ones list Kea's callout
-/// arguments (queries before responses).
-const HOOK_POINTS: &[HookPointInfo] = &[
-    row(
-        HookPoint::Lease4Renew,
-        "lease4_renew",
-        true,
-        &[A::Query4, A::Subnet4, A::ClientId, A::HwAddr, A::Lease4],
-    ),
-    row(
-        HookPoint::Lease4Expire,
-        "lease4_expire",
-        true,
-        &[A::Lease4, A::RemoveLease],
-    ),
-    row(
-        HookPoint::Lease4Recover,
-        "lease4_recover",
-        true,
-        &[A::Lease4],
-    ),
-    row(
-        HookPoint::Leases4Committed,
-        "leases4_committed",
-        true,
-        &[A::Query4, A::Leases4, A::DeletedLeases4],
-    ),
-    row(
-        HookPoint::Lease4Release,
-        "lease4_release",
-        true,
-        &[A::Query4, A::Lease4],
-    ),
-    row(
-        HookPoint::Lease4Decline,
-        "lease4_decline",
-        true,
-        &[A::Query4, A::Lease4],
-    ),
-    row(
-        HookPoint::Lease6Renew,
-        "lease6_renew",
-        true,
-        &[A::Query6, A::Lease6, A::Ia],
-    ),
-    row(
-        HookPoint::Lease6Rebind,
-        "lease6_rebind",
-        true,
-        &[A::Query6, A::Lease6, A::Ia],
-    ),
-    row(
-        HookPoint::Lease6Expire,
-        "lease6_expire",
-        true,
-        &[A::Lease6, A::RemoveLease],
-    ),
-    row(
-        HookPoint::Lease6Recover,
-        "lease6_recover",
-        true,
-        &[A::Lease6],
-    ),
-    row(
-        HookPoint::Leases6Committed,
-        "leases6_committed",
-        true,
-        &[A::Query6, A::Leases6, A::DeletedLeases6],
-    ),
-    row(
-        HookPoint::Lease6Release,
-        "lease6_release",
-        true,
-        &[A::Query6, A::Lease6],
-    ),
-    row(
-        HookPoint::Lease6Decline,
-        "lease6_decline",
-        true,
-        &[A::Query6, A::Lease6],
-    ),
-    // Kea's hook serves it from 3.0 on; Kea releases before never call it, so it is in the
-    // default set of every build.
-    row(
-        HookPoint::Addr6Register,
-        "addr6_register",
-        true,
-        &[A::Query6, A::Address6, A::OldLease6, A::NewLease6],
-    ),
-    row(HookPoint::Pkt4Receive, "pkt4_receive", false, &[A::Query4]),
-    row(
-        HookPoint::Subnet4Select,
-        "subnet4_select",
-        false,
-        &[A::Query4, A::Subnet4],
-    ),
-    row(
-        HookPoint::Lease4Select,
-        "lease4_select",
-        false,
-        &[A::Query4, A::Subnet4, A::FakeAllocation, A::Lease4],
-    ),
-    row(
-        HookPoint::Pkt4Send,
-        "pkt4_send",
-        false,
-        &[A::Query4, A::Response4],
-    ),
-    row(HookPoint::Pkt6Receive, "pkt6_receive", false, &[A::Query6]),
-    row(
-        HookPoint::Subnet6Select,
-        "subnet6_select",
-        false,
-        &[A::Query6, A::Subnet6],
-    ),
-    row(
-        HookPoint::Lease6Select,
-        "lease6_select",
-        false,
-        &[A::Query6, A::Subnet6, A::FakeAllocation, A::Lease6],
-    ),
-    row(
-        HookPoint::Pkt6Send,
-        "pkt6_send",
-        false,
-        &[A::Query6, A::Response6],
-    ),
-    row(HookPoint::Load, "load", false, &[]),
-    row(HookPoint::Unload, "unload", false, &[]),
-];
-
-const fn row(
-    hook_point: HookPoint,
-    name: &'static str,
-    kea_default: bool,
-    arguments: &'static [Argument],
-) -> HookPointInfo {
-    HookPointInfo {
-        hook_point,
-        name,
-        kea_default,
-        arguments,
-    }
+/// The hook-point table: calls `$callback! { rows }` with one row per hook point, Kea's 14
+/// first (13 in Kea 2.x, plus `addr6_register` from 3.0 on), then the extended ones, `load`,
+/// `unload`.
+///
+/// A row is `Variant = name { callout, kea_default, skip, drop, arguments }` with doc
+/// comments in front:
+/// - `callout`: whether Kea calls a callout of that name (false for the library's own `load`
+///   and `unload`);
+/// - `kea_default`: whether Kea's `libdhcp_run_script.so` serves it (in any release: a
+///   release that lacks the hook point never calls it);
+/// - `skip`, `drop`: whether Kea acts on that next step set by a callout there. The table
+///   follows Kea's code (the status each call site tests after its callouts), not only its
+///   documentation. `pkt4_send`/`pkt6_send` honour SKIP only as "do not pack the response;
+///   the callout built the wire form itself", which a script cannot do, so SKIP counts as
+///   not honoured there (Kea would send an empty packet);
+/// - `arguments`: the Kea arguments rendered, in rendering order. Kea's hook points list
+///   exactly the arguments its hook renders, in its order; the extended ones list Kea's
+///   callout arguments (queries before responses).
+///
+/// This crate builds [`HookPoint`] and its table from it; the hook library builds its
+/// exported callouts from it, so a hook point is added in this one place.
+#[macro_export]
+macro_rules! hook_point_table {
+    ($callback:ident) => {
+        $callback! {
+            /// `lease4_renew`: a DHCPv4 client renews its lease (DHCPREQUEST in RENEWING state).
+            Lease4Renew = lease4_renew {
+                callout: true, kea_default: true, skip: true, drop: false,
+                arguments: [Query4, Subnet4, ClientId, HwAddr, Lease4],
+            }
+            /// `lease4_expire`: the server reclaims an expired DHCPv4 lease.
+            Lease4Expire = lease4_expire {
+                callout: true, kea_default: true, skip: true, drop: false,
+                arguments: [Lease4, RemoveLease],
+            }
+            /// `lease4_recover`: a declined DHCPv4 lease comes back from probation.
+            Lease4Recover = lease4_recover {
+                callout: true, kea_default: true, skip: true, drop: false,
+                arguments: [Lease4],
+            }
+            /// `leases4_committed`: DHCPv4 leases were committed (allocated, renewed or released).
+            Leases4Committed = leases4_committed {
+                callout: true, kea_default: true, skip: false, drop: true,
+                arguments: [Query4, Leases4, DeletedLeases4],
+            }
+            /// `lease4_release`: a DHCPv4 client releases its lease (DHCPRELEASE).
+            Lease4Release = lease4_release {
+                callout: true, kea_default: true, skip: true, drop: true,
+                arguments: [Query4, Lease4],
+            }
+            /// `lease4_decline`: a DHCPv4 client declines an address (DHCPDECLINE).
+            Lease4Decline = lease4_decline {
+                callout: true, kea_default: true, skip: true, drop: true,
+                arguments: [Query4, Lease4],
+            }
+            /// `lease6_renew`: a DHCPv6 client renews a lease (RENEW).
+            Lease6Renew = lease6_renew {
+                callout: true, kea_default: true, skip: true, drop: false,
+                arguments: [Query6, Lease6, Ia],
+            }
+            /// `lease6_rebind`: a DHCPv6 client rebinds a lease (REBIND).
+            Lease6Rebind = lease6_rebind {
+                callout: true, kea_default: true, skip: true, drop: false,
+                arguments: [Query6, Lease6, Ia],
+            }
+            /// `lease6_expire`: the server reclaims an expired DHCPv6 lease.
+            Lease6Expire = lease6_expire {
+                callout: true, kea_default: true, skip: true, drop: false,
+                arguments: [Lease6, RemoveLease],
+            }
+            /// `lease6_recover`: a declined DHCPv6 lease comes back from probation.
+            Lease6Recover = lease6_recover {
+                callout: true, kea_default: true, skip: true, drop: false,
+                arguments: [Lease6],
+            }
+            /// `leases6_committed`: DHCPv6 leases were committed.
+            Leases6Committed = leases6_committed {
+                callout: true, kea_default: true, skip: false, drop: true,
+                arguments: [Query6, Leases6, DeletedLeases6],
+            }
+            /// `lease6_release`: a DHCPv6 client releases a lease (RELEASE).
+            Lease6Release = lease6_release {
+                callout: true, kea_default: true, skip: true, drop: true,
+                arguments: [Query6, Lease6],
+            }
+            /// `lease6_decline`: a DHCPv6 client declines an address (DECLINE).
+            Lease6Decline = lease6_decline {
+                callout: true, kea_default: true, skip: true, drop: true,
+                arguments: [Query6, Lease6],
+            }
+            /// `addr6_register`: a DHCPv6 client registers an address it chose itself
+            /// (ADDR-REG-INFORM, RFC 9686). Kea 3.0 and later; earlier releases never call
+            /// it, so it is in the default set of every build. SKIP keeps the registration
+            /// out of the lease database, DROP drops the query.
+            Addr6Register = addr6_register {
+                callout: true, kea_default: true, skip: true, drop: true,
+                arguments: [Query6, Address6, OldLease6, NewLease6],
+            }
+            /// `pkt4_receive`: a DHCPv4 query was received and parsed.
+            Pkt4Receive = pkt4_receive {
+                callout: true, kea_default: false, skip: true, drop: true,
+                arguments: [Query4],
+            }
+            /// `subnet4_select`: a subnet was selected for a DHCPv4 query.
+            Subnet4Select = subnet4_select {
+                callout: true, kea_default: false, skip: true, drop: true,
+                arguments: [Query4, Subnet4],
+            }
+            /// `lease4_select`: a DHCPv4 lease is about to be offered or allocated.
+            Lease4Select = lease4_select {
+                callout: true, kea_default: false, skip: true, drop: false,
+                arguments: [Query4, Subnet4, FakeAllocation, Lease4],
+            }
+            /// `pkt4_send`: a DHCPv4 response is about to be sent.
+            Pkt4Send = pkt4_send {
+                callout: true, kea_default: false, skip: false, drop: true,
+                arguments: [Query4, Response4],
+            }
+            /// `pkt6_receive`: a DHCPv6 query was received and parsed.
+            Pkt6Receive = pkt6_receive {
+                callout: true, kea_default: false, skip: true, drop: true,
+                arguments: [Query6],
+            }
+            /// `subnet6_select`: a subnet was selected for a DHCPv6 query.
+            Subnet6Select = subnet6_select {
+                callout: true, kea_default: false, skip: true, drop: true,
+                arguments: [Query6, Subnet6],
+            }
+            /// `lease6_select`: a DHCPv6 lease is about to be advertised or allocated.
+            Lease6Select = lease6_select {
+                callout: true, kea_default: false, skip: true, drop: false,
+                arguments: [Query6, Subnet6, FakeAllocation, Lease6],
+            }
+            /// `pkt6_send`: a DHCPv6 response is about to be sent.
+            Pkt6Send = pkt6_send {
+                callout: true, kea_default: false, skip: false, drop: true,
+                arguments: [Query6, Response6],
+            }
+            /// `lease4_replay`: an active DHCPv4 lease that existed when Kea (re)loaded its
+            /// configuration, delivered once to scripts with `"replay-leases": true` (this
+            /// library's own event, not a Kea callout; the subnet is the lease's).
+            Lease4Replay = lease4_replay {
+                callout: false, kea_default: false, skip: false, drop: false,
+                arguments: [Subnet4, Lease4],
+            }
+            /// `lease6_replay`: the DHCPv6 twin of [`HookPoint::Lease4Replay`].
+            Lease6Replay = lease6_replay {
+                callout: false, kea_default: false, skip: false, drop: false,
+                arguments: [Subnet6, Lease6],
+            }
+            /// `load`: the hook library is being loaded (no Kea arguments).
+            Load = load {
+                callout: false, kea_default: false, skip: false, drop: false,
+                arguments: [],
+            }
+            /// `unload`: the hook library is being unloaded (no Kea arguments).
+            Unload = unload {
+                callout: false, kea_default: false, skip: false, drop: false,
+                arguments: [],
+            }
+        }
+    };
 }
 
-/// Every hook point, in table order (Kea's 13 first).
+/// Builds [`HookPoint`] and `HOOK_POINTS` from the rows of [`hook_point_table!`].
+macro_rules! define_hook_points {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident = $name:ident {
+            callout: $callout:literal, kea_default: $kea_default:literal,
+            skip: $skip:literal, drop: $drop:literal,
+            arguments: [$($argument:ident),* $(,)?] $(,)?
+        }
+    )*) => {
+        /// A Kea hook point (callout name) at which a script can run, plus the library's own
+        /// `load` and `unload` calls.
+        ///
+        /// The serde form is the snake_case [`name`](HookPoint::name), e.g. `"lease4_renew"`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum HookPoint {
+            $($(#[$doc])* $variant,)*
+        }
+
+        /// The rows of [`hook_point_table!`], in declaration order.
+        const HOOK_POINTS: &[HookPointInfo] = &[$(
+            HookPointInfo {
+                hook_point: HookPoint::$variant,
+                name: stringify!($name),
+                callout: $callout,
+                kea_default: $kea_default,
+                next_steps: NextSteps { skip: $skip, drop: $drop },
+                arguments: &[$(Argument::$argument),*],
+            },
+        )*];
+    };
+}
+
+hook_point_table!(define_hook_points);
+
+/// Every hook point, in table order (Kea's 14 first).
 const ALL_HOOK_POINTS: [HookPoint; HOOK_POINTS.len()] = {
     let mut all = [HookPoint::Load; HOOK_POINTS.len()];
     let mut i = 0;
@@ -356,7 +360,7 @@ const ALL_HOOK_POINTS: [HookPoint; HOOK_POINTS.len()] = {
 
 impl HookPoint {
     /// Every hook point, Kea's 14 default ones first (13 in Kea 2.x, plus `addr6_register`
-    /// from 3.0 on), then the extended ones, `load`, `unload`.
+    /// from 3.0 on), then the extended ones, the replays, `load`, `unload`.
     pub const ALL: &'static [HookPoint] = &ALL_HOOK_POINTS;
 
     fn info(self) -> &'static HookPointInfo {
@@ -367,6 +371,24 @@ impl HookPoint {
     /// Kea's callout name (`"lease4_renew"`, …), also the script's `argv[1]`.
     pub fn name(self) -> &'static str {
         self.info().name
+    }
+
+    /// True when Kea calls a callout of this name (every hook point but `load`, `unload` and
+    /// the replays, which the library itself fires).
+    pub fn is_callout(self) -> bool {
+        self.info().callout
+    }
+
+    /// The next steps Kea acts on when a callout sets them at this hook point.
+    pub fn next_steps(self) -> NextSteps {
+        self.info().next_steps
+    }
+
+    /// True for the replay events of existing leases ([`HookPoint::Lease4Replay`],
+    /// [`HookPoint::Lease6Replay`]): chosen by `"replay-leases"`, never by `"hook-points"`,
+    /// and fired by this library rather than by a Kea callout.
+    pub fn is_replay(self) -> bool {
+        matches!(self, HookPoint::Lease4Replay | HookPoint::Lease6Replay)
     }
 
     /// True for the hook points served by Kea's own `libdhcp_run_script.so`: 13 in Kea 2.x,
@@ -429,6 +451,13 @@ mod tests {
             assert_eq!(info.hook_point as usize, i, "{}", info.name);
         }
         assert_eq!(HookPoint::ALL.len(), HOOK_POINTS.len());
+    }
+
+    #[test]
+    fn argument_table_is_in_declaration_order() {
+        for (i, (argument, name, _)) in ARGUMENTS.iter().enumerate() {
+            assert_eq!(*argument as usize, i, "{name}");
+        }
     }
 
     #[test]

@@ -60,11 +60,11 @@ mod profile;
 mod render;
 
 pub use event::Event;
-pub use hook_point::{Argument, HookPoint, UnknownHookPoint};
+pub use hook_point::{Argument, HookPoint, NextSteps, UnknownHookPoint};
 pub use kea_version::KeaVersion;
 pub use model::{
     ClientId, DhcpOption, Duid, HwAddr, HwAddrLengthError, Ia, Lease4, Lease6, LeaseState,
     LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6,
 };
 pub use profile::{Profile, UnknownProfile};
-pub use render::render;
+pub use render::{render, render_options};

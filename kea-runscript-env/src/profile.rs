@@ -95,7 +95,7 @@ impl Profile {
     }
 
     /// The hook points a script of this profile runs at when its configuration names none:
-    /// Kea's 13 ([`HookPoint::kea_default`]) or kea-hook-runscript's 19 callouts, in
+    /// Kea's 14 ([`HookPoint::kea_default`]) or kea-hook-runscript's 19 callouts, in
     /// [`HookPoint::ALL`] order.
     pub fn default_hook_points(self) -> Vec<HookPoint> {
         HookPoint::ALL

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use kea_runscript_env::{
-    render, Argument, ClientId, DhcpOption, Duid, Event, HookPoint, HwAddr, Ia, Lease4, Lease6,
-    LeaseState, LeaseType, Pkt4, Pkt6, Profile, Proto, Relay6, Subnet4, Subnet6,
+    render, render_options, Argument, ClientId, DhcpOption, Duid, Event, HookPoint, HwAddr, Ia,
+    Lease4, Lease6, LeaseState, LeaseType, Pkt4, Pkt6, Profile, Proto, Relay6, Subnet4, Subnet6,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -344,6 +344,35 @@ proptest! {
     #[test]
     fn any_registration_renders_well_formed(event in registration()) {
         well_formed(&event)?;
+    }
+
+    #[test]
+    fn any_option_bytes_render_for_any_codes(
+        hook_point in proptest::sample::select(HookPoint::ALL),
+        packets in (pkt4(), pkt4(), pkt6(), pkt6()),
+        codes in vec(prop_oneof![Just(125u16), Just(17u16), Just(82u16), 1u16..=300], 0..6),
+    ) {
+        // Only the packets matter to options (a whole event() here overflows the stack of
+        // the debug-built strategy).
+        let mut event = Event::new(hook_point);
+        (event.query4, event.response4, event.query6, event.response6) = packets;
+        // Configuration gives distinct codes.
+        let mut distinct = Vec::new();
+        for code in codes {
+            if !distinct.contains(&code) {
+                distinct.push(code);
+            }
+        }
+        let vars = render_options(&event, &distinct);
+        let mut seen = HashSet::new();
+        for (name, value) in &vars {
+            prop_assert!(is_valid_name(name), "bad name {:?}", name);
+            prop_assert!(name.contains("_OPTION_"), "{}", name);
+            prop_assert!(!value.contains('\0'), "NUL in value of {}", name);
+            prop_assert!(seen.insert(name.as_str()), "{} rendered twice", name);
+            prop_assert!(value.is_empty() || value.starts_with("0x") || name.ends_with("_ENTERPRISE_ID"));
+        }
+        prop_assert_eq!(render_options(&event, &distinct), vars);
     }
 
     #[test]

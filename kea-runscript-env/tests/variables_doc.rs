@@ -348,6 +348,9 @@ fn generate() -> String {
             "{} Kea arguments: {}.\n",
             if hook_point.kea_default() {
                 "Served by Kea's own hook (selected by default)."
+            } else if hook_point.is_replay() {
+                "Extension: each active lease once after Kea (re)loads its configuration \
+                 (`\"replay-leases\": true`); the subnet is the lease's."
             } else {
                 "Extension: not served by Kea's hook (opt-in)."
             },

@@ -5,8 +5,10 @@ use std::fmt;
 
 use kea_runscript_env::{Argument, Event, HookPoint};
 
+use serde::de::DeserializeOwned;
+
 use crate::bridge::ffi::{self, CalloutHandle};
-use crate::convert::{self, ConvertError};
+use crate::record::{self, RecordError};
 
 /// Why an event could not be built: a C++ exception in the shim (e.g. an argument of an
 /// unexpected type) or a value the models cannot hold.
@@ -14,8 +16,8 @@ use crate::convert::{self, ConvertError};
 pub enum ExtractError {
     /// The shim threw while reading the named argument.
     Shim(&'static str, cxx::Exception),
-    /// The named argument's value could not be converted.
-    Convert(&'static str, ConvertError),
+    /// The named argument's record does not fit its model.
+    Convert(&'static str, RecordError),
 }
 
 impl fmt::Display for ExtractError {
@@ -31,9 +33,19 @@ impl std::error::Error for ExtractError {}
 
 /// The event for `hook_point` with every argument the hook point renders read from `handle`.
 pub fn event(hook_point: HookPoint, handle: &CalloutHandle) -> Result<Event, ExtractError> {
-    let mut event = Event::new(hook_point);
-    event.kea_version = crate::KEA_VERSION;
-    for &argument in hook_point.arguments() {
+    read_arguments(crate::new_event(hook_point), hook_point.arguments(), handle)
+}
+
+/// Reads `arguments` into `event`. Which IA Kea passed depends on the lease's type, so the IA
+/// is read after every other argument, whatever the order of `arguments`.
+fn read_arguments(
+    mut event: Event,
+    arguments: &[Argument],
+    handle: &CalloutHandle,
+) -> Result<Event, ExtractError> {
+    let independent = arguments.iter().filter(|&&a| a != Argument::Ia);
+    let dependent = arguments.iter().filter(|&&a| a == Argument::Ia);
+    for &argument in independent.chain(dependent) {
         read_argument(&mut event, argument, handle)?;
     }
     Ok(event)
@@ -68,18 +80,17 @@ pub fn kea_texts(event: &mut Event, handle: &CalloutHandle) -> Result<(), Extrac
     Ok(())
 }
 
-/// Calls the shim function `get` for argument `name` and converts its result.
-fn read<R, T>(
+/// Calls the shim function `get` for argument `name` and reads its record into the model.
+fn read<T: DeserializeOwned>(
     handle: &CalloutHandle,
     name: &'static str,
-    get: fn(&CalloutHandle, &str) -> Result<R, cxx::Exception>,
-    convert: fn(R) -> Result<Option<T>, ConvertError>,
+    get: fn(&CalloutHandle, &str) -> Result<Vec<u8>, cxx::Exception>,
 ) -> Result<Option<T>, ExtractError> {
     let raw = get(handle, name).map_err(|e| ExtractError::Shim(name, e))?;
-    convert(raw).map_err(|e| ExtractError::Convert(name, e))
+    record::read(&raw).map_err(|e| ExtractError::Convert(name, e))
 }
 
-/// One row per argument: the event field, the shim function for its Kea type, the converter.
+/// One row per argument: the event field and the shim function for its Kea type.
 fn read_argument(
     event: &mut Event,
     argument: Argument,
@@ -87,49 +98,25 @@ fn read_argument(
 ) -> Result<(), ExtractError> {
     let name = argument.kea_name();
     match argument {
-        Argument::Query4 => event.query4 = read(handle, name, ffi::get_pkt4, convert::pkt4)?,
-        Argument::Response4 => event.response4 = read(handle, name, ffi::get_pkt4, convert::pkt4)?,
-        Argument::Subnet4 => {
-            event.subnet4 = read(handle, name, ffi::get_subnet4, convert::subnet4)?
-        }
-        Argument::ClientId => {
-            event.client_id = read(handle, name, ffi::get_client_id, convert::client_id)?
-        }
-        Argument::HwAddr => event.hwaddr = read(handle, name, ffi::get_hwaddr, convert::hwaddr)?,
-        Argument::Lease4 => event.lease4 = read(handle, name, ffi::get_lease4, convert::lease4)?,
-        Argument::Leases4 => {
-            event.leases4 = read(handle, name, ffi::get_leases4, convert::leases4)?
-        }
-        Argument::DeletedLeases4 => {
-            event.deleted_leases4 = read(handle, name, ffi::get_leases4, convert::leases4)?
-        }
-        Argument::RemoveLease => {
-            event.remove_lease = read(handle, name, ffi::get_bool, convert::boolean)?
-        }
-        Argument::FakeAllocation => {
-            event.fake_allocation = read(handle, name, ffi::get_bool, convert::boolean)?
-        }
-        Argument::Query6 => event.query6 = read(handle, name, ffi::get_pkt6, convert::pkt6)?,
-        Argument::Response6 => event.response6 = read(handle, name, ffi::get_pkt6, convert::pkt6)?,
-        Argument::Subnet6 => {
-            event.subnet6 = read(handle, name, ffi::get_subnet6, convert::subnet6)?
-        }
-        Argument::Lease6 => event.lease6 = read(handle, name, ffi::get_lease6, convert::lease6)?,
-        Argument::Leases6 => {
-            event.leases6 = read(handle, name, ffi::get_leases6, convert::leases6)?
-        }
-        Argument::DeletedLeases6 => {
-            event.deleted_leases6 = read(handle, name, ffi::get_leases6, convert::leases6)?
-        }
-        Argument::Address6 => {
-            event.address6 = read(handle, name, ffi::get_address, convert::address6)?
-        }
-        Argument::OldLease6 => {
-            event.old_lease6 = read(handle, name, ffi::get_lease6, convert::lease6)?
-        }
-        Argument::NewLease6 => {
-            event.new_lease6 = read(handle, name, ffi::get_lease6, convert::lease6)?
-        }
+        Argument::Query4 => event.query4 = read(handle, name, ffi::get_pkt4)?,
+        Argument::Response4 => event.response4 = read(handle, name, ffi::get_pkt4)?,
+        Argument::Subnet4 => event.subnet4 = read(handle, name, ffi::get_subnet4)?,
+        Argument::ClientId => event.client_id = read(handle, name, ffi::get_client_id)?,
+        Argument::HwAddr => event.hwaddr = read(handle, name, ffi::get_hwaddr)?,
+        Argument::Lease4 => event.lease4 = read(handle, name, ffi::get_lease4)?,
+        Argument::Leases4 => event.leases4 = read(handle, name, ffi::get_leases4)?,
+        Argument::DeletedLeases4 => event.deleted_leases4 = read(handle, name, ffi::get_leases4)?,
+        Argument::RemoveLease => event.remove_lease = read(handle, name, ffi::get_bool)?,
+        Argument::FakeAllocation => event.fake_allocation = read(handle, name, ffi::get_bool)?,
+        Argument::Query6 => event.query6 = read(handle, name, ffi::get_pkt6)?,
+        Argument::Response6 => event.response6 = read(handle, name, ffi::get_pkt6)?,
+        Argument::Subnet6 => event.subnet6 = read(handle, name, ffi::get_subnet6)?,
+        Argument::Lease6 => event.lease6 = read(handle, name, ffi::get_lease6)?,
+        Argument::Leases6 => event.leases6 = read(handle, name, ffi::get_leases6)?,
+        Argument::DeletedLeases6 => event.deleted_leases6 = read(handle, name, ffi::get_leases6)?,
+        Argument::Address6 => event.address6 = read(handle, name, ffi::get_address6)?,
+        Argument::OldLease6 => event.old_lease6 = read(handle, name, ffi::get_lease6)?,
+        Argument::NewLease6 => event.new_lease6 = read(handle, name, ffi::get_lease6)?,
         Argument::Ia => event.ia = read_ia(event, argument, handle)?,
     }
     Ok(())
@@ -147,7 +134,7 @@ fn read_ia(
         None => &["ia_na", "ia_pd"],
     };
     for &name in names {
-        if let Some(ia) = read(handle, name, ffi::get_ia, convert::ia)? {
+        if let Some(ia) = read(handle, name, ffi::get_ia)? {
             return Ok(Some(ia));
         }
     }
@@ -278,6 +265,25 @@ mod tests {
                 Some(Duid(vec![0, 3, 0, 1, 0, 0x0c, 1, 2, 3, 4]))
             );
             assert_eq!((lease.iaid, lease.preferred_lifetime), (7, 3000));
+        }
+    }
+
+    #[test]
+    fn the_ia_follows_the_lease_type_whatever_the_argument_order() {
+        let mut h = handle();
+        kea::set_test_lease6(h.pin_mut(), "lease6", true).unwrap();
+        kea::set_test_ia(h.pin_mut(), "ia_na", 3).unwrap();
+        kea::set_test_ia(h.pin_mut(), "ia_pd", 25).unwrap();
+        for order in [
+            [Argument::Lease6, Argument::Ia],
+            [Argument::Ia, Argument::Lease6],
+        ] {
+            let event = read_arguments(Event::new(HookPoint::Lease6Renew), &order, &h).unwrap();
+            assert_eq!(
+                event.ia.expect("ia").ia_type,
+                25,
+                "{order:?}: IA_PD for a prefix"
+            );
         }
     }
 

@@ -6,8 +6,8 @@
 //! `#[no_mangle] extern "C"` function here; the C++ shim (`shim/`) only reads Kea's objects,
 //! sets the next-step status and logs.
 //!
-//! Data flows one way: callout → shim copies Kea's arguments into plain structs
-//! ([`bridge`]) → [`convert`] builds the `kea-runscript-env` `Event`
+//! Data flows one way: callout → the shim writes Kea's arguments as records of the models'
+//! fields ([`bridge`]) → [`record`] reads them into the `kea-runscript-env` `Event`
 //! → the engine (`kea-runscript-core`) runs the scripts → [`verdict`] sets Kea's next step.
 //! Every entry point catches panics and C++ exceptions, logs them through Kea and returns as
 //! Kea expects: nothing unwinds across the FFI boundary.
@@ -15,9 +15,13 @@
 #![warn(missing_docs)]
 
 pub mod bridge;
-pub mod convert;
+pub mod eval;
 pub mod extract;
 pub mod logging;
+pub mod parking;
+pub mod record;
+pub mod replay;
+pub mod stats;
 #[cfg(test)]
 mod testing;
 pub mod verdict;
@@ -53,9 +57,34 @@ const fn decimal(digits: &str) -> u32 {
     value
 }
 
+/// A new event for `hook_point` from the Kea release built against, so that it renders that
+/// release's texts.
+fn new_event(hook_point: HookPoint) -> Event {
+    let mut event = Event::new(hook_point);
+    event.kea_version = KEA_VERSION;
+    event
+}
+
 /// The engine of the loaded library: set by `load`, taken by `unload`. Callouts clone the
 /// `Arc` under a short read lock, so `unload` never frees an engine a callout still uses.
 static ENGINE: RwLock<Option<Arc<Engine>>> = RwLock::new(None);
+
+/// Publishes the loaded engine's counters as Kea statistics (called on Kea's threads only);
+/// errors and panics are logged, never passed to the caller.
+fn publish_statistics_now() {
+    guarded(
+        "statistics",
+        logging::CALLOUT_ERROR,
+        Report::Limited,
+        0,
+        || {
+            if let Some(engine) = current_engine() {
+                stats::publish(&engine)?;
+            }
+            Ok(0)
+        },
+    );
+}
 
 fn current_engine() -> Option<Arc<Engine>> {
     match ENGINE.read() {
@@ -113,7 +142,7 @@ fn guarded(
 /// Runs the script(s) for a `load`/`unload` event, if the configuration selects that hook point.
 fn run_library_event(engine: &Engine, hook_point: HookPoint) {
     if engine.wants(hook_point) {
-        let _ = engine.handle(&Event::new(hook_point));
+        let _ = engine.handle(&new_event(hook_point));
     }
 }
 
@@ -148,11 +177,18 @@ fn own_path() -> Option<PathBuf> {
 /// Whatever cannot be determined — our own path, the staging configuration — passes: `load`
 /// checks the parameters again, so a doubt here never rejects a good configuration.
 ///
-/// Outside parsing (e.g. the `libreload` command) Kea's staging configuration is a fresh,
-/// empty one and the check passes. One exception: after a rejected `config-set` or any
-/// `config-test`, Kea keeps that configuration staged until the next one, so a `libreload`
-/// in between checks its parameters rather than the loaded ones.
+/// Outside parsing (e.g. the `libreload` command) Kea's staging configuration is normally a
+/// fresh, empty one and the check passes. But after a rejected `config-set` (or any
+/// `config-test`) Kea keeps that configuration staged until the next one, and `libreload`
+/// calls `version()` again: judged by the stale, rejected parameters instead of the loaded
+/// ones it failed and left Kea with no hook library at all (found by
+/// `tests/e2e_reloads.rs`). So a rejection marks the staged configuration (its user
+/// context), and a marked one is not judged again: `load` checks the real parameters.
+/// A new parse starts from a new staging configuration, without the mark.
 fn check_staged_parameters() -> Result<(), String> {
+    if ffi::staged_config_rejected().unwrap_or(false) {
+        return Ok(());
+    }
     let Some(own) = own_path().and_then(|p| std::fs::canonicalize(p).ok()) else {
         return Ok(());
     };
@@ -172,10 +208,36 @@ fn check_staged_parameters() -> Result<(), String> {
         if std::fs::canonicalize(&library.path).ok().as_ref() != Some(&own) {
             continue;
         }
-        kea_runscript_core::Config::load(&library.parameters)
-            .map_err(|e| format!("{}: {e}", library.path))?;
+        checked_config(&library.parameters).map_err(|e| {
+            if let Err(mark) = ffi::mark_staged_config_rejected() {
+                logging::log(
+                    Severity::Warn,
+                    logging::LOAD_ERROR,
+                    &format!("cannot mark the rejected configuration: {mark}"),
+                );
+            }
+            format!("{}: {e}", library.path)
+        })?;
     }
     Ok(())
+}
+
+/// The parameters checked as `load` needs them: core's checks, those that depend on the
+/// server's family, and Kea's parse of every expression (returned for use).
+fn checked_config(
+    parameters: &str,
+) -> Result<(kea_runscript_core::Config, Option<Arc<eval::Expressions>>), String> {
+    let config = kea_runscript_core::Config::load(parameters).map_err(|e| e.to_string())?;
+    let family = eval::server_family()?;
+    config.check_family(family).map_err(|e| e.to_string())?;
+    let expressions = if config.has_expressions() {
+        Some(Arc::new(
+            eval::Expressions::parse(&config, family).map_err(|e| e.to_string())?,
+        ))
+    } else {
+        None
+    };
+    Ok((config, expressions))
 }
 
 /// Kea: the hooks API version this library was built against — or 0, which makes Kea reject
@@ -214,10 +276,13 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
         // SAFETY: the handle is not moved out of while pinned (Kea owns it).
         let parameters = ffi::library_parameters(unsafe { Pin::new_unchecked(handle) })
             .map_err(|e| format!("reading parameters: {e}"))?;
-        let config = kea_runscript_core::Config::load(&parameters).map_err(|e| e.to_string())?;
+        let (config, expressions) = checked_config(&parameters)?;
+        // In load only, as Kea 3.0's own hook checks it: `kea-dhcpX -t` passes, a start fails.
         check_script_paths(&config)?;
         let engine = Engine::new(config, Arc::new(logging::KeaLog)).map_err(|e| e.to_string())?;
         let engine = Arc::new(engine);
+        // Installed before the engine that uses them, so no callout of it runs without them.
+        eval::install(expressions);
         if let Some(previous) = replace_engine(Some(Arc::clone(&engine))) {
             // Kea shares one instance when the same file is listed twice; one engine serves it.
             logging::log(
@@ -238,7 +303,22 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
                 ffi::hooks_version()
             ),
         );
+        if parks(&engine) {
+            // A resolution posted to Kea's IO service may run after unload.
+            if !own_path().is_some_and(|path| parking::pin_library(&path)) {
+                logging::log(
+                    Severity::Warn,
+                    logging::LOAD,
+                    "cannot keep the library mapped: packets are not parked, sync scripts at \
+                     leases4_committed/leases6_committed hold Kea's thread",
+                );
+            } else {
+                parking::open();
+            }
+        }
+        stats::reset();
         run_library_event(&engine, HookPoint::Load);
+        stats::publish(&engine)?;
         Ok(0)
     })
 }
@@ -260,13 +340,30 @@ fn check_script_paths(config: &kea_runscript_core::Config) -> Result<(), String>
 #[no_mangle]
 pub extern "C" fn unload() -> c_int {
     guarded("unload", logging::CALLOUT_ERROR, Report::Always, 0, || {
+        let dropped = parking::close();
+        if dropped > 0 {
+            logging::log(
+                Severity::Warn,
+                logging::UNLOAD,
+                &format!("unload: dropped {dropped} parked packet(s) still waiting for a verdict"),
+            );
+        }
         if let Some(engine) = replace_engine(None) {
             run_library_event(&engine, HookPoint::Unload);
             engine.shutdown();
+            stats::publish(&engine)?;
         }
+        eval::install(None);
         logging::log(Severity::Info, logging::UNLOAD, "unloaded");
         Ok(0)
     })
+}
+
+/// True when `engine` has a sync script where Kea lets a callout park the packet.
+fn parks(engine: &Engine) -> bool {
+    [HookPoint::Leases4Committed, HookPoint::Leases6Committed]
+        .into_iter()
+        .any(|hook_point| engine.waits_for_verdict(hook_point))
 }
 
 /// The body shared by every callout: the loaded engine, if any, handles the event.
@@ -308,61 +405,122 @@ unsafe fn run_callout(
         // SAFETY: as above.
         extract::kea_texts(&mut event, unsafe { &*handle }).map_err(|e| e.to_string())?;
     }
-    let verdict = engine.handle(&event);
+    // A shared borrow of the handle for the expressions' evaluations, ended before the
+    // handle is parked or the verdict applied.
+    let expressions = eval::current();
+    let query_handle = handle;
+    let additions = move |index: usize| match &expressions {
+        // SAFETY: as above; only shared borrows while the engine renders (a parked
+        // handle stays valid and unchanged until it is unparked).
+        Some(expressions) => expressions.evaluate(index, hook_point, unsafe { &*query_handle }),
+        None => Vec::new(),
+    };
+    if parking::can_park(hook_point) && engine.waits_for_verdict(hook_point) {
+        // SAFETY: as above; the only borrow of the handle now.
+        let borrowed = unsafe { &mut *handle };
+        // SAFETY: never moved out of while pinned (Kea owns it).
+        let pinned = unsafe { Pin::new_unchecked(borrowed) };
+        if let Some(ticket) = parking::park(hook_point, pinned)? {
+            engine.handle_adding_with(
+                &event,
+                &additions,
+                Box::new(move |verdict| parking::resolve(hook_point, ticket, verdict)),
+            );
+            // The events and starts counted so far; the runs' ends are published when
+            // their queries are resolved on Kea's IO service.
+            stats::publish(engine)?;
+            return Ok(0);
+        }
+    }
+    let verdict = engine.handle_adding(&event, &additions);
     // SAFETY: as above; the only borrow of the handle now, and Kea owns (never moves) it.
     let handle = unsafe { &mut *handle };
     // SAFETY: the handle is not moved out of while pinned.
     verdict::apply(hook_point, verdict, unsafe { Pin::new_unchecked(handle) })
         .map_err(|e| format!("setting the next step: {e}"))?;
+    stats::publish(engine)?;
     Ok(0)
 }
 
-/// Generates one exported callout per hook point from the table `symbol => HookPoint`.
-macro_rules! callouts {
-    ($($symbol:ident => $hook_point:ident),* $(,)?) => {
-        $(
-            #[doc = concat!("Kea callout `", stringify!($symbol), "`.")]
-            ///
-            /// # Safety
-            /// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
-            #[no_mangle]
-            pub unsafe extern "C" fn $symbol(handle: *mut CalloutHandle) -> c_int {
-                guarded(stringify!($symbol), logging::CALLOUT_ERROR, Report::Limited, 0, || {
-                    // SAFETY: the caller's contract above is `callout`'s.
-                    unsafe { callout(HookPoint::$hook_point, handle) }
-                })
-            }
-        )*
+/// The `dhcpX_srv_configured` callouts: Kea has (re)loaded its configuration and lease
+/// database. Keeps Kea's IO service (parked packets are unparked on it) and starts the replay
+/// of the active leases for scripts with `"replay-leases": true` (see [`replay`]).
+///
+/// # Safety
+/// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
+unsafe fn srv_configured(what: &str, hook_point: HookPoint, handle: *mut CalloutHandle) -> c_int {
+    let captured = guarded(what, logging::CALLOUT_ERROR, Report::Always, 0, || {
+        // SAFETY: see the function's contract.
+        let handle = unsafe { handle.as_ref() }.ok_or("null callout handle")?;
+        ffi::capture_io_service(handle).map_err(|e| e.to_string())?;
+        Ok(0)
+    });
+    let replayed = guarded(what, logging::REPLAY, Report::Always, 0, || {
+        if let Some(engine) = current_engine() {
+            // SAFETY: Kea's handle, valid for this call (the function's contract).
+            unsafe { replay::start(engine, hook_point, handle) }?;
+        }
+        Ok(0)
+    });
+    captured.max(replayed)
+}
 
-        /// Every exported callout: its symbol and hook point.
-        pub const CALLOUTS: &[(&str, HookPoint)] = &[$((stringify!($symbol), HookPoint::$hook_point)),*];
+/// Kea callout `dhcp4_srv_configured`: starts the replay of DHCPv4 leases, if asked for.
+///
+/// # Safety
+/// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn dhcp4_srv_configured(handle: *mut CalloutHandle) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { srv_configured("dhcp4_srv_configured", HookPoint::Lease4Replay, handle) }
+}
+
+/// Kea callout `dhcp6_srv_configured`: starts the replay of DHCPv6 leases, if asked for.
+///
+/// # Safety
+/// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn dhcp6_srv_configured(handle: *mut CalloutHandle) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { srv_configured("dhcp6_srv_configured", HookPoint::Lease6Replay, handle) }
+}
+
+/// Generates one exported callout per row of the hook-point table
+/// ([`kea_runscript_env::hook_point_table!`]) whose `callout` is true, and [`CALLOUTS`]
+/// listing them. Walks the rows one at a time, carrying the list built so far.
+macro_rules! callouts {
+    (@list [$($done:tt)*]) => {
+        /// Every exported callout: its symbol, its hook point and the function.
+        pub const CALLOUTS: &[(&str, HookPoint, unsafe extern "C" fn(*mut CalloutHandle) -> c_int)] =
+            &[$($done)*];
+    };
+    (@list [$($done:tt)*] $(#[$doc:meta])* $variant:ident = $symbol:ident {
+        callout: true, $($row:tt)*
+    } $($rest:tt)*) => {
+        #[doc = concat!("Kea callout `", stringify!($symbol), "`.")]
+        ///
+        /// # Safety
+        /// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
+        #[no_mangle]
+        pub unsafe extern "C" fn $symbol(handle: *mut CalloutHandle) -> c_int {
+            guarded(stringify!($symbol), logging::CALLOUT_ERROR, Report::Limited, 0, || {
+                // SAFETY: the caller's contract above is `callout`'s.
+                unsafe { callout(HookPoint::$variant, handle) }
+            })
+        }
+        callouts!(@list [$($done)* (stringify!($symbol), HookPoint::$variant, $symbol),] $($rest)*);
+    };
+    (@list [$($done:tt)*] $(#[$doc:meta])* $variant:ident = $symbol:ident {
+        callout: false, $($row:tt)*
+    } $($rest:tt)*) => {
+        callouts!(@list [$($done)*] $($rest)*);
+    };
+    ($($rows:tt)*) => {
+        callouts!(@list [] $($rows)*);
     };
 }
 
-callouts! {
-    lease4_renew => Lease4Renew,
-    lease4_expire => Lease4Expire,
-    lease4_recover => Lease4Recover,
-    leases4_committed => Leases4Committed,
-    lease4_release => Lease4Release,
-    lease4_decline => Lease4Decline,
-    lease6_renew => Lease6Renew,
-    lease6_rebind => Lease6Rebind,
-    lease6_expire => Lease6Expire,
-    lease6_recover => Lease6Recover,
-    leases6_committed => Leases6Committed,
-    lease6_release => Lease6Release,
-    lease6_decline => Lease6Decline,
-    addr6_register => Addr6Register,
-    pkt4_receive => Pkt4Receive,
-    subnet4_select => Subnet4Select,
-    lease4_select => Lease4Select,
-    pkt4_send => Pkt4Send,
-    pkt6_receive => Pkt6Receive,
-    subnet6_select => Subnet6Select,
-    lease6_select => Lease6Select,
-    pkt6_send => Pkt6Send,
-}
+kea_runscript_env::hook_point_table!(callouts);
 
 #[cfg(test)]
 mod tests {
@@ -552,15 +710,19 @@ mod tests {
 
     #[test]
     fn a_callout_is_exported_for_every_hook_point_but_load_and_unload() {
+        // Replays are fired by this library, not by Kea.
         let expected: Vec<&str> = HookPoint::ALL
             .iter()
-            .filter(|hp| !matches!(hp, HookPoint::Load | HookPoint::Unload))
+            .filter(|hp| !matches!(hp, HookPoint::Load | HookPoint::Unload) && !hp.is_replay())
             .map(|hp| hp.name())
             .collect();
-        let exported: Vec<&str> = CALLOUTS.iter().map(|(symbol, _)| *symbol).collect();
+        let exported: Vec<&str> = CALLOUTS.iter().map(|(symbol, _, _)| *symbol).collect();
         assert_eq!(exported, expected);
-        for (symbol, hp) in CALLOUTS {
+        for (symbol, hp, function) in CALLOUTS {
             assert_eq!(*symbol, hp.name());
+            assert!(hp.is_callout(), "{symbol}");
+            // SAFETY: a null handle is refused before anything is read (no engine is loaded).
+            assert_eq!(unsafe { function(std::ptr::null_mut()) }, 0, "{symbol}");
         }
     }
 }

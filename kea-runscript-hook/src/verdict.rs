@@ -1,7 +1,8 @@
 //! Which sync verdicts Kea 2.2 honours at which hook point, and applying them.
 //!
-//! The table follows Kea's code (the status each call site tests after its callouts), not only
-//! its documentation; README.md carries the same table with what each status means there.
+//! Where Kea acts on which status is a column of the hook-point table in `kea-runscript-env`
+//! (it follows Kea's code, not only its documentation); README.md carries the same table with
+//! what each status means there, and a test keeps the two equal.
 
 use std::pin::Pin;
 
@@ -17,23 +18,11 @@ pub const NEXT_STEP_SKIP: i32 = 1;
 /// Kea's `CalloutHandle::NEXT_STEP_DROP`.
 pub const NEXT_STEP_DROP: i32 = 2;
 
-/// Whether Kea acts on (skip, drop) set by a callout at `hook_point`.
-///
-/// `pkt4_send`/`pkt6_send` honour SKIP only in the sense "do not pack the response; the callout
-/// built the wire form itself", which a script cannot do, so SKIP is not applied there (Kea
-/// would send an empty packet).
+/// Whether Kea acts on (skip, drop) set by a callout at `hook_point`: the `skip` and `drop`
+/// columns of the hook-point table ([`HookPoint::next_steps`]).
 pub fn honours(hook_point: HookPoint) -> (bool, bool) {
-    use HookPoint::*;
-    match hook_point {
-        Pkt4Receive | Subnet4Select | Lease4Release | Lease4Decline => (true, true),
-        Pkt6Receive | Subnet6Select | Lease6Release | Lease6Decline => (true, true),
-        // Kea 3.0: SKIP keeps the registration out of the lease database, DROP drops it.
-        Addr6Register => (true, true),
-        Lease4Renew | Lease4Expire | Lease4Recover | Lease4Select => (true, false),
-        Lease6Renew | Lease6Rebind | Lease6Expire | Lease6Recover | Lease6Select => (true, false),
-        Leases4Committed | Leases6Committed | Pkt4Send | Pkt6Send => (false, true),
-        Load | Unload => (false, false),
-    }
+    let steps = hook_point.next_steps();
+    (steps.skip, steps.drop)
 }
 
 /// The next-step status for `verdict` at `hook_point`, or `None` when the verdict is

@@ -45,6 +45,23 @@ fn kea_rejects_bad_parameters_with_our_message() {
     assert!(ok, "a good configuration must pass kea-dhcp4 -t:\n{out}");
     let (ok, out) = start_outcome(Family::V4, &scratch, &good_config, &log("good"));
     assert!(ok, "a good configuration must start:\n{out}");
+    // The new keys, used well, pass both too (so their rows below fail for the reason named).
+    let rich = config_with(
+        json!({"name": good, "options": [60, 254], "host-reservation": false, "replay-leases": true,
+               "expressions": {"VENDOR": "substring(option[60].hex,0,9)", "HAS_77": "option[77].exists",
+                               "MAC": "hexstring(pkt4.mac, ':')"}}),
+        &log("rich"),
+    );
+    let (ok, out) = check_config(Family::V4, &scratch, &rich);
+    assert!(
+        ok,
+        "options, expressions and replay used well must pass kea-dhcp4 -t:\n{out}"
+    );
+    let (ok, out) = start_outcome(Family::V4, &scratch, &rich, &log("rich"));
+    assert!(
+        ok,
+        "options, expressions and replay used well must start:\n{out}"
+    );
 
     // (what is wrong, parameters, the parameter the message must name, detail it must
     // give when the parameter alone does not say what is wrong)
@@ -151,6 +168,66 @@ fn kea_rejects_bad_parameters_with_our_message() {
             "kea-hook-runscript config with a non-boolean wait",
             json!({"script": good, "wait": "yes"}),
             "wait",
+            "",
+        ),
+        (
+            "a DHCPv6 option code in kea-dhcp4",
+            json!({"name": good, "options": [60, 300]}),
+            "options[1]",
+            "not a DHCPv4 option code",
+        ),
+        (
+            "option code 0",
+            json!({"name": good, "options": [0]}),
+            "options",
+            "1..65535",
+        ),
+        (
+            "an expression variable with a lower-case name",
+            json!({"name": good, "expressions": {"vendor": "option[60].text"}}),
+            "expressions.vendor",
+            "upper-case",
+        ),
+        (
+            "an expression variable named like ours",
+            json!({"name": good, "expressions": {"QUERY4_VENDOR": "option[60].text"}}),
+            "expressions.QUERY4_VENDOR",
+            "own variables",
+        ),
+        (
+            "an expression Kea cannot parse",
+            json!({"name": good, "expressions": {"VENDOR": "substring(option[60].hex,0"}}),
+            "expressions.VENDOR",
+            "Kea cannot parse",
+        ),
+        (
+            "a DHCPv6-only expression in kea-dhcp4",
+            json!({"scripts": [{"name": good, "expressions": {"MSG": "pkt6.msgtype"}}]}),
+            "scripts[0].expressions.MSG",
+            "Kea cannot parse",
+        ),
+        (
+            "an unknown token in an expression",
+            json!({"name": good, "expressions": {"X": "option[60].bogus"}}),
+            "expressions.X",
+            "Kea cannot parse",
+        ),
+        (
+            "replay-leases not a boolean",
+            json!({"name": good, "replay-leases": "yes"}),
+            "replay-leases",
+            "",
+        ),
+        (
+            "host-reservation, not implemented yet",
+            json!({"name": good, "host-reservation": true}),
+            "host-reservation",
+            "not supported yet",
+        ),
+        (
+            "host-reservation not a boolean",
+            json!({"name": good, "host-reservation": 1}),
+            "host-reservation",
             "",
         ),
     ];

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
 use common::dhcp4::{Client4, Path4};
@@ -216,7 +217,13 @@ fn bounded(mt: bool) {
             .count()
     });
     assert_eq!(bound, 6, "clients held up by a full script queue");
-    std::thread::sleep(Duration::from_secs(1));
+    // Every delivery happened inside a callout, before its client got an answer: wait
+    // for what they caused (two runs recording their start, the drop logged), not for
+    // a time. A run past the bound would have been launched by then as well.
+    wait_for(Duration::from_secs(30), || {
+        (started_runs(&dir) >= 2 && kea.log_text().contains("KEA_RUNSCRIPT_EVENT_DROPPED"))
+            .then_some(())
+    });
     let started = started_runs(&dir);
     assert_eq!(
         started, 2,
@@ -254,12 +261,29 @@ fn process_probes_see_and_kill_a_child() {
     let mut stale = found[0].clone();
     stale.start_time += 1;
     procs::kill_all(&[stale]);
-    std::thread::sleep(Duration::from_millis(200)); // a SIGKILL would have landed by now
-    assert!(
-        child.try_wait().expect("wait").is_none(),
-        "killed a process that did not match"
+    // No waiting for a time: a SIGKILL from kill_all would be pending before the SIGTERM
+    // sent next, so the signal the child died of tells which one reached it.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM");
+    let status = child.wait().expect("wait");
+    assert_eq!(
+        status.signal(),
+        Some(nix::sys::signal::Signal::SIGTERM as i32),
+        "killed a process that did not match: {status}"
     );
+
+    let mut child = std::process::Command::new("/bin/sleep")
+        .arg("100")
+        .spawn()
+        .expect("spawn sleep");
+    let found: Vec<procs::Proc> = descendants(me)
+        .into_iter()
+        .filter(|p| p.pid == child.id())
+        .collect();
     procs::kill_all(&found);
     let status = child.wait().expect("wait");
-    assert!(!status.success(), "sleep was not killed: {status}");
+    assert_eq!(status.signal(), Some(9), "sleep was not killed: {status}");
 }

@@ -35,12 +35,15 @@ fn key(r: &Record) -> Vec<(&str, &str)> {
     KEYS.iter().filter_map(|k| Some((*k, r.get(k)?))).collect()
 }
 
-/// Kea's variables whose value in `ours` is missing or different: (name, Kea's, ours).
+/// Kea's variables whose value in `ours` is missing or different, byte for byte (a value
+/// that is not UTF-8 must reach the script as Kea's hook passes it): (name, Kea's, ours),
+/// shown with non-UTF-8 bytes escaped.
 fn differences(kea: &Record, ours: &Record) -> Vec<(String, String, Option<String>)> {
-    kea.vars
+    let show = |b: &[u8]| b.escape_ascii().to_string();
+    kea.raw
         .iter()
-        .filter(|(k, v)| ours.get(k) != Some(v.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone(), ours.get(k).map(str::to_string)))
+        .filter(|(k, v)| ours.raw.get(*k) != Some(*v))
+        .map(|(k, v)| (show(k), show(v), ours.raw.get(k).map(|o| show(o))))
         .collect()
 }
 
@@ -206,6 +209,32 @@ fn parity(family: Family, mt: bool, sync: bool) {
         );
     }
     assert_parity(&kea, &ours);
+    // Not only the totals: each hook point the traffic causes fired, for both, and no other.
+    let expected: BTreeSet<&str> = match family {
+        Family::V4 => [
+            "leases4_committed",
+            "lease4_renew",
+            "lease4_release",
+            "lease4_decline",
+            "lease4_recover",
+            "lease4_expire",
+        ]
+        .into(),
+        Family::V6 => [
+            "leases6_committed",
+            "lease6_renew",
+            "lease6_rebind",
+            "lease6_release",
+            "lease6_decline",
+            "lease6_recover",
+            "lease6_expire",
+        ]
+        .into(),
+    };
+    for (who, records) in [("Kea's hook", &kea), ("ours", &ours)] {
+        let fired: BTreeSet<&str> = records.iter().map(|r| r.hook.as_str()).collect();
+        assert_eq!(fired, expected, "hook points that fired for {who}");
+    }
     server.assert_healthy();
 }
 
@@ -222,9 +251,14 @@ fn v4_sync(mt: bool) {
     parity(Family::V4, mt, true)
 }
 
+fn v6_sync(mt: bool) {
+    parity(Family::V6, mt, true)
+}
+
 both_threading_modes!(v4 => v4_parity_with_kea_hook, v4_parity_with_kea_hook_multi_threaded);
 both_threading_modes!(v6 => v6_parity_with_kea_hook, v6_parity_with_kea_hook_multi_threaded);
 both_threading_modes!(v4_sync => v4_parity_with_kea_hook_sync, v4_parity_with_kea_hook_sync_multi_threaded);
+both_threading_modes!(v6_sync => v6_parity_with_kea_hook_sync, v6_parity_with_kea_hook_sync_multi_threaded);
 
 /// The comparison itself can fail: a different value, a missing variable, a missing event.
 #[test]
@@ -234,6 +268,10 @@ fn parity_check_rejects_differences() {
         vars: vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        raw: vars
+            .iter()
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
             .collect(),
     };
     let kea = [record(
@@ -254,6 +292,23 @@ fn parity_check_rejects_differences() {
         &[("QUERY4_TXID", "7"), ("LEASE4_STATE", "declined")],
     )];
     let missing_var = [record("lease4_renew", &[("QUERY4_TXID", "7")])];
+    // The same text after lossy decoding, different bytes: not parity.
+    let mut lossy = record(
+        "lease4_renew",
+        &[("QUERY4_TXID", "7"), ("LEASE4_STATE", "default")],
+    );
+    let mut kea_raw = kea[0].clone();
+    kea_raw
+        .raw
+        .insert(b"LEASE4_HOSTNAME".to_vec(), vec![b'h', 0xff]);
+    lossy
+        .raw
+        .insert(b"LEASE4_HOSTNAME".to_vec(), "h\u{fffd}".as_bytes().to_vec());
+    let caught = std::panic::catch_unwind(|| assert_parity(&[kea_raw], &[lossy]));
+    assert!(
+        caught.is_err(),
+        "accepted U+FFFD for a byte that is not UTF-8"
+    );
     let other_hook = [record(
         "lease4_release",
         &[("QUERY4_TXID", "7"), ("LEASE4_STATE", "default")],

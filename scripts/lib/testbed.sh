@@ -16,7 +16,8 @@
 #
 # Tunables (environment): TB_KEA_SEVERITY (Kea log severity, default INFO),
 # TB_RUNSCRIPT_SEVERITY (our library's logger, own file; default: as Kea's),
-# TB_VALID_LIFETIME (seconds, default 3600), TB_KEEP=1 (keep the temp dir).
+# TB_VALID_LIFETIME (seconds, default 3600), TB_RECLAIM_EXTRA (more members of
+# "expired-leases-processing", JSON), TB_KEEP=1 (keep the temp dir).
 
 TB_PREFIX_V4=192.0.2
 TB_PREFIX_V6=2001:db8:1
@@ -176,7 +177,7 @@ tb_kea_common_json() {
     cat <<JSON
   "lease-database": {"type": "memfile", "persist": false},
   "expired-leases-processing": {"reclaim-timer-wait-time": 1, "hold-reclaimed-time": 1,
-                                "flush-reclaimed-timer-wait-time": 1},
+                                "flush-reclaimed-timer-wait-time": 1${TB_RECLAIM_EXTRA:+, $TB_RECLAIM_EXTRA}},
   ${extra:+$extra,}
   "hooks-libraries": $hooks,
 $(tb_loggers_json "$name" "$log")

@@ -39,6 +39,14 @@ pub(super) struct RawScript {
     pub mode: Option<RunnerMode>,
     #[serde(rename = "log-output")]
     pub log_output: Option<Bool>,
+    pub options: Option<OptionCodes>,
+    pub expressions: Option<BTreeMap<ExpressionName, ExpressionText>>,
+    #[serde(rename = "host-reservation")]
+    pub host_reservation: Option<Bool>,
+    #[serde(rename = "replay-leases")]
+    pub replay_leases: Option<Bool>,
+    #[serde(rename = "trust-check")]
+    pub trust_check: Option<Bool>,
 }
 
 /// kea-hook-runscript's own parameter keys: a map made only of these is written for it.
@@ -254,6 +262,108 @@ impl<'de> Deserialize<'de> for EnvValue {
         leaf(d, |v| match v.as_str() {
             Some(s) if !s.contains('\0') => Ok(EnvValue(s.to_owned())),
             _ => Err(expected("a string without NUL characters", v)),
+        })
+    }
+}
+
+/// A non-empty list of distinct option codes, 1..=65535 (the DHCPv4 bound, 254, is checked
+/// once the server's family is known: [`super::Config::check_family`]).
+#[derive(Debug)]
+pub(super) struct OptionCodes(pub Vec<u16>);
+
+impl<'de> Deserialize<'de> for OptionCodes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| {
+            let items = match v.as_array() {
+                Some(items) if !items.is_empty() => items,
+                _ => return Err(expected("a non-empty list of option codes", v)),
+            };
+            let mut codes = Vec::with_capacity(items.len());
+            for item in items {
+                let code = match item.as_u64() {
+                    Some(n @ 1..=0xFFFF) => n as u16,
+                    _ => return Err(expected("option codes 1..65535", item)),
+                };
+                if codes.contains(&code) {
+                    return Err(format!("option {code} is listed twice"));
+                }
+                codes.push(code);
+            }
+            Ok(OptionCodes(codes))
+        })
+    }
+}
+
+/// Name prefixes of the variables this library renders (Kea's hook's and its own
+/// extensions): an expression may not take such a name, or a script could not tell
+/// which value it got.
+pub(super) const RESERVED_PREFIXES: &[&str] = &[
+    "QUERY4",
+    "QUERY6",
+    "RESPONSE4",
+    "RESPONSE6",
+    "SUBNET4",
+    "SUBNET6",
+    "LEASE4",
+    "LEASE6",
+    "LEASES4",
+    "LEASES6",
+    "DELETED_LEASES4",
+    "DELETED_LEASES6",
+    "PKT4",
+    "PKT6",
+    "HOST4",
+    "HOST6",
+    "REMOVE_LEASE",
+    "FAKE_ALLOCATION",
+    "KEA",
+];
+
+/// The name of an expression's variable: `[A-Z_][A-Z0-9_]*`, outside [`RESERVED_PREFIXES`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct ExpressionName(pub String);
+
+impl<'de> Deserialize<'de> for ExpressionName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| {
+            let Some(name) = v.as_str().filter(|s| {
+                let mut bytes = s.bytes();
+                bytes
+                    .next()
+                    .is_some_and(|b| b.is_ascii_uppercase() || b == b'_')
+                    && bytes.all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            }) else {
+                return Err(expected(
+                    "variable names made of upper-case letters, digits and '_', not starting with a digit",
+                    v,
+                ));
+            };
+            let taken = RESERVED_PREFIXES.iter().find(|prefix| {
+                name.strip_prefix(**prefix)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('_'))
+            });
+            match taken {
+                Some(prefix) => Err(format!(
+                    "\"{name}\" is a name of the library's own variables ({prefix}*); choose another"
+                )),
+                None => Ok(ExpressionName(name.to_owned())),
+            }
+        })
+    }
+}
+
+/// An expression in Kea's classification language: a non-empty string without NUL (its
+/// syntax is checked by Kea's parser when the hook loads).
+#[derive(Debug, Clone)]
+pub(super) struct ExpressionText(pub String);
+
+impl<'de> Deserialize<'de> for ExpressionText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| match v.as_str() {
+            Some(s) if !s.trim().is_empty() && !s.contains('\0') => {
+                Ok(ExpressionText(s.to_owned()))
+            }
+            _ => Err(expected("an expression (a non-empty string)", v)),
         })
     }
 }

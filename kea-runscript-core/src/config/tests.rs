@@ -16,7 +16,7 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "sync": true, "wait": false}"#, "parameter 'wait': 'sync' and its alias 'wait' are both given; use one"),
         (r#"{"name": "/a", "sync": "yes"}"#, r#"parameter 'sync': expected true or false, got "yes""#),
         (r#"{"name": "/a", "wait": 1}"#, "parameter 'wait': expected true or false, got 1"),
-        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`, `variables`, `mode`, `log-output`"),
+        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`, `variables`, `mode`, `log-output`, `options`, `expressions`, `host-reservation`, `replay-leases`, `trust-check`"),
         (r#"{"name": "/a", "hook-points": "lease4_renew"}"#, r#"parameter 'hook-points': expected a non-empty list of hook-point names, got "lease4_renew""#),
         (r#"{"name": "/a", "hook-points": []}"#, "parameter 'hook-points': expected a non-empty list of hook-point names, got []"),
         (r#"{"name": "/a", "hook-points": [3]}"#, "parameter 'hook-points': expected hook-point names (strings), got 3"),
@@ -47,8 +47,7 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "mode": "worker", "on-timeout": "drop"}"#, "parameter 'on-timeout': only valid with sync: true"),
         (r#"{"name": "/a", "mode": "worker", "max-queued": 0}"#, "parameter 'max-queued': expected a positive integer for a worker (events held until answered), got 0"),
         (r#"{"name": "/a", "mode": "worker", "log-output": "yes"}"#, r#"parameter 'log-output': expected true or false, got "yes""#),
-        (r#"{"name": "/a", "log-output": true}"#, r#"parameter 'log-output': only valid with mode: "worker" (for now)"#),
-        (r#"{"name": "/a", "sync": true, "log-output": false}"#, r#"parameter 'log-output': only valid with mode: "worker" (for now)"#),
+        (r#"{"name": "/a", "sync": true, "log-output": 1}"#, r#"parameter 'log-output': expected true or false, got 1"#),
         (r#"{"scripts": [{"name": "/a"}, {"name": "/b", "mode": "worker", "max-queued": -3}]}"#, "parameter 'scripts[1].max-queued': expected a non-negative integer, got -3"),
         (r#"{"name": "/a", "max-in-flight": 0}"#, "parameter 'max-in-flight': expected a positive integer, got 0"),
         (r#"{"name": "/a", "max-queued": -1}"#, "parameter 'max-queued': expected a non-negative integer, got -1"),
@@ -74,6 +73,26 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"scripts": [{"name": "/a"}, {"sync": true}]}"#, "parameter 'scripts[1].name': required: the absolute path of the script (alias 'script')"),
         (r#"{"scripts": [{"name": "/a", "bogus": 1}]}"#, "parameter 'scripts[0].bogus': unknown field `bogus`"),
         (r#"{"scripts": [{"name": "/a", "sync": true, "exit-codes": {"3": "nope"}}]}"#, r#"parameter 'scripts[0].exit-codes.3': expected "continue", "skip" or "drop", got "nope""#),
+        (r#"{"name": "/a", "options": 60}"#, "parameter 'options': expected a non-empty list of option codes, got 60"),
+        (r#"{"name": "/a", "options": []}"#, "parameter 'options': expected a non-empty list of option codes, got []"),
+        (r#"{"name": "/a", "options": [0]}"#, "parameter 'options': expected option codes 1..65535, got 0"),
+        (r#"{"name": "/a", "options": [65536]}"#, "parameter 'options': expected option codes 1..65535, got 65536"),
+        (r#"{"name": "/a", "options": ["60"]}"#, r#"parameter 'options': expected option codes 1..65535, got "60""#),
+        (r#"{"name": "/a", "options": [60, 77, 60]}"#, "parameter 'options': option 60 is listed twice"),
+        (r#"{"name": "/a", "expressions": ["pkt4.mac"]}"#, "parameter 'expressions': invalid type: sequence, expected a map"),
+        (r#"{"name": "/a", "expressions": {"mac": "pkt4.mac"}}"#, r#"parameter 'expressions.mac': expected variable names made of upper-case letters, digits and '_', not starting with a digit, got "mac""#),
+        (r#"{"name": "/a", "expressions": {"9MAC": "pkt4.mac"}}"#, r#"parameter 'expressions.9MAC': expected variable names made of upper-case letters"#),
+        (r#"{"name": "/a", "expressions": {"QUERY4_MAC": "pkt4.mac"}}"#, r#"parameter 'expressions.QUERY4_MAC': "QUERY4_MAC" is a name of the library's own variables (QUERY4*); choose another"#),
+        (r#"{"name": "/a", "expressions": {"LEASES4": "pkt4.mac"}}"#, r#"parameter 'expressions.LEASES4': "LEASES4" is a name of the library's own variables (LEASES4*)"#),
+        (r#"{"name": "/a", "expressions": {"HOST6_X": "pkt6.msgtype"}}"#, r#"parameter 'expressions.HOST6_X': "HOST6_X" is a name of the library's own variables (HOST6*)"#),
+        (r#"{"name": "/a", "expressions": {"MAC": ""}}"#, r#"parameter 'expressions.MAC': expected an expression (a non-empty string), got """#),
+        (r#"{"name": "/a", "expressions": {"MAC": 3}}"#, "parameter 'expressions.MAC': expected an expression (a non-empty string), got 3"),
+        (r#"{"name": "/a", "env": {"MAC": "x"}, "expressions": {"MAC": "pkt4.mac"}}"#, "parameter 'expressions.MAC': also set in 'env'; use one"),
+        (r#"{"name": "/a", "host-reservation": "yes"}"#, r#"parameter 'host-reservation': expected true or false, got "yes""#),
+        (r#"{"name": "/a", "host-reservation": true}"#, "parameter 'host-reservation': true is not supported yet (the HOST4_*/HOST6_* variables are not implemented)"),
+        (r#"{"name": "/a", "replay-leases": 1}"#, "parameter 'replay-leases': expected true or false, got 1"),
+        (r#"{"name": "/a", "hook-points": ["lease4_replay"]}"#, r#"parameter 'hook-points': "lease4_replay" is chosen with "replay-leases": true, not listed"#),
+        (r#"{"scripts": [{"name": "/a", "variables": "kea-hook-runscript", "replay-leases": true}]}"#, r#"parameter 'scripts[0].replay-leases': needs "variables": "kea" (kea-hook-runscript has no replay)"#),
     ];
     let mut failures = Vec::new();
     for (json, expected) in table {
@@ -193,38 +212,39 @@ fn the_profile_follows_the_keys_and_brings_its_defaults() {
         (r#"{"script": "/s", "wait": true}"#, Khr, true, None, 19),
         (r#"{"script": "/s", "wait": false}"#, Khr, false, None, 19),
         (r#"{"wait": false, "script": "/s"}"#, Khr, false, None, 19),
-        // Any key of ours: Kea's profile and our defaults, as before (aliases stay aliases).
-        (r#"{"name": "/s"}"#, Kea, false, None, 13),
-        (r#"{"name": "/s", "wait": true}"#, Kea, true, Some(2000), 13),
+        // Any key of ours: Kea's profile and our defaults, as before (aliases stay aliases);
+        // Kea's 14 hook points (13 in Kea 2.x, and addr6_register, which only Kea 3.0 calls).
+        (r#"{"name": "/s"}"#, Kea, false, None, 14),
+        (r#"{"name": "/s", "wait": true}"#, Kea, true, Some(2000), 14),
         (
             r#"{"script": "/s", "sync": true}"#,
             Kea,
             true,
             Some(2000),
-            13,
+            14,
         ),
         (
             r#"{"script": "/s", "wait": true, "timeout-ms": 500}"#,
             Kea,
             true,
             Some(500),
-            13,
+            14,
         ),
         (
             r#"{"script": "/s", "env": {"A": "1"}}"#,
             Kea,
             false,
             None,
-            13,
+            14,
         ),
-        (r#"{"scripts": [{"script": "/s"}]}"#, Kea, false, None, 13),
+        (r#"{"scripts": [{"script": "/s"}]}"#, Kea, false, None, 14),
         // "variables" chooses explicitly, with that profile's defaults.
         (
             r#"{"script": "/s", "variables": "kea"}"#,
             Kea,
             false,
             None,
-            13,
+            14,
         ),
         (
             r#"{"name": "/s", "variables": "kea-hook-runscript"}"#,
@@ -295,6 +315,54 @@ fn kea_hook_runscript_ignores_exit_codes_unless_told() {
 }
 
 #[test]
+fn options_expressions_reservation_and_replay_are_parsed() {
+    let config = Config::parse(
+        r#"{"name": "/s", "options": [60, 77, 300], "host-reservation": false, "replay-leases": true,
+            "hook-points": ["leases4_committed"],
+            "expressions": {"VENDOR": "substring(option[60].hex,0,9)", "MAC": "pkt4.mac", "_X1": "'a'"}}"#,
+    )
+    .unwrap();
+    let script = &config.scripts[0];
+    assert_eq!(script.options, [60, 77, 300]);
+    // Name order: deterministic whatever the JSON order.
+    let names: Vec<&str> = script.expressions.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["MAC", "VENDOR", "_X1"]);
+    assert_eq!(script.expressions[1].1, "substring(option[60].hex,0,9)");
+    assert!(!script.host_reservation && script.replay_leases);
+    assert!(config.has_expressions());
+    assert_eq!(
+        script.hook_points,
+        [
+            HookPoint::Leases4Committed,
+            HookPoint::Lease4Replay,
+            HookPoint::Lease6Replay
+        ]
+    );
+    assert_eq!(config.check_family(Family::V6), Ok(()));
+    assert_eq!(
+        config.check_family(Family::V4).unwrap_err().to_string(),
+        "parameter 'options[2]': 300 is not a DHCPv4 option code (1..254)"
+    );
+    let multi = Config::parse(r#"{"scripts": [{"name": "/a"}, {"name": "/b", "options": [255]}]}"#)
+        .unwrap();
+    assert_eq!(
+        multi.check_family(Family::V4).unwrap_err().to_string(),
+        "parameter 'scripts[1].options[0]': 255 is not a DHCPv4 option code (1..254)"
+    );
+}
+
+#[test]
+fn without_the_new_keys_nothing_is_added() {
+    let config = Config::parse(r#"{"name": "/s"}"#).unwrap();
+    let script = &config.scripts[0];
+    assert!(script.options.is_empty() && script.expressions.is_empty());
+    assert!(!script.host_reservation && !script.replay_leases);
+    assert!(!config.has_expressions());
+    assert!(!script.hook_points.iter().any(|hp| hp.is_replay()));
+    assert_eq!(config.check_family(Family::V4), Ok(()));
+}
+
+#[test]
 fn mode_defaults_to_spawn_and_worker_settings_parse() {
     let table: &[(&str, RunnerKind, bool, bool)] = &[
         (r#"{"name": "/s"}"#, RunnerKind::Spawn, false, false),
@@ -322,6 +390,18 @@ fn mode_defaults_to_spawn_and_worker_settings_parse() {
             r#"{"name": "/s", "mode": "worker", "max-queued": 5, "log-output": true}"#,
             RunnerKind::Worker(WorkerSettings { max_queued: 5 }),
             false,
+            true,
+        ),
+        (
+            r#"{"name": "/s", "log-output": true}"#,
+            RunnerKind::Spawn,
+            false,
+            true,
+        ),
+        (
+            r#"{"name": "/s", "sync": true, "log-output": true}"#,
+            RunnerKind::Spawn,
+            true,
             true,
         ),
         (
@@ -356,4 +436,230 @@ fn mode_defaults_to_spawn_and_worker_settings_parse() {
         "{}",
         script.summary()
     );
+}
+
+/// Found by the `config` fuzz target: an unknown key with a newline (a JSON `\n` escape)
+/// was echoed verbatim, splitting the "one line" in Kea's log. Control characters in a
+/// quoted key or value are escaped.
+#[test]
+fn errors_stay_one_line_whatever_the_keys_hold() {
+    let table: &[(&str, &str)] = &[
+        (
+            r#"{"name": "/a", "bad\nkey": 1}"#,
+            "parameter 'bad\\nkey': unknown field `bad\\nkey`, expected one of",
+        ),
+        (
+            r#"{"name": "/a", "env": {"A\u001b[2J": "x"}}"#,
+            "parameter 'env.A\\u{1b}[2J': expected variable names",
+        ),
+        (r#"{"name": "/a\r\nforged"}"#, ""),
+    ];
+    for (json, start) in table {
+        match Config::parse(json) {
+            Err(e) => {
+                let line = e.to_string();
+                assert!(!line.chars().any(char::is_control), "{line:?}");
+                assert!(line.starts_with(start), "{json}: {line}");
+            }
+            Ok(config) => {
+                // A control character in a script path is allowed by the parser (the file
+                // check at load names it, escaped).
+                assert!(start.is_empty(), "{json} parsed: {config:?}");
+                let e = config.check_scripts().unwrap_err().to_string();
+                assert!(!e.chars().any(char::is_control), "{e:?}");
+            }
+        }
+    }
+}
+
+mod trust {
+    use super::super::check::{distrust, trusted, Entry};
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    fn entry(uid: u32, mode: u32, is_dir: bool) -> Entry {
+        Entry {
+            uid,
+            gid: 50,
+            mode,
+            is_dir,
+        }
+    }
+
+    /// The rule, one row per case: (owner uid, mode, directory?, Kea's uid, trusted?).
+    #[test]
+    fn owner_and_mode_table() {
+        let table: &[(u32, u32, bool, u32, Option<&str>)] = &[
+            (0, 0o755, false, 0, None),
+            (0, 0o755, true, 0, None),
+            (101, 0o700, false, 101, None),
+            (0, 0o750, true, 101, None),
+            (
+                1000,
+                0o755,
+                false,
+                0,
+                Some("is owned by uid 1000 (only root or Kea's user, uid 0, may own it)"),
+            ),
+            (
+                1000,
+                0o755,
+                true,
+                101,
+                Some("is owned by uid 1000 (only root or Kea's user, uid 101, may own it)"),
+            ),
+            (
+                0,
+                0o775,
+                false,
+                0,
+                Some("is writable by the members of group 50 (mode 0775)"),
+            ),
+            (
+                0,
+                0o770,
+                true,
+                0,
+                Some("is writable by the members of group 50 (mode 0770)"),
+            ),
+            (
+                0,
+                0o757,
+                false,
+                0,
+                Some("is writable by every user (mode 0757)"),
+            ),
+            (
+                0,
+                0o777,
+                true,
+                0,
+                Some("is writable by every user (mode 0777)"),
+            ),
+            // A root-owned sticky directory (/tmp) is fine; a sticky file is not a directory,
+            // and a sticky directory of another owner could be emptied by that owner.
+            (0, 0o1777, true, 0, None),
+            (0, 0o1777, true, 101, None),
+            (
+                101,
+                0o1777,
+                true,
+                101,
+                Some("is writable by every user (mode 1777)"),
+            ),
+            (
+                0,
+                0o1777,
+                false,
+                0,
+                Some("is writable by every user (mode 1777)"),
+            ),
+            (0, 0o1775, true, 0, None),
+        ];
+        for &(uid, mode, is_dir, kea, want) in table {
+            assert_eq!(
+                distrust(entry(uid, mode, is_dir), kea).as_deref(),
+                want,
+                "uid {uid} mode {mode:o} dir {is_dir} kea {kea}"
+            );
+        }
+    }
+
+    fn chmod(path: &Path, mode: u32) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn me() -> u32 {
+        super::super::check::kea_uid()
+    }
+
+    /// Real files: a tempdir under /tmp (root-owned and sticky) passes; a group- or
+    /// world-writable directory above the script, or the script itself, fails with the
+    /// path and the mode in the message; a symlink from a trusted place into an
+    /// untrusted one fails on the untrusted one.
+    #[test]
+    fn real_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("bin");
+        std::fs::create_dir(&sub).unwrap();
+        let script = sub.join("s.sh");
+        std::fs::write(&script, "#!/bin/sh\n").unwrap();
+        chmod(&script, 0o755);
+        chmod(&sub, 0o755);
+        trusted(&script, me()).unwrap();
+
+        chmod(&sub, 0o775);
+        let err = trusted(&script, me()).unwrap_err();
+        assert!(
+            err.contains(&format!(
+                "directory \"{}\" is writable by the members of group",
+                sub.display()
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains("mode 0775")
+                && err.contains("\"trust-check\": false")
+                && err.contains("chmod go-w"),
+            "{err}"
+        );
+        chmod(&sub, 0o777);
+        let err = trusted(&script, me()).unwrap_err();
+        assert!(
+            err.contains("is writable by every user (mode 0777)"),
+            "{err}"
+        );
+        // Sticky: trusted when root owns it (the rule /tmp itself passes by).
+        chmod(&sub, 0o1777);
+        assert_eq!(trusted(&script, me()).is_ok(), me() == 0);
+        chmod(&sub, 0o755);
+        chmod(&script, 0o757);
+        let err = trusted(&script, me()).unwrap_err();
+        assert!(
+            err.contains(&format!(
+                "file \"{}\" is writable by every user (mode 0757)",
+                script.display()
+            )),
+            "{err}"
+        );
+        chmod(&script, 0o755);
+
+        // trusted/link -> untrusted/real.sh
+        let bad = dir.path().join("untrusted");
+        std::fs::create_dir(&bad).unwrap();
+        let real = bad.join("real.sh");
+        std::fs::write(&real, "#!/bin/sh\n").unwrap();
+        chmod(&real, 0o755);
+        chmod(&bad, 0o777);
+        let link = sub.join("link.sh");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let err = trusted(&link, me()).unwrap_err();
+        assert!(
+            err.contains(&format!(
+                "directory \"{}\" is writable by every user",
+                bad.display()
+            )),
+            "{err}"
+        );
+    }
+
+    /// `trust-check: false` skips the check at load; the default runs it.
+    #[test]
+    fn opt_out_per_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("s.sh");
+        std::fs::write(&script, "#!/bin/sh\n").unwrap();
+        chmod(&script, 0o777);
+        let json = |extra: &str| format!(r#"{{"name": "{}"{extra}}}"#, script.display());
+        let err = crate::Config::load(&json("")).unwrap_err();
+        assert_eq!(err.path, "name");
+        assert!(
+            err.message
+                .contains("is writable by every user (mode 0777)"),
+            "{err}"
+        );
+        crate::Config::load(&json(r#", "trust-check": true"#)).unwrap_err();
+        let config = crate::Config::load(&json(r#", "trust-check": false"#)).unwrap();
+        assert!(!config.scripts[0].trust_check);
+    }
 }

@@ -8,6 +8,7 @@
 //! a callback instead of returning it, for callers that must not block on it (parked
 //! packets): a worker never blocks there, the spawn strategies call back at once.
 
+pub(crate) mod output;
 pub(crate) mod reaper;
 pub(crate) mod spawn_async;
 pub(crate) mod spawn_sync;
@@ -20,7 +21,9 @@ use kea_runscript_env::HookPoint;
 
 use crate::counters::{bump, drop_one, LiveCounters};
 use crate::log::{self, RateLimiter, Severity};
-use crate::spawn::{self, Child, ExitStatus, Limits, Program, Report, SpawnError, StopSignal};
+use crate::spawn::{
+    self, Child, ExitStatus, FailedStep, Limits, Program, Report, SpawnError, Stdio, StopSignal,
+};
 use crate::verdict::Verdict;
 
 /// After `SIGTERM` (timeout or unload), a script gets this long to exit before `SIGKILL`.
@@ -38,6 +41,14 @@ pub trait Runner: Send + Sync {
     /// Hands `event` to the script. Returns the script's verdict when the strategy
     /// waits for one (sync), `None` otherwise (async: started, queued or dropped).
     fn deliver(&self, event: &Arc<EventEnv>) -> Option<Verdict>;
+
+    /// True when an event delivered now would start at once, without taking a queue
+    /// place that a live event may need (the pacing of replays: they wait for this instead
+    /// of being queued or dropped). A runner that waits for its script (sync) always has
+    /// room: its `deliver` is the pace.
+    fn has_room(&self) -> bool {
+        true
+    }
 
     /// Stops accepting events (later ones are counted as dropped) and discards queued
     /// ones. Runs in progress are ended by the engine (stop signal, reaper).
@@ -100,6 +111,30 @@ impl EventEnv {
         )
     }
 
+    /// This environment followed by `more` (one script's additions); a name the rendering
+    /// already set keeps the rendered value (e.g. `QUERY4_OPTION_82`), entries `execve`
+    /// cannot take are left out and returned by name, as in [`EventEnv::new`].
+    pub fn with_more(&self, more: Vec<(String, String)>) -> (EventEnv, Vec<String>) {
+        let (tail, rejected) = EventEnv::new(self.hook_point, more);
+        let mut vars = Vec::with_capacity(self.vars.len() + tail.vars.len());
+        vars.extend(self.vars.iter().cloned());
+        for entry in tail.vars {
+            let bytes = entry.as_bytes();
+            let name_eq = &bytes[..=bytes.iter().position(|&b| b == b'=').unwrap_or(0)];
+            if !self.has(name_eq) {
+                vars.push(entry);
+            }
+        }
+        (
+            EventEnv {
+                hook_point: self.hook_point,
+                arg1: tail.arg1,
+                vars,
+            },
+            rejected,
+        )
+    }
+
     /// The event's hook point.
     pub fn hook_point(&self) -> HookPoint {
         self.hook_point
@@ -131,12 +166,15 @@ struct TargetStrings {
 
 /// The executable side of one configured script: path and extra variables, as C
 /// strings, and how long it may run.
+#[derive(Clone)]
 pub(crate) struct ScriptTarget {
     strings: Arc<TargetStrings>,
     /// Kill after this long (`timeout-ms`), if set.
     pub timeout: Option<Duration>,
     /// The path as shown in logs.
     pub label: String,
+    /// With `log-output`: where the script's stdout and stderr lines go.
+    output: Option<Arc<output::OutputCollector>>,
 }
 
 impl ScriptTarget {
@@ -156,7 +194,14 @@ impl ScriptTarget {
             strings: Arc::new(TargetStrings { path, extra_env }),
             timeout: config.timeout,
             label: config.path.display().to_string(),
+            output: None,
         }
+    }
+
+    /// Sends the script's stdout and stderr lines to `collector` (`log-output`).
+    pub fn with_output(mut self, collector: Arc<output::OutputCollector>) -> ScriptTarget {
+        self.output = Some(collector);
+        self
     }
 
     /// Starts the script for `event`: the rendered variables, then each configured
@@ -187,7 +232,32 @@ impl ScriptTarget {
             grace: KILL_GRACE,
             stop: Some(Arc::clone(&context.stop)),
         };
-        spawn::spawn(program, limits)
+        let Some(collector) = &self.output else {
+            return spawn::spawn(program, limits);
+        };
+        let (out_read, out_write) = output::pipe().map_err(|error| SpawnError {
+            step: FailedStep::Stdio,
+            error,
+        })?;
+        let (err_read, err_write) = output::pipe().map_err(|error| SpawnError {
+            step: FailedStep::Stdio,
+            error,
+        })?;
+        let stdio = Stdio {
+            fds: [None, Some(out_write), Some(err_write)],
+            die_with_thread: false,
+        };
+        let child = spawn::spawn_with(program, limits, stdio)?;
+        let label: Arc<str> = Arc::from(self.label.as_str());
+        let hook_point = event.hook_point();
+        collector.add(
+            out_read,
+            Arc::clone(&label),
+            hook_point,
+            output::Channel::Stdout,
+        );
+        collector.add(err_read, label, hook_point, output::Channel::Stderr);
+        Ok(child)
     }
 }
 

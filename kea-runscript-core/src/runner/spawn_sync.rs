@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::{EventEnv, Runner, RunnerContext, ScriptTarget};
+use super::{EventEnv, OnVerdict, Runner, RunnerContext, ScriptTarget};
 use crate::config::SyncSettings;
 use crate::counters::bump;
 use crate::log::{self, Severity};
@@ -85,5 +85,39 @@ impl Runner for SpawnSync {
 
     fn shutdown(&self) {
         self.stopping.store(true, Ordering::Release);
+    }
+
+    /// For a parked packet: the script is waited for on a thread of its own, so the
+    /// caller (a Kea thread) returns at once. The wait is bounded as in `deliver` (its
+    /// keeper: timeout, grace, the stop signal at unload), so is the thread's life; the
+    /// number of such threads is bounded by Kea's `parked-packet-limit`. Without a thread
+    /// (the OS refuses one) the script is waited for here, as `deliver` does.
+    fn deliver_with(&self, event: &Arc<EventEnv>, on_verdict: OnVerdict) {
+        let runner = SpawnSync {
+            target: self.target.clone(),
+            settings: self.settings.clone(),
+            context: Arc::clone(&self.context),
+            stopping: AtomicBool::new(self.stopping.load(Ordering::Acquire)),
+        };
+        let moved = Arc::clone(event);
+        // The verdict callback moves into the thread; if the thread cannot be created it
+        // comes back through this slot and runs here.
+        let slot = Arc::new(std::sync::Mutex::new(Some(on_verdict)));
+        let in_thread = Arc::clone(&slot);
+        let started = std::thread::Builder::new()
+            .name("kea-runscript-park".into())
+            .spawn(move || {
+                let verdict = runner.deliver(&moved).unwrap_or_default();
+                let on_verdict = in_thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+                if let Some(on_verdict) = on_verdict {
+                    on_verdict(verdict);
+                }
+            });
+        if started.is_err() {
+            let on_verdict = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(on_verdict) = on_verdict {
+                on_verdict(self.deliver(event).unwrap_or_default());
+            }
+        }
     }
 }

@@ -76,7 +76,7 @@ impl LineSplitter {
     }
 
     /// Bytes held now (never more than `max`).
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn held(&self) -> usize {
         self.buf.len()
     }

@@ -374,6 +374,13 @@ impl Runner for Worker {
         }
     }
 
+    /// Room for a replayed event: it may fill at most half of the buffer, so live events
+    /// keep the other half.
+    fn has_room(&self) -> bool {
+        let st = self.inner.lock();
+        st.pending.len() * 2 < self.inner.options.max_queued
+    }
+
     fn shutdown(&self) {
         self.inner.lock().stopping = true;
         self.inner.writer_wake.notify_all();

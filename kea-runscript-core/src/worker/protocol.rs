@@ -154,8 +154,22 @@ pub fn decode_answer(line: &[u8]) -> Result<Answer, ProtocolError> {
         )));
     }
     let raw: RawAnswer = serde_json::from_slice(line).map_err(|e| {
+        // serde's message quotes the worker's keys decoded (a `\u001b` escape becomes
+        // ESC): escaped too, so the logged line holds no control character (found by
+        // the worker_protocol fuzz target).
+        let reason: String = e
+            .to_string()
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_debug().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
         ProtocolError(format!(
-            "not an answer ({e}): {}",
+            "not an answer ({reason}): {}",
             excerpt(line, 80).escape_debug()
         ))
     })?;
@@ -193,6 +207,20 @@ pub fn excerpt(bytes: &[u8], max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the worker_protocol fuzz target: an unknown key holding a control
+    /// character (raw DEL, or a JSON escape of ESC) reached the logged message as is.
+    #[test]
+    fn protocol_errors_hold_no_control_character() {
+        for line in [
+            &b"{\"\x7f\" 8"[..],
+            br#"{"\u001b[2J": 1}"#,
+            br#"{"seq": 1, "a\rb": 2}"#,
+        ] {
+            let message = decode_answer(line).expect_err("not an answer").0;
+            assert!(!message.chars().any(char::is_control), "{message:?}");
+        }
+    }
     use proptest::prelude::*;
     use serde_json::Value;
 

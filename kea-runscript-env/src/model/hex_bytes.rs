@@ -47,6 +47,15 @@ impl<'de> Visitor<'de> for BytesVisitor {
             .collect()
     }
 
+    /// Binary formats (the hook's shim) hand the bytes over as they are.
+    fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<Vec<u8>, E> {
+        Ok(bytes.to_vec())
+    }
+
+    fn visit_byte_buf<E: de::Error>(self, bytes: Vec<u8>) -> Result<Vec<u8>, E> {
+        Ok(bytes)
+    }
+
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
         let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         while let Some(byte) = seq.next_element::<u8>()? {

@@ -2,6 +2,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
+use super::raw_form::raw_in_binary_formats;
 use super::{ClientId, Duid, HwAddr};
 
 /// A DHCPv4 lease as Kea's `Lease4` (the fields Kea's run-script hook renders).
@@ -77,10 +78,13 @@ pub struct Lease6 {
 
 /// A lease state as Kea's `Lease::state_`.
 ///
+/// JSON: `"default"`, `"declined"`, `"expired_reclaimed"` or `{"other": n}`; binary
+/// formats: Kea's raw number.
+///
 /// Rendered as Kea's `Lease4::statesToText`/`Lease6::statesToText`: `default`, `declined`,
 /// `expired-reclaimed`, otherwise `unknown (<n>)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", remote = "Self")]
 #[non_exhaustive]
 pub enum LeaseState {
     /// 0: `STATE_DEFAULT`, an active (or free) lease.
@@ -169,9 +173,12 @@ impl LeaseState {
 
 /// A lease type as Kea's `Lease::Type`.
 ///
+/// JSON: `"na"`, `"ta"`, `"pd"`, `"v4"` or `{"other": n}`; binary formats: Kea's raw
+/// number.
+///
 /// Rendered as Kea's `Lease::typeToText`: `IA_NA`, `IA_TA`, `IA_PD`, `V4`, otherwise `unknown (<n>)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", remote = "Self")]
 pub enum LeaseType {
     /// 0: `TYPE_NA`, a non-temporary address.
     Na,
@@ -208,3 +215,6 @@ impl LeaseType {
         }
     }
 }
+
+raw_in_binary_formats!(LeaseState, u32);
+raw_in_binary_formats!(LeaseType, u32);

@@ -8,6 +8,7 @@ mod hex_bytes;
 mod ids;
 mod lease;
 mod packet;
+mod raw_form;
 mod subnet;
 
 pub use ids::{ClientId, Duid, HwAddr, HwAddrLengthError};

@@ -2,6 +2,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
+use super::raw_form::raw_in_binary_formats;
 use super::{Duid, HwAddr};
 
 /// A DHCP option: its code and its payload as Kea packs it (without the code/length header).
@@ -112,8 +113,10 @@ impl Pkt4 {
 }
 
 /// The transport a DHCPv6 packet came on (Kea's `Pkt6::DHCPv6Proto`).
+///
+/// JSON: `"udp"` or `"tcp"`; binary formats: Kea's raw number (1 TCP, anything else UDP).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", remote = "Self")]
 pub enum Proto {
     /// UDP, rendered `UDP`.
     #[default]
@@ -121,6 +124,27 @@ pub enum Proto {
     /// TCP (bulk leasequery), rendered `TCP`.
     Tcp,
 }
+
+impl Proto {
+    /// The transport for Kea's raw `DHCPv6Proto` value: 1 is TCP, anything else UDP.
+    pub fn from_raw(raw: u8) -> Proto {
+        if raw == 1 {
+            Proto::Tcp
+        } else {
+            Proto::Udp
+        }
+    }
+
+    /// Kea's raw `DHCPv6Proto` value.
+    pub fn to_raw(self) -> u8 {
+        match self {
+            Proto::Udp => 0,
+            Proto::Tcp => 1,
+        }
+    }
+}
+
+raw_in_binary_formats!(Proto, u8);
 
 /// One relay encapsulation of a DHCPv6 packet, as Kea's `Pkt6::RelayInfo`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

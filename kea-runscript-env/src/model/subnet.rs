@@ -8,6 +8,7 @@ pub struct Subnet4 {
     /// Kea's subnet id.
     pub id: u32,
     /// The subnet prefix, e.g. `192.0.2.0/24`, rendered as given (not masked).
+    #[serde(with = "super::raw_form::network4")]
     pub prefix: Ipv4Network,
 }
 
@@ -18,6 +19,7 @@ pub struct Subnet6 {
     /// Kea's subnet id.
     pub id: u32,
     /// The subnet prefix, e.g. `2001:db8:1::/64`, rendered as given (not masked).
+    #[serde(with = "super::raw_form::network6")]
     pub prefix: Ipv6Network,
 }
 

@@ -6,12 +6,14 @@
 mod env;
 mod kea_hook_runscript;
 mod lease;
+mod options;
 mod packet;
 mod scalar;
 
 use crate::{Argument, Event};
 use env::Env;
 pub(crate) use kea_hook_runscript::render as kea_hook_runscript;
+pub use options::render_options;
 
 /// Renders the event's hook-point arguments into ordered `(NAME, value)` pairs.
 ///

@@ -11,8 +11,10 @@ use super::{wait_for, Scratch};
 pub struct Record {
     /// The hook point (argv[1]).
     pub hook: String,
-    /// The environment the script saw.
+    /// The environment the script saw (lossily decoded, for messages and lookups).
     pub vars: BTreeMap<String, String>,
+    /// The same environment byte for byte, for comparisons that must not be lossy.
+    pub raw: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 impl Record {
@@ -120,16 +122,22 @@ fn read_records(dir: &Path) -> Vec<Record> {
 }
 
 fn parse_record(bytes: &[u8]) -> Record {
-    let text = String::from_utf8_lossy(bytes);
-    let (hook, env) = text.split_once('\n').unwrap_or((&text, ""));
-    let vars = env
-        .split('\0')
+    let (hook, env) = match bytes.iter().position(|&b| b == b'\n') {
+        Some(i) => (&bytes[..i], &bytes[i + 1..]),
+        None => (bytes, &[][..]),
+    };
+    let raw: BTreeMap<Vec<u8>, Vec<u8>> = env
+        .split(|&b| b == 0)
         .filter(|entry| !entry.is_empty())
-        .filter_map(|entry| entry.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .filter_map(|entry| {
+            let eq = entry.iter().position(|&b| b == b'=')?;
+            Some((entry[..eq].to_vec(), entry[eq + 1..].to_vec()))
+        })
         .collect();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     Record {
-        hook: hook.to_string(),
-        vars,
+        hook: text(hook),
+        vars: raw.iter().map(|(k, v)| (text(k), text(v))).collect(),
+        raw,
     }
 }

@@ -71,6 +71,10 @@ pub struct Settings {
     pub nproc_limit: Option<usize>,
     /// Keep the leases in this memfile CSV (none: in memory only).
     pub lease_file: Option<PathBuf>,
+    /// Kea's global `parked-packet-limit` (none: Kea's default, 256).
+    pub parked_packet_limit: Option<u32>,
+    /// Kea's control socket (a UNIX socket at this path), when the test sends commands.
+    pub control_socket: Option<PathBuf>,
 }
 
 /// The ambient capabilities Debian's kea-dhcp4-server.service gives Kea (all of Kea 2.2, 2.6
@@ -107,6 +111,8 @@ impl Settings {
             kea_user_caps: None,
             nproc_limit: None,
             lease_file: None,
+            parked_packet_limit: None,
+            control_socket: None,
         }
     }
 
@@ -138,7 +144,16 @@ impl Settings {
             top["lease-database"] = json!({"type": "memfile", "persist": true,
                 "name": file.to_str().expect("utf-8 path"), "lfc-interval": 0});
         }
+        if let Some(limit) = self.parked_packet_limit {
+            top["parked-packet-limit"] = json!(limit);
+        }
         let map = top.as_object_mut().expect("object");
+        if let Some(socket) = &self.control_socket {
+            map.insert(
+                "control-socket".into(),
+                json!({"socket-type": "unix", "socket-name": socket.to_str().expect("utf-8 path")}),
+            );
+        }
         match self.family {
             Family::V4 => {
                 map["interfaces-config"]["dhcp-socket-type"] = json!("raw");
@@ -189,6 +204,8 @@ pub struct Kea {
     pub out: PathBuf,
     /// DHCPv4 or DHCPv6.
     pub family: Family,
+    /// The configuration file Kea was started with (`config-reload` rereads it).
+    pub config: PathBuf,
 }
 
 fn write_config(scratch: &Scratch, config: &Value) -> PathBuf {
@@ -378,6 +395,7 @@ impl Kea {
             log,
             out,
             family: settings.family,
+            config: path.clone(),
         };
         let started = settings.family.started();
         let ready = wait_for(Duration::from_secs(20), || {
@@ -570,4 +588,28 @@ pub fn start_outcome_with(
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     text.push_str(&std::fs::read_to_string(log).unwrap_or_default());
     (outcome, text)
+}
+
+/// Sends one command (`{"command": …}`) over Kea's control socket and returns its answer.
+pub fn command(socket: &Path, command: &Value) -> Value {
+    use std::io::{Read, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket)
+        .unwrap_or_else(|e| panic!("connect to {}: {e}", socket.display()));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    stream
+        .write_all(command.to_string().as_bytes())
+        .expect("send command");
+    // Kea answers with one JSON document and closes the connection; read until it parses.
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        let n = stream.read(&mut buf).expect("read answer");
+        answer.extend_from_slice(&buf[..n]);
+        if let Ok(value) = serde_json::from_slice::<Value>(&answer) {
+            return value;
+        }
+        assert!(n > 0, "connection closed before a whole answer: {answer:?}");
+    }
 }

@@ -1,0 +1,231 @@
+//! The launch failure paths, forced by the kernel: under `RLIMIT_NPROC` a non-root user
+//! cannot create more processes (or threads), so creating a keeper fails (`EAGAIN`), and
+//! with room for exactly one more task the keeper starts but its `clone` of the script
+//! fails. Each failure is counted (`failed-to-start`) and logged, a sync event gets
+//! `continue`, queued async events that cannot start are counted instead of lost, the
+//! engine keeps accepting events, and once the limit is lifted the next events run.
+//!
+//! The test re-runs itself as a child process with an otherwise unused uid (root cannot be
+//! limited: `CAP_SYS_RESOURCE` ignores `RLIMIT_NPROC`), so it needs root to switch users.
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+use common::{engine, js, wait_idle, wait_until};
+use kea_runscript_core::log;
+use kea_runscript_core::Verdict;
+use kea_runscript_env::HookPoint;
+
+const CHILD_DIR: &str = "KEA_RUNSCRIPT_FAULTS_DIR";
+const TEST_NAME: &str = "process_limit_failures_are_counted_logged_and_recovered";
+
+#[test]
+fn process_limit_failures_are_counted_logged_and_recovered() {
+    if let Some(dir) = std::env::var_os(CHILD_DIR) {
+        return limited_user(Path::new(&dir));
+    }
+    // SAFETY: getuid() cannot fail.
+    if unsafe { libc::getuid() } != 0 {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "this test needs root (to run a part as another user); CI=true"
+        );
+        eprintln!("******** SKIP: {TEST_NAME} needs root ********");
+        return;
+    }
+    // An otherwise unused uid, so no other process counts against its limit.
+    let uid = 60_000 + std::process::id() % 5_000;
+    let dir = tempfile::tempdir().unwrap();
+    // Scripts in a root-owned directory the user can read (the trust check passes),
+    // records in one the user owns.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::os::unix::fs::chown(&out, Some(uid), Some(uid)).unwrap();
+    write_script(&dir.path().join("record.sh"), "echo \"$1\" >> \"$OUT/ran\"");
+    // Waits on a FIFO with shell builtins only: under the limit it cannot fork.
+    write_script(
+        &dir.path().join("gated.sh"),
+        "read -r line < \"$OUT/gate\"; echo gated >> \"$OUT/ran\"",
+    );
+    let fifo = std::ffi::CString::new(out.join("gate").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    std::os::unix::fs::chown(out.join("gate"), Some(uid), Some(uid)).unwrap();
+
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_DIR, dir.path())
+        .uid(uid)
+        .gid(uid)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "as uid {uid}:\n{text}");
+    assert!(text.contains("1 passed"), "the child ran no test:\n{text}");
+}
+
+fn write_script(path: &Path, body: &str) {
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// This user's tasks (processes and threads) system-wide: what `RLIMIT_NPROC` counts.
+fn my_tasks() -> u64 {
+    // SAFETY: getuid() cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let mut tasks = 0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        // Processes only (/proc/self and /proc/thread-self would count this one again).
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+        {
+            continue;
+        }
+        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
+            continue;
+        };
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        if field("Uid:") == Some(u64::from(uid)) {
+            tasks += field("Threads:").unwrap_or(1);
+        }
+    }
+    tasks
+}
+
+fn nproc() -> libc::rlimit {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NPROC, &mut limit) };
+    assert_eq!(rc, 0, "getrlimit");
+    limit
+}
+
+fn set_nproc(soft: libc::rlim_t) {
+    let mut limit = nproc();
+    limit.rlim_cur = soft.min(limit.rlim_max);
+    // SAFETY: setrlimit reads the struct we pass.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NPROC, &limit) };
+    assert_eq!(rc, 0, "setrlimit");
+}
+
+fn hard_nproc() -> libc::rlim_t {
+    nproc().rlim_max
+}
+
+fn ran(out: &Path) -> Vec<String> {
+    std::fs::read_to_string(out.join("ran"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The part that runs as the limited user.
+fn limited_user(dir: &Path) {
+    let out: PathBuf = dir.join("out");
+    let env = format!(r#""env": {{"OUT": {}}}"#, js(&out));
+    let record = js(&dir.join("record.sh"));
+    let (sync, sync_log) = engine(&format!(
+        r#"{{"name": {record}, "sync": true, "exit-codes": {{"0": "skip"}}, {env}}}"#
+    ));
+    let (queue, queue_log) = engine(&format!(
+        r#"{{"name": {}, "max-in-flight": 1, "max-queued": 4, {env}}}"#,
+        js(&dir.join("gated.sh"))
+    ));
+    let restore = hard_nproc();
+
+    // 1. No room for any new task: the keeper cannot be created.
+    set_nproc(1);
+    assert_eq!(
+        sync.handle_vars(HookPoint::Lease4Renew, vec![]),
+        Verdict::Continue,
+        "a script that could not start gives continue, not its mapped verdict"
+    );
+    let c = sync.counters();
+    assert_eq!((c.events, c.started, c.failed_to_start), (1, 0, 1), "{c}");
+    let lines = sync_log.with_id(log::SPAWN_FAILED);
+    assert!(
+        lines[0].contains("creating the keeper process failed")
+            && lines[0].contains("Resource temporarily unavailable"),
+        "{lines:?}"
+    );
+
+    // 2. Room for exactly one more task: the keeper starts, its clone of the script fails.
+    set_nproc(my_tasks() + 1);
+    assert_eq!(
+        sync.handle_vars(HookPoint::Lease4Renew, vec![]),
+        Verdict::Continue
+    );
+    let c = sync.counters();
+    assert_eq!((c.events, c.started, c.failed_to_start), (2, 1, 2), "{c}");
+    let lines = sync_log.with_id(log::SPAWN_FAILED);
+    assert!(
+        lines[1].contains("clone failed") && lines[1].contains("Resource temporarily unavailable"),
+        "{lines:?}"
+    );
+    assert!(ran(&out).is_empty(), "a script ran under the limit");
+
+    // 3. Queued async events whose turn comes while no process can be created: one run
+    // holds the only slot (started before the limit), three wait; the limit goes on, the
+    // run ends, and each queued event fails to start, counted and logged, none lost.
+    set_nproc(restore);
+    queue.handle_vars(HookPoint::Lease4Renew, vec![]);
+    wait_until("the gated run started", || queue.counters().started == 1);
+    for _ in 0..3 {
+        queue.handle_vars(HookPoint::Lease4Renew, vec![]);
+    }
+    assert_eq!(queue.counters().queued, 3, "{}", queue.counters());
+    set_nproc(1);
+    // Opening the FIFO's write end (and closing it) lets the gated script end.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(out.join("gate"))
+        .unwrap()
+        .write_all(b"go\n")
+        .unwrap();
+    let c = wait_idle(&queue);
+    assert_eq!(
+        (c.events, c.started, c.exited, c.failed_to_start, c.dropped),
+        (4, 1, 1, 3, 0),
+        "{c}"
+    );
+    assert!(!queue_log.with_id(log::SPAWN_FAILED).is_empty());
+
+    // 4. The limit lifted: the same engines run their scripts again.
+    set_nproc(restore);
+    assert_eq!(
+        sync.handle_vars(HookPoint::Lease4Renew, vec![]),
+        Verdict::Skip
+    );
+    let c = sync.counters();
+    assert_eq!(
+        (c.events, c.started, c.exited, c.failed_to_start),
+        (3, 2, 1, 2),
+        "{c}"
+    );
+    assert_eq!(ran(&out), ["gated", "lease4_renew"]);
+    sync.shutdown();
+    queue.shutdown();
+    assert!(common::zombie_children().is_empty());
+}

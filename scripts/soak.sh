@@ -1,0 +1,378 @@
+#!/usr/bin/env bash
+# Soak test: drives the real kea-dhcp4 / kea-dhcp6 with perfdhcp for EVENTS lease
+# events per variant and samples Kea every SLICE seconds: RSS, open fds, threads,
+# memory mappings, zombie processes under Kea, and the exchange rate. Variants (one
+# fresh Kea each, the same traffic, multi-threading on):
+#   none                  no hook library (the baseline every figure is shown next to)
+#   noop                  a C++ hook with a no-op callout at Kea's 13 run-script hook
+#                         points (bench/noop_hook.cc): Kea's own cost of having callouts
+#   noopall               the same at the 21 hook points libkea_runscript.so exports callouts for
+#   alloc                 the same C++ hook, each callout allocating and freeing ALLOC_BYTES
+#                         (4096) in short strings, as building a script's environment does
+#   kea                   Kea's libdhcp_run_script.so, async, the same no-op script
+#   <mode>-<async|sync>   our release library, that runner mode and sync setting
+# Each sample also shows Kea's own count of replies sent (pkt4-ack-sent / pkt6-reply-sent)
+# and, for ours, the script runs so far (kea-runscript.events), read over Kea's control
+# socket. Prints the samples and a summary, and fails when, after the warm-up, any of them
+# grows (or the rate falls) beyond the tolerances below, or our counters at unload
+# do not account for every event.
+#
+# Usage (as root):  scripts/soak.sh
+# Environment:
+#   EVENTS=1000000      lease events per variant: leases committed (DHCPACKs / REPLYs
+#                       perfdhcp received); each lease also expires (see LIFETIME)
+#   FAMILIES="4 6"      kea-dhcp4 and/or kea-dhcp6
+#   MODES="spawn worker"  our runner modes (one word each; "" for none)
+#   SYNCS="async sync"  our sync settings
+#   BASELINES="none"    hook-less and foreign variants: any of none, noop, noopall, alloc, kea
+#   SLICE=5             seconds per sample (one perfdhcp run per slice)
+#   RATE=20000          perfdhcp -r (offered exchanges/s, above what Kea answers)
+#   CLIENTS=1000000     perfdhcp -R (distinct clients per slice; each slice has its own
+#                       base MAC, -b mac=02:SS:SS:00:00:00, so every exchange is a new client)
+#   LIFETIME=10         lease lifetime (s). Leases expire and are reclaimed at once, so
+#                       the lease database stays bounded and a flat Kea stays flat.
+#                       LIFETIME=3600 keeps every lease: Kea's RSS then grows with its
+#                       lease database (GROWTH_CHECK=0 reports without failing on it).
+#   OURS_LIB=…          our library (default target/release/libkea_runscript.so; built when missing)
+#   KEA_HOOK_LIB=…      Kea's run-script hook (default: Debian's path)
+# Tolerances, after the warm-up: the first WARMUP_PCT % of samples (at least 2), or all
+# samples of the first WARMUP_SECONDS (default 3 x LIFETIME + 10, 40 for LIFETIME > 60: the lease database and
+# the async queues fill up), whichever is longer:
+#   RSS_TOL_KB=4096, RSS_TOL_PCT=5   RSS may exceed its warm-up maximum by the larger of these
+#   FD_TOL=2, THREAD_TOL=0, MAP_TOL=16 threads and mappings over the warm-up maximum, and
+#                                    all three idle after the traffic over idle before it;
+#                                    during the traffic fds may exceed the idle count by
+#                                    FDS_PER_RUN=2 per async run in flight (max-in-flight 64)
+#   ZOMBIE_MAX=8                     zombies at any sample (a reaper collects them within
+#                                    milliseconds; more means reaping stalls); 0 once idle
+#   RATE_TOL_PCT=30                  median rate of the last third may be at most this much
+#                                    below the median of the first third after warm-up (the
+#                                    machine's other load moves it; a real slow-down is larger)
+soak_seconds_env=${SECONDS:-0}
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+. "$repo/scripts/lib/testbed.sh"
+
+events=${EVENTS:-1000000}
+families=${FAMILIES:-"4 6"}
+modes=${MODES-spawn worker}
+syncs=${SYNCS:-"async sync"}
+baselines=${BASELINES-none}
+slice=${SLICE:-5}
+rate=${RATE:-20000}
+clients=${CLIENTS:-1000000}
+lifetime=${LIFETIME:-10}
+warmup_pct=${WARMUP_PCT:-20}
+warmup_seconds=${WARMUP_SECONDS:-$((lifetime <= 60 ? 3 * lifetime + 10 : 40))}
+rss_tol_kb=${RSS_TOL_KB:-4096}
+rss_tol_pct=${RSS_TOL_PCT:-5}
+fd_tol=${FD_TOL:-2}
+thread_tol=${THREAD_TOL:-0}
+map_tol=${MAP_TOL:-16}
+fds_per_run=$(( ${FDS_PER_RUN:-2} * 64 ))
+zombie_max=${ZOMBIE_MAX:-8}
+rate_tol_pct=${RATE_TOL_PCT:-30}
+growth_check=${GROWTH_CHECK:-1}
+kea_hook_lib=${KEA_HOOK_LIB:-/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_run_script.so}
+ours_lib=${OURS_LIB:-${CARGO_TARGET_DIR:-$repo/target}/release/libkea_runscript.so}
+: "$soak_seconds_env"
+
+for n in "$events" "$slice" "$rate" "$clients" "$lifetime" "$warmup_pct"; do
+    [[ "$n" =~ ^[1-9][0-9]*$ ]] || tb_die "EVENTS, SLICE, RATE, CLIENTS, LIFETIME and WARMUP_PCT must be positive integers (got '$n')"
+done
+command -v perfdhcp >/dev/null || [ -x /usr/sbin/perfdhcp ] || tb_die "perfdhcp not found (run scripts/install-deps.sh)"
+if [ ! -f "$ours_lib" ] && [ -z "${OURS_LIB:-}" ]; then
+    tb_log "building libkea_runscript.so (cargo build --release -p kea-runscript-hook)"
+    cargo build --release -j2 -p kea-runscript-hook >&2 || tb_die "building kea-runscript-hook failed"
+fi
+[ -f "$ours_lib" ] || tb_die "our library not found at $ours_lib (build it, or set OURS_LIB)"
+
+TB_KEA_SEVERITY=WARN
+TB_RUNSCRIPT_SEVERITY=INFO
+TB_VALID_LIFETIME=$lifetime
+# Reclaim every expired lease at each 1 s cycle (Kea's default stops at 100), so
+# the lease database stays bounded at about RATE x LIFETIME.
+TB_RECLAIM_EXTRA='"max-reclaim-leases": 0, "max-reclaim-time": 0'
+tb_init
+tb_netns_up
+
+# The no-op script. In a worker mode it is started with "worker" and acks each
+# event line ({"seq":N,...}) with {"seq":N}; otherwise it exits at once.
+noop="$TB_DIR/noop.sh"
+cat >"$noop" <<'SH'
+#!/bin/sh
+[ "$1" = worker ] || exit 0
+while IFS= read -r line; do
+    seq=${line#*\"seq\":}
+    printf '{"seq":%s}\n' "${seq%%[,\}]*}"
+done
+SH
+chmod 755 "$noop"
+
+noop_lib="$TB_DIR/libnoop_hook.so"
+if [[ " $baselines " =~ \ (noop|noopall|alloc)\  ]]; then
+    g++ -shared -fPIC -O2 -I/usr/include/kea "$repo/bench/noop_hook.cc" -o "$noop_lib" \
+        || tb_die "building bench/noop_hook.cc failed"
+    g++ -shared -fPIC -O2 -DNOOP_ALL_HOOK_POINTS -I/usr/include/kea "$repo/bench/noop_hook.cc" \
+        -o "$TB_DIR/libnoop_hook_all.so" || tb_die "building bench/noop_hook.cc failed"
+fi
+
+# hooks_json VARIANT: the hooks-libraries array of a variant.
+hooks_json() {
+    local v=$1 mode sync extra=""
+    case $v in
+        none) echo "[]"; return ;;
+        noop) echo "[{\"library\": \"$noop_lib\"}]"; return ;;
+        noopall) echo "[{\"library\": \"$TB_DIR/libnoop_hook_all.so\"}]"; return ;;
+        alloc) echo "[{\"library\": \"$noop_lib\", \"parameters\": {\"alloc-bytes\": ${ALLOC_BYTES:-4096}}}]"; return ;;
+        kea) echo "[{\"library\": \"$kea_hook_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": false}}]"; return ;;
+    esac
+    mode=${v%-*}
+    sync=${v##*-}
+    # spawn is the default runner; any other mode is named ("mode": "worker").
+    [ "$mode" = spawn ] || extra=", \"mode\": \"$mode\""
+    [ "$sync" = sync ] && sync=true || sync=false
+    echo "[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": $sync$extra}}]"
+}
+
+variants=()
+for b in $baselines; do
+    case $b in none | noop | noopall | alloc | kea) variants+=("$b") ;; *) tb_die "unknown baseline '$b' (none, noop, noopall, alloc, kea)" ;; esac
+done
+for m in $modes; do
+    for s in $syncs; do
+        case $s in async | sync) variants+=("$m-$s") ;; *) tb_die "unknown sync setting '$s' (async, sync)" ;; esac
+    done
+done
+
+mt='"multi-threading": {"enable-multi-threading": true, "thread-pool-size": 4, "packet-queue-size": 64}'
+
+# The processes under Kea (its children, our keepers and scripts), one per line.
+descendants() {
+    local pids=$1 all
+    all=$(ps -e -o pid=,ppid= 2>/dev/null)
+    while [ -n "$pids" ]; do
+        echo "$pids" | tr ' ' '\n'
+        pids=$(echo "$all" | awk -v p=" $pids " 'index(p, " " $2 " ") {printf "%s ", $1}')
+        pids=${pids% }
+    done
+}
+zombies() {
+    local n=0 pid
+    for pid in $(descendants "$1"); do
+        [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && n=$((n + 1))
+    done
+    echo "$n"
+}
+
+# fd_list PID: Kea's open fds and what they point to, one per line.
+fd_list() {
+    local fd
+    for fd in /proc/"$1"/fd/*; do
+        printf '%s -> %s\n' "${fd##*/}" "$(readlink "$fd" 2>/dev/null || echo '?')"
+    done | sort -n
+}
+
+# stat SOCKET NAME: the latest value of Kea statistic NAME over Kea's control socket
+# (perl: in every Debian installation), or "-".
+stat() {
+    perl -MIO::Socket::UNIX -e '
+        my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or do { print "-"; exit };
+        print $s "{\"command\": \"statistic-get\", \"arguments\": {\"name\": \"$ARGV[1]\"}}";
+        local $/; my $a = <$s>;
+        print $a =~ /\[\s*\[\s*(\d+)/ ? $1 : "-";' "$1" "$2" 2>/dev/null || echo -
+}
+
+# sample PID: "rss_kb fds threads maps zombies"
+sample() {
+    local pid=$1 rss threads fds maps
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+    threads=$(awk '/^Threads:/ {print $2}' "/proc/$pid/status")
+    fds=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+    maps=$(wc -l <"/proc/$pid/maps")
+    echo "$rss $fds $threads $maps $(zombies "$pid")"
+}
+
+failures=()
+fail() {
+    failures+=("$*")
+    echo "FAIL: $*" >&2
+}
+
+# run FAMILY VARIANT: one fresh Kea, perfdhcp slices until EVENTS leases; samples
+# go to $TB_DIR/samples-FAMILY-VARIANT ("t events rate rss fds threads maps zombies").
+run() {
+    local fam=$1 v=$2 cfg out rc total=0 t0 acks r s file slices=0
+    cfg="$TB_DIR/soak$fam-$v.json"
+    file="$TB_DIR/samples-$fam-$v"
+    local sock="$TB_DIR/ctrl-$fam-$v.sock" replies=pkt4-ack-sent
+    [ "$fam" = 4 ] || replies=pkt6-reply-sent
+    "tb_kea${fam}_config" "$cfg" "$(hooks_json "$v")" \
+        "$mt, \"control-socket\": {\"socket-type\": \"unix\", \"socket-name\": \"$sock\"}"
+    tb_kea_check "$fam" "$cfg"
+    tb_kea_start "$fam" "$cfg"
+    sample "$TB_KEA_PID" >"$file.start"
+    fd_list "$TB_KEA_PID" >"$file.fds-start"
+    : >"$file"
+    t0=$(date +%s)
+    tb_log "v$fam $v: $events lease events, ${slice}s slices"
+    printf '  %6s %9s %8s %9s %5s %7s %6s %7s %10s %10s\n' t events rate rss_kb fds threads maps zombies \
+        kea-replies script-runs >&2
+    while [ "$total" -lt "$events" ]; do
+        rc=0
+        # A new base MAC per slice: perfdhcp starts every run with the same clients (its
+        # -s seed does not change them), which would make every slice after the first
+        # renew the leases of the ones before instead of creating new ones.
+        slices=$((slices + 1))
+        tb_cli perfdhcp "-$fam" -l "$TB_VCLI" -r "$rate" -p "$slice" -R "$clients" \
+            -b "mac=$(printf '02:%02x:%02x:00:00:00' $((slices / 256 % 256)) $((slices % 256)))" \
+            >"$TB_DIR/perfdhcp.out" 2>&1 &
+        local pd=$!
+        # Sample in the middle of the slice: Kea busy, scripts in flight.
+        sleep "$(awk -v s="$slice" 'BEGIN {print s / 2}')"
+        s=$(sample "$TB_KEA_PID")
+        wait "$pd" || rc=$?
+        out=$(cat "$TB_DIR/perfdhcp.out")
+        # 3 = "some exchanges not completed": expected when offering more than Kea answers.
+        if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
+            echo "$out" | tail -n 20 >&2
+            tb_die "perfdhcp failed with exit code $rc (v$fam $v)"
+        fi
+        r=$(echo "$out" | awk '/^Rate:/ {print $2; exit}')
+        # The second exchange's replies: REQUEST-ACK (v4) or REQUEST-REPLY (v6).
+        acks=$(echo "$out" | awk '/Statistics for: REQUEST-(ACK|REPLY)/ {f=1} f && /^received packets:/ {print $3; exit}')
+        [ -n "$r" ] && [ -n "$acks" ] || { echo "$out" | tail -n 30 >&2; tb_die "no rate or reply count in perfdhcp's output (v$fam $v)"; }
+        kill -0 "$TB_KEA_PID" 2>/dev/null || tb_die "kea-dhcp$fam died during the v$fam $v run (see $TB_KEA_LOG)"
+        total=$((total + acks))
+        # Kea's own count of replies sent and, for ours, the script runs (events) so far:
+        # runs per reply show how many hook points each exchange fires.
+        local kr ev=-
+        kr=$(stat "$sock" "$replies")
+        is_baseline "$v" || ev=$(stat "$sock" kea-runscript.events)
+        echo "$(($(date +%s) - t0)) $total $r $s $kr $ev" >>"$file"
+        # shellcheck disable=SC2086
+        printf '  %6s %9s %8.0f %9s %5s %7s %6s %7s %10s %10s\n' "$(($(date +%s) - t0))" "$total" "$r" $s "$kr" "$ev" >&2
+    done
+    # Idle: every script ends and is reaped (bounded wait, on the condition itself).
+    local z _
+    for _ in $(seq 100); do
+        z=$(zombies "$TB_KEA_PID")
+        [ "$z" -eq 0 ] && [ "$(descendants "$TB_KEA_PID" | wc -l)" -le 1 ] && break
+        sleep 0.1
+    done
+    [ "$z" -eq 0 ] || fail "v$fam $v: $z zombies under Kea 10 s after the traffic stopped"
+    sample "$TB_KEA_PID" >"$file.idle"
+    fd_list "$TB_KEA_PID" >"$file.fds-idle"
+    if ! diff -q "$file.fds-start" "$file.fds-idle" >/dev/null; then
+        echo "v$fam $v: Kea's fds idle before (<) and after (>) the traffic:" >&2
+        diff "$file.fds-start" "$file.fds-idle" | grep '^[<>]' | sed 's/^/    /' >&2 || true
+    fi
+    tb_kea_stop
+    check "$fam" "$v"
+}
+
+is_baseline() {
+    case $1 in none | noop | noopall | alloc | kea) return 0 ;; *) return 1 ;; esac
+}
+
+# check FAMILY VARIANT: the tolerances over the samples, and our counters.
+check() {
+    local fam=$1 v=$2 file="$TB_DIR/samples-$1-$2" verdict
+    verdict=$(awk -v wp="$warmup_pct" -v rtk="$rss_tol_kb" -v rtp="$rss_tol_pct" -v ft="$fd_tol" \
+        -v tt="$thread_tol" -v mpt="$map_tol" -v zm="$zombie_max" -v rtol="$rate_tol_pct" -v ws="$warmup_seconds" \
+        -v gc="$growth_check" -v name="v$fam $v" -v per_run="$fds_per_run" -v base="$(is_baseline "$v" && echo 1 || echo 0)" \
+        -v start="$(cat "$file.start")" -v idle="$(cat "$file.idle")" '
+        { t[NR]=$1; ev[NR]=$2; rate[NR]=$3; rss[NR]=$4; fd[NR]=$5; th[NR]=$6; mp[NR]=$7; zb[NR]=$8 }
+        function med(a, from, to,   n, i, j, x, b) {
+            n = 0; for (i = from; i <= to; i++) b[++n] = a[i]
+            for (i = 2; i <= n; i++) { x = b[i]; for (j = i - 1; j >= 1 && b[j] > x; j--) b[j+1] = b[j]; b[j+1] = x }
+            return n ? (n % 2 ? b[(n+1)/2] : (b[n/2] + b[n/2+1]) / 2) : 0
+        }
+        function maxof(a, from, to,   i, m) { m = a[from]; for (i = from; i <= to; i++) if (a[i] > m) m = a[i]; return m }
+        END {
+            # A baseline (no library of ours) is shown for comparison; only ours can fail.
+            tag = base ? "note:" : "FAIL"
+            n = NR; w = int(n * wp / 100); if (w < 2) w = 2
+            while (w < n && t[w + 1] <= ws) w++
+            if (n < w + 3) {
+                printf "%s %s: only %d samples (%d warm-up); raise EVENTS or lower SLICE\n", tag, name, n, w
+                exit
+            }
+            rw = maxof(rss, 1, w); ra = maxof(rss, w+1, n); tol = rw * rtp / 100; if (tol < rtk) tol = rtk
+            printf "%s: %d samples, %d warm-up; RSS %d -> %d KB (warm-up max %d, after %d, +%d KB = %.3f KB per 1000 events)\n",
+                name, n, w, rss[1], rss[n], rw, ra, ra - rw, (ev[n] > ev[w] ? (ra - rw) * 1000 / (ev[n] - ev[w]) : 0)
+            if (gc && ra > rw + tol) printf "%s %s: RSS grew %d KB after warm-up (tolerance %d KB)\n", tag, name, ra - rw, tol
+            # fds, threads, mappings: idle after the traffic as before it; during it, fds
+            # at most the in-flight runs hold (per_run each) above the idle count.
+            split(start, s0, " "); split(idle, s1, " ")
+            printf "%s: idle before -> after: fds %d -> %d, threads %d -> %d, mappings %d -> %d, zombies %d\n",
+                name, s0[2], s1[2], s0[3], s1[3], s0[4], s1[4], s1[5]
+            if (s1[2] > s0[2] + ft) printf "%s %s: idle fds grew %d -> %d (tolerance +%d)\n", tag, name, s0[2], s1[2], ft
+            if (maxof(fd, 1, n) > s0[2] + per_run + ft) printf "%s %s: %d fds during the traffic (idle %d + in-flight bound %d + %d)\n", tag, name, maxof(fd, 1, n), s0[2], per_run, ft
+            if (maxof(th, w+1, n) > maxof(th, 1, w) + tt) printf "%s %s: threads grew %d -> %d (tolerance +%d)\n", tag, name, maxof(th, 1, w), maxof(th, w+1, n), tt
+            if (s1[3] > s0[3] + tt) printf "%s %s: idle threads grew %d -> %d (tolerance +%d)\n", tag, name, s0[3], s1[3], tt
+            if (maxof(mp, w+1, n) > maxof(mp, 1, w) + mpt) printf "%s %s: mappings grew %d -> %d (tolerance +%d)\n", tag, name, maxof(mp, 1, w), maxof(mp, w+1, n), mpt
+            if (s1[4] > s0[4] + mpt) printf "%s %s: idle mappings grew %d -> %d (tolerance +%d)\n", tag, name, s0[4], s1[4], mpt
+            if (maxof(zb, 1, n) > zm) printf "%s %s: %d zombies at one sample (at most %d)\n", tag, name, maxof(zb, 1, n), zm
+            third = int((n - w) / 3); if (third < 1) third = 1
+            first = med(rate, w+1, w+third); last = med(rate, n-third+1, n)
+            printf "%s: rate (median) first third %.0f/s, last third %.0f/s\n", name, first, last
+            if (gc && last < first * (100 - rtol) / 100) printf "%s %s: rate fell %.0f -> %.0f/s (tolerance %d%%)\n", tag, name, first, last, rtol
+        }' "$file")
+    echo "$verdict" | grep -v '^FAIL' >&2 || true
+    while IFS= read -r line; do
+        [ -n "$line" ] && fail "${line#FAIL }"
+    done < <(echo "$verdict" | grep '^FAIL' || true)
+    ! is_baseline "$v" || return 0
+    # Our counters at unload: every event started a script or was counted as dropped
+    # or failed; nothing still in flight or queued.
+    local c ev st dr ff fl qu ak rs pe
+    c=$(grep -o 'unload: counters [^@]*' "$TB_RUNSCRIPT_LOG" | tail -n 1 || true)
+    [ -n "$c" ] || { fail "v$fam $v: no counters logged at unload (see $TB_RUNSCRIPT_LOG)"; return 0; }
+    echo "v$fam $v: ${c#unload: }" >&2
+    field() { echo "$c" | grep -o " $1=[0-9]*" | cut -d= -f2; }
+    ev=$(field events) st=$(field started) dr=$(field dropped) ff=$(field failed-to-start)
+    fl=$(field in-flight) qu=$(field queued)
+    case $v in
+        worker-*)
+            # A worker answers events (acked); "started" counts its processes.
+            ak=$(field acked) rs=$(field worker-restarts) pe=$(field protocol-errors)
+            [ "$((ak + dr))" -eq "$ev" ] || fail "v$fam $v: events=$ev but acked+dropped=$((ak + dr))"
+            [ "$rs" -eq 0 ] && [ "$pe" -eq 0 ] || fail "v$fam $v: worker-restarts=$rs protocol-errors=$pe" ;;
+        *)
+            [ "$((st + dr + ff))" -eq "$ev" ] || fail "v$fam $v: events=$ev but started+dropped+failed-to-start=$((st + dr + ff))" ;;
+    esac
+    [ "$fl" -eq 0 ] && [ "$qu" -eq 0 ] || fail "v$fam $v: in-flight=$fl queued=$qu at unload"
+    [ "$ff" -eq 0 ] || fail "v$fam $v: $ff scripts failed to start"
+}
+
+tb_log "kea $(/usr/sbin/kea-dhcp4 -v), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+tb_log "ours: $ours_lib; checkout $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')"
+tb_log "variants: ${variants[*]}; families: $families; lifetime ${lifetime}s; perfdhcp -r $rate -R $clients"
+for fam in $families; do
+    case $fam in 4 | 6) ;; *) tb_die "unknown family '$fam' (4, 6)" ;; esac
+    for v in "${variants[@]}"; do
+        run "$fam" "$v"
+    done
+done
+tb_log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+echo
+echo "summary (per variant: samples after warm-up; RSS KB, fds, threads, mappings at the first and last sample; rate/s median)"
+for fam in $families; do
+    for v in "${variants[@]}"; do
+        awk -v name="v$fam $v" 'NR == 1 {f = $0} {l = $0; n = NR; r[NR] = $3}
+            END {split(f, a, " "); split(l, b, " ")
+                 printf "  %-16s %8d events %4d samples  RSS %7d -> %7d  fds %3d -> %3d  threads %2d -> %2d  maps %4d -> %4d  rate %5.0f -> %5.0f\n",
+                     name, b[2], n, a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7], a[3], b[3]}' "$TB_DIR/samples-$fam-$v"
+    done
+done
+if [ ${#failures[@]} -gt 0 ]; then
+    echo
+    echo "soak: ${#failures[@]} failures:"
+    printf '  %s\n' "${failures[@]}"
+    exit 1
+fi
+echo "soak: all variants within tolerance"
