@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::dhcp4::{Client4, Path4};
 use common::dump::Dump;
 use common::kea::{hook, perfdhcp, Family, Kea, Settings};
-use common::procs::{self, descendants, fd_count, zombies};
+use common::procs::{self, descendants, fd_count};
 use common::testbed::Testbed;
 use common::{in_netns, our_library, require_prereqs, started_runs, wait_for, HeavySlot, Scratch};
 use serde_json::json;
@@ -90,11 +90,8 @@ fn hygiene(mt: bool) {
         after_first <= base + FD_SLACK && after_second <= after_first,
         "Kea's open fds grew with script events: {base} → {after_first} → {after_second}"
     );
-    assert!(
-        zombies(kea.pid).is_empty(),
-        "zombie children of Kea: {:?}",
-        zombies(kea.pid)
-    );
+    let zombies = procs::lasting_zombies(kea.pid, Duration::from_secs(30));
+    assert!(zombies.is_empty(), "zombie children of Kea: {zombies:?}");
     assert!(kea.alive(), "Kea died:\n{}", kea.log_text());
     assert!(kea.stop(), "Kea did not stop on SIGTERM");
 }

@@ -15,6 +15,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::kea::{async_script_hook, perfdhcp, Family, Kea, Lib, Settings, DEBIAN_UNIT_CAPS};
+use common::procs::descendants;
 use common::testbed::Testbed;
 use common::{require_prereqs, wait_for, HeavySlot, Scratch};
 
@@ -152,6 +153,19 @@ fn user_tasks(uid: &str) -> usize {
     String::from_utf8_lossy(&out.stdout).lines().count()
 }
 
+/// Waits until no process is left under Kea (every script ended and was reaped); a generous
+/// deadline, since under load a 2 s script can take much longer.
+fn wait_scripts_ended(server: &Kea) {
+    let ended = wait_for(Duration::from_secs(60), || {
+        descendants(server.pid).is_empty().then_some(())
+    });
+    assert!(
+        ended.is_some(),
+        "scripts still under Kea after 60 s: {:?}",
+        descendants(server.pid)
+    );
+}
+
 #[test]
 fn process_exhaustion_is_logged_counted_and_recovered() {
     if !require_prereqs() {
@@ -222,8 +236,8 @@ fn process_exhaustion_is_logged_counted_and_recovered() {
         !out.contains("received packets: 0"),
         "Kea stopped answering:\n{out}"
     );
-    // Processes free up (the 2 s sleeps end): scripts start again.
-    std::thread::sleep(Duration::from_secs(3));
+    // Processes free up (the 2 s sleeps end and are reaped): scripts start again.
+    wait_scripts_ended(&server);
     let records = dir.join("records");
     let before = std::fs::read_to_string(&records)
         .unwrap_or_default()
@@ -240,7 +254,7 @@ fn process_exhaustion_is_logged_counted_and_recovered() {
         server.log_text()
     );
     // The recovered runs end (2 s each); then no zombie may be left.
-    std::thread::sleep(Duration::from_secs(3));
+    wait_scripts_ended(&server);
     server.assert_healthy();
     assert!(server.stop(), "Kea did not stop on SIGTERM");
     let log = server.log_text();

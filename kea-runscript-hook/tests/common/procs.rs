@@ -90,6 +90,15 @@ pub fn zombies(pid: u32) -> Vec<Proc> {
         .collect()
 }
 
+/// Zombies among the descendants of `pid` that stay: waits up to `timeout` for there to be
+/// none and returns those still there then (empty when they all went). A script that has just
+/// ended is a zombie until the reaper collects it, which under heavy load can take a while,
+/// so one look would blame a reaper that is merely late.
+pub fn lasting_zombies(pid: u32, timeout: std::time::Duration) -> Vec<Proc> {
+    super::wait_for(timeout, || zombies(pid).is_empty().then_some(()))
+        .map_or_else(|| zombies(pid), |()| Vec::new())
+}
+
 /// Processes living in the network namespace with inode `netns`, except `except`.
 pub fn in_netns(netns: u64, except: u32) -> Vec<Proc> {
     all()
