@@ -18,7 +18,9 @@
 # the installed library and example, events shown.
 #
 # Lints (rustfmt, clippy) run in the host's run only: Debian's toolchains do not ship
-# them, and formatting does not depend on Kea's version.
+# them, and formatting does not depend on Kea's version. So do the extended tests of
+# scripts/test.sh (KRS_EXTENDED: release-build e2e, fuzzing, soak): they test the library's
+# own code, which is the same against every Kea, and would multiply CI's time.
 #
 # Prints one line per version: `matrix: 2.6 ok, N tests passed` (or `FAILED`), then
 # the plain `N passed, N failed` count of versions; exits non-zero if any failed.
@@ -44,41 +46,80 @@ report() {
     else
         echo "matrix: $version FAILED (exit $status), $n tests passed; log: $log"; fail_count=$((fail_count + 1))
         # What failed, where a CI log shows it.
-        grep -E -A12 '^(---- .* stdout ----|failures:|error(\[|:))' "$log" | tail -80 | sed "s/^/    [$version] /"
+        { grep -E -A12 '^(---- .* stdout ----|failures:|error(\[|:)|(chroot|package|test\.sh|install-deps): )' "$log" || true; } |
+            tail -80 | sed "s/^/    [$version] /"
+        echo "    [$version] last lines of $log:"
+        tail -15 "$log" | sed "s/^/    [$version] /"
     fi
 }
 
-# Builds VERSION's package and checks it in a clean chroot of its release, appending to LOG;
-# prints the check's last lines.
-check_package() {
-    local version=$1 log=$2 status=0
-    scripts/package.sh --check "$version" >>"$log" 2>&1 || status=$?
-    grep -E '^(package|deb-check):' "$log" | tail -2 | sed 's/^/    /'
-    return "$status"
+# Runs phase NAME of VERSION: "$@" (a command or a function of this script) with `set -e`
+# in force, its output appended to LOG. Sets `rc` to its exit status and prints the phase's
+# wall time. Call it as a plain statement: bash ignores `set -e` in anything run from an
+# `if`, `&&` or `||` list, so a failing step inside would go unnoticed.
+step() {
+    local version=$1 name=$2 log=$3 start=$SECONDS
+    shift 3
+    echo "=== matrix: $version $name" >>"$log"
+    set +e
+    (set -e; "$@") >>"$log" 2>&1
+    rc=$?
+    set -e
+    echo "matrix: $version $name: $((SECONDS - start)) s$([ "$rc" -eq 0 ] || echo " (FAILED, exit $rc)")"
 }
 
 run_host() {
-    local log=$LOGS/2.2.log status=0
+    local log=$LOGS/2.2.log
+    : >"$log"
     echo "matrix: 2.2 on the host ($(dpkg-query -W -f '${Version}' kea-dev 2>/dev/null || echo 'kea-dev not installed yet'))"
-    scripts/test.sh >"$log" 2>&1 || status=$?
-    [ "$status" -ne 0 ] || check_package 2.2 "$log" || status=$?
-    report 2.2 "$status" "$log"
+    step 2.2 "build and tests" "$log" scripts/test.sh
+    if [ "$rc" -eq 0 ]; then
+        step 2.2 package "$log" scripts/package.sh --check 2.2
+        { grep -E '^(package|deb-check):' "$log" || true; } | tail -2 | sed 's/^/    /'
+    fi
+    report 2.2 "$rc" "$log"
 }
 
-run_chroot() {
-    local version=$1 log=$LOGS/$1.log status=0 dir=$CACHE/${SUITE[$1]}
-    ensure_chroot "$version"
-    prepare_tree "$version"
-    echo "matrix: $version in the ${SUITE[$version]} chroot (Kea $(chroot "$dir" dpkg-query -W -f '${Version}' kea-dev))"
-    # CI=true: a missing prerequisite fails instead of skipping.
-    in_chroot "$dir" '
+# The build in VERSION's chroot, apart from the tests so that each phase's time shows.
+chroot_build() {
+    in_chroot "$CACHE/${SUITE[$1]}" '
         set -euo pipefail
         cd /src
         rustc --version; cargo --version
-        scripts/test.sh
-    ' CI=true KRS_LINTS=host "${CHROOT_CARGO_VARS[@]}" >"$log" 2>&1 || status=$?
-    [ "$status" -ne 0 ] || check_package "$version" "$log" || status=$?
-    report "$version" "$status" "$log"
+        cargo build -p kea-runscript-hook
+        cargo test --workspace --no-run
+    ' "${CHROOT_CARGO_VARS[@]}"
+}
+
+# The whole suite in VERSION's chroot. CI=true: a missing prerequisite fails instead of
+# skipping.
+chroot_tests() {
+    in_chroot "$CACHE/${SUITE[$1]}" 'cd /src && scripts/test.sh' \
+        CI=true KRS_LINTS=host KRS_EXTENDED=0 "${CHROOT_CARGO_VARS[@]}"
+}
+
+run_chroot() {
+    local version=$1 log=$LOGS/$1.log dir=$CACHE/${SUITE[$1]} start=$SECONDS
+    : >"$log"
+    echo "matrix: $version in the ${SUITE[$version]} chroot $dir"
+    step "$version" "chroot (made once, then reused)" "$log" ensure_chroot "$version"
+    if [ "$rc" -eq 0 ]; then
+        echo "    Kea $(chroot "$dir" dpkg-query -W -f '${Version}' kea-dev)"
+        step "$version" "source tree and vendored crates" "$log" prepare_tree "$version"
+    fi
+    if [ "$rc" -eq 0 ]; then
+        step "$version" "build in the chroot" "$log" chroot_build "$version"
+    fi
+    if [ "$rc" -eq 0 ]; then
+        step "$version" "tests in the chroot" "$log" chroot_tests "$version"
+    fi
+    if [ "$rc" -eq 0 ]; then
+        # The tree is in place: the package build reuses it (and the chroot's build cache).
+        step "$version" package "$log" env KRS_TREE_READY=1 scripts/package.sh --check "$version"
+        { grep -E '^(package|deb-check):' "$log" || true; } | tail -2 | sed 's/^/    /'
+    fi
+    echo "matrix: $version took $((SECONDS - start)) s"
+    report "$version" "$rc" "$log"
 }
 
 versions=("$@")

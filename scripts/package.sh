@@ -42,7 +42,8 @@ if [ "$version" = 2.2 ]; then
 else
     dir=$CACHE/${SUITE[$version]}
     ensure_chroot "$version"
-    prepare_tree "$version"
+    # scripts/matrix.sh has just put the tree in place for its tests.
+    [ "${KRS_TREE_READY:-}" = 1 ] || prepare_tree "$version"
     rm -rf "$dir/build/debian"
     in_chroot "$dir" 'cd /src && scripts/lib/make-deb.sh /build/debian' \
         "${CHROOT_CARGO_VARS[@]}" >"$LOGS/package-$version.log" 2>&1 ||

@@ -25,7 +25,7 @@ declare -A LOCK=([2.6]=msrv [3.0]=committed)
 declare -A APTOPT=([2.2]="" [2.6]="" [3.0]='Acquire::Check-Valid-Until "false"')
 # What the build chroots hold: Kea (servers, headers, perfdhcp), the build tools, what the
 # end-to-end tests use, and the release's own Rust toolchain.
-BUILD_PACKAGES=kea-dhcp4-server,kea-dhcp6-server,kea-dev,kea-admin,libboost-dev,libssl-dev,g++,iproute2,procps,nftables,python3,rustc,cargo,ca-certificates
+BUILD_PACKAGES=kea-dhcp4-server,kea-dhcp6-server,kea-dev,kea-admin,libboost-dev,libssl-dev,g++,iproute2,procps,nftables,nats-server,python3,python3-venv,rustc,cargo,ca-certificates
 # What the clean chroots of the package check hold: Kea as an operator installs it, and
 # what the check drives it with.
 CLEAN_PACKAGES=kea-dhcp4-server,kea-admin,iproute2,procps
@@ -131,6 +131,7 @@ CONFIG
 }
 
 # The variables every cargo run in a build chroot gets: offline from /vendor, the build
-# directory and cargo's home kept in the chroot (/build) so reruns are incremental.
+# directory, cargo's home and the tests' Python venv kept in the chroot (/build) so reruns
+# are incremental (/src is copied afresh each run).
 CHROOT_CARGO_VARS=(CARGO_HOME=/build/cargo-home CARGO_NET_OFFLINE=true
-                   CARGO_TARGET_DIR=/build/target CARGO_BUILD_JOBS="$JOBS")
+                   CARGO_TARGET_DIR=/build/target CARGO_BUILD_JOBS="$JOBS" KRS_VENV=/build/venv)
