@@ -32,7 +32,7 @@ bool parse_as(Option::Universe universe, const std::string& text, EvalContext::P
     EvalContext context(universe);
     try {
         if (context.parseString(text, type)) {
-            tokens = context.expression;
+            tokens = compat::parsed_expression(context);
             return (true);
         }
         error = "the parser gave up";

@@ -65,5 +65,17 @@ inline void check_script_path(const std::string& path) {
 #endif
 }
 
+// The tokens an isc::eval::EvalContext parsed: its member `expression` up to 2.6,
+// `expression_` in 3.0 (renamed in the 2.7 development series; 2.6.3 and 3.0.4 verified). A
+// template, so this header needs no eval header (only eval.cc uses it).
+template <typename EvalContext>
+auto& parsed_expression(EvalContext& context) {
+#if KRS_KEA_HOOKS_VERSION >= 30000
+    return (context.expression_);
+#else
+    return (context.expression);
+#endif
+}
+
 } // namespace compat
 } // namespace kea_runscript

@@ -121,6 +121,13 @@ prepare_tree() {
         (cd "$dir/src" && CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo generate-lockfile -q)
     fi
     (cd "$dir/src" && cargo vendor -q --locked "$dir/vendor" >/dev/null)
+    # The tests' Python package (a pure wheel), fetched by the host like the crates: the
+    # chroot installs it offline (KRS_PIP_WHEELS), so it needs no registry access (nor the
+    # host's trust store) of its own.
+    local nats_py
+    nats_py=$(sed -n 's/^NATS_PY=//p' "$ROOT/scripts/install-deps.sh")
+    [ -x "$ROOT/target/venv/bin/pip" ] || "$ROOT/scripts/install-deps.sh"
+    "$ROOT/target/venv/bin/pip" download -q --no-deps -d "$dir/wheels" "$nats_py"
     cat >"$dir/src/.cargo/config.toml" <<'CONFIG'
 [source.crates-io]
 replace-with = "vendored-sources"
@@ -134,4 +141,5 @@ CONFIG
 # directory, cargo's home and the tests' Python venv kept in the chroot (/build) so reruns
 # are incremental (/src is copied afresh each run).
 CHROOT_CARGO_VARS=(CARGO_HOME=/build/cargo-home CARGO_NET_OFFLINE=true
-                   CARGO_TARGET_DIR=/build/target CARGO_BUILD_JOBS="$JOBS" KRS_VENV=/build/venv)
+                   CARGO_TARGET_DIR=/build/target CARGO_BUILD_JOBS="$JOBS" KRS_VENV=/build/venv
+                   KRS_PIP_WHEELS=/wheels)
