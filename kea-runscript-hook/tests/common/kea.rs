@@ -215,6 +215,16 @@ fn write_config(scratch: &Scratch, config: &Value) -> PathBuf {
     path
 }
 
+/// How Kea's `Pkt6::toText()` names the message type `code` (`name`): `msgtype=1(SOLICIT)` up
+/// to 2.2, `msg_type=SOLICIT (1)` in 2.6 and 3.0 (seen in 2.2.0, 2.6.3 and 3.0.4).
+pub fn pkt6_text_type(code: u8, name: &str) -> String {
+    if kea_hooks_version() >= 20600 {
+        format!("msg_type={name} ({code})")
+    } else {
+        format!("msgtype={code}({name})")
+    }
+}
+
 /// Kea's version as its hooks API number (20200, 20603, 30004, ...), from the headers the
 /// library under test was built against (kea-runscript-hook/build.rs).
 pub fn kea_hooks_version() -> u32 {
@@ -243,6 +253,9 @@ pub struct Paths {
     /// `KEA_DHCP_DATA_DIR` for Kea: the directory of a memfile lease file (Kea 2.6.3+ keeps
     /// lease files only there, default /var/lib/kea).
     pub data_dir: Option<PathBuf>,
+    /// `KEA_CONTROL_SOCKET_DIR` for Kea: the directory of the control socket (Kea 2.6.3+
+    /// makes unix control sockets only there, default /run/kea).
+    pub socket_dir: Option<PathBuf>,
     /// Kea's arguments that come before the mode (`-c`/`-t`).
     pub args: Vec<&'static str>,
 }
@@ -285,6 +298,11 @@ impl Paths {
                 .and_then(|top| top.values().next())
                 .and_then(|server| server["lease-database"]["name"].as_str())
                 .and_then(|file| Some(Path::new(file).parent()?.to_path_buf())),
+            socket_dir: config
+                .as_object()
+                .and_then(|top| top.values().next())
+                .and_then(|server| server["control-socket"]["socket-name"].as_str())
+                .and_then(|file| Some(Path::new(file).parent()?.to_path_buf())),
             args,
         }
     }
@@ -300,6 +318,9 @@ impl Paths {
         }
         if let Some(dir) = &self.data_dir {
             command.env("KEA_DHCP_DATA_DIR", dir);
+        }
+        if let Some(dir) = &self.socket_dir {
+            command.env("KEA_CONTROL_SOCKET_DIR", dir);
         }
         command
             .args(&self.args)
