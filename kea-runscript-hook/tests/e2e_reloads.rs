@@ -2,7 +2,8 @@
 //!
 //! - 100 reconfigurations while perfdhcp keeps Kea busy and scripts are in flight, over
 //!   Kea's control socket: `config-set` (changed parameters), `config-reload` (the file,
-//!   rewritten) and `libreload`, every tenth one an invalid configuration that Kea must
+//!   rewritten) and `libreload` (Kea 3.0 dropped it: a config-reload of the running
+//!   configuration instead), every tenth one an invalid configuration that Kea must
 //!   reject, the next good one working. Afterwards Kea serves, its fds, threads and
 //!   memory did not pile up, no process of ours is left, and every script run is
 //!   accounted for: the runs each engine counted at its unload add up to the runs the
@@ -158,6 +159,14 @@ fn hundred_reconfigurations_under_traffic_leak_nothing() {
                     &json!({"command": "config-set", "arguments": arguments}),
                 ),
                 "config-set",
+            )
+        } else if common::kea::kea_hooks_version() >= 30000 {
+            // Kea 3.0 has no libreload any more; what it did (load the libraries again with
+            // the running parameters) is a config-reload of the running configuration.
+            std::fs::write(&kea.config, config_of(&settings).to_string()).unwrap();
+            (
+                command(&socket, &json!({"command": "config-reload"})),
+                "config-reload of the running configuration (Kea 3.0's libreload)",
             )
         } else {
             (
