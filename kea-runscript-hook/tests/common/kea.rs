@@ -284,6 +284,16 @@ impl Paths {
             }
             entry["library"] = json!(link.to_str().expect("utf-8 path"));
         }
+        let socket_dir = config
+            .as_object()
+            .and_then(|top| top.values().next())
+            .and_then(|server| server["control-socket"]["socket-name"].as_str())
+            .and_then(|file| Some(Path::new(file).parent()?.to_path_buf()));
+        if let Some(dir) = socket_dir.as_ref().filter(|_| kea_hooks_version() >= 20600) {
+            // Kea 2.6.3 also wants the socket's directory to be exactly rwxr-x---.
+            std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o750))
+                .expect("chmod the control socket's directory");
+        }
         let args = if kea_hooks_version() >= 30000 {
             vec!["-X"]
         } else {
@@ -298,11 +308,7 @@ impl Paths {
                 .and_then(|top| top.values().next())
                 .and_then(|server| server["lease-database"]["name"].as_str())
                 .and_then(|file| Some(Path::new(file).parent()?.to_path_buf())),
-            socket_dir: config
-                .as_object()
-                .and_then(|top| top.values().next())
-                .and_then(|server| server["control-socket"]["socket-name"].as_str())
-                .and_then(|file| Some(Path::new(file).parent()?.to_path_buf())),
+            socket_dir,
             args,
         }
     }
