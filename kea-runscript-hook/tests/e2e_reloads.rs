@@ -94,7 +94,12 @@ fn hundred_reconfigurations_under_traffic_leak_nothing() {
     settings.control_socket = Some(socket.clone());
     let mut kea = Kea::start(&tb, &scratch, &settings);
     let kea_log = kea.log.clone();
-    let config_of = |settings: &Settings| settings.config(&tb.srv_if, &kea_log);
+    let hooks_dir = kea.hooks_dir().to_path_buf();
+    let config_of = |settings: &Settings| {
+        let mut config = settings.config(&tb.srv_if, &kea_log);
+        common::kea::link_libraries(&hooks_dir, &mut config);
+        config
+    };
 
     // Traffic for the whole test: new clients at a modest rate, in the background.
     let cli = tb.cli.clone();

@@ -206,6 +206,8 @@ pub struct Kea {
     pub family: Family,
     /// The configuration file Kea was started with (`config-reload` rereads it).
     pub config: PathBuf,
+    /// Where Kea takes hook libraries from (see [`link_libraries`]).
+    hooks_dir: PathBuf,
 }
 
 fn write_config(scratch: &Scratch, config: &Value) -> PathBuf {
@@ -265,25 +267,7 @@ impl Paths {
     pub fn prepare(scratch: &Scratch, config: &mut Value) -> Paths {
         let hooks_dir = scratch.join(&format!("hooks-{}", super::unique()));
         std::fs::create_dir_all(&hooks_dir).expect("hooks dir");
-        let entries = config
-            .as_object_mut()
-            .and_then(|top| top.values_mut().next())
-            .and_then(|server| server.get_mut("hooks-libraries"))
-            .and_then(Value::as_array_mut);
-        for entry in entries.into_iter().flatten() {
-            let Some(library) = entry.get("library").and_then(Value::as_str) else {
-                continue;
-            };
-            let library = PathBuf::from(library);
-            let Some(name) = library.file_name() else {
-                continue;
-            };
-            let link = hooks_dir.join(name);
-            if !link.exists() {
-                std::os::unix::fs::symlink(&library, &link).expect("link hook library");
-            }
-            entry["library"] = json!(link.to_str().expect("utf-8 path"));
-        }
+        link_libraries(&hooks_dir, config);
         let socket_dir = config
             .as_object()
             .and_then(|top| top.values().next())
@@ -334,6 +318,32 @@ impl Paths {
     }
 }
 
+/// Links every `library` of `config` into `hooks_dir` and points the entry at the link: Kea
+/// 2.6.3+ loads hook libraries only from its hooks directory (`KEA_HOOKS_PATH`, fixed when it
+/// starts), so a configuration sent to a running Kea (`config-set`, a file for
+/// `config-reload`) names its libraries the same way ([`Kea::hooks_dir`]).
+pub fn link_libraries(hooks_dir: &Path, config: &mut Value) {
+    let entries = config
+        .as_object_mut()
+        .and_then(|top| top.values_mut().next())
+        .and_then(|server| server.get_mut("hooks-libraries"))
+        .and_then(Value::as_array_mut);
+    for entry in entries.into_iter().flatten() {
+        let Some(library) = entry.get("library").and_then(Value::as_str) else {
+            continue;
+        };
+        let library = PathBuf::from(library);
+        let Some(name) = library.file_name() else {
+            continue;
+        };
+        let link = hooks_dir.join(name);
+        if !link.exists() {
+            std::os::unix::fs::symlink(&library, &link).expect("link hook library");
+        }
+        entry["library"] = json!(link.to_str().expect("utf-8 path"));
+    }
+}
+
 /// The directory of the configuration's log files (all in one, as the tests write them).
 fn log_dir(config: &Value) -> Option<PathBuf> {
     let server = config.as_object()?.values().next()?;
@@ -380,6 +390,11 @@ pub fn check_config(family: Family, scratch: &Scratch, config: &Value) -> (bool,
 }
 
 impl Kea {
+    /// The hooks directory Kea was started with (`KEA_HOOKS_PATH`; see [`link_libraries`]).
+    pub fn hooks_dir(&self) -> &Path {
+        &self.hooks_dir
+    }
+
     /// Starts Kea with `settings` in `tb`'s server namespace and waits until it serves.
     pub fn start(tb: &Testbed, scratch: &Scratch, settings: &Settings) -> Kea {
         let log = scratch.join(&format!("kea-{}.log", super::unique()));
@@ -423,6 +438,7 @@ impl Kea {
             out,
             family: settings.family,
             config: path.clone(),
+            hooks_dir: paths.hooks_dir.clone(),
         };
         let started = settings.family.started();
         let ready = wait_for(Duration::from_secs(20), || {
