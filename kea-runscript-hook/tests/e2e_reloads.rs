@@ -2,7 +2,7 @@
 //!
 //! - 100 reconfigurations while perfdhcp keeps Kea busy and scripts are in flight, over
 //!   Kea's control socket: `config-set` (changed parameters), `config-reload` (the file,
-//!   rewritten) and `libreload` (Kea 3.0 dropped it: a config-reload of the running
+//!   rewritten) and `libreload` (Kea 2.6 dropped it: a config-reload of the running
 //!   configuration instead), every tenth one an invalid configuration that Kea must
 //!   reject, the next good one working. Afterwards Kea serves, its fds, threads and
 //!   memory did not pile up, no process of ours is left, and every script run is
@@ -165,13 +165,13 @@ fn hundred_reconfigurations_under_traffic_leak_nothing() {
                 ),
                 "config-set",
             )
-        } else if common::kea::kea_hooks_version() >= 30000 {
-            // Kea 3.0 has no libreload any more; what it did (load the libraries again with
+        } else if common::kea::kea_hooks_version() >= 20600 {
+            // Kea 2.6 and 3.0 have no libreload any more; what it did (load the libraries again with
             // the running parameters) is a config-reload of the running configuration.
             std::fs::write(&kea.config, config_of(&settings).to_string()).unwrap();
             (
                 command(&socket, &json!({"command": "config-reload"})),
-                "config-reload of the running configuration (Kea 3.0's libreload)",
+                "config-reload of the running configuration (libreload before 2.6)",
             )
         } else {
             (
