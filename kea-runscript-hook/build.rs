@@ -8,7 +8,8 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process;
 
-/// Kea's libraries the shim calls into, in link order.
+/// Kea's libraries the shim calls into, in link order. `kea-dhcp++` was renamed `kea-dhcp`
+/// in Kea 2.7.7 (see [`kea_libs`]).
 const KEA_LIBS: &[&str] = &[
     "kea-hooks",
     "kea-eval",
@@ -54,12 +55,27 @@ fn main() {
         .map_or_else(|| PathBuf::from("/usr/include/kea"), PathBuf::from);
     let boost_include = env::var_os("BOOST_INCLUDE_DIR").map(PathBuf::from);
     check_prerequisites(&kea_include, boost_include.as_deref());
+    // The one build-time setting that tells the Kea versions apart: the C++ side tests it in
+    // shim/kea_compat.h, the Rust side reads it with env!("KRS_KEA_HOOKS_VERSION").
+    let hooks_header = kea_include.join("hooks/hooks.h");
+    println!("cargo:rerun-if-changed={}", hooks_header.display());
+    let hooks_version = kea_hooks_version(&hooks_header);
+    println!("cargo:rustc-env=KRS_KEA_HOOKS_VERSION={hooks_version}");
+    if hooks_version >= 30000 && !Path::new("/usr/include/openssl/ssl.h").exists() {
+        // Kea 3.0's TLS headers pull in Boost.Asio's SSL support.
+        eprintln!(
+            "error: Kea {hooks_version}'s headers need OpenSSL's (/usr/include/openssl/ssl.h). \
+             Install them with `apt-get install libssl-dev`."
+        );
+        process::exit(1);
+    }
 
     let mut build = cxx_build::bridges(BRIDGES);
     build
         .include(&shim_dir)
         .include(&kea_include)
         .std("c++17")
+        .define("KRS_KEA_HOOKS_VERSION", hooks_version.to_string().as_str())
         // Kea's own headers trip these; the shim's code is kept clean of them.
         .flag_if_supported("-Wno-unused-parameter")
         .flag_if_supported("-Wno-deprecated-declarations")
@@ -92,9 +108,50 @@ fn main() {
             Path::new(&lib_dir).display()
         );
     }
-    for lib in KEA_LIBS {
+    for lib in kea_libs(hooks_version) {
         println!("cargo:rustc-link-lib=dylib={lib}");
     }
+}
+
+/// `KEA_HOOKS_VERSION` from Kea's `hooks/hooks.h` (`const int KEA_HOOKS_VERSION = 20603;`):
+/// Kea's version as one number, e.g. 20200 for 2.2.0, 30004 for 3.0.4.
+fn kea_hooks_version(header: &Path) -> u32 {
+    let text = std::fs::read_to_string(header).unwrap_or_else(|e| {
+        eprintln!("error: cannot read {}: {e}", header.display());
+        process::exit(1)
+    });
+    let found = text.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("const int KEA_HOOKS_VERSION")?;
+        rest.trim_start_matches([' ', '='])
+            .trim_end_matches(';')
+            .trim()
+            .parse()
+            .ok()
+    });
+    found.unwrap_or_else(|| {
+        eprintln!(
+            "error: no `const int KEA_HOOKS_VERSION = N;` in {}",
+            header.display()
+        );
+        process::exit(1)
+    })
+}
+
+/// [`KEA_LIBS`] with the DHCP library under the name Kea `hooks_version` installs it, and
+/// from 3.0 on OpenSSL's: Kea 3.0's headers pull in Boost.Asio's SSL code, which calls it.
+fn kea_libs(hooks_version: u32) -> impl Iterator<Item = &'static str> {
+    let openssl: &[&str] = if hooks_version >= 30000 {
+        &["ssl", "crypto"]
+    } else {
+        &[]
+    };
+    KEA_LIBS
+        .iter()
+        .map(move |&lib| match lib {
+            "kea-dhcp++" if hooks_version >= 20707 => "kea-dhcp",
+            other => other,
+        })
+        .chain(openssl.iter().copied())
 }
 
 /// Stops the build with one message naming what to install when Kea's or Boost's headers are

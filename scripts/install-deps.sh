@@ -34,7 +34,9 @@ venv=${KRS_VENV:-$(cd "$(dirname "$0")/.." && pwd)/target/venv}
 if ! "$venv/bin/python3" -c 'import nats' 2>/dev/null; then
   echo "install-deps: creating $venv with $NATS_PY"
   /usr/bin/python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "$NATS_PY"
+  # KRS_PIP_WHEELS: a directory with the wheel, installed offline (scripts/matrix.sh's
+  # chroots get it from the host, as they get their crates).
+  "$venv/bin/pip" install -q ${KRS_PIP_WHEELS:+--no-index --find-links "$KRS_PIP_WHEELS"} "$NATS_PY"
 fi
 
 # Rust: a rustup toolchain (~/.cargo/bin) if there is one; otherwise Debian's. The

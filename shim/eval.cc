@@ -1,5 +1,7 @@
 // Kea expressions for scripts: Kea's own parser at load, Kea's own evaluator per packet.
 
+#include "kea_compat.h"
+
 #include "kea_runscript_eval.h"
 #include "kea-runscript-hook/src/eval.rs.h"
 
@@ -30,7 +32,7 @@ bool parse_as(Option::Universe universe, const std::string& text, EvalContext::P
     EvalContext context(universe);
     try {
         if (context.parseString(text, type)) {
-            tokens = context.expression;
+            tokens = compat::parsed_expression(context);
             return (true);
         }
         error = "the parser gave up";

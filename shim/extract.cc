@@ -4,6 +4,8 @@
 // in Rust from the hook-point table. Each writes its fields by the model's field names, as bytes
 // and integers only: every piece of formatting happens in Rust.
 
+#include "kea_compat.h"
+
 #include "kea_runscript_shim.h"
 #include "kea-runscript-hook/src/bridge.rs.h"
 #include "record.h"
@@ -328,11 +330,11 @@ void subnet(Record& r, const SubnetPtr& subnet, Address address) {
     r.end_map();
 }
 
-void subnet4(Record& r, const Subnet4Ptr& s) {
+void subnet4(Record& r, const compat::Subnet4Arg& s) {
     subnet(r, s, v4);
 }
 
-void subnet6(Record& r, const Subnet6Ptr& s) {
+void subnet6(Record& r, const compat::Subnet6Arg& s) {
     subnet(r, s, v6);
 }
 
@@ -627,11 +629,11 @@ rust::Vec<uint8_t> get_leases6(const CalloutHandle& handle, rust::Str name) {
 }
 
 rust::Vec<uint8_t> get_subnet4(const CalloutHandle& handle, rust::Str name) {
-    return (read<Subnet4Ptr>(handle, name, subnet4));
+    return (read<compat::Subnet4Arg>(handle, name, subnet4));
 }
 
 rust::Vec<uint8_t> get_subnet6(const CalloutHandle& handle, rust::Str name) {
-    return (read<Subnet6Ptr>(handle, name, subnet6));
+    return (read<compat::Subnet6Arg>(handle, name, subnet6));
 }
 
 rust::Vec<uint8_t> get_hwaddr(const CalloutHandle& handle, rust::Str name) {
@@ -640,6 +642,19 @@ rust::Vec<uint8_t> get_hwaddr(const CalloutHandle& handle, rust::Str name) {
 
 rust::Vec<uint8_t> get_client_id(const CalloutHandle& handle, rust::Str name) {
     return (read<ClientIdPtr>(handle, name, client_id));
+}
+
+rust::Vec<uint8_t> get_address6(const CalloutHandle& handle, rust::Str name) {
+    // Passed by value, so there is no null to tell absence by: only a missing argument is.
+    IOAddress address = IOAddress::IPV6_ZERO_ADDRESS();
+    Record r;
+    if (fetch(handle, name, address)) {
+        r.some();
+        v6(r, address);
+    } else {
+        r.none();
+    }
+    return (r.take());
 }
 
 rust::Vec<uint8_t> get_ia(const CalloutHandle& handle, rust::Str name) {

@@ -3,6 +3,10 @@
 // evaluated per packet. Also the server's address family, which the parameter checks need.
 #pragma once
 
+// First: Kea 3.0's headers need Kea's config.h before them (the cxx glue includes this header
+// before anything else).
+#include "kea_compat.h"
+
 #include <eval/token.h>
 #include <hooks/callout_handle.h>
 

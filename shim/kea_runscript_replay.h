@@ -4,6 +4,10 @@
 // extraction as for Kea's callouts turns each into an event.
 #pragma once
 
+// First: Kea 3.0's headers need Kea's config.h before them (the cxx glue includes this header
+// before anything else).
+#include "kea_compat.h"
+
 #include <dhcpsrv/lease.h>
 #include <dhcpsrv/subnet.h>
 #include <hooks/callout_handle.h>
@@ -23,8 +27,8 @@ public:
     bool v6_ = false;
     std::vector<isc::dhcp::Lease4Ptr> leases4_;
     std::vector<isc::dhcp::Lease6Ptr> leases6_;
-    std::map<isc::dhcp::SubnetID, isc::dhcp::Subnet4Ptr> subnets4_;
-    std::map<isc::dhcp::SubnetID, isc::dhcp::Subnet6Ptr> subnets6_;
+    std::map<isc::dhcp::SubnetID, compat::Subnet4Arg> subnets4_;
+    std::map<isc::dhcp::SubnetID, compat::Subnet6Arg> subnets6_;
     std::unique_ptr<isc::hooks::CalloutHandle> handle_;
 };
 

@@ -6,6 +6,10 @@
 // directly (the entry points are exported by the Rust cdylib).
 #pragma once
 
+// First: Kea 3.0's headers need Kea's config.h before them (the cxx glue includes this header
+// before anything else).
+#include "kea_compat.h"
+
 #include <dhcp/pkt4.h>
 #include <dhcp/pkt6.h>
 #include <hooks/callout_handle.h>
@@ -27,6 +31,7 @@ using isc::hooks::LibraryHandle;
 int32_t hooks_version();
 rust::String library_parameters(LibraryHandle& handle);
 rust::Vec<RawLibrary> staged_libraries();
+void check_script_path(rust::Str path);
 void register_messages(rust::Vec<rust::String> ids);
 bool staged_config_rejected();
 void mark_staged_config_rejected();
@@ -50,6 +55,7 @@ rust::Vec<uint8_t> get_subnet4(const CalloutHandle& handle, rust::Str name);
 rust::Vec<uint8_t> get_subnet6(const CalloutHandle& handle, rust::Str name);
 rust::Vec<uint8_t> get_hwaddr(const CalloutHandle& handle, rust::Str name);
 rust::Vec<uint8_t> get_client_id(const CalloutHandle& handle, rust::Str name);
+rust::Vec<uint8_t> get_address6(const CalloutHandle& handle, rust::Str name);
 rust::Vec<uint8_t> get_ia(const CalloutHandle& handle, rust::Str name);
 rust::Vec<uint8_t> get_bool(const CalloutHandle& handle, rust::Str name);
 

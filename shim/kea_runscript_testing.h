@@ -1,6 +1,10 @@
 // Test support for kea-runscript-hook's unit tests; see testing.cc.
 #pragma once
 
+// First: Kea 3.0's headers need Kea's config.h before them (the cxx glue includes this header
+// before anything else).
+#include "kea_compat.h"
+
 #include <hooks/callout_handle.h>
 
 #include "rust/cxx.h"

@@ -1,6 +1,8 @@
 // Library-level shim calls: the hooks version, the load parameters, the parameters of the
 // configuration being parsed, and the next-step status.
 
+#include "kea_compat.h"
+
 #include "kea_runscript_shim.h"
 #include "kea-runscript-hook/src/bridge.rs.h"
 
@@ -43,11 +45,15 @@ rust::Vec<RawLibrary> staged_libraries() {
     }
     for (const auto& library : staging->getHooksConfig().get()) {
         RawLibrary entry{};
-        entry.path = rust::String(library.first);
-        entry.parameters = json_or_empty_map(library.second);
+        entry.path = rust::String(compat::library_path(library));
+        entry.parameters = json_or_empty_map(compat::library_parameters(library));
         libraries.push_back(std::move(entry));
     }
     return (libraries);
+}
+
+void check_script_path(rust::Str path) {
+    compat::check_script_path(std::string(path.data(), path.size()));
 }
 
 void set_statistic(rust::Str name, int64_t value) {

@@ -5,6 +5,8 @@
 // registered with a MessageInitializer, each with the text "%1" (the text is formatted in Rust;
 // the id keeps it filterable and searchable).
 
+#include "kea_compat.h"
+
 #include "kea_runscript_shim.h"
 #include "kea-runscript-hook/src/bridge.rs.h"
 

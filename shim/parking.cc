@@ -3,6 +3,8 @@
 // of ours: Kea's unpark callback sends the response, which in single-threaded mode must happen on
 // Kea's main thread.
 
+#include "kea_compat.h"
+
 #include "kea_runscript_shim.h"
 #include "kea-runscript-hook/src/bridge.rs.h"
 

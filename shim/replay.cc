@@ -1,5 +1,7 @@
 // Snapshot of the active leases for the replay at start (see kea_runscript_replay.h).
 
+#include "kea_compat.h"
+
 #include "kea_runscript_replay.h"
 #include "kea-runscript-hook/src/replay.rs.h"
 

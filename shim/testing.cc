@@ -2,6 +2,8 @@
 // CalloutHandle and real Kea objects set as its arguments, so extraction is tested against Kea's
 // own classes without a running server. Nothing here is reachable from the entry points.
 
+#include "kea_compat.h"
+
 #include "kea_runscript_testing.h"
 #include "kea-runscript-hook/src/testing.rs.h"
 
@@ -109,13 +111,14 @@ void set_test_wrong_type(CalloutHandle& handle, rust::Str name) {
 }
 
 void set_test_subnet4(CalloutHandle& handle, rust::Str name) {
-    Subnet4Ptr subnet = Subnet4::create(IOAddress("10.0.0.0"), 8, 1000, 2000, 4000, 2);
-    subnet->setContext(isc::data::Element::fromJSON(R"({"site": "b", "floor": [1, 2]})"));
+    Subnet4Ptr created = Subnet4::create(IOAddress("10.0.0.0"), 8, 1000, 2000, 4000, 2);
+    created->setContext(isc::data::Element::fromJSON(R"({"site": "b", "floor": [1, 2]})"));
+    compat::Subnet4Arg subnet = created;
     handle.setArgument(key(name), subnet);
 }
 
 void set_test_subnet6(CalloutHandle& handle, rust::Str name) {
-    Subnet6Ptr subnet =
+    compat::Subnet6Arg subnet =
         Subnet6::create(IOAddress("2001:db8:1::"), 64, 1000, 2000, 3000, 4000, 1);
     handle.setArgument(key(name), subnet);
 }

@@ -103,8 +103,8 @@ pub struct ScriptConfig {
     /// The variables it gets (`variables`; default: [`Profile::Kea`], or
     /// [`Profile::KeaHookRunscript`] when the parameters use only kea-hook-runscript's keys).
     pub variables: Profile,
-    /// Hook points it runs at (`hook-points`; default: the profile's, Kea's 13 or
-    /// kea-hook-runscript's 19).
+    /// Hook points it runs at (`hook-points`; default: the profile's, Kea's 13 and
+    /// `addr6_register` (which only Kea 3.0 calls), or kea-hook-runscript's 19).
     pub hook_points: Vec<HookPoint>,
     /// Kill the script after this long (`timeout-ms`); `None` = never (async default).
     pub timeout: Option<Duration>,

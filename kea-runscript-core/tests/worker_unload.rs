@@ -36,7 +36,9 @@ done"#,
         wait_until("five restarts", || engine.counters().worker_restarts >= 5);
         // A keeper whose worker just exited is a zombie until the reaper collects it
         // (milliseconds, longer on a loaded machine); a lasting one fails here.
-        wait_until("no zombie children", || common::zombie_children().is_empty());
+        wait_until("no zombie children", || {
+            common::zombie_children().is_empty()
+        });
         engine.shutdown();
         drop(engine);
         assert_eq!(children(), Vec::<i32>::new());

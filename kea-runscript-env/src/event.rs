@@ -1,7 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ClientId, HookPoint, Host4, Host6, HwAddr, Ia, Lease4, Lease6, Pkt4, Pkt6, Subnet4, Subnet6,
+    ClientId, HookPoint, Host4, Host6, HwAddr, Ia, KeaVersion, Lease4, Lease6, Pkt4, Pkt6, Subnet4,
+    Subnet6,
 };
 
 /// Everything Kea passed to one callout: the hook point and its argument objects.
@@ -92,6 +93,23 @@ pub struct Event {
     /// The DHCPv6 client's host reservation in the selected subnet (as `host4`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host6: Option<Host6>,
+    /// Kea's `address6` (`addr6_register`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address6: Option<std::net::Ipv6Addr>,
+    /// Kea's `old_lease6` (`addr6_register`: the registration being replaced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_lease6: Option<Lease6>,
+    /// Kea's `new_lease6` (`addr6_register`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_lease6: Option<Lease6>,
+    /// The Kea release that passed the event: the texts follow that release's own hook
+    /// (see [`KeaVersion`]). Default: the oldest supported, 2.2.
+    #[serde(default, skip_serializing_if = "is_oldest")]
+    pub kea_version: KeaVersion,
+}
+
+fn is_oldest(version: &KeaVersion) -> bool {
+    *version == KeaVersion::OLDEST
 }
 
 impl Event {
@@ -118,6 +136,10 @@ impl Event {
             fake_allocation: None,
             host4: None,
             host6: None,
+            address6: None,
+            old_lease6: None,
+            new_lease6: None,
+            kea_version: KeaVersion::default(),
         }
     }
 }

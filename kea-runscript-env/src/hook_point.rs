@@ -50,6 +50,13 @@ pub enum Argument {
     /// caller reads `"ia_na"` when the lease type is IA_NA and `"ia_pd"` otherwise
     /// ([`Argument::kea_name`] returns `"ia_na"`; see [`Argument::kea_name_for`]).
     Ia,
+    /// `address6`: the address a client registers, rendered as `ADDRESS6`.
+    Address6,
+    /// `old_lease6`: the registration being replaced, rendered as `OLD_LEASE6_*` only when
+    /// there is one (Kea's hook renders nothing for a first registration).
+    OldLease6,
+    /// `new_lease6`: the registration, rendered as `NEW_LEASE6_*`.
+    NewLease6,
 }
 
 /// The argument table: per [`Argument`], in declaration order, Kea's argument name and the
@@ -84,6 +91,9 @@ const ARGUMENTS: &[(Argument, &str, &str)] = &[
         "DELETED_LEASES6",
     ),
     (Argument::Ia, "ia_na", "PKT6_IA"),
+    (Argument::Address6, "address6", "ADDRESS6"),
+    (Argument::OldLease6, "old_lease6", "OLD_LEASE6"),
+    (Argument::NewLease6, "new_lease6", "NEW_LEASE6"),
 ];
 
 impl Argument {
@@ -137,20 +147,22 @@ struct HookPointInfo {
     arguments: &'static [Argument],
 }
 
-/// The hook-point table: calls `$callback! { rows }` with one row per hook point, Kea's 13
-/// first, then the extended ones, `load`, `unload`.
+/// The hook-point table: calls `$callback! { rows }` with one row per hook point, Kea's 14
+/// first (13 in Kea 2.x, plus `addr6_register` from 3.0 on), then the extended ones, `load`,
+/// `unload`.
 ///
 /// A row is `Variant = name { callout, kea_default, skip, drop, arguments }` with doc
 /// comments in front:
 /// - `callout`: whether Kea calls a callout of that name (false for the library's own `load`
 ///   and `unload`);
-/// - `kea_default`: whether Kea's `libdhcp_run_script.so` (2.2) serves it;
+/// - `kea_default`: whether Kea's `libdhcp_run_script.so` serves it (in any release: a
+///   release that lacks the hook point never calls it);
 /// - `skip`, `drop`: whether Kea acts on that next step set by a callout there. The table
 ///   follows Kea's code (the status each call site tests after its callouts), not only its
 ///   documentation. `pkt4_send`/`pkt6_send` honour SKIP only as "do not pack the response;
 ///   the callout built the wire form itself", which a script cannot do, so SKIP counts as
 ///   not honoured there (Kea would send an empty packet);
-/// - `arguments`: the Kea arguments rendered, in rendering order. Kea's 13 hook points list
+/// - `arguments`: the Kea arguments rendered, in rendering order. Kea's hook points list
 ///   exactly the arguments its hook renders, in its order; the extended ones list Kea's
 ///   callout arguments (queries before responses).
 ///
@@ -224,6 +236,14 @@ macro_rules! hook_point_table {
             Lease6Decline = lease6_decline {
                 callout: true, kea_default: true, skip: true, drop: true,
                 arguments: [Query6, Lease6],
+            }
+            /// `addr6_register`: a DHCPv6 client registers an address it chose itself
+            /// (ADDR-REG-INFORM, RFC 9686). Kea 3.0 and later; earlier releases never call
+            /// it, so it is in the default set of every build. SKIP keeps the registration
+            /// out of the lease database, DROP drops the query.
+            Addr6Register = addr6_register {
+                callout: true, kea_default: true, skip: true, drop: true,
+                arguments: [Query6, Address6, OldLease6, NewLease6],
             }
             /// `pkt4_receive`: a DHCPv4 query was received and parsed.
             Pkt4Receive = pkt4_receive {
@@ -327,7 +347,7 @@ macro_rules! define_hook_points {
 
 hook_point_table!(define_hook_points);
 
-/// Every hook point, in table order (Kea's 13 first).
+/// Every hook point, in table order (Kea's 14 first).
 const ALL_HOOK_POINTS: [HookPoint; HOOK_POINTS.len()] = {
     let mut all = [HookPoint::Load; HOOK_POINTS.len()];
     let mut i = 0;
@@ -339,7 +359,8 @@ const ALL_HOOK_POINTS: [HookPoint; HOOK_POINTS.len()] = {
 };
 
 impl HookPoint {
-    /// Every hook point, Kea's 13 default ones first, then the extended ones, `load`, `unload`.
+    /// Every hook point, Kea's 14 default ones first (13 in Kea 2.x, plus `addr6_register`
+    /// from 3.0 on), then the extended ones, the replays, `load`, `unload`.
     pub const ALL: &'static [HookPoint] = &ALL_HOOK_POINTS;
 
     fn info(self) -> &'static HookPointInfo {
@@ -370,7 +391,8 @@ impl HookPoint {
         matches!(self, HookPoint::Lease4Replay | HookPoint::Lease6Replay)
     }
 
-    /// True for the 13 hook points served by Kea's own `libdhcp_run_script.so`.
+    /// True for the hook points served by Kea's own `libdhcp_run_script.so`: 13 in Kea 2.x,
+    /// and `addr6_register` from 3.0 on (which earlier releases never call).
     pub fn kea_default(self) -> bool {
         self.info().kea_default
     }
@@ -454,7 +476,7 @@ mod tests {
     }
 
     #[test]
-    fn kea_default_is_kea_13() {
+    fn kea_default_is_keas_hook_points() {
         let defaults: Vec<_> = HookPoint::ALL
             .iter()
             .filter(|hp| hp.kea_default())
@@ -475,7 +497,8 @@ mod tests {
                 "lease6_recover",
                 "leases6_committed",
                 "lease6_release",
-                "lease6_decline"
+                "lease6_decline",
+                "addr6_register"
             ]
         );
     }

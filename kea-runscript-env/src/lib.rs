@@ -54,6 +54,7 @@ struct ReadmeDoctests;
 mod event;
 pub mod format;
 mod hook_point;
+mod kea_version;
 mod model;
 mod profile;
 mod render;
@@ -61,6 +62,7 @@ pub mod surrogateescape;
 
 pub use event::Event;
 pub use hook_point::{Argument, HookPoint, NextSteps, UnknownHookPoint};
+pub use kea_version::KeaVersion;
 pub use model::{
     ClientId, DhcpOption, Duid, Host4, Host6, HwAddr, HwAddrLengthError, Ia, Lease4, Lease6,
     LeaseState, LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6, Text, Utf8Pieces,

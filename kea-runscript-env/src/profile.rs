@@ -95,7 +95,7 @@ impl Profile {
     }
 
     /// The hook points a script of this profile runs at when its configuration names none:
-    /// Kea's 13 ([`HookPoint::kea_default`]) or kea-hook-runscript's 19 callouts, in
+    /// Kea's 14 ([`HookPoint::kea_default`]) or kea-hook-runscript's 19 callouts, in
     /// [`HookPoint::ALL`] order.
     pub fn default_hook_points(self) -> Vec<HookPoint> {
         HookPoint::ALL
@@ -180,7 +180,8 @@ mod tests {
         for missing in ["leases4_committed", "leases6_committed", "load", "unload"] {
             assert!(!names.contains(&missing), "{missing}");
         }
-        assert_eq!(Profile::Kea.default_hook_points().len(), 13);
+        // Kea 2.x's 13 and addr6_register, which only Kea 3.0 calls.
+        assert_eq!(Profile::Kea.default_hook_points().len(), 14);
     }
 
     #[test]

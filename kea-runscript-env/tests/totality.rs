@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use kea_runscript_env::{
-    render, render_extras, render_options, ClientId, DhcpOption, Duid, Event, Extras, HookPoint,
-    Host4, Host6, HwAddr, Ia, Lease4, Lease6, LeaseState, LeaseType, Pkt4, Pkt6, Profile, Proto,
-    Relay6, Subnet4, Subnet6, Text,
+    render, render_extras, render_options, Argument, ClientId, DhcpOption, Duid, Event, Extras,
+    HookPoint, Host4, Host6, HwAddr, Ia, Lease4, Lease6, LeaseState, LeaseType, Pkt4, Pkt6,
+    Profile, Proto, Relay6, Subnet4, Subnet6, Text,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -287,6 +287,26 @@ fn event() -> impl Strategy<Value = Event> {
     })
 }
 
+/// `addr6_register` events (Kea 3.0): its own objects, under each supported release.
+fn registration() -> impl Strategy<Value = Event> {
+    (
+        pkt6(),
+        proptest::option::of(any::<[u8; 16]>()),
+        proptest::option::of(lease6()),
+        proptest::option::of(lease6()),
+        proptest::sample::select(&[20200u32, 20603, 30004][..]),
+    )
+        .prop_map(|(query6, address6, old_lease6, new_lease6, version)| {
+            let mut event = Event::new(HookPoint::Addr6Register);
+            event.query6 = query6;
+            event.address6 = address6.map(Ipv6Addr::from);
+            event.old_lease6 = old_lease6;
+            event.new_lease6 = new_lease6;
+            event.kea_version = kea_runscript_env::KeaVersion::from_hooks_version(version);
+            event
+        })
+}
+
 fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -294,28 +314,45 @@ fn is_valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// The properties of [`render`] for any event: valid, unique names, no NUL, deterministic,
+/// and exactly its hook point's arguments rendered.
+fn well_formed(event: &Event) -> Result<(), TestCaseError> {
+    let vars = render(event);
+    let mut seen = HashSet::new();
+    for (name, value) in &vars {
+        prop_assert!(is_valid_name(name), "bad name {:?}", name);
+        prop_assert!(!value.contains(&0), "NUL in value of {}", name);
+        prop_assert!(seen.insert(name.as_str()), "{} rendered twice", name);
+    }
+    prop_assert_eq!(render(event), vars.clone());
+    // Every argument's prefix leads at least one variable (but an absent old_lease6,
+    // for which Kea's hook renders nothing), and nothing else appears.
+    for argument in event.hook_point.arguments() {
+        if *argument == Argument::OldLease6 && event.old_lease6.is_none() {
+            prop_assert!(!vars.iter().any(|(n, _)| n.starts_with(argument.prefix())));
+            continue;
+        }
+        prop_assert!(vars.iter().any(|(n, _)| n.starts_with(argument.prefix())));
+    }
+    prop_assert!(vars.iter().all(|(n, _)| event
+        .hook_point
+        .arguments()
+        .iter()
+        .any(|a| n.starts_with(a.prefix()))));
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
     fn any_event_renders_well_formed(event in event()) {
-        let vars = render(&event);
-        let mut seen = HashSet::new();
-        for (name, value) in &vars {
-            prop_assert!(is_valid_name(name), "bad name {:?}", name);
-            prop_assert!(!value.contains(&0), "NUL in value of {}", name);
-            prop_assert!(seen.insert(name.as_str()), "{} rendered twice", name);
-        }
-        prop_assert_eq!(render(&event), vars.clone());
-        // Every argument's prefix leads at least one variable, and nothing else appears.
-        for argument in event.hook_point.arguments() {
-            prop_assert!(vars.iter().any(|(n, _)| n.starts_with(argument.prefix())));
-        }
-        prop_assert!(vars.iter().all(|(n, _)| event
-            .hook_point
-            .arguments()
-            .iter()
-            .any(|a| n.starts_with(a.prefix()))));
+        well_formed(&event)?;
+    }
+
+    #[test]
+    fn any_registration_renders_well_formed(event in registration()) {
+        well_formed(&event)?;
     }
 
     #[test]

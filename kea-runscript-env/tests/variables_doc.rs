@@ -200,6 +200,15 @@ fn argument_docs(argument: Argument) -> (&'static [FieldDocs], &'static str) {
             "",
         ),
         Argument::Ia => (&[IA], "the query's IA option"),
+        Argument::Address6 => (
+            &[&[("", "IPv6 address", "the address the client registers")]],
+            "",
+        ),
+        Argument::OldLease6 => (
+            LEASE6,
+            "the registration it replaces (only if there is one)",
+        ),
+        Argument::NewLease6 => (LEASE6, "the registration"),
     }
 }
 
@@ -266,6 +275,8 @@ fn describe(hook_point: HookPoint) -> Vec<Row> {
         let query6_option = matches!(argument, Argument::Query6) && key.starts_with("_OPTION_");
         let kea = if !hook_point.kea_default() || key == "_OPTION_82_SUB_OPTION_<code>" {
             "no"
+        } else if hook_point == HookPoint::Addr6Register {
+            "no (Kea ≥ 3.0 sets it)"
         } else if query6_option {
             "no (Kea ≥ 2.7 sets it)"
         } else {

@@ -35,6 +35,9 @@ pub mod ffi {
         fn library_parameters(handle: Pin<&mut LibraryHandle>) -> Result<String>;
         /// The `hooks-libraries` of the configuration Kea is parsing (empty outside parsing).
         fn staged_libraries() -> Result<Vec<RawLibrary>>;
+        /// Errs, naming the allowed directory, when the Kea built against restricts where
+        /// hook scripts may live (3.0 on) and `path` is not there; passes otherwise.
+        fn check_script_path(path: &str) -> Result<()>;
         /// Registers the message ids with Kea's logging, each with the text `%1` (once; later
         /// calls do nothing). Kea takes them out of its dictionary again when it closes the
         /// library.
@@ -75,6 +78,9 @@ pub mod ffi {
         fn get_hwaddr(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
         /// Argument of type `ClientIdPtr`, as a record of its model.
         fn get_client_id(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        /// Argument of type `IOAddress` (by value), as a record of an `Option<Ipv6Addr>`:
+        /// its 16 bytes (an IPv4 address IPv4-mapped).
+        fn get_address6(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
         /// Argument of type `Option6IAPtr`, as a record of its model.
         fn get_ia(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
         /// Argument of type `bool`, as a record of its model.

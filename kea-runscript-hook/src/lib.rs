@@ -41,6 +41,30 @@ use bridge::ffi::{self, CalloutHandle, LibraryHandle};
 use kea_runscript_core::log::Severity;
 use kea_runscript_core::Engine;
 
+/// The Kea release this library is built against, from `KEA_HOOKS_VERSION` in the installed
+/// `hooks/hooks.h` (build.rs): events carry it so scripts get that release's texts.
+pub const KEA_VERSION: kea_runscript_env::KeaVersion =
+    kea_runscript_env::KeaVersion::from_hooks_version(decimal(env!("KRS_KEA_HOOKS_VERSION")));
+
+/// A decimal number at compile time (build.rs writes only digits).
+const fn decimal(digits: &str) -> u32 {
+    let digits = digits.as_bytes();
+    let (mut value, mut i) = (0, 0);
+    while i < digits.len() {
+        value = value * 10 + (digits[i] - b'0') as u32;
+        i += 1;
+    }
+    value
+}
+
+/// A new event for `hook_point` from the Kea release built against, so that it renders that
+/// release's texts.
+fn new_event(hook_point: HookPoint) -> Event {
+    let mut event = Event::new(hook_point);
+    event.kea_version = KEA_VERSION;
+    event
+}
+
 /// The engine of the loaded library: set by `load`, taken by `unload`. Callouts clone the
 /// `Arc` under a short read lock, so `unload` never frees an engine a callout still uses.
 static ENGINE: RwLock<Option<Arc<Engine>>> = RwLock::new(None);
@@ -118,7 +142,7 @@ fn guarded(
 /// Runs the script(s) for a `load`/`unload` event, if the configuration selects that hook point.
 fn run_library_event(engine: &Engine, hook_point: HookPoint) {
     if engine.wants(hook_point) {
-        let _ = engine.handle(&Event::new(hook_point));
+        let _ = engine.handle(&new_event(hook_point));
     }
 }
 
@@ -253,6 +277,8 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
         let parameters = ffi::library_parameters(unsafe { Pin::new_unchecked(handle) })
             .map_err(|e| format!("reading parameters: {e}"))?;
         let (config, expressions) = checked_config(&parameters)?;
+        // In load only, as Kea 3.0's own hook checks it: `kea-dhcpX -t` passes, a start fails.
+        check_script_paths(&config)?;
         let engine = Engine::new(config, Arc::new(logging::KeaLog)).map_err(|e| e.to_string())?;
         let engine = Arc::new(engine);
         // Installed before the engine that uses them, so no callout of it runs without them.
@@ -295,6 +321,18 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
         stats::publish(&engine)?;
         Ok(0)
     })
+}
+
+/// Applies the Kea version's rule on where hook scripts may live, as Kea's own run-script
+/// hook does in its `load`: none before 3.0; from 3.0 on only directly in Kea's scripts
+/// directory (`/usr/share/kea/scripts`, or `KEA_HOOK_SCRIPTS_PATH`; `kea-dhcpX -X` lifts it).
+/// Kea's own checker decides, so its overrides apply unchanged.
+fn check_script_paths(config: &kea_runscript_core::Config) -> Result<(), String> {
+    for script in &config.scripts {
+        let path = script.path.to_string_lossy();
+        ffi::check_script_path(&path).map_err(|e| format!("script {path}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Kea: unload the library. Runs the `unload` scripts if selected, then shuts the engine
@@ -666,6 +704,12 @@ mod tests {
         assert_eq!(version(), ffi::hooks_version());
         assert!(version() >= 20200, "built against Kea 2.2 or later");
         assert_eq!(multi_threading_compatible(), 1);
+    }
+
+    #[test]
+    fn build_time_kea_version_is_the_headers_one() {
+        // build.rs parsed hooks.h for Rust; the C++ side compiled the header's constant.
+        assert_eq!(KEA_VERSION.hooks_version() as i32, ffi::hooks_version());
     }
 
     #[test]

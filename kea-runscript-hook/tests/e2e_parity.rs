@@ -182,6 +182,9 @@ fn parity(family: Family, mt: bool, sync: bool) {
         Family::V6 => {
             scenario::v6_clients(&tb);
             scenario::v6_two_hop_client(&tb);
+            if common::kea::kea_hooks_version() >= 30000 {
+                scenario::v6_registrations(&tb);
+            }
             burst(&["-6", "-e", "address-and-prefix"]);
             burst(&[
                 "-6",
@@ -202,6 +205,14 @@ fn parity(family: Family, mt: bool, sync: bool) {
         "too few events from Kea's hook: {}",
         kea.len()
     );
+    if family == Family::V6 && common::kea::kea_hooks_version() >= 30000 {
+        // The registrations reached Kea's hook too, so parity covers addr6_register.
+        let registrations = kea.iter().filter(|r| r.hook == "addr6_register").count();
+        assert_eq!(
+            registrations, 2,
+            "Kea 3.0's hook must see both registrations"
+        );
+    }
     assert_parity(&kea, &ours);
     if family == Family::V6 {
         // The comparison covered a two-hop relay: client E's REQUEST reached both hooks
@@ -253,7 +264,7 @@ fn parity(family: Family, mt: bool, sync: bool) {
         assert_eq!(with_raw(&kea), with_raw(&ours), "events with D's host name");
     }
     // Not only the totals: each hook point the traffic causes fired, for both, and no other.
-    let expected: BTreeSet<&str> = match family {
+    let mut expected: BTreeSet<&str> = match family {
         Family::V4 => [
             "leases4_committed",
             "lease4_renew",
@@ -274,6 +285,9 @@ fn parity(family: Family, mt: bool, sync: bool) {
         ]
         .into(),
     };
+    if family == Family::V6 && common::kea::kea_hooks_version() >= 30000 {
+        expected.insert("addr6_register");
+    }
     for (who, records) in [("Kea's hook", &kea), ("ours", &ours)] {
         let fired: BTreeSet<&str> = records.iter().map(|r| r.hook.as_str()).collect();
         assert_eq!(fired, expected, "hook points that fired for {who}");

@@ -2,7 +2,8 @@
 //!
 //! - 100 reconfigurations while perfdhcp keeps Kea busy and scripts are in flight, over
 //!   Kea's control socket: `config-set` (changed parameters), `config-reload` (the file,
-//!   rewritten) and `libreload`, every tenth one an invalid configuration that Kea must
+//!   rewritten) and `libreload` (Kea 2.6 dropped it: a config-reload of the running
+//!   configuration instead), every tenth one an invalid configuration that Kea must
 //!   reject, the next good one working. Afterwards Kea serves, its fds, threads and
 //!   memory did not pile up, no process of ours is left, and every script run is
 //!   accounted for: the runs each engine counted at its unload add up to the runs the
@@ -93,7 +94,12 @@ fn hundred_reconfigurations_under_traffic_leak_nothing() {
     settings.control_socket = Some(socket.clone());
     let mut kea = Kea::start(&tb, &scratch, &settings);
     let kea_log = kea.log.clone();
-    let config_of = |settings: &Settings| settings.config(&tb.srv_if, &kea_log);
+    let hooks_dir = kea.hooks_dir().to_path_buf();
+    let config_of = |settings: &Settings| {
+        let mut config = settings.config(&tb.srv_if, &kea_log);
+        common::kea::link_libraries(&hooks_dir, &mut config);
+        config
+    };
 
     // Traffic for the whole test: new clients at a modest rate, in the background.
     let cli = tb.cli.clone();
@@ -158,6 +164,14 @@ fn hundred_reconfigurations_under_traffic_leak_nothing() {
                     &json!({"command": "config-set", "arguments": arguments}),
                 ),
                 "config-set",
+            )
+        } else if common::kea::kea_hooks_version() >= 20600 {
+            // Kea 2.6 and 3.0 have no libreload any more; what it did (load the libraries again with
+            // the running parameters) is a config-reload of the running configuration.
+            std::fs::write(&kea.config, config_of(&settings).to_string()).unwrap();
+            (
+                command(&socket, &json!({"command": "config-reload"})),
+                "config-reload of the running configuration (libreload before 2.6)",
             )
         } else {
             (

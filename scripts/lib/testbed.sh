@@ -227,12 +227,55 @@ $(tb_kea_common_json kea-dhcp6 "$TB_DIR/kea6.log" "$2" "${3:-}")
 JSON
 }
 
+# Kea 2.6.3 and later load hook libraries only from one directory (KEA_HOOKS_PATH) and
+# write log files only into one (KEA_LOG_FILE_DIR: $TB_DIR here), and Kea 3.0 runs hook
+# scripts only from its scripts directory unless started with -X. The libraries here live
+# apart (target/, Kea's own) and the scripts in the tree, so each library of FILE outside
+# Kea's hooks directory is linked into $TB_DIR/hooks and FILE points there (then
+# KEA_HOOKS_PATH names it), and Kea 3.0 gets -X unless TB_KEA_X=0 (the package check runs
+# Kea as an operator would).
+tb_kea_paths() {
+    local file=$1 lib link
+    TB_KEA_ENV=(KEA_LOG_FILE_DIR="$TB_DIR")
+    for lib in $(grep -o '"library": *"[^"]*"' "$file" | sed 's/.*"\([^"]*\)"$/\1/'); do
+        [ "$(dirname "$lib")" != /usr/lib/x86_64-linux-gnu/kea/hooks ] || continue
+        mkdir -p "$TB_DIR/hooks"
+        link="$TB_DIR/hooks/$(basename "$lib")"
+        [ "$lib" = "$link" ] && continue
+        ln -sfn "$lib" "$link"
+        sed -i "s|\"$lib\"|\"$link\"|" "$file"
+    done
+    if [ -d "$TB_DIR/hooks" ]; then
+        # Kea's own libraries of FILE are linked too, as KEA_HOOKS_PATH is the only place.
+        for lib in $(grep -o '"library": *"/usr/lib/x86_64-linux-gnu/kea/hooks/[^"]*"' "$file" |
+                     sed 's/.*"\([^"]*\)"$/\1/'); do
+            link="$TB_DIR/hooks/$(basename "$lib")"
+            ln -sfn "$lib" "$link"
+            sed -i "s|\"$lib\"|\"$link\"|" "$file"
+        done
+        TB_KEA_ENV+=(KEA_HOOKS_PATH="$TB_DIR/hooks")
+    fi
+    TB_KEA_ARGS=()
+    if [ "${TB_KEA_X:-1}" != 0 ] && tb_kea_3; then
+        TB_KEA_ARGS=(-X)
+    fi
+}
+
+# True when the installed Kea is 3.0 or later (hook scripts only from its scripts directory).
+tb_kea_3() {
+    case $(/usr/sbin/kea-dhcp4 -v 2>/dev/null) in
+        1.* | 2.*) return 1 ;;
+        *) return 0 ;;
+    esac
+}
+
 # tb_kea_check 4|6 FILE: kea-dhcp -t (also loads the hook libraries).
 tb_kea_check() {
     local v=$1 file=$2 out
+    tb_kea_paths "$file"
     # In the server namespace: the config names the veth.
     if ! out=$(ip netns exec "$TB_SRV" env KEA_PIDFILE_DIR="$TB_DIR/run" KEA_LOCKFILE_DIR="$TB_DIR/run" \
-               "/usr/sbin/kea-dhcp$v" -t "$file" 2>&1); then
+               "${TB_KEA_ENV[@]}" "/usr/sbin/kea-dhcp$v" "${TB_KEA_ARGS[@]}" -t "$file" 2>&1); then
         echo "$out" | tail -n 20 >&2
         tb_die "kea-dhcp$v rejected $file (see above)"
     fi
@@ -244,12 +287,14 @@ tb_kea_check() {
 tb_kea_start() {
     local v=$1 file=$2 port
     [ "$v" = 4 ] && port=67 || port=547
+    tb_kea_paths "$file"
     TB_KEA_LOG="$TB_DIR/kea$v.log"
     TB_RUNSCRIPT_LOG="$TB_DIR/kea$v-runscript.log"
     : >"$TB_KEA_LOG"
     : >"$TB_RUNSCRIPT_LOG"
     ip netns exec "$TB_SRV" env KEA_PIDFILE_DIR="$TB_DIR/run" KEA_LOCKFILE_DIR="$TB_DIR/run" \
-        "/usr/sbin/kea-dhcp$v" -c "$file" >>"$TB_DIR/kea$v.stdout" 2>&1 &
+        "${TB_KEA_ENV[@]}" "/usr/sbin/kea-dhcp$v" "${TB_KEA_ARGS[@]}" -c "$file" \
+        >>"$TB_DIR/kea$v.stdout" 2>&1 &
     TB_KEA_PID=$!
     TB_KEA_PIDS+=("$TB_KEA_PID")
     local _ wait=${TB_KEA_START_WAIT:-10}

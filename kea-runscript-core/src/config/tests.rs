@@ -129,7 +129,8 @@ fn kea_single_script_form_gets_defaults() {
             .filter(|hp| hp.kea_default())
             .collect::<Vec<_>>()
     );
-    assert_eq!(script.hook_points.len(), 13);
+    // Kea 2.x's 13 and Kea 3.0's addr6_register.
+    assert_eq!(script.hook_points.len(), 14);
     assert_eq!(script.timeout, None);
     assert!(script.env.is_empty());
     assert_eq!(
@@ -216,38 +217,39 @@ fn the_profile_follows_the_keys_and_brings_its_defaults() {
         (r#"{"script": "/s", "wait": true}"#, Khr, true, None, 19),
         (r#"{"script": "/s", "wait": false}"#, Khr, false, None, 19),
         (r#"{"wait": false, "script": "/s"}"#, Khr, false, None, 19),
-        // Any key of ours: Kea's profile and our defaults, as before (aliases stay aliases).
-        (r#"{"name": "/s"}"#, Kea, false, None, 13),
-        (r#"{"name": "/s", "wait": true}"#, Kea, true, Some(2000), 13),
+        // Any key of ours: Kea's profile and our defaults, as before (aliases stay aliases);
+        // Kea's 14 hook points (13 in Kea 2.x, and addr6_register, which only Kea 3.0 calls).
+        (r#"{"name": "/s"}"#, Kea, false, None, 14),
+        (r#"{"name": "/s", "wait": true}"#, Kea, true, Some(2000), 14),
         (
             r#"{"script": "/s", "sync": true}"#,
             Kea,
             true,
             Some(2000),
-            13,
+            14,
         ),
         (
             r#"{"script": "/s", "wait": true, "timeout-ms": 500}"#,
             Kea,
             true,
             Some(500),
-            13,
+            14,
         ),
         (
             r#"{"script": "/s", "env": {"A": "1"}}"#,
             Kea,
             false,
             None,
-            13,
+            14,
         ),
-        (r#"{"scripts": [{"script": "/s"}]}"#, Kea, false, None, 13),
+        (r#"{"scripts": [{"script": "/s"}]}"#, Kea, false, None, 14),
         // "variables" chooses explicitly, with that profile's defaults.
         (
             r#"{"script": "/s", "variables": "kea"}"#,
             Kea,
             false,
             None,
-            13,
+            14,
         ),
         (
             r#"{"name": "/s", "variables": "kea-hook-runscript"}"#,

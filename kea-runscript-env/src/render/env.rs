@@ -1,7 +1,7 @@
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::{format, Text};
+use crate::{format, KeaVersion, Text};
 
 /// The variables rendered so far and the current name prefix.
 ///
@@ -10,6 +10,8 @@ use crate::{format, Text};
 pub(crate) struct Env {
     vars: Vec<(String, Text)>,
     name: String,
+    /// The Kea release whose hook's texts the renderers use (lease states, message types).
+    pub(crate) kea: KeaVersion,
 }
 
 impl Env {
@@ -18,6 +20,7 @@ impl Env {
         Env {
             vars: Vec::with_capacity(vars),
             name: String::with_capacity(64),
+            kea: KeaVersion::default(),
         }
     }
 

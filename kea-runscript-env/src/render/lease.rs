@@ -2,7 +2,7 @@
 
 use super::env::Env;
 use super::scalar;
-use crate::format::{lease_state_text, lease_type_text};
+use crate::format::lease_type_text;
 use crate::{HwAddr, Lease4, Lease6, LeaseState, Text};
 
 /// The fields Kea renders for both lease families between the address and the id.
@@ -44,7 +44,10 @@ fn lease_core(env: &mut Env, lease: Option<LeaseCore<'_>>) {
     });
     env.word(
         "_STATE",
-        lease.as_ref().map(|l| lease_state_text(l.state)).as_deref(),
+        lease
+            .as_ref()
+            .map(|l| env.kea.lease_state_text(l.state))
+            .as_deref(),
     );
     env.int("_SUBNET_ID", lease.as_ref().map(|l| u64::from(l.subnet_id)));
     env.int(

@@ -34,6 +34,7 @@ pub use options::render_options;
 pub fn render(event: &Event) -> Vec<(String, Text)> {
     // A v4 query with option 82 plus a lease renders ~45 variables.
     let mut env = Env::with_capacity(48);
+    env.kea = event.kea_version;
     for &argument in event.hook_point.arguments() {
         env.scoped(argument.prefix(), |env| {
             render_argument(env, argument, event)
@@ -74,5 +75,13 @@ fn render_argument(env: &mut Env, argument: Argument, event: &Event) {
             lease::leases(env, event.deleted_leases6.as_deref(), lease::lease6)
         }
         Argument::Ia => scalar::ia(env, event.ia.as_ref()),
+        Argument::Address6 => env.ipv6("", event.address6),
+        // Kea's hook renders the replaced registration only when there is one.
+        Argument::OldLease6 => {
+            if let Some(lease) = &event.old_lease6 {
+                lease::lease6(env, Some(lease));
+            }
+        }
+        Argument::NewLease6 => lease::lease6(env, event.new_lease6.as_ref()),
     }
 }

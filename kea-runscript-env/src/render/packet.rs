@@ -2,7 +2,7 @@
 
 use super::env::Env;
 use super::scalar;
-use crate::format::{option82_sub_options, pkt4_type_name, pkt6_type_name};
+use crate::format::{option82_sub_options, pkt4_type_name};
 use crate::{Pkt4, Pkt6, Proto};
 
 /// Relay agent information option (82).
@@ -61,7 +61,7 @@ fn option82(env: &mut Env, payload: &[u8]) {
 }
 
 pub(crate) fn pkt6(env: &mut Env, pkt: Option<&Pkt6>) {
-    env.word("_TYPE", pkt.map(|p| pkt6_type_name(p.msg_type)));
+    env.word("_TYPE", pkt.map(|p| env.kea.pkt6_type_name(p.msg_type)));
     env.int("_TXID", pkt.map(|p| u64::from(p.transid)));
     env.ipv6("_LOCAL_ADDR", pkt.map(|p| p.local_addr));
     env.int("_LOCAL_PORT", pkt.map(|p| u64::from(p.local_port)));

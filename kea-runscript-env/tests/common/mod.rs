@@ -232,6 +232,7 @@ fn query6_type(hook_point: HookPoint) -> u8 {
         HookPoint::Lease6Release => 8,
         HookPoint::Lease6Decline => 9,
         HookPoint::Pkt6Receive | HookPoint::Subnet6Select => 1,
+        HookPoint::Addr6Register => 36,
         _ => 3,
     }
 }
@@ -290,6 +291,21 @@ pub fn full_event(hook_point: HookPoint) -> Event {
     event.remove_lease = Some(true);
     event.fake_allocation = Some(false);
     add_extras(&mut event);
+    // A second registration of one address, as Kea 3.0 (the first release with the hook
+    // point) passes it: both leases in state 4, `registered`, IAID 0.
+    let registered = |valid_lifetime| {
+        let mut lease = self::lease6(LeaseType::Na, 0x77);
+        lease.iaid = 0;
+        lease.state = LeaseState::from_raw(4);
+        lease.valid_lifetime = valid_lifetime;
+        lease
+    };
+    event.address6 = Some(registered(0).address);
+    event.old_lease6 = Some(registered(1800));
+    event.new_lease6 = Some(registered(3600));
+    if hook_point == HookPoint::Addr6Register {
+        event.kea_version = kea_runscript_env::KeaVersion::from_hooks_version(30000);
+    }
     event
 }
 
@@ -394,5 +410,9 @@ pub fn arguments_only(event: Event) -> Event {
     // The reservations go with the query they are looked up for.
     built.host4 = event.host4.filter(|_| keep(A::Query4));
     built.host6 = event.host6.filter(|_| keep(A::Query6));
+    built.address6 = event.address6.filter(|_| keep(A::Address6));
+    built.old_lease6 = event.old_lease6.filter(|_| keep(A::OldLease6));
+    built.new_lease6 = event.new_lease6.filter(|_| keep(A::NewLease6));
+    built.kea_version = event.kea_version;
     built
 }

@@ -20,6 +20,10 @@ pub const REPLY: u8 = 7;
 pub const RELEASE: u8 = 8;
 /// DHCPv6 message type DECLINE.
 pub const DECLINE: u8 = 9;
+/// ADDR-REG-INFORM (RFC 9686; Kea 3.0 and later).
+pub const ADDR_REG_INFORM: u8 = 36;
+/// ADDR-REG-REPLY.
+pub const ADDR_REG_REPLY: u8 = 37;
 /// DHCPv6 message type RELAY_FORW.
 pub const RELAY_FORW: u8 = 12;
 /// DHCPv6 message type RELAY_REPL.

@@ -64,6 +64,11 @@ pub struct Settings {
     pub decline_probation: u32,
     /// The hooks-libraries entries.
     pub hooks: Vec<Value>,
+    /// Run Kea as Debian's unit does (user `_kea`) with these ambient capabilities
+    /// (`setpriv` names, e.g. `net_raw`) instead of as root.
+    pub kea_user_caps: Option<Vec<&'static str>>,
+    /// RLIMIT_NPROC (soft and hard) Kea starts with: how many tasks its user may have.
+    pub nproc_limit: Option<usize>,
     /// Keep the leases in this memfile CSV (none: in memory only).
     pub lease_file: Option<PathBuf>,
     /// Kea's global `parked-packet-limit` (none: Kea's default, 256).
@@ -102,6 +107,28 @@ pub fn merge(base: &mut Value, patch: &Value) {
     }
 }
 
+/// The ambient capabilities Debian's kea-dhcp4-server.service gives Kea (all of Kea 2.2, 2.6
+/// and 3.0): `User=_kea`, `AmbientCapabilities=CAP_NET_BIND_SERVICE CAP_NET_RAW`.
+pub const DEBIAN_UNIT_CAPS: &[&str] = &["net_bind_service", "net_raw"];
+
+/// The `setpriv` command line that runs a program as `_kea` holding `caps` as ambient
+/// capabilities, as systemd does for Debian's unit.
+pub fn as_kea_user(caps: &[&str]) -> Vec<String> {
+    let list = caps
+        .iter()
+        .map(|c| format!("+{c}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    vec![
+        "setpriv".into(),
+        "--reuid=_kea".into(),
+        "--regid=_kea".into(),
+        "--init-groups".into(),
+        format!("--inh-caps={list}"),
+        format!("--ambient-caps={list}"),
+    ]
+}
+
 impl Settings {
     /// Long lifetimes and probation; tests shorten them as needed.
     pub fn new(family: Family, mt: bool, hooks: Vec<Value>) -> Settings {
@@ -111,6 +138,8 @@ impl Settings {
             valid_lifetime: 3600,
             decline_probation: 3600,
             hooks,
+            kea_user_caps: None,
+            nproc_limit: None,
             lease_file: None,
             parked_packet_limit: None,
             control_socket: None,
@@ -216,6 +245,8 @@ pub struct Kea {
     pub family: Family,
     /// The configuration file Kea was started with (`config-reload` rereads it).
     pub config: PathBuf,
+    /// Where Kea takes hook libraries from (see [`link_libraries`]).
+    hooks_dir: PathBuf,
 }
 
 fn write_config(scratch: &Scratch, config: &Value) -> PathBuf {
@@ -225,10 +256,167 @@ fn write_config(scratch: &Scratch, config: &Value) -> PathBuf {
     path
 }
 
+/// How Kea's `Pkt6::toText()` names the message type `code` (`name`): `msgtype=1(SOLICIT)` up
+/// to 2.2, `msg_type=SOLICIT (1)` in 2.6 and 3.0 (seen in 2.2.0, 2.6.3 and 3.0.4).
+pub fn pkt6_text_type(code: u8, name: &str) -> String {
+    if kea_hooks_version() >= 20600 {
+        format!("msg_type={name} ({code})")
+    } else {
+        format!("msgtype={code}({name})")
+    }
+}
+
+/// Kea's version as its hooks API number (20200, 20603, 30004, ...), from the headers the
+/// library under test was built against (kea-runscript-hook/build.rs).
+pub fn kea_hooks_version() -> u32 {
+    env!("KRS_KEA_HOOKS_VERSION")
+        .parse()
+        .expect("build.rs writes a number")
+}
+
+/// Where Kea looks for hook libraries, scripts and log files, as it is started for a test.
+///
+/// Kea 2.6.3 and later load hook libraries only from one directory (`KEA_HOOKS_PATH`,
+/// default /usr/lib/x86_64-linux-gnu/kea/hooks), and the tests load two that live apart
+/// (Kea's own and ours in target/): each configured library is linked into one directory of
+/// the scratch dir and `KEA_HOOKS_PATH` names it. They also write log files only into one
+/// directory (`KEA_LOG_FILE_DIR`, default /var/log/kea): the directory of the configured log
+/// files. Kea 3.0 also runs hook scripts only from one directory; the tests keep each script
+/// next to its output in its own directory, so they start Kea 3.0 with `-X` (Kea's switch
+/// that lifts these restrictions), except `e2e_paths`, which tests the restriction itself.
+pub struct Paths {
+    /// `KEA_HOOKS_PATH` for Kea.
+    pub hooks_dir: PathBuf,
+    /// `KEA_LOG_FILE_DIR` for Kea: the directory of the configuration's log files.
+    pub log_dir: Option<PathBuf>,
+    /// `KEA_HOOK_SCRIPTS_PATH` for Kea, if set (Kea 3.0's hook-script directory).
+    pub scripts_dir: Option<PathBuf>,
+    /// `KEA_DHCP_DATA_DIR` for Kea: the directory of a memfile lease file (Kea 2.6.3+ keeps
+    /// lease files only there, default /var/lib/kea).
+    pub data_dir: Option<PathBuf>,
+    /// `KEA_CONTROL_SOCKET_DIR` for Kea: the directory of the control socket (Kea 2.6.3+
+    /// makes unix control sockets only there, default /run/kea).
+    pub socket_dir: Option<PathBuf>,
+    /// Kea's arguments that come before the mode (`-c`/`-t`).
+    pub args: Vec<&'static str>,
+}
+
+impl Paths {
+    /// Links every `library` of `config` into `scratch`/hooks-N and points the entry there.
+    pub fn prepare(scratch: &Scratch, config: &mut Value) -> Paths {
+        let hooks_dir = scratch.join(&format!("hooks-{}", super::unique()));
+        std::fs::create_dir_all(&hooks_dir).expect("hooks dir");
+        link_libraries(&hooks_dir, config);
+        let socket_dir = config
+            .as_object()
+            .and_then(|top| top.values().next())
+            .and_then(|server| server["control-socket"]["socket-name"].as_str())
+            .and_then(|file| Some(Path::new(file).parent()?.to_path_buf()));
+        if let Some(dir) = socket_dir.as_ref().filter(|_| kea_hooks_version() >= 20600) {
+            // Kea 2.6.3 also wants the socket's directory to be exactly rwxr-x---.
+            std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o750))
+                .expect("chmod the control socket's directory");
+        }
+        let args = if kea_hooks_version() >= 30000 {
+            vec!["-X"]
+        } else {
+            vec![]
+        };
+        Paths {
+            hooks_dir,
+            log_dir: log_dir(config),
+            scripts_dir: None,
+            data_dir: config
+                .as_object()
+                .and_then(|top| top.values().next())
+                .and_then(|server| server["lease-database"]["name"].as_str())
+                .and_then(|file| Some(Path::new(file).parent()?.to_path_buf())),
+            socket_dir,
+            args,
+        }
+    }
+
+    /// Adds the environment and the leading arguments to `command` (Kea's binary is the
+    /// last argument given so far).
+    pub fn apply<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        if let Some(dir) = &self.log_dir {
+            command.env("KEA_LOG_FILE_DIR", dir);
+        }
+        if let Some(dir) = &self.scripts_dir {
+            command.env("KEA_HOOK_SCRIPTS_PATH", dir);
+        }
+        if let Some(dir) = &self.data_dir {
+            command.env("KEA_DHCP_DATA_DIR", dir);
+        }
+        if let Some(dir) = &self.socket_dir {
+            command.env("KEA_CONTROL_SOCKET_DIR", dir);
+        }
+        command
+            .args(&self.args)
+            .env("KEA_HOOKS_PATH", &self.hooks_dir)
+    }
+}
+
+/// Links every `library` of `config` into `hooks_dir` and points the entry at the link: Kea
+/// 2.6.3+ loads hook libraries only from its hooks directory (`KEA_HOOKS_PATH`, fixed when it
+/// starts), so a configuration sent to a running Kea (`config-set`, a file for
+/// `config-reload`) names its libraries the same way ([`Kea::hooks_dir`]).
+pub fn link_libraries(hooks_dir: &Path, config: &mut Value) {
+    let entries = config
+        .as_object_mut()
+        .and_then(|top| top.values_mut().next())
+        .and_then(|server| server.get_mut("hooks-libraries"))
+        .and_then(Value::as_array_mut);
+    for entry in entries.into_iter().flatten() {
+        let Some(library) = entry.get("library").and_then(Value::as_str) else {
+            continue;
+        };
+        let library = PathBuf::from(library);
+        let Some(name) = library.file_name() else {
+            continue;
+        };
+        let link = hooks_dir.join(name);
+        if !link.exists() {
+            std::os::unix::fs::symlink(&library, &link).expect("link hook library");
+        }
+        entry["library"] = json!(link.to_str().expect("utf-8 path"));
+    }
+}
+
+/// The directory of the configuration's log files (all in one, as the tests write them).
+fn log_dir(config: &Value) -> Option<PathBuf> {
+    let server = config.as_object()?.values().next()?;
+    let outputs = server
+        .get("loggers")?
+        .as_array()?
+        .iter()
+        .filter_map(|logger| logger.get("output_options")?.as_array())
+        .flatten()
+        .filter_map(|option| option.get("output")?.as_str())
+        .filter(|output| output.starts_with('/'));
+    let mut dirs: Vec<PathBuf> = outputs
+        .filter_map(|output| Some(Path::new(output).parent()?.to_path_buf()))
+        .collect();
+    dirs.dedup();
+    assert!(
+        dirs.len() <= 1,
+        "Kea 2.6+ takes log files from one directory: {dirs:?}"
+    );
+    dirs.pop()
+}
+
+/// Writes `config` for a Kea run as the tests start it: see [`Paths`].
+fn write_launch_config(scratch: &Scratch, config: &Value) -> (PathBuf, Paths) {
+    let mut config = config.clone();
+    let paths = Paths::prepare(scratch, &mut config);
+    (write_config(scratch, &config), paths)
+}
+
 /// `kea-dhcpX -t config`: whether Kea accepts the configuration, and all it printed.
 pub fn check_config(family: Family, scratch: &Scratch, config: &Value) -> (bool, String) {
-    let path = write_config(scratch, config);
-    let out = Command::new(family.binary())
+    let (path, paths) = write_launch_config(scratch, config);
+    let out = paths
+        .apply(&mut Command::new(family.binary()))
         .arg("-t")
         .arg(&path)
         .env("KEA_PIDFILE_DIR", &scratch.path)
@@ -241,17 +429,38 @@ pub fn check_config(family: Family, scratch: &Scratch, config: &Value) -> (bool,
 }
 
 impl Kea {
+    /// The hooks directory Kea was started with (`KEA_HOOKS_PATH`; see [`link_libraries`]).
+    pub fn hooks_dir(&self) -> &Path {
+        &self.hooks_dir
+    }
+
     /// Starts Kea with `settings` in `tb`'s server namespace and waits until it serves.
     pub fn start(tb: &Testbed, scratch: &Scratch, settings: &Settings) -> Kea {
         let log = scratch.join(&format!("kea-{}.log", super::unique()));
         let out = scratch.join(&format!("kea-{}.out", super::unique()));
         let config = settings.config(&tb.srv_if, &log);
-        let path = write_config(scratch, &config);
+        let (path, paths) = write_launch_config(scratch, &config);
         let out_file = std::fs::File::create(&out).expect("kea output file");
-        let child = Command::new("ip")
-            .args(["netns", "exec", &tb.srv])
-            .args(&settings.wrapper)
-            .args([settings.family.binary(), "-c"])
+        let mut user: Vec<String> = settings
+            .nproc_limit
+            .map(|n| vec!["prlimit".into(), format!("--nproc={n}:{n}")])
+            .unwrap_or_default();
+        user.extend(
+            settings
+                .kea_user_caps
+                .as_deref()
+                .map(as_kea_user)
+                .unwrap_or_default(),
+        );
+        user.extend(settings.wrapper.iter().cloned());
+        let child = paths
+            .apply(
+                Command::new("ip")
+                    .args(["netns", "exec", &tb.srv])
+                    .args(&user)
+                    .arg(settings.family.binary()),
+            )
+            .arg("-c")
             .arg(&path)
             .env("KEA_PIDFILE_DIR", &scratch.path)
             .env("KEA_LOCKFILE_DIR", &scratch.path)
@@ -269,6 +478,7 @@ impl Kea {
             out,
             family: settings.family,
             config: path.clone(),
+            hooks_dir: paths.hooks_dir.clone(),
         };
         let started = settings.family.started();
         let ready = wait_for(Duration::from_secs(20), || {
@@ -421,8 +631,22 @@ pub fn start_outcome(
     config: &Value,
     log: &Path,
 ) -> (bool, String) {
-    let path = write_config(scratch, config);
-    let mut child = Command::new(family.binary())
+    start_outcome_with(family, scratch, config, log, |_| {})
+}
+
+/// [`start_outcome`] with the launch [`Paths`] adjusted by `adjust` (e.g. Kea 3.0 without
+/// `-X`, with a `KEA_HOOK_SCRIPTS_PATH`).
+pub fn start_outcome_with(
+    family: Family,
+    scratch: &Scratch,
+    config: &Value,
+    log: &Path,
+    adjust: impl FnOnce(&mut Paths),
+) -> (bool, String) {
+    let (path, mut paths) = write_launch_config(scratch, config);
+    adjust(&mut paths);
+    let mut child = paths
+        .apply(&mut Command::new(family.binary()))
         .arg("-c")
         .arg(&path)
         .env("KEA_PIDFILE_DIR", &scratch.path)

@@ -107,6 +107,22 @@ impl Testbed {
                     .then_some(())
             });
             assert!(running.is_some(), "{dev} in {ns} did not come up");
+            // The kernel adds the link-local address a moment after the link is up; Kea's
+            // DHCPv6 socket binds to it and fails without it (seen on Kea 2.6 in a chroot).
+            let link_local = super::wait_for(std::time::Duration::from_secs(10), || {
+                let out = Command::new("ip")
+                    .args([
+                        "-n", ns, "-6", "-o", "addr", "show", "dev", dev, "scope", "link",
+                    ])
+                    .output()
+                    .ok()?;
+                let text = String::from_utf8_lossy(&out.stdout);
+                (text.contains("fe80::") && !text.contains("tentative")).then_some(())
+            });
+            assert!(
+                link_local.is_some(),
+                "{dev} in {ns} got no link-local address"
+            );
         }
         tb
     }
