@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::kea::{hook, perfdhcp, Family, Kea, Settings};
+use common::kea::{hook, perfdhcp, write_launch_config, Family, Kea, Paths, Settings};
 use common::testbed::Testbed;
 use common::{missing_prereq, our_library, require_prereqs, wait_for, HeavySlot, Scratch};
 use serde_json::{json, Value};
@@ -232,11 +232,20 @@ fn addresses(out: &Path, name: &str) -> Vec<String> {
 
 /// Runs `kea-dhcp4 <args>` as `user` with `caps` in `netns` until it exits (30 s at most);
 /// returns whether it succeeded and all it printed plus the log.
-fn kea_until_exit(netns: &str, wrapper: &[String], args: &[&str], s: &Setup) -> (bool, String) {
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", netns])
-        .args(wrapper)
-        .arg(Family::V4.binary())
+fn kea_until_exit(
+    netns: &str,
+    wrapper: &[String],
+    paths: &Paths,
+    args: &[&str],
+    s: &Setup,
+) -> (bool, String) {
+    let mut child = paths
+        .apply(
+            Command::new("ip")
+                .args(["netns", "exec", netns])
+                .args(wrapper)
+                .arg(Family::V4.binary()),
+        )
         .args(args)
         .env("KEA_PIDFILE_DIR", &s.scratch.path)
         .env("KEA_LOCKFILE_DIR", &s.scratch.path)
@@ -318,11 +327,12 @@ fn debian_grant_routes_fail_and_asking_for_net_admin_fails_load() {
         )],
     );
     let config = settings.config(&tb.srv_if, &s.scratch.join("refused.log"));
-    let path = s.scratch.join("refused.json");
-    std::fs::write(&path, config.to_string()).unwrap();
+    // Written as Kea::start writes its configs, so that Kea 2.6.3+ finds the library in
+    // its hooks path.
+    let (path, paths) = write_launch_config(&s.scratch, &config);
     let path = path.to_str().unwrap();
     for mode in ["-t", "-c"] {
-        let (ok, text) = kea_until_exit(&tb.srv, &wrapper, &[mode, path], &s);
+        let (ok, text) = kea_until_exit(&tb.srv, &wrapper, &paths, &[mode, path], &s);
         let text =
             text + &std::fs::read_to_string(s.scratch.join("refused.log")).unwrap_or_default();
         assert!(

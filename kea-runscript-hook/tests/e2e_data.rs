@@ -108,7 +108,13 @@ fn v4_classes_contexts_and_reservation_with_multi_threading() {
     // The reserved client: its classes (the vendor class Kea derives from option 60, the
     // class whose test matches, KNOWN, the reservation's class), the subnet's and the
     // lease's contexts and the reservation.
-    let lease_context = compact(&json!({"ISC": {"relay-agent-info": hex_upper(&opt82)}}));
+    // Kea 2.2 keeps option 82 as a string; later releases as its "sub-options".
+    let relay_agent_info = if common::kea::kea_hooks_version() >= 20400 {
+        json!({"sub-options": hex_upper(&opt82)})
+    } else {
+        json!(hex_upper(&opt82))
+    };
+    let lease_context = compact(&json!({"ISC": {"relay-agent-info": relay_agent_info}}));
     let host = [
         ("HOST4_HOSTNAME", "res-host.example"),
         ("HOST4_IPV4_ADDRESS", "10.0.0.77"),

@@ -406,7 +406,9 @@ fn log_dir(config: &Value) -> Option<PathBuf> {
 }
 
 /// Writes `config` for a Kea run as the tests start it: see [`Paths`].
-fn write_launch_config(scratch: &Scratch, config: &Value) -> (PathBuf, Paths) {
+/// Writes `config` for a Kea started by the test itself, with the path set-up that
+/// Kea's release needs (see [`Paths`]); apply the returned `Paths` to its command.
+pub fn write_launch_config(scratch: &Scratch, config: &Value) -> (PathBuf, Paths) {
     let mut config = config.clone();
     let paths = Paths::prepare(scratch, &mut config);
     (write_config(scratch, &config), paths)
