@@ -354,7 +354,7 @@ void ia(Record& r, const Option6IAPtr& option) {
 // Reads argument `name` as a `Ptr` and writes it with `write`: absent when Kea did not set the
 // argument or set a null pointer.
 template <typename Ptr, typename Write>
-rust::Vec<uint8_t> read(const CalloutHandle& handle, rust::Str name, Write write) {
+RecordBytes read(const CalloutHandle& handle, rust::Str name, Write write) {
     Ptr value;
     Record r;
     if (fetch(handle, name, value)) {
@@ -572,7 +572,7 @@ void host6(Record& r, const ConstHostPtr& host) {
 
 } // namespace
 
-rust::Vec<uint8_t> get_host4(const CalloutHandle& handle, uint32_t subnet_id) {
+RecordBytes get_host4(const CalloutHandle& handle, uint32_t subnet_id) {
     Pkt4Ptr query;
     Record r;
     if (!fetch(handle, "query4", query) || !query) {
@@ -588,7 +588,7 @@ rust::Vec<uint8_t> get_host4(const CalloutHandle& handle, uint32_t subnet_id) {
     return (r.take());
 }
 
-rust::Vec<uint8_t> get_host6(const CalloutHandle& handle, uint32_t subnet_id) {
+RecordBytes get_host6(const CalloutHandle& handle, uint32_t subnet_id) {
     Pkt6Ptr query;
     Record r;
     if (!fetch(handle, "query6", query) || !query) {
@@ -604,47 +604,47 @@ rust::Vec<uint8_t> get_host6(const CalloutHandle& handle, uint32_t subnet_id) {
     return (r.take());
 }
 
-rust::Vec<uint8_t> get_pkt4(const CalloutHandle& handle, rust::Str name) {
+RecordBytes get_pkt4(const CalloutHandle& handle, rust::Str name) {
     return (read<Pkt4Ptr>(handle, name, pkt4));
 }
 
-rust::Vec<uint8_t> get_pkt6(const CalloutHandle& handle, rust::Str name) {
+RecordBytes get_pkt6(const CalloutHandle& handle, rust::Str name) {
     return (read<Pkt6Ptr>(handle, name, pkt6));
 }
 
-rust::Vec<uint8_t> get_lease4(const CalloutHandle& handle, rust::Str name) {
+RecordBytes get_lease4(const CalloutHandle& handle, rust::Str name) {
     return (read<Lease4Ptr>(handle, name, lease4));
 }
 
-rust::Vec<uint8_t> get_lease6(const CalloutHandle& handle, rust::Str name) {
+RecordBytes get_lease6(const CalloutHandle& handle, rust::Str name) {
     return (read<Lease6Ptr>(handle, name, lease6));
 }
 
-rust::Vec<uint8_t> get_leases4(const CalloutHandle& handle, rust::Str name) {
+RecordBytes get_leases4(const CalloutHandle& handle, rust::Str name) {
     return (read<Lease4CollectionPtr>(handle, name, leases4));
 }
 
-rust::Vec<uint8_t> get_leases6(const CalloutHandle& handle, rust::Str name) {
+RecordBytes get_leases6(const CalloutHandle& handle, rust::Str name) {
     return (read<Lease6CollectionPtr>(handle, name, leases6));
 }
 
-rust::Vec<uint8_t> get_subnet4(const CalloutHandle& handle, rust::Str name) {
+RecordBytes get_subnet4(const CalloutHandle& handle, rust::Str name) {
     return (read<compat::Subnet4Arg>(handle, name, subnet4));
 }
 
-rust::Vec<uint8_t> get_subnet6(const CalloutHandle& handle, rust::Str name) {
+RecordBytes get_subnet6(const CalloutHandle& handle, rust::Str name) {
     return (read<compat::Subnet6Arg>(handle, name, subnet6));
 }
 
-rust::Vec<uint8_t> get_hwaddr(const CalloutHandle& handle, rust::Str name) {
+RecordBytes get_hwaddr(const CalloutHandle& handle, rust::Str name) {
     return (read<HWAddrPtr>(handle, name, hwaddr));
 }
 
-rust::Vec<uint8_t> get_client_id(const CalloutHandle& handle, rust::Str name) {
+RecordBytes get_client_id(const CalloutHandle& handle, rust::Str name) {
     return (read<ClientIdPtr>(handle, name, client_id));
 }
 
-rust::Vec<uint8_t> get_address6(const CalloutHandle& handle, rust::Str name) {
+RecordBytes get_address6(const CalloutHandle& handle, rust::Str name) {
     // Passed by value, so there is no null to tell absence by: only a missing argument is.
     IOAddress address = IOAddress::IPV6_ZERO_ADDRESS();
     Record r;
@@ -657,11 +657,11 @@ rust::Vec<uint8_t> get_address6(const CalloutHandle& handle, rust::Str name) {
     return (r.take());
 }
 
-rust::Vec<uint8_t> get_ia(const CalloutHandle& handle, rust::Str name) {
+RecordBytes get_ia(const CalloutHandle& handle, rust::Str name) {
     return (read<Option6IAPtr>(handle, name, ia));
 }
 
-rust::Vec<uint8_t> get_bool(const CalloutHandle& handle, rust::Str name) {
+RecordBytes get_bool(const CalloutHandle& handle, rust::Str name) {
     bool value = false;
     Record r;
     if (fetch(handle, name, value)) {

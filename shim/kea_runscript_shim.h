@@ -16,6 +16,7 @@
 #include <hooks/library_handle.h>
 
 #include "rust/cxx.h"
+#include "record.h"
 
 #include <cstdint>
 #include <memory>
@@ -30,6 +31,7 @@ using isc::hooks::LibraryHandle;
 // Library-level calls.
 int32_t hooks_version();
 rust::String library_parameters(LibraryHandle& handle);
+bool register_callout(LibraryHandle& handle, rust::Str hook, size_t callout);
 rust::Vec<RawLibrary> staged_libraries();
 void check_script_path(rust::Str path);
 void register_messages(rust::Vec<rust::String> ids);
@@ -45,24 +47,24 @@ void set_status(CalloutHandle& handle, int32_t next_step);
 // Argument extraction, one function per Kea object type, as a record (record.h) of the model's
 // fields. An argument that is not set or holds a null pointer is written as absent; one of
 // another C++ type throws.
-rust::Vec<uint8_t> get_pkt4(const CalloutHandle& handle, rust::Str name);
-rust::Vec<uint8_t> get_pkt6(const CalloutHandle& handle, rust::Str name);
-rust::Vec<uint8_t> get_lease4(const CalloutHandle& handle, rust::Str name);
-rust::Vec<uint8_t> get_lease6(const CalloutHandle& handle, rust::Str name);
-rust::Vec<uint8_t> get_leases4(const CalloutHandle& handle, rust::Str name);
-rust::Vec<uint8_t> get_leases6(const CalloutHandle& handle, rust::Str name);
-rust::Vec<uint8_t> get_subnet4(const CalloutHandle& handle, rust::Str name);
-rust::Vec<uint8_t> get_subnet6(const CalloutHandle& handle, rust::Str name);
-rust::Vec<uint8_t> get_hwaddr(const CalloutHandle& handle, rust::Str name);
-rust::Vec<uint8_t> get_client_id(const CalloutHandle& handle, rust::Str name);
-rust::Vec<uint8_t> get_address6(const CalloutHandle& handle, rust::Str name);
-rust::Vec<uint8_t> get_ia(const CalloutHandle& handle, rust::Str name);
-rust::Vec<uint8_t> get_bool(const CalloutHandle& handle, rust::Str name);
+RecordBytes get_pkt4(const CalloutHandle& handle, rust::Str name);
+RecordBytes get_pkt6(const CalloutHandle& handle, rust::Str name);
+RecordBytes get_lease4(const CalloutHandle& handle, rust::Str name);
+RecordBytes get_lease6(const CalloutHandle& handle, rust::Str name);
+RecordBytes get_leases4(const CalloutHandle& handle, rust::Str name);
+RecordBytes get_leases6(const CalloutHandle& handle, rust::Str name);
+RecordBytes get_subnet4(const CalloutHandle& handle, rust::Str name);
+RecordBytes get_subnet6(const CalloutHandle& handle, rust::Str name);
+RecordBytes get_hwaddr(const CalloutHandle& handle, rust::Str name);
+RecordBytes get_client_id(const CalloutHandle& handle, rust::Str name);
+RecordBytes get_address6(const CalloutHandle& handle, rust::Str name);
+RecordBytes get_ia(const CalloutHandle& handle, rust::Str name);
+RecordBytes get_bool(const CalloutHandle& handle, rust::Str name);
 
 // The host reservation of the client of `query4` / `query6` for subnet `subnet_id`, looked up
 // in Kea's HostMgr by the configured identifiers; absent when there is none.
-rust::Vec<uint8_t> get_host4(const CalloutHandle& handle, uint32_t subnet_id);
-rust::Vec<uint8_t> get_host6(const CalloutHandle& handle, uint32_t subnet_id);
+RecordBytes get_host4(const CalloutHandle& handle, uint32_t subnet_id);
+RecordBytes get_host6(const CalloutHandle& handle, uint32_t subnet_id);
 
 // Kea's own toText() dump of a Pkt6Ptr / Lease4Ptr / Lease6Ptr argument ("" when absent).
 rust::String get_pkt6_text(const CalloutHandle& handle, rust::Str name);

@@ -9,6 +9,7 @@
 #include <cc/data.h>
 #include <dhcpsrv/cfgmgr.h>
 #include <hooks/hooks.h>
+#include <hooks/server_hooks.h>
 #include <stats/stats_mgr.h>
 
 #include <string>
@@ -30,6 +31,16 @@ int32_t hooks_version() {
 
 rust::String library_parameters(LibraryHandle& handle) {
     return (json_or_empty_map(handle.getParameters()));
+}
+
+bool register_callout(LibraryHandle& handle, rust::Str hook, size_t callout) {
+    const std::string name(hook);
+    // A hook point of a later Kea (addr6_register before 3.0): nothing calls it here.
+    if (isc::hooks::ServerHooks::getServerHooks().findIndex(name) < 0) {
+        return (false);
+    }
+    handle.registerCallout(name, reinterpret_cast<isc::hooks::CalloutPtr>(callout));
+    return (true);
 }
 
 rust::Vec<RawLibrary> staged_libraries() {

@@ -7,8 +7,14 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <vector>
 
 namespace kea_runscript {
+
+// A finished record, handed to Rust whole. Written in a std::vector, not a rust::Vec: each
+// push to a rust::Vec is a call across the bridge, a few thousand of them per packet.
+using RecordBytes = std::unique_ptr<std::vector<uint8_t>>;
 
 class Record {
 public:
@@ -50,7 +56,7 @@ public:
     void begin_seq() { tag('['); }
     void end_seq() { tag(']'); }
 
-    rust::Vec<uint8_t> take() { return (std::move(out_)); }
+    RecordBytes take() { return (std::make_unique<std::vector<uint8_t>>(std::move(out_))); }
 
 private:
     void tag(char t) { out_.push_back(static_cast<uint8_t>(t)); }
@@ -60,7 +66,7 @@ private:
         }
     }
 
-    rust::Vec<uint8_t> out_;
+    std::vector<uint8_t> out_;
 };
 
 } // namespace kea_runscript

@@ -33,6 +33,14 @@ pub mod ffi {
         fn hooks_version() -> i32;
         /// The library's `parameters` map as JSON text (`"{}"` when absent).
         fn library_parameters(handle: Pin<&mut LibraryHandle>) -> Result<String>;
+        /// Registers the callout at address `callout` (an `extern "C" fn(*mut CalloutHandle)
+        /// -> c_int`) for hook point `hook` of this library. False, and nothing registered,
+        /// when this Kea has no such hook point.
+        fn register_callout(
+            handle: Pin<&mut LibraryHandle>,
+            hook: &str,
+            callout: usize,
+        ) -> Result<bool>;
         /// The `hooks-libraries` of the configuration Kea is parsing (empty outside parsing).
         fn staged_libraries() -> Result<Vec<RawLibrary>>;
         /// Errs, naming the allowed directory, when the Kea built against restricts where
@@ -59,38 +67,38 @@ pub mod ffi {
         fn set_status(handle: Pin<&mut CalloutHandle>, next_step: i32) -> Result<()>;
 
         /// Argument of type `Pkt4Ptr`, as a record of its model.
-        fn get_pkt4(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        fn get_pkt4(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// Argument of type `Pkt6Ptr`, as a record of its model.
-        fn get_pkt6(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        fn get_pkt6(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// Argument of type `Lease4Ptr`, as a record of its model.
-        fn get_lease4(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        fn get_lease4(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// Argument of type `Lease6Ptr`, as a record of its model.
-        fn get_lease6(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        fn get_lease6(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// Argument of type `Lease4CollectionPtr`, as a record of its model.
-        fn get_leases4(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        fn get_leases4(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// Argument of type `Lease6CollectionPtr`, as a record of its model.
-        fn get_leases6(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        fn get_leases6(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// Argument of type `Subnet4Ptr`, as a record of its model.
-        fn get_subnet4(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        fn get_subnet4(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// Argument of type `Subnet6Ptr`, as a record of its model.
-        fn get_subnet6(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        fn get_subnet6(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// Argument of type `HWAddrPtr`, as a record of its model.
-        fn get_hwaddr(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        fn get_hwaddr(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// Argument of type `ClientIdPtr`, as a record of its model.
-        fn get_client_id(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        fn get_client_id(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// Argument of type `IOAddress` (by value), as a record of an `Option<Ipv6Addr>`:
         /// its 16 bytes (an IPv4 address IPv4-mapped).
-        fn get_address6(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        fn get_address6(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// Argument of type `Option6IAPtr`, as a record of its model.
-        fn get_ia(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        fn get_ia(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// Argument of type `bool`, as a record of its model.
-        fn get_bool(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        fn get_bool(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// The host reservation (record of `Option<Host4>`) of the client of `query4` in
         /// subnet `subnet_id`, from Kea's host manager.
-        fn get_host4(handle: &CalloutHandle, subnet_id: u32) -> Result<Vec<u8>>;
+        fn get_host4(handle: &CalloutHandle, subnet_id: u32) -> Result<UniquePtr<CxxVector<u8>>>;
         /// The host reservation (record of `Option<Host6>`) of the client of `query6` in
         /// subnet `subnet_id`, from Kea's host manager.
-        fn get_host6(handle: &CalloutHandle, subnet_id: u32) -> Result<Vec<u8>>;
+        fn get_host6(handle: &CalloutHandle, subnet_id: u32) -> Result<UniquePtr<CxxVector<u8>>>;
         /// Kea's `toText()` of a `Pkt6Ptr` argument (empty when absent).
         fn get_pkt6_text(handle: &CalloutHandle, name: &str) -> Result<String>;
         /// Kea's `toText()` of a `Lease4Ptr` argument (empty when absent).

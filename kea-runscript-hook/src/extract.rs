@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use cxx::{CxxVector, UniquePtr};
 use kea_runscript_env::{Argument, Event, HookPoint};
 
 use serde::de::DeserializeOwned;
@@ -86,10 +87,10 @@ pub fn kea_texts(event: &mut Event, handle: &CalloutHandle) -> Result<(), Extrac
 /// lease; without a query or a subnet there is nothing to look up.
 pub fn hosts(event: &mut Event, handle: &CalloutHandle) -> Result<(), ExtractError> {
     fn convert<T: DeserializeOwned>(
-        raw: Result<Vec<u8>, cxx::Exception>,
+        raw: Result<UniquePtr<CxxVector<u8>>, cxx::Exception>,
     ) -> Result<Option<T>, ExtractError> {
         let raw = raw.map_err(|e| ExtractError::Shim("host reservation", e))?;
-        record::read(&raw).map_err(|e| ExtractError::Convert("host reservation", e))
+        record::read(bytes(&raw)).map_err(|e| ExtractError::Convert("host reservation", e))
     }
     if event.query4.is_some() {
         let lease = event
@@ -122,10 +123,15 @@ pub fn hosts(event: &mut Event, handle: &CalloutHandle) -> Result<(), ExtractErr
 fn read<T: DeserializeOwned>(
     handle: &CalloutHandle,
     name: &'static str,
-    get: fn(&CalloutHandle, &str) -> Result<Vec<u8>, cxx::Exception>,
+    get: fn(&CalloutHandle, &str) -> Result<UniquePtr<CxxVector<u8>>, cxx::Exception>,
 ) -> Result<Option<T>, ExtractError> {
     let raw = get(handle, name).map_err(|e| ExtractError::Shim(name, e))?;
-    record::read(&raw).map_err(|e| ExtractError::Convert(name, e))
+    record::read(bytes(&raw)).map_err(|e| ExtractError::Convert(name, e))
+}
+
+/// The bytes of a record from the shim (none for a null pointer, which it never returns).
+fn bytes(raw: &UniquePtr<CxxVector<u8>>) -> &[u8] {
+    raw.as_ref().map_or(&[], |v| v.as_slice())
 }
 
 /// One row per argument: the event field and the shim function for its Kea type.

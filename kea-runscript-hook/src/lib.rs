@@ -2,9 +2,10 @@
 //!
 //! Kea finds a hook library's entry points by symbol name. A Rust cdylib does not export
 //! symbols defined in the C++ objects it links, so every entry point — `version`, `load`,
-//! `unload`, `multi_threading_compatible` and one callout per hook point — is a
-//! `#[no_mangle] extern "C"` function here; the C++ shim (`shim/`) only reads Kea's objects,
-//! sets the next-step status and logs.
+//! `unload`, `multi_threading_compatible`, `dhcpX_srv_configured` — is a `#[no_mangle]
+//! extern "C"` function here. The callouts of the hook points are not exported (Kea would
+//! register every one): `load` registers those the configuration selects. The C++ shim
+//! (`shim/`) only reads Kea's objects, sets the next-step status and logs.
 //!
 //! Data flows one way: callout → the shim writes Kea's arguments as records of the models'
 //! fields ([`bridge`]) → [`record`] reads them into the `kea-runscript-env` `Event`
@@ -281,6 +282,8 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
         check_script_paths(&config)?;
         let engine = Engine::new(config, Arc::new(logging::KeaLog)).map_err(|e| e.to_string())?;
         let engine = Arc::new(engine);
+        // SAFETY: the handle is not moved out of while pinned (Kea owns it).
+        let registered = register_callouts(&engine, unsafe { Pin::new_unchecked(handle) })?;
         // Installed before the engine that uses them, so no callout of it runs without them.
         eval::install(expressions);
         if let Some(previous) = replace_engine(Some(Arc::clone(&engine))) {
@@ -298,9 +301,10 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
             Severity::Info,
             logging::LOAD,
             &format!(
-                "loaded, {} script(s), hooks API {}",
+                "loaded, {} script(s), hooks API {}, callouts at: {}",
                 engine.config().scripts.len(),
-                ffi::hooks_version()
+                ffi::hooks_version(),
+                if registered.is_empty() { "none".to_string() } else { registered.join(" ") }
             ),
         );
         if parks(&engine) {
@@ -321,6 +325,29 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
         stats::publish(&engine)?;
         Ok(0)
     })
+}
+
+/// Registers the callouts of the hook points `engine`'s scripts selected, and only those:
+/// Kea does work for every hook point that has a callout (it sets up the arguments, and some
+/// points change how it handles the packet), so a callout that returns at once still costs
+/// Kea on every packet. (A callout exported under its hook point's name would be registered
+/// by Kea for every configuration; so none is.) Returns the names registered.
+fn register_callouts(
+    engine: &Engine,
+    mut handle: Pin<&mut LibraryHandle>,
+) -> Result<Vec<&'static str>, String> {
+    let mut registered = Vec::new();
+    for &(name, hook_point, callout) in CALLOUTS {
+        if !engine.wants(hook_point) {
+            continue;
+        }
+        if ffi::register_callout(handle.as_mut(), name, callout as usize)
+            .map_err(|e| format!("registering the callout at {name}: {e}"))?
+        {
+            registered.push(name);
+        }
+    }
+    Ok(registered)
 }
 
 /// Applies the Kea version's rule on where hook scripts may live, as Kea's own run-script
@@ -387,8 +414,8 @@ unsafe fn run_callout(
     hook_point: HookPoint,
     handle: *mut CalloutHandle,
 ) -> Result<c_int, String> {
-    // Kea calls every exported callout for every event: an unselected hook point returns before
-    // anything crosses into C++.
+    // Only selected hook points are registered, but one library instance may serve a later
+    // engine (reload): an unselected hook point returns before anything crosses into C++.
     if !engine.wants(hook_point) {
         return Ok(0);
     }
@@ -489,23 +516,22 @@ pub unsafe extern "C" fn dhcp6_srv_configured(handle: *mut CalloutHandle) -> c_i
     unsafe { srv_configured("dhcp6_srv_configured", HookPoint::Lease6Replay, handle) }
 }
 
-/// Generates one exported callout per row of the hook-point table
+/// Generates one callout per row of the hook-point table
 /// ([`kea_runscript_env::hook_point_table!`]) whose `callout` is true, and [`CALLOUTS`]
-/// listing them. Walks the rows one at a time, carrying the list built so far.
+/// listing them (`load` registers those its scripts use). Walks the rows one at a time, carrying the list built so far.
 macro_rules! callouts {
     (@list [$($done:tt)*]) => {
-        /// Every exported callout: its symbol, its hook point and the function.
+        /// Every callout: its hook point's name, its hook point and the function.
         pub const CALLOUTS: &[(&str, HookPoint, unsafe extern "C" fn(*mut CalloutHandle) -> c_int)] =
             &[$($done)*];
     };
     (@list [$($done:tt)*] $(#[$doc:meta])* $variant:ident = $symbol:ident {
         callout: true, $($row:tt)*
     } $($rest:tt)*) => {
-        #[doc = concat!("Kea callout `", stringify!($symbol), "`.")]
+        #[doc = concat!("Kea callout for `", stringify!($symbol), "` (registered in `load`).")]
         ///
         /// # Safety
         /// `handle` is the `CalloutHandle&` Kea passes, valid for the duration of the call.
-        #[no_mangle]
         pub unsafe extern "C" fn $symbol(handle: *mut CalloutHandle) -> c_int {
             guarded(stringify!($symbol), logging::CALLOUT_ERROR, Report::Limited, 0, || {
                 // SAFETY: the caller's contract above is `callout`'s.
@@ -713,7 +739,7 @@ mod tests {
     }
 
     #[test]
-    fn a_callout_is_exported_for_every_hook_point_but_load_and_unload() {
+    fn there_is_a_callout_for_every_hook_point_but_load_and_unload() {
         // Replays are fired by this library, not by Kea.
         let expected: Vec<&str> = HookPoint::ALL
             .iter()

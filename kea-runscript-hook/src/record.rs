@@ -52,15 +52,12 @@ type Result<T> = std::result::Result<T, RecordError>;
 /// field that did not fit (`local_addr: …`).
 pub fn read<T: DeserializeOwned>(record: &[u8]) -> Result<T> {
     let mut reader = Reader { input: record };
-    let value = serde_path_to_error::deserialize(&mut reader).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." {
-            inner
-        } else {
-            RecordError(format!("{path}: {inner}"))
-        }
-    })?;
+    // Tracking the path costs on every field of every event: only a record that does not
+    // fit is read a second time, with the path, for the message.
+    let value = match T::deserialize(&mut reader) {
+        Ok(value) => value,
+        Err(_) => return Err(read_with_path::<T>(record)),
+    };
     if !reader.input.is_empty() {
         return Err(RecordError(format!(
             "{} bytes left over after the value",
@@ -68,6 +65,24 @@ pub fn read<T: DeserializeOwned>(record: &[u8]) -> Result<T> {
         )));
     }
     Ok(value)
+}
+
+/// The error of reading `record` as `T`, starting with the path of the field that did not fit.
+fn read_with_path<T: DeserializeOwned>(record: &[u8]) -> RecordError {
+    let mut reader = Reader { input: record };
+    match serde_path_to_error::deserialize::<_, T>(&mut reader) {
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if path == "." {
+                inner
+            } else {
+                RecordError(format!("{path}: {inner}"))
+            }
+        }
+        // Not reached: the same record failed without the path.
+        Ok(_) => RecordError("the record does not fit its model".into()),
+    }
 }
 
 /// The unread rest of a record.

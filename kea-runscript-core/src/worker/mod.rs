@@ -53,6 +53,12 @@ pub const MAX_OUTPUT_LINE: usize = 2048;
 pub const OUTPUT_LINES_PER_SECOND: u32 = 100;
 /// Events encoded per batch by the writer.
 const BATCH: usize = 256;
+/// How long the writer waits for more async events before it writes fewer than
+/// [`BATCH`]: under load, one write (and one wake-up of the worker and of the answer
+/// reader) then carries several events instead of one each, which is what keeps a busy
+/// Kea's cost per event low. An async event's delivery is late by this much at most;
+/// a sync event is never held back (it ends the wait at once).
+const LINGER: Duration = Duration::from_millis(2);
 /// Bytes read per `read` from the worker's stdout or stderr.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -81,6 +87,19 @@ struct State {
     stopping: bool,
     /// The writer has closed stdin for good (unload).
     writer_done: bool,
+    /// What the writer does now, so that an event wakes it only when it has to.
+    writer: WriterState,
+}
+
+/// Whether an enqueued event must wake the writer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WriterState {
+    /// Working: it looks at the buffer again before it waits, so no wake-up is needed.
+    Busy,
+    /// Waiting for events: any event wakes it.
+    Idle,
+    /// Waiting [`LINGER`] for more async events: only a sync event wakes it.
+    Lingering,
 }
 
 impl State {
@@ -110,6 +129,19 @@ impl State {
 
     fn next_deadline(&self) -> Option<Instant> {
         self.deadlines.first().map(|&(d, _)| d)
+    }
+
+    /// The events from `from` on are fewer than a batch and all async, so the writer
+    /// may wait [`LINGER`] for more before it writes them.
+    fn worth_lingering(&self, from: u64) -> bool {
+        let mut unsent = 0;
+        for (_, pending) in self.pending.range(from..).take(BATCH) {
+            if pending.on_verdict.is_some() {
+                return false;
+            }
+            unsent += 1;
+        }
+        unsent > 0 && unsent < BATCH
     }
 }
 
@@ -251,6 +283,7 @@ impl Worker {
                 generation: 0,
                 stopping: false,
                 writer_done: false,
+                writer: WriterState::Busy,
             }),
             writer_wake: Condvar::new(),
             stop_wake: process::Wake::new()?,
@@ -329,6 +362,7 @@ impl Worker {
         if let Some(d) = deadline {
             st.deadlines.insert((d, seq));
         }
+        let awaits_verdict = on_verdict.is_some();
         st.pending.insert(
             seq,
             Pending {
@@ -339,8 +373,21 @@ impl Worker {
             },
         );
         bump(&inner.context.counters.queued);
+        let wake = match st.writer {
+            WriterState::Busy => false,
+            WriterState::Idle => true,
+            // A verdict is awaited: it must not wait for a lingering writer.
+            WriterState::Lingering => awaits_verdict,
+        };
+        if wake {
+            st.writer = WriterState::Busy;
+        }
         drop(st);
-        inner.writer_wake.notify_one();
+        // Without the check this is a futex syscall per event, most of them for a
+        // writer that is awake anyway.
+        if wake {
+            inner.writer_wake.notify_one();
+        }
     }
 }
 
@@ -412,6 +459,8 @@ fn writer_loop(inner: &Inner) {
     let mut out_fd: Option<(u64, Arc<OwnedFd>)> = None;
     let mut stop_by: Option<Instant> = None;
     let mut batch: Vec<(u64, Arc<EventEnv>, bool)> = Vec::with_capacity(BATCH);
+    // Lingered already for the events now buffered: write them next.
+    let mut lingered = false;
     loop {
         let expired;
         {
@@ -441,6 +490,18 @@ fn writer_loop(inner: &Inner) {
                 out_fd = None;
                 if let Some((generation, fd)) = st.pipe.clone() {
                     let from = st.cursor;
+                    if !lingered && !st.stopping && expired.is_empty() && st.worth_lingering(from)
+                    {
+                        lingered = true;
+                        st.writer = WriterState::Lingering;
+                        let (mut st, _) = inner
+                            .writer_wake
+                            .wait_timeout(st, LINGER)
+                            .unwrap_or_else(|e| e.into_inner());
+                        st.writer = WriterState::Busy;
+                        continue;
+                    }
+                    lingered = false;
                     let mut last = None;
                     for (&seq, pending) in st.pending.range_mut(from..).take(BATCH) {
                         batch.push((seq, Arc::clone(&pending.event), pending.sent));
@@ -459,11 +520,18 @@ fn writer_loop(inner: &Inner) {
                             .flatten()
                             .min()
                             .map(|d| d.saturating_duration_since(now));
-                        // Poisoning is irrelevant here: the guard is dropped at once.
-                        match wait {
-                            Some(w) => drop(inner.writer_wake.wait_timeout(st, w)),
-                            None => drop(inner.writer_wake.wait(st)),
-                        }
+                        st.writer = WriterState::Idle;
+                        let mut st = match wait {
+                            Some(w) => {
+                                inner
+                                    .writer_wake
+                                    .wait_timeout(st, w)
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .0
+                            }
+                            None => inner.writer_wake.wait(st).unwrap_or_else(|e| e.into_inner()),
+                        };
+                        st.writer = WriterState::Busy;
                     } else {
                         drop(st);
                         inner.expire(expired);
