@@ -17,9 +17,9 @@
 #                   "env": {"LEASE_LOG": "/var/log/kea/lease-events.jsonl"}}}
 #
 # Safe under replay: the hook sends an unacknowledged event again (with "replay": true)
-# to the next worker after a crash. A line is written with one write(2) before its ack,
-# so the only events that can be replayed after their line was written are the last ones
-# in the file: at start the worker reads the ids at the end of the file, and a replayed
+# to the next worker after a crash. The lines of the events read at once are written with
+# one write(2) before their acks, so the only events that can be replayed after their line
+# was written are the last ones in the file: at start the worker reads the ids at the end of the file, and a replayed
 # event whose id is there is acknowledged without writing it again. A line cut short by
 # a crash in the middle of a write (e.g. a full disk) is removed at start.
 
@@ -61,17 +61,31 @@ def main():
         sys.exit("lease-log.py is a worker: configure it with \"mode\": \"worker\"")
     path = os.environ.get("LEASE_LOG", "/var/log/kea/lease-events.jsonl")
     fd, written = open_log(path)
-    out = sys.stdout
-    for raw in sys.stdin:
-        event = json.loads(raw)
-        event_id = "%s:%d" % (event["instance"], event["seq"])
-        if not (event["replay"] and event_id in written):
-            line = json.dumps({"id": event_id, "time": round(time.time(), 3),
-                               "hook_point": event["hook_point"], "vars": event["vars"]},
-                              separators=(",", ":")) + "\n"
-            os.write(fd, line.encode())
-        out.write('{"seq":%d}\n' % event["seq"])
-        out.flush()
+    rest = b""
+    while True:
+        # Whatever the pipe holds: the hook writes events in batches under load, and
+        # each batch is written to the file with one write(2), then acknowledged at once.
+        chunk = os.read(0, 1 << 20)
+        if not chunk:
+            break
+        *complete, rest = (rest + chunk).split(b"\n")
+        lines, acks = [], []
+        for raw in complete:
+            if not raw.strip():
+                continue
+            event = json.loads(raw)
+            event_id = "%s:%d" % (event["instance"], event["seq"])
+            if not (event["replay"] and event_id in written):
+                lines.append(json.dumps({"id": event_id, "time": round(time.time(), 3),
+                                         "hook_point": event["hook_point"],
+                                         "vars": event["vars"]},
+                                        separators=(",", ":")) + "\n")
+            acks.append('{"seq":%d}\n' % event["seq"])
+        if lines:
+            os.write(fd, "".join(lines).encode())
+        if acks:
+            sys.stdout.write("".join(acks))
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":
