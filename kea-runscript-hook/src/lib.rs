@@ -304,7 +304,11 @@ pub unsafe extern "C" fn load(handle: *mut LibraryHandle) -> c_int {
                 "loaded, {} script(s), hooks API {}, callouts at: {}",
                 engine.config().scripts.len(),
                 ffi::hooks_version(),
-                if registered.is_empty() { "none".to_string() } else { registered.join(" ") }
+                if registered.is_empty() {
+                    "none".to_string()
+                } else {
+                    registered.join(" ")
+                }
             ),
         );
         if parks(&engine) {

@@ -170,7 +170,16 @@ fn reload(mt: bool) {
         })
         .unwrap_or_else(|| panic!("reload {n} did not succeed:\n{}", kea.log_text()));
     }
-    let after = burst(&tb, &kea, &dump, "20", "mac=00:0c:05:00:00:00");
+    // On a loaded machine perfdhcp loses a few exchanges of a burst now and then; what is
+    // checked is that scripts still run, so a short burst is repeated with new clients.
+    let mut after = warm;
+    for base in ["00:0c:05", "00:0c:06", "00:0c:07"] {
+        after = burst(&tb, &kea, &dump, "20", &format!("mac={base}:00:00:00"));
+        if after >= warm + 15 {
+            break;
+        }
+        println!("after the reloads: {after} script calls (warm-up {warm}); one more burst");
+    }
     let (fds_after, threads_after) = (fd_count(kea.pid), procs::thread_count(kea.pid));
     println!(
         "{RELOADS} reloads: Kea's fds {fds} → {fds_after}, threads {threads} → {threads_after}; \

@@ -490,8 +490,7 @@ fn writer_loop(inner: &Inner) {
                 out_fd = None;
                 if let Some((generation, fd)) = st.pipe.clone() {
                     let from = st.cursor;
-                    if !lingered && !st.stopping && expired.is_empty() && st.worth_lingering(from)
-                    {
+                    if !lingered && !st.stopping && expired.is_empty() && st.worth_lingering(from) {
                         lingered = true;
                         st.writer = WriterState::Lingering;
                         let (mut st, _) = inner
@@ -529,7 +528,10 @@ fn writer_loop(inner: &Inner) {
                                     .unwrap_or_else(|e| e.into_inner())
                                     .0
                             }
-                            None => inner.writer_wake.wait(st).unwrap_or_else(|e| e.into_inner()),
+                            None => inner
+                                .writer_wake
+                                .wait(st)
+                                .unwrap_or_else(|e| e.into_inner()),
                         };
                         st.writer = WriterState::Busy;
                     } else {

@@ -206,7 +206,7 @@ impl Drop for Scratch {
     }
 }
 
-/// How many script runs left their `started.<pid>` marker in `dir` (hang.sh, slow.sh).
+/// How many script runs left their `started.<pid>.<random>` marker in `dir` (hang.sh, slow.sh).
 pub fn started_runs(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .map(|rd| {
