@@ -89,6 +89,11 @@ struct State {
     writer_done: bool,
     /// What the writer does now, so that an event wakes it only when it has to.
     writer: WriterState,
+    /// Answered events, freed by the next callout rather than by the answer reader: an
+    /// event's memory then goes back on the thread that allocated it, where the allocator
+    /// reuses it at once (a free on another thread goes through the allocating arena's
+    /// lock, which a busy Kea thread then waits on). Holds at most `max-queued` events.
+    retired: Vec<Arc<EventEnv>>,
 }
 
 /// Whether an enqueued event must wake the writer.
@@ -231,7 +236,13 @@ impl Inner {
         let taken = {
             let mut st = self.lock();
             match st.pending.get(&answer.seq) {
-                Some(p) if p.sent => st.take(answer.seq),
+                Some(p) if p.sent => {
+                    let pending = st.take(answer.seq);
+                    if let Some(p) = &pending {
+                        st.retired.push(Arc::clone(&p.event));
+                    }
+                    pending
+                }
                 Some(_) => return Err(format!("answer for seq {} before it was sent", answer.seq)),
                 None if answer.seq >= st.next_seq => {
                     return Err(format!(
@@ -284,6 +295,7 @@ impl Worker {
                 stopping: false,
                 writer_done: false,
                 writer: WriterState::Busy,
+                retired: Vec::new(),
             }),
             writer_wake: Condvar::new(),
             stop_wake: process::Wake::new()?,
@@ -373,6 +385,7 @@ impl Worker {
             },
         );
         bump(&inner.context.counters.queued);
+        let retired = std::mem::take(&mut st.retired);
         let wake = match st.writer {
             WriterState::Busy => false,
             WriterState::Idle => true,
@@ -388,6 +401,7 @@ impl Worker {
         if wake {
             inner.writer_wake.notify_one();
         }
+        drop(retired);
     }
 }
 
