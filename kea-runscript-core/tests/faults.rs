@@ -14,8 +14,8 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use common::{
-    assert_queued_events_fail_to_start, assert_recovered, engine, js, lines_of, make_gate, script,
-    AsOtherUser,
+    assert_first_launch_fails, assert_queued_events_fail_to_start, assert_recovered, engine, js,
+    lines_of, make_gate, script, AsOtherUser,
 };
 use kea_runscript_core::log;
 use kea_runscript_core::Verdict;
@@ -126,19 +126,7 @@ fn limited_user(dir: &Path) {
 
     // 1. No room for any new task: the keeper cannot be created.
     set_nproc(1);
-    assert_eq!(
-        sync.handle_vars(HookPoint::Lease4Renew, vec![]),
-        Verdict::Continue,
-        "a script that could not start gives continue, not its mapped verdict"
-    );
-    let c = sync.counters();
-    assert_eq!((c.events, c.started, c.failed_to_start), (1, 0, 1), "{c}");
-    let lines = sync_log.with_id(log::SPAWN_FAILED);
-    assert!(
-        lines[0].contains("creating the keeper process failed")
-            && lines[0].contains("Resource temporarily unavailable"),
-        "{lines:?}"
-    );
+    assert_first_launch_fails(&sync, &sync_log, "Resource temporarily unavailable");
 
     // 2. Room for exactly one more task: the keeper starts, its clone of the script fails.
     set_nproc(my_tasks() + 1);

@@ -31,6 +31,11 @@ impl Collect {
             .map(|(_, _, t)| t.clone())
             .collect()
     }
+
+    /// Whether a line logged with `id` contains `needle`.
+    pub fn logged(&self, id: &str, needle: &str) -> bool {
+        self.with_id(id).iter().any(|l| l.contains(needle))
+    }
 }
 
 /// Writes an executable `#!/bin/sh` script `name` with `body` into `dir`.
@@ -206,6 +211,26 @@ pub fn open_gate(path: &Path) {
         .unwrap()
         .write_all(b"go\n")
         .unwrap();
+}
+
+/// The first event of a launch-failure test: the sync engine's script (mapped to `skip`)
+/// cannot start, so the event gets `continue`, is counted as failed to start, and the first
+/// SPAWN_FAILED line says the keeper could not be created, with `os_error`'s text.
+pub fn assert_first_launch_fails(sync: &Engine, log: &Collect, os_error: &str) {
+    assert_eq!(
+        sync.handle_vars(kea_runscript_env::HookPoint::Lease4Renew, vec![]),
+        kea_runscript_core::Verdict::Continue,
+        "a script that could not start gives continue, not its mapped verdict"
+    );
+    let c = sync.counters();
+    assert_eq!((c.events, c.started, c.failed_to_start), (1, 0, 1), "{c}");
+    let lines = log.with_id(kea_runscript_core::log::SPAWN_FAILED);
+    assert!(
+        !lines.is_empty()
+            && lines[0].contains("creating the keeper process failed")
+            && lines[0].contains(os_error),
+        "{lines:?}"
+    );
 }
 
 /// Queued async events whose turn comes while launches fail: one run of `queue`'s gated
