@@ -470,8 +470,9 @@ ConstHostPtr first_host(SubnetID id, const Identifiers& ids, Lookup lookup) {
 }
 
 // A reservation mode flag: the subnet's (or its shared network's), else the configured global
-// by name, else Kea's default. Not Inheritance::ALL: that reads the globals by index, and the
-// stand-in cfg_globals.h of Kea 2.2 builds (shim/compat) cannot promise Kea's indexes.
+// by name, else Kea's default. Not Inheritance::ALL: that reads the globals by index, an index
+// compiled into the shim from the headers, which for Kea 2.2 builds is the stand-in
+// cfg_globals.h (shim/compat); by name the look-up depends on no such number.
 bool reservation_flag(const isc::util::Optional<bool>& own, const char* global_name,
                       bool fallback) {
     if (!own.unspecified()) {
