@@ -201,24 +201,30 @@ void leases6(Record& r, const Lease6CollectionPtr& collection) {
     leases(r, collection, lease6);
 }
 
+// The fields every packet has, first in its map: type, transaction id, both ends' address
+// and port (each written by `address`, the family's writer) and the interface.
+void pkt_header(Record& r, const Pkt& pkt, void (*address)(Record&, const IOAddress&)) {
+    r.key("msg_type");
+    r.uint(pkt.getType());
+    r.key("transid");
+    r.uint(pkt.getTransid());
+    r.key("local_addr");
+    address(r, pkt.getLocalAddr());
+    r.key("local_port");
+    r.uint(pkt.getLocalPort());
+    r.key("remote_addr");
+    address(r, pkt.getRemoteAddr());
+    r.key("remote_port");
+    r.uint(pkt.getRemotePort());
+    r.key("iface_index");
+    r.uint(static_cast<uint32_t>(pkt.getIndex()));
+    r.key("iface_name");
+    r.bytes(pkt.getIface());
+}
+
 void pkt4(Record& r, const Pkt4Ptr& pkt) {
     r.begin_map();
-    r.key("msg_type");
-    r.uint(pkt->getType());
-    r.key("transid");
-    r.uint(pkt->getTransid());
-    r.key("local_addr");
-    v4(r, pkt->getLocalAddr());
-    r.key("local_port");
-    r.uint(pkt->getLocalPort());
-    r.key("remote_addr");
-    v4(r, pkt->getRemoteAddr());
-    r.key("remote_port");
-    r.uint(pkt->getRemotePort());
-    r.key("iface_index");
-    r.uint(static_cast<uint32_t>(pkt->getIndex()));
-    r.key("iface_name");
-    r.bytes(pkt->getIface());
+    pkt_header(r, *pkt, v4);
     r.key("hops");
     r.uint(pkt->getHops());
     r.key("secs");
@@ -248,22 +254,7 @@ void pkt4(Record& r, const Pkt4Ptr& pkt) {
 
 void pkt6(Record& r, const Pkt6Ptr& pkt) {
     r.begin_map();
-    r.key("msg_type");
-    r.uint(pkt->getType());
-    r.key("transid");
-    r.uint(pkt->getTransid());
-    r.key("local_addr");
-    v6(r, pkt->getLocalAddr());
-    r.key("local_port");
-    r.uint(pkt->getLocalPort());
-    r.key("remote_addr");
-    v6(r, pkt->getRemoteAddr());
-    r.key("remote_port");
-    r.uint(pkt->getRemotePort());
-    r.key("iface_index");
-    r.uint(static_cast<uint32_t>(pkt->getIndex()));
-    r.key("iface_name");
-    r.bytes(pkt->getIface());
+    pkt_header(r, *pkt, v6);
     r.key("remote_hwaddr");
     optional(r, pkt->getRemoteHWAddr(), hwaddr);
     r.key("proto");
@@ -479,8 +470,9 @@ ConstHostPtr first_host(SubnetID id, const Identifiers& ids, Lookup lookup) {
 }
 
 // A reservation mode flag: the subnet's (or its shared network's), else the configured global
-// by name, else Kea's default. Not Inheritance::ALL: that reads the globals by index, and the
-// stand-in cfg_globals.h of Kea 2.2 builds (shim/compat) cannot promise Kea's indexes.
+// by name, else Kea's default. Not Inheritance::ALL: that reads the globals by index, an index
+// compiled into the shim from the headers, which for Kea 2.2 builds is the stand-in
+// cfg_globals.h (shim/compat); by name the look-up depends on no such number.
 bool reservation_flag(const isc::util::Optional<bool>& own, const char* global_name,
                       bool fallback) {
     if (!own.unspecified()) {

@@ -22,6 +22,17 @@ pub fn check_vars(vars: &[(String, kea_runscript_env::Text)]) {
     }
 }
 
+/// Renders `event` twice: both give the same variables, and they hold [`check_vars`].
+pub fn check_rendering(event: &kea_runscript_env::Event) {
+    let vars = kea_runscript_env::render(event);
+    check_vars(&vars);
+    assert_eq!(
+        vars,
+        kea_runscript_env::render(event),
+        "rendering is deterministic"
+    );
+}
+
 /// Bytes of any length, often short and often of the lengths Kea uses (4, 6, 16).
 fn bytes(u: &mut Unstructured) -> Result<Vec<u8>> {
     let len = match u.int_in_range(0..=7u8)? {
@@ -76,8 +87,8 @@ const LEASE_COMMON: &[(&str, Kind)] = &[
     ("valid_lifetime", Uint),
     ("expired", Bool),
 ];
-/// The shim's `pkt4`.
-const PKT4: &[(&str, Kind)] = &[
+/// The fields the shim writes first for a packet of either family (`pkt_header`).
+const PKT_HEADER: &[(&str, Kind)] = &[
     ("msg_type", Uint),
     ("transid", Uint),
     ("local_addr", Bytes),
@@ -86,6 +97,9 @@ const PKT4: &[(&str, Kind)] = &[
     ("remote_port", Uint),
     ("iface_index", Uint),
     ("iface_name", Bytes),
+];
+/// The shim's `pkt4` (after the header fields).
+const PKT4: &[(&str, Kind)] = &[
     ("hops", Uint),
     ("secs", Uint),
     ("flags", Uint),
@@ -98,16 +112,8 @@ const PKT4: &[(&str, Kind)] = &[
     ("remote_hwaddr", HwAddr),
     ("options", Options),
 ];
-/// The shim's `pkt6`.
+/// The shim's `pkt6` (after the header fields).
 const PKT6: &[(&str, Kind)] = &[
-    ("msg_type", Uint),
-    ("transid", Uint),
-    ("local_addr", Bytes),
-    ("local_port", Uint),
-    ("remote_addr", Bytes),
-    ("remote_port", Uint),
-    ("iface_index", Uint),
-    ("iface_name", Bytes),
     ("remote_hwaddr", HwAddr),
     ("proto", Uint),
     ("client_id", OptBytes),
@@ -233,39 +239,49 @@ impl<'a, 'u> Record<'a, 'u> {
     }
 }
 
+/// A record of an optional map of `fields`.
+fn map_argument(u: &mut Unstructured, fields: &[&[(&str, Kind)]]) -> Result<Vec<u8>> {
+    Record::new(u).argument(|r| r.map(fields))
+}
+
+/// A record of an optional sequence of up to 3 maps of `fields` (a lease collection).
+fn list_argument(u: &mut Unstructured, fields: &[&[(&str, Kind)]]) -> Result<Vec<u8>> {
+    Record::new(u).argument(|r| r.seq(3, |r| r.map(fields)))
+}
+
 /// A record of an optional DHCPv4 packet.
 pub fn pkt4(u: &mut Unstructured) -> Result<Vec<u8>> {
-    Record::new(u).argument(|r| r.map(&[PKT4]))
+    map_argument(u, &[PKT_HEADER, PKT4])
 }
 
 /// A record of an optional DHCPv6 packet.
 pub fn pkt6(u: &mut Unstructured) -> Result<Vec<u8>> {
-    Record::new(u).argument(|r| r.map(&[PKT6]))
+    map_argument(u, &[PKT_HEADER, PKT6])
 }
 
 /// A record of an optional subnet (either family; the address length decides).
 pub fn subnet(u: &mut Unstructured) -> Result<Vec<u8>> {
-    Record::new(u).argument(|r| r.map(&[SUBNET]))
+    map_argument(u, &[SUBNET])
 }
 
 /// A record of an optional DHCPv4 lease.
 pub fn lease4(u: &mut Unstructured) -> Result<Vec<u8>> {
-    Record::new(u).argument(|r| r.map(&[LEASE_COMMON, LEASE4]))
+    map_argument(u, &[LEASE_COMMON, LEASE4])
 }
 
 /// A record of an optional DHCPv6 lease.
 pub fn lease6(u: &mut Unstructured) -> Result<Vec<u8>> {
-    Record::new(u).argument(|r| r.map(&[LEASE_COMMON, LEASE6]))
+    map_argument(u, &[LEASE_COMMON, LEASE6])
 }
 
 /// A record of an optional DHCPv4 lease collection.
 pub fn leases4(u: &mut Unstructured) -> Result<Vec<u8>> {
-    Record::new(u).argument(|r| r.seq(3, |r| r.map(&[LEASE_COMMON, LEASE4])))
+    list_argument(u, &[LEASE_COMMON, LEASE4])
 }
 
 /// A record of an optional DHCPv6 lease collection.
 pub fn leases6(u: &mut Unstructured) -> Result<Vec<u8>> {
-    Record::new(u).argument(|r| r.seq(3, |r| r.map(&[LEASE_COMMON, LEASE6])))
+    list_argument(u, &[LEASE_COMMON, LEASE6])
 }
 
 /// A record of an optional client-id, DUID or other bytes.
@@ -275,12 +291,12 @@ pub fn id(u: &mut Unstructured) -> Result<Vec<u8>> {
 
 /// A record of an optional hardware address.
 pub fn hwaddr(u: &mut Unstructured) -> Result<Vec<u8>> {
-    Record::new(u).argument(|r| r.map(&[HWADDR]))
+    map_argument(u, &[HWADDR])
 }
 
 /// A record of an optional IA.
 pub fn ia(u: &mut Unstructured) -> Result<Vec<u8>> {
-    Record::new(u).argument(|r| r.map(&[IA]))
+    map_argument(u, &[IA])
 }
 
 /// A record of an optional boolean.

@@ -10,15 +10,16 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{engine, js, script, wait_until, Collect};
+use common::{engine, js, script, wait_until, AsOtherUser, Collect};
 use kea_runscript_core::{Config, Engine, Verdict};
 use kea_runscript_env::{Event, HookPoint};
 
-const CHILD_DIR: &str = "KEA_RUNSCRIPT_CAPS_DIR";
-const TEST_NAME: &str = "scripts_get_exactly_their_capabilities";
+const AS_KEA: AsOtherUser = AsOtherUser {
+    child_env: "KEA_RUNSCRIPT_CAPS_DIR",
+    test_name: "scripts_get_exactly_their_capabilities",
+};
 
 const NET_BIND_SERVICE: u64 = 1 << 10;
 const NET_ADMIN: u64 = 1 << 12;
@@ -26,25 +27,15 @@ const NET_RAW: u64 = 1 << 13;
 
 #[test]
 fn scripts_get_exactly_their_capabilities() {
-    if let Some(dir) = std::env::var_os(CHILD_DIR) {
-        return as_unprivileged_kea(Path::new(&dir));
+    if let Some(dir) = AS_KEA.child_dir() {
+        return as_unprivileged_kea(&dir);
     }
-    // SAFETY: getuid() cannot fail.
-    if unsafe { libc::getuid() } != 0 || !Path::new("/usr/bin/setpriv").exists() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "this test needs root and setpriv (util-linux) to run a part as another user; CI=true"
-        );
-        eprintln!("******** SKIP: {TEST_NAME} needs root and setpriv ********");
+    if !AS_KEA.can_run(&["/usr/bin/setpriv"]) {
         return;
     }
-    let uid = 60_000 + std::process::id() % 5_000;
-    let dir = tempfile::tempdir().unwrap();
+    let uid = AS_KEA.uid();
     // Scripts in a root-owned directory (trusted), records in one the user owns.
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = dir.path().join("out");
-    std::fs::create_dir(&out).unwrap();
-    std::os::unix::fs::chown(&out, Some(uid), Some(uid)).unwrap();
+    let (dir, _out) = AS_KEA.work_dir(uid);
     // Each records its shell's own status (`$$`): what the script itself holds after execve.
     script(
         dir.path(),
@@ -58,25 +49,18 @@ fn scripts_get_exactly_their_capabilities() {
          cat > /dev/null",
     );
     let caps = "-all,+net_bind_service,+net_raw,+net_admin";
-    let output = std::process::Command::new("/usr/bin/setpriv")
-        .arg(format!("--reuid={uid}"))
-        .arg(format!("--regid={uid}"))
-        .arg("--clear-groups")
-        .arg(format!("--inh-caps={caps}"))
-        .arg(format!("--ambient-caps={caps}"))
-        .arg("--")
-        .arg(std::env::current_exe().unwrap())
-        .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_DIR, dir.path())
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "as uid {uid}:\n{text}");
-    assert!(text.contains("1 passed"), "the child ran no test:\n{text}");
+    AS_KEA.run(uid, dir.path(), |exe| {
+        let mut setpriv = std::process::Command::new("/usr/bin/setpriv");
+        setpriv
+            .arg(format!("--reuid={uid}"))
+            .arg(format!("--regid={uid}"))
+            .arg("--clear-groups")
+            .arg(format!("--inh-caps={caps}"))
+            .arg(format!("--ambient-caps={caps}"))
+            .arg("--")
+            .arg(exe);
+        setpriv
+    });
 }
 
 /// The capability sets in a `/proc/<pid>/status` text.

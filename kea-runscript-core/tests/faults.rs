@@ -10,72 +10,49 @@
 
 mod common;
 
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
-use common::{engine, js, wait_idle, wait_until};
+use common::{
+    assert_first_launch_fails, assert_queued_events_fail_to_start, assert_recovered, engine, js,
+    lines_of, make_gate, script, AsOtherUser,
+};
 use kea_runscript_core::log;
 use kea_runscript_core::Verdict;
 use kea_runscript_env::HookPoint;
 
-const CHILD_DIR: &str = "KEA_RUNSCRIPT_FAULTS_DIR";
-const TEST_NAME: &str = "process_limit_failures_are_counted_logged_and_recovered";
+const LIMITED: AsOtherUser = AsOtherUser {
+    child_env: "KEA_RUNSCRIPT_FAULTS_DIR",
+    test_name: "process_limit_failures_are_counted_logged_and_recovered",
+};
 
 #[test]
 fn process_limit_failures_are_counted_logged_and_recovered() {
-    if let Some(dir) = std::env::var_os(CHILD_DIR) {
-        return limited_user(Path::new(&dir));
+    if let Some(dir) = LIMITED.child_dir() {
+        return limited_user(&dir);
     }
-    // SAFETY: getuid() cannot fail.
-    if unsafe { libc::getuid() } != 0 {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "this test needs root (to run a part as another user); CI=true"
-        );
-        eprintln!("******** SKIP: {TEST_NAME} needs root ********");
+    if !LIMITED.can_run(&[]) {
         return;
     }
-    // An otherwise unused uid, so no other process counts against its limit.
-    let uid = 60_000 + std::process::id() % 5_000;
-    let dir = tempfile::tempdir().unwrap();
+    let uid = LIMITED.uid();
     // Scripts in a root-owned directory the user can read (the trust check passes),
     // records in one the user owns.
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = dir.path().join("out");
-    std::fs::create_dir(&out).unwrap();
-    std::os::unix::fs::chown(&out, Some(uid), Some(uid)).unwrap();
-    write_script(&dir.path().join("record.sh"), "echo \"$1\" >> \"$OUT/ran\"");
+    let (dir, out) = LIMITED.work_dir(uid);
+    script(dir.path(), "record.sh", "echo \"$1\" >> \"$OUT/ran\"");
     // Waits on a FIFO with shell builtins only: under the limit it cannot fork.
-    write_script(
-        &dir.path().join("gated.sh"),
+    script(
+        dir.path(),
+        "gated.sh",
         "read -r line < \"$OUT/gate\"; echo gated >> \"$OUT/ran\"",
     );
-    let fifo = std::ffi::CString::new(out.join("gate").to_str().unwrap()).unwrap();
-    // SAFETY: mkfifo with a valid path.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    make_gate(&out.join("gate"));
     std::os::unix::fs::chown(out.join("gate"), Some(uid), Some(uid)).unwrap();
 
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_DIR, dir.path())
-        .uid(uid)
-        .gid(uid)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "as uid {uid}:\n{text}");
-    assert!(text.contains("1 passed"), "the child ran no test:\n{text}");
-}
-
-fn write_script(path: &Path, body: &str) {
-    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    LIMITED.run(uid, dir.path(), |exe| {
+        let mut command = std::process::Command::new(exe);
+        command.uid(uid).gid(uid);
+        command
+    });
 }
 
 /// This user's tasks (processes and threads) system-wide: what `RLIMIT_NPROC` counts.
@@ -133,14 +110,6 @@ fn hard_nproc() -> libc::rlim_t {
     nproc().rlim_max
 }
 
-fn ran(out: &Path) -> Vec<String> {
-    std::fs::read_to_string(out.join("ran"))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
 /// The part that runs as the limited user.
 fn limited_user(dir: &Path) {
     let out: PathBuf = dir.join("out");
@@ -157,19 +126,7 @@ fn limited_user(dir: &Path) {
 
     // 1. No room for any new task: the keeper cannot be created.
     set_nproc(1);
-    assert_eq!(
-        sync.handle_vars(HookPoint::Lease4Renew, vec![]),
-        Verdict::Continue,
-        "a script that could not start gives continue, not its mapped verdict"
-    );
-    let c = sync.counters();
-    assert_eq!((c.events, c.started, c.failed_to_start), (1, 0, 1), "{c}");
-    let lines = sync_log.with_id(log::SPAWN_FAILED);
-    assert!(
-        lines[0].contains("creating the keeper process failed")
-            && lines[0].contains("Resource temporarily unavailable"),
-        "{lines:?}"
-    );
+    assert_first_launch_fails(&sync, &sync_log, "Resource temporarily unavailable");
 
     // 2. Room for exactly one more task: the keeper starts, its clone of the script fails.
     set_nproc(my_tasks() + 1);
@@ -184,48 +141,19 @@ fn limited_user(dir: &Path) {
         lines[1].contains("clone failed") && lines[1].contains("Resource temporarily unavailable"),
         "{lines:?}"
     );
-    assert!(ran(&out).is_empty(), "a script ran under the limit");
+    assert!(
+        lines_of(&out.join("ran")).is_empty(),
+        "a script ran under the limit"
+    );
 
     // 3. Queued async events whose turn comes while no process can be created: one run
     // holds the only slot (started before the limit), three wait; the limit goes on, the
     // run ends, and each queued event fails to start, counted and logged, none lost.
     set_nproc(restore);
-    queue.handle_vars(HookPoint::Lease4Renew, vec![]);
-    wait_until("the gated run started", || queue.counters().started == 1);
-    for _ in 0..3 {
-        queue.handle_vars(HookPoint::Lease4Renew, vec![]);
-    }
-    assert_eq!(queue.counters().queued, 3, "{}", queue.counters());
-    set_nproc(1);
-    // Opening the FIFO's write end (and closing it) lets the gated script end.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(out.join("gate"))
-        .unwrap()
-        .write_all(b"go\n")
-        .unwrap();
-    let c = wait_idle(&queue);
-    assert_eq!(
-        (c.events, c.started, c.exited, c.failed_to_start, c.dropped),
-        (4, 1, 1, 3, 0),
-        "{c}"
-    );
+    assert_queued_events_fail_to_start(&queue, &out.join("gate"), || set_nproc(1));
     assert!(!queue_log.with_id(log::SPAWN_FAILED).is_empty());
 
     // 4. The limit lifted: the same engines run their scripts again.
     set_nproc(restore);
-    assert_eq!(
-        sync.handle_vars(HookPoint::Lease4Renew, vec![]),
-        Verdict::Skip
-    );
-    let c = sync.counters();
-    assert_eq!(
-        (c.events, c.started, c.exited, c.failed_to_start),
-        (3, 2, 1, 2),
-        "{c}"
-    );
-    assert_eq!(ran(&out), ["gated", "lease4_renew"]);
-    sync.shutdown();
-    queue.shutdown();
-    assert!(common::zombie_children().is_empty());
+    assert_recovered(&sync, &queue, (3, 2, 1, 2), &out.join("ran"));
 }

@@ -445,10 +445,7 @@ fn shutdown_terminates_running_async_scripts_and_discards_queue() {
         "{c}"
     );
     assert_eq!(c.dropped, 3);
-    assert!(sink
-        .with_id(log::SHUTDOWN)
-        .iter()
-        .any(|l| l.contains("terminating 2 scripts")));
+    assert!(sink.logged(log::SHUTDOWN, "terminating 2 scripts"));
     // After shutdown nothing starts.
     engine.handle_vars(HookPoint::Lease4Renew, vec![]);
     assert_eq!(engine.counters().started, 2);

@@ -7,20 +7,11 @@
 
 mod common;
 
-use std::io::Write;
-use std::path::Path;
-
-use common::{engine, js, script, wait_idle, wait_until};
-use kea_runscript_core::{fault, log, Verdict};
-use kea_runscript_env::HookPoint;
-
-fn ran(out: &Path) -> Vec<String> {
-    std::fs::read_to_string(out)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
+use common::{
+    assert_first_launch_fails, assert_queued_events_fail_to_start, assert_recovered, engine, js,
+    make_gate, script,
+};
+use kea_runscript_core::{fault, log};
 
 #[test]
 fn enomem_launch_failures_are_counted_logged_and_recovered() {
@@ -32,9 +23,7 @@ fn enomem_launch_failures_are_counted_logged_and_recovered() {
         &format!("echo \"$1\" >> {}", js(&out)),
     );
     let gate = dir.path().join("gate");
-    let fifo = std::ffi::CString::new(gate.to_str().unwrap()).unwrap();
-    // SAFETY: mkfifo with a valid path.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    make_gate(&gate);
     let gated = script(
         dir.path(),
         "gated",
@@ -51,43 +40,14 @@ fn enomem_launch_failures_are_counted_logged_and_recovered() {
 
     // 1. A sync event whose launch fails: continue (not the mapped skip), counted, logged.
     fault::fail_next_spawns(1, libc::ENOMEM);
-    assert_eq!(
-        sync.handle_vars(HookPoint::Lease4Renew, vec![]),
-        Verdict::Continue,
-        "a script that could not start gives continue, not its mapped verdict"
-    );
-    let c = sync.counters();
-    assert_eq!((c.events, c.started, c.failed_to_start), (1, 0, 1), "{c}");
+    assert_first_launch_fails(&sync, &sync_log, "Cannot allocate memory");
     let lines = sync_log.with_id(log::SPAWN_FAILED);
-    assert!(
-        lines.len() == 1
-            && lines[0].contains("creating the keeper process failed")
-            && lines[0].contains("Cannot allocate memory"),
-        "{lines:?}"
-    );
+    assert_eq!(lines.len(), 1, "{lines:?}");
 
     // 2. Queued async events whose turn comes while launches fail: one run holds the only
     // slot, three wait; launches start failing, the run ends, and each queued event fails
     // to start, counted and logged, none lost or left queued.
-    queue.handle_vars(HookPoint::Lease4Renew, vec![]);
-    wait_until("the gated run started", || queue.counters().started == 1);
-    for _ in 0..3 {
-        queue.handle_vars(HookPoint::Lease4Renew, vec![]);
-    }
-    assert_eq!(queue.counters().queued, 3, "{}", queue.counters());
-    fault::fail_next_spawns(3, libc::ENOMEM);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&gate)
-        .unwrap()
-        .write_all(b"go\n")
-        .unwrap();
-    let c = wait_idle(&queue);
-    assert_eq!(
-        (c.events, c.started, c.exited, c.failed_to_start, c.dropped),
-        (4, 1, 1, 3, 0),
-        "{c}"
-    );
+    assert_queued_events_fail_to_start(&queue, &gate, || fault::fail_next_spawns(3, libc::ENOMEM));
     let lines = queue_log.with_id(log::SPAWN_FAILED);
     assert!(
         !lines.is_empty() && lines.iter().all(|l| l.contains("Cannot allocate memory")),
@@ -95,18 +55,5 @@ fn enomem_launch_failures_are_counted_logged_and_recovered() {
     );
 
     // 3. Launches succeed again: the same engines run their scripts.
-    assert_eq!(
-        sync.handle_vars(HookPoint::Lease4Renew, vec![]),
-        Verdict::Skip
-    );
-    let c = sync.counters();
-    assert_eq!(
-        (c.events, c.started, c.exited, c.failed_to_start),
-        (2, 1, 1, 1),
-        "{c}"
-    );
-    assert_eq!(ran(&out), ["gated", "lease4_renew"]);
-    sync.shutdown();
-    queue.shutdown();
-    assert!(common::zombie_children().is_empty());
+    assert_recovered(&sync, &queue, (2, 1, 1, 1), &out);
 }

@@ -103,9 +103,7 @@ fn output_lines_are_rate_limited_and_the_suppressed_ones_counted() {
     ));
     engine.handle_vars(HookPoint::Lease4Renew, vec![]);
     wait_until("the last line", || {
-        sink.with_id(log::SCRIPT_OUTPUT)
-            .iter()
-            .any(|l| l.contains("(stdout): last"))
+        sink.logged(log::SCRIPT_OUTPUT, "(stdout): last")
     });
     wait_idle(&engine);
     engine.shutdown();

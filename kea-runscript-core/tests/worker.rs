@@ -232,10 +232,7 @@ fn sync_answers_map_to_verdicts() {
         let got = engine.handle_vars(HookPoint::Lease4Renew, vars(&[("ANSWER", answer)]));
         assert_eq!(got, expected, "{answer}");
     }
-    assert!(sink
-        .with_id(log::EXIT_CODE_UNMAPPED)
-        .iter()
-        .any(|l| l.contains("code 77")));
+    assert!(sink.logged(log::EXIT_CODE_UNMAPPED, "code 77"));
     assert_eq!(engine.counters().protocol_errors, 0);
 }
 
@@ -426,10 +423,7 @@ fn a_ten_megabyte_answer_line_is_a_protocol_error_read_no_further() {
     let grew = rss_kib().saturating_sub(before);
     assert!(grew < 4 * 1024, "the hook grew by {grew} KiB");
     assert_eq!(engine.counters().protocol_errors, 1);
-    assert!(sink
-        .with_id(log::WORKER_PROTOCOL_ERROR)
-        .iter()
-        .any(|l| l.contains("longer than")));
+    assert!(sink.logged(log::WORKER_PROTOCOL_ERROR, "longer than"));
 }
 
 #[test]
@@ -455,10 +449,7 @@ fn a_worker_that_never_reads_fills_the_bound_then_events_are_dropped_and_counted
     let c = engine.counters();
     // At unload the 100 held ones are given up too, and said so.
     assert_eq!((c.queued, c.dropped), (0, 5000), "{c}");
-    assert!(sink
-        .with_id(log::WORKER_STOPPED)
-        .iter()
-        .any(|l| l.contains("100 events were never answered")));
+    assert!(sink.logged(log::WORKER_STOPPED, "100 events were never answered"));
 }
 
 #[test]
@@ -559,10 +550,7 @@ for s in seqs:
     engine.shutdown();
     let c = engine.counters();
     assert_eq!((c.acked, c.dropped), (50, 0), "{c}");
-    assert!(sink
-        .with_id(log::WORKER_STOPPED)
-        .iter()
-        .any(|l| l.contains(" 0 events were never answered")));
+    assert!(sink.logged(log::WORKER_STOPPED, " 0 events were never answered"));
 }
 
 #[test]
@@ -636,9 +624,7 @@ for ev in events():
     engine.handle_vars(HookPoint::Lease4Renew, vec![]);
     wait_until("acked", || engine.counters().acked == 1);
     wait_until("the flood logged", || {
-        sink.with_id(log::SCRIPT_OUTPUT)
-            .iter()
-            .any(|l| l.contains("after the flood"))
+        sink.logged(log::SCRIPT_OUTPUT, "after the flood")
     });
     let grew = rss_kib().saturating_sub(before);
     assert!(grew < 16 * 1024, "the hook grew by {grew} KiB");

@@ -17,7 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::kea::{hook, perfdhcp, write_launch_config, Family, Kea, Paths, Settings};
+use common::kea::{
+    as_user, hook, perfdhcp, write_launch_config, Family, Kea, KeaUser, Paths, Settings,
+    DEBIAN_UNIT_CAPS,
+};
 use common::testbed::Testbed;
 use common::{missing_prereq, our_library, require_prereqs, wait_for, HeavySlot, Scratch};
 use serde_json::{json, Value};
@@ -26,71 +29,25 @@ const NET_BIND_SERVICE: u64 = 1 << 10;
 const NET_ADMIN: u64 = 1 << 12;
 const NET_RAW: u64 = 1 << 13;
 
-/// Debian's kea-dhcp4-server.service: `AmbientCapabilities=CAP_NET_BIND_SERVICE CAP_NET_RAW`.
-const DEBIAN_GRANT: &[&str] = &["net_bind_service", "net_raw"];
-/// The same with docs/configuration.md's drop-in (`AmbientCapabilities=CAP_NET_ADMIN`).
+/// docs/configuration.md's drop-in (`AmbientCapabilities=CAP_NET_ADMIN`) on top of
+/// Debian's unit ([`DEBIAN_UNIT_CAPS`]).
 const DROP_IN_GRANT: &[&str] = &["net_bind_service", "net_raw", "net_admin"];
-
-/// The user Kea runs as.
-struct KeaUser {
-    uid: u32,
-    gid: u32,
-    /// The name, when the user exists (then `setpriv --init-groups`, as systemd does).
-    name: Option<String>,
-}
-
-/// `_kea` (created by Debian's kea-common) if this host has it, else an unused uid.
-fn kea_user() -> KeaUser {
-    let out = Command::new("getent").args(["passwd", "_kea"]).output();
-    let line = out
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-    if let Some(line) = line {
-        let fields: Vec<&str> = line.trim().split(':').collect();
-        return KeaUser {
-            uid: fields[2].parse().expect("uid"),
-            gid: fields[3].parse().expect("gid"),
-            name: Some("_kea".into()),
-        };
-    }
-    let id = 60_000 + std::process::id() % 5_000;
-    KeaUser {
-        uid: id,
-        gid: id,
-        name: None,
-    }
-}
 
 fn require_setpriv() -> bool {
     Path::new("/usr/bin/setpriv").exists()
         || missing_prereq("e2e_capabilities needs /usr/bin/setpriv (util-linux)")
 }
 
-/// `setpriv` words that run Kea as `user` holding `caps` as systemd's
-/// `User=` + `AmbientCapabilities=` would.
-fn as_user(user: &KeaUser, caps: &[&str]) -> Vec<String> {
-    let set = format!(
-        "-all,{}",
-        caps.iter()
-            .map(|c| format!("+{c}"))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    let groups = if user.name.is_some() {
-        "--init-groups"
-    } else {
-        "--clear-groups"
-    };
-    vec![
-        "setpriv".into(),
-        format!("--reuid={}", user.uid),
-        format!("--regid={}", user.gid),
-        groups.into(),
-        format!("--inh-caps={set}"),
-        format!("--ambient-caps={set}"),
-        "--".into(),
-    ]
+/// What each test starts from: a heavy-test slot, Kea's user, its [`setup`] (named `tag`)
+/// and a test bed; `None` (a skip, a failure under CI) when a prerequisite is missing.
+fn prepare(tag: &str) -> Option<(HeavySlot, KeaUser, Setup, Testbed)> {
+    if !require_prereqs() || !require_setpriv() {
+        return None;
+    }
+    let slot = HeavySlot::acquire();
+    let user = KeaUser::debian_or_unused();
+    let s = setup(tag, &user);
+    Some((slot, user, s, Testbed::new()))
 }
 
 /// A scratch directory Kea's user can write (log, pid and lock files), root-owned scripts
@@ -268,14 +225,10 @@ fn kea_until_exit(
 
 #[test]
 fn debian_grant_routes_fail_and_asking_for_net_admin_fails_load() {
-    if !require_prereqs() || !require_setpriv() {
+    let Some((_slot, user, s, tb)) = prepare("caps-debian") else {
         return;
-    }
-    let _slot = HeavySlot::acquire();
-    let user = kea_user();
-    let s = setup("caps-debian", &user);
-    let tb = Testbed::new();
-    let wrapper = as_user(&user, DEBIAN_GRANT);
+    };
+    let wrapper = as_user(&user, DEBIAN_UNIT_CAPS);
 
     // Without the key: the scripts run, but routes.sh's `ip route` is refused.
     let mut settings = Settings::new(
@@ -356,13 +309,9 @@ fn debian_grant_routes_fail_and_asking_for_net_admin_fails_load() {
 
 #[test]
 fn drop_in_grant_routes_sh_adds_routes_with_the_key() {
-    if !require_prereqs() || !require_setpriv() {
+    let Some((_slot, user, s, tb)) = prepare("caps-dropin") else {
         return;
-    }
-    let _slot = HeavySlot::acquire();
-    let user = kea_user();
-    let s = setup("caps-dropin", &user);
-    let tb = Testbed::new();
+    };
     let mut settings = Settings::new(
         Family::V4,
         false,

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use common::dhcp4::{agent_options, hex_upper, mac_text, Client4, Path4};
 use common::dhcp6::{colon_hex, duid_ll, ia_na, Client6, Relay, SOLICIT};
-use common::dump::{Dump, Record};
-use common::kea::{hook, Family, Kea, Settings};
+use common::dump::{with_and_without, with_and_without_hook, Record};
+use common::kea::{Family, Kea, Settings};
 use common::testbed::Testbed;
-use common::{in_netns, our_library, require_prereqs, HeavySlot, Scratch};
+use common::{in_netns, require_prereqs, HeavySlot, Scratch};
 use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(5);
@@ -53,8 +53,7 @@ fn v4_classes_contexts_and_reservation_with_multi_threading() {
     }
     let _slot = HeavySlot::acquire();
     let scratch = Scratch::new("data4");
-    let with = Dump::new(&scratch, "with");
-    let without = Dump::new(&scratch, "without");
+    let (with, without) = with_and_without(&scratch);
     let tb = Testbed::new();
     let reserved_mac = [0x02, 0x0d, 0, 0, 0, 1];
     let other_mac = [0x02, 0x0d, 0, 0, 0, 2];
@@ -64,13 +63,11 @@ fn v4_classes_contexts_and_reservation_with_multi_threading() {
     let mut settings = Settings::new(
         Family::V4,
         true,
-        vec![hook(
-            &our_library(),
-            json!({"scripts": [
-                {"name": with.script, "hook-points": points,
-                 "classes": true, "user-contexts": true, "host-reservation": true},
-                {"name": without.script, "hook-points": points}
-            ]}),
+        vec![with_and_without_hook(
+            &with,
+            &without,
+            &points,
+            json!({"classes": true, "user-contexts": true, "host-reservation": true}),
         )],
     );
     settings.patch = Some(json!({
@@ -181,8 +178,7 @@ fn v6_options_two_hop_relay_classes_contexts_and_reservation() {
     }
     let _slot = HeavySlot::acquire();
     let scratch = Scratch::new("data6");
-    let with = Dump::new(&scratch, "with");
-    let without = Dump::new(&scratch, "without");
+    let (with, without) = with_and_without(&scratch);
     let tb = Testbed::new();
     let mac = [0x02, 0x0d, 0, 0, 6, 1];
     let subnet_context = json!({"site": "v6lab"});
@@ -192,13 +188,12 @@ fn v6_options_two_hop_relay_classes_contexts_and_reservation() {
     let mut settings = Settings::new(
         Family::V6,
         false,
-        vec![hook(
-            &our_library(),
-            json!({"scripts": [
-                {"name": with.script, "hook-points": points, "options": codes,
-                 "classes": true, "user-contexts": true, "host-reservation": true},
-                {"name": without.script, "hook-points": points}
-            ]}),
+        vec![with_and_without_hook(
+            &with,
+            &without,
+            &points,
+            json!({"options": codes,
+                   "classes": true, "user-contexts": true, "host-reservation": true}),
         )],
     );
     settings.patch = Some(json!({

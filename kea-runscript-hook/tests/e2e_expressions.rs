@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::dhcp4::{agent_options, mac_text, Client4, Path4};
-use common::dump::Dump;
+use common::dump::{with_and_without, with_and_without_hook, Dump};
 use common::kea::{hook, Family, Kea, Settings};
 use common::testbed::Testbed;
 use common::{in_netns, our_library, require_prereqs, HeavySlot, Scratch};
@@ -35,8 +35,7 @@ fn expressions_v4(mt: bool) {
     }
     let _slot = HeavySlot::acquire();
     let scratch = Scratch::new("expr4");
-    let with = Dump::new(&scratch, "with");
-    let without = Dump::new(&scratch, "without");
+    let (with, without) = with_and_without(&scratch);
     let tb = Testbed::new();
     let points = ["pkt4_receive", "leases4_committed", "lease4_expire"];
     let expressions = json!({
@@ -58,12 +57,11 @@ fn expressions_v4(mt: bool) {
     let settings = Settings::new(
         Family::V4,
         mt,
-        vec![hook(
-            &our_library(),
-            json!({"scripts": [
-                {"name": with.script, "hook-points": points, "expressions": expressions},
-                {"name": without.script, "hook-points": points}
-            ]}),
+        vec![with_and_without_hook(
+            &with,
+            &without,
+            &points,
+            json!({"expressions": expressions}),
         )],
     );
     let mut kea = Kea::start(&tb, &scratch, &settings);

@@ -10,11 +10,14 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use common::kea::{async_script_hook, perfdhcp, Family, Kea, Lib, Settings, DEBIAN_UNIT_CAPS};
+use common::kea::{
+    as_user, async_script_hook, nproc_limit, perfdhcp, Family, Kea, KeaUser, Lib, Settings,
+    DEBIAN_UNIT_CAPS,
+};
 use common::procs::descendants;
 use common::testbed::Testbed;
 use common::{require_prereqs, wait_for, HeavySlot, Scratch};
@@ -31,37 +34,34 @@ amb=$(/usr/bin/sed -n 's/^CapAmb:[[:space:]]*//p' /proc/self/status)
 echo "$1 uid=$(/usr/bin/id -u) amb=$amb route=$route" >>"$dir/records"
 "#;
 
-/// `_kea`'s uid from the passwd database.
-fn kea_uid() -> Option<String> {
-    let out = Command::new("id").args(["-u", "_kea"]).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+/// `_kea`, or a skip (a failure under CI) naming the package that creates it.
+fn require_kea_user() -> Option<KeaUser> {
+    let user = KeaUser::debian();
+    if user.is_none() {
+        common::missing_prereq("user _kea (Debian package kea-common)");
+    }
+    user
 }
 
-/// Gives `_kea` the scratch directory: Kea writes its log, pid and lock files there and the
-/// script its records.
-fn hand_to_kea(dir: &Path) {
-    let status = Command::new("chown")
-        .args(["-R", "_kea:_kea"])
-        .arg(dir)
-        .status()
-        .expect("chown");
-    assert!(status.success(), "chown -R _kea {}", dir.display());
-}
-
-/// Runs Kea as `_kea` with `caps`, drives DHCPv4 traffic, returns the script's records.
-fn run(caps: &[&'static str]) -> Vec<String> {
-    let _slot = HeavySlot::acquire();
-    let scratch = Scratch::new("keauser");
+/// A scratch directory handed to `_kea` (Kea writes its log, pid and lock files there, the
+/// script its records), holding `script/<name>` with `body`, and settings that run it
+/// asynchronously at leases4_committed in a DHCPv4 Kea: returns them, the script's
+/// directory and a test bed.
+fn kea_user_setup(tag: &str, name: &str, body: &str) -> (Scratch, PathBuf, Testbed, Settings) {
+    let scratch = Scratch::new(tag);
     let dir = scratch.join("script");
     std::fs::create_dir_all(&dir).expect("script dir");
-    let script = dir.join("route.sh");
-    std::fs::write(&script, SCRIPT).expect("write script");
+    let script = dir.join(name);
+    std::fs::write(&script, body).expect("write script");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    hand_to_kea(&scratch.path);
+    let status = Command::new("chown")
+        .args(["-R", "_kea:_kea"])
+        .arg(&scratch.path)
+        .status()
+        .expect("chown");
+    assert!(status.success(), "chown -R _kea {}", scratch.path.display());
     let tb = Testbed::new();
-    let mut settings = Settings::new(
+    let settings = Settings::new(
         Family::V4,
         false,
         vec![async_script_hook(
@@ -70,7 +70,14 @@ fn run(caps: &[&'static str]) -> Vec<String> {
             &["leases4_committed"],
         )],
     );
-    settings.kea_user_caps = Some(caps.to_vec());
+    (scratch, dir, tb, settings)
+}
+
+/// Runs Kea as `_kea` with `caps`, drives DHCPv4 traffic, returns the script's records.
+fn run(user: &KeaUser, caps: &[&'static str]) -> Vec<String> {
+    let _slot = HeavySlot::acquire();
+    let (scratch, dir, tb, mut settings) = kea_user_setup("keauser", "route.sh", SCRIPT);
+    settings.wrapper = as_user(user, caps);
     let mut server = Kea::start(&tb, &scratch, &settings);
     let (_, out) = perfdhcp(
         &tb,
@@ -94,12 +101,12 @@ fn scripts_run_as_kea_with_keas_capabilities() {
     if !require_prereqs() {
         return;
     }
-    let Some(uid) = kea_uid() else {
-        common::missing_prereq("user _kea (Debian package kea-common)");
+    let Some(user) = require_kea_user() else {
         return;
     };
+    let uid = user.uid;
     // Debian's unit: the script runs as _kea, holds Kea's two capabilities, and is refused.
-    for line in run(DEBIAN_UNIT_CAPS) {
+    for line in run(&user, DEBIAN_UNIT_CAPS) {
         assert!(
             line.contains(&format!("uid={uid} ")),
             "not run as _kea: {line}"
@@ -115,7 +122,7 @@ fn scripts_run_as_kea_with_keas_capabilities() {
     }
     // With the drop-in granting CAP_NET_ADMIN, the script adds its route.
     let granted = [DEBIAN_UNIT_CAPS, &["net_admin"]].concat();
-    for line in run(&granted) {
+    for line in run(&user, &granted) {
         assert!(
             line.contains(&format!("uid={uid} ")),
             "not run as _kea: {line}"
@@ -145,9 +152,9 @@ fn threads(pid: u32) -> usize {
 }
 
 /// Tasks of every process of user `uid` (what RLIMIT_NPROC counts).
-fn user_tasks(uid: &str) -> usize {
+fn user_tasks(uid: u32) -> usize {
     let out = Command::new("ps")
-        .args(["-L", "-o", "lwp=", "-u", uid])
+        .args(["-L", "-o", "lwp=", "-u", &uid.to_string()])
         .output()
         .expect("ps");
     String::from_utf8_lossy(&out.stdout).lines().count()
@@ -171,29 +178,12 @@ fn process_exhaustion_is_logged_counted_and_recovered() {
     if !require_prereqs() {
         return;
     }
-    let Some(uid) = kea_uid() else {
-        common::missing_prereq("user _kea (Debian package kea-common)");
+    let Some(user) = require_kea_user() else {
         return;
     };
     let _slot = HeavySlot::acquire();
-    let scratch = Scratch::new("nproc");
-    let dir = scratch.join("script");
-    std::fs::create_dir_all(&dir).expect("script dir");
-    let script = dir.join("slow.sh");
-    std::fs::write(&script, SLOW_SCRIPT).expect("write script");
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    hand_to_kea(&scratch.path);
-    let tb = Testbed::new();
-    let mut settings = Settings::new(
-        Family::V4,
-        false,
-        vec![async_script_hook(
-            Lib::Ours,
-            &script,
-            &["leases4_committed"],
-        )],
-    );
-    settings.kea_user_caps = Some(DEBIAN_UNIT_CAPS.to_vec());
+    let (scratch, dir, tb, mut settings) = kea_user_setup("nproc", "slow.sh", SLOW_SCRIPT);
+    settings.wrapper = as_user(&user, DEBIAN_UNIT_CAPS);
     // What Kea itself needs: its tasks once it serves, measured in a first run (RLIMIT_NPROC
     // can only be set as Kea starts: this sandbox lacks CAP_SYS_RESOURCE for prlimit --pid).
     let kea_tasks = {
@@ -203,8 +193,8 @@ fn process_exhaustion_is_logged_counted_and_recovered() {
     assert!(kea_tasks > 0, "Kea's tasks");
     // Room for a few runs (each a keeper and the script) beyond Kea and what else _kea
     // runs: the burst below starts far more at once.
-    let limit = user_tasks(&uid) + kea_tasks + 6;
-    settings.nproc_limit = Some(limit);
+    let limit = user_tasks(user.uid) + kea_tasks + 6;
+    settings.wrapper = [nproc_limit(limit), as_user(&user, DEBIAN_UNIT_CAPS)].concat();
     let mut server = Kea::start(&tb, &scratch, &settings);
     let burst = |n: &str| {
         let (_, out) = perfdhcp(

@@ -9,10 +9,10 @@ mod common;
 use std::time::Duration;
 
 use common::dhcp4::{agent_options, hex_upper, Client4, Path4};
-use common::dump::Dump;
-use common::kea::{hook, Family, Kea, Settings};
+use common::dump::{with_and_without, with_and_without_hook};
+use common::kea::{Family, Kea, Settings};
 use common::testbed::Testbed;
-use common::{in_netns, our_library, require_prereqs, HeavySlot, Scratch};
+use common::{in_netns, require_prereqs, HeavySlot, Scratch};
 use serde_json::json;
 
 const MAC: [u8; 6] = [0x02, 0x0b, 0, 0, 0, 0x0c];
@@ -25,20 +25,18 @@ fn v4_options_by_code() {
     }
     let _slot = HeavySlot::acquire();
     let scratch = Scratch::new("opts4");
-    let with = Dump::new(&scratch, "with");
-    let without = Dump::new(&scratch, "without");
+    let (with, without) = with_and_without(&scratch);
     let tb = Testbed::new();
     let codes = [12u16, 43, 50, 54, 60, 61, 77, 81, 82, 125, 51, 2];
     let points = ["pkt4_receive", "pkt4_send"];
     let settings = Settings::new(
         Family::V4,
         true,
-        vec![hook(
-            &our_library(),
-            json!({"scripts": [
-                {"name": with.script, "hook-points": points, "options": codes},
-                {"name": without.script, "hook-points": points}
-            ]}),
+        vec![with_and_without_hook(
+            &with,
+            &without,
+            &points,
+            json!({"options": codes}),
         )],
     );
     let mut kea = Kea::start(&tb, &scratch, &settings);

@@ -40,16 +40,25 @@ fn mac(last: u8) -> [u8; 6] {
     [0x02, 0x70, 0, 0, 0, last]
 }
 
-/// Kea (dropped first), its testbed, the script's directory and the lease file.
+/// Kea (dropped first), its testbed, the script's directory, the lease file and the
+/// heavy-test slot it runs in.
 struct ParkBed {
     kea: Kea,
     tb: Testbed,
     dir: PathBuf,
     lease_file: PathBuf,
     scratch: Scratch,
+    slot: HeavySlot,
 }
 
-fn park_bed(family: Family, mt: bool, limit: Option<u32>) -> ParkBed {
+/// Kea with the verdict script parking at leasesN_committed (`limit`: Kea's
+/// `parked-packet-limit`), in a heavy-test slot; `None` (a skip, a failure under CI) when
+/// this machine cannot run the e2e tests.
+fn park_bed(family: Family, mt: bool, limit: Option<u32>) -> Option<ParkBed> {
+    if !require_prereqs() {
+        return None;
+    }
+    let slot = HeavySlot::acquire();
     let scratch = Scratch::new("park");
     let dir = scratch.join("verdict");
     std::fs::create_dir_all(&dir).expect("script dir");
@@ -71,13 +80,14 @@ fn park_bed(family: Family, mt: bool, limit: Option<u32>) -> ParkBed {
     settings.lease_file = Some(lease_file.clone());
     settings.parked_packet_limit = limit;
     let kea = Kea::start(&tb, &scratch, &settings);
-    ParkBed {
+    Some(ParkBed {
         kea,
         tb,
         dir,
         lease_file,
         scratch,
-    }
+        slot,
+    })
 }
 
 /// The ids (MAC / DUID) the script was called for.
@@ -114,6 +124,15 @@ fn lease_rows(file: &Path, needle: &str) -> usize {
         .count()
 }
 
+/// Lets the held client's script end (it waits for `release` to exist) and returns the
+/// type of the answer to its parked REQUEST `xid`, if one comes.
+fn release_held(client: &Client4, release: &Path, xid: u32) -> Option<u8> {
+    std::fs::write(release, "").expect("release");
+    client
+        .recv(xid, Duration::from_secs(15))
+        .map(|m| m.msg_type)
+}
+
 /// DISCOVER → OFFER, then the REQUEST is sent; returns the REQUEST's xid (the ACK is
 /// awaited by the caller).
 fn offer_then_request(client: &Client4, mac: [u8; 6], xid: u32) -> u32 {
@@ -136,17 +155,17 @@ fn send_sighup(kea: &Kea) {
 }
 
 fn parking4(mt: bool) {
-    if !require_prereqs() {
-        return;
-    }
-    let _slot = HeavySlot::acquire();
-    let ParkBed {
+    let Some(ParkBed {
+        slot: _slot,
         mut kea,
         tb,
         dir,
         lease_file,
         scratch: _scratch,
-    } = park_bed(Family::V4, mt, None);
+    }) = park_bed(Family::V4, mt, None)
+    else {
+        return;
+    };
 
     // continue → ACK; drop → no ACK. Then: a held client waits parked while another is
     // served from start to end; its release gives it the ACK. A script that never ends is
@@ -158,10 +177,7 @@ fn parking4(mt: bool) {
         let dropped = client.dora(mac(0xd1), 0x7010).is_some();
         let held_xid = offer_then_request(&client, mac(0xe1), 0x7020);
         let other = client.dora(mac(0xc2), 0x7030).is_some();
-        std::fs::write(&release, "").expect("release");
-        let held = client
-            .recv(held_xid, Duration::from_secs(15))
-            .map(|m| m.msg_type);
+        let held = release_held(&client, &release, held_xid);
         let timeout_xid = offer_then_request(&client, mac(0xf1), 0x7040);
         let timed_out = client
             .recv(timeout_xid, Duration::from_secs(20))
@@ -257,17 +273,17 @@ both_threading_modes!(parking4 => parked_verdicts_v4, parked_verdicts_v4_multi_t
 /// `parked-packet-limit` 1: while one query is parked, Kea drops the next REQUEST itself
 /// (our script is not even called for it); once the first is released, the client is served.
 fn parking_limit(mt: bool) {
-    if !require_prereqs() {
-        return;
-    }
-    let _slot = HeavySlot::acquire();
-    let ParkBed {
+    let Some(ParkBed {
+        slot: _slot,
         mut kea,
         tb,
         dir,
         scratch: _scratch,
         ..
-    } = park_bed(Family::V4, mt, Some(1));
+    }) = park_bed(Family::V4, mt, Some(1))
+    else {
+        return;
+    };
     let release = dir.join("release");
     let calls_dir = dir.clone();
     let (over_limit, held, retry) = in_netns(&tb.cli, move || {
@@ -276,10 +292,7 @@ fn parking_limit(mt: bool) {
         wait_called(&calls_dir, 0xe1);
         let over_xid = offer_then_request(&client, mac(0xc1), 0x7110);
         let over = client.recv(over_xid, Duration::from_secs(2)).is_some();
-        std::fs::write(&release, "").expect("release");
-        let held = client
-            .recv(held_xid, Duration::from_secs(15))
-            .map(|m| m.msg_type);
+        let held = release_held(&client, &release, held_xid);
         let retry = client.dora(mac(0xc1), 0x7120).is_some();
         (over, held, retry)
     });
@@ -305,17 +318,17 @@ both_threading_modes!(parking_limit => parked_packet_limit_reached, parked_packe
 /// Kea's lease file), and a held client's REQUEST waits parked until its script ends.
 /// (One v6 client socket at a time: serving others meanwhile is shown for v4.)
 fn parking6(mt: bool) {
-    if !require_prereqs() {
-        return;
-    }
-    let _slot = HeavySlot::acquire();
-    let ParkBed {
+    let Some(ParkBed {
+        slot: _slot,
         mut kea,
         tb,
         dir,
         lease_file,
         scratch: _scratch,
-    } = park_bed(Family::V6, mt, None);
+    }) = park_bed(Family::V6, mt, None)
+    else {
+        return;
+    };
     let ifindex = tb.cli_ifindex();
     let release = dir.join("release");
     let calls_dir = dir.clone();

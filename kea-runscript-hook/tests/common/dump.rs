@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde_json::{json, Value};
+
 use super::{wait_for, Scratch};
 
 /// One script call: the hook point (argv[1]) and every environment variable.
@@ -140,4 +142,23 @@ fn parse_record(bytes: &[u8]) -> Record {
         vars: raw.iter().map(|(k, v)| (text(k), text(v))).collect(),
         raw,
     }
+}
+
+/// Two dump scripts for an opt-in feature's test: `with` the feature's keys and `without`
+/// them, so that a test sees what the keys add and that without them nothing is added.
+pub fn with_and_without(scratch: &Scratch) -> (Dump, Dump) {
+    (Dump::new(scratch, "with"), Dump::new(scratch, "without"))
+}
+
+/// Our library's hooks-libraries entry running both scripts at `points`; `with` also gets
+/// the keys of `keys` (a JSON map, e.g. `{"classes": true}`).
+pub fn with_and_without_hook(with: &Dump, without: &Dump, points: &[&str], keys: Value) -> Value {
+    let mut with_keys = json!({"name": with.script, "hook-points": points});
+    for (key, value) in keys.as_object().expect("the keys are a JSON map") {
+        with_keys[key] = value.clone();
+    }
+    super::kea::hook(
+        &super::our_library(),
+        json!({"scripts": [with_keys, {"name": without.script, "hook-points": points}]}),
+    )
 }

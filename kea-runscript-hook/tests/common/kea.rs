@@ -64,19 +64,15 @@ pub struct Settings {
     pub decline_probation: u32,
     /// The hooks-libraries entries.
     pub hooks: Vec<Value>,
-    /// Run Kea as Debian's unit does (user `_kea`) with these ambient capabilities
-    /// (`setpriv` names, e.g. `net_raw`) instead of as root.
-    pub kea_user_caps: Option<Vec<&'static str>>,
-    /// RLIMIT_NPROC (soft and hard) Kea starts with: how many tasks its user may have.
-    pub nproc_limit: Option<usize>,
     /// Keep the leases in this memfile CSV (none: in memory only).
     pub lease_file: Option<PathBuf>,
     /// Kea's global `parked-packet-limit` (none: Kea's default, 256).
     pub parked_packet_limit: Option<u32>,
     /// Kea's control socket (a UNIX socket at this path), when the test sends commands.
     pub control_socket: Option<PathBuf>,
-    /// Words put before Kea's binary inside the namespace (e.g. `setpriv …` to run Kea as
-    /// another user with given capabilities); empty: Kea runs as the test (root).
+    /// Words put before Kea's binary inside the namespace: the one way Kea's launch is
+    /// wrapped. Wrappers compose by concatenation, outermost first, e.g.
+    /// `[nproc_limit(n), as_user(&user, caps)].concat()`; empty: Kea runs as the test (root).
     pub wrapper: Vec<String>,
     /// Merged into the `Dhcp4`/`Dhcp6` map last ([`merge`]: maps key by key, lists item by
     /// item), e.g. user contexts and reservations on the default subnets.
@@ -111,22 +107,79 @@ pub fn merge(base: &mut Value, patch: &Value) {
 /// and 3.0): `User=_kea`, `AmbientCapabilities=CAP_NET_BIND_SERVICE CAP_NET_RAW`.
 pub const DEBIAN_UNIT_CAPS: &[&str] = &["net_bind_service", "net_raw"];
 
-/// The `setpriv` command line that runs a program as `_kea` holding `caps` as ambient
-/// capabilities, as systemd does for Debian's unit.
-pub fn as_kea_user(caps: &[&str]) -> Vec<String> {
-    let list = caps
-        .iter()
-        .map(|c| format!("+{c}"))
-        .collect::<Vec<_>>()
-        .join(",");
+/// A user Kea runs as.
+#[derive(Clone, Debug)]
+pub struct KeaUser {
+    /// Its uid.
+    pub uid: u32,
+    /// Its primary group.
+    pub gid: u32,
+    /// Its name, when the passwd database has it (then [`as_user`] sets its groups with
+    /// `setpriv --init-groups`, as systemd does).
+    pub name: Option<String>,
+}
+
+impl KeaUser {
+    /// `_kea` (created by Debian's kea-common), when this host has it.
+    pub fn debian() -> Option<KeaUser> {
+        let out = Command::new("getent")
+            .args(["passwd", "_kea"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())?;
+        let line = String::from_utf8_lossy(&out.stdout).into_owned();
+        let fields: Vec<&str> = line.trim().split(':').collect();
+        Some(KeaUser {
+            uid: fields[2].parse().expect("uid"),
+            gid: fields[3].parse().expect("gid"),
+            name: Some("_kea".into()),
+        })
+    }
+
+    /// `_kea` if this host has it, else an otherwise unused uid (with no name).
+    pub fn debian_or_unused() -> KeaUser {
+        KeaUser::debian().unwrap_or_else(|| {
+            let id = 60_000 + std::process::id() % 5_000;
+            KeaUser {
+                uid: id,
+                gid: id,
+                name: None,
+            }
+        })
+    }
+}
+
+/// The `setpriv` words that run a program as `user` holding exactly `caps` (`setpriv`
+/// names, e.g. `net_raw`) as its inheritable, permitted, effective and ambient sets, as
+/// systemd's `User=` plus `AmbientCapabilities=` do for Debian's unit.
+pub fn as_user(user: &KeaUser, caps: &[&str]) -> Vec<String> {
+    let set = format!(
+        "-all,{}",
+        caps.iter()
+            .map(|c| format!("+{c}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let groups = if user.name.is_some() {
+        "--init-groups"
+    } else {
+        "--clear-groups"
+    };
     vec![
         "setpriv".into(),
-        "--reuid=_kea".into(),
-        "--regid=_kea".into(),
-        "--init-groups".into(),
-        format!("--inh-caps={list}"),
-        format!("--ambient-caps={list}"),
+        format!("--reuid={}", user.uid),
+        format!("--regid={}", user.gid),
+        groups.into(),
+        format!("--inh-caps={set}"),
+        format!("--ambient-caps={set}"),
+        "--".into(),
     ]
+}
+
+/// The `prlimit` words that start a program with RLIMIT_NPROC (soft and hard) `n`: how
+/// many tasks its user may have.
+pub fn nproc_limit(n: usize) -> Vec<String> {
+    vec!["prlimit".into(), format!("--nproc={n}:{n}")]
 }
 
 impl Settings {
@@ -138,8 +191,6 @@ impl Settings {
             valid_lifetime: 3600,
             decline_probation: 3600,
             hooks,
-            kea_user_caps: None,
-            nproc_limit: None,
             lease_file: None,
             parked_packet_limit: None,
             control_socket: None,
@@ -443,23 +494,11 @@ impl Kea {
         let config = settings.config(&tb.srv_if, &log);
         let (path, paths) = write_launch_config(scratch, &config);
         let out_file = std::fs::File::create(&out).expect("kea output file");
-        let mut user: Vec<String> = settings
-            .nproc_limit
-            .map(|n| vec!["prlimit".into(), format!("--nproc={n}:{n}")])
-            .unwrap_or_default();
-        user.extend(
-            settings
-                .kea_user_caps
-                .as_deref()
-                .map(as_kea_user)
-                .unwrap_or_default(),
-        );
-        user.extend(settings.wrapper.iter().cloned());
         let child = paths
             .apply(
                 Command::new("ip")
                     .args(["netns", "exec", &tb.srv])
-                    .args(&user)
+                    .args(&settings.wrapper)
                     .arg(settings.family.binary()),
             )
             .arg("-c")

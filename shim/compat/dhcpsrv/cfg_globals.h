@@ -2,11 +2,11 @@
 // <dhcpsrv/network.h> (and so <dhcpsrv/subnet.h>) includes it. build.rs puts this directory on
 // the include path only when the installed Kea headers lack the file.
 //
-// It declares just what network.h and srv_config.h name: the class, the index enumerators,
-// get/set/clear and the two shared-pointer typedefs. The members are declared, never defined
-// here: the shim calls none of the inline Network/SrvConfig methods that use them, and if one
-// were ever used the symbols would resolve against libkea-dhcpsrv, which defines them with these
-// signatures.
+// It declares just what network.h, srv_config.h and d2_client_cfg.h name: the class, the index
+// enumerators (with Kea 2.2's values, see Index), get/set/clear and the two shared-pointer
+// typedefs. The members are declared, never defined here: they resolve against libkea-dhcpsrv,
+// which defines them with these signatures. The class has none of the library's data members,
+// so the shim must never create or copy a CfgGlobals, only use Kea's through a pointer.
 #ifndef KEA_RUNSCRIPT_COMPAT_CFG_GLOBALS_H
 #define KEA_RUNSCRIPT_COMPAT_CFG_GLOBALS_H
 
@@ -22,40 +22,48 @@ namespace dhcp {
 /// Global configuration parameters, looked up by index (stand-in, see above).
 class CfgGlobals {
 public:
-    /// Indexes of the global parameters network.h falls back to.
+    /// Indexes of the global parameters the installed headers name (network.h's fallbacks
+    /// to globals, srv_config.h, d2_client_cfg.h), and only those. Each has the value of
+    /// Kea 2.2's own enumerator, the index libkea-dhcpsrv's CfgGlobals::get(int) and
+    /// nameToIndex use: an inline Network getter with Inheritance::ALL or GLOBAL compiled
+    /// into the shim passes it to the library, so a wrong number reads another parameter
+    /// (it did: getReservationsGlobal() read a non-boolean global and threw). The gaps are
+    /// Kea's parameters no installed header names. Checked against Debian's libkea-dhcpsrv
+    /// 2.2.0 by reading its nameToIndex map; the header is used only where Kea's own is
+    /// missing, i.e. that build.
     enum Index : int {
-        AUTHORITATIVE,
-        BOOT_FILE_NAME,
-        CACHE_MAX_AGE,
-        CACHE_THRESHOLD,
-        CALCULATE_TEE_TIMES,
-        DDNS_GENERATED_PREFIX,
-        DDNS_OVERRIDE_CLIENT_UPDATE,
-        DDNS_OVERRIDE_NO_UPDATE,
-        DDNS_QUALIFYING_SUFFIX,
-        DDNS_REPLACE_CLIENT_NAME,
-        DDNS_SEND_UPDATES,
-        DDNS_UPDATE_ON_RENEW,
-        DDNS_USE_CONFLICT_RESOLUTION,
-        HOSTNAME_CHAR_REPLACEMENT,
-        HOSTNAME_CHAR_SET,
-        MATCH_CLIENT_ID,
-        MAX_PREFERRED_LIFETIME,
-        MAX_VALID_LIFETIME,
-        MIN_PREFERRED_LIFETIME,
-        MIN_VALID_LIFETIME,
-        NEXT_SERVER,
-        PREFERRED_LIFETIME,
-        REBIND_TIMER,
-        RENEW_TIMER,
-        RESERVATIONS_GLOBAL,
-        RESERVATIONS_IN_SUBNET,
-        RESERVATIONS_OUT_OF_POOL,
-        SERVER_HOSTNAME,
-        STORE_EXTENDED_INFO,
-        T1_PERCENT,
-        T2_PERCENT,
-        VALID_LIFETIME
+        VALID_LIFETIME = 0,
+        MIN_VALID_LIFETIME = 1,
+        MAX_VALID_LIFETIME = 2,
+        RENEW_TIMER = 3,
+        REBIND_TIMER = 4,
+        RESERVATIONS_GLOBAL = 10,
+        RESERVATIONS_IN_SUBNET = 11,
+        RESERVATIONS_OUT_OF_POOL = 12,
+        CALCULATE_TEE_TIMES = 13,
+        T1_PERCENT = 14,
+        T2_PERCENT = 15,
+        HOSTNAME_CHAR_SET = 16,
+        HOSTNAME_CHAR_REPLACEMENT = 17,
+        DDNS_SEND_UPDATES = 18,
+        DDNS_OVERRIDE_NO_UPDATE = 19,
+        DDNS_OVERRIDE_CLIENT_UPDATE = 20,
+        DDNS_REPLACE_CLIENT_NAME = 21,
+        DDNS_GENERATED_PREFIX = 22,
+        DDNS_QUALIFYING_SUFFIX = 23,
+        STORE_EXTENDED_INFO = 24,
+        CACHE_THRESHOLD = 27,
+        CACHE_MAX_AGE = 28,
+        DDNS_UPDATE_ON_RENEW = 32,
+        DDNS_USE_CONFLICT_RESOLUTION = 33,
+        MATCH_CLIENT_ID = 36,
+        AUTHORITATIVE = 37,
+        NEXT_SERVER = 38,
+        SERVER_HOSTNAME = 39,
+        BOOT_FILE_NAME = 40,
+        PREFERRED_LIFETIME = 42,
+        MIN_PREFERRED_LIFETIME = 43,
+        MAX_PREFERRED_LIFETIME = 44,
     };
 
     /// The value of the global parameter at `index`, null when unset.
