@@ -77,11 +77,18 @@ pub(crate) struct RunnerContext {
 
 /// One event's environment, prepared once and shared by every script that runs it:
 /// `argv[1]` and the rendered variables as `NAME=value` C strings.
+///
+/// The entries lie back to back in one buffer (each ends in its NUL), so preparing an
+/// event costs two allocations, not one per variable: it runs on Kea's thread for every
+/// event.
 #[derive(Debug)]
 pub struct EventEnv {
     hook_point: HookPoint,
     arg1: CString,
-    vars: Vec<CString>,
+    /// `NAME=value\0` entries, back to back.
+    buf: Vec<u8>,
+    /// Per entry: where it starts in `buf`, and the length of `NAME`.
+    entries: Vec<(usize, usize)>,
 }
 
 impl EventEnv {
@@ -93,28 +100,36 @@ impl EventEnv {
         hook_point: HookPoint,
         vars: Vec<(String, V)>,
     ) -> (EventEnv, Vec<String>) {
+        let size = vars
+            .iter()
+            .map(|(name, value)| name.len() + value.as_ref().len() + 2)
+            .sum();
+        let mut env = EventEnv {
+            hook_point,
+            arg1: CString::new(hook_point.name()).expect("hook-point names have no NUL"),
+            buf: Vec::with_capacity(size),
+            entries: Vec::with_capacity(vars.len()),
+        };
         let mut rejected = Vec::new();
-        let mut prepared = Vec::with_capacity(vars.len());
         for (name, value) in vars {
             let value = value.as_ref();
-            let mut entry = Vec::with_capacity(name.len() + value.len() + 2);
-            entry.extend_from_slice(name.as_bytes());
-            entry.push(b'=');
-            entry.extend_from_slice(value);
-            match CString::new(entry) {
-                Ok(c) if !name.is_empty() && !name.contains('=') => prepared.push(c),
-                _ => rejected.push(name),
+            let valid = !name.is_empty() && !name.contains(['=', '\0']) && !value.contains(&0);
+            if valid {
+                env.push(name.as_bytes(), value);
+            } else {
+                rejected.push(name);
             }
         }
-        let arg1 = CString::new(hook_point.name()).expect("hook-point names have no NUL");
-        (
-            EventEnv {
-                hook_point,
-                arg1,
-                vars: prepared,
-            },
-            rejected,
-        )
+        (env, rejected)
+    }
+
+    /// Appends one valid entry.
+    fn push(&mut self, name: &[u8], value: &[u8]) {
+        self.entries.push((self.buf.len(), name.len()));
+        self.buf.extend_from_slice(name);
+        self.buf.push(b'=');
+        self.buf.extend_from_slice(value);
+        self.buf.push(0);
     }
 
     /// This environment followed by `more` (one script's additions); a name the rendering
@@ -122,23 +137,21 @@ impl EventEnv {
     /// cannot take are left out and returned by name, as in [`EventEnv::new`].
     pub fn with_more<V: AsRef<[u8]>>(&self, more: Vec<(String, V)>) -> (EventEnv, Vec<String>) {
         let (tail, rejected) = EventEnv::new(self.hook_point, more);
-        let mut vars = Vec::with_capacity(self.vars.len() + tail.vars.len());
-        vars.extend(self.vars.iter().cloned());
-        for entry in tail.vars {
-            let bytes = entry.as_bytes();
-            let name_eq = &bytes[..=bytes.iter().position(|&b| b == b'=').unwrap_or(0)];
-            if !self.has(name_eq) {
-                vars.push(entry);
+        let mut env = EventEnv {
+            hook_point: self.hook_point,
+            arg1: tail.arg1.clone(),
+            buf: Vec::with_capacity(self.buf.len() + tail.buf.len()),
+            entries: Vec::with_capacity(self.entries.len() + tail.entries.len()),
+        };
+        for (name, value) in self.pairs() {
+            env.push(name, value);
+        }
+        for (name, value) in tail.pairs() {
+            if !self.has(name) {
+                env.push(name, value);
             }
         }
-        (
-            EventEnv {
-                hook_point: self.hook_point,
-                arg1: tail.arg1,
-                vars,
-            },
-            rejected,
-        )
+        (env, rejected)
     }
 
     /// The event's hook point.
@@ -149,17 +162,31 @@ impl EventEnv {
     /// The rendered variables as `(NAME, value)` byte pairs, in rendering order (a
     /// worker's `vars`: exactly what a spawned script gets from the rendering).
     pub(crate) fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.vars.iter().map(|entry| {
-            let bytes = entry.as_bytes();
-            // Names never contain '=' (rejected in `new`): the first one splits.
-            let eq = bytes.iter().position(|&b| b == b'=').unwrap_or(bytes.len());
-            (&bytes[..eq], bytes.get(eq + 1..).unwrap_or_default())
+        self.entries.iter().map(|&(start, name_len)| {
+            let entry = self.entry(start);
+            (&entry[..name_len], &entry[name_len + 1..])
         })
     }
 
-    /// True when a variable `name` is among the rendered ones (`name_eq` = `"NAME="`).
-    fn has(&self, name_eq: &[u8]) -> bool {
-        self.vars.iter().any(|v| v.as_bytes().starts_with(name_eq))
+    /// The entry at `start` without its NUL.
+    fn entry(&self, start: usize) -> &[u8] {
+        let len = self.buf[start..]
+            .iter()
+            .position(|&b| b == 0)
+            .expect("every entry ends in NUL");
+        &self.buf[start..start + len]
+    }
+
+    /// The entries as C string pointers, for `execve` (valid while `self` lives).
+    fn pointers(&self) -> impl Iterator<Item = *const c_char> + '_ {
+        self.entries
+            .iter()
+            .map(|&(start, _)| self.buf[start..].as_ptr().cast::<c_char>())
+    }
+
+    /// True when a variable `name` is among the rendered ones.
+    fn has(&self, name: &[u8]) -> bool {
+        self.pairs().any(|(n, _)| n == name)
     }
 }
 
@@ -225,17 +252,18 @@ impl ScriptTarget {
     ) -> Result<Child, SpawnError> {
         let strings = &self.strings;
         let mut env: Vec<*const c_char> =
-            Vec::with_capacity(event.vars.len() + strings.extra_env.len() + 1);
-        env.extend(event.vars.iter().map(|v| v.as_ptr()));
+            Vec::with_capacity(event.entries.len() + strings.extra_env.len() + 1);
+        env.extend(event.pointers());
         for (entry, prefix_len) in &strings.extra_env {
-            if !event.has(&entry.as_bytes()[..*prefix_len]) {
+            // The prefix is `NAME=`.
+            if !event.has(&entry.as_bytes()[..*prefix_len - 1]) {
                 env.push(entry.as_ptr());
             }
         }
         let keep: Box<dyn std::any::Any + Send + Sync> =
             Box::new((Arc::clone(event), Arc::clone(strings)));
-        // SAFETY: every pointer points into a CString owned by the event or the
-        // target strings, both kept alive by `keep` and never mutated.
+        // SAFETY: every pointer points at a NUL-terminated entry owned by the event or
+        // the target strings, both kept alive by `keep` and never mutated.
         let mut program = unsafe {
             Program::with_shared_env(strings.path.clone(), event.arg1.clone(), env, keep)
         };
@@ -348,5 +376,63 @@ impl RunnerContext {
         self.log.limited(Severity::Error, log::WAIT_FAILED, || {
             format!("waiting for script {} failed: {err}", target.label)
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CStr;
+
+    use super::*;
+
+    fn pairs(env: &EventEnv) -> Vec<(String, String)> {
+        env.pairs()
+            .map(|(n, v)| {
+                (
+                    String::from_utf8_lossy(n).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn own(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+        vars.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn keeps_the_order_and_leaves_out_what_execve_cannot_take() {
+        let vars = own(&[
+            ("B", "2"),
+            ("", "empty name"),
+            ("A", ""),
+            ("X=Y", "name with ="),
+            ("N\0UL", "name with NUL"),
+            ("V", "value with \0 NUL"),
+            ("C", "x=y"),
+        ]);
+        let (env, rejected) = EventEnv::new(HookPoint::Leases4Committed, vars);
+        assert_eq!(pairs(&env), own(&[("B", "2"), ("A", ""), ("C", "x=y")]));
+        assert_eq!(rejected, ["", "X=Y", "N\0UL", "V"]);
+        // What execve gets: each pointer a NUL-terminated NAME=value.
+        let entries: Vec<&[u8]> = env
+            .pointers()
+            // SAFETY: the pointers point into `env`, alive here.
+            .map(|p| unsafe { CStr::from_ptr(p) }.to_bytes())
+            .collect();
+        assert_eq!(entries, [&b"B=2"[..], b"A=", b"C=x=y"]);
+        assert!(env.has(b"A") && !env.has(b"X") && !env.has(b"B=2"));
+    }
+
+    #[test]
+    fn additions_come_after_and_never_replace_a_rendered_variable() {
+        let (env, _) = EventEnv::new(HookPoint::Pkt4Receive, own(&[("A", "1"), ("B", "2")]));
+        let (both, rejected) = env.with_more(own(&[("B", "added"), ("C", "3"), ("", "x")]));
+        assert_eq!(pairs(&both), own(&[("A", "1"), ("B", "2"), ("C", "3")]));
+        assert_eq!(rejected, [""]);
+        assert_eq!(both.hook_point(), HookPoint::Pkt4Receive);
+        assert_eq!(both.arg1.to_bytes(), b"pkt4_receive");
     }
 }
