@@ -87,7 +87,7 @@ pub fn kea_texts(event: &mut Event, handle: &CalloutHandle) -> Result<(), Extrac
 /// lease; without a query or a subnet there is nothing to look up.
 pub fn hosts(event: &mut Event, handle: &CalloutHandle) -> Result<(), ExtractError> {
     fn convert<T: DeserializeOwned>(
-        raw: Result<UniquePtr<CxxVector<u8>>, cxx::Exception>,
+        raw: Result<RecordBytes, cxx::Exception>,
     ) -> Result<Option<T>, ExtractError> {
         let raw = raw.map_err(|e| ExtractError::Shim("host reservation", e))?;
         record::read(bytes(&raw)).map_err(|e| ExtractError::Convert("host reservation", e))
@@ -119,18 +119,21 @@ pub fn hosts(event: &mut Event, handle: &CalloutHandle) -> Result<(), ExtractErr
     Ok(())
 }
 
+/// A record as the shim hands it over (`shim/record.h`).
+type RecordBytes = UniquePtr<CxxVector<u8>>;
+
 /// Calls the shim function `get` for argument `name` and reads its record into the model.
 fn read<T: DeserializeOwned>(
     handle: &CalloutHandle,
     name: &'static str,
-    get: fn(&CalloutHandle, &str) -> Result<UniquePtr<CxxVector<u8>>, cxx::Exception>,
+    get: fn(&CalloutHandle, &str) -> Result<RecordBytes, cxx::Exception>,
 ) -> Result<Option<T>, ExtractError> {
     let raw = get(handle, name).map_err(|e| ExtractError::Shim(name, e))?;
     record::read(bytes(&raw)).map_err(|e| ExtractError::Convert(name, e))
 }
 
 /// The bytes of a record from the shim (none for a null pointer, which it never returns).
-fn bytes(raw: &UniquePtr<CxxVector<u8>>) -> &[u8] {
+fn bytes(raw: &RecordBytes) -> &[u8] {
     raw.as_ref().map_or(&[], |v| v.as_slice())
 }
 
