@@ -59,6 +59,8 @@ const BATCH: usize = 256;
 /// Kea's cost per event low. An async event's delivery is late by this much at most;
 /// a sync event is never held back (it ends the wait at once).
 const LINGER: Duration = Duration::from_millis(2);
+/// Answered events kept for the next callout to free (see `State::retired`).
+const RETIRED_MAX: usize = 1024;
 /// Bytes read per `read` from the worker's stdout or stderr.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -92,7 +94,8 @@ struct State {
     /// Answered events, freed by the next callout rather than by the answer reader: an
     /// event's memory then goes back on the thread that allocated it, where the allocator
     /// reuses it at once (a free on another thread goes through the allocating arena's
-    /// lock, which a busy Kea thread then waits on). Holds at most `max-queued` events.
+    /// lock, which a busy Kea thread then waits on). At most [`RETIRED_MAX`]: when no
+    /// callout comes for a while, the rest are freed where they are answered.
     retired: Vec<Arc<EventEnv>>,
 }
 
@@ -238,7 +241,7 @@ impl Inner {
             match st.pending.get(&answer.seq) {
                 Some(p) if p.sent => {
                     let pending = st.take(answer.seq);
-                    if let Some(p) = &pending {
+                    if let Some(p) = pending.as_ref().filter(|_| st.retired.len() < RETIRED_MAX) {
                         st.retired.push(Arc::clone(&p.event));
                     }
                     pending
