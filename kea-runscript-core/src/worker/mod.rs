@@ -234,44 +234,54 @@ impl Inner {
         }
     }
 
-    /// Applies one answer. `Err` when it names an event that was never sent.
-    fn answer(&self, answer: Answer) -> Result<(), String> {
-        let taken = {
+    /// Applies the answers read at once, in order, under one lock (each lock taken on the
+    /// answer reader can make a Kea thread wait). `Err` at the first answer that names an
+    /// event never sent; the answers before it are applied.
+    fn answer_all(&self, answers: Vec<Answer>) -> Result<(), String> {
+        let mut result = Ok(());
+        let mut taken = Vec::with_capacity(answers.len());
+        {
             let mut st = self.lock();
-            match st.pending.get(&answer.seq) {
-                Some(p) if p.sent => {
-                    let pending = st.take(answer.seq);
-                    if let Some(p) = pending.as_ref().filter(|_| st.retired.len() < RETIRED_MAX) {
-                        st.retired.push(Arc::clone(&p.event));
+            for answer in answers {
+                let pending = match st.pending.get(&answer.seq) {
+                    Some(p) if p.sent => st.take(answer.seq),
+                    Some(_) => {
+                        result = Err(format!("answer for seq {} before it was sent", answer.seq));
+                        break;
                     }
-                    pending
+                    None if answer.seq >= st.next_seq => {
+                        result = Err(format!(
+                            "answer for seq {}, which was never sent",
+                            answer.seq
+                        ));
+                        break;
+                    }
+                    None => None,
+                };
+                if let Some(p) = pending.as_ref().filter(|_| st.retired.len() < RETIRED_MAX) {
+                    st.retired.push(Arc::clone(&p.event));
                 }
-                Some(_) => return Err(format!("answer for seq {} before it was sent", answer.seq)),
-                None if answer.seq >= st.next_seq => {
-                    return Err(format!(
-                        "answer for seq {}, which was never sent",
-                        answer.seq
-                    ))
-                }
-                None => None,
+                taken.push((answer, pending));
             }
-        };
-        let Some(pending) = taken else {
-            // Answered before, or its verdict timed out: nothing waits for it.
-            self.context
-                .log
-                .limited(Severity::Debug, log::WORKER_PROTOCOL_ERROR, || {
-                    format!(
-                        "worker {} answered seq {} again or too late: ignored",
-                        self.options.label, answer.seq
-                    )
-                });
-            return Ok(());
-        };
-        bump(&self.context.counters.acked);
-        let verdict = self.verdict(answer.outcome, pending.event.hook_point().name());
-        self.finish(pending, verdict);
-        Ok(())
+        }
+        for (answer, pending) in taken {
+            let Some(pending) = pending else {
+                // Answered before, or its verdict timed out: nothing waits for it.
+                self.context
+                    .log
+                    .limited(Severity::Debug, log::WORKER_PROTOCOL_ERROR, || {
+                        format!(
+                            "worker {} answered seq {} again or too late: ignored",
+                            self.options.label, answer.seq
+                        )
+                    });
+                continue;
+            };
+            bump(&self.context.counters.acked);
+            let verdict = self.verdict(answer.outcome, pending.event.hook_point().name());
+            self.finish(pending, verdict);
+        }
+        result
     }
 }
 
@@ -861,22 +871,27 @@ fn read_answers(
             process::Read::End => return Ok(false),
             process::Read::Data(n) => {
                 let mut error = None;
+                let mut decoded = Vec::new();
                 answers.feed(&buf[..n], |piece| {
                     if error.is_some() {
                         return;
                     }
-                    let result = match piece {
-                        Piece::Line(line) if line.iter().all(u8::is_ascii_whitespace) => Ok(()),
-                        Piece::Line(line) => protocol::decode_answer(line)
-                            .map_err(|e| e.to_string())
-                            .and_then(|answer| inner.answer(answer)),
-                        Piece::Cut(_) => Err(format!(
-                            "a line on stdout longer than {} bytes",
-                            protocol::MAX_ANSWER_LINE
-                        )),
-                    };
-                    error = result.err();
+                    match piece {
+                        Piece::Line(line) if line.iter().all(u8::is_ascii_whitespace) => {}
+                        Piece::Line(line) => match protocol::decode_answer(line) {
+                            Ok(answer) => decoded.push(answer),
+                            Err(e) => error = Some(e.to_string()),
+                        },
+                        Piece::Cut(_) => {
+                            error = Some(format!(
+                                "a line on stdout longer than {} bytes",
+                                protocol::MAX_ANSWER_LINE
+                            ))
+                        }
+                    }
                 });
+                // The answers before a bad line count; then the bad line ends the process.
+                inner.answer_all(decoded)?;
                 if let Some(err) = error {
                     return Err(err);
                 }
