@@ -3,7 +3,9 @@
 # and scripts/package.sh, not executed). Needs ROOT (the repository) and LOGS (a
 # directory for logs) set by the caller.
 #
+#   need_mmdebstrap                installs mmdebstrap unless it is there
 #   ensure_chroot VERSION          the build chroot of 2.6/3.0 ($CACHE/<suite>), made once
+#   ensure_clean_tarball VERSION   the tarball clean_chroot unpacks, made once
 #   clean_chroot VERSION DIR       a fresh minimal chroot of VERSION's release in DIR
 #   in_chroot DIR SCRIPT [VAR=..]  runs `bash -c SCRIPT` inside DIR as root
 #   prepare_tree VERSION           copies the tree to /src of the build chroot, vendors crates
@@ -23,6 +25,9 @@ declare -A SUITE=([2.2]=bookworm [2.6]=trixie [3.0]=forky)
 declare -A LOCK=([2.6]=msrv [3.0]=committed)
 # This registry serves a frozen snapshot whose forky Release file has expired.
 declare -A APTOPT=([2.2]="" [2.6]="" [3.0]='Acquire::Check-Valid-Until "false"')
+# Every apt in and for the chroots retries a failed download: one registry hiccup must
+# not fail a CI run that has been going for an hour.
+APT_RETRIES='Acquire::Retries "5"'
 # What the build chroots hold: Kea (servers, headers, perfdhcp), the build tools, what the
 # end-to-end tests use, and the release's own Rust toolchain.
 BUILD_PACKAGES=kea-dhcp4-server,kea-dhcp6-server,kea-dev,kea-admin,libboost-dev,libssl-dev,g++,iproute2,procps,nftables,nats-server,python3,python3-venv,rustc,cargo,ca-certificates
@@ -42,12 +47,26 @@ mirror() {
     echo "${uri:-http://deb.debian.org/debian}"
 }
 
+# Installs mmdebstrap on the host unless it is there. scripts/matrix.sh calls it before
+# it makes chroots in the background: two apt-gets at once on the host would collide on
+# dpkg's lock.
+need_mmdebstrap() {
+    command -v mmdebstrap >/dev/null && return 0
+    apt-get -o "$APT_RETRIES" update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get -o "$APT_RETRIES" install -y -qq mmdebstrap >/dev/null
+}
+
+# The apt.conf.d file every chroot of VERSION keeps: its apt options for later apt-gets
+# (the package check's install, and anyone working in the chroot).
+write_aptconf() {
+    { echo "$APT_RETRIES;"; [ -z "${APTOPT[$1]}" ] || echo "${APTOPT[$1]};"; } >"$2/etc/apt/apt.conf.d/99krs-matrix"
+}
+
 # mmdebstrap VERSION's release with PACKAGES into TARGET (a directory or a .tar).
 bootstrap() {
     local version=$1 packages=$2 target=$3 suite=${SUITE[$1]}
-    command -v mmdebstrap >/dev/null ||
-        { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null; }
-    local opts=(--variant=apt --include="$packages")
+    need_mmdebstrap
+    local opts=(--variant=apt --include="$packages" --aptopt="$APT_RETRIES")
     [ -z "${APTOPT[$version]}" ] || opts+=(--aptopt="${APTOPT[$version]}")
     local log
     log=$LOGS/mmdebstrap-$(basename "$target").log
@@ -64,24 +83,29 @@ ensure_chroot() {
     rm -rf "$dir.tmp" "$dir"
     echo "chroot: creating the ${SUITE[$version]} build chroot in $dir (once)"
     bootstrap "$version" "$BUILD_PACKAGES" "$dir.tmp"
-    [ -z "${APTOPT[$version]}" ] || echo "${APTOPT[$version]};" >"$dir.tmp/etc/apt/apt.conf.d/99krs-matrix"
+    write_aptconf "$version" "$dir.tmp"
     touch "$dir.tmp/.krs-matrix-ready"
     mv "$dir.tmp" "$dir"
 }
 
-# Unpacks a fresh minimal chroot of VERSION's release into DIR (empty or missing); its
-# tarball is made once and cached as $CACHE/<suite>-clean.tar.
+# Makes $CACHE/<suite>-clean.tar, the minimal chroot of VERSION's release that
+# clean_chroot unpacks, unless it is there.
+ensure_clean_tarball() {
+    local version=$1 tarball=$CACHE/${SUITE[$1]}-clean.tar
+    [ -f "$tarball" ] && return 0
+    mkdir -p "$CACHE"
+    echo "chroot: creating the clean ${SUITE[$version]} chroot tarball $tarball (once)"
+    bootstrap "$version" "$CLEAN_PACKAGES" "$tarball.tmp.tar"
+    mv "$tarball.tmp.tar" "$tarball"
+}
+
+# Unpacks a fresh minimal chroot of VERSION's release into DIR (empty or missing).
 clean_chroot() {
-    local version=$1 dir=$2 tarball=$CACHE/${SUITE[$1]}-clean.tar
-    if [ ! -f "$tarball" ]; then
-        mkdir -p "$CACHE"
-        echo "chroot: creating the clean ${SUITE[$version]} chroot tarball $tarball (once)"
-        bootstrap "$version" "$CLEAN_PACKAGES" "$tarball.tmp.tar"
-        mv "$tarball.tmp.tar" "$tarball"
-    fi
+    local version=$1 dir=$2
+    ensure_clean_tarball "$version"
     mkdir -p "$dir"
-    tar -C "$dir" -xf "$tarball"
-    [ -z "${APTOPT[$version]}" ] || echo "${APTOPT[$version]};" >"$dir/etc/apt/apt.conf.d/99krs-matrix"
+    tar -C "$dir" -xf "$CACHE/${SUITE[$version]}-clean.tar"
+    write_aptconf "$version" "$dir"
 }
 
 # Runs `bash -c SCRIPT` as root inside chroot DIR, in a private mount namespace with
