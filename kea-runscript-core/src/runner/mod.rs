@@ -162,19 +162,20 @@ impl EventEnv {
     /// The rendered variables as `(NAME, value)` byte pairs, in rendering order (a
     /// worker's `vars`: exactly what a spawned script gets from the rendering).
     pub(crate) fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.entries.iter().map(|&(start, name_len)| {
-            let entry = self.entry(start);
+        (0..self.entries.len()).map(|i| {
+            let (start, name_len) = self.entries[i];
+            let entry = &self.buf[start..self.end_of(i)];
             (&entry[..name_len], &entry[name_len + 1..])
         })
     }
 
-    /// The entry at `start` without its NUL.
-    fn entry(&self, start: usize) -> &[u8] {
-        let len = self.buf[start..]
-            .iter()
-            .position(|&b| b == 0)
-            .expect("every entry ends in NUL");
-        &self.buf[start..start + len]
+    /// Where entry `i` ends (its NUL): the entries lie back to back, so just before the
+    /// next one starts.
+    fn end_of(&self, i: usize) -> usize {
+        self.entries
+            .get(i + 1)
+            .map_or(self.buf.len(), |&(next, _)| next)
+            - 1
     }
 
     /// The entries as C string pointers, for `execve` (valid while `self` lives).

@@ -169,6 +169,29 @@ impl Inner {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The writer waits (at most `timeout`) as `state`, which tells callouts whether an
+    /// event must wake it; awake again, it is `Busy`.
+    fn wait_as<'a>(
+        &self,
+        mut st: MutexGuard<'a, State>,
+        state: WriterState,
+        timeout: Option<Duration>,
+    ) -> MutexGuard<'a, State> {
+        st.writer = state;
+        // Poisoning is irrelevant: the state is consistent at every unlock.
+        let mut st = match timeout {
+            Some(t) => {
+                self.writer_wake
+                    .wait_timeout(st, t)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
+            None => self.writer_wake.wait(st).unwrap_or_else(|e| e.into_inner()),
+        };
+        st.writer = WriterState::Busy;
+        st
+    }
+
     fn reply(&self) -> Reply {
         if self.options.sync.is_some() {
             Reply::Verdict
@@ -519,12 +542,7 @@ fn writer_loop(inner: &Inner) {
                     let from = st.cursor;
                     if !lingered && !st.stopping && expired.is_empty() && st.worth_lingering(from) {
                         lingered = true;
-                        st.writer = WriterState::Lingering;
-                        let (mut st, _) = inner
-                            .writer_wake
-                            .wait_timeout(st, LINGER)
-                            .unwrap_or_else(|e| e.into_inner());
-                        st.writer = WriterState::Busy;
+                        drop(inner.wait_as(st, WriterState::Lingering, Some(LINGER)));
                         continue;
                     }
                     lingered = false;
@@ -546,21 +564,7 @@ fn writer_loop(inner: &Inner) {
                             .flatten()
                             .min()
                             .map(|d| d.saturating_duration_since(now));
-                        st.writer = WriterState::Idle;
-                        let mut st = match wait {
-                            Some(w) => {
-                                inner
-                                    .writer_wake
-                                    .wait_timeout(st, w)
-                                    .unwrap_or_else(|e| e.into_inner())
-                                    .0
-                            }
-                            None => inner
-                                .writer_wake
-                                .wait(st)
-                                .unwrap_or_else(|e| e.into_inner()),
-                        };
-                        st.writer = WriterState::Busy;
+                        drop(inner.wait_as(st, WriterState::Idle, wait));
                     } else {
                         drop(st);
                         inner.expire(expired);
