@@ -418,8 +418,9 @@ unsafe fn run_callout(
     hook_point: HookPoint,
     handle: *mut CalloutHandle,
 ) -> Result<c_int, String> {
-    // Only selected hook points are registered, but one library instance may serve a later
-    // engine (reload): an unselected hook point returns before anything crosses into C++.
+    // Only selected hook points are registered, but when the same file is listed twice Kea
+    // shares one instance, and the first entry's callouts then serve the second entry's
+    // engine: an unselected hook point returns before anything crosses into C++.
     if !engine.wants(hook_point) {
         return Ok(0);
     }
