@@ -283,8 +283,11 @@ impl Engine {
     ) -> Arc<EventEnv> {
         let script = &self.config.scripts[index];
         let profile = script.variables;
-        let env = envs[profile as usize]
-            .get_or_insert_with(|| self.prepare(event.hook_point, profile.render(event)));
+        let env = envs[profile as usize].get_or_insert_with(|| {
+            let (env, rejected) = EventEnv::from_vars(event.hook_point, profile.render_vars(event));
+            self.report_rejected(event.hook_point, &rejected);
+            Arc::new(env)
+        });
         if !script.has_additions() {
             return Arc::clone(env);
         }

@@ -59,6 +59,7 @@ mod model;
 mod profile;
 mod render;
 pub mod surrogateescape;
+mod vars;
 
 pub use event::Event;
 pub use hook_point::{Argument, HookPoint, NextSteps, UnknownHookPoint};
@@ -68,4 +69,5 @@ pub use model::{
     LeaseState, LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6, Text, Utf8Pieces,
 };
 pub use profile::{Profile, UnknownProfile};
-pub use render::{render, render_extras, render_options, Extras};
+pub use render::{render, render_extras, render_options, render_vars, Extras};
+pub use vars::Vars;

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Argument, Event, HookPoint, Text};
+use crate::{Argument, Event, HookPoint, Text, Vars};
 
 /// A variable set: names, formats and the hook points that have variables.
 ///
@@ -121,8 +121,14 @@ impl Profile {
     /// assert!(Profile::KeaHookRunscript.render(&Event::new(HookPoint::Leases4Committed)).is_empty());
     /// ```
     pub fn render(self, event: &Event) -> Vec<(String, Text)> {
+        self.render_vars(event).to_pairs()
+    }
+
+    /// [`Profile::render`] into [`Vars`]: the same variables, without an allocation per
+    /// variable.
+    pub fn render_vars(self, event: &Event) -> Vars {
         match self {
-            Profile::Kea => crate::render(event),
+            Profile::Kea => crate::render_vars(event),
             Profile::KeaHookRunscript => crate::render::kea_hook_runscript(
                 event,
                 self.arguments(event.hook_point).unwrap_or_default(),

@@ -28,19 +28,29 @@ pub fn push_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 fn push_escaped(out: &mut Vec<u8>, text: &str) {
-    for &b in text.as_bytes() {
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            0..=0x1f => push_hex_escape(out, u16::from(b)),
-            _ => out.push(b),
+    let bytes = text.as_bytes();
+    // Copies runs that need no escape in one go: most values have no escape at all.
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short: Option<&[u8]> = match b {
+            b'"' => Some(b"\\\""),
+            b'\\' => Some(b"\\\\"),
+            b'\n' => Some(b"\\n"),
+            b'\r' => Some(b"\\r"),
+            b'\t' => Some(b"\\t"),
+            0x08 => Some(b"\\b"),
+            0x0c => Some(b"\\f"),
+            0..=0x1f => None,
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[run..i]);
+        run = i + 1;
+        match short {
+            Some(escape) => out.extend_from_slice(escape),
+            None => push_hex_escape(out, u16::from(b)),
         }
     }
+    out.extend_from_slice(&bytes[run..]);
 }
 
 fn push_hex_escape(out: &mut Vec<u8>, unit: u16) {

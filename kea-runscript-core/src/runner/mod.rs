@@ -17,7 +17,7 @@ use std::ffi::{c_char, CString};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kea_runscript_env::HookPoint;
+use kea_runscript_env::{HookPoint, Vars};
 
 use crate::counters::{bump, drop_one, LiveCounters};
 use crate::log::{self, RateLimiter, Severity};
@@ -78,17 +78,13 @@ pub(crate) struct RunnerContext {
 /// One event's environment, prepared once and shared by every script that runs it:
 /// `argv[1]` and the rendered variables as `NAME=value` C strings.
 ///
-/// The entries lie back to back in one buffer (each ends in its NUL), so preparing an
-/// event costs two allocations, not one per variable: it runs on Kea's thread for every
-/// event.
+/// The entries lie back to back in one buffer ([`Vars`]), so preparing an event costs a
+/// few allocations, not one per variable: it runs on Kea's thread for every event.
 #[derive(Debug)]
 pub struct EventEnv {
     hook_point: HookPoint,
     arg1: CString,
-    /// `NAME=value\0` entries, back to back.
-    buf: Vec<u8>,
-    /// Per entry: where it starts in `buf`, and the length of `NAME`.
-    entries: Vec<(usize, usize)>,
+    vars: Vars,
 }
 
 impl EventEnv {
@@ -100,58 +96,31 @@ impl EventEnv {
         hook_point: HookPoint,
         vars: Vec<(String, V)>,
     ) -> (EventEnv, Vec<String>) {
-        let size = vars
-            .iter()
-            .map(|(name, value)| name.len() + value.as_ref().len() + 2)
-            .sum();
-        let mut env = EventEnv {
-            hook_point,
-            arg1: CString::new(hook_point.name()).expect("hook-point names have no NUL"),
-            buf: Vec::with_capacity(size),
-            entries: Vec::with_capacity(vars.len()),
-        };
-        let mut rejected = Vec::new();
-        for (name, value) in vars {
-            let value = value.as_ref();
-            let valid = !name.is_empty() && !name.contains(['=', '\0']) && !value.contains(&0);
-            if valid {
-                env.push(name.as_bytes(), value);
-            } else {
-                rejected.push(name);
-            }
-        }
-        (env, rejected)
+        EventEnv::from_vars(hook_point, Vars::from_pairs(&vars))
     }
 
-    /// Appends one valid entry.
-    fn push(&mut self, name: &[u8], value: &[u8]) {
-        self.entries.push((self.buf.len(), name.len()));
-        self.buf.extend_from_slice(name);
-        self.buf.push(b'=');
-        self.buf.extend_from_slice(value);
-        self.buf.push(0);
+    /// As [`EventEnv::new`], for variables already rendered into [`Vars`].
+    pub fn from_vars(hook_point: HookPoint, mut vars: Vars) -> (EventEnv, Vec<String>) {
+        let rejected = vars.retain_valid();
+        let env = EventEnv {
+            hook_point,
+            arg1: CString::new(hook_point.name()).expect("hook-point names have no NUL"),
+            vars,
+        };
+        (env, rejected)
     }
 
     /// This environment followed by `more` (one script's additions); a name the rendering
     /// already set keeps the rendered value (e.g. `QUERY4_OPTION_82`), entries `execve`
     /// cannot take are left out and returned by name, as in [`EventEnv::new`].
     pub fn with_more<V: AsRef<[u8]>>(&self, more: Vec<(String, V)>) -> (EventEnv, Vec<String>) {
-        let (tail, rejected) = EventEnv::new(self.hook_point, more);
-        let mut env = EventEnv {
-            hook_point: self.hook_point,
-            arg1: tail.arg1.clone(),
-            buf: Vec::with_capacity(self.buf.len() + tail.buf.len()),
-            entries: Vec::with_capacity(self.entries.len() + tail.entries.len()),
-        };
-        for (name, value) in self.pairs() {
-            env.push(name, value);
-        }
-        for (name, value) in tail.pairs() {
-            if !self.has(name) {
-                env.push(name, value);
+        let mut vars = self.vars.clone();
+        for (name, value) in &more {
+            if !self.vars.has(name.as_bytes()) {
+                vars.push(name.as_bytes(), value.as_ref());
             }
         }
-        (env, rejected)
+        EventEnv::from_vars(self.hook_point, vars)
     }
 
     /// The event's hook point.
@@ -162,32 +131,19 @@ impl EventEnv {
     /// The rendered variables as `(NAME, value)` byte pairs, in rendering order (a
     /// worker's `vars`: exactly what a spawned script gets from the rendering).
     pub(crate) fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        (0..self.entries.len()).map(|i| {
-            let (start, name_len) = self.entries[i];
-            let entry = &self.buf[start..self.end_of(i)];
-            (&entry[..name_len], &entry[name_len + 1..])
-        })
-    }
-
-    /// Where entry `i` ends (its NUL): the entries lie back to back, so just before the
-    /// next one starts.
-    fn end_of(&self, i: usize) -> usize {
-        self.entries
-            .get(i + 1)
-            .map_or(self.buf.len(), |&(next, _)| next)
-            - 1
+        self.vars.pairs()
     }
 
     /// The entries as C string pointers, for `execve` (valid while `self` lives).
     fn pointers(&self) -> impl Iterator<Item = *const c_char> + '_ {
-        self.entries
-            .iter()
-            .map(|&(start, _)| self.buf[start..].as_ptr().cast::<c_char>())
+        self.vars
+            .entries()
+            .map(|entry| entry.as_ptr().cast::<c_char>())
     }
 
     /// True when a variable `name` is among the rendered ones.
     fn has(&self, name: &[u8]) -> bool {
-        self.pairs().any(|(n, _)| n == name)
+        self.vars.has(name)
     }
 }
 
@@ -253,7 +209,7 @@ impl ScriptTarget {
     ) -> Result<Child, SpawnError> {
         let strings = &self.strings;
         let mut env: Vec<*const c_char> =
-            Vec::with_capacity(event.entries.len() + strings.extra_env.len() + 1);
+            Vec::with_capacity(event.vars.len() + strings.extra_env.len() + 1);
         env.extend(event.pointers());
         for (entry, prefix_len) in &strings.extra_env {
             // The prefix is `NAME=`.

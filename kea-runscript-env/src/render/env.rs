@@ -1,15 +1,18 @@
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::{format, KeaVersion, Text};
+use crate::{format, KeaVersion, Vars};
 
 /// The variables rendered so far and the current name prefix.
 ///
-/// Renderers extend the prefix with [`Env::scoped`] and add variables by suffix, so each
-/// name costs one allocation and one copy of the prefix, nothing more.
+/// Renderers extend the prefix with [`Env::scoped`] and add variables by suffix; names and
+/// values are copied into one buffer ([`Vars`]), so a variable costs no allocation of its
+/// own.
 pub(crate) struct Env {
-    vars: Vec<(String, Text)>,
+    vars: Vars,
     name: String,
+    /// Where a value is formatted before it is copied into `vars` (reused).
+    scratch: String,
     /// The Kea release whose hook's texts the renderers use (lease states, message types).
     pub(crate) kea: KeaVersion,
 }
@@ -18,13 +21,15 @@ impl Env {
     /// An empty environment with room for `vars` variables (no reallocation while rendering).
     pub(crate) fn with_capacity(vars: usize) -> Env {
         Env {
-            vars: Vec::with_capacity(vars),
+            // Most values are short: numbers, addresses, MACs.
+            vars: Vars::with_capacity(vars, vars * 32),
             name: String::with_capacity(64),
+            scratch: String::with_capacity(64),
             kea: KeaVersion::default(),
         }
     }
 
-    pub(crate) fn into_vars(self) -> Vec<(String, Text)> {
+    pub(crate) fn into_vars(self) -> Vars {
         self.vars
     }
 
@@ -51,21 +56,19 @@ impl Env {
         value: Option<T>,
         write: impl FnOnce(&mut String, T),
     ) {
-        let mut text = String::new();
+        let mut text = std::mem::take(&mut self.scratch);
+        text.clear();
         if let Some(value) = value {
-            // Most values (numbers, addresses, MACs) fit; empty values stay allocation-free.
-            text.reserve(24);
             write(&mut text, value);
         }
-        self.push(suffix, text.into());
+        self.push(suffix, text.as_bytes());
+        self.scratch = text;
     }
 
     /// Adds `<prefix><suffix>` = `value`.
-    fn push(&mut self, suffix: &str, value: Text) {
-        let mut name = String::with_capacity(self.name.len() + suffix.len());
-        name.push_str(&self.name);
-        name.push_str(suffix);
-        self.vars.push((name, value));
+    fn push(&mut self, suffix: &str, value: &[u8]) {
+        self.vars
+            .push_parts(&[self.name.as_bytes(), suffix.as_bytes()], value);
     }
 
     /// A decimal integer (Kea's `boost::lexical_cast` of the value as `uint64_t`).
@@ -80,11 +83,11 @@ impl Env {
         self.set(suffix, value, |out, text| out.push_str(text));
     }
 
-    /// A free-form string from Kea (`&str`, or bytes such as a [`Text`]), cut at its first
+    /// A free-form string from Kea (`&str`, or bytes such as a [`Text`](crate::Text)), cut at its first
     /// NUL; bytes that are not UTF-8 stay as they are (Kea's hook passes them so).
     pub(crate) fn text<T: AsRef<[u8]> + ?Sized>(&mut self, suffix: &str, value: Option<&T>) {
         let bytes = value.map_or(&[][..], |v| format::until_nul(v.as_ref()));
-        self.push(suffix, bytes.into());
+        self.push(suffix, bytes);
     }
 
     pub(crate) fn ipv4(&mut self, suffix: &str, value: Option<Ipv4Addr>) {

@@ -67,7 +67,7 @@ impl Extras {
 pub fn render_extras(event: &Event, extras: Extras) -> Vec<(String, Text)> {
     let mut env = Env::with_capacity(8);
     if !extras.any() {
-        return env.into_vars();
+        return env.into_vars().to_pairs();
     }
     let arguments = event.hook_point.arguments();
     for &argument in arguments {
@@ -81,7 +81,7 @@ pub fn render_extras(event: &Event, extras: Extras) -> Vec<(String, Text)> {
             env.scoped("HOST6", |env| host6(env, event.host6.as_ref()));
         }
     }
-    env.into_vars()
+    env.into_vars().to_pairs()
 }
 
 fn extra(env: &mut Env, argument: Argument, event: &Event, extras: Extras) {

@@ -18,7 +18,7 @@ use crate::format::{
     push_colon_hex, push_ipv4, push_ipv6, push_option_hex,
 };
 use crate::{
-    Argument, Event, HwAddr, Lease4, Lease6, LeaseType, Pkt4, Pkt6, Subnet4, Subnet6, Text,
+    Argument, Event, HwAddr, Lease4, Lease6, LeaseType, Pkt4, Pkt6, Subnet4, Subnet6, Vars,
 };
 
 /// Option 60 (vendor class identifier) and 82 (relay agent information).
@@ -30,7 +30,7 @@ const RAI_REMOTE_ID: u8 = 2;
 
 /// Renders `arguments` (its list for the event's hook point, from the profile's table) of
 /// `event`.
-pub(crate) fn render(event: &Event, arguments: &[Argument]) -> Vec<(String, Text)> {
+pub(crate) fn render(event: &Event, arguments: &[Argument]) -> Vars {
     let mut env = Env::with_capacity(40);
     for &argument in arguments {
         match argument {

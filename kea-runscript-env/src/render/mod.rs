@@ -11,7 +11,7 @@ mod options;
 mod packet;
 mod scalar;
 
-use crate::{Argument, Event, Text};
+use crate::{Argument, Event, Text, Vars};
 use env::Env;
 pub use extras::{render_extras, Extras};
 pub(crate) use kea_hook_runscript::render as kea_hook_runscript;
@@ -32,6 +32,11 @@ pub use options::render_options;
 /// assert_eq!(render(&Event::new(HookPoint::Load)), vec![]);
 /// ```
 pub fn render(event: &Event) -> Vec<(String, Text)> {
+    render_vars(event).to_pairs()
+}
+
+/// [`render`] into [`Vars`]: the same variables, without an allocation per variable.
+pub fn render_vars(event: &Event) -> Vars {
     // A v4 query with option 82 plus a lease renders ~45 variables.
     let mut env = Env::with_capacity(48);
     env.kea = event.kea_version;
