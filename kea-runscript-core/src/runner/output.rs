@@ -10,6 +10,7 @@
 //! are logged a second (the others are counted and mentioned with the next one logged).
 
 use std::collections::HashMap;
+use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,10 +21,15 @@ use std::time::{Duration, Instant};
 use kea_runscript_env::HookPoint;
 
 use super::RunnerContext;
-use crate::log::{self, Admit, Severity, Window};
+use crate::log::{self, Admit, RateLimiter, Severity, Window};
 use crate::worker::lines::{LineSplitter, Piece};
 use crate::worker::process::{self, Read, Wake};
-use crate::worker::{MAX_OUTPUT_LINE, OUTPUT_LINES_PER_SECOND};
+
+/// Longest output line logged (spawn stdout/stderr, worker stderr); the rest of a longer
+/// line is cut.
+pub const MAX_OUTPUT_LINE: usize = 2048;
+/// Output lines logged per script (or worker) and second; more are counted and reported.
+pub const OUTPUT_LINES_PER_SECOND: u32 = 100;
 
 /// Bytes read per `read` from a script's pipe.
 const READ_CHUNK: usize = 16 * 1024;
@@ -220,6 +226,26 @@ fn log_piece(
     channel: Channel,
     piece: Piece<'_>,
 ) {
+    log_output_line(
+        &shared.context.log,
+        window,
+        format_args!(
+            "script {label} at {} ({})",
+            hook_point.name(),
+            channel.name()
+        ),
+        piece,
+    );
+}
+
+/// Logs one line of a script's output (spawn or worker) as `<source>: <line>`, within the
+/// source's rate [`Window`]; a cut line and the lines suppressed before it are said.
+pub(crate) fn log_output_line(
+    log: &RateLimiter,
+    window: &mut Window,
+    source: fmt::Arguments<'_>,
+    piece: Piece<'_>,
+) {
     let (line, cut) = match piece {
         Piece::Line(l) => (l, false),
         Piece::Cut(l) => (l, true),
@@ -232,20 +258,12 @@ fn log_piece(
     let Admit::Yes { suppressed } = admit else {
         return;
     };
-    let mut text = format!(
-        "script {label} at {} ({}): {}",
-        hook_point.name(),
-        channel.name(),
-        String::from_utf8_lossy(line)
-    );
+    let mut text = format!("{source}: {}", String::from_utf8_lossy(line));
     if cut {
         text.push_str(&format!(" [line cut at {MAX_OUTPUT_LINE} bytes]"));
     }
     if suppressed > 0 {
         text.push_str(&format!(" ({suppressed} lines not logged before this one)"));
     }
-    shared
-        .context
-        .log
-        .always(Severity::Info, log::SCRIPT_OUTPUT, &text);
+    log.always(Severity::Info, log::SCRIPT_OUTPUT, &text);
 }

@@ -31,7 +31,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::counters::{bump, drop_one};
-use crate::log::{self, Admit, Severity, Window};
+use crate::log::{self, Severity, Window};
+use crate::runner::output::{self, MAX_OUTPUT_LINE};
 use crate::runner::{EventEnv, OnVerdict, Runner, RunnerContext, KILL_GRACE};
 use crate::verdict::Verdict;
 use lines::{LineSplitter, Piece};
@@ -47,10 +48,6 @@ pub const STABLE_RUN: Duration = Duration::from_secs(10);
 /// At unload, after its stdin is closed, a worker gets this long to finish before
 /// `SIGTERM` (then `SIGKILL` after [`crate::runner::KILL_GRACE`]).
 pub const UNLOAD_GRACE: Duration = Duration::from_secs(1);
-/// Longest stderr line logged; the rest of a longer line is cut.
-pub const MAX_OUTPUT_LINE: usize = 2048;
-/// Stderr lines logged per worker and second; more are counted and reported.
-pub const OUTPUT_LINES_PER_SECOND: u32 = 100;
 /// Events encoded per batch by the writer.
 const BATCH: usize = 256;
 /// How long the writer waits for more async events before it writes fewer than
@@ -926,7 +923,7 @@ fn drain(inner: &Inner, stdout: &OwnedFd, stderr: Option<&OwnedFd>, output: &mut
 }
 
 /// The worker's stderr on its way into the log: split into lines of at most
-/// [`MAX_OUTPUT_LINE`] bytes, at most [`OUTPUT_LINES_PER_SECOND`] lines a second.
+/// [`MAX_OUTPUT_LINE`] bytes, at most [`output::OUTPUT_LINES_PER_SECOND`] lines a second.
 struct Output<'a> {
     inner: &'a Inner,
     lines: LineSplitter,
@@ -948,13 +945,8 @@ impl<'a> Output<'a> {
         match read {
             process::Read::Data(n) => {
                 let (inner, window) = (self.inner, &mut self.window);
-                self.lines.feed(&buf[..n], |piece| {
-                    let (line, cut) = match piece {
-                        Piece::Line(l) => (l, false),
-                        Piece::Cut(l) => (l, true),
-                    };
-                    log_line(inner, window, line, cut);
-                });
+                self.lines
+                    .feed(&buf[..n], |piece| log_line(inner, window, piece));
             }
             process::Read::WouldBlock | process::Read::End => {}
         }
@@ -965,37 +957,20 @@ impl<'a> Output<'a> {
     fn flush(&mut self) {
         let (inner, window) = (self.inner, &mut self.window);
         self.lines.finish(|piece| {
-            if let Piece::Line(l) = piece {
-                log_line(inner, window, l, false);
+            if let Piece::Line(_) = piece {
+                log_line(inner, window, piece);
             }
         });
     }
 }
 
-fn log_line(inner: &Inner, window: &mut Window, line: &[u8], cut: bool) {
-    let admit = window.admit(
-        Instant::now(),
-        OUTPUT_LINES_PER_SECOND,
-        Duration::from_secs(1),
+fn log_line(inner: &Inner, window: &mut Window, piece: Piece<'_>) {
+    output::log_output_line(
+        &inner.context.log,
+        window,
+        format_args!("worker {}", inner.options.label),
+        piece,
     );
-    let Admit::Yes { suppressed } = admit else {
-        return;
-    };
-    let mut text = format!(
-        "worker {}: {}",
-        inner.options.label,
-        String::from_utf8_lossy(line)
-    );
-    if cut {
-        text.push_str(&format!(" [line cut at {MAX_OUTPUT_LINE} bytes]"));
-    }
-    if suppressed > 0 {
-        text.push_str(&format!(" ({suppressed} lines not logged before this one)"));
-    }
-    inner
-        .context
-        .log
-        .always(Severity::Info, log::SCRIPT_OUTPUT, &text);
 }
 
 #[cfg(test)]
