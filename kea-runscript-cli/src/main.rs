@@ -189,7 +189,7 @@ fn verdict_outcome(verdict: Verdict) -> (&'static str, u8) {
 /// Runs the events through one engine; the first failed start stops with an error.
 fn deliver(engine: &Engine, event: &Event) -> CliResult<Verdict> {
     let before = engine.counters().failed_to_start;
-    let verdict = engine.handle(event);
+    let verdict = engine.handle(event.clone());
     if engine.counters().failed_to_start > before {
         return Err(format!(
             "the script could not be started at {} (the reason is logged above)",

@@ -6,10 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kea_runscript_env::{Event, HookPoint, Profile, Text};
+use kea_runscript_env::{HookPoint, Profile, Text};
 
 use crate::config::{self, Config, ConfigError};
 use crate::counters::{bump, Counters, LiveCounters};
+use crate::deferred::DeferredEvent;
 use crate::log::{self, LogSink, RateLimiter, Severity};
 use crate::policy::Policy;
 use crate::runner::output::OutputCollector;
@@ -244,7 +245,7 @@ impl Engine {
     /// selected for its hook point, in configuration order, each with its profile's
     /// variables. Async scripts contribute `Continue`; several sync verdicts combine to the
     /// most severe.
-    pub fn handle(&self, event: &Event) -> Verdict {
+    pub fn handle(&self, event: impl Into<DeferredEvent>) -> Verdict {
         self.handle_adding(event, &|_| Vec::new())
     }
 
@@ -255,10 +256,11 @@ impl Engine {
     /// scripts, so a configuration without them costs nothing more.
     pub fn handle_adding(
         &self,
-        event: &Event,
+        event: impl Into<DeferredEvent>,
         additions: &dyn Fn(usize) -> Vec<(String, String)>,
     ) -> Verdict {
-        let selected = self.policy.scripts(event.hook_point);
+        let event = &Arc::new(event.into());
+        let selected = self.policy.scripts(event.hook_point());
         if selected.is_empty() {
             return Verdict::Continue;
         }
@@ -277,25 +279,34 @@ impl Engine {
     fn script_env(
         &self,
         envs: &mut [Option<Arc<EventEnv>>; Profile::ALL.len()],
-        event: &Event,
+        event: &Arc<DeferredEvent>,
         index: usize,
         additions: &dyn Fn(usize) -> Vec<(String, String)>,
     ) -> Arc<EventEnv> {
         let script = &self.config.scripts[index];
         let profile = script.variables;
         let env = envs[profile as usize].get_or_insert_with(|| {
-            let (env, rejected) = EventEnv::from_vars(event.hook_point, profile.render_vars(event));
-            self.report_rejected(event.hook_point, &rejected);
-            Arc::new(env)
+            // Rendered where first needed: by a worker's writer, not on Kea's thread.
+            let hook_point = event.hook_point();
+            let context = Arc::clone(&self.context);
+            let event = Arc::clone(event);
+            Arc::new(EventEnv::deferred(
+                hook_point,
+                move || profile.render_vars(event.event()),
+                move |rejected| report_rejected(&context, hook_point, rejected),
+            ))
         });
         if !script.has_additions() {
             return Arc::clone(env);
         }
-        let mut more = kea_runscript_env::render_options(event, &script.options);
-        more.extend(kea_runscript_env::render_extras(event, script.extras()));
+        let mut more = kea_runscript_env::render_options(event.event(), &script.options);
+        more.extend(kea_runscript_env::render_extras(
+            event.event(),
+            script.extras(),
+        ));
         more.extend(additions(index).into_iter().map(|(n, v)| (n, v.into())));
         let (own, rejected) = env.with_more(more);
-        self.report_rejected(event.hook_point, &rejected);
+        report_rejected(&self.context, event.hook_point(), &rejected);
         Arc::new(own)
     }
 
@@ -308,8 +319,9 @@ impl Engine {
     /// shut down meanwhile (the replay should stop).
     ///
     /// Scripts with expressions get them empty: a replay has no packet.
-    pub fn replay(&self, event: &Event) -> bool {
-        let selected = self.policy.scripts(event.hook_point);
+    pub fn replay(&self, event: impl Into<DeferredEvent>) -> bool {
+        let event = &Arc::new(event.into());
+        let selected = self.policy.scripts(event.hook_point());
         if selected.is_empty() {
             return !self.is_stopped();
         }
@@ -399,7 +411,7 @@ impl Engine {
     /// spawned sync scripts still run on the calling thread (in configuration
     /// order). `on_verdict` may run on this thread before `handle_with` returns, or
     /// later on one of the engine's threads.
-    pub fn handle_with(&self, event: &Event, on_verdict: OnVerdict) {
+    pub fn handle_with(&self, event: impl Into<DeferredEvent>, on_verdict: OnVerdict) {
         self.handle_adding_with(event, &|_| Vec::new(), on_verdict)
     }
 
@@ -407,11 +419,12 @@ impl Engine {
     /// [`Engine::handle_adding`].
     pub fn handle_adding_with(
         &self,
-        event: &Event,
+        event: impl Into<DeferredEvent>,
         additions: &dyn Fn(usize) -> Vec<(String, String)>,
         on_verdict: OnVerdict,
     ) {
-        let selected = self.policy.scripts(event.hook_point);
+        let event = &Arc::new(event.into());
+        let selected = self.policy.scripts(event.hook_point());
         if selected.is_empty() {
             return on_verdict(Verdict::Continue);
         }
@@ -454,23 +467,8 @@ impl Engine {
         vars: Vec<(String, V)>,
     ) -> Arc<EventEnv> {
         let (env, rejected) = EventEnv::new(hook_point, vars);
-        self.report_rejected(hook_point, &rejected);
+        report_rejected(&self.context, hook_point, &rejected);
         Arc::new(env)
-    }
-
-    /// Logs the variables left out of an event (NUL byte or bad name), if any.
-    fn report_rejected(&self, hook_point: HookPoint, rejected: &[String]) {
-        if !rejected.is_empty() {
-            self.context
-                .log
-                .limited(Severity::Error, log::ENV_INVALID, || {
-                    format!(
-                        "variables left out at {} (NUL byte or bad name): {}",
-                        hook_point.name(),
-                        rejected.join(", ")
-                    )
-                });
-        }
     }
 
     /// For unload: stops accepting events (later ones are counted as dropped) and
@@ -530,5 +528,18 @@ impl Engine {
 impl Drop for Engine {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// Logs the variables left out of an event (NUL byte or bad name), if any.
+fn report_rejected(context: &RunnerContext, hook_point: HookPoint, rejected: &[String]) {
+    if !rejected.is_empty() {
+        context.log.limited(Severity::Error, log::ENV_INVALID, || {
+            format!(
+                "variables left out at {} (NUL byte or bad name): {}",
+                hook_point.name(),
+                rejected.join(", ")
+            )
+        });
     }
 }

@@ -29,7 +29,7 @@
 //! )
 //! .expect("valid configuration");
 //! assert!(!engine.wants(HookPoint::Lease4Expire));
-//! let verdict = engine.handle(&Event::new(HookPoint::Lease4Renew));
+//! let verdict = engine.handle(Event::new(HookPoint::Lease4Renew));
 //! assert_eq!(verdict, Verdict::Continue);
 //! assert_eq!(engine.counters().exited, 1);
 //! engine.shutdown();
@@ -44,6 +44,7 @@ struct ReadmeDoctests;
 
 pub mod config;
 mod counters;
+mod deferred;
 mod engine;
 pub mod log;
 mod policy;
@@ -56,6 +57,7 @@ mod worker;
 
 pub use config::{Config, ConfigError};
 pub use counters::Counters;
+pub use deferred::DeferredEvent;
 pub use engine::{Engine, EngineError};
 pub use runner::{KILL_GRACE, SHUTDOWN_WAIT};
 pub use verdict::Verdict;

@@ -144,7 +144,7 @@ fn as_unprivileged_kea(dir: &Path) {
     );
     let (engine, sink) = engine(&json);
     assert_eq!(
-        engine.handle(&Event::new(HookPoint::Lease4Renew)),
+        engine.handle(Event::new(HookPoint::Lease4Renew)),
         Verdict::Continue
     );
     assert_eq!(read_caps(&out.join("net_admin")), Caps::only(NET_ADMIN));
@@ -188,7 +188,7 @@ fn as_unprivileged_kea(dir: &Path) {
     );
     let sync_engine = Engine::new(Config::parse(&sync).unwrap(), sink.clone()).unwrap();
     assert_eq!(
-        sync_engine.handle(&Event::new(HookPoint::Lease4Renew)),
+        sync_engine.handle(Event::new(HookPoint::Lease4Renew)),
         Verdict::Continue
     );
     assert_eq!(sync_engine.counters().failed_to_start, 1);

@@ -32,7 +32,7 @@ fn a_replay_waits_for_room_instead_of_dropping() {
         js(&s)
     ));
     for i in 0..200 {
-        assert!(engine.replay(&replay_event(i)), "engine running");
+        assert!(engine.replay(replay_event(i)), "engine running");
     }
     let counters = wait_idle(&engine);
     assert_eq!(counters.dropped, 0, "{counters:?}");
@@ -47,7 +47,7 @@ fn a_replay_waits_for_room_instead_of_dropping() {
     assert_eq!(lines, expected);
     engine.shutdown();
     assert!(
-        !engine.replay(&replay_event(0)),
+        !engine.replay(replay_event(0)),
         "a stopped engine ends the replay"
     );
 }
@@ -63,7 +63,7 @@ fn a_script_without_replay_leases_gets_no_replay() {
     );
     let (engine, _sink) = engine(&format!(r#"{{"name": {}}}"#, js(&s)));
     assert!(!engine.wants(HookPoint::Lease4Replay));
-    assert!(engine.replay(&replay_event(1)));
+    assert!(engine.replay(replay_event(1)));
     wait_idle(&engine);
     assert!(!out.exists(), "nothing ran");
 }
@@ -86,7 +86,7 @@ fn sync_scripts_are_waited_for_and_expressions_are_empty() {
         js(&s)
     ));
     for i in 0..5 {
-        assert!(engine.replay(&replay_event(i)));
+        assert!(engine.replay(replay_event(i)));
     }
     let seen = std::fs::read_to_string(&out).unwrap();
     assert_eq!(seen.lines().count(), 5, "each waited for: {seen}");

@@ -571,7 +571,7 @@ fn each_script_gets_its_profiles_variables_from_one_event() {
     lease.expired = true;
     event.lease4 = Some(lease);
     event.remove_lease = Some(false);
-    assert_eq!(engine.handle(&event), Verdict::Continue);
+    assert_eq!(engine.handle(event), Verdict::Continue);
     let khr_env = std::fs::read_to_string(&khr_out).unwrap();
     for line in [
         "KEA_LEASE4_ADDRESS=10.0.0.9",

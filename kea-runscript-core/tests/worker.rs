@@ -791,7 +791,7 @@ fn handle_with_renders_the_event_for_a_sync_worker_and_calls_back() {
     ));
     let (tx, rx) = std::sync::mpsc::channel();
     engine.handle_with(
-        &kea_runscript_env::Event::new(HookPoint::Lease4Renew),
+        kea_runscript_env::Event::new(HookPoint::Lease4Renew),
         Box::new(move |v| tx.send(v).unwrap()),
     );
     assert_eq!(rx.recv().unwrap(), Verdict::Drop);

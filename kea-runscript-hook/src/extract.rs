@@ -4,11 +4,14 @@
 use std::fmt;
 
 use cxx::{CxxVector, UniquePtr};
+use kea_runscript_core::log::Severity;
+use kea_runscript_core::DeferredEvent;
 use kea_runscript_env::{Argument, Event, HookPoint};
 
 use serde::de::DeserializeOwned;
 
 use crate::bridge::ffi::{self, CalloutHandle};
+use crate::logging;
 use crate::record::{self, RecordError};
 
 /// Why an event could not be built: a C++ exception in the shim (e.g. an argument of an
@@ -122,14 +125,34 @@ pub fn hosts(event: &mut Event, handle: &CalloutHandle) -> Result<(), ExtractErr
 /// A record as the shim hands it over (`shim/record.h`).
 type RecordBytes = UniquePtr<CxxVector<u8>>;
 
+/// A shim function reading one Kea argument into a record.
+type Getter = fn(&CalloutHandle, &str) -> Result<RecordBytes, cxx::Exception>;
+
 /// Calls the shim function `get` for argument `name` and reads its record into the model.
 fn read<T: DeserializeOwned>(
     handle: &CalloutHandle,
     name: &'static str,
-    get: fn(&CalloutHandle, &str) -> Result<RecordBytes, cxx::Exception>,
+    get: Getter,
 ) -> Result<Option<T>, ExtractError> {
-    let raw = get(handle, name).map_err(|e| ExtractError::Shim(name, e))?;
-    record::read(bytes(&raw)).map_err(|e| ExtractError::Convert(name, e))
+    convert(name, &fetch(handle, name, get)?)
+}
+
+/// Calls the shim function `get` for argument `name`: the copy made on Kea's thread.
+fn fetch(
+    handle: &CalloutHandle,
+    name: &'static str,
+    get: Getter,
+) -> Result<RecordBytes, ExtractError> {
+    get(handle, name).map_err(|e| ExtractError::Shim(name, e))
+}
+
+/// Reads the record of argument `name` into the model: needs no Kea object, so it may run
+/// on any thread.
+fn convert<T: DeserializeOwned>(
+    name: &'static str,
+    raw: &RecordBytes,
+) -> Result<Option<T>, ExtractError> {
+    record::read(bytes(raw)).map_err(|e| ExtractError::Convert(name, e))
 }
 
 /// The bytes of a record from the shim (none for a null pointer, which it never returns).
@@ -137,36 +160,99 @@ fn bytes(raw: &RecordBytes) -> &[u8] {
     raw.as_ref().map_or(&[], |v| v.as_slice())
 }
 
-/// One row per argument: the event field and the shim function for its Kea type.
+/// The shim function for each argument's Kea type (`Ia`: see [`read_ia`]).
+fn getter(argument: Argument) -> Getter {
+    match argument {
+        Argument::Query4 | Argument::Response4 => ffi::get_pkt4,
+        Argument::Subnet4 => ffi::get_subnet4,
+        Argument::ClientId => ffi::get_client_id,
+        Argument::HwAddr => ffi::get_hwaddr,
+        Argument::Lease4 => ffi::get_lease4,
+        Argument::Leases4 | Argument::DeletedLeases4 => ffi::get_leases4,
+        Argument::RemoveLease | Argument::FakeAllocation => ffi::get_bool,
+        Argument::Query6 | Argument::Response6 => ffi::get_pkt6,
+        Argument::Subnet6 => ffi::get_subnet6,
+        Argument::Lease6 | Argument::OldLease6 | Argument::NewLease6 => ffi::get_lease6,
+        Argument::Leases6 | Argument::DeletedLeases6 => ffi::get_leases6,
+        Argument::Address6 => ffi::get_address6,
+        Argument::Ia => ffi::get_ia,
+    }
+}
+
+/// Reads the record `raw` of `argument` into its event field.
+fn store(event: &mut Event, argument: Argument, raw: &RecordBytes) -> Result<(), ExtractError> {
+    let name = argument.kea_name();
+    match argument {
+        Argument::Query4 => event.query4 = convert(name, raw)?,
+        Argument::Response4 => event.response4 = convert(name, raw)?,
+        Argument::Subnet4 => event.subnet4 = convert(name, raw)?,
+        Argument::ClientId => event.client_id = convert(name, raw)?,
+        Argument::HwAddr => event.hwaddr = convert(name, raw)?,
+        Argument::Lease4 => event.lease4 = convert(name, raw)?,
+        Argument::Leases4 => event.leases4 = convert(name, raw)?,
+        Argument::DeletedLeases4 => event.deleted_leases4 = convert(name, raw)?,
+        Argument::RemoveLease => event.remove_lease = convert(name, raw)?,
+        Argument::FakeAllocation => event.fake_allocation = convert(name, raw)?,
+        Argument::Query6 => event.query6 = convert(name, raw)?,
+        Argument::Response6 => event.response6 = convert(name, raw)?,
+        Argument::Subnet6 => event.subnet6 = convert(name, raw)?,
+        Argument::Lease6 => event.lease6 = convert(name, raw)?,
+        Argument::Leases6 => event.leases6 = convert(name, raw)?,
+        Argument::DeletedLeases6 => event.deleted_leases6 = convert(name, raw)?,
+        Argument::Address6 => event.address6 = convert(name, raw)?,
+        Argument::OldLease6 => event.old_lease6 = convert(name, raw)?,
+        Argument::NewLease6 => event.new_lease6 = convert(name, raw)?,
+        Argument::Ia => event.ia = convert(name, raw)?,
+    }
+    Ok(())
+}
+
+/// Reads one argument into `event`.
 fn read_argument(
     event: &mut Event,
     argument: Argument,
     handle: &CalloutHandle,
 ) -> Result<(), ExtractError> {
-    let name = argument.kea_name();
-    match argument {
-        Argument::Query4 => event.query4 = read(handle, name, ffi::get_pkt4)?,
-        Argument::Response4 => event.response4 = read(handle, name, ffi::get_pkt4)?,
-        Argument::Subnet4 => event.subnet4 = read(handle, name, ffi::get_subnet4)?,
-        Argument::ClientId => event.client_id = read(handle, name, ffi::get_client_id)?,
-        Argument::HwAddr => event.hwaddr = read(handle, name, ffi::get_hwaddr)?,
-        Argument::Lease4 => event.lease4 = read(handle, name, ffi::get_lease4)?,
-        Argument::Leases4 => event.leases4 = read(handle, name, ffi::get_leases4)?,
-        Argument::DeletedLeases4 => event.deleted_leases4 = read(handle, name, ffi::get_leases4)?,
-        Argument::RemoveLease => event.remove_lease = read(handle, name, ffi::get_bool)?,
-        Argument::FakeAllocation => event.fake_allocation = read(handle, name, ffi::get_bool)?,
-        Argument::Query6 => event.query6 = read(handle, name, ffi::get_pkt6)?,
-        Argument::Response6 => event.response6 = read(handle, name, ffi::get_pkt6)?,
-        Argument::Subnet6 => event.subnet6 = read(handle, name, ffi::get_subnet6)?,
-        Argument::Lease6 => event.lease6 = read(handle, name, ffi::get_lease6)?,
-        Argument::Leases6 => event.leases6 = read(handle, name, ffi::get_leases6)?,
-        Argument::DeletedLeases6 => event.deleted_leases6 = read(handle, name, ffi::get_leases6)?,
-        Argument::Address6 => event.address6 = read(handle, name, ffi::get_address6)?,
-        Argument::OldLease6 => event.old_lease6 = read(handle, name, ffi::get_lease6)?,
-        Argument::NewLease6 => event.new_lease6 = read(handle, name, ffi::get_lease6)?,
-        Argument::Ia => event.ia = read_ia(event, argument, handle)?,
+    if argument == Argument::Ia {
+        event.ia = read_ia(event, argument, handle)?;
+        return Ok(());
     }
-    Ok(())
+    store(
+        event,
+        argument,
+        &fetch(handle, argument.kea_name(), getter(argument))?,
+    )
+}
+
+/// Like [`event`], but only the copies of Kea's objects are made now; reading them into
+/// the model is left to whichever thread first needs the event (a worker's writer), so
+/// Kea's packet thread pays for the copies alone. Hook points with an IA (which IA is read
+/// depends on the lease) are read at once. A record that does not fit its model is logged
+/// when it is read; the event then has none of the hook point's arguments.
+pub fn deferred(
+    hook_point: HookPoint,
+    handle: &CalloutHandle,
+) -> Result<DeferredEvent, ExtractError> {
+    let arguments = hook_point.arguments();
+    if arguments.contains(&Argument::Ia) {
+        return event(hook_point, handle).map(DeferredEvent::from);
+    }
+    let records = arguments
+        .iter()
+        .map(|&a| Ok((a, fetch(handle, a.kea_name(), getter(a))?)))
+        .collect::<Result<Vec<_>, ExtractError>>()?;
+    Ok(DeferredEvent::new(hook_point, move || {
+        let mut event = crate::new_event(hook_point);
+        for (argument, raw) in &records {
+            if let Err(e) = store(&mut event, *argument, raw) {
+                logging::limited(Severity::Error, logging::CALLOUT_ERROR, || {
+                    format!("callout {hook_point}: {e}; its scripts get no arguments")
+                });
+                return crate::new_event(hook_point);
+            }
+        }
+        event
+    }))
 }
 
 /// Kea sets `ia_na` for an IA_NA lease and `ia_pd` otherwise; like Kea's hook we pick by the
@@ -346,6 +432,29 @@ mod tests {
                 "{order:?}: IA_PD for a prefix"
             );
         }
+    }
+
+    #[test]
+    fn a_deferred_event_reads_the_copies_made_at_the_callout() {
+        let mut h = handle();
+        kea::set_test_pkt4(h.pin_mut(), "query4").unwrap();
+        kea::set_test_subnet4(h.pin_mut(), "subnet4").unwrap();
+        kea::set_test_client_id(h.pin_mut(), "clientid").unwrap();
+        kea::set_test_hwaddr(h.pin_mut(), "hwaddr").unwrap();
+        kea::set_test_lease4(h.pin_mut(), "lease4", 10).unwrap();
+        let now = event(HookPoint::Lease4Renew, &h).unwrap();
+
+        let later = deferred(HookPoint::Lease4Renew, &h).unwrap();
+        // Kea's objects change (or go) after the callout: the copies stay.
+        kea::set_test_lease4(h.pin_mut(), "lease4", 99).unwrap();
+        drop(h);
+
+        assert_eq!(later.hook_point(), HookPoint::Lease4Renew);
+        assert_eq!(later.event(), &now);
+        assert_eq!(
+            now.lease4.as_ref().map(|l| l.address),
+            Some(Ipv4Addr::new(10, 0, 0, 10))
+        );
     }
 
     #[test]

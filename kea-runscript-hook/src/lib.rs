@@ -143,7 +143,7 @@ fn guarded(
 /// Runs the script(s) for a `load`/`unload` event, if the configuration selects that hook point.
 fn run_library_event(engine: &Engine, hook_point: HookPoint) {
     if engine.wants(hook_point) {
-        let _ = engine.handle(&new_event(hook_point));
+        let _ = engine.handle(new_event(hook_point));
     }
 }
 
@@ -431,16 +431,26 @@ unsafe fn run_callout(
     if status == verdict::NEXT_STEP_SKIP || status == verdict::NEXT_STEP_DROP {
         return Ok(0);
     }
-    // SAFETY: as above; each shared borrow ends with its extraction.
-    let mut event = extract::event(hook_point, unsafe { &*handle }).map_err(|e| e.to_string())?;
-    if engine.wants_profile(hook_point, Profile::KeaHookRunscript) {
+    let kea_texts = engine.wants_profile(hook_point, Profile::KeaHookRunscript);
+    let hosts = engine.wants_host_reservation(hook_point);
+    let event = if kea_texts || hosts {
+        // What is added from Kea depends on the arguments read: read them now.
+        // SAFETY: as above; each shared borrow ends with its extraction.
+        let mut event =
+            extract::event(hook_point, unsafe { &*handle }).map_err(|e| e.to_string())?;
+        if kea_texts {
+            // SAFETY: as above.
+            extract::kea_texts(&mut event, unsafe { &*handle }).map_err(|e| e.to_string())?;
+        }
+        if hosts {
+            // SAFETY: as above.
+            extract::hosts(&mut event, unsafe { &*handle }).map_err(|e| e.to_string())?;
+        }
+        event.into()
+    } else {
         // SAFETY: as above.
-        extract::kea_texts(&mut event, unsafe { &*handle }).map_err(|e| e.to_string())?;
-    }
-    if engine.wants_host_reservation(hook_point) {
-        // SAFETY: as above.
-        extract::hosts(&mut event, unsafe { &*handle }).map_err(|e| e.to_string())?;
-    }
+        extract::deferred(hook_point, unsafe { &*handle }).map_err(|e| e.to_string())?
+    };
     // A shared borrow of the handle for the expressions' evaluations, ended before the
     // handle is parked or the verdict applied.
     let expressions = eval::current();
@@ -458,7 +468,7 @@ unsafe fn run_callout(
         let pinned = unsafe { Pin::new_unchecked(borrowed) };
         if let Some(ticket) = parking::park(hook_point, pinned)? {
             engine.handle_adding_with(
-                &event,
+                event,
                 &additions,
                 Box::new(move |verdict| parking::resolve(hook_point, ticket, verdict)),
             );
@@ -468,7 +478,7 @@ unsafe fn run_callout(
             return Ok(0);
         }
     }
-    let verdict = engine.handle_adding(&event, &additions);
+    let verdict = engine.handle_adding(event, &additions);
     // SAFETY: as above; the only borrow of the handle now, and Kea owns (never moves) it.
     let handle = unsafe { &mut *handle };
     // SAFETY: the handle is not moved out of while pinned.

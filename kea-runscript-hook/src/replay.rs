@@ -107,7 +107,7 @@ fn run(
             });
         match event {
             Ok(event) => {
-                if !engine.replay(&event) {
+                if !engine.replay(event) {
                     logging::log(
                         Severity::Info,
                         logging::REPLAY,

@@ -14,7 +14,9 @@ pub(crate) mod spawn_async;
 pub(crate) mod spawn_sync;
 
 use std::ffi::{c_char, CString};
-use std::sync::Arc;
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use kea_runscript_env::{HookPoint, Vars};
@@ -79,12 +81,25 @@ pub(crate) struct RunnerContext {
 /// `argv[1]` and the rendered variables as `NAME=value` C strings.
 ///
 /// The entries lie back to back in one buffer ([`Vars`]), so preparing an event costs a
-/// few allocations, not one per variable: it runs on Kea's thread for every event.
-#[derive(Debug)]
+/// few allocations, not one per variable. The rendering may be deferred
+/// ([`EventEnv::deferred`]): then it runs on the first thread that needs the variables — a
+/// worker's writer rather than Kea's packet thread.
 pub struct EventEnv {
     hook_point: HookPoint,
     arg1: CString,
-    vars: Vars,
+    vars: LazyLock<Vars, RenderVars>,
+}
+
+/// Makes an event's variables when they are first needed.
+type RenderVars = Box<dyn FnOnce() -> Vars + Send>;
+
+impl fmt::Debug for EventEnv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventEnv")
+            .field("hook_point", &self.hook_point)
+            .field("vars", &self.vars)
+            .finish()
+    }
 }
 
 impl EventEnv {
@@ -102,19 +117,48 @@ impl EventEnv {
     /// As [`EventEnv::new`], for variables already rendered into [`Vars`].
     pub fn from_vars(hook_point: HookPoint, mut vars: Vars) -> (EventEnv, Vec<String>) {
         let rejected = vars.retain_valid();
-        let env = EventEnv {
+        let env = EventEnv::with(hook_point, Box::new(move || vars));
+        LazyLock::force(&env.vars);
+        (env, rejected)
+    }
+
+    /// An environment whose variables `render` makes when they are first needed, on that
+    /// thread; `on_rejected` gets the names of the entries left out then (see
+    /// [`EventEnv::new`]). A panic while rendering is contained: the event then has no
+    /// variables, and `on_rejected` is told `"(rendering failed)"`.
+    pub fn deferred(
+        hook_point: HookPoint,
+        render: impl FnOnce() -> Vars + Send + 'static,
+        on_rejected: impl FnOnce(&[String]) + Send + 'static,
+    ) -> EventEnv {
+        let render = move || {
+            let (vars, rejected) = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                let mut vars = render();
+                let rejected = vars.retain_valid();
+                (vars, rejected)
+            }))
+            .unwrap_or_else(|_| (Vars::default(), vec!["(rendering failed)".into()]));
+            if !rejected.is_empty() {
+                on_rejected(&rejected);
+            }
+            vars
+        };
+        EventEnv::with(hook_point, Box::new(render))
+    }
+
+    fn with(hook_point: HookPoint, render: RenderVars) -> EventEnv {
+        EventEnv {
             hook_point,
             arg1: CString::new(hook_point.name()).expect("hook-point names have no NUL"),
-            vars,
-        };
-        (env, rejected)
+            vars: LazyLock::new(render),
+        }
     }
 
     /// This environment followed by `more` (one script's additions); a name the rendering
     /// already set keeps the rendered value (e.g. `QUERY4_OPTION_82`), entries `execve`
     /// cannot take are left out and returned by name, as in [`EventEnv::new`].
     pub fn with_more<V: AsRef<[u8]>>(&self, more: Vec<(String, V)>) -> (EventEnv, Vec<String>) {
-        let mut vars = self.vars.clone();
+        let mut vars = Vars::clone(&self.vars);
         for (name, value) in &more {
             if !self.vars.has(name.as_bytes()) {
                 vars.push(name.as_bytes(), value.as_ref());
@@ -357,6 +401,45 @@ mod tests {
         vars.iter()
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_deferred_environment_renders_once_where_first_needed() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Mutex;
+        let renders = Arc::new(AtomicUsize::new(0));
+        let rejected = Arc::new(Mutex::new(Vec::new()));
+        let (count, seen) = (Arc::clone(&renders), Arc::clone(&rejected));
+        let env = EventEnv::deferred(
+            HookPoint::Pkt4Receive,
+            move || {
+                count.fetch_add(1, Ordering::SeqCst);
+                Vars::from_pairs(&[("A", "1"), ("B", "x\0y")])
+            },
+            move |names| seen.lock().unwrap().extend_from_slice(names),
+        );
+        assert_eq!(renders.load(Ordering::SeqCst), 0, "not rendered when made");
+        // First needed on another thread (as by a worker's writer).
+        let env = Arc::new(env);
+        let on_writer = Arc::clone(&env);
+        std::thread::spawn(move || assert_eq!(pairs(&on_writer), own(&[("A", "1")])))
+            .join()
+            .unwrap();
+        assert_eq!(pairs(&env), own(&[("A", "1")]));
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+        assert_eq!(*rejected.lock().unwrap(), ["B"]);
+    }
+
+    #[test]
+    fn a_panic_while_rendering_leaves_an_empty_environment() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let env = EventEnv::deferred(
+            HookPoint::Pkt4Receive,
+            || panic!("a renderer bug"),
+            move |names| tx.send(names.to_vec()).unwrap(),
+        );
+        assert!(pairs(&env).is_empty());
+        assert_eq!(rx.recv().unwrap(), ["(rendering failed)"]);
     }
 
     #[test]
