@@ -26,6 +26,9 @@
 #                    built with cargo when missing)
 #   KEA_HOOK_LIB=…   Kea's run-script hook (default: Debian's path)
 #   ACK_WORKER=…     the fast worker (default: target/release/examples/ack_worker; built when missing)
+#   BASELINE_LIB=…   another build of our library (e.g. main's, before a change): adds the
+#                    cell "baseline", cell (d) with that library, to compare two builds in
+#                    one interleaved run (the only comparison this noisy machine allows)
 #   VARIANTS="none kea ours worker workerpy spawnsync workersync"  the cells of each round
 #                    (unset: these plus the parking cells parkspawn parkworker, see below)
 #   GROWTH="0 300000 1000000"  preloaded lease counts of the growth cells ("" = none);
@@ -81,15 +84,20 @@ printf '#!/bin/sh\nexit 0\n' >"$noop"
 chmod 755 "$noop"
 
 read -r -a variants <<<"${VARIANTS:-none kea ours worker workerpy spawnsync workersync}"
+if [ -n "${BASELINE_LIB:-}" ]; then
+    [ -f "$BASELINE_LIB" ] || tb_die "BASELINE_LIB: no such file: $BASELINE_LIB"
+    [[ " ${variants[*]} " == *" baseline "* ]] || variants+=(baseline)
+fi
 declare -A label=([none]="no hook" [kea]="libdhcp_run_script" [ours]="libkea_runscript"
                   [worker]="ours, Rust worker" [workerpy]="ours, lease-log.py"
-                  [spawnsync]="ours, sync spawn rcv" [workersync]="ours, sync worker rcv")
+                  [spawnsync]="ours, sync spawn rcv" [workersync]="ours, sync worker rcv" [baseline]="baseline, Rust worker")
 lease_log="$TB_DIR/lease-log.jsonl"
 declare -A hooks=(
     [none]="[]"
     [kea]="[{\"library\": \"$kea_hook_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": false}}]"
     [ours]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": false}}]"
     [worker]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$ack_worker\", \"mode\": \"worker\"}}]"
+    [baseline]="[{\"library\": \"${BASELINE_LIB:-}\", \"parameters\": {\"name\": \"$ack_worker\", \"mode\": \"worker\"}}]"
     [workerpy]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$repo/examples/lease-log.py\", \"mode\": \"worker\", \"env\": {\"LEASE_LOG\": \"$lease_log\"}}}]"
     [spawnsync]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": true, \"hook-points\": [\"pkt4_receive\"]}}]"
     [workersync]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$ack_worker\", \"mode\": \"worker\", \"sync\": true, \"hook-points\": [\"pkt4_receive\"]}}]"
@@ -309,10 +317,13 @@ if [ -n "${med[none]:-}" ]; then
             'BEGIN {printf "ratio %-20s/ no hook (medians): %.3f%s\n", l, x / n, g}'
     done
 fi
+if [ -n "${med[worker]:-}" ] && [ -n "${med[baseline]:-}" ]; then
+    awk -v w="${med[worker]}" -v b="${med[baseline]}" 'BEGIN {printf "ratio Rust worker, this build / BASELINE_LIB (medians): %.3f\n", w / b}'
+fi
 if [ -n "${med[spawnsync]:-}" ] && [ -n "${med[workersync]:-}" ]; then
     awk -v w="${med[workersync]}" -v s="${med[spawnsync]}" 'BEGIN {printf "ratio sync worker / sync spawn at pkt4_receive (medians): %.2fx\n", w / s}'
 fi
-for v in worker workerpy workersync; do
+for v in worker baseline workerpy workersync; do
     [ -n "${med[$v]:-}" ] || continue
     awk -v v="$v" -v l="${label[$v]}" '$1 == v {printf "memory %-20s round %s: Kea %d -> %d KiB, worker %d -> %d KiB\n", l, $2, $9, $10, $11, $12}' "$TB_DIR/results"
 done
@@ -325,7 +336,7 @@ for v in "${variants[@]}"; do
         END {printf "  %-20s %d leases, %d processes (%.2f per lease), %d Kea warnings/errors", l, a, f, (a ? f / a : 0), w
              if (v == "ours") printf ", %d script runs, %d events dropped", s, d
              if (v == "spawnsync") printf ", %d script runs, %d events dropped", s, d
-             if (v == "worker" || v == "workerpy" || v == "workersync") printf ", %d events answered by the worker, %d dropped", s, d
+             if (v == "worker" || v == "baseline" || v == "workerpy" || v == "workersync") printf ", %d events answered by the worker, %d dropped", s, d
              printf "\n"}' "$TB_DIR/results"
     if [ -s "$TB_DIR/warnings-$v" ]; then
         sort "$TB_DIR/warnings-$v" | uniq -c | sort -rn | head -n 5 | sed 's/^/      /'
