@@ -79,9 +79,7 @@ TB_RUNSCRIPT_SEVERITY=INFO
 tb_init
 tb_netns_up
 
-noop="$TB_DIR/noop.sh"
-printf '#!/bin/sh\nexit 0\n' >"$noop"
-chmod 755 "$noop"
+noop=$(tb_noop_script)
 
 read -r -a variants <<<"${VARIANTS:-none kea ours worker workerpy spawnsync workersync}"
 if [ -n "${BASELINE_LIB:-}" ]; then

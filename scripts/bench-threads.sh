@@ -31,9 +31,7 @@ TB_KEA_SEVERITY=WARN
 TB_RUNSCRIPT_SEVERITY=INFO
 tb_init
 tb_netns_up
-noop="$TB_DIR/noop.sh"
-printf '#!/bin/sh\nexit 0\n' >"$noop"
-chmod 755 "$noop"
+noop=$(tb_noop_script)
 worker_of() { echo "[{\"library\": \"$1\", \"parameters\": {\"name\": \"$ack\", \"mode\": \"worker\"$2}}]"; }
 declare -A hooks=(
     [none]="[]"

@@ -288,14 +288,21 @@ mod tests {
         kea::new_test_handle().expect("a Kea callout handle")
     }
 
-    #[test]
-    fn lease4_renew_reads_every_argument_from_kea_objects() {
+    /// A handle with every argument of `lease4_renew` set to a test object (lease of
+    /// 10.0.0.10).
+    fn lease4_renew_handle() -> UniquePtr<CalloutHandle> {
         let mut h = handle();
         kea::set_test_pkt4(h.pin_mut(), "query4").unwrap();
         kea::set_test_subnet4(h.pin_mut(), "subnet4").unwrap();
         kea::set_test_client_id(h.pin_mut(), "clientid").unwrap();
         kea::set_test_hwaddr(h.pin_mut(), "hwaddr").unwrap();
         kea::set_test_lease4(h.pin_mut(), "lease4", 10).unwrap();
+        h
+    }
+
+    #[test]
+    fn lease4_renew_reads_every_argument_from_kea_objects() {
+        let h = lease4_renew_handle();
 
         let event = event(HookPoint::Lease4Renew, &h).unwrap();
 
@@ -436,12 +443,7 @@ mod tests {
 
     #[test]
     fn a_deferred_event_reads_the_copies_made_at_the_callout() {
-        let mut h = handle();
-        kea::set_test_pkt4(h.pin_mut(), "query4").unwrap();
-        kea::set_test_subnet4(h.pin_mut(), "subnet4").unwrap();
-        kea::set_test_client_id(h.pin_mut(), "clientid").unwrap();
-        kea::set_test_hwaddr(h.pin_mut(), "hwaddr").unwrap();
-        kea::set_test_lease4(h.pin_mut(), "lease4", 10).unwrap();
+        let mut h = lease4_renew_handle();
         let now = event(HookPoint::Lease4Renew, &h).unwrap();
 
         let later = deferred(HookPoint::Lease4Renew, &h).unwrap();

@@ -122,6 +122,15 @@ tb_srv() {
 # Two namespaces joined by a veth pair, IPv4 and IPv6. DAD is off in both
 # namespaces before the veth exists (created directly inside them), so the
 # link-local and global addresses are usable at once.
+# Writes a script that exits 0 at once (the no-op script of the benchmarks) into $TB_DIR
+# and prints its path.
+tb_noop_script() {
+    local script="$TB_DIR/noop.sh"
+    printf '#!/bin/sh\nexit 0\n' >"$script"
+    chmod 755 "$script"
+    echo "$script"
+}
+
 tb_netns_up() {
     ip netns add "$TB_SRV" || tb_die "cannot create network namespace $TB_SRV"
     ip netns add "$TB_CLI" || tb_die "cannot create network namespace $TB_CLI"
