@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <vector>
 
@@ -18,6 +19,9 @@ using RecordBytes = std::unique_ptr<std::vector<uint8_t>>;
 
 class Record {
 public:
+    // Room for a typical packet or lease at once, rather than a dozen doublings per record.
+    Record() { out_.reserve(1024); }
+
     // An absent object (no argument, null pointer) / a present one, whose value follows.
     void none() { tag('n'); }
     void some() { tag('s'); }
@@ -34,10 +38,7 @@ public:
         for (int shift = 0; shift < 32; shift += 8) {
             out_.push_back(static_cast<uint8_t>(len >> shift));
         }
-        out_.reserve(out_.size() + data.size());
-        for (const auto b : data) {
-            out_.push_back(static_cast<uint8_t>(b));
-        }
+        out_.insert(out_.end(), std::begin(data), std::end(data));
     }
 
     // A struct: `key(name)` then its value, per field.
@@ -47,9 +48,7 @@ public:
         tag('k');
         const size_t len = std::strlen(name);
         out_.push_back(static_cast<uint8_t>(len));
-        for (size_t i = 0; i < len; ++i) {
-            out_.push_back(static_cast<uint8_t>(name[i]));
-        }
+        out_.insert(out_.end(), name, name + len);
     }
 
     // A list, or a tuple such as (prefix address, prefix length).

@@ -46,7 +46,18 @@ pub fn push_option_hex(out: &mut String, payload: &[u8]) {
 
 /// Appends an IPv4 address in dotted-quad form (Kea's `IOAddress::toText`).
 pub fn push_ipv4(out: &mut String, addr: Ipv4Addr) {
-    let _ = write!(out, "{addr}");
+    let mut digits = itoa::Buffer::new();
+    for (i, octet) in addr.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        out.push_str(digits.format(octet));
+    }
+}
+
+/// Appends an unsigned integer in decimal.
+pub fn push_uint(out: &mut String, n: u64) {
+    out.push_str(itoa::Buffer::new().format(n));
 }
 
 /// Appends an IPv6 address as Kea's `IOAddress::toText` does (boost.asio over glibc's

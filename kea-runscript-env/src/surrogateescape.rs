@@ -17,7 +17,17 @@
 /// `"`, `\` and control characters escaped as `serde_json` escapes them (so UTF-8 values are
 /// written exactly as before), every other byte as `\udcXX`.
 pub fn push_json_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len() + 2);
     out.push(b'"');
+    // Most values (addresses, numbers, hex) are printable ASCII: no UTF-8 decoding needed.
+    if bytes
+        .iter()
+        .all(|&b| matches!(b, 0x20..=0x7e) && b != b'"' && b != b'\\')
+    {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     for piece in crate::Utf8Pieces::new(bytes) {
         match piece {
             Ok(text) => push_escaped(out, text),
@@ -136,5 +146,17 @@ mod tests {
         }
         let all: Vec<u8> = (0..=255).collect();
         assert_eq!(read_back(&encode(&all)), all);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_round_trip(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            proptest::prop_assert_eq!(read_back(&encode(&bytes)), bytes);
+        }
+
+        #[test]
+        fn text_is_written_as_serde_json_writes_it(text in "\\PC*|[ -~]*") {
+            proptest::prop_assert_eq!(encode(text.as_bytes()), serde_json::to_string(&text).unwrap());
+        }
     }
 }

@@ -486,6 +486,16 @@ lease
     }
 
     #[test]
+    fn ipv4_and_integers_are_written_as_display_writes_them(addr in any::<Ipv4Addr>(), n in any::<u64>()) {
+        let mut text = String::new();
+        kea_runscript_env::format::push_ipv4(&mut text, addr);
+        prop_assert_eq!(&text, &addr.to_string());
+        text.clear();
+        kea_runscript_env::format::push_uint(&mut text, n);
+        prop_assert_eq!(text, n.to_string());
+    }
+
+    #[test]
     fn option82_parse_is_total(payload in bytes(300)) {
         let subs = kea_runscript_env::format::option82_sub_options(&payload);
         let consumed: usize = subs.iter().map(|(_, v)| v.len() + 2).sum();

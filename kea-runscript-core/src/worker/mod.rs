@@ -500,6 +500,7 @@ impl Drop for Worker {
 /// unload (after sending what is buffered, within [`UNLOAD_GRACE`]).
 fn writer_loop(inner: &Inner) {
     process::block_async_signals();
+    let _policy = process::DeliveryPolicy::enter();
     let reply = inner.reply();
     let mut out: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut written = 0;
@@ -634,6 +635,7 @@ enum End {
 /// The supervisor thread: (re)starts the worker with backoff and reads its output.
 fn supervisor_loop(inner: &Inner, started: mpsc::SyncSender<()>) {
     process::block_async_signals();
+    let policy = process::DeliveryPolicy::enter();
     let mut backoff = INITIAL_BACKOFF;
     let mut output = Output::new(inner);
     let mut started = Some(started);
@@ -642,7 +644,7 @@ fn supervisor_loop(inner: &Inner, started: mpsc::SyncSender<()>) {
             break;
         }
         let started_at = Instant::now();
-        let launched = process::start(&inner.options);
+        let launched = policy.normal_while(|| process::start(&inner.options));
         if let Some(started) = started.take() {
             let _ = started.send(());
         }
@@ -1039,6 +1041,47 @@ done"#,
         assert!(rx.try_recv().is_err());
         std::fs::write(&go, "").unwrap();
         assert_eq!(rx.recv().unwrap(), Verdict::Drop);
+        worker.shutdown();
+        worker.join();
+    }
+
+    /// The scheduling policy (field 41 of `stat`) of a process or thread.
+    fn policy(stat: &std::path::Path) -> Option<i32> {
+        let stat = std::fs::read_to_string(stat).ok()?;
+        // Fields after the command name, which is in parentheses: state is field 3.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        rest.split(' ').nth(41 - 3)?.parse().ok()
+    }
+
+    #[test]
+    fn the_writer_is_a_batch_thread_and_the_worker_process_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let seen = dir.path().join("policy");
+        let worker = sync_worker(
+            dir.path(),
+            &format!(
+                "cut -d' ' -f41 /proc/$$/stat >'{0}.tmp' && mv '{0}.tmp' '{0}'\nexec cat >/dev/null",
+                seen.display()
+            ),
+            Duration::from_secs(60),
+        );
+        // Writers only: a reader (of this or another test's worker) is back to the
+        // normal policy for a moment whenever it starts a process.
+        let mut writers = 0;
+        for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if comm.trim_end() == "kea-rs-writer" {
+                assert_eq!(policy(&task.path().join("stat")), Some(libc::SCHED_BATCH));
+                writers += 1;
+            }
+        }
+        assert!(writers > 0, "no writer thread found");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !seen.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let worker_policy = std::fs::read_to_string(&seen).expect("the worker never ran");
+        assert_eq!(worker_policy.trim(), libc::SCHED_OTHER.to_string());
         worker.shutdown();
         worker.join();
     }

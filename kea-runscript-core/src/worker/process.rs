@@ -263,6 +263,45 @@ pub fn block_async_signals() {
     unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
 }
 
+/// A delivery thread's scheduling policy: `SCHED_BATCH`, so that its wake-ups do not
+/// preempt the thread running on its CPU (usually Kea's packet thread) once per batch of
+/// events; it runs at the next tick or idle moment instead, with an unchanged share of
+/// the CPU. Only a thread that Kea started with the normal policy changes: a Kea run
+/// under another policy keeps it for everything. Best effort: a refusal changes nothing.
+pub struct DeliveryPolicy {
+    batch: bool,
+}
+
+impl DeliveryPolicy {
+    /// Makes the calling thread a batch thread when it has the normal policy.
+    pub fn enter() -> DeliveryPolicy {
+        // SAFETY: pid 0 is the calling thread.
+        let normal = unsafe { libc::sched_getscheduler(0) } == libc::SCHED_OTHER;
+        DeliveryPolicy {
+            batch: normal && set_policy(libc::SCHED_BATCH),
+        }
+    }
+
+    /// Runs `f` with the normal policy back, for starting a worker process (which
+    /// inherits the policy of the thread that starts it, and must not be a batch process).
+    pub fn normal_while<T>(&self, f: impl FnOnce() -> T) -> T {
+        if !self.batch {
+            return f();
+        }
+        set_policy(libc::SCHED_OTHER);
+        let result = f();
+        set_policy(libc::SCHED_BATCH);
+        result
+    }
+}
+
+/// Sets the calling thread's policy (`SCHED_OTHER` or `SCHED_BATCH`; its nice value stays).
+fn set_policy(policy: libc::c_int) -> bool {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; param is a valid sched_param.
+    unsafe { libc::sched_setscheduler(0, policy, &param) == 0 }
+}
+
 /// A random id for this library load: 16 random bytes in hex.
 pub fn random_instance() -> String {
     let mut bytes = [0u8; 16];

@@ -73,9 +73,7 @@ impl Env {
 
     /// A decimal integer (Kea's `boost::lexical_cast` of the value as `uint64_t`).
     pub(crate) fn int(&mut self, suffix: &str, value: Option<u64>) {
-        self.set(suffix, value, |out, n| {
-            let _ = write!(out, "{n}");
-        });
+        self.set(suffix, value, format::push_uint);
     }
 
     /// A fixed text.
