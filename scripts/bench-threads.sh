@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Where the CPU goes: CPU time per DORA exchange of each kea-dhcp4 thread (Kea's packet
 # thread, our worker's writer "kea-rs-writer" and reader "kea-rs-worker") and of the worker
-# processes, at a fixed offered rate below what Kea can answer, so the figures are cost, not
+# processes, and of the whole machine (perfdhcp and the kernel too), at a fixed offered rate
+# below what Kea can answer, so the figures are cost, not
 # throughput. From /proc/<pid>/task/*/stat around one perfdhcp run per cell; a fresh Kea
 # per cell. PERF=1 also records Kea's packet thread with perf (DWARF call graphs) into
 # $PERF_DIR/perf-<cell>.data, for `perf report --children -i …`.
@@ -55,6 +56,8 @@ threads() {
     done
 }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# Busy ticks of the whole machine (every CPU, perfdhcp and the kernel included).
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat; }
 # Ticks of the processes two levels below Kea (workers, under their keepers).
 worker_ticks() {
     local k w total=0
@@ -69,7 +72,7 @@ for r in $(seq "${ROUNDS:-2}"); do
         tb_kea4_config "$TB_DIR/threads-$c.json" "${hooks[$c]}"
         tb_kea_start 4 "$TB_DIR/threads-$c.json"
         sleep 0.5
-        t0=$(threads "$TB_KEA_PID") w0=$(worker_ticks)
+        t0=$(threads "$TB_KEA_PID") w0=$(worker_ticks) m0=$(machine_ticks)
         perf_pid=
         if [ -n "${PERF:-}" ]; then
             mkdir -p "$perf_dir"
@@ -78,12 +81,12 @@ for r in $(seq "${ROUNDS:-2}"); do
         fi
         out=$(tb_cli perfdhcp -4 -l "$TB_VCLI" -r "$rate" -p "$period" -R 1000000 2>&1) || true
         sleep 0.5
-        t1=$(threads "$TB_KEA_PID") w1=$(worker_ticks)
+        t1=$(threads "$TB_KEA_PID") w1=$(worker_ticks) m1=$(machine_ticks)
         if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
         tb_kea_stop
         acks=$(echo "$out" | awk '/Statistics for: REQUEST-ACK\*/ {s=1} s && /^received packets:/ {print $3; exit}')
         [ "${acks:-0}" -gt 0 ] || { echo "$out" | tail -n 20 >&2; tb_die "no ACK received ($c, round $r)"; }
-        python3 - "$c" "$r" "$acks" "$hz" "$t0" "$t1" "$((w1 - w0))" <<'EOF'
+        python3 - "$c" "$r" "$acks" "$hz" "$t0" "$t1" "$((w1 - w0))" "$((m1 - m0))" <<'EOF'
 import collections, sys
 cell, rnd, acks, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 def parse(s):
@@ -95,9 +98,9 @@ def parse(s):
 a, b = parse(sys.argv[5]), parse(sys.argv[6])
 us = lambda t: t * 1e6 / hz / acks
 per = {k: us(b[k] - a[k]) for k in b}
-print("round %s  %-10s %6d ACKs  Kea %6.1f us/DORA (%s)  worker processes %5.1f us/DORA" % (
+print("round %s  %-10s %6d ACKs  Kea %6.1f us/DORA (%s)  worker processes %5.1f us/DORA  machine %6.1f us/DORA" % (
     rnd, cell, acks, sum(per.values()),
-    ", ".join("%s %.1f" % (k, v) for k, v in per.items()), us(int(sys.argv[7]))))
+    ", ".join("%s %.1f" % (k, v) for k, v in per.items()), us(int(sys.argv[7])), us(int(sys.argv[8]))))
 EOF
     done
 done
