@@ -2,9 +2,9 @@
 # Where the CPU goes: CPU time per DORA exchange of each kea-dhcp4 thread (Kea's packet
 # thread, our worker's writer "kea-rs-writer" and reader "kea-rs-worker") and of the worker
 # processes, and of the whole machine (perfdhcp and the kernel too), at a fixed offered rate
-# below what Kea can answer, so the figures are cost, not
-# throughput. From /proc/<pid>/task/*/stat around one perfdhcp run per cell; a fresh Kea
-# per cell. PERF=1 also records Kea's packet thread with perf (DWARF call graphs) into
+# below what Kea can answer, so the figures are cost, not throughput. From
+# /proc/<pid>/task/*/stat and /proc/stat around one perfdhcp run per cell; a fresh Kea per
+# cell. PERF=1 also records Kea's packet thread with perf (DWARF call graphs) into
 # $PERF_DIR/perf-<cell>.data, for `perf report --children -i …`.
 #
 # Usage (as root):  scripts/bench-threads.sh
@@ -56,7 +56,9 @@ threads() {
     done
 }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-# Busy ticks of the whole machine (every CPU, perfdhcp and the kernel included).
+# Busy ticks of the whole machine (every CPU, perfdhcp and the kernel included). Sampled
+# at the timer tick, unlike the per-thread times: on short or light runs it can read less
+# than Kea's own time, so compare it only between long runs at the same rate.
 machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat; }
 # Ticks of the processes two levels below Kea (workers, under their keepers).
 worker_ticks() {

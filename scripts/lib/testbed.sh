@@ -119,9 +119,6 @@ tb_srv() {
     ip netns exec "$TB_SRV" "$@"
 }
 
-# Two namespaces joined by a veth pair, IPv4 and IPv6. DAD is off in both
-# namespaces before the veth exists (created directly inside them), so the
-# link-local and global addresses are usable at once.
 # Writes a script that exits 0 at once (the no-op script of the benchmarks) into $TB_DIR
 # and prints its path.
 tb_noop_script() {
@@ -131,6 +128,9 @@ tb_noop_script() {
     echo "$script"
 }
 
+# Two namespaces joined by a veth pair, IPv4 and IPv6. DAD is off in both
+# namespaces before the veth exists (created directly inside them), so the
+# link-local and global addresses are usable at once.
 tb_netns_up() {
     ip netns add "$TB_SRV" || tb_die "cannot create network namespace $TB_SRV"
     ip netns add "$TB_CLI" || tb_die "cannot create network namespace $TB_CLI"
