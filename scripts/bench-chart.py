@@ -21,6 +21,7 @@ from html import escape
 # One colour per base cell, the same in both charts.
 COLOURS = {
     "none": "#4d4d4d",
+    "noop": "#a0a0a0",
     "kea": "#d62728",
     "ours": "#1f77b4",
     "worker": "#2ca02c",

@@ -8,6 +8,8 @@
 #   (e) ours in worker mode, async, examples/lease-log.py (a JSON line per event),
 #   (f) ours, sync spawn of the no-op script at pkt4_receive (every query waits for it),
 #   (g) ours, sync worker (the Rust one: its ack means continue) at pkt4_receive,
+#   (n) a C++ hook whose callouts do nothing (bench/noop_hook.cc) at the hook points of
+#       (c) and (d): Kea's own cost of having callouts there, the floor of any hook,
 #   and the growth cells (below, GROWTH): (a), (b), (c) and (d) again with 0, 300,000 and
 #   1,000,000 leases preloaded into Kea's memfile,
 # interleaved in one run (a, b, c, d, e, a, …), a fresh Kea per measurement,
@@ -29,7 +31,7 @@
 #   BASELINE_LIB=…   another build of our library (e.g. main's, before a change): adds the
 #                    cell "baseline", cell (d) with that library, to compare two builds in
 #                    one interleaved run (the only comparison this noisy machine allows)
-#   VARIANTS="none kea ours worker workerpy spawnsync workersync"  the cells of each round
+#   VARIANTS="none noop kea ours worker workerpy spawnsync workersync"  the cells of each round
 #                    (unset: these plus the parking cells parkspawn parkworker, see below)
 #   GROWTH="0 300000 1000000"  preloaded lease counts of the growth cells ("" = none);
 #                    each round runs them after the cells above
@@ -81,12 +83,12 @@ tb_netns_up
 
 noop=$(tb_noop_script)
 
-read -r -a variants <<<"${VARIANTS:-none kea ours worker workerpy spawnsync workersync}"
+read -r -a variants <<<"${VARIANTS:-none noop kea ours worker workerpy spawnsync workersync}"
 if [ -n "${BASELINE_LIB:-}" ]; then
     [ -f "$BASELINE_LIB" ] || tb_die "BASELINE_LIB: no such file: $BASELINE_LIB"
     [[ " ${variants[*]} " == *" baseline "* ]] || variants+=(baseline)
 fi
-declare -A label=([none]="no hook" [kea]="libdhcp_run_script" [ours]="libkea_runscript"
+declare -A label=([none]="no hook" [noop]="C++ no-op hook" [kea]="libdhcp_run_script" [ours]="libkea_runscript"
                   [worker]="ours, Rust worker" [workerpy]="ours, lease-log.py"
                   [spawnsync]="ours, sync spawn rcv" [workersync]="ours, sync worker rcv" [baseline]="baseline, Rust worker")
 lease_log="$TB_DIR/lease-log.jsonl"
@@ -121,6 +123,8 @@ hooks[parkworker]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$a
 for v in "${variants[@]}"; do
     [ -n "${label[$v]:-}" ] || tb_die "unknown variant '$v' in VARIANTS"
 done
+# Built only when asked for (it needs g++ and Kea's headers).
+[[ " ${variants[*]} " != *" noop "* ]] || hooks[noop]="[{\"library\": \"$(tb_noop_hook noop_hook)\"}]"
 for v in "${variants[@]}"; do
     tb_kea4_config "$TB_DIR/bench-$v.json" "${hooks[$v]}"
     tb_kea_check 4 "$TB_DIR/bench-$v.json"

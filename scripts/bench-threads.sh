@@ -12,7 +12,9 @@
 #   CELLS="none worker parkworker"  among: none; worker (async Rust ack worker, default hook
 #                    points); parkworker (it as a sync worker at leases4_committed: parked);
 #                    idle (a worker selected at lease4_decline only: callouts, no events);
-#                    spawn (async no-op script); baseline (worker with BASELINE_LIB)
+#                    spawn (async no-op script); baseline (worker with BASELINE_LIB);
+#                    noop (bench/noop_hook.cc: callouts that do nothing at the hook
+#                    points of the worker cell, Kea's own cost of having them)
 #   ROUNDS=2  RATE=1500  PERIOD=10  (perfdhcp -r, -p)
 #   OURS_LIB=…, ACK_WORKER=…, BASELINE_LIB=…  as for scripts/bench-kea.sh
 #   PERF=1, PERF_DIR=target/bench-threads
@@ -43,6 +45,7 @@ declare -A hooks=(
     [baseline]=$(worker_of "${BASELINE_LIB:-}" "")
 )
 read -r -a cells <<<"${CELLS:-none worker parkworker}"
+[[ " ${cells[*]} " != *" noop "* ]] || hooks[noop]="[{\"library\": \"$(tb_noop_hook noop_hook)\"}]"
 for c in "${cells[@]}"; do
     [ -n "${hooks[$c]:-}" ] || tb_die "unknown cell '$c' in CELLS"
 done

@@ -118,12 +118,10 @@ done
 SH
 chmod 755 "$noop"
 
-noop_lib="$TB_DIR/libnoop_hook.so"
+noop_lib= noop_all_lib=
 if [[ " $baselines " =~ \ (noop|noopall|alloc)\  ]]; then
-    g++ -shared -fPIC -O2 -I/usr/include/kea "$repo/bench/noop_hook.cc" -o "$noop_lib" \
-        || tb_die "building bench/noop_hook.cc failed"
-    g++ -shared -fPIC -O2 -DNOOP_ALL_HOOK_POINTS -I/usr/include/kea "$repo/bench/noop_hook.cc" \
-        -o "$TB_DIR/libnoop_hook_all.so" || tb_die "building bench/noop_hook.cc failed"
+    noop_lib=$(tb_noop_hook noop_hook)
+    noop_all_lib=$(tb_noop_hook noop_hook_all -DNOOP_ALL_HOOK_POINTS)
 fi
 
 # hooks_json VARIANT: the hooks-libraries array of a variant.
@@ -132,7 +130,7 @@ hooks_json() {
     case $v in
         none) echo "[]"; return ;;
         noop) echo "[{\"library\": \"$noop_lib\"}]"; return ;;
-        noopall) echo "[{\"library\": \"$TB_DIR/libnoop_hook_all.so\"}]"; return ;;
+        noopall) echo "[{\"library\": \"$noop_all_lib\"}]"; return ;;
         alloc) echo "[{\"library\": \"$noop_lib\", \"parameters\": {\"alloc-bytes\": ${ALLOC_BYTES:-4096}}}]"; return ;;
         kea) echo "[{\"library\": \"$kea_hook_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": false}}]"; return ;;
     esac

@@ -23,6 +23,9 @@
 #include <dhcpsrv/lease.h>
 #include <dhcpsrv/subnet.h>
 
+#include <util/buffer.h>
+
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -59,21 +62,23 @@ void optional(Record& r, const Ptr& ptr, Write write) {
 
 // An IPv4 address as 4 bytes; 0.0.0.0 for one of the other family (a Pkt4o6's addresses).
 void v4(Record& r, const IOAddress& addr) {
-    static const std::vector<uint8_t> unspecified(4, 0);
-    r.bytes(addr.isV4() ? addr.toBytes() : unspecified);
+    const uint32_t value = addr.isV4() ? addr.toUint32() : 0;
+    const uint8_t bytes[4] = {static_cast<uint8_t>(value >> 24), static_cast<uint8_t>(value >> 16),
+                              static_cast<uint8_t>(value >> 8), static_cast<uint8_t>(value)};
+    r.bytes(bytes, sizeof(bytes));
 }
 
 // An IPv6 address as 16 bytes; an IPv4 one becomes the IPv4-mapped IPv6 address.
 void v6(Record& r, const IOAddress& addr) {
-    std::vector<uint8_t> bytes = addr.toBytes();
     if (addr.isV4()) {
-        std::vector<uint8_t> mapped(10, 0);
-        mapped.push_back(0xff);
-        mapped.push_back(0xff);
-        mapped.insert(mapped.end(), bytes.begin(), bytes.end());
-        bytes.swap(mapped);
+        const uint32_t value = addr.toUint32();
+        const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+                                    static_cast<uint8_t>(value >> 24), static_cast<uint8_t>(value >> 16),
+                                    static_cast<uint8_t>(value >> 8), static_cast<uint8_t>(value)};
+        r.bytes(mapped, sizeof(mapped));
+    } else {
+        r.bytes(addr.toBytes());
     }
-    r.bytes(bytes);
 }
 
 void hwaddr(Record& r, const HWAddrPtr& hw) {
@@ -96,24 +101,31 @@ void duid(Record& r, const DuidPtr& id) {
 }
 
 void options(Record& r, const OptionCollection& collection) {
+    // One buffer for all the options (not thread_local: a thread-local object with a
+    // destructor keeps the library mapped after Kea unloads it).
+    isc::util::OutputBuffer packed(256);
     r.begin_seq();
     for (const auto& entry : collection) {
         if (!entry.second) {
             continue;
         }
+        // Packed as Option::toBinary(false) does, without its two new buffers per option.
         // An option Kea cannot pack (e.g. inconsistent custom data) is left out rather than
         // failing the whole event: Kea's own hook never packs options other than 82.
-        OptionBuffer payload;
+        packed.clear();
         try {
-            payload = entry.second->toBinary(false);
-        } catch (const isc::Exception&) {
+            entry.second->pack(packed);
+        } catch (const std::exception&) {
             continue;
         }
+        const size_t header = entry.second->getHeaderLen();
+        const uint8_t* data = static_cast<const uint8_t*>(packed.getData());
+        const size_t length = packed.getLength();
         r.begin_map();
         r.key("code");
         r.uint(entry.second->getType());
         r.key("payload");
-        r.bytes(payload);
+        r.bytes(data + std::min(header, length), length - std::min(header, length));
         r.end_map();
     }
     r.end_seq();

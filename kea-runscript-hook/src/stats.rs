@@ -7,7 +7,7 @@
 //! the next event (sync runs have ended by then). Only changed values are written; a new
 //! configuration (reload) starts again from zero, as its engine does.
 
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 
 use kea_runscript_core::{Counters, Engine};
 
@@ -21,6 +21,16 @@ pub fn statistic_name(field: &str) -> String {
     format!("kea-runscript.{field}")
 }
 
+/// The statistic names of the counters, in [`Counters::fields`] order: made once, not
+/// per event.
+static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
+    Counters::default()
+        .fields()
+        .iter()
+        .map(|(field, _)| statistic_name(field))
+        .collect()
+});
+
 /// Writes the counters of `engine` that changed since the last call (all of them after
 /// [`reset`]). A failure (an exception in Kea) is returned for the caller to log.
 pub fn publish(engine: &Engine) -> Result<(), String> {
@@ -28,13 +38,12 @@ pub fn publish(engine: &Engine) -> Result<(), String> {
     // Read under the lock: a later snapshot is never overwritten by an earlier one.
     let now = engine.counters();
     let before = last.map(|c| c.fields());
-    for (i, (name, value)) in now.fields().into_iter().enumerate() {
+    for (i, ((_, value), name)) in now.fields().into_iter().zip(NAMES.iter()).enumerate() {
         if before.is_some_and(|b| b[i].1 == value) {
             continue;
         }
         let value = i64::try_from(value).unwrap_or(i64::MAX);
-        ffi::set_statistic(&statistic_name(name), value)
-            .map_err(|e| format!("setting statistic {}: {e}", statistic_name(name)))?;
+        ffi::set_statistic(name, value).map_err(|e| format!("setting statistic {name}: {e}"))?;
     }
     *last = Some(now);
     Ok(())

@@ -13,6 +13,7 @@
 #   tb_kea_start 4|6 FILE        start Kea in the server namespace, wait until it listens
 #   tb_kea_stop                  stop the Kea started last (bounded wait, then SIGKILL)
 #   tb_cli CMD...                run a command in the client namespace
+#   tb_noop_script / tb_noop_hook  the benchmarks' no-op script / no-op C++ hook library
 #
 # Tunables (environment): TB_KEA_SEVERITY (Kea log severity, default INFO),
 # TB_RUNSCRIPT_SEVERITY (our library's logger, own file; default: as Kea's),
@@ -20,13 +21,16 @@
 # "expired-leases-processing", JSON), TB_KEEP=1 (keep the temp dir),
 # TB_LEASE_DB (the "lease-database" JSON; default in-memory memfile),
 # TB_KEA_START_WAIT (seconds tb_kea_start waits for Kea to listen, default 10;
-# Kea loads its lease file before it opens its sockets).
+# Kea loads its lease file before it opens its sockets), TB_KEA_PREFIX (array: a command
+# Kea runs under, such as valgrind).
 
 TB_PREFIX_V4=192.0.2
 TB_PREFIX_V6=2001:db8:1
 TB_KEA_PID=""
 TB_KEA_LOG=""
 TB_KEA_PIDS=()
+# A command Kea runs under (e.g. valgrind and its options), empty for none.
+TB_KEA_PREFIX=()
 
 tb_die() {
     echo "error: $*" >&2
@@ -126,6 +130,17 @@ tb_noop_script() {
     printf '#!/bin/sh\nexit 0\n' >"$script"
     chmod 755 "$script"
     echo "$script"
+}
+
+# Builds bench/noop_hook.cc (a C++ hook whose callouts do nothing: Kea's own cost of
+# having callouts) into $TB_DIR/lib$1.so with the further g++ flags given, and prints its
+# path. Needs g++ and Kea's headers (kea-dev).
+tb_noop_hook() {
+    local name=$1 lib="$TB_DIR/lib$1.so"
+    shift
+    g++ -shared -fPIC -O2 "$@" -I/usr/include/kea "$(dirname "${BASH_SOURCE[0]}")/../../bench/noop_hook.cc" \
+        -o "$lib" >&2 || tb_die "building bench/noop_hook.cc ($name) failed"
+    echo "$lib"
 }
 
 # Two namespaces joined by a veth pair, IPv4 and IPv6. DAD is off in both
@@ -302,7 +317,7 @@ tb_kea_start() {
     : >"$TB_KEA_LOG"
     : >"$TB_RUNSCRIPT_LOG"
     ip netns exec "$TB_SRV" env KEA_PIDFILE_DIR="$TB_DIR/run" KEA_LOCKFILE_DIR="$TB_DIR/run" \
-        "${TB_KEA_ENV[@]}" "/usr/sbin/kea-dhcp$v" "${TB_KEA_ARGS[@]}" -c "$file" \
+        "${TB_KEA_ENV[@]}" "${TB_KEA_PREFIX[@]}" "/usr/sbin/kea-dhcp$v" "${TB_KEA_ARGS[@]}" -c "$file" \
         >>"$TB_DIR/kea$v.stdout" 2>&1 &
     TB_KEA_PID=$!
     TB_KEA_PIDS+=("$TB_KEA_PID")

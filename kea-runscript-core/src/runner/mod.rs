@@ -78,7 +78,7 @@ pub(crate) struct RunnerContext {
 }
 
 /// One event's environment, prepared once and shared by every script that runs it:
-/// `argv[1]` and the rendered variables as `NAME=value` C strings.
+/// the hook point (`argv[1]`) and the rendered variables as `NAME=value` C strings.
 ///
 /// The entries lie back to back in one buffer ([`Vars`]), so preparing an event costs a
 /// few allocations, not one per variable. The rendering may be deferred
@@ -86,7 +86,6 @@ pub(crate) struct RunnerContext {
 /// worker's writer rather than Kea's packet thread.
 pub struct EventEnv {
     hook_point: HookPoint,
-    arg1: CString,
     vars: LazyLock<Vars, RenderVars>,
 }
 
@@ -149,7 +148,6 @@ impl EventEnv {
     fn with(hook_point: HookPoint, render: RenderVars) -> EventEnv {
         EventEnv {
             hook_point,
-            arg1: CString::new(hook_point.name()).expect("hook-point names have no NUL"),
             vars: LazyLock::new(render),
         }
     }
@@ -165,6 +163,12 @@ impl EventEnv {
             }
         }
         EventEnv::from_vars(self.hook_point, vars)
+    }
+
+    /// `argv[1]` of a process started for the event: its hook point's name. Made when a
+    /// process is started, not with the event: a worker's events never need it.
+    fn arg1(&self) -> CString {
+        CString::new(self.hook_point.name()).expect("hook-point names have no NUL")
     }
 
     /// The event's hook point.
@@ -265,9 +269,8 @@ impl ScriptTarget {
             Box::new((Arc::clone(event), Arc::clone(strings)));
         // SAFETY: every pointer points at a NUL-terminated entry owned by the event or
         // the target strings, both kept alive by `keep` and never mutated.
-        let mut program = unsafe {
-            Program::with_shared_env(strings.path.clone(), event.arg1.clone(), env, keep)
-        };
+        let mut program =
+            unsafe { Program::with_shared_env(strings.path.clone(), event.arg1(), env, keep) };
         if let Some(caps) = strings.ambient {
             program = program.with_ambient_capabilities(caps);
         }
@@ -473,6 +476,6 @@ mod tests {
         assert_eq!(pairs(&both), own(&[("A", "1"), ("B", "2"), ("C", "3")]));
         assert_eq!(rejected, [""]);
         assert_eq!(both.hook_point(), HookPoint::Pkt4Receive);
-        assert_eq!(both.arg1.to_bytes(), b"pkt4_receive");
+        assert_eq!(both.arg1().to_bytes(), b"pkt4_receive");
     }
 }
