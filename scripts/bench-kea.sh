@@ -226,7 +226,7 @@ measure() {
     warns=$(grep -E ' (WARN|ERROR|FATAL) ' "$TB_KEA_LOG" | grep -c -v -E 'DHCPSRV_MEMFILE_NO_STORAGE|DHCP4_MULTI_THREADING_INFO' || true)
     # Our counters at unload: "events=… started=… … dropped=…".
     started=- dropped=-
-    if [ "$base" != none ] && [ "$base" != kea ]; then
+    if [ "$base" != none ] && [ "$base" != kea ] && [ "$base" != noop ]; then
         counters=$(grep -o 'unload: counters [^@]*' "$TB_RUNSCRIPT_LOG" | tail -n 1 || true)
         [ -n "$counters" ] || tb_die "our library logged no counters at unload (see $TB_RUNSCRIPT_LOG)"
         # Spawn: runs started; worker: events the worker answered.
