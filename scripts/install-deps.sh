@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the build, the demo and the tests need on Debian, only what is
 # missing (idempotent): Kea 2.2 (servers, headers, perfdhcp), Boost headers, a C++
-# compiler, iproute2, nftables (examples test), nats-server and a Python venv with
+# compiler, iproute2, nftables (examples test), DHCP clients (dhcpcd, udhcpc,
+# dhclient: e2e_clients), nats-server and a Python venv with
 # nats-py in target/venv (the NATS worker example and its test), and a Rust
 # toolchain new enough for the workspace.
 set -euo pipefail
@@ -24,7 +25,19 @@ for pair in kea-dhcp4:kea-dhcp4-server kea-dhcp6:kea-dhcp6-server perfdhcp:kea-a
 done
 [ -f /usr/include/kea/hooks/hooks.h ] || need+=(kea-dev)
 [ -d /usr/include/boost ] || need+=(libboost-dev)
+# The DHCP clients of the e2e_clients test (dhcpcd, busybox udhcpc; ISC dhclient where
+# the release still ships it: Debian forky does not).
+command -v dhcpcd >/dev/null 2>&1 || [ -x /usr/sbin/dhcpcd ] || need+=(dhcpcd-base)
+command -v udhcpc >/dev/null 2>&1 || [ -x /usr/sbin/udhcpc ] || need+=(udhcpc)
 [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
+if ! command -v dhclient >/dev/null 2>&1 && [ ! -x /usr/sbin/dhclient ]; then
+  [ -n "$updated" ] || { $SUDO apt-get update -qq; updated=1; }
+  if [ -n "$(apt-cache show --no-all-versions isc-dhcp-client 2>/dev/null)" ]; then
+    apt_install isc-dhcp-client
+  else
+    echo "install-deps: this release has no isc-dhcp-client (dhclient); e2e_clients leaves it out"
+  fi
+fi
 /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
 
 # The NATS client of examples/nats-publish.py, in a venv of the repository's own

@@ -25,21 +25,6 @@ fn examples() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
 }
 
-/// Runs `args` in the server namespace; its stdout.
-fn in_srv(tb: &Testbed, args: &[&str]) -> String {
-    let out = Command::new("ip")
-        .args(["netns", "exec", &tb.srv])
-        .args(args)
-        .output()
-        .expect("ip netns exec");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn require_nft() -> bool {
     Path::new("/usr/sbin/nft").exists()
         || missing_prereq("replay test needs /usr/sbin/nft (Debian package nftables)")
@@ -82,9 +67,9 @@ fn replay(v6: bool) {
     let dump = Dump::new(&scratch, "dump");
     let errors = scratch.join("script-errors.log");
     let tb = Testbed::new();
-    in_srv(&tb, &["nft", "add", "table", "inet", "kea"]);
-    in_srv(
-        &tb,
+    tb.exec(&tb.srv, &["nft", "add", "table", "inet", "kea"]);
+    tb.exec(
+        &tb.srv,
         &[
             "nft",
             "add",
@@ -95,8 +80,8 @@ fn replay(v6: bool) {
             "{ type ipv4_addr; }",
         ],
     );
-    in_srv(
-        &tb,
+    tb.exec(
+        &tb.srv,
         &[
             "nft",
             "add",
@@ -155,12 +140,15 @@ fn replay(v6: bool) {
     let (ip_family, set) = if v6 { ("-6", "dhcp6") } else { ("-4", "dhcp4") };
     let routes = || {
         firsts(
-            &in_srv(&tb, &["ip", ip_family, "route", "show", "proto", "dhcp"]),
+            &tb.exec(
+                &tb.srv,
+                &["ip", ip_family, "route", "show", "proto", "dhcp"],
+            ),
             |_| true,
         )
     };
     let elements = || {
-        let listing = in_srv(&tb, &["nft", "list", "set", "inet", "kea", set]);
+        let listing = tb.exec(&tb.srv, &["nft", "list", "set", "inet", "kea", set]);
         let inside = listing.split("elements = {").nth(1).unwrap_or("");
         inside
             .split(['}', ','])
@@ -191,8 +179,11 @@ fn replay(v6: bool) {
     assert!(kea.stop(), "Kea stops on SIGTERM");
 
     // A router reboot: the routes and the set are gone; Kea restarts from its lease file.
-    in_srv(&tb, &["ip", ip_family, "route", "flush", "proto", "dhcp"]);
-    in_srv(&tb, &["nft", "flush", "set", "inet", "kea", set]);
+    tb.exec(
+        &tb.srv,
+        &["ip", ip_family, "route", "flush", "proto", "dhcp"],
+    );
+    tb.exec(&tb.srv, &["nft", "flush", "set", "inet", "kea", set]);
     assert!(routes().is_empty() && elements().is_empty());
     let before = dump.records().len();
     let mut kea = Kea::start(&tb, &scratch, &settings);

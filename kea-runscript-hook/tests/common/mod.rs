@@ -12,6 +12,8 @@ pub mod dhcp6;
 pub mod dump;
 /// Kea configuration, start, stop; perfdhcp.
 pub mod kea;
+/// Parity with Kea's own hook: pairing and comparing the two libraries' records.
+pub mod parity;
 /// /proc probes: fds, threads, children, zombies, namespaces.
 pub mod procs;
 /// Client traffic shared by several tests.
@@ -95,7 +97,8 @@ fn netns_works() -> bool {
     })
 }
 
-fn which(name: &str) -> Option<PathBuf> {
+/// The program `name` on `PATH` (or in /usr/sbin, /sbin), if there.
+pub fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/sbin:/usr/bin:/sbin:/bin".into());
     std::env::split_paths(&path)
         .chain(["/usr/sbin".into(), "/sbin".into()])

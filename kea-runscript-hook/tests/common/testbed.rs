@@ -127,6 +127,24 @@ impl Testbed {
         tb
     }
 
+    /// Runs `args` in `namespace` (one of this testbed's) and returns its stdout; panics
+    /// with its output unless it succeeds.
+    pub fn exec(&self, namespace: &str, args: &[&str]) -> String {
+        let out = Command::new("ip")
+            .args(["netns", "exec", namespace])
+            .args(args)
+            .output()
+            .expect("ip netns exec");
+        assert!(
+            out.status.success(),
+            "{args:?} in {namespace}: {}\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Interface index of the client-side veth (scope id for link-local multicast).
     pub fn cli_ifindex(&self) -> u32 {
         let out = Command::new("ip")

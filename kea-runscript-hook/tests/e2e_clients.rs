@@ -1,0 +1,296 @@
+//! Parity with Kea's own hook for the DHCP clients operators' networks run, not crafted
+//! here: ISC dhclient, dhcpcd and busybox udhcpc (DHCPv4); dhclient and dhcpcd (DHCPv6,
+//! an address and a delegated prefix). Both libraries are loaded in the same Kea, each
+//! with its dump script (common::parity). One client at a time gets a lease, holds it long
+//! enough to renew it (short lifetimes), and releases it (udhcpc's leases expire); then
+//! every event of Kea's hook must have a matching event of ours, byte for byte.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::dump::{Dump, Record};
+use common::kea::{Family, Kea, Settings};
+use common::parity::{assert_parity, both_hooks, settled};
+use common::testbed::Testbed;
+use common::{missing_prereq, require_prereqs, HeavySlot, Scratch};
+
+/// Valid lifetime: DHCPv4 clients renew at half of it (dhclient; dhcpcd and udhcpc have
+/// longer minimum lease times), DHCPv6 ones at half the preferred lifetime (3/4 of it);
+/// each client holds its lease a little longer.
+const VALID: u32 = 8;
+const HOLD: Duration = Duration::from_secs(6);
+
+/// One DHCP client program and how to drive it.
+struct Client {
+    /// The program, as run.
+    program: &'static str,
+    /// The Debian package that has it.
+    package: &'static str,
+    family: Family,
+    /// Arguments that get a lease and return once it is bound (the client may stay in the
+    /// background to renew), given the interface and a directory for its files.
+    bind: fn(&str, &Path) -> Vec<String>,
+    /// Arguments that release the lease (and end the background client), if the client
+    /// has a way to release that reaches Kea.
+    release: Option<fn(&str, &Path) -> Vec<String>>,
+    /// Whether the client renews within [`HOLD`] (the hook point shows it).
+    renews: bool,
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// dhclient's files, and a script that leaves the interface alone.
+fn dhclient_files(dir: &Path) -> Vec<String> {
+    let file = |name: &str| dir.join(name).display().to_string();
+    vec![
+        "-sf".into(),
+        "/bin/true".into(),
+        "-lf".into(),
+        file("dhclient.leases"),
+        "-pf".into(),
+        file("dhclient.pid"),
+        "-df".into(),
+        file("dhclient.duid"),
+    ]
+}
+
+/// dhcpcd's configuration: no IPv4 link-local, no ARP probing (the lease binds at once),
+/// no router solicitation; DHCPv6 asks for an address (IAID 1) and a prefix (IAID 2).
+fn dhcpcd_conf(iface: &str, dir: &Path) -> String {
+    let conf = dir.join("dhcpcd.conf");
+    let text = format!(
+        "noipv4ll\nnoarp\nnoipv6rs\nhostname dhcpcd-e2e\ninterface {iface}\n  ia_na 1\n  ia_pd 2\n"
+    );
+    std::fs::write(&conf, text).expect("write dhcpcd.conf");
+    conf.display().to_string()
+}
+
+/// dhclient with `flags`, its files under `dir`, on `iface`.
+fn dhclient(flags: &[&str], iface: &str, dir: &Path) -> Vec<String> {
+    [args(flags), dhclient_files(dir), args(&[iface])].concat()
+}
+
+/// dhcpcd with `flags` and its configuration (written by [`dhcpcd_conf`]), on `iface`.
+fn dhcpcd(flags: &[&str], iface: &str, dir: &Path) -> Vec<String> {
+    let conf = dhcpcd_conf(iface, dir);
+    [args(flags), args(&["-c", "/bin/true", "-f", &conf, iface])].concat()
+}
+
+const CLIENTS: &[Client] = &[
+    Client {
+        program: "dhclient",
+        package: "isc-dhcp-client",
+        family: Family::V4,
+        bind: |iface, dir| dhclient(&["-4", "-1"], iface, dir),
+        release: Some(|iface, dir| dhclient(&["-4", "-r"], iface, dir)),
+        renews: true,
+    },
+    Client {
+        program: "dhcpcd",
+        package: "dhcpcd-base",
+        family: Family::V4,
+        bind: |iface, dir| dhcpcd(&["-4", "-w"], iface, dir),
+        release: Some(|iface, dir| dhcpcd(&["-4", "-k"], iface, dir)),
+        renews: false,
+    },
+    // udhcpc's DHCPRELEASE (-R) leaves from the leased address, which its no-op script
+    // never configured: it does not reach Kea, so its lease expires instead.
+    Client {
+        program: "udhcpc",
+        package: "udhcpc",
+        family: Family::V4,
+        bind: |iface, _| {
+            args(&[
+                "-i",
+                iface,
+                "-n",
+                "-q",
+                "-f",
+                "-s",
+                "/bin/true",
+                "-x",
+                "hostname:udhcpc-e2e",
+                "-V",
+                "e2e-vendor",
+            ])
+        },
+        release: None,
+        renews: false,
+    },
+    Client {
+        program: "dhclient",
+        package: "isc-dhcp-client",
+        family: Family::V6,
+        bind: |iface, dir| dhclient(&["-6", "-1", "-N", "-P"], iface, dir),
+        release: Some(|iface, dir| dhclient(&["-6", "-r", "-N", "-P"], iface, dir)),
+        renews: true,
+    },
+    Client {
+        program: "dhcpcd",
+        package: "dhcpcd-base",
+        family: Family::V6,
+        bind: |iface, dir| dhcpcd(&["-6", "-w"], iface, dir),
+        release: Some(|iface, dir| dhcpcd(&["-6", "-k"], iface, dir)),
+        renews: true,
+    },
+];
+
+/// Whether Debian's `package` can be installed here at all (Debian forky no longer ships
+/// isc-dhcp-client, for one).
+fn debian_has(package: &str) -> bool {
+    Command::new("apt-cache")
+        .args(["show", "--no-all-versions", package])
+        .output()
+        .is_ok_and(|out| out.status.success() && !out.stdout.is_empty())
+}
+
+/// The clients of `family` to run: each one installed; one missing that this Debian
+/// release has is a missing prerequisite (fails under `CI=true`).
+fn clients(family: Family) -> Option<Vec<&'static Client>> {
+    let mut chosen = Vec::new();
+    for client in CLIENTS.iter().filter(|c| c.family == family) {
+        if common::which(client.program).is_some() {
+            chosen.push(client);
+        } else if debian_has(client.package) {
+            missing_prereq(&format!(
+                "{} missing (Debian package {}; scripts/install-deps.sh installs it)",
+                client.program, client.package
+            ));
+            return None;
+        } else {
+            eprintln!(
+                "\n******** {} left out: this Debian release has no package {} ********\n",
+                client.program, client.package
+            );
+        }
+    }
+    Some(chosen)
+}
+
+/// Runs the client with `args` in the client namespace; panics with its output unless it
+/// succeeds within 30 s.
+fn run(tb: &Testbed, client: &Client, args: &[String]) {
+    let command = ["timeout", "30", client.program];
+    let argv: Vec<&str> = command
+        .into_iter()
+        .chain(args.iter().map(String::as_str))
+        .collect();
+    tb.exec(&tb.cli, &argv);
+}
+
+/// The client namespace's own `/etc/resolv.conf` and host name files while it lives:
+/// `ip netns exec` mounts `/etc/netns/<namespace>/*` over `/etc`, so a client or script
+/// that rewrites them (udhcpc's default script writes the DNS servers of its lease into
+/// resolv.conf) cannot touch the host's. Removed on drop.
+struct PrivateEtc(std::path::PathBuf);
+
+impl PrivateEtc {
+    fn new(namespace: &str) -> PrivateEtc {
+        let dir = Path::new("/etc/netns").join(namespace);
+        std::fs::create_dir_all(&dir).expect("create /etc/netns/<namespace>");
+        for file in ["resolv.conf", "hostname"] {
+            std::fs::write(dir.join(file), "").expect("write /etc/netns file");
+        }
+        PrivateEtc(dir)
+    }
+}
+
+impl Drop for PrivateEtc {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The hook points of Kea's hook's records.
+fn hooks(records: &[Record]) -> Vec<&str> {
+    records.iter().map(|r| r.hook.as_str()).collect()
+}
+
+fn clients_parity(family: Family) {
+    if !require_prereqs() {
+        return;
+    }
+    let Some(clients) = clients(family) else {
+        return;
+    };
+    let _slot = HeavySlot::acquire();
+    let scratch = Scratch::new("clients");
+    let (kea_dump, our_dump) = (Dump::new(&scratch, "kea"), Dump::new(&scratch, "ours"));
+    let tb = Testbed::new();
+    let host_resolv = std::fs::read("/etc/resolv.conf").ok();
+    let _etc = PrivateEtc::new(&tb.cli);
+    let mut settings = Settings::new(
+        family,
+        false,
+        both_hooks(&kea_dump.script, &our_dump.script, false),
+    );
+    settings.valid_lifetime = VALID;
+    let mut server = Kea::start(&tb, &scratch, &settings);
+    let (lease, committed, renew, release) = match family {
+        Family::V4 => (
+            "lease4",
+            "leases4_committed",
+            "lease4_renew",
+            "lease4_release",
+        ),
+        Family::V6 => (
+            "lease6",
+            "leases6_committed",
+            "lease6_renew",
+            "lease6_release",
+        ),
+    };
+    for client in clients {
+        let dir = scratch.join(&format!("{}-{lease}", client.program));
+        std::fs::create_dir_all(&dir).expect("client dir");
+        let before = settled(&kea_dump, &our_dump, 0).0.len();
+        run(&tb, client, &(client.bind)(&tb.cli_if, &dir));
+        std::thread::sleep(HOLD);
+        if let Some(release) = client.release {
+            run(&tb, client, &release(&tb.cli_if, &dir));
+        }
+        let (kea, _) = settled(&kea_dump, &our_dump, before + 1);
+        let seen = hooks(&kea[before..]);
+        println!("{} ({lease}): Kea's hook saw {seen:?}", client.program);
+        // The client really bound (renewed, released), so the comparison covers it.
+        let mut expected = vec![committed];
+        if client.renews {
+            expected.push(renew);
+        }
+        if client.release.is_some() {
+            expected.push(release);
+        }
+        for hook in expected {
+            assert!(
+                seen.contains(&hook),
+                "{}: no {hook} event from Kea's hook: {seen:?}",
+                client.program
+            );
+        }
+    }
+    // Leases not released expire and are reclaimed: their expire events are compared too.
+    std::thread::sleep(Duration::from_secs(VALID as u64 + 2));
+    let (kea, ours) = settled(&kea_dump, &our_dump, 1);
+    assert_parity(&kea, &ours);
+    server.assert_healthy();
+    assert_eq!(
+        std::fs::read("/etc/resolv.conf").ok(),
+        host_resolv,
+        "the clients changed the host's /etc/resolv.conf"
+    );
+}
+
+#[test]
+fn v4_clients_parity_with_kea_hook() {
+    clients_parity(Family::V4)
+}
+
+#[test]
+fn v6_clients_parity_with_kea_hook() {
+    clients_parity(Family::V6)
+}
