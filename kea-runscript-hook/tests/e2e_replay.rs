@@ -8,7 +8,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use common::dhcp4::{Client4, Path4};
