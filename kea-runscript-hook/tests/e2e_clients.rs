@@ -17,11 +17,21 @@ use common::parity::{assert_parity, both_hooks, settled};
 use common::testbed::Testbed;
 use common::{missing_prereq, require_prereqs, HeavySlot, Scratch};
 
-/// Valid lifetime: DHCPv4 clients renew at half of it (dhclient; dhcpcd and udhcpc have
-/// longer minimum lease times), DHCPv6 ones at half the preferred lifetime (3/4 of it);
-/// each client holds its lease a little longer.
+/// Valid lifetime, in seconds.
 const VALID: u32 = 8;
-const HOLD: Duration = Duration::from_secs(6);
+
+/// How long a client holds its lease before it releases it: halfway between its first and
+/// its second renewal, so that the release does not meet a renewal in flight (dhcpcd
+/// drops its DHCPv6 release then). The renewal time T1 is half the valid lifetime in
+/// DHCPv4 (dhclient; dhcpcd and udhcpc have longer minimum lease times) and half the
+/// preferred lifetime (3/4 of the valid one) in DHCPv6.
+fn hold(family: Family) -> Duration {
+    let t1 = match family {
+        Family::V4 => f64::from(VALID) / 2.0,
+        Family::V6 => f64::from(VALID) * 3.0 / 8.0,
+    };
+    Duration::from_secs_f64(t1 * 1.5)
+}
 
 /// One DHCP client program and how to drive it.
 struct Client {
@@ -36,7 +46,7 @@ struct Client {
     /// Arguments that release the lease (and end the background client), if the client
     /// has a way to release that reaches Kea.
     release: Option<fn(&str, &Path) -> Vec<String>>,
-    /// Whether the client renews within [`HOLD`] (the hook point shows it).
+    /// Whether the client renews within [`hold`] (the hook point shows it).
     renews: bool,
 }
 
@@ -250,13 +260,10 @@ fn clients_parity(family: Family) {
         std::fs::create_dir_all(&dir).expect("client dir");
         let before = settled(&kea_dump, &our_dump, 0).0.len();
         run(&tb, client, &(client.bind)(&tb.cli_if, &dir));
-        std::thread::sleep(HOLD);
+        std::thread::sleep(hold(family));
         if let Some(release) = client.release {
             run(&tb, client, &release(&tb.cli_if, &dir));
         }
-        let (kea, _) = settled(&kea_dump, &our_dump, before + 1);
-        let seen = hooks(&kea[before..]);
-        println!("{} ({lease}): Kea's hook saw {seen:?}", client.program);
         // The client really bound (renewed, released), so the comparison covers it.
         let mut expected = vec![committed];
         if client.renews {
@@ -265,6 +272,14 @@ fn clients_parity(family: Family) {
         if client.release.is_some() {
             expected.push(release);
         }
+        // Kea's hook runs its scripts in the background: wait for the events, then for ours.
+        kea_dump.wait(Duration::from_secs(10), |records| {
+            let seen = hooks(records.get(before..).unwrap_or_default());
+            expected.iter().all(|hook| seen.contains(hook))
+        });
+        let (kea, _) = settled(&kea_dump, &our_dump, before + 1);
+        let seen = hooks(&kea[before..]);
+        println!("{} ({lease}): Kea's hook saw {seen:?}", client.program);
         for hook in expected {
             assert!(
                 seen.contains(&hook),
