@@ -7,13 +7,16 @@
 # toolchain new enough for the workspace.
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-MIN_RUST_MINOR=75   # workspace rust-version 1.75
+MIN_RUST_MINOR=85   # workspace rust-version 1.85
 
+# shellcheck source=lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
 updated=""
+apt_update() { [ -n "$updated" ] || { apt_get update -qq; updated=1; }; }
 apt_install() {
-  [ -n "$updated" ] || { $SUDO apt-get update -qq; updated=1; }
+  apt_update
   echo "install-deps: installing $*"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+  apt_get install -y -qq "$@" >/dev/null
 }
 
 need=()
@@ -31,7 +34,7 @@ command -v dhcpcd >/dev/null 2>&1 || [ -x /usr/sbin/dhcpcd ] || need+=(dhcpcd-ba
 command -v udhcpc >/dev/null 2>&1 || [ -x /usr/sbin/udhcpc ] || need+=(udhcpc)
 [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
 if ! command -v dhclient >/dev/null 2>&1 && [ ! -x /usr/sbin/dhclient ]; then
-  [ -n "$updated" ] || { $SUDO apt-get update -qq; updated=1; }
+  apt_update
   if [ -n "$(apt-cache show --no-all-versions isc-dhcp-client 2>/dev/null)" ]; then
     apt_install isc-dhcp-client
   else
@@ -69,6 +72,13 @@ if [ -z "$minor" ] || [ "$minor" -lt "$MIN_RUST_MINOR" ]; then
     echo "install-deps: Rust 1.$MIN_RUST_MINOR or newer is needed (found: $(rustc --version 2>/dev/null || echo none))" >&2
     exit 1
   fi
+fi
+
+# The test runner of scripts/test.sh: cargo-nextest. scripts/matrix.sh copies the host's
+# into its chroots (which build offline), so only the host ever installs it.
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "install-deps: installing cargo-nextest"
+  cargo install --locked cargo-nextest
 fi
 
 # Fuzzing (scripts/fuzz.sh, run by scripts/test.sh unless KRS_EXTENDED=0): a nightly

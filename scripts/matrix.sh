@@ -17,18 +17,21 @@
 # of its release (scripts/package.sh --check): installed with apt-get, Kea started with
 # the installed library and example, events shown.
 #
-# The chroots are made in the background from the start, while the host's phases run
-# (see start_background). A cold run (fresh clone, empty cache) on a 2-core machine shared
-# with other builds: the three versions' chroots 58-208 s, all ready within the host's
-# lints; the host 2,166 s (scripts/test.sh: lints 221, debug build 115, tests 561,
-# release-build tests 613, fuzzing 345, soak 311) and its package 7 s; 2.6 973 s (build
-# 417, tests 423, package 130); 3.0 674 s (build 182, tests 381, package 109): 3,820 s
-# (64 minutes) in all against CI's 90, with the load average at 3-9 (2026-11-30).
+# What runs where: the host runs the whole of scripts/test.sh (lints, the debug suite, the
+# end-to-end tests against the release build, fuzzing, the soak); the chroots run what
+# depends on Kea's version, `scripts/test.sh --kea` (the hook crate's unit and end-to-end
+# tests, debug build, with the release's own Rust). The env, core and cli crates know
+# nothing of Kea, so running their tests three times would test nothing new. Lints run on
+# the host only (Debian's toolchains lack rustfmt and clippy).
 #
-# Lints (rustfmt, clippy) run in the host's run only: Debian's toolchains do not ship
-# them, and formatting does not depend on Kea's version. So do the extended tests of
-# scripts/test.sh (KRS_EXTENDED: release-build e2e, fuzzing, soak): they test the library's
-# own code, which is the same against every Kea, and would multiply CI's time.
+# Two lanes side by side (KRS_MATRIX_LANES=2, the default; 1 runs them one after the
+# other): the host's run, and the chroots' (2.6, then 3.0). Much of either is waiting
+# (mmdebstrap and apt on the registry, end-to-end tests on Kea and the network), so on 2
+# cores the lanes overlap well. The chroots are made in the background from the start.
+#
+# Every run is under CI=true (a missing prerequisite fails) and prints the wall time of
+# each phase; the figures of a cold run (fresh clone, empty caches, nothing installed) are
+# in the README's "Kea versions" section.
 #
 # Prints one line per version: `matrix: 2.6 ok, N tests passed` (or `FAILED`), then
 # the plain `N passed, N failed` count of versions; exits non-zero if any failed.
@@ -42,17 +45,24 @@ mkdir -p "$LOGS"
 
 die() { echo "matrix: $*" >&2; exit 1; }
 
-# Sums `test result: ok. N passed` lines of cargo test output in LOG.
-passed_in() { sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed.*/\1/p' "$1" | awk '{s+=$1} END {print s+0}'; }
+# Sums the passed tests in LOG: nextest's `Summary [...] N tests run: N passed` lines and
+# cargo test's `test result: ok. N passed` ones (the doc tests).
+passed_in() {
+    sed -n -e 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed.*/\1/p' \
+        -e 's/^ *Summary \[.*\] *[0-9]* tests\{0,1\} run: \([0-9]*\) passed.*/\1/p' "$1" |
+        awk '{s+=$1} END {print s+0}'
+}
 
-ok_count=0 fail_count=0
+# Reports VERSION's result and records it in $LOGS/VERSION.status (the lanes run in
+# subshells; the count at the end reads the files).
 report() {
     local version=$1 status=$2 log=$3 n
     n=$(passed_in "$log")
+    echo "$status" >"$LOGS/$version.status"
     if [ "$status" -eq 0 ]; then
-        echo "matrix: $version ok, $n tests passed"; ok_count=$((ok_count + 1))
+        echo "matrix: $version ok, $n tests passed"
     else
-        echo "matrix: $version FAILED (exit $status), $n tests passed; log: $log"; fail_count=$((fail_count + 1))
+        echo "matrix: $version FAILED (exit $status), $n tests passed; log: $log"
         # What failed, where a CI log shows it.
         { grep -E -A12 '^(---- .* stdout ----|failures:|error(\[|:)|(chroot|package|test\.sh|install-deps): )' "$log" || true; } |
             tail -80 | sed "s/^/    [$version] /"
@@ -85,7 +95,6 @@ step() {
 declare -A BG_PID=()
 start_background() {
     local v
-    need_mmdebstrap # here, not in the jobs: two apt-gets at once collide on dpkg's lock
     for v in "$@"; do
         (
             set -e
@@ -117,7 +126,9 @@ run_host() {
     local log=$LOGS/2.2.log
     : >"$log"
     echo "matrix: 2.2 on the host ($(dpkg-query -W -f '${Version}' kea-dev 2>/dev/null || echo 'kea-dev not installed yet'))"
-    step 2.2 "build and tests" "$log" scripts/test.sh
+    step 2.2 "build and tests" "$log" env CI=true scripts/test.sh
+    # The phase times of test.sh, from its summary.
+    sed -n '/phase wall times/,$p' "$log" | sed 's/^==> test.sh: /    /'
     if [ "$rc" -eq 0 ]; then
         await_background 2.2 "$log"
         step 2.2 package "$log" scripts/package.sh --check 2.2
@@ -126,22 +137,23 @@ run_host() {
     report 2.2 "$rc" "$log"
 }
 
-# The build in VERSION's chroot, apart from the tests so that each phase's time shows.
+# The build in VERSION's chroot, apart from the tests so that each phase's time shows:
+# the library and the hook crate's test binaries (what `scripts/test.sh --kea` runs).
 chroot_build() {
     in_chroot "$CACHE/${SUITE[$1]}" '
         set -euo pipefail
         cd /src
-        rustc --version; cargo --version
+        rustc --version; cargo --version; cargo nextest --version | head -1
         cargo build -p kea-runscript-hook
-        cargo test --workspace --no-run
+        cargo test -p kea-runscript-hook --no-run
     ' "${CHROOT_CARGO_VARS[@]}"
 }
 
-# The whole suite in VERSION's chroot. CI=true: a missing prerequisite fails instead of
-# skipping.
+# What depends on Kea's version, in VERSION's chroot. CI=true: a missing prerequisite
+# fails instead of skipping.
 chroot_tests() {
-    in_chroot "$CACHE/${SUITE[$1]}" 'cd /src && scripts/test.sh' \
-        CI=true KRS_LINTS=host KRS_EXTENDED=0 "${CHROOT_CARGO_VARS[@]}"
+    in_chroot "$CACHE/${SUITE[$1]}" 'cd /src && scripts/test.sh --kea' \
+        CI=true KRS_LINTS=host "${CHROOT_CARGO_VARS[@]}"
 }
 
 run_chroot() {
@@ -174,14 +186,40 @@ versions=("$@")
 [ "${versions[*]}" != all ] || versions=(2.2 2.6 3.0)
 [ "$(id -u)" -eq 0 ] || die "run as root (chroots, network namespaces)"
 for v in "${versions[@]}"; do
-    case $v in 2.2 | 2.6 | 3.0) ;; *) die "unknown version '$v' (2.2, 2.6, 3.0 or all)" ;; esac
+    case $v in 2.2 | 2.6 | 3.0) ;; *) die "unknown version '$v' (2.2, 2.6 or 3.0)" ;; esac
+    rm -f "$LOGS/$v.status"
 done
-start_background "${versions[@]}"
+matrix_start=$SECONDS
+# Everything the lanes install on the host, once, before they start: two apt-gets at once
+# would wait on dpkg's lock, and the chroot lane copies the host's cargo-nextest.
+step host "install what is missing" "$LOGS/install.log" env INSTALL_FUZZ=1 scripts/install-deps.sh
+[ "$rc" -eq 0 ] || { tail -30 "$LOGS/install.log"; die "scripts/install-deps.sh failed (log: $LOGS/install.log)"; }
+need_mmdebstrap
+
+host_lane() { for v in "${versions[@]}"; do [ "$v" != 2.2 ] || run_host; done; }
+chroot_lane() { for v in "${versions[@]}"; do [ "$v" = 2.2 ] || run_chroot "$v"; done; }
+chroot_versions=()
+for v in "${versions[@]}"; do [ "$v" = 2.2 ] || chroot_versions+=("$v"); done
+if [ "${KRS_MATRIX_LANES:-2}" = 1 ]; then
+    start_background "${versions[@]}"
+    host_lane
+    chroot_lane
+else
+    # Each lane starts its own background jobs: a shell waits only for its own children.
+    [ ${#chroot_versions[@]} -eq 0 ] || {
+        trap 'for p in "${BG_PID[@]}"; do wait "$p" || true; done' EXIT
+        start_background "${chroot_versions[@]}"
+        chroot_lane
+    } &
+    chroot_lane_pid=$!
+    [ ${#chroot_versions[@]} -eq ${#versions[@]} ] || start_background 2.2
+    host_lane
+    wait "$chroot_lane_pid" || true
+fi
+ok_count=0 fail_count=0
 for v in "${versions[@]}"; do
-    case $v in
-        2.2) run_host ;;
-        *) run_chroot "$v" ;;
-    esac
+    if [ "$(cat "$LOGS/$v.status" 2>/dev/null)" = 0 ]; then ok_count=$((ok_count + 1)); else fail_count=$((fail_count + 1)); fi
 done
+echo "matrix: all versions took $((SECONDS - matrix_start)) s"
 echo "matrix: $ok_count passed, $fail_count failed"
 [ "$fail_count" -eq 0 ]

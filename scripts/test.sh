@@ -1,28 +1,57 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace: unit, snapshot, property, real-process and
-# end-to-end tests with the real Kea (and the example scripts); then, unless
-# KRS_EXTENDED=0, the extended phases: the real-process and end-to-end tests again
-# against the release build, each cargo-fuzz target for FUZZ_SECONDS (30) and a soak
-# of SOAK_EVENTS (100,000) lease events per variant with the release library.
-# Installs what is missing first (with the extended phases: a nightly toolchain and
-# cargo-fuzz). End-to-end tests need root (network namespaces); under CI=true a
-# missing prerequisite fails the run instead of skipping. CI runs it as the host's
-# part of scripts/matrix.sh all (.ci/run); a cold run there (fresh clone, 2 shared
-# cores, load average 3-9) took 36 minutes: lint 221 s, debug-build 115 s, tests 561 s,
-# release 613 s, fuzz 345 s, soak 311 s.
+# Runs the tests of the workspace. Installs what is missing first (scripts/install-deps.sh).
+#
+#   scripts/test.sh          every test (the README's test command; CI runs it through
+#                            scripts/matrix.sh): the phases below, in order
+#   scripts/test.sh --fast   the contributor's quick check, no root needed: lints, then the
+#                            unit, snapshot, property and doc tests (debug build); a few
+#                            minutes once the dependencies are built
+#   scripts/test.sh --kea    what depends on Kea's version: the hook crate's unit and
+#                            end-to-end tests (debug build). scripts/matrix.sh runs this in
+#                            the Kea 2.6 and 3.0 chroots
+#
+# The phases of the full run, each timed (the summary at the end prints their wall times):
+#   lint       rustfmt and clippy (-D warnings)
+#   debug      debug build: every test of env, core and cli (unit, snapshot, property,
+#              the runner's real-process tests), the hook's unit tests, the doc tests
+#   release    release build: core's real-process tests and every end-to-end test of the
+#              hook with the real kea-dhcp4/kea-dhcp6 in network namespaces: the library
+#              Kea loads in production is the optimized one, so that is the one tested
+#              end to end (once: a debug copy of the same run found nothing the release
+#              run missed, and cost CI 8 minutes)
+#   fuzz       each cargo-fuzz target for FUZZ_SECONDS (30)
+#   soak       SOAK_EVENTS (50,000) lease events through the release library
+#
+# Tests run under cargo-nextest: each test in its own process, the tests of all binaries
+# side by side (KRS_TEST_THREADS at a time; end-to-end tests mostly wait on Kea and the
+# network, so more than the 2 cores). End-to-end tests need root (network namespaces);
+# under CI=true a missing prerequisite fails the run instead of skipping.
 #
 # Environment:
-#   KRS_EXTENDED=1     0: only the debug-build suite (e.g. the version matrix's chroots);
-#                      only: only the extended phases (after a debug-build run)
+#   KRS_TEST_THREADS   tests at once (default: 4 for the end-to-end phases, cores otherwise)
 #   FUZZ_SECONDS=30    per fuzz target
-#   SOAK_EVENTS=100000 lease events per soak variant; SOAK_FAMILIES, SOAK_MODES and
+#   SOAK_EVENTS=50000  lease events per soak variant; SOAK_FAMILIES, SOAK_MODES and
 #                      SOAK_SYNCS pick the variants (see below for the defaults and why)
-# Prints the wall time of each phase and the load average at the end.
+#   KRS_LINTS=host     skip the lints (scripts/matrix.sh's chroots: Debian's toolchains
+#                      lack rustfmt and clippy, and formatting does not depend on Kea)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extended=${KRS_EXTENDED:-1}
-case $extended in 0 | 1 | only) ;; *) echo "test.sh: KRS_EXTENDED must be 0, 1 or only (got '$extended')" >&2; exit 2 ;; esac
-INSTALL_FUZZ=$([ "$extended" = 0 ] && echo 0 || echo 1) scripts/install-deps.sh
+scope=full
+case ${1:-} in
+  "") ;;
+  --fast) scope=fast ;;
+  --kea) scope=kea ;;
+  *) echo "test.sh: unknown argument '$1' (none, --fast or --kea)" >&2; exit 2 ;;
+esac
+
+if [ "$scope" = fast ] && [ "$(id -u)" -ne 0 ]; then
+  # No root: nothing can be installed; say what is missing instead.
+  command -v cargo >/dev/null || { echo "test.sh: cargo is missing (scripts/install-deps.sh as root)" >&2; exit 1; }
+  [ -f /usr/include/kea/hooks/hooks.h ] ||
+    { echo "test.sh: Kea's headers are missing (kea-dev: scripts/install-deps.sh as root)" >&2; exit 1; }
+else
+  INSTALL_FUZZ=$([ "$scope" = full ] && echo 1 || echo 0) scripts/install-deps.sh
+fi
 [ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
 
 # phase NAME CMD...: runs CMD and records its wall time for the summary.
@@ -41,12 +70,9 @@ summary() {
 trap summary EXIT
 
 # Lints: rustfmt and clippy come with rustup toolchains, not with Debian's.
-# KRS_LINTS=host: scripts/matrix.sh runs them in the host's run only (its chroots
-# build with Debian's toolchain, and formatting does not depend on Kea's version).
 lint() {
-  local tool tools=(fmt clippy)
-  [ "${KRS_LINTS:-}" != host ] || tools=()
-  for tool in "${tools[@]}"; do
+  local tool
+  for tool in fmt clippy; do
     if ! cargo "$tool" --version >/dev/null 2>&1; then
       if [ "${CI:-}" = true ]; then echo "test.sh: cargo $tool is missing (CI=true)" >&2; exit 1; fi
       echo "******** SKIP: cargo $tool is not installed; lint not run ********" >&2
@@ -58,49 +84,77 @@ lint() {
     esac
   done
 }
-if [ "$extended" != only ]; then
-  phase lint lint
-  # The end-to-end tests load the cdylib into Kea; `cargo test` alone does not
-  # produce libkea_runscript.so, so build it first.
-  phase debug-build cargo build -p kea-runscript-hook
-  phase tests cargo test --workspace --no-fail-fast
-fi
 
-[ "$extended" != 0 ] || exit 0
+# nextest PROFILE_ARGS... -- runs cargo-nextest with the repository's settings
+# (.config/nextest.toml: no fail-fast, a hang limit per test).
+nextest() { cargo nextest run --no-tests=fail "$@"; }
+cores=$(nproc)
+e2e_threads=${KRS_TEST_THREADS:-4}
 
-# Again with the release build: the runner's hand-written syscall code and the
-# library Kea loads are the optimized ones in production. Every real-process test of
-# core and every end-to-end test (which then load target/release/libkea_runscript.so),
-# except the slowest, e2e_replay_load (100,000 replayed leases and 20,000 DHCPv6 ones:
-# 92 s of the debug run's e2e tests, 164 s in release with the load average at 8; it
-# tests replay pacing, and e2e_replay covers the replay path in release).
-# KRS_RELEASE_ALL=1 runs it too.
-release_tests() {
-  local t args=()
-  for t in kea-runscript-hook/tests/*.rs; do
-    t=$(basename "$t" .rs)
-    case $t in e2e_replay_load) [ "${KRS_RELEASE_ALL:-0}" = 1 ] || continue ;; esac
-    args+=(--test "$t")
-  done
-  cargo test --release -p kea-runscript-core --lib --tests --no-fail-fast
-  cargo test --release -p kea-runscript-hook --lib "${args[@]}" --no-fail-fast
+# Debug: everything but the hook's end-to-end tests (the release phase runs those; the
+# hook's unit tests run here). Cargo's target selection, not a filter, keeps those out:
+# nextest builds every binary it selects before it filters.
+debug_tests() {
+  nextest --workspace --exclude kea-runscript-hook --test-threads "${KRS_TEST_THREADS:-$cores}"
+  nextest -p kea-runscript-hook --lib
+  cargo test --workspace --doc
 }
+
+# The contributor's quick check: what needs neither root nor Kea running.
+fast_tests() {
+  nextest --workspace --exclude kea-runscript-hook --test-threads "${KRS_TEST_THREADS:-$cores}" \
+    -E 'kind(lib) | kind(bin) | kind(example) | package(kea-runscript-env) | package(kea-runscript-cli) | binary(config_files) | binary(layers)'
+  nextest -p kea-runscript-hook --lib
+  cargo test --workspace --doc
+}
+
+# What depends on Kea's version: the hook crate, built against the installed Kea. The
+# end-to-end tests load target/debug/libkea_runscript.so (`cargo test` alone does not
+# produce the cdylib).
+kea_tests() {
+  cargo build -p kea-runscript-hook
+  nextest -p kea-runscript-hook --test-threads "$e2e_threads"
+}
+
+# Release: the runner's hand-written syscall code and the library Kea loads are the
+# optimized ones in production.
+release_tests() {
+  cargo build --release -p kea-runscript-hook
+  nextest --release -p kea-runscript-core -p kea-runscript-hook --lib --test '*' \
+    --test-threads "$e2e_threads" -E 'not (package(kea-runscript-core) & kind(lib))'
+}
+
+case $scope in
+  fast)
+    phase lint lint
+    phase unit fast_tests
+    exit 0
+    ;;
+  kea)
+    [ "${KRS_LINTS:-}" = host ] || phase lint lint
+    phase kea kea_tests
+    exit 0
+    ;;
+esac
+
+phase lint lint
+phase debug debug_tests
 phase release release_tests
 
 # Fuzzing: every cargo-fuzz target for a short while (a crash fails the run).
 phase fuzz scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
 # Soak with the release library: flat RSS, fds, threads, mappings, no zombies, every
-# event accounted for (scripts/soak.sh for the tolerances). By default DHCPv4, async
-# spawn runner, next to the no-hook baseline. In the suite the clients are a fixed pool
-# of 2,000 that come back slice after slice (NEW_CLIENTS=0): with new clients every slice
-# the lease database's size follows the rate (rate x lifetime), so on a loaded machine
-# RSS rose and fell with the machine's load, not with us (seen: +9 MB after warm-up while
-# the rate went 97 -> 951/s); a fixed pool bounds the database, so RSS growth can only be
-# per event. The rate is shown, not judged (RATE_TOL_PCT=off): a test does not assert
-# speed on a shared machine; scripts/soak.sh on its own (1,000,000 new clients) judges it.
-# The worker runner answers 100,000 events in about 30 s, too few samples at this size;
-# SOAK_FAMILIES="4 6" SOAK_MODES="spawn worker" SOAK_SYNCS="async sync" run them all.
-phase soak env EVENTS="${SOAK_EVENTS:-100000}" FAMILIES="${SOAK_FAMILIES:-4}" \
+# event accounted for (scripts/soak.sh for the tolerances, stated per event). By default
+# DHCPv4, async spawn runner, next to the no-hook baseline. In the suite the clients are a
+# fixed pool of 2,000 that come back slice after slice (NEW_CLIENTS=0): with new clients
+# every slice the lease database's size follows the rate (rate x lifetime), so on a loaded
+# machine RSS rose and fell with the machine's load, not with us (seen: +9 MB after warm-up
+# while the rate went 97 -> 951/s); a fixed pool bounds the database, so RSS growth can
+# only be per event. The rate is shown, not judged (RATE_TOL_PCT=off): a test does not
+# assert speed on a shared machine; scripts/soak.sh on its own (1,000,000 new clients)
+# judges it. SOAK_FAMILIES="4 6" SOAK_MODES="spawn worker" SOAK_SYNCS="async sync" run
+# every variant.
+phase soak env EVENTS="${SOAK_EVENTS:-50000}" FAMILIES="${SOAK_FAMILIES:-4}" \
   MODES="${SOAK_MODES-spawn}" SYNCS="${SOAK_SYNCS:-async}" NEW_CLIENTS=0 CLIENTS=2000 \
   WARMUP_SECONDS=20 RATE_TOL_PCT=off scripts/soak.sh

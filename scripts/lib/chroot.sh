@@ -25,9 +25,10 @@ declare -A SUITE=([2.2]=bookworm [2.6]=trixie [3.0]=forky)
 declare -A LOCK=([2.6]=msrv [3.0]=committed)
 # This registry serves a frozen snapshot whose forky Release file has expired.
 declare -A APTOPT=([2.2]="" [2.6]="" [3.0]='Acquire::Check-Valid-Until "false"')
-# Every apt in and for the chroots retries a failed download: one registry hiccup must
-# not fail a CI run that has been going for an hour.
-APT_RETRIES='Acquire::Retries "5"'
+# Every apt in and for the chroots retries a failed download (scripts/lib/apt.sh): one
+# registry hiccup must not fail a CI run that has been going for an hour.
+# shellcheck source=apt.sh
+. "$ROOT/scripts/lib/apt.sh"
 # What the build chroots hold: Kea (servers, headers, perfdhcp), the build tools, what the
 # end-to-end tests use, and the release's own Rust toolchain.
 BUILD_PACKAGES=kea-dhcp4-server,kea-dhcp6-server,kea-dev,kea-admin,libboost-dev,libssl-dev,g++,iproute2,procps,nftables,nats-server,python3,python3-venv,rustc,cargo,ca-certificates
@@ -52,21 +53,21 @@ mirror() {
 # dpkg's lock.
 need_mmdebstrap() {
     command -v mmdebstrap >/dev/null && return 0
-    apt-get -o "$APT_RETRIES" update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get -o "$APT_RETRIES" install -y -qq mmdebstrap >/dev/null
+    apt_get update -qq
+    apt_get install -y -qq mmdebstrap >/dev/null
 }
 
 # The apt.conf.d file every chroot of VERSION keeps: its apt options for later apt-gets
 # (the package check's install, and anyone working in the chroot).
 write_aptconf() {
-    { echo "$APT_RETRIES;"; [ -z "${APTOPT[$1]}" ] || echo "${APTOPT[$1]};"; } >"$2/etc/apt/apt.conf.d/99krs-matrix"
+    { echo "$APT_RETRIES_CONF;"; [ -z "${APTOPT[$1]}" ] || echo "${APTOPT[$1]};"; } >"$2/etc/apt/apt.conf.d/99krs-matrix"
 }
 
 # mmdebstrap VERSION's release with PACKAGES into TARGET (a directory or a .tar).
 bootstrap() {
     local version=$1 packages=$2 target=$3 suite=${SUITE[$1]}
     need_mmdebstrap
-    local opts=(--variant=apt --include="$packages" --aptopt="$APT_RETRIES")
+    local opts=(--variant=apt --include="$packages" --aptopt="$APT_RETRIES_CONF")
     [ -z "${APTOPT[$version]}" ] || opts+=(--aptopt="${APTOPT[$version]}")
     local log
     log=$LOGS/mmdebstrap-$(basename "$target").log
@@ -152,6 +153,9 @@ prepare_tree() {
     nats_py=$(sed -n 's/^NATS_PY=//p' "$ROOT/scripts/install-deps.sh")
     [ -x "$ROOT/target/venv/bin/pip" ] || "$ROOT/scripts/install-deps.sh"
     "$ROOT/target/venv/bin/pip" download -q --no-deps -d "$dir/wheels" "$nats_py"
+    # The test runner (scripts/test.sh): the host's cargo-nextest, a static-enough binary
+    # that runs on the newer glibc of trixie and forky.
+    install -m 0755 "$(command -v cargo-nextest)" "$dir/usr/local/bin/cargo-nextest"
     cat >"$dir/src/.cargo/config.toml" <<'CONFIG'
 [source.crates-io]
 replace-with = "vendored-sources"
