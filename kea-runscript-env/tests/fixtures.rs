@@ -13,7 +13,8 @@ use kea_runscript_env::{Event, HookPoint};
 #[test]
 fn event_fixtures_are_up_to_date() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/events");
-    let update = std::env::var_os("UPDATE_DOCS").is_some();
+    // Only UPDATE_DOCS=1 rewrites; unset, 0 or anything else compares.
+    let update = std::env::var("UPDATE_DOCS").as_deref() == Ok("1");
     if update {
         std::fs::create_dir_all(&dir).unwrap();
     }
@@ -23,7 +24,6 @@ fn event_fixtures_are_up_to_date() {
         let fresh = serde_json::to_string_pretty(&event).unwrap() + "\n";
         if update {
             std::fs::write(&path, &fresh).unwrap();
-            continue;
         }
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
