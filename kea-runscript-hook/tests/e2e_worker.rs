@@ -682,10 +682,25 @@ fn blocklist_worker_answers_from_its_list_and_reloads_it_when_it_changes() {
     };
     assert_eq!(ask(1, "aa:bb:cc:00:00:02"), "continue");
     std::fs::write(&list, "aa:bb:cc:00:00:02\n").unwrap();
-    // The list is checked at most once a second.
-    std::thread::sleep(Duration::from_millis(1100));
-    assert_eq!(ask(2, "aa:bb:cc:00:00:02"), "drop");
-    assert_eq!(ask(3, "aa:bb:cc:00:00:01"), "continue");
+    // The list is checked at most once a second: asked again until the newly listed
+    // client gets drop.
+    let mut seq = 1;
+    let mut answers = Vec::new();
+    let limit = Duration::from_secs(30);
+    let reloaded = wait_for(limit, || {
+        seq += 1;
+        let verdict = ask(seq, "aa:bb:cc:00:00:02");
+        answers.push(verdict.clone());
+        (verdict == "drop").then_some(())
+    });
+    assert!(
+        reloaded.is_some(),
+        "the worker did not apply the changed list within {limit:?}: {} answers, none drop: \
+         {:?}",
+        answers.len(),
+        answers.iter().collect::<std::collections::BTreeSet<_>>()
+    );
+    assert_eq!(ask(seq + 1, "aa:bb:cc:00:00:01"), "continue");
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
