@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use common::dump::{Dump, Record};
@@ -20,17 +19,29 @@ use common::{missing_prereq, require_prereqs, HeavySlot, Scratch};
 /// Valid lifetime, in seconds.
 const VALID: u32 = 8;
 
-/// How long a client holds its lease before it releases it: halfway between its first and
-/// its second renewal, so that the release does not meet a renewal in flight (dhcpcd
-/// drops its DHCPv6 release then). The renewal time T1 is half the valid lifetime in
-/// DHCPv4 (dhclient; dhcpcd and udhcpc have longer minimum lease times) and half the
-/// preferred lifetime (3/4 of the valid one) in DHCPv6.
-fn hold(family: Family) -> Duration {
-    let t1 = match family {
-        Family::V4 => f64::from(VALID) / 2.0,
-        Family::V6 => f64::from(VALID) * 3.0 / 8.0,
-    };
-    Duration::from_secs_f64(t1 * 1.5)
+/// How long a client may take to bind, renew (due at T1: half the valid lifetime in DHCPv4,
+/// half the preferred lifetime, 3/4 of the valid one, in DHCPv6) or release, as seen by
+/// Kea's hook: generous, a limit for a wedged client, never a pace.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// The Debian packages of DHCP clients each Debian release ships, by `VERSION_CODENAME`
+/// (/etc/os-release): a fixed fact, not what `apt-cache` happens to know (nothing before
+/// `apt-get update`). ISC dhclient (isc-dhcp-client) is in bookworm and trixie and left
+/// Debian after trixie; dhcpcd-base and busybox's udhcpc are in every release.
+fn debian_clients(codename: &str) -> Option<&'static [&'static str]> {
+    match codename {
+        "bookworm" | "trixie" => Some(&["isc-dhcp-client", "dhcpcd-base", "udhcpc"]),
+        "forky" | "sid" => Some(&["dhcpcd-base", "udhcpc"]),
+        _ => None,
+    }
+}
+
+/// This machine's Debian release (`VERSION_CODENAME` of /etc/os-release).
+fn codename() -> Option<String> {
+    let text = std::fs::read_to_string("/etc/os-release").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
+        .map(|v| v.trim_matches('"').to_string())
 }
 
 /// One DHCP client program and how to drive it.
@@ -150,36 +161,37 @@ const CLIENTS: &[Client] = &[
     },
 ];
 
-/// Whether Debian's `package` can be installed here at all (Debian forky no longer ships
-/// isc-dhcp-client, for one).
-fn debian_has(package: &str) -> bool {
-    Command::new("apt-cache")
-        .args(["show", "--no-all-versions", package])
-        .output()
-        .is_ok_and(|out| out.status.success() && !out.stdout.is_empty())
-}
-
-/// The clients of `family` to run: each one installed; one missing that this Debian
-/// release has is a missing prerequisite (fails under `CI=true`).
+/// The clients of `family` this Debian release ships ([`debian_clients`]), each of which
+/// must be installed: one missing is a missing prerequisite (fails under `CI=true`), and
+/// so is a release the table does not know.
 fn clients(family: Family) -> Option<Vec<&'static Client>> {
-    let mut chosen = Vec::new();
-    for client in CLIENTS.iter().filter(|c| c.family == family) {
-        if common::which(client.program).is_some() {
-            chosen.push(client);
-        } else if debian_has(client.package) {
+    let release = codename().unwrap_or_default();
+    let Some(packages) = debian_clients(&release) else {
+        missing_prereq(&format!(
+            "Debian release {release:?} (/etc/os-release VERSION_CODENAME) is not in \
+             e2e_clients' table of the DHCP clients each release ships (debian_clients)"
+        ));
+        return None;
+    };
+    let expected: Vec<&'static Client> = CLIENTS
+        .iter()
+        .filter(|c| c.family == family && packages.contains(&c.package))
+        .collect();
+    assert!(
+        !expected.is_empty(),
+        "no {family:?} client expected on Debian {release}: the table is wrong"
+    );
+    for client in &expected {
+        if common::which(client.program).is_none() {
             missing_prereq(&format!(
-                "{} missing (Debian package {}; scripts/install-deps.sh installs it)",
+                "{} missing: Debian {release} ships it (package {}; scripts/install-deps.sh \
+                 installs it)",
                 client.program, client.package
             ));
             return None;
-        } else {
-            eprintln!(
-                "\n******** {} left out: this Debian release has no package {} ********\n",
-                client.program, client.package
-            );
         }
     }
-    Some(chosen)
+    Some(expected)
 }
 
 /// Runs the client with `args` in the client namespace; panics with its output unless it
@@ -255,14 +267,49 @@ fn clients_parity(family: Family) {
             "lease6_release",
         ),
     };
-    for client in clients {
+    let expire = match family {
+        Family::V4 => "lease4_expire",
+        Family::V6 => "lease6_expire",
+    };
+    let expected_programs: Vec<&str> = clients.iter().map(|c| c.program).collect();
+    let mut ran = Vec::new();
+    for client in &clients {
         let dir = scratch.join(&format!("{}-{lease}", client.program));
         std::fs::create_dir_all(&dir).expect("client dir");
         let before = settled(&kea_dump, &our_dump, 0).0.len();
+        // Kea's hook points since this client started (Kea's hook runs its scripts in the
+        // background, so they are waited for).
+        let since = |records: &[Record]| -> Vec<String> {
+            hooks(records.get(before..).unwrap_or_default())
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        };
+        let wait_kea = |what: &str, done: &dyn Fn(&[String]) -> bool| {
+            let records = kea_dump.wait(LIMIT, |records| done(&since(records)));
+            let seen = since(&records);
+            assert!(
+                done(&seen),
+                "{} ({lease}): {what} not seen by Kea's hook within {LIMIT:?}; it saw {seen:?}",
+                client.program
+            );
+        };
         run(&tb, client, &(client.bind)(&tb.cli_if, &dir));
-        std::thread::sleep(hold(family));
-        if let Some(release) = client.release {
-            run(&tb, client, &release(&tb.cli_if, &dir));
+        // The lease is held until it has been renewed, when the client renews: the renewal
+        // committed, and the release comes a renewal period before the next one (dhcpcd
+        // drops its DHCPv6 release when it meets a renewal in flight).
+        if client.renews {
+            wait_kea("a committed renewal", &|seen| {
+                seen.iter()
+                    .position(|h| h == renew)
+                    .is_some_and(|i| seen[i..].iter().any(|h| h == committed))
+            });
+        } else {
+            wait_kea("the binding", &|seen| seen.iter().any(|h| h == committed));
+        }
+        if let Some(release_args) = client.release {
+            run(&tb, client, &release_args(&tb.cli_if, &dir));
+            wait_kea("the release", &|seen| seen.iter().any(|h| h == release));
         }
         // The client really bound (renewed, released), so the comparison covers it.
         let mut expected = vec![committed];
@@ -272,11 +319,6 @@ fn clients_parity(family: Family) {
         if client.release.is_some() {
             expected.push(release);
         }
-        // Kea's hook runs its scripts in the background: wait for the events, then for ours.
-        kea_dump.wait(Duration::from_secs(10), |records| {
-            let seen = hooks(records.get(before..).unwrap_or_default());
-            expected.iter().all(|hook| seen.contains(hook))
-        });
         let (kea, _) = settled(&kea_dump, &our_dump, before + 1);
         let seen = hooks(&kea[before..]);
         println!("{} ({lease}): Kea's hook saw {seen:?}", client.program);
@@ -287,10 +329,33 @@ fn clients_parity(family: Family) {
                 client.program
             );
         }
+        ran.push(client.program);
     }
+    assert!(!ran.is_empty(), "no {lease} client ran");
+    assert_eq!(
+        ran, expected_programs,
+        "the {lease} clients that ran are not the ones this Debian release ships"
+    );
     // Leases not released expire and are reclaimed: their expire events are compared too.
-    std::thread::sleep(Duration::from_secs(VALID as u64 + 2));
+    let unreleased = clients.iter().filter(|c| c.release.is_none()).count();
+    let expiry = LIMIT + Duration::from_secs(u64::from(VALID));
+    let records = kea_dump.wait(expiry, |records| {
+        records.iter().filter(|r| r.hook == expire).count() >= unreleased
+    });
+    let expired = records.iter().filter(|r| r.hook == expire).count();
+    assert!(
+        expired >= unreleased,
+        "{unreleased} unreleased {lease}s, but Kea's hook saw {expired} {expire} events within \
+         {expiry:?}: {:?}",
+        hooks(&records)
+    );
     let (kea, ours) = settled(&kea_dump, &our_dump, 1);
+    assert!(
+        !kea.is_empty() && !ours.is_empty(),
+        "nothing to compare: Kea's hook recorded {} events, ours {}",
+        kea.len(),
+        ours.len()
+    );
     assert_parity(&kea, &ours);
     server.assert_healthy();
     assert_eq!(
