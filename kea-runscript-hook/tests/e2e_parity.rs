@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use common::dhcp4::hex_upper;
 use common::dump::{Dump, Record};
-use common::kea::{perfdhcp, Family, Kea, Settings};
+use common::kea::{command, perfdhcp, Family, Kea, Settings};
 use common::parity::{assert_parity, both_hooks, settled};
 use common::testbed::Testbed;
-use common::{require_prereqs, scenario, HeavySlot, Scratch};
+use common::{require_prereqs, scenario, wait_for, HeavySlot, Scratch};
+use serde_json::json;
 
 const VALID: u32 = 5;
 
@@ -35,6 +36,8 @@ fn parity(family: Family, mt: bool, sync: bool) {
     settings.decline_probation = 2;
     // Host names as clients send them, not UTF-8 included: both hooks must pass Kea's bytes.
     settings.raw_hostnames = true;
+    let socket = scratch.join("kea.sock");
+    settings.control_socket = Some(socket.clone());
     let mut server = Kea::start(&tb, &scratch, &settings);
 
     let burst = |extra: &[&str]| {
@@ -70,8 +73,41 @@ fn parity(family: Family, mt: bool, sync: bool) {
             ]);
         }
     }
-    // Every lease expires and is reclaimed: lease*_expire for all of them.
-    std::thread::sleep(Duration::from_secs(VALID as u64 + 2));
+    // Every lease expires and is reclaimed: lease*_expire for all of them. Kea's statistics
+    // say when no lease is left, assigned or declined, in any subnet.
+    let limit = Duration::from_secs(60 + u64::from(VALID));
+    let leases_left = || {
+        let answer = command(&socket, &json!({"command": "statistic-get-all"}));
+        let left: Vec<(String, i64)> = answer["arguments"]
+            .as_object()
+            .unwrap_or_else(|| panic!("statistic-get-all: {answer}"))
+            .iter()
+            .filter(|(name, _)| {
+                name.starts_with("subnet[")
+                    && !name.contains("].pool[")
+                    && [
+                        "assigned-addresses",
+                        "assigned-nas",
+                        "assigned-pds",
+                        "declined-addresses",
+                    ]
+                    .iter()
+                    .any(|stat| name.ends_with(&format!("].{stat}")))
+            })
+            .map(|(name, value)| (name.clone(), value[0][0].as_i64().unwrap_or(-1)))
+            .collect();
+        assert!(!left.is_empty(), "no lease statistics from Kea: {answer}");
+        left
+    };
+    assert!(
+        wait_for(limit, || leases_left()
+            .iter()
+            .all(|(_, n)| *n == 0)
+            .then_some(()))
+        .is_some(),
+        "leases not reclaimed within {limit:?}: {:?}",
+        leases_left()
+    );
     let (kea, ours) = settled(&kea_dump, &our_dump, 20);
     assert!(
         kea.len() >= 20,
