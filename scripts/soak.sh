@@ -41,17 +41,51 @@
 # Tolerances, after the warm-up: the first WARMUP_PCT % of samples (at least 2), or all
 # samples of the first WARMUP_SECONDS (default 3 x LIFETIME + 10, 40 for LIFETIME > 60: the lease database and
 # the async queues fill up), whichever is longer:
-#   RSS_TOL_KB=4096, RSS_TOL_PCT=5   RSS may exceed its warm-up maximum by the larger of these
+#   RSS_TOL_PER_1000=131072          bytes of RSS Kea may gain per 1,000 lease events after the
+#                                    warm-up: its maximum after the warm-up may exceed its
+#                                    warm-up maximum by at most this x (lease events after
+#                                    the warm-up) / 1000. Stated per event, so it scales with
+#                                    EVENTS; derived from the measured baselines below
+#   idle fds                         the list of Kea's open fds and what each points to,
+#                                    idle after the traffic, must equal the list idle before
+#                                    it, exactly (a difference fails, for our library)
 #   FD_TOL=2, THREAD_TOL=0, MAP_TOL=16 threads and mappings over the warm-up maximum, and
-#                                    all three idle after the traffic over idle before it;
-#                                    during the traffic fds may exceed the idle count by
-#                                    FDS_PER_RUN=2 per async run in flight (max-in-flight 64)
+#                                    threads and mappings idle after the traffic over idle
+#                                    before it; during the traffic fds may exceed the idle
+#                                    count by FDS_PER_RUN=2 per async run in flight
+#                                    (max-in-flight 64) plus FD_TOL
 #   ZOMBIE_MAX=8                     zombies at any sample (a reaper collects them within
 #                                    milliseconds; more means reaping stalls); 0 once idle
 #   RATE_TOL_PCT=30                  median rate of the last third may be at most this much
 #                                    below the median of the first third after warm-up (the
 #                                    machine's other load moves it; a real slow-down is larger);
 #                                    "off": the rate is shown, not judged
+# Dropped events (the policy today, see the no-loss issue): counted per variant and
+# reported on a line of their own, not bounded; the accounting is exact: at unload
+# events == started + dropped (a worker: acked + dropped), none failed to start, nothing
+# in flight or queued.
+#
+# Measured baselines (the RSS tolerance is derived from these): a release build
+# (cargo build --release -p kea-runscript-hook) at 2e76425 on the 2-core development
+# machine while other builds and tests ran (load average 30-60), with the suite's call
+#   EVENTS=100000 FAMILIES=4 MODES=spawn SYNCS=async NEW_CLIENTS=0 CLIENTS=2000 \
+#     WARMUP_SECONDS=20 RATE_TOL_PCT=off scripts/soak.sh
+# and once with EVENTS=50000 (the suite's default):
+#   run            variant      lease events      RSS after the warm-up   per 1,000 lease events
+#                               after warm-up
+#   1  100000      spawn-async  79,421            +2,668 KB               34,399 bytes
+#   2  100000      spawn-async  80,725            +1,552 KB               19,687 bytes
+#   2  100000      none         66,903               +60 KB                  918 bytes
+#   3  50000       spawn-async  44,001            +2,484 KB               57,808 bytes
+# (dropped 47 % and 40 % of script events in runs 1 and 2: the machine's load.) Our RSS
+# rises in steps while the async queue (max-queued 1024 events with their environments)
+# fills and the allocator's per-thread arenas grow, then stays flat: a bounded step, so
+# the fewer the events the larger its share per event (run 3); the tolerance is about
+# twice the largest figure measured, at EVENTS=50000 (fewer is not measured). A leak of
+# 256 bytes per event (planted: 272 KB per 1,000 events with malloc's overhead) is twice
+# over it.
+# Idle fds: the list before and after the traffic was the same in every run (20 fds
+# for none, 25 for spawn-async).
 soak_seconds_env=${SECONDS:-0}
 set -euo pipefail
 
@@ -71,8 +105,8 @@ new_clients=${NEW_CLIENTS:-1}
 lifetime=${LIFETIME:-10}
 warmup_pct=${WARMUP_PCT:-20}
 warmup_seconds=${WARMUP_SECONDS:-$((lifetime <= 60 ? 3 * lifetime + 10 : 40))}
-rss_tol_kb=${RSS_TOL_KB:-4096}
-rss_tol_pct=${RSS_TOL_PCT:-5}
+# Bytes of RSS per 1,000 lease events after the warm-up (measurements in the header).
+rss_tol_per_1000=${RSS_TOL_PER_1000:-131072}
 fd_tol=${FD_TOL:-2}
 thread_tol=${THREAD_TOL:-0}
 map_tol=${MAP_TOL:-16}
@@ -86,6 +120,7 @@ kea_hook_lib=${KEA_HOOK_LIB:-/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_run_scr
 ours_lib=${OURS_LIB:-${CARGO_TARGET_DIR:-$repo/target}/release/libkea_runscript.so}
 : "$soak_seconds_env"
 
+[[ "$rss_tol_per_1000" =~ ^[0-9]+$ ]] || tb_die "RSS_TOL_PER_1000 must be a whole number of bytes (got '$rss_tol_per_1000')"
 for n in "$events" "$slice" "$rate" "$clients" "$lifetime" "$warmup_pct"; do
     [[ "$n" =~ ^[1-9][0-9]*$ ]] || tb_die "EVENTS, SLICE, RATE, CLIENTS, LIFETIME and WARMUP_PCT must be positive integers (got '$n')"
 done
@@ -284,9 +319,18 @@ run() {
     [ "$z" -eq 0 ] || fail "v$fam $v: $z zombies under Kea 10 s after the traffic stopped"
     sample "$TB_KEA_PID" >"$file.idle"
     fd_list "$TB_KEA_PID" >"$file.fds-idle"
+    # The idle fd list, exactly: every fd open after the traffic was open before it, to
+    # the same file, and none is missing.
     if ! diff -q "$file.fds-start" "$file.fds-idle" >/dev/null; then
         echo "v$fam $v: Kea's fds idle before (<) and after (>) the traffic:" >&2
         diff "$file.fds-start" "$file.fds-idle" | grep '^[<>]' | sed 's/^/    /' >&2 || true
+        if is_baseline "$v"; then
+            echo "note: v$fam $v: Kea's idle fd list changed over the traffic (a baseline: shown, not judged)" >&2
+        else
+            fail "v$fam $v: Kea's idle fd list after the traffic differs from the one before it (above)"
+        fi
+    else
+        echo "v$fam $v: Kea's idle fd list after the traffic equals the one before it ($(wc -l <"$file.fds-idle") fds)" >&2
     fi
     tb_kea_stop
     check "$fam" "$v"
@@ -299,7 +343,7 @@ is_baseline() {
 # check FAMILY VARIANT: the tolerances over the samples, and our counters.
 check() {
     local fam=$1 v=$2 file="$TB_DIR/samples-$1-$2" verdict
-    verdict=$(awk -v wp="$warmup_pct" -v rtk="$rss_tol_kb" -v rtp="$rss_tol_pct" -v ft="$fd_tol" \
+    verdict=$(awk -v wp="$warmup_pct" -v rtb="$rss_tol_per_1000" -v ft="$fd_tol" \
         -v tt="$thread_tol" -v mpt="$map_tol" -v zm="$zombie_max" -v rtol="$rate_tol_pct" -v rc="$rate_check" -v ws="$warmup_seconds" \
         -v gc="$growth_check" -v name="v$fam $v" -v per_run="$fds_per_run" -v base="$(is_baseline "$v" && echo 1 || echo 0)" \
         -v start="$(cat "$file.start")" -v idle="$(cat "$file.idle")" '
@@ -319,16 +363,21 @@ check() {
                 printf "%s %s: only %d samples (%d warm-up); raise EVENTS or lower SLICE\n", tag, name, n, w
                 exit
             }
-            rw = maxof(rss, 1, w); ra = maxof(rss, w+1, n); tol = rw * rtp / 100; if (tol < rtk) tol = rtk
-            printf "%s: %d samples, %d warm-up; RSS %d -> %d KB (warm-up max %d, after %d, +%d KB = %.3f KB per 1000 events)\n",
-                name, n, w, rss[1], rss[n], rw, ra, ra - rw, (ev[n] > ev[w] ? (ra - rw) * 1000 / (ev[n] - ev[w]) : 0)
-            if (gc && ra > rw + tol) printf "%s %s: RSS grew %d KB after warm-up (tolerance %d KB)\n", tag, name, ra - rw, tol
+            # RSS: growth after the warm-up per 1000 events after it (bytes), against the
+            # per-event tolerance.
+            rw = maxof(rss, 1, w); ra = maxof(rss, w+1, n); after = ev[n] - ev[w]
+            grown = ra > rw ? ra - rw : 0
+            per = after > 0 ? grown * 1024 * 1000 / after : 0
+            tol = rtb * after / 1000 / 1024
+            printf "%s: %d samples, %d warm-up; RSS %d -> %d KB (warm-up max %d, after %d: +%d KB over %d events = %.0f bytes per 1000 events; tolerance %d bytes per 1000 events = %.0f KB)\n",
+                name, n, w, rss[1], rss[n], rw, ra, grown, after, per, rtb, tol
+            if (gc && after <= 0) printf "%s %s: no events after the warm-up to judge RSS by\n", tag, name
+            if (gc && after > 0 && grown * 1024 * 1000 > rtb * after) printf "%s %s: RSS grew %d KB over %d events after warm-up = %.0f bytes per 1000 events (tolerance %d)\n", tag, name, grown, after, per, rtb
             # fds, threads, mappings: idle after the traffic as before it; during it, fds
             # at most the in-flight runs hold (per_run each) above the idle count.
             split(start, s0, " "); split(idle, s1, " ")
             printf "%s: idle before -> after: fds %d -> %d, threads %d -> %d, mappings %d -> %d, zombies %d\n",
                 name, s0[2], s1[2], s0[3], s1[3], s0[4], s1[4], s1[5]
-            if (s1[2] > s0[2] + ft) printf "%s %s: idle fds grew %d -> %d (tolerance +%d)\n", tag, name, s0[2], s1[2], ft
             if (maxof(fd, 1, n) > s0[2] + per_run + ft) printf "%s %s: %d fds during the traffic (idle %d + in-flight bound %d + %d)\n", tag, name, maxof(fd, 1, n), s0[2], per_run, ft
             if (maxof(th, w+1, n) > maxof(th, 1, w) + tt) printf "%s %s: threads grew %d -> %d (tolerance +%d)\n", tag, name, maxof(th, 1, w), maxof(th, w+1, n), tt
             if (s1[3] > s0[3] + tt) printf "%s %s: idle threads grew %d -> %d (tolerance +%d)\n", tag, name, s0[3], s1[3], tt
@@ -345,8 +394,10 @@ check() {
         [ -n "$line" ] && fail "${line#FAIL }"
     done < <(echo "$verdict" | grep '^FAIL' || true)
     ! is_baseline "$v" || return 0
-    # Our counters at unload: every event started a script or was counted as dropped
-    # or failed; nothing still in flight or queued.
+    # Our counters at unload: every event started a script (or, for a worker, was
+    # acked) or was counted as dropped, exactly; none failed to start; nothing still in
+    # flight or queued. Dropped events, the policy today: counted and reported (a line of
+    # their own), not bounded (see the no-loss issue).
     local c ev st dr ff fl qu ak rs pe
     c=$(grep -o 'unload: counters [^@]*' "$TB_RUNSCRIPT_LOG" | tail -n 1 || true)
     [ -n "$c" ] || { fail "v$fam $v: no counters logged at unload (see $TB_RUNSCRIPT_LOG)"; return 0; }
@@ -354,6 +405,11 @@ check() {
     field() { echo "$c" | grep -o " $1=[0-9]*" | cut -d= -f2; }
     ev=$(field events) st=$(field started) dr=$(field dropped) ff=$(field failed-to-start)
     fl=$(field in-flight) qu=$(field queued)
+    for x in ev st dr ff fl qu; do
+        [ -n "${!x}" ] || { fail "v$fam $v: a counter missing from '$c'"; return 0; }
+    done
+    echo "v$fam $v: dropped $dr of $ev events ($(awk -v d="$dr" -v e="$ev" 'BEGIN {printf "%.3f", e ? 100 * d / e : 0}') %)" >&2
+    [ "$ev" -gt 0 ] || fail "v$fam $v: no events counted at unload"
     case $v in
         worker-*)
             # A worker answers events (acked); "started" counts its processes.
@@ -361,7 +417,7 @@ check() {
             [ "$((ak + dr))" -eq "$ev" ] || fail "v$fam $v: events=$ev but acked+dropped=$((ak + dr))"
             [ "$rs" -eq 0 ] && [ "$pe" -eq 0 ] || fail "v$fam $v: worker-restarts=$rs protocol-errors=$pe" ;;
         *)
-            [ "$((st + dr + ff))" -eq "$ev" ] || fail "v$fam $v: events=$ev but started+dropped+failed-to-start=$((st + dr + ff))" ;;
+            [ "$((st + dr))" -eq "$ev" ] || fail "v$fam $v: events=$ev but started+dropped=$((st + dr)) (failed-to-start=$ff)" ;;
     esac
     [ "$fl" -eq 0 ] && [ "$qu" -eq 0 ] || fail "v$fam $v: in-flight=$fl queued=$qu at unload"
     [ "$ff" -eq 0 ] || fail "v$fam $v: $ff scripts failed to start"
