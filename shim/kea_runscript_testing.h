@@ -29,6 +29,7 @@ void set_test_client_id(CalloutHandle& handle, rust::Str name);
 void set_test_lease4(CalloutHandle& handle, rust::Str name, uint8_t last_octet);
 void set_test_leases4(CalloutHandle& handle, rust::Str name, uint8_t count);
 void set_test_lease6(CalloutHandle& handle, rust::Str name, bool prefix);
+void set_test_lease6_cltt(CalloutHandle& handle, rust::Str name, int64_t cltt);
 void set_test_ia(CalloutHandle& handle, rust::Str name, uint16_t code);
 void set_test_bool(CalloutHandle& handle, rust::Str name, bool value);
 

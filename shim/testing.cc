@@ -161,6 +161,16 @@ void set_test_lease6(CalloutHandle& handle, rust::Str name, bool prefix) {
     handle.setArgument(key(name), lease);
 }
 
+// The IA_NA lease of set_test_lease6 with its client last transmission time set to `cltt`
+// (valid 4000 s): Kea's Lease::expired() then turns true once time(NULL) > cltt + 4000.
+void set_test_lease6_cltt(CalloutHandle& handle, rust::Str name, int64_t cltt) {
+    DuidPtr duid = boost::make_shared<DUID>(std::vector<uint8_t>{0, 3, 0, 1, 0, 0x0c, 1, 2, 3, 4});
+    Lease6Ptr lease = boost::make_shared<Lease6>(Lease::TYPE_NA, IOAddress("2001:db8:1::100"),
+                                                 duid, 7, 3000, 4000, 1, test_mac());
+    lease->cltt_ = static_cast<time_t>(cltt);
+    handle.setArgument(key(name), lease);
+}
+
 void set_test_ia(CalloutHandle& handle, rust::Str name, uint16_t code) {
     Option6IAPtr ia = boost::make_shared<Option6IA>(code, 7);
     ia->setT1(1000);

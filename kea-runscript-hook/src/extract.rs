@@ -547,4 +547,60 @@ mod tests {
         );
         assert_eq!(event.fake_allocation, Some(true));
     }
+
+    /// `*_IS_EXPIRED` is Kea's `Lease::expired()` at the callout (issue 23): a lease that
+    /// had not expired at the callout renders `0` even when its model is read and rendered
+    /// on another thread after Kea's clock has passed its expiry.
+    #[test]
+    fn expired_is_taken_at_the_callout() {
+        use kea_runscript_env::Profile;
+        let now = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock after 1970")
+                .as_secs() as i64
+        };
+        // Expires 2 s from now (valid 4000 s): unexpired at the callout just below.
+        let expiry = now() + 2;
+        let mut h = handle();
+        kea::set_test_lease6_cltt(h.pin_mut(), "lease6", expiry - 4000).unwrap();
+        kea::set_test_bool(h.pin_mut(), "remove_lease", true).unwrap();
+        let hook_point = HookPoint::Lease6Expire;
+        // The callout: what the renderers get later, and Kea's value now.
+        let later = deferred(hook_point, &h).unwrap();
+        let at_callout = event(hook_point, &h).unwrap();
+        assert!(
+            !at_callout.lease6.as_ref().expect("lease6").expired,
+            "the lease expired before the callout (test machine stalled for 2 s?)"
+        );
+        // Kea's clock passes the expiry: Kea's own Lease::expired() now says so.
+        while now() <= expiry {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let now_in_kea = event(hook_point, &h).unwrap();
+        assert!(
+            now_in_kea.lease6.as_ref().expect("lease6").expired,
+            "Kea's lease did not expire: the test proves nothing"
+        );
+        // Read and rendered on another thread (as a worker's writer does): the callout's value.
+        let rendered = std::thread::spawn(move || {
+            let event = later.event();
+            (
+                event.lease6.as_ref().expect("lease6").expired,
+                Profile::KeaHookRunscript.render(event),
+            )
+        })
+        .join()
+        .expect("render thread");
+        assert!(
+            !rendered.0,
+            "the deferred model took expired from the later clock"
+        );
+        let flag = rendered
+            .1
+            .iter()
+            .find(|(name, _)| name == "KEA_LEASE6_IS_EXPIRED")
+            .and_then(|(_, value)| value.to_str().map(str::to_owned));
+        assert_eq!(flag.as_deref(), Some("0"), "KEA_LEASE6_IS_EXPIRED");
+    }
 }

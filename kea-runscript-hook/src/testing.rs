@@ -45,6 +45,12 @@ pub mod ffi {
         /// An IA_PD lease 2001:db8:8000::/56 (`prefix`) or an IA_NA lease 2001:db8:1::100.
         fn set_test_lease6(handle: Pin<&mut CalloutHandle>, name: &str, prefix: bool)
             -> Result<()>;
+        /// The IA_NA lease of `set_test_lease6` with its cltt set to `cltt` (valid 4000 s).
+        fn set_test_lease6_cltt(
+            handle: Pin<&mut CalloutHandle>,
+            name: &str,
+            cltt: i64,
+        ) -> Result<()>;
         /// An IA option of type `code`, IAID 7, T1 1000, T2 1600.
         fn set_test_ia(handle: Pin<&mut CalloutHandle>, name: &str, code: u16) -> Result<()>;
         /// A `bool`.
