@@ -1,6 +1,10 @@
-//! Records left by fixtures/kea/dump.sh: one file per call, argv[1] then the environment.
+//! Records left by fixtures/kea/dump-environ.sh: one file per call, argv[1] then the
+//! environment exactly as the script was started with it (`/proc/$$/environ`: every entry in
+//! execve's order, a name set twice twice, an entry without `=` as it is). Not `env -0` from
+//! the shell: /bin/sh re-exports its own variable table, which reorders the entries, keeps
+//! one of a name set twice, drops an entry without `=` and adds PWD.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,10 +17,95 @@ use super::{wait_for, Scratch};
 pub struct Record {
     /// The hook point (argv[1]).
     pub hook: String,
-    /// The environment the script saw (lossily decoded, for messages and lookups).
+    /// The environment the script saw (lossily decoded, for messages and lookups; the first
+    /// of a name set twice; see [`RawEnv::problems`] for what this view cannot show).
     pub vars: BTreeMap<String, String>,
-    /// The same environment byte for byte, for comparisons that must not be lossy.
-    pub raw: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// The same environment byte for byte and in order, for comparisons that must not be
+    /// lossy.
+    pub raw: RawEnv,
+}
+
+/// An environment as execve got it: every entry in order, byte for byte.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RawEnv {
+    /// (name, value) per entry; the value is None for an entry without `=` (then the name
+    /// is the whole entry).
+    pub entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl RawEnv {
+    /// The environment block `NAME=value\0NAME=value\0…` (a trailing NUL or none).
+    pub fn parse(block: &[u8]) -> RawEnv {
+        let block = block.strip_suffix(&[0]).unwrap_or(block);
+        if block.is_empty() {
+            return RawEnv::default();
+        }
+        let entries = block
+            .split(|&b| b == 0)
+            .map(|entry| match entry.iter().position(|&b| b == b'=') {
+                Some(eq) => (entry[..eq].to_vec(), Some(entry[eq + 1..].to_vec())),
+                None => (entry.to_vec(), None),
+            })
+            .collect();
+        RawEnv { entries }
+    }
+
+    /// The value of the first entry named `name`.
+    pub fn get(&self, name: &[u8]) -> Option<&Vec<u8>> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// The well-formed entries in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &Vec<u8>)> {
+        self.entries
+            .iter()
+            .filter_map(|(n, v)| Some((n, v.as_ref()?)))
+    }
+
+    /// The values of the well-formed entries in order.
+    pub fn values(&self) -> impl Iterator<Item = &Vec<u8>> {
+        self.iter().map(|(_, v)| v)
+    }
+
+    /// The names of the well-formed entries in order.
+    pub fn names(&self) -> impl Iterator<Item = &Vec<u8>> {
+        self.iter().map(|(n, _)| n)
+    }
+
+    /// Sets `name` to `value`: replaces the first entry of that name, else appends.
+    pub fn insert(&mut self, name: Vec<u8>, value: Vec<u8>) {
+        match self.entries.iter_mut().find(|(n, _)| *n == name) {
+            Some(entry) => entry.1 = Some(value),
+            None => self.entries.push((name, Some(value))),
+        }
+    }
+
+    /// What makes this environment unfit for a comparison by name: a name set more than
+    /// once, an entry without `=`, an empty name (escaped for messages).
+    pub fn problems(&self) -> Vec<String> {
+        let show = |b: &[u8]| b.escape_ascii().to_string();
+        let mut seen = BTreeSet::new();
+        let mut problems = Vec::new();
+        for (name, value) in &self.entries {
+            match value {
+                None => problems.push(format!("entry without '=': {:?}", show(name))),
+                Some(_) if name.is_empty() => problems.push("entry with an empty name".into()),
+                Some(_) if !seen.insert(name) => {
+                    problems.push(format!("variable set twice: {}", show(name)))
+                }
+                Some(_) => {}
+            }
+        }
+        problems
+    }
+}
+
+impl FromIterator<(Vec<u8>, Vec<u8>)> for RawEnv {
+    fn from_iter<I: IntoIterator<Item = (Vec<u8>, Vec<u8>)>>(iter: I) -> RawEnv {
+        RawEnv {
+            entries: iter.into_iter().map(|(n, v)| (n, Some(v))).collect(),
+        }
+    }
 }
 
 impl Record {
@@ -60,9 +149,9 @@ pub struct Dump {
 }
 
 impl Dump {
-    /// A copy of dump.sh in `scratch`/`sub`.
+    /// A copy of dump-environ.sh in `scratch`/`sub`.
     pub fn new(scratch: &Scratch, sub: &str) -> Dump {
-        let (dir, script) = scratch.script_dir(sub, "dump.sh");
+        let (dir, script) = scratch.script_dir(sub, "dump-environ.sh");
         Dump { dir, script }
     }
 
@@ -123,25 +212,39 @@ fn read_records(dir: &Path) -> Vec<Record> {
         .collect()
 }
 
-fn parse_record(bytes: &[u8]) -> Record {
+/// One record: argv[1], a newline, then the environment block.
+pub fn parse_record(bytes: &[u8]) -> Record {
     let (hook, env) = match bytes.iter().position(|&b| b == b'\n') {
         Some(i) => (&bytes[..i], &bytes[i + 1..]),
         None => (bytes, &[][..]),
     };
-    let raw: BTreeMap<Vec<u8>, Vec<u8>> = env
-        .split(|&b| b == 0)
-        .filter(|entry| !entry.is_empty())
-        .filter_map(|entry| {
-            let eq = entry.iter().position(|&b| b == b'=')?;
-            Some((entry[..eq].to_vec(), entry[eq + 1..].to_vec()))
-        })
-        .collect();
+    let raw = RawEnv::parse(env);
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let mut vars = BTreeMap::new();
+    for (name, value) in raw.iter() {
+        vars.entry(text(name)).or_insert_with(|| text(value));
+    }
     Record {
         hook: text(hook),
-        vars: raw.iter().map(|(k, v)| (text(k), text(v))).collect(),
+        vars,
         raw,
     }
+}
+
+/// The end of each record in the log of fixtures/kea/dump-environ-log.sh.
+pub const LOG_END: &[u8] = b"\n@@END@@\n";
+
+/// Every complete record of a log written by fixtures/kea/dump-environ-log.sh, in the order
+/// the calls appended them (none if the log does not exist yet).
+pub fn read_log(log: &Path) -> Vec<Record> {
+    let bytes = std::fs::read(log).unwrap_or_default();
+    let mut records = Vec::new();
+    let mut rest = &bytes[..];
+    while let Some(end) = rest.windows(LOG_END.len()).position(|w| w == LOG_END) {
+        records.push(parse_record(&rest[..end]));
+        rest = &rest[end + LOG_END.len()..];
+    }
+    records
 }
 
 /// Two dump scripts for an opt-in feature's test: `with` the feature's keys and `without`

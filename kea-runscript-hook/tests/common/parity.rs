@@ -1,7 +1,13 @@
 //! Parity with Kea's own hook: both libraries loaded in the same Kea, each with its own
 //! dump script; every event of Kea's hook must have a matching event of ours carrying each
-//! of Kea's variables byte for byte. Used by e2e_parity (crafted clients, perfdhcp) and
-//! e2e_clients (dhclient, dhcpcd, udhcpc).
+//! of Kea's variables byte for byte, in Kea's order. Used by e2e_parity (crafted clients,
+//! perfdhcp) and e2e_clients (dhclient, dhcpcd, udhcpc).
+//!
+//! The records are the environments as execve passed them (dump.rs), so a variable set
+//! twice or an entry without `=` in either library's environment fails the comparison
+//! instead of being merged away. Order: Kea's hook is the reference; our variables that
+//! Kea also sets must come in Kea's order, with our extra variables (options, …) allowed
+//! anywhere between them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -38,8 +44,41 @@ pub fn differences(kea: &Record, ours: &Record) -> Vec<(String, String, Option<S
     let show = |b: &[u8]| b.escape_ascii().to_string();
     kea.raw
         .iter()
-        .filter(|(k, v)| ours.raw.get(*k) != Some(*v))
+        .filter(|(k, v)| ours.raw.get(k) != Some(*v))
         .map(|(k, v)| (show(k), show(v), ours.raw.get(k).map(|o| show(o))))
+        .collect()
+}
+
+/// Kea's variable names in Kea's order against ours restricted to Kea's names: None when
+/// ours has them in the same order, else both sequences for the message.
+pub fn order_difference(kea: &Record, ours: &Record) -> Option<String> {
+    let theirs: Vec<&Vec<u8>> = kea.raw.names().collect();
+    let known: BTreeSet<&Vec<u8>> = theirs.iter().copied().collect();
+    let mine: Vec<&Vec<u8>> = ours.raw.names().filter(|n| known.contains(n)).collect();
+    let show = |names: &[&Vec<u8>]| {
+        names
+            .iter()
+            .map(|n| n.escape_ascii().to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    (theirs != mine).then(|| {
+        format!(
+            "variables in another order:\n  Kea's: {}\n  ours:  {}",
+            show(&theirs),
+            show(&mine)
+        )
+    })
+}
+
+/// Every record whose environment has a name set twice or an entry without `=`.
+pub fn malformed(who: &str, records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .filter_map(|r| {
+            let problems = r.raw.problems();
+            (!problems.is_empty()).then(|| format!("{who} {} {:?}: {problems:?}", r.hook, key(r)))
+        })
         .collect()
 }
 
@@ -47,7 +86,8 @@ pub fn differences(kea: &Record, ours: &Record) -> Vec<(String, String, Option<S
 /// differences) and panics with every unmatched or different event.
 pub fn assert_parity(kea: &[Record], ours: &[Record]) {
     let mut unused: Vec<&Record> = ours.iter().collect();
-    let mut failures = Vec::new();
+    let mut failures = malformed("Kea's hook:", kea);
+    failures.extend(malformed("ours:", ours));
     let mut extras: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for k in kea {
         let best = unused
@@ -72,6 +112,8 @@ pub fn assert_parity(kea: &[Record], ours: &[Record]) {
                 k.hook,
                 key(k)
             ));
+        } else if let Some(order) = order_difference(k, o) {
+            failures.push(format!("{} {:?}: {order}", k.hook, key(k)));
         }
         let extra = extras.entry(o.hook.as_str()).or_default();
         extra.extend(o.vars.keys().filter(|n| !k.vars.contains_key(*n)).cloned());
