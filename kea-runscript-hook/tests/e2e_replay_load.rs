@@ -124,7 +124,21 @@ fn replay_load(family: Family, n: u32) {
     let rss_start = rss_kib(kea.pid);
     let done = format!("{replay_point}: replay done, {n} of {n} leases delivered, 0 failed");
 
-    // Kea serves a new client at once, while the replay runs.
+    // Kea serves a new client at once, while the replay runs: the replay has begun (a
+    // replayed lease reached the script) before the client asks, and has not ended (fewer
+    // than all leases reached it, no "replay done") once it is served.
+    let delivered = || {
+        std::fs::read_to_string(&seen)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let begun = wait_for(Duration::from_secs(60), || (delivered() > 0).then_some(()));
+    assert!(
+        begun.is_some(),
+        "no replayed lease reached the script within 60 s:\n{}",
+        kea.log_text()
+    );
     if v6 {
         let ifindex = tb.cli_ifindex();
         in_netns(&tb.cli, move || {
@@ -139,7 +153,17 @@ fn replay_load(family: Family, n: u32) {
                 .expect("served during the replay")
         });
     }
-    let served_during_replay = !kea.log_text().contains(&done);
+    // Either measure, taken after the client was served, showing the replay unfinished
+    // proves it was unfinished when the client was served.
+    let delivered_when_served = delivered();
+    let served_during_replay =
+        delivered_when_served < n as usize || !kea.log_text().contains(&done);
+    assert!(
+        served_during_replay,
+        "Kea served the new client only after the replay: {delivered_when_served} of {n} \
+         leases delivered by then; log:\n{}",
+        kea.log_text()
+    );
 
     let mut rss_peak = rss_start;
     let finished = wait_for(Duration::from_secs(900), || {
@@ -176,7 +200,8 @@ fn replay_load(family: Family, n: u32) {
     let log = kea.log_text();
     assert!(log.contains(" dropped=0 "), "nothing dropped:\n{log}");
     println!(
-        "{n} leases: served a new client during the replay: {served_during_replay}; Kea RSS \
+        "{n} leases: served a new client during the replay, after {delivered_when_served} \
+         leases; Kea RSS \
          {rss_start} KiB after start, peak {rss_peak} KiB, {rss_end} KiB after the replay"
     );
     // The snapshot is taken before Kea reports it started, and released as the replay goes:
