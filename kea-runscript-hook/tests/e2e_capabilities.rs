@@ -22,7 +22,9 @@ use common::kea::{
     DEBIAN_UNIT_CAPS,
 };
 use common::testbed::Testbed;
-use common::{missing_prereq, our_library, require_prereqs, wait_for, HeavySlot, Scratch};
+use common::{
+    missing_prereq, our_library, require_prereqs, set_mode, wait_for, HeavySlot, Scratch,
+};
 use serde_json::{json, Value};
 
 const NET_BIND_SERVICE: u64 = 1 << 10;
@@ -51,7 +53,8 @@ fn prepare(tag: &str) -> Option<(HeavySlot, KeaUser, Setup, Testbed)> {
 }
 
 /// A scratch directory Kea's user can write (log, pid and lock files), root-owned scripts
-/// (routes.sh with its lib/, and a probe) and an output directory for the scripts.
+/// (copies of routes.sh with its lib/, and a probe) and an output directory for the
+/// scripts, all with their modes set here: Kea's user reaches nothing in the checkout.
 struct Setup {
     scratch: Scratch,
     routes: PathBuf,
@@ -60,18 +63,19 @@ struct Setup {
 }
 
 fn setup(tag: &str, user: &KeaUser) -> Setup {
-    let scratch = Scratch::new(tag);
+    let scratch = Scratch::for_other_users(tag);
     std::os::unix::fs::chown(&scratch.path, Some(user.uid), Some(user.gid)).unwrap();
     let scripts = scratch.join("scripts");
     std::fs::create_dir_all(scripts.join("lib")).unwrap();
+    set_mode(&scripts, 0o755);
+    set_mode(&scripts.join("lib"), 0o755);
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let routes = scripts.join("routes.sh");
     std::fs::copy(examples.join("routes.sh"), &routes).unwrap();
-    std::fs::copy(
-        examples.join("lib/lease-events.sh"),
-        scripts.join("lib/lease-events.sh"),
-    )
-    .unwrap();
+    set_mode(&routes, 0o755);
+    let lease_events = scripts.join("lib/lease-events.sh");
+    std::fs::copy(examples.join("lib/lease-events.sh"), &lease_events).unwrap();
+    set_mode(&lease_events, 0o644);
     // Records the addresses it saw and the shell's own status (`$$`): what the script
     // itself holds after execve.
     let probe = scripts.join("probe.sh");
@@ -82,10 +86,10 @@ fn setup(tag: &str, user: &KeaUser) -> Setup {
          cat /proc/$$/status > \"$OUT/$NAME.status.$$\" && mv \"$OUT/$NAME.status.$$\" \"$OUT/$NAME.status\"\n",
     )
     .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    set_mode(&probe, 0o755);
     let out = scratch.join("out");
     std::fs::create_dir_all(&out).unwrap();
+    set_mode(&out, 0o755);
     std::os::unix::fs::chown(&out, Some(user.uid), Some(user.gid)).unwrap();
     Setup {
         scratch,

@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -20,7 +19,7 @@ use common::kea::{
 };
 use common::procs::descendants;
 use common::testbed::Testbed;
-use common::{require_prereqs, wait_for, HeavySlot, Scratch};
+use common::{require_prereqs, set_mode, wait_for, HeavySlot, Scratch};
 
 /// Records, per call, the hook point, the script's uid, its ambient capabilities and whether
 /// `ip route add` in Kea's network namespace worked. Kea's hook passes no PATH, hence the
@@ -48,12 +47,13 @@ fn require_kea_user() -> Option<KeaUser> {
 /// asynchronously at leases4_committed in a DHCPv4 Kea: returns them, the script's
 /// directory and a test bed.
 fn kea_user_setup(tag: &str, name: &str, body: &str) -> (Scratch, PathBuf, Testbed, Settings) {
-    let scratch = Scratch::new(tag);
+    let scratch = Scratch::for_other_users(tag);
     let dir = scratch.join("script");
     std::fs::create_dir_all(&dir).expect("script dir");
+    set_mode(&dir, 0o755);
     let script = dir.join(name);
     std::fs::write(&script, body).expect("write script");
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    set_mode(&script, 0o755);
     let status = Command::new("chown")
         .args(["-R", "_kea:_kea"])
         .arg(&scratch.path)

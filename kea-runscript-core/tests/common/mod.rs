@@ -156,22 +156,38 @@ impl AsOtherUser {
 
     /// A directory for the child: root-owned and readable by all (so scripts in it pass
     /// the trust check), with an `out` directory owned by `uid` for the child's records.
+    /// It lies in the temporary directory, never in the checkout or `target/`: the user
+    /// may not be able to enter those (a clone in root's home, mode 0700), so [`run`]
+    /// copies the test binary itself in here too.
+    ///
+    /// [`run`]: AsOtherUser::run
     pub fn work_dir(&self, uid: u32) -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("krs-as-user-")
+            .tempdir()
+            .unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_reachable_by_others(dir.path());
         let out = dir.path().join("out");
         std::fs::create_dir(&out).unwrap();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::os::unix::fs::chown(&out, Some(uid), Some(uid)).unwrap();
         (dir, out)
     }
 
     /// Runs this test in a child as `uid` with `dir` handed over, and asserts that it ran
-    /// and passed. `launch` gets this test binary's path and returns the command that runs
-    /// it as `uid` (the test's arguments are appended to it).
+    /// and passed. The child runs a copy of this test binary in `dir` (mode 0755), in
+    /// `dir` as its working directory, so that it reaches nothing through the checkout or
+    /// `target/`. `launch` gets the copy's path and returns the command that runs it as
+    /// `uid` (the test's arguments are appended to it).
     pub fn run(&self, uid: u32, dir: &Path, launch: impl FnOnce(&Path) -> std::process::Command) {
-        let output = launch(&std::env::current_exe().unwrap())
+        let exe = dir.join("test-binary");
+        std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let output = launch(&exe)
             .args([self.test_name, "--exact", "--nocapture", "--test-threads=1"])
             .env(self.child_env, dir)
+            .current_dir(dir)
             .output()
             .unwrap();
         let text = format!(
@@ -181,6 +197,24 @@ impl AsOtherUser {
         );
         assert!(output.status.success(), "as uid {uid}:\n{text}");
         assert!(text.contains("1 passed"), "the child ran no test:\n{text}");
+    }
+}
+
+/// Asserts that a user with no relation to any of `path`'s directories (neither owner
+/// nor in the group) can enter each of them: otherwise a part run as such a user fails
+/// inside the test with a bare `PermissionDenied`. The temporary directory is where the
+/// tests put what another user runs, so this fails when `TMPDIR` names a closed one.
+pub fn assert_reachable_by_others(path: &Path) {
+    for dir in path.ancestors() {
+        let mode = std::fs::metadata(dir).unwrap().permissions().mode();
+        assert!(
+            mode & 0o001 != 0,
+            "{} (mode {:o}) cannot be entered by other users, so they cannot reach {}; \
+             point TMPDIR at a directory they can enter, such as /tmp",
+            dir.display(),
+            mode & 0o7777,
+            path.display()
+        );
     }
 }
 

@@ -304,6 +304,8 @@ fn write_config(scratch: &Scratch, config: &Value) -> PathBuf {
     let path = scratch.join(&format!("kea-{}.json", super::unique()));
     std::fs::write(&path, serde_json::to_string_pretty(config).expect("json"))
         .expect("write config");
+    // Readable by Kea's user where Kea does not run as root.
+    super::set_mode(&path, 0o644);
     path
 }
 
@@ -329,10 +331,11 @@ pub fn kea_hooks_version() -> u32 {
 ///
 /// Kea 2.6.3 and later load hook libraries only from one directory (`KEA_HOOKS_PATH`,
 /// default /usr/lib/x86_64-linux-gnu/kea/hooks), and the tests load two that live apart
-/// (Kea's own and ours in target/): each configured library is linked into one directory of
-/// the scratch dir and `KEA_HOOKS_PATH` names it. They also write log files only into one
-/// directory (`KEA_LOG_FILE_DIR`, default /var/log/kea): the directory of the configured log
-/// files. Kea 3.0 also runs hook scripts only from one directory; the tests keep each script
+/// (Kea's own and ours in target/): each configured library is copied into one directory of
+/// the scratch dir and `KEA_HOOKS_PATH` names it (copied, not linked: a Kea run as `_kea`
+/// could not follow a link into a checkout it cannot enter, such as one in root's home).
+/// They also write log files only into one directory (`KEA_LOG_FILE_DIR`, default
+/// /var/log/kea): the directory of the configured log files. Kea 3.0 also runs hook scripts only from one directory; the tests keep each script
 /// next to its output in its own directory, so they start Kea 3.0 with `-X` (Kea's switch
 /// that lifts these restrictions), except `e2e_paths`, which tests the restriction itself.
 pub struct Paths {
@@ -353,10 +356,11 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// Links every `library` of `config` into `scratch`/hooks-N and points the entry there.
+    /// Copies every `library` of `config` into `scratch`/hooks-N and points the entry there.
     pub fn prepare(scratch: &Scratch, config: &mut Value) -> Paths {
         let hooks_dir = scratch.join(&format!("hooks-{}", super::unique()));
         std::fs::create_dir_all(&hooks_dir).expect("hooks dir");
+        super::set_mode(&hooks_dir, 0o755);
         link_libraries(&hooks_dir, config);
         let socket_dir = config
             .as_object()
@@ -408,10 +412,13 @@ impl Paths {
     }
 }
 
-/// Links every `library` of `config` into `hooks_dir` and points the entry at the link: Kea
-/// 2.6.3+ loads hook libraries only from its hooks directory (`KEA_HOOKS_PATH`, fixed when it
-/// starts), so a configuration sent to a running Kea (`config-set`, a file for
-/// `config-reload`) names its libraries the same way ([`Kea::hooks_dir`]).
+/// Copies every `library` of `config` into `hooks_dir` (mode 0755; one already there is
+/// kept) and points the entry at the copy: Kea 2.6.3+ loads hook libraries only from its
+/// hooks directory (`KEA_HOOKS_PATH`, fixed when it starts), so a configuration sent to a
+/// running Kea (`config-set`, a file for `config-reload`) names its libraries the same way
+/// ([`Kea::hooks_dir`]). A copy, not a symbolic link: Kea may run as a user (`_kea`) that
+/// cannot enter the checkout and its `target/` (a clone in root's home, mode 0700), and
+/// the scratch dir it can enter is all it then needs.
 pub fn link_libraries(hooks_dir: &Path, config: &mut Value) {
     let entries = config
         .as_object_mut()
@@ -426,11 +433,18 @@ pub fn link_libraries(hooks_dir: &Path, config: &mut Value) {
         let Some(name) = library.file_name() else {
             continue;
         };
-        let link = hooks_dir.join(name);
-        if !link.exists() {
-            std::os::unix::fs::symlink(&library, &link).expect("link hook library");
+        let copy = hooks_dir.join(name);
+        if !copy.exists() {
+            std::fs::copy(&library, &copy).unwrap_or_else(|e| {
+                panic!(
+                    "copy hook library {} to {}: {e}",
+                    library.display(),
+                    copy.display()
+                )
+            });
+            super::set_mode(&copy, 0o755);
         }
-        entry["library"] = json!(link.to_str().expect("utf-8 path"));
+        entry["library"] = json!(copy.to_str().expect("utf-8 path"));
     }
 }
 
@@ -505,6 +519,8 @@ impl Kea {
             .arg(&path)
             .env("KEA_PIDFILE_DIR", &scratch.path)
             .env("KEA_LOCKFILE_DIR", &scratch.path)
+            // Not the checkout (cargo's working directory), which Kea's user may not enter.
+            .current_dir(&scratch.path)
             .stdin(Stdio::null())
             .stdout(out_file.try_clone().expect("dup"))
             .stderr(out_file)

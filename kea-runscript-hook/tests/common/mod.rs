@@ -166,8 +166,14 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A scratch directory under /tmp, removed on drop unless the test failed or
-/// KRS_E2E_KEEP is set (then kept and printed, for the Kea log and the script records).
+/// A scratch directory in the temporary directory (/tmp), removed on drop unless the test
+/// failed or KRS_E2E_KEEP is set (then kept and printed, for the Kea log and the script
+/// records).
+///
+/// Everything Kea reads (its configuration, the hook libraries, the scripts) is copied
+/// in here, never reached through the checkout or `target/`: where Kea runs as another
+/// user (`_kea`), that user may not be able to enter the checkout (a clone in root's
+/// home, mode 0700). The directory is made mode 0755 whatever the umask.
 pub struct Scratch {
     /// The directory.
     pub path: PathBuf,
@@ -180,7 +186,17 @@ impl Scratch {
             std::env::temp_dir().join(format!("krs-e2e-{tag}-{}-{}", std::process::id(), unique()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).expect("create scratch dir");
+        set_mode(&path, 0o755);
         Scratch { path }
+    }
+
+    /// A fresh directory as [`Scratch::new`] makes it, for a test that runs Kea or a script
+    /// as another user: asserts that such a user can enter every directory above it
+    /// (otherwise the test would fail later with a bare "Permission denied").
+    pub fn for_other_users(tag: &str) -> Scratch {
+        let scratch = Scratch::new(tag);
+        assert_reachable_by_others(&scratch.path);
+        scratch
     }
 
     /// A path inside the directory.
@@ -193,8 +209,10 @@ impl Scratch {
     pub fn script_dir(&self, sub: &str, fixture_name: &str) -> (PathBuf, PathBuf) {
         let dir = self.path.join(sub);
         std::fs::create_dir_all(&dir).expect("script dir");
+        set_mode(&dir, 0o755);
         let script = dir.join(fixture_name);
         std::fs::copy(fixture(fixture_name), &script).expect("copy fixture script");
+        set_mode(&script, 0o755);
         (dir, script)
     }
 }
@@ -206,6 +224,34 @@ impl Drop for Scratch {
         } else {
             let _ = std::fs::remove_dir_all(&self.path);
         }
+    }
+}
+
+/// Sets `path`'s mode to `mode` (not left to the umask).
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {mode:o} {}: {e}", path.display()));
+}
+
+/// Asserts that a user with no relation to any of `path`'s directories (neither owner
+/// nor in the group) can enter each of them. The temporary directory is where the tests
+/// put what another user runs, so this fails when `TMPDIR` names a closed one.
+pub fn assert_reachable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for dir in path.ancestors() {
+        let mode = std::fs::metadata(dir)
+            .unwrap_or_else(|e| panic!("stat {}: {e}", dir.display()))
+            .permissions()
+            .mode();
+        assert!(
+            mode & 0o001 != 0,
+            "{} (mode {:o}) cannot be entered by other users, so they cannot reach {}; \
+             point TMPDIR at a directory they can enter, such as /tmp",
+            dir.display(),
+            mode & 0o7777,
+            path.display()
+        );
     }
 }
 
