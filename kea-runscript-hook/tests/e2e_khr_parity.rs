@@ -310,7 +310,11 @@ fn parity(family: Family) {
             .all(|dir| read_log(&dir.join("log")).iter().any(|r| r.hook == decline))
             .then_some(())
     });
-    assert!(declined.is_some(), "no {decline} within 20 s:\n{}", kea.log_text());
+    assert!(
+        declined.is_some(),
+        "no {decline} within 20 s:\n{}",
+        kea.log_text()
+    );
     assert!(kea.stop(), "Kea (first run) did not end on SIGTERM");
     // Every lease has expired for any callout from now on (Kea: expire < time(NULL)).
     let last = last_expiry(&lease_file);
@@ -398,7 +402,7 @@ fn comparison_rejects_differences() {
         common::dump::parse_record(&[hook.as_bytes(), b"\n", env].concat())
     };
     let base = record("lease4_renew", b"KEA_A=1\0KEA_B=x\0");
-    assert!(compare(&[base.clone()], &[base.clone()]).is_empty());
+    assert!(compare(std::slice::from_ref(&base), std::slice::from_ref(&base)).is_empty());
     for (what, other) in [
         ("value", record("lease4_renew", b"KEA_A=1\0KEA_B=y\0")),
         (
@@ -418,13 +422,16 @@ fn comparison_rejects_differences() {
         ("hook", record("lease4_release", b"KEA_A=1\0KEA_B=x\0")),
     ] {
         assert!(
-            !compare(&[base.clone()], &[other.clone()]).is_empty(),
+            !compare(std::slice::from_ref(&base), std::slice::from_ref(&other)).is_empty(),
             "{what}: accepted {other:?}"
         );
         assert!(
-            !compare(&[other.clone()], &[base.clone()]).is_empty(),
+            !compare(std::slice::from_ref(&other), std::slice::from_ref(&base)).is_empty(),
             "{what} (theirs): accepted {other:?}"
         );
     }
-    assert!(!compare(&[base.clone()], &[]).is_empty(), "a missing event");
+    assert!(
+        !compare(std::slice::from_ref(&base), &[]).is_empty(),
+        "a missing event"
+    );
 }
