@@ -33,13 +33,14 @@ done
 command -v dhcpcd >/dev/null 2>&1 || [ -x /usr/sbin/dhcpcd ] || need+=(dhcpcd-base)
 command -v udhcpc >/dev/null 2>&1 || [ -x /usr/sbin/udhcpc ] || need+=(udhcpc)
 [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
+# ISC dhclient where the release ships it: the same table as e2e_clients (bookworm and
+# trixie; forky and later dropped isc-dhcp-client), not apt-cache, which knows nothing
+# before the first `apt-get update`.
 if ! command -v dhclient >/dev/null 2>&1 && [ ! -x /usr/sbin/dhclient ]; then
-  apt_update
-  if [ -n "$(apt-cache show --no-all-versions isc-dhcp-client 2>/dev/null)" ]; then
-    apt_install isc-dhcp-client
-  else
-    echo "install-deps: this release has no isc-dhcp-client (dhclient); e2e_clients leaves it out"
-  fi
+  case $(. /etc/os-release && echo "${VERSION_CODENAME:-}") in
+    bookworm | trixie) apt_install isc-dhcp-client ;;
+    *) echo "install-deps: this release has no isc-dhcp-client (dhclient); e2e_clients expects none" ;;
+  esac
 fi
 /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
 
