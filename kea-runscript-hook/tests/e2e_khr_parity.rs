@@ -435,3 +435,42 @@ fn comparison_rejects_differences() {
         "a missing event"
     );
 }
+
+/// The comparison with Kea's own hook (tests/common/parity.rs, e2e_parity and e2e_clients)
+/// also fails on a name set twice or an entry without `=` in either library's environment,
+/// and on Kea's variables in another order; our extra variables may come between them.
+#[test]
+fn kea_hook_comparison_rejects_duplicates_malformed_and_order() {
+    use common::parity::assert_parity;
+    let record = |env: &[u8]| common::dump::parse_record(&[b"lease4_renew\n", env].concat());
+    let kea = record(b"QUERY4_TXID=7\0LEASE4_ADDRESS=10.0.0.1\0LEASE4_STATE=default\0");
+    let extra = record(b"QUERY4_TXID=7\0X=1\0LEASE4_ADDRESS=10.0.0.1\0LEASE4_STATE=default\0");
+    assert_parity(std::slice::from_ref(&kea), std::slice::from_ref(&extra));
+    for (what, theirs, ours) in [
+        (
+            "ours set twice",
+            &kea,
+            &record(b"QUERY4_TXID=7\0LEASE4_ADDRESS=10.0.0.1\0LEASE4_STATE=default\0LEASE4_STATE=default\0"),
+        ),
+        (
+            "ours without '='",
+            &kea,
+            &record(b"QUERY4_TXID=7\0LEASE4_ADDRESS=10.0.0.1\0LEASE4_STATE=default\0JUNK\0"),
+        ),
+        (
+            "Kea's set twice",
+            &record(b"QUERY4_TXID=7\0LEASE4_ADDRESS=10.0.0.1\0LEASE4_STATE=default\0QUERY4_TXID=7\0"),
+            &kea,
+        ),
+        (
+            "order",
+            &kea,
+            &record(b"QUERY4_TXID=7\0LEASE4_STATE=default\0LEASE4_ADDRESS=10.0.0.1\0"),
+        ),
+    ] {
+        let caught = std::panic::catch_unwind(|| {
+            assert_parity(std::slice::from_ref(theirs), std::slice::from_ref(ours))
+        });
+        assert!(caught.is_err(), "{what}: accepted {ours:?} for {theirs:?}");
+    }
+}
