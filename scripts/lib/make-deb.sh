@@ -27,6 +27,8 @@ lib=${CARGO_TARGET_DIR:-target}/release/libkea_runscript.so
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
+# The stage is the package's ./ entry: 0755 like its other directories, not mktemp's 0700.
+chmod 0755 "$stage"
 hooks=$stage/usr/lib/$multiarch/kea/hooks
 examples=$stage/usr/share/kea-runscript/examples
 doc=$stage/usr/share/doc/kea-runscript
