@@ -150,18 +150,21 @@ fn build_khr() -> Result<PathBuf, BuildError> {
         .arg("-j2")
         .arg(format!("CXXFLAGS={cxxflags}"))
         .arg("KEA_LIB=/usr/lib/x86_64-linux-gnu"))?;
-    // Kept beside the test binary (target/<profile>/), the scratch build removed.
+    // Kept beside the test binary (target/<profile>/khr-oracle/), the scratch build removed;
+    // renamed into place, so that another test process's Kea never sees half a file.
     let exe = std::env::current_exe()
         .map_err(|e| BuildError::Failed(format!("test binary path: {e}")))?;
     let keep = exe
         .parent()
         .and_then(Path::parent)
         .ok_or_else(|| BuildError::Failed("test binary is not in target/<profile>/deps".into()))?
-        .join(format!("khr-oracle-{}", std::process::id()));
+        .join("khr-oracle");
     std::fs::create_dir_all(&keep)
         .map_err(|e| BuildError::Failed(format!("{}: {e}", keep.display())))?;
     let library = keep.join("kea-hook-runscript.so");
-    std::fs::copy(source.join("kea-hook-runscript.so"), &library)
+    let partial = keep.join(format!("kea-hook-runscript.so.{}", std::process::id()));
+    std::fs::copy(source.join("kea-hook-runscript.so"), &partial)
+        .and_then(|_| std::fs::rename(&partial, &library))
         .map_err(|e| BuildError::Failed(format!("copy kea-hook-runscript.so: {e}")))?;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(library)
