@@ -113,7 +113,15 @@ fast_tests() {
 # produce the cdylib).
 kea_tests() {
   cargo build -p kea-runscript-hook
-  nextest -p kea-runscript-hook --test-threads "$e2e_threads"
+  # kea-hook-runscript 1.4.0 builds only against Kea 2.2 (e2e_khr_parity's header): against
+  # later releases there is nothing to compare it with, and its test is left out, saying so.
+  local hooks_version filter='all()'
+  hooks_version=$(sed -n 's/^#define KEA_HOOKS_VERSION \([0-9]*\).*/\1/p' /usr/include/kea/hooks/hooks.h)
+  if [ "${hooks_version:-0}" -ge 20500 ]; then
+    echo "test.sh: Kea hooks API $hooks_version: e2e_khr_parity not run (kea-hook-runscript 1.4.0 builds against Kea 2.2 only)" >&2
+    filter='not binary(e2e_khr_parity)'
+  fi
+  nextest -p kea-runscript-hook --test-threads "$e2e_threads" -E "$filter"
 }
 
 # Release: the runner's hand-written syscall code and the library Kea loads are the
