@@ -38,6 +38,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+[ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
 LOGS=$ROOT/target/matrix
 mkdir -p "$LOGS"
 # shellcheck source=lib/chroot.sh

@@ -1066,16 +1066,35 @@ done"#,
             Duration::from_secs(60),
         );
         // Writers only: a reader (of this or another test's worker) is back to the
-        // normal policy for a moment whenever it starts a process.
-        let mut writers = 0;
-        for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
-            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-            if comm.trim_end() == "kea-rs-writer" {
-                assert_eq!(policy(&task.path().join("stat")), Some(libc::SCHED_BATCH));
-                writers += 1;
-            }
+        // normal policy for a moment whenever it starts a process. The writer names
+        // itself and takes its policy as it starts, which may be after `sync_worker`
+        // returns (alone in its process, as under nextest, this test sees it start):
+        // wait until every writer has started and is a batch thread.
+        let writer_policies = || -> Vec<Option<i32>> {
+            std::fs::read_dir("/proc/self/task")
+                .unwrap()
+                .flatten()
+                .filter(|task| {
+                    std::fs::read_to_string(task.path().join("comm"))
+                        .is_ok_and(|comm| comm.trim_end() == "kea-rs-writer")
+                })
+                .map(|task| policy(&task.path().join("stat")))
+                .collect()
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut writers = writer_policies();
+        while (writers.is_empty() || writers.iter().any(|p| *p != Some(libc::SCHED_BATCH)))
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(10));
+            writers = writer_policies();
         }
-        assert!(writers > 0, "no writer thread found");
+        assert!(!writers.is_empty(), "no writer thread found within 10 s");
+        assert!(
+            writers.iter().all(|p| *p == Some(libc::SCHED_BATCH)),
+            "writer threads' policies {writers:?}, not all SCHED_BATCH ({})",
+            libc::SCHED_BATCH
+        );
         let deadline = Instant::now() + Duration::from_secs(10);
         while !seen.exists() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));

@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: scripts in temp dirs, a collecting log sink.
 #![allow(dead_code)]
 
+#[path = "../../../test-support/reach.rs"]
+mod reach;
+pub use reach::assert_reachable_by_others;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -197,24 +200,6 @@ impl AsOtherUser {
         );
         assert!(output.status.success(), "as uid {uid}:\n{text}");
         assert!(text.contains("1 passed"), "the child ran no test:\n{text}");
-    }
-}
-
-/// Asserts that a user with no relation to any of `path`'s directories (neither owner
-/// nor in the group) can enter each of them: otherwise a part run as such a user fails
-/// inside the test with a bare `PermissionDenied`. The temporary directory is where the
-/// tests put what another user runs, so this fails when `TMPDIR` names a closed one.
-pub fn assert_reachable_by_others(path: &Path) {
-    for dir in path.ancestors() {
-        let mode = std::fs::metadata(dir).unwrap().permissions().mode();
-        assert!(
-            mode & 0o001 != 0,
-            "{} (mode {:o}) cannot be entered by other users, so they cannot reach {}; \
-             point TMPDIR at a directory they can enter, such as /tmp",
-            dir.display(),
-            mode & 0o7777,
-            path.display()
-        );
     }
 }
 

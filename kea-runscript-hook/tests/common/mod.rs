@@ -23,6 +23,9 @@ pub mod testbed;
 /// Documented variables per hook point.
 pub mod vars;
 
+#[path = "../../../test-support/reach.rs"]
+mod reach;
+pub use reach::assert_reachable_by_others;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -232,27 +235,6 @@ pub fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .unwrap_or_else(|e| panic!("chmod {mode:o} {}: {e}", path.display()));
-}
-
-/// Asserts that a user with no relation to any of `path`'s directories (neither owner
-/// nor in the group) can enter each of them. The temporary directory is where the tests
-/// put what another user runs, so this fails when `TMPDIR` names a closed one.
-pub fn assert_reachable_by_others(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    for dir in path.ancestors() {
-        let mode = std::fs::metadata(dir)
-            .unwrap_or_else(|e| panic!("stat {}: {e}", dir.display()))
-            .permissions()
-            .mode();
-        assert!(
-            mode & 0o001 != 0,
-            "{} (mode {:o}) cannot be entered by other users, so they cannot reach {}; \
-             point TMPDIR at a directory they can enter, such as /tmp",
-            dir.display(),
-            mode & 0o7777,
-            path.display()
-        );
-    }
 }
 
 /// How many script runs left their `started.<pid>.<random>` marker in `dir` (hang.sh, slow.sh).
