@@ -1,7 +1,9 @@
 //! Configures, starts, checks and stops the real kea-dhcp4 / kea-dhcp6.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -117,6 +119,41 @@ pub struct KeaUser {
     /// Its name, when the passwd database has it (then [`as_user`] sets its groups with
     /// `setpriv --init-groups`, as systemd does).
     pub name: Option<String>,
+    /// This process's hold on the uid while the user lives (see [`UidLock`]).
+    _lock: Arc<UidLock>,
+}
+
+/// An exclusive hold on a uid for the tests that run processes as it: the kernel counts
+/// every process of a uid against its `RLIMIT_NPROC`, and e2e_kea_user sets that limit
+/// from the processes `_kea` runs at the time, so another test's `_kea` processes (in a
+/// parallel test process, or in a chroot of scripts/matrix.sh, whose `_kea` may have the
+/// same uid) must not come and go meanwhile. A `flock` on a file in /dev/shm, which the
+/// matrix's chroots share with the host (/dev is bind-mounted); the tests of one process
+/// share one hold, as they did before tests ran one per process.
+#[derive(Debug)]
+pub struct UidLock(#[allow(dead_code)] nix::fcntl::Flock<std::fs::File>);
+
+impl UidLock {
+    /// Waits until no other process holds `uid`, then holds it (shared within this process).
+    fn hold(uid: u32) -> Arc<UidLock> {
+        static HELD: Mutex<BTreeMap<u32, Weak<UidLock>>> = Mutex::new(BTreeMap::new());
+        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(lock) = held.get(&uid).and_then(Weak::upgrade) {
+            return lock;
+        }
+        let path = format!("/dev/shm/kea-runscript-tests-uid-{uid}.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("open {path}: {e}"));
+        let lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .unwrap_or_else(|(_, e)| panic!("flock {path}: {e}"));
+        let lock = Arc::new(UidLock(lock));
+        held.insert(uid, Arc::downgrade(&lock));
+        lock
+    }
 }
 
 impl KeaUser {
@@ -129,10 +166,12 @@ impl KeaUser {
             .filter(|o| o.status.success())?;
         let line = String::from_utf8_lossy(&out.stdout).into_owned();
         let fields: Vec<&str> = line.trim().split(':').collect();
+        let uid = fields[2].parse().expect("uid");
         Some(KeaUser {
-            uid: fields[2].parse().expect("uid"),
+            uid,
             gid: fields[3].parse().expect("gid"),
             name: Some("_kea".into()),
+            _lock: UidLock::hold(uid),
         })
     }
 
@@ -144,6 +183,7 @@ impl KeaUser {
                 uid: id,
                 gid: id,
                 name: None,
+                _lock: UidLock::hold(id),
             }
         })
     }
