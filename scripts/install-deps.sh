@@ -82,9 +82,10 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
 fi
 
-# Fuzzing (scripts/fuzz.sh, run by scripts/test.sh unless KRS_EXTENDED=0): a nightly
-# toolchain and cargo-fuzz, installed when asked for (INSTALL_FUZZ=1; test.sh sets it
-# to KRS_EXTENDED, so the debug-only runs of the version matrix skip them).
+# Fuzzing (scripts/fuzz.sh, run by the full scripts/test.sh): a nightly toolchain and
+# cargo-fuzz, installed when asked for (INSTALL_FUZZ=1: the full test.sh and
+# scripts/matrix.sh ask; test.sh --fast and --kea, as in the version matrix's chroots, do
+# not).
 if [ "${INSTALL_FUZZ:-0}" = 1 ]; then
   if ! cargo +nightly --version >/dev/null 2>&1; then
     if command -v rustup >/dev/null 2>&1; then
