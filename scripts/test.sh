@@ -116,7 +116,8 @@ kea_tests() {
   # kea-hook-runscript 1.4.0 builds only against Kea 2.2 (e2e_khr_parity's header): against
   # later releases there is nothing to compare it with, and its test is left out, saying so.
   local hooks_version filter='all()'
-  hooks_version=$(sed -n 's/^#define KEA_HOOKS_VERSION \([0-9]*\).*/\1/p' /usr/include/kea/hooks/hooks.h)
+  hooks_version=$(sed -n 's/.*KEA_HOOKS_VERSION *= *\([0-9]*\).*/\1/p' /usr/include/kea/hooks/hooks.h)
+  [ -n "$hooks_version" ] || { echo "test.sh: no KEA_HOOKS_VERSION in /usr/include/kea/hooks/hooks.h" >&2; exit 1; }
   if [ "${hooks_version:-0}" -ge 20500 ]; then
     echo "test.sh: Kea hooks API $hooks_version: e2e_khr_parity not run (kea-hook-runscript 1.4.0 builds against Kea 2.2 only)" >&2
     filter='not binary(e2e_khr_parity)'
