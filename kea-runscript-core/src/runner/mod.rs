@@ -334,7 +334,18 @@ impl RunnerContext {
         hook_point: HookPoint,
         result: &Result<Report, SpawnError>,
     ) {
+        self.account_end(target, hook_point, result);
+        // Last: whoever sees the run no longer in flight (a statistics reader, a test
+        // waiting for idle) sees every counter of how it ended.
         drop_one(&self.counters.in_flight);
+    }
+
+    fn account_end(
+        &self,
+        target: &ScriptTarget,
+        hook_point: HookPoint,
+        result: &Result<Report, SpawnError>,
+    ) {
         let report = match result {
             Ok(report) => report,
             Err(err) => {
