@@ -3,7 +3,7 @@
 #include "kea_compat.h"
 
 #include "kea_runscript_eval.h"
-#include "kea-runscript-hook/src/eval.rs.h"
+#include "kea-hook-sdk/src/eval.rs.h"
 
 #include <dhcp/pkt4.h>
 #include <dhcp/pkt6.h>

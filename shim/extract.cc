@@ -7,7 +7,7 @@
 #include "kea_compat.h"
 
 #include "kea_runscript_shim.h"
-#include "kea-runscript-hook/src/bridge.rs.h"
+#include "kea-hook-sdk/src/bridge.rs.h"
 #include "record.h"
 
 #include <dhcp/duid.h>

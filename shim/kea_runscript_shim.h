@@ -34,7 +34,7 @@ rust::String library_parameters(LibraryHandle& handle);
 bool register_callout(LibraryHandle& handle, rust::Str hook, size_t callout);
 rust::Vec<RawLibrary> staged_libraries();
 void check_script_path(rust::Str path);
-void register_messages(rust::Vec<rust::String> ids);
+void register_messages(rust::Str logger_name, rust::Vec<rust::String> ids);
 bool staged_config_rejected();
 void mark_staged_config_rejected();
 bool log_message(uint8_t severity, rust::Str id, rust::Str text);

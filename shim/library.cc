@@ -4,7 +4,7 @@
 #include "kea_compat.h"
 
 #include "kea_runscript_shim.h"
-#include "kea-runscript-hook/src/bridge.rs.h"
+#include "kea-hook-sdk/src/bridge.rs.h"
 
 #include <cc/data.h>
 #include <dhcpsrv/cfgmgr.h>

@@ -1,4 +1,4 @@
-// Logging through Kea's logging system: the "kea-runscript" logger and its message dictionary.
+// Logging through Kea's logging system: the hook's logger (named by Rust) and its message dictionary.
 //
 // kea-msg-compiler is not packaged, and the ids are defined once, in Rust (core's and the
 // hook's `message_ids!` lists): Rust hands them here before its first message, and they are
@@ -8,13 +8,14 @@
 #include "kea_compat.h"
 
 #include "kea_runscript_shim.h"
-#include "kea-runscript-hook/src/bridge.rs.h"
+#include "kea-hook-sdk/src/bridge.rs.h"
 
 #include <log/logger.h>
 #include <log/macros.h>
 #include <log/message_dictionary.h>
 #include <log/message_initializer.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,7 +37,10 @@ struct Dictionary {
 // Debug messages go out at Kea's basic trace level.
 constexpr int DEBUG_LEVEL = 40;
 
-isc::log::Logger logger("kea-runscript");
+// Created once, by register_messages, under the name Rust gives; read without a lock by
+// log_message (hence atomic), never freed while the library is loaded.
+std::unique_ptr<isc::log::Logger> logger_owner;
+std::atomic<isc::log::Logger*> logger{nullptr};
 
 // Kea moves a library's messages into the global dictionary only after it has loaded the
 // library, and ours arrive later still; version() already logs while Kea merely validates it.
@@ -62,11 +66,13 @@ bool registered(const std::string& ident) {
 
 } // namespace
 
-void register_messages(rust::Vec<rust::String> ids) {
+void register_messages(rust::Str logger_name, rust::Vec<rust::String> ids) {
     std::lock_guard<std::mutex> lock(dictionary_mutex);
     if (our_messages) {
         return;
     }
+    logger_owner.reset(new isc::log::Logger(std::string(logger_name).c_str()));
+    logger.store(logger_owner.get());
     std::unique_ptr<Dictionary> table(new Dictionary());
     table->ids.reserve(ids.size());
     for (const rust::String& id : ids) {
@@ -86,22 +92,23 @@ bool log_message(uint8_t severity, rust::Str id, rust::Str text) {
     const std::string ident(id.data(), id.size());
     // An id Rust did not hand over (a unit test guards against it) is reported back instead:
     // Kea would print a placeholder error in place of the text.
-    if (!registered(ident)) {
+    isc::log::Logger* const out = logger.load();
+    if (out == nullptr || !registered(ident)) {
         return (false);
     }
     const std::string message(text.data(), text.size());
     switch (severity) {
     case 0:
-        LOG_DEBUG(logger, DEBUG_LEVEL, ident.c_str()).arg(message);
+        LOG_DEBUG(*out, DEBUG_LEVEL, ident.c_str()).arg(message);
         break;
     case 1:
-        LOG_INFO(logger, ident.c_str()).arg(message);
+        LOG_INFO(*out, ident.c_str()).arg(message);
         break;
     case 2:
-        LOG_WARN(logger, ident.c_str()).arg(message);
+        LOG_WARN(*out, ident.c_str()).arg(message);
         break;
     default:
-        LOG_ERROR(logger, ident.c_str()).arg(message);
+        LOG_ERROR(*out, ident.c_str()).arg(message);
         break;
     }
     return (true);

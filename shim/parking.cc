@@ -6,7 +6,7 @@
 #include "kea_compat.h"
 
 #include "kea_runscript_shim.h"
-#include "kea-runscript-hook/src/bridge.rs.h"
+#include "kea-hook-sdk/src/bridge.rs.h"
 
 #include <asiolink/io_service.h>
 #include <dhcp/iface_mgr.h>
@@ -127,7 +127,7 @@ void resolve_parked(std::unique_ptr<ParkedQuery> parked, bool drop) {
     io_service->post([shared, drop]() {
         // Kea's thread: the counters of the run that decided are published before the client
         // hears back.
-        publish_statistics();
+        parked_query_resolved();
         shared->resolve(drop);
     });
     if (wake_fd >= 0) {

@@ -3,7 +3,7 @@
 #include "kea_compat.h"
 
 #include "kea_runscript_replay.h"
-#include "kea-runscript-hook/src/replay.rs.h"
+#include "kea-hook-sdk/src/leases.rs.h"
 
 #include <dhcpsrv/cfgmgr.h>
 #include <dhcpsrv/lease_mgr_factory.h>

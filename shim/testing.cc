@@ -5,7 +5,7 @@
 #include "kea_compat.h"
 
 #include "kea_runscript_testing.h"
-#include "kea-runscript-hook/src/testing.rs.h"
+#include "kea-hook-sdk/src/testing.rs.h"
 
 #include <dhcp/dhcp4.h>
 #include <dhcp/dhcp6.h>

@@ -5,7 +5,7 @@
 #![no_main]
 
 use arbitrary::{Result, Unstructured};
-use kea_runscript::record;
+use kea_hook::fuzzing as record;
 use kea_runscript_env::{Event, HookPoint};
 use kea_runscript_fuzz as raw;
 use libfuzzer_sys::fuzz_target;

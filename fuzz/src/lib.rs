@@ -1,5 +1,5 @@
 //! Shared pieces of the fuzz targets: the rendering invariants, and the shim's records
-//! (`kea-runscript-hook/src/record.rs`) built from fuzzer bytes, field by field as
+//! (`kea-hook-sdk/src/record.rs`) built from fuzzer bytes, field by field as
 //! `shim/extract.cc` writes them, with any values and now and then a wrong tag or a missing
 //! field.
 

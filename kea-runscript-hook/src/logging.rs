@@ -1,10 +1,9 @@
-//! Messages through Kea's logging system: the logger "kea-runscript" lives in
-//! `shim/logging.cc`; this side defines the hook's message ids, hands them with core's to the
-//! shim's dictionary before the first message, and maps severities.
+//! Messages through Kea's logging system (the SDK's [`kea_hook::log`], logger
+//! `kea-runscript`): this side defines the hook's message ids, lists them with core's for
+//! Kea's dictionary, maps core's severities, and rate-limits per-event messages.
 
-use std::sync::{Arc, Once, OnceLock};
+use std::sync::{Arc, OnceLock};
 
-use crate::bridge::ffi;
 use kea_runscript_core::log::{LogSink, RateLimiter, Severity};
 
 // Every id the hook itself logs (`MESSAGE_IDS` lists them); with core's they make up the
@@ -26,10 +25,10 @@ kea_runscript_core::message_ids! {
     EXPRESSION_FAILED;
     /// The replay of existing leases started, ended, or could not read the leases.
     REPLAY;
-    /// Used for a message whose id is missing from the dictionary (the text then starts with
-    /// the original id).
-    UNREGISTERED_MESSAGE;
 }
+
+/// The logger's name (Kea shows `kea-dhcp4.kea-runscript`).
+pub const LOGGER: &str = "kea-runscript";
 
 /// Every id the library logs: the hook's and core's.
 pub fn all_message_ids() -> impl Iterator<Item = &'static str> {
@@ -39,29 +38,15 @@ pub fn all_message_ids() -> impl Iterator<Item = &'static str> {
         .copied()
 }
 
-/// Hands every id to the shim's dictionary, once per loaded library, before the first message.
-fn register_messages() {
-    static REGISTERED: Once = Once::new();
-    REGISTERED.call_once(|| {
-        // On failure (a C++ exception) each message reports itself as unregistered instead.
-        let _ = ffi::register_messages(all_message_ids().map(String::from).collect());
-    });
-}
-
-/// Logs through Kea. A failure to log (a C++ exception in Kea's logging) is dropped: there is
-/// nowhere else to report it, and a callout must not fail because of it.
+/// Logs through Kea (the SDK drops a failure to log: there is nowhere else to report it).
 pub fn log(severity: Severity, id: &str, text: &str) {
-    let level = match severity {
-        Severity::Debug => 0,
-        Severity::Info => 1,
-        Severity::Warn => 2,
-        Severity::Error => 3,
+    let severity = match severity {
+        Severity::Debug => kea_hook::log::Severity::Debug,
+        Severity::Info => kea_hook::log::Severity::Info,
+        Severity::Warn => kea_hook::log::Severity::Warn,
+        _ => kea_hook::log::Severity::Error,
     };
-    register_messages();
-    // An unregistered id still gets its text out, under an id that is registered.
-    if let Ok(false) = ffi::log_message(level, id, text) {
-        let _ = ffi::log_message(level, UNREGISTERED_MESSAGE, &format!("{id}: {text}"));
-    }
+    kea_hook::log::log(severity, id, text);
 }
 
 /// Logs a per-event message (callout errors, ignored verdicts) under core's rate limit, so a
@@ -90,11 +75,10 @@ mod tests {
 
     #[test]
     fn every_core_and_hook_message_id_is_in_kea_s_dictionary_once_registered() {
-        crate::testing::ffi::init_test_logging().unwrap();
-        register_messages();
+        register();
         let mut count = 0;
         for id in all_message_ids() {
-            assert!(ffi::log_message(0, id, "registered").unwrap(), "{id}");
+            assert!(kea_hook::log::is_registered(id), "{id}");
             count += 1;
         }
         assert_eq!(
@@ -104,11 +88,19 @@ mod tests {
     }
 
     #[test]
-    fn the_shim_logs_registered_ids_and_reports_unregistered_ones() {
-        crate::testing::ffi::init_test_logging().unwrap();
-        register_messages();
-        assert!(ffi::log_message(0, UNLOAD, "registered").unwrap());
-        assert!(!ffi::log_message(0, "KEA_RUNSCRIPT_NOT_IN_THE_TABLE", "unregistered").unwrap());
+    fn an_id_not_in_the_lists_is_not_registered() {
+        register();
+        assert!(kea_hook::log::is_registered(UNLOAD));
+        assert!(!kea_hook::log::is_registered(
+            "KEA_RUNSCRIPT_NOT_IN_THE_TABLE"
+        ));
+    }
+
+    /// Kea's logging as the entry points set it up.
+    fn register() {
+        kea_hook::testing::ffi::init_test_logging().unwrap();
+        let ids: Vec<&str> = all_message_ids().collect();
+        kea_hook::log::init(LOGGER, &ids);
     }
 
     #[test]

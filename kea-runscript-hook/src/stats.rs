@@ -11,8 +11,6 @@ use std::sync::{LazyLock, Mutex};
 
 use kea_runscript_core::{Counters, Engine};
 
-use crate::bridge::ffi;
-
 /// What was published last (`None`: nothing yet, so write every value).
 static PUBLISHED: Mutex<Option<Counters>> = Mutex::new(None);
 
@@ -43,7 +41,7 @@ pub fn publish(engine: &Engine) -> Result<(), String> {
             continue;
         }
         let value = i64::try_from(value).unwrap_or(i64::MAX);
-        ffi::set_statistic(name, value).map_err(|e| format!("setting statistic {name}: {e}"))?;
+        kea_hook::stats::set(name, value)?;
     }
     *last = Some(now);
     Ok(())

@@ -4,19 +4,12 @@
 //! (it follows Kea's code, not only its documentation); README.md carries the same table with
 //! what each status means there, and a test keeps the two equal.
 
-use std::pin::Pin;
-
-use kea_runscript_env::HookPoint;
-
-use crate::bridge::ffi::{self, CalloutHandle};
-use crate::logging;
+use kea_hook::{Callout, NextStep, Parked};
 use kea_runscript_core::log::Severity;
 use kea_runscript_core::Verdict;
+use kea_runscript_env::HookPoint;
 
-/// Kea's `CalloutHandle::NEXT_STEP_SKIP`.
-pub const NEXT_STEP_SKIP: i32 = 1;
-/// Kea's `CalloutHandle::NEXT_STEP_DROP`.
-pub const NEXT_STEP_DROP: i32 = 2;
+use crate::logging;
 
 /// Whether Kea acts on (skip, drop) set by a callout at `hook_point`: the `skip` and `drop`
 /// columns of the hook-point table ([`HookPoint::next_steps`]).
@@ -27,27 +20,24 @@ pub fn honours(hook_point: HookPoint) -> (bool, bool) {
 
 /// The next-step status for `verdict` at `hook_point`, or `None` when the verdict is
 /// Continue or Kea would ignore it there.
-pub fn next_step(hook_point: HookPoint, verdict: Verdict) -> Option<i32> {
+pub fn next_step(hook_point: HookPoint, verdict: Verdict) -> Option<NextStep> {
     let (skip, drop) = honours(hook_point);
     match verdict {
-        Verdict::Skip if skip => Some(NEXT_STEP_SKIP),
-        Verdict::Drop if drop => Some(NEXT_STEP_DROP),
+        Verdict::Skip if skip => Some(NextStep::Skip),
+        Verdict::Drop if drop => Some(NextStep::Drop),
         _ => None,
     }
 }
 
 /// Sets Kea's next step for a sync verdict, or logs that Kea would ignore it here.
-pub fn apply(
-    hook_point: HookPoint,
-    verdict: Verdict,
-    handle: Pin<&mut CalloutHandle>,
-) -> Result<(), cxx::Exception> {
+pub fn apply(verdict: Verdict, callout: &mut Callout<'_>) -> Result<(), kea_hook::Error> {
     if verdict == Verdict::Continue {
         return Ok(());
     }
+    let hook_point = callout.hook_point();
     match next_step(hook_point, verdict) {
         Some(step) => {
-            ffi::set_status(handle, step)?;
+            callout.set_next_step(step)?;
             logging::limited(Severity::Debug, logging::VERDICT_APPLIED, || {
                 format!("{}: verdict {verdict:?} applied", hook_point.name())
             });
@@ -60,6 +50,29 @@ pub fn apply(
         }),
     }
     Ok(())
+}
+
+/// The combined verdict for a query parked at `hook_point`: drop drops it, anything else
+/// resumes it (Kea honours no skip at the hook points that park).
+pub fn resolve_parked(hook_point: HookPoint, parked: Parked, verdict: Verdict) {
+    if verdict == Verdict::Skip {
+        logging::limited(Severity::Warn, logging::VERDICT_NOT_APPLICABLE, || {
+            format!(
+                "{}: verdict Skip ignored, Kea does not honour it at this hook point: unparked",
+                hook_point.name()
+            )
+        });
+    }
+    let resolved = if verdict == Verdict::Drop {
+        parked.drop_query()
+    } else {
+        parked.resume()
+    };
+    if let Err(e) = resolved {
+        logging::limited(Severity::Error, logging::CALLOUT_ERROR, || {
+            format!("{}: {e}", hook_point.name())
+        });
+    }
 }
 
 #[cfg(test)]
@@ -129,16 +142,16 @@ mod tests {
     fn drop_maps_to_kea_drop_where_honoured() {
         assert_eq!(
             next_step(HookPoint::Pkt4Receive, Verdict::Drop),
-            Some(NEXT_STEP_DROP)
+            Some(NextStep::Drop)
         );
         assert_eq!(
             next_step(HookPoint::Leases4Committed, Verdict::Drop),
-            Some(NEXT_STEP_DROP)
+            Some(NextStep::Drop)
         );
         assert_eq!(next_step(HookPoint::Lease4Select, Verdict::Drop), None);
         assert_eq!(
             next_step(HookPoint::Lease4Select, Verdict::Skip),
-            Some(NEXT_STEP_SKIP)
+            Some(NextStep::Skip)
         );
         assert_eq!(next_step(HookPoint::Pkt6Send, Verdict::Skip), None);
         assert_eq!(next_step(HookPoint::Load, Verdict::Drop), None);

@@ -360,11 +360,9 @@ pub fn pkt6_text_type(code: u8, name: &str) -> String {
 }
 
 /// Kea's version as its hooks API number (20200, 20603, 30004, ...), from the headers the
-/// library under test was built against (kea-runscript-hook/build.rs).
+/// library under test was built against (kea-hook-sdk/build.rs).
 pub fn kea_hooks_version() -> u32 {
-    env!("KRS_KEA_HOOKS_VERSION")
-        .parse()
-        .expect("build.rs writes a number")
+    kea_hook::KEA_VERSION.hooks_version()
 }
 
 /// Where Kea looks for hook libraries, scripts and log files, as it is started for a test.

@@ -34,13 +34,13 @@ const SHIM_SOURCES: &[&str] = &[
     "parking.cc",
 ];
 
-/// The cxx bridges. `src/testing.rs` (unit tests only) gives the tests a real CalloutHandle;
-/// its C++ is not linked into the library because nothing outside the tests refers to it.
+/// The cxx bridges. `src/testing.rs` (feature `testing`) gives tests a real CalloutHandle;
+/// its C++ is not linked into a hook because nothing outside the tests refers to it.
 const BRIDGES: &[&str] = &[
     "src/bridge.rs",
     "src/testing.rs",
     "src/eval.rs",
-    "src/replay.rs",
+    "src/leases.rs",
 ];
 
 fn main() {
@@ -56,7 +56,7 @@ fn main() {
     let boost_include = env::var_os("BOOST_INCLUDE_DIR").map(PathBuf::from);
     check_prerequisites(&kea_include, boost_include.as_deref());
     // The one build-time setting that tells the Kea versions apart: the C++ side tests it in
-    // shim/kea_compat.h, the Rust side reads it with env!("KRS_KEA_HOOKS_VERSION").
+    // shim/kea_compat.h, the Rust side reads it with env!("KRS_KEA_HOOKS_VERSION") (`kea_hook::KEA_VERSION`).
     let hooks_header = kea_include.join("hooks/hooks.h");
     println!("cargo:rerun-if-changed={}", hooks_header.display());
     let hooks_version = kea_hooks_version(&hooks_header);
@@ -173,7 +173,7 @@ fn check_prerequisites(kea_include: &Path, boost_include: Option<&Path>) {
     }
     if !missing.is_empty() {
         eprintln!(
-            "error: kea-runscript-hook cannot find {}. Install them with \
+            "error: kea-hook-sdk cannot find {}. Install them with \
              `apt-get install kea-dev libboost-dev` (Debian/Ubuntu), or point KEA_INCLUDE_DIR / \
              BOOST_INCLUDE_DIR at them.",
             missing.join(" and ")

@@ -1,7 +1,11 @@
-//! Test support: a real Kea `CalloutHandle` with real Kea objects as arguments
-//! (`shim/testing.cc`), so extraction and callouts are tested against Kea's classes without a
-//! running server.
+//! Test support (feature `testing`): a real Kea `CalloutHandle` with real Kea objects as
+//! arguments (`shim/testing.cc`), so that a hook's callouts are tested against Kea's classes
+//! without a running server: make a handle with [`ffi::new_test_handle`], set arguments with
+//! the `set_test_*` functions, and call the hook with [`callout`].
 
+use crate::Callout;
+
+/// The test handles and objects of `shim/testing.cc`.
 // cxx's generated glue puts several unsafe calls in one block; our code has none here.
 #[allow(clippy::multiple_unsafe_ops_per_block)]
 #[cxx::bridge(namespace = "kea_runscript")]
@@ -58,4 +62,12 @@ pub mod ffi {
     }
 
     impl UniquePtr<CalloutHandle> {}
+}
+
+/// A [`Callout`] at `hook_point` on a test handle, as Kea would pass it.
+pub fn callout(
+    handle: &mut cxx::UniquePtr<crate::CalloutHandle>,
+    hook_point: kea_runscript_env::HookPoint,
+) -> Callout<'_> {
+    Callout::new(hook_point, handle.pin_mut())
 }

@@ -1,6 +1,6 @@
 //! The cxx bridge to the C++ shim (`shim/`): the shim functions that read Kea's objects, each
-//! returning a record of the model's fields ([`crate::record`]), so that no struct here repeats
-//! a model.
+//! returning a record of the model's fields (`crate::record`), so that no struct here repeats
+//! a model. Private to the SDK: hooks use the safe types built on it.
 //!
 //! Every shim function that can meet a C++ exception returns `Result`, so an exception (a wrong
 //! argument type, `std::bad_alloc`, …) arrives here as an `Err` instead of unwinding through Rust.
@@ -46,15 +46,15 @@ pub mod ffi {
         /// Errs, naming the allowed directory, when the Kea built against restricts where
         /// hook scripts may live (3.0 on) and `path` is not there; passes otherwise.
         fn check_script_path(path: &str) -> Result<()>;
-        /// Registers the message ids with Kea's logging, each with the text `%1` (once; later
-        /// calls do nothing). Kea takes them out of its dictionary again when it closes the
-        /// library.
-        fn register_messages(ids: Vec<String>) -> Result<()>;
+        /// Creates the logger `logger_name` and registers the message ids with Kea's logging,
+        /// each with the text `%1` (once; later calls do nothing). Kea takes them out of its
+        /// dictionary again when it closes the library.
+        fn register_messages(logger_name: &str, ids: Vec<String>) -> Result<()>;
         /// Whether `version()` already rejected the staged configuration (its mark is set).
         fn staged_config_rejected() -> Result<bool>;
         /// Marks the staged configuration as rejected by `version()`.
         fn mark_staged_config_rejected() -> Result<()>;
-        /// Log `text` as `%1` of message `id` on the "kea-runscript" logger;
+        /// Log `text` as `%1` of message `id` on the hook's logger;
         /// severity 0 debug, 1 info, 2 warn, 3 error. False, and nothing logged, when `id` is
         /// not in Kea's message dictionary.
         fn log_message(severity: u8, id: &str, text: &str) -> Result<bool>;
@@ -123,13 +123,13 @@ pub mod ffi {
     }
 
     extern "Rust" {
-        /// On Kea's IO service, as a parked query is resolved: publishes the runner's counters
-        /// as Kea statistics from Kea's own thread (see `crate::stats`).
-        fn publish_statistics();
+        /// On Kea's IO service, just before a parked query is resolved: tells the loaded hook
+        /// ([`crate::Hook::parked_query_resolved`]), on Kea's own thread.
+        fn parked_query_resolved();
     }
 }
 
-/// See [`ffi::publish_statistics`]: a failure is logged, never thrown into C++.
-fn publish_statistics() {
-    crate::publish_statistics_now();
+/// See [`ffi::parked_query_resolved`]: never unwinds into C++.
+fn parked_query_resolved() {
+    crate::entry::parked_query_resolved();
 }

@@ -4,14 +4,11 @@
 use std::fmt;
 
 use cxx::{CxxVector, UniquePtr};
-use kea_runscript_core::log::Severity;
-use kea_runscript_core::DeferredEvent;
 use kea_runscript_env::{Argument, Event, HookPoint};
 
 use serde::de::DeserializeOwned;
 
 use crate::bridge::ffi::{self, CalloutHandle};
-use crate::logging;
 use crate::record::{self, RecordError};
 
 /// Why an event could not be built: a C++ exception in the shim (e.g. an argument of an
@@ -36,8 +33,8 @@ impl fmt::Display for ExtractError {
 impl std::error::Error for ExtractError {}
 
 /// The event for `hook_point` with every argument the hook point renders read from `handle`.
-pub fn event(hook_point: HookPoint, handle: &CalloutHandle) -> Result<Event, ExtractError> {
-    read_arguments(crate::new_event(hook_point), hook_point.arguments(), handle)
+pub(crate) fn event(hook_point: HookPoint, handle: &CalloutHandle) -> Result<Event, ExtractError> {
+    read_arguments(new_event(hook_point), hook_point.arguments(), handle)
 }
 
 /// Reads `arguments` into `event`. Which IA Kea passed depends on the lease's type, so the IA
@@ -58,7 +55,7 @@ fn read_arguments(
 /// Adds Kea's own `toText()` dumps of the event's DHCPv6 packets and leases, which only the
 /// kea-hook-runscript profile renders (`*_DEBUG`); asked for only when such a script runs,
 /// since building them costs Kea some string formatting per object.
-pub fn kea_texts(event: &mut Event, handle: &CalloutHandle) -> Result<(), ExtractError> {
+pub(crate) fn kea_texts(event: &mut Event, handle: &CalloutHandle) -> Result<(), ExtractError> {
     fn text(
         handle: &CalloutHandle,
         argument: Argument,
@@ -88,7 +85,7 @@ pub fn kea_texts(event: &mut Event, handle: &CalloutHandle) -> Result<(), Extrac
 /// `"host-reservation": true` render (a look-up in Kea's host manager per event, so asked for
 /// only then). The subnet is the `subnet4`/`subnet6` argument, or else that of the (first)
 /// lease; without a query or a subnet there is nothing to look up.
-pub fn hosts(event: &mut Event, handle: &CalloutHandle) -> Result<(), ExtractError> {
+pub(crate) fn hosts(event: &mut Event, handle: &CalloutHandle) -> Result<(), ExtractError> {
     fn convert<T: DeserializeOwned>(
         raw: Result<RecordBytes, cxx::Exception>,
     ) -> Result<Option<T>, ExtractError> {
@@ -208,7 +205,7 @@ fn store(event: &mut Event, argument: Argument, raw: &RecordBytes) -> Result<(),
 }
 
 /// Reads one argument into `event`.
-fn read_argument(
+pub(crate) fn read_argument(
     event: &mut Event,
     argument: Argument,
     handle: &CalloutHandle,
@@ -224,35 +221,88 @@ fn read_argument(
     )
 }
 
-/// Like [`event`], but only the copies of Kea's objects are made now; reading them into
-/// the model is left to whichever thread first needs the event (a worker's writer), so
-/// Kea's packet thread pays for the copies alone. Hook points with an IA (which IA is read
-/// depends on the lease) are read at once. A record that does not fit its model is logged
-/// when it is read; the event then has none of the hook point's arguments.
-pub fn deferred(
+/// The copies of a hook point's arguments made on Kea's thread, to read into an [`Event`]
+/// later on any thread ([`Records::into_event`]).
+pub struct Records {
     hook_point: HookPoint,
-    handle: &CalloutHandle,
-) -> Result<DeferredEvent, ExtractError> {
-    let arguments = hook_point.arguments();
-    if arguments.contains(&Argument::Ia) {
-        return event(hook_point, handle).map(DeferredEvent::from);
+    contents: RecordsContents,
+}
+
+/// What [`Records`] hold.
+enum RecordsContents {
+    /// One record per argument, in the hook point's order.
+    Copies(Vec<(Argument, RecordBytes)>),
+    /// Hook points with an IA (which IA is read depends on the lease) are read at once.
+    Read(Box<Event>),
+}
+
+impl Records {
+    /// The hook point whose arguments these are.
+    pub fn hook_point(&self) -> HookPoint {
+        self.hook_point
     }
-    let records = arguments
-        .iter()
-        .map(|&a| Ok((a, fetch(handle, a.kea_name(), getter(a))?)))
-        .collect::<Result<Vec<_>, ExtractError>>()?;
-    Ok(DeferredEvent::new(hook_point, move || {
-        let mut event = crate::new_event(hook_point);
-        for (argument, raw) in &records {
-            if let Err(e) = store(&mut event, *argument, raw) {
-                logging::limited(Severity::Error, logging::CALLOUT_ERROR, || {
-                    format!("callout {hook_point}: {e}; its scripts get no arguments")
-                });
-                return crate::new_event(hook_point);
+
+    /// Reads the copies into the models: needs no Kea object, so it may run on any thread.
+    pub fn into_event(self) -> Result<Event, ExtractError> {
+        match self.contents {
+            RecordsContents::Read(event) => Ok(*event),
+            RecordsContents::Copies(records) => {
+                let mut event = new_event(self.hook_point);
+                for (argument, raw) in &records {
+                    store(&mut event, *argument, raw)?;
+                }
+                Ok(event)
             }
         }
-        event
-    }))
+    }
+}
+
+impl fmt::Debug for Records {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Records")
+            .field("hook_point", &self.hook_point)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Like [`event`], but only the copies of Kea's objects are made now; reading them into
+/// the model is left to whichever thread first needs the event (a worker's writer), so
+/// Kea's packet thread pays for the copies alone.
+pub(crate) fn records(
+    hook_point: HookPoint,
+    handle: &CalloutHandle,
+) -> Result<Records, ExtractError> {
+    let arguments = hook_point.arguments();
+    let contents = if arguments.contains(&Argument::Ia) {
+        RecordsContents::Read(Box::new(event(hook_point, handle)?))
+    } else {
+        RecordsContents::Copies(
+            arguments
+                .iter()
+                .map(|&a| Ok((a, fetch(handle, a.kea_name(), getter(a))?)))
+                .collect::<Result<Vec<_>, ExtractError>>()?,
+        )
+    };
+    Ok(Records {
+        hook_point,
+        contents,
+    })
+}
+
+/// Reads one argument (not the IA) into its model.
+pub(crate) fn read_one<T: DeserializeOwned>(
+    handle: &CalloutHandle,
+    argument: Argument,
+) -> Result<Option<T>, ExtractError> {
+    read(handle, argument.kea_name(), getter(argument))
+}
+
+/// A new event for `hook_point` from the Kea release built against, so that it renders that
+/// release's texts.
+pub(crate) fn new_event(hook_point: HookPoint) -> Event {
+    let mut event = Event::new(hook_point);
+    event.kea_version = crate::KEA_VERSION;
+    event
 }
 
 /// Kea sets `ia_na` for an IA_NA lease and `ia_pd` otherwise; like Kea's hook we pick by the
@@ -446,13 +496,13 @@ mod tests {
         let mut h = lease4_renew_handle();
         let now = event(HookPoint::Lease4Renew, &h).unwrap();
 
-        let later = deferred(HookPoint::Lease4Renew, &h).unwrap();
+        let later = records(HookPoint::Lease4Renew, &h).unwrap();
         // Kea's objects change (or go) after the callout: the copies stay.
         kea::set_test_lease4(h.pin_mut(), "lease4", 99).unwrap();
         drop(h);
 
         assert_eq!(later.hook_point(), HookPoint::Lease4Renew);
-        assert_eq!(later.event(), &now);
+        assert_eq!(later.into_event().unwrap(), now);
         assert_eq!(
             now.lease4.as_ref().map(|l| l.address),
             Some(Ipv4Addr::new(10, 0, 0, 10))
@@ -567,7 +617,7 @@ mod tests {
         kea::set_test_bool(h.pin_mut(), "remove_lease", true).unwrap();
         let hook_point = HookPoint::Lease6Expire;
         // The callout: what the renderers get later, and Kea's value now.
-        let later = deferred(hook_point, &h).unwrap();
+        let later = records(hook_point, &h).unwrap();
         let at_callout = event(hook_point, &h).unwrap();
         assert!(
             !at_callout.lease6.as_ref().expect("lease6").expired,
@@ -593,10 +643,10 @@ mod tests {
         );
         // Read and rendered on another thread (as a worker's writer does): the callout's value.
         let rendered = std::thread::spawn(move || {
-            let event = later.event();
+            let event = later.into_event().expect("records fit the models");
             (
                 event.lease6.as_ref().expect("lease6").expired,
-                Profile::KeaHookRunscript.render(event),
+                Profile::KeaHookRunscript.render(&event),
             )
         })
         .join()

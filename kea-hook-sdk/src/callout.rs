@@ -1,0 +1,239 @@
+//! [`Callout`]: one call of Kea at a hook point, with its arguments, next step and parking;
+//! [`SrvConfigured`]: Kea's call after a (re)configuration.
+
+use std::pin::Pin;
+
+use kea_runscript_env::{Argument, Event, HookPoint, Lease4, Lease6, Pkt4, Pkt6, Subnet4, Subnet6};
+
+use crate::bridge::ffi::{self, CalloutHandle};
+use crate::eval::Expression;
+use crate::extract::{self, ExtractError, Records};
+use crate::leases::LeaseSnapshot;
+use crate::parking::{self, Parked};
+use crate::Error;
+
+/// Kea's next step after the callouts of a hook point (`CalloutHandle::CalloutNextStep`).
+/// Where Kea acts on which step depends on the hook point (Kea's hooks documentation;
+/// [`HookPoint::next_steps`] for skip and drop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NextStep {
+    /// Kea goes on as usual.
+    Continue,
+    /// Kea skips what the hook point would do next (e.g. picking a lease).
+    Skip,
+    /// Kea drops the packet.
+    Drop,
+    /// Kea holds the packet until the hook resumes it ([`Callout::park`]).
+    Park,
+}
+
+impl NextStep {
+    fn code(self) -> i32 {
+        match self {
+            NextStep::Continue => 0,
+            NextStep::Skip => 1,
+            NextStep::Drop => 2,
+            NextStep::Park => 3,
+        }
+    }
+
+    fn from_code(code: i32) -> Result<Self, Error> {
+        Ok(match code {
+            0 => NextStep::Continue,
+            1 => NextStep::Skip,
+            2 => NextStep::Drop,
+            3 => NextStep::Park,
+            other => return Err(Error::new(format!("unknown next step {other}"))),
+        })
+    }
+}
+
+/// One call of Kea at [`Callout::hook_point`]: its arguments (read from Kea's objects only
+/// when asked for), its next step and parking. Valid only during the callout.
+pub struct Callout<'a> {
+    hook_point: HookPoint,
+    handle: Pin<&'a mut CalloutHandle>,
+}
+
+impl<'a> Callout<'a> {
+    pub(crate) fn new(hook_point: HookPoint, handle: Pin<&'a mut CalloutHandle>) -> Self {
+        Callout { hook_point, handle }
+    }
+
+    /// The hook point Kea called.
+    pub fn hook_point(&self) -> HookPoint {
+        self.hook_point
+    }
+
+    fn handle(&self) -> &CalloutHandle {
+        self.handle.as_ref().get_ref()
+    }
+
+    /// The next step so far (another library's callout may have set it).
+    pub fn next_step(&self) -> Result<NextStep, Error> {
+        let code =
+            ffi::get_status(self.handle()).map_err(|e| Error::kea("reading the next step", e))?;
+        NextStep::from_code(code)
+    }
+
+    /// Sets Kea's next step. Use [`Callout::park`] to park.
+    pub fn set_next_step(&mut self, step: NextStep) -> Result<(), Error> {
+        if step == NextStep::Park {
+            return Err(Error::new("park with Callout::park"));
+        }
+        ffi::set_status(self.handle.as_mut(), step.code())
+            .map_err(|e| Error::kea("setting the next step", e))
+    }
+
+    /// Every argument of the hook point, read now into one [`Event`].
+    pub fn event(&self) -> Result<Event, ExtractError> {
+        extract::event(self.hook_point, self.handle())
+    }
+
+    /// Every argument of the hook point copied now, as records to read into an [`Event`]
+    /// later on any thread ([`Records::into_event`]): the cheapest on Kea's thread.
+    pub fn records(&self) -> Result<Records, ExtractError> {
+        extract::records(self.hook_point, self.handle())
+    }
+
+    /// Reads `argument` into its field of `event`, now.
+    pub fn read_into(&self, event: &mut Event, argument: Argument) -> Result<(), ExtractError> {
+        extract::read_argument(event, argument, self.handle())
+    }
+
+    /// The `query4` argument (`None` at hook points without one, or a null packet).
+    pub fn query4(&self) -> Result<Option<Pkt4>, ExtractError> {
+        extract::read_one(self.handle(), Argument::Query4)
+    }
+
+    /// The `query6` argument.
+    pub fn query6(&self) -> Result<Option<Pkt6>, ExtractError> {
+        extract::read_one(self.handle(), Argument::Query6)
+    }
+
+    /// The `response4` argument.
+    pub fn response4(&self) -> Result<Option<Pkt4>, ExtractError> {
+        extract::read_one(self.handle(), Argument::Response4)
+    }
+
+    /// The `response6` argument.
+    pub fn response6(&self) -> Result<Option<Pkt6>, ExtractError> {
+        extract::read_one(self.handle(), Argument::Response6)
+    }
+
+    /// The `subnet4` argument.
+    pub fn subnet4(&self) -> Result<Option<Subnet4>, ExtractError> {
+        extract::read_one(self.handle(), Argument::Subnet4)
+    }
+
+    /// The `subnet6` argument.
+    pub fn subnet6(&self) -> Result<Option<Subnet6>, ExtractError> {
+        extract::read_one(self.handle(), Argument::Subnet6)
+    }
+
+    /// The `lease4` argument.
+    pub fn lease4(&self) -> Result<Option<Lease4>, ExtractError> {
+        extract::read_one(self.handle(), Argument::Lease4)
+    }
+
+    /// The `lease6` argument.
+    pub fn lease6(&self) -> Result<Option<Lease6>, ExtractError> {
+        extract::read_one(self.handle(), Argument::Lease6)
+    }
+
+    /// The `leases4` argument.
+    pub fn leases4(&self) -> Result<Option<Vec<Lease4>>, ExtractError> {
+        extract::read_one(self.handle(), Argument::Leases4)
+    }
+
+    /// The `leases6` argument.
+    pub fn leases6(&self) -> Result<Option<Vec<Lease6>>, ExtractError> {
+        extract::read_one(self.handle(), Argument::Leases6)
+    }
+
+    /// Adds Kea's own `toText()` dumps of the event's DHCPv6 packets and leases
+    /// (`kea_text` fields): string formatting in Kea, so only when needed.
+    pub fn add_kea_texts(&self, event: &mut Event) -> Result<(), ExtractError> {
+        extract::kea_texts(event, self.handle())
+    }
+
+    /// Adds the client's host reservations in the event's subnet (`host4`/`host6`), from
+    /// Kea's host manager: a look-up per call.
+    pub fn add_host_reservations(&self, event: &mut Event) -> Result<(), ExtractError> {
+        extract::hosts(event, self.handle())
+    }
+
+    /// Kea's evaluation of `expression` on the hook point's query (`query4` / `query6`):
+    /// `Ok(None)` at a hook point without one. A string expression gives its bytes, a
+    /// boolean one `true` or `false`.
+    pub fn evaluate(&self, expression: &Expression) -> Result<Option<Vec<u8>>, Error> {
+        let Some(packet) = query_argument(self.hook_point) else {
+            return Ok(None);
+        };
+        expression.evaluate(self.handle(), packet)
+    }
+
+    /// Parks the query: Kea holds it (and the thread goes back to serving) until the
+    /// returned [`Parked`] is resumed or dropped, from any thread. Kea lets a callout park
+    /// at `leases4_committed` / `leases6_committed`. `Ok(None)`: not parked (parking not
+    /// enabled at load, no IO service yet, Kea does not park this query, or unloading).
+    pub fn park(&mut self) -> Result<Option<Parked>, Error> {
+        let v6 = match self.hook_point {
+            HookPoint::Leases4Committed => false,
+            HookPoint::Leases6Committed => true,
+            _ => return Ok(None),
+        };
+        parking::park(self.handle.as_mut(), v6)
+    }
+}
+
+/// The query argument of `hook_point`, if it has one.
+fn query_argument(hook_point: HookPoint) -> Option<&'static str> {
+    hook_point
+        .arguments()
+        .iter()
+        .find(|a| matches!(a, Argument::Query4 | Argument::Query6))
+        .map(|a| a.kea_name())
+}
+
+/// Kea's call after it has (re)loaded its configuration and lease database.
+pub struct SrvConfigured<'a> {
+    family: u8,
+    handle: Pin<&'a mut CalloutHandle>,
+}
+
+impl<'a> SrvConfigured<'a> {
+    pub(crate) fn new(family: u8, handle: Pin<&'a mut CalloutHandle>) -> Self {
+        SrvConfigured { family, handle }
+    }
+
+    /// 4 in `kea-dhcp4`, 6 in `kea-dhcp6`.
+    pub fn family(&self) -> u8 {
+        self.family
+    }
+
+    /// A copy of the active leases and their subnets, to read one at a time on any thread.
+    pub fn lease_snapshot(&self) -> Result<LeaseSnapshot, Error> {
+        LeaseSnapshot::take(self.handle.as_ref().get_ref(), self.family == 6)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_steps_are_kea_s_codes() {
+        for (step, code) in [
+            (NextStep::Continue, 0),
+            (NextStep::Skip, 1),
+            (NextStep::Drop, 2),
+            (NextStep::Park, 3),
+        ] {
+            assert_eq!(step.code(), code);
+            assert_eq!(NextStep::from_code(code), Ok(step));
+        }
+        assert!(NextStep::from_code(4).is_err());
+    }
+}

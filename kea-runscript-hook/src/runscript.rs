@@ -1,0 +1,180 @@
+//! [`RunScript`]: this library as a [`kea_hook::Hook`] — the parameters become an
+//! [`Engine`], whose scripts run at the callouts it registers.
+
+use std::sync::Arc;
+
+use kea_hook::{Callout, EntryPoint, Hook, Library, SrvConfigured};
+use kea_runscript_core::log::Severity;
+use kea_runscript_core::{Config, Engine};
+use kea_runscript_env::{Event, HookPoint};
+
+use crate::expressions::{self, Expressions};
+use crate::{callout, logging, replay, stats};
+
+/// The loaded library: one configuration's engine and the Kea expressions of its scripts.
+pub struct RunScript {
+    engine: Arc<Engine>,
+    expressions: Option<Expressions>,
+}
+
+impl Hook for RunScript {
+    const LOGGER: &'static str = logging::LOGGER;
+
+    fn message_ids() -> Vec<&'static str> {
+        logging::all_message_ids().collect()
+    }
+
+    fn check_parameters(parameters: &str) -> Result<(), String> {
+        checked_config(parameters).map(drop)
+    }
+
+    fn load(library: &mut Library<'_>) -> Result<Self, String> {
+        let parameters = library.parameters()?;
+        let (config, expressions) = checked_config(&parameters)?;
+        // In load only, as Kea 3.0's own hook checks it: `kea-dhcp4 -t` passes, a start fails.
+        for script in &config.scripts {
+            let path = script.path.to_string_lossy();
+            kea_hook::check_script_path(&path).map_err(|e| format!("script {path}: {e}"))?;
+        }
+        let engine = Engine::new(config, Arc::new(logging::KeaLog)).map_err(|e| e.to_string())?;
+        // Only the hook points the scripts selected: Kea does work for every hook point that
+        // has a callout, so a callout that returns at once still costs Kea on every packet.
+        for &hook_point in HookPoint::ALL {
+            if hook_point.is_callout() && engine.wants(hook_point) {
+                library.register(hook_point)?;
+            }
+        }
+        let registered = library.registered();
+        // Not the parameters themselves: their "env" may carry secrets.
+        logging::log(
+            Severity::Info,
+            logging::LOAD,
+            &format!(
+                "loaded, {} script(s), hooks API {}, callouts at: {}",
+                engine.config().scripts.len(),
+                kea_hook::hooks_version(),
+                if registered.is_empty() {
+                    "none".to_string()
+                } else {
+                    registered.join(" ")
+                }
+            ),
+        );
+        if parks(&engine) && !library.enable_parking() {
+            logging::log(
+                Severity::Warn,
+                logging::LOAD,
+                "cannot keep the library mapped: packets are not parked, sync scripts at \
+                 leases4_committed/leases6_committed hold Kea's thread",
+            );
+        }
+        stats::reset();
+        run_library_event(&engine, HookPoint::Load);
+        stats::publish(&engine)?;
+        Ok(RunScript {
+            engine: Arc::new(engine),
+            expressions,
+        })
+    }
+
+    fn callout(&self, callout: &mut Callout<'_>) -> Result<(), String> {
+        callout::run(&self.engine, self.expressions.as_ref(), callout)
+    }
+
+    fn srv_configured(&self, configured: &mut SrvConfigured<'_>) -> Result<(), String> {
+        if let Err(e) = replay::start(Arc::clone(&self.engine), configured) {
+            logging::log(
+                Severity::Error,
+                logging::REPLAY,
+                &format!("dhcp{}_srv_configured: {e}", configured.family()),
+            );
+        }
+        Ok(())
+    }
+
+    fn parked_query_resolved(&self) -> Result<(), String> {
+        stats::publish(&self.engine)
+    }
+
+    fn unload(&self, parked_dropped: usize) -> Result<(), String> {
+        if parked_dropped > 0 {
+            logging::log(
+                Severity::Warn,
+                logging::UNLOAD,
+                &format!(
+                    "unload: dropped {parked_dropped} parked packet(s) still waiting for a verdict"
+                ),
+            );
+        }
+        run_library_event(&self.engine, HookPoint::Unload);
+        self.engine.shutdown();
+        stats::publish(&self.engine)?;
+        logging::log(Severity::Info, logging::UNLOAD, "unloaded");
+        Ok(())
+    }
+
+    fn replaced(&self) {
+        logging::log(
+            Severity::Warn,
+            logging::LOAD,
+            "loaded again while loaded: only these parameters apply \
+             (list several scripts in one \"scripts\" list instead)",
+        );
+        self.engine.shutdown();
+    }
+
+    fn report(entry: EntryPoint, message: &str) {
+        match entry {
+            EntryPoint::Version => logging::log(
+                Severity::Error,
+                logging::LOAD_ERROR,
+                &format!("invalid configuration: {message}"),
+            ),
+            EntryPoint::Load => logging::log(
+                Severity::Error,
+                logging::LOAD_ERROR,
+                &format!("load: {message}"),
+            ),
+            EntryPoint::Callout(_) | EntryPoint::ParkedQueryResolved => {
+                logging::limited(Severity::Error, logging::CALLOUT_ERROR, || {
+                    format!("{entry}: {message}")
+                })
+            }
+            _ => logging::log(
+                Severity::Error,
+                logging::CALLOUT_ERROR,
+                &format!("{entry}: {message}"),
+            ),
+        }
+    }
+}
+
+/// The parameters checked as `load` needs them: core's checks, those that depend on the
+/// server's family, and Kea's parse of every expression (returned for use).
+fn checked_config(parameters: &str) -> Result<(Config, Option<Expressions>), String> {
+    let config = Config::load(parameters).map_err(|e| e.to_string())?;
+    let family = expressions::server_family()?;
+    config.check_family(family).map_err(|e| e.to_string())?;
+    let expressions = if config.has_expressions() {
+        Some(Expressions::parse(&config, family).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    Ok((config, expressions))
+}
+
+/// Runs the script(s) for a `load`/`unload` event, if the configuration selects that hook point.
+fn run_library_event(engine: &Engine, hook_point: HookPoint) {
+    if engine.wants(hook_point) {
+        let mut event = Event::new(hook_point);
+        event.kea_version = kea_hook::KEA_VERSION;
+        let _ = engine.handle(event);
+    }
+}
+
+/// True when `engine` has a sync script where Kea lets a callout park the packet.
+fn parks(engine: &Engine) -> bool {
+    [HookPoint::Leases4Committed, HookPoint::Leases6Committed]
+        .into_iter()
+        .any(|hook_point| engine.waits_for_verdict(hook_point))
+}
