@@ -23,6 +23,9 @@ pub(crate) mod lines;
 mod options;
 pub(crate) mod process;
 pub(crate) mod protocol;
+// Used by the writer and the supervisor from the next change on; tested on its own.
+#[cfg_attr(not(test), allow(dead_code))]
+mod queue;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
