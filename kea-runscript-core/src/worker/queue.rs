@@ -404,6 +404,7 @@ mod tests {
         Restart(bool),
     }
 
+    /// Random steps, weighted so that queues fill, drain and restart often.
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
             4 => proptest::option::of(0u16..200).prop_map(Op::Push),
@@ -417,8 +418,11 @@ mod tests {
     /// How an accepted event left the queue.
     #[derive(Debug, PartialEq, Eq)]
     enum Outcome {
+        /// [`Queue::ack`] settled it.
         Acked,
+        /// [`Queue::expired`] returned it.
         TimedOut,
+        /// [`Queue::drain`] gave it up (unload).
         Dropped,
     }
 
