@@ -19,7 +19,6 @@
 //! with `"replay":true` when they had been sent before. A full buffer drops new
 //! events (counted, logged).
 
-pub(crate) mod lines;
 mod options;
 pub(crate) mod process;
 pub(crate) mod protocol;
@@ -31,11 +30,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::counters::{bump, drop_one};
+use crate::fdio::{LineSplitter, Piece};
 use crate::log::{self, Severity, Window};
 use crate::runner::output::{self, MAX_OUTPUT_LINE};
-use crate::runner::{EventEnv, OnVerdict, Runner, RunnerContext, KILL_GRACE};
+use crate::runner::{EventEnv, OnVerdict, Runner, RunnerContext};
 use crate::verdict::Verdict;
-use lines::{LineSplitter, Piece};
+use kea_runscript_spawn::KILL_GRACE;
 pub(crate) use options::WorkerOptions;
 use protocol::{Answer, Outcome, Reply};
 
@@ -46,7 +46,7 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A worker that ran at least this long restarts after [`INITIAL_BACKOFF`] again.
 pub const STABLE_RUN: Duration = Duration::from_secs(10);
 /// At unload, after its stdin is closed, a worker gets this long to finish before
-/// `SIGTERM` (then `SIGKILL` after [`crate::runner::KILL_GRACE`]).
+/// `SIGTERM` (then `SIGKILL` after [`KILL_GRACE`]).
 pub const UNLOAD_GRACE: Duration = Duration::from_secs(1);
 /// Events encoded per batch by the writer.
 const BATCH: usize = 256;
@@ -799,7 +799,7 @@ fn run_once(inner: &Inner, running: process::Running, output: &mut Output<'_>) {
 /// stdout, breaks the protocol, or outlives the unload grace.
 fn read_until_end(
     inner: &Inner,
-    child: &crate::spawn::Child,
+    child: &kea_runscript_spawn::Child,
     stdout: &OwnedFd,
     stderr: Option<&OwnedFd>,
     output: &mut Output<'_>,
@@ -982,8 +982,8 @@ mod tests {
 
     use super::*;
     use crate::log::{RateLimiter, StderrSink};
-    use crate::spawn::StopSignal;
     use kea_runscript_env::HookPoint;
+    use kea_runscript_spawn::StopSignal;
 
     fn shared() -> Arc<RunnerContext> {
         Arc::new(RunnerContext {
