@@ -312,7 +312,7 @@ impl Engine {
     }
 
     /// Delivers a replayed event (`lease4_replay` / `lease6_replay`) to every script
-    /// selected there, each when it has room ([`Runner::has_room`]): an async script
+    /// selected there, each when it has room (its runner's `has_room`): an async script
     /// gets it once a process slot is free and nothing waits in its queue, so a replay
     /// never drops an event nor takes the places of live ones; a sync script is waited
     /// for (its verdict is meaningless here and ignored). Blocks the calling thread (the

@@ -83,7 +83,7 @@
 //! - this file: the API ( ([`spawn`], [`Child`], [`Program`], [`Limits`],
 //!   [`StopSignal`]) and the parent's side (waiting through `nix`);
 //! - `fault` (feature `fault-injection`): the test seam that fails launches on demand;
-//! - `keeper`: the keeper and the script before `execve`, and the [`keeper::Handoff`]
+//! - `keeper`: the keeper and the script before `execve`, and the `keeper::Handoff`
 //!   memory they share with the parent;
 //! - `sys`: typed, async-signal-safe raw system calls;
 //! - `arch`: the `asm!` of each architecture behind typed registers.
