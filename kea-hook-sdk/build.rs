@@ -41,6 +41,7 @@ const BRIDGES: &[&str] = &[
     "src/testing.rs",
     "src/eval.rs",
     "src/leases.rs",
+    "src/callbacks.rs",
 ];
 
 fn main() {

@@ -9,7 +9,7 @@
 #
 # Our library itself cannot run under valgrind: valgrind supports clone() only as
 # fork or thread creation, not the clone(CLONE_VM | CLONE_FILES | CLONE_PIDFD) of our
-# process keepers (kea-runscript-core/src/spawn), and stops Kea at the first one.
+# process keepers (kea-runscript-spawn), and stops Kea at the first one.
 #
 # Per cell: a fresh kea-dhcp4 under callgrind (instrumentation off during start-up), a
 # slow perfdhcp run (Kea is some 50 times slower under valgrind) with instrumentation

@@ -103,7 +103,7 @@ debug_tests() {
 # The contributor's quick check: what needs neither root nor Kea running.
 fast_tests() {
   nextest --workspace --exclude kea-runscript-hook --test-threads "${KRS_TEST_THREADS:-$cores}" \
-    -E 'kind(lib) | kind(bin) | kind(example) | package(kea-runscript-env) | package(kea-runscript-cli) | binary(config_files) | binary(layers)'
+    -E 'kind(lib) | kind(bin) | kind(example) | package(kea-runscript-env) | package(kea-runscript-cli) | package(kea-runscript-spawn) | binary(config_files) | binary(layers)'
   nextest -p kea-runscript-hook --lib
   cargo test --workspace --doc
 }
@@ -125,11 +125,11 @@ kea_tests() {
   nextest -p kea-runscript-hook --test-threads "$e2e_threads" -E "$filter"
 }
 
-# Release: the runner's hand-written syscall code and the library Kea loads are the
+# Release: the launcher's hand-written syscall code and the library Kea loads are the
 # optimized ones in production.
 release_tests() {
   cargo build --release -p kea-runscript-hook
-  nextest --release -p kea-runscript-core -p kea-runscript-hook --lib --test '*' \
+  nextest --release -p kea-runscript-spawn -p kea-runscript-core -p kea-runscript-hook --lib --test '*' \
     --test-threads "$e2e_threads" -E 'not (package(kea-runscript-core) & kind(lib))'
 }
 

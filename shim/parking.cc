@@ -7,6 +7,7 @@
 
 #include "kea_runscript_shim.h"
 #include "kea-hook-sdk/src/bridge.rs.h"
+#include "kea-hook-sdk/src/callbacks.rs.h"
 
 #include <asiolink/io_service.h>
 #include <dhcp/iface_mgr.h>

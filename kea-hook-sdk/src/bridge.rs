@@ -121,15 +121,4 @@ pub mod ffi {
         /// Drops the query now, on the calling thread (Kea's main thread at unload).
         fn drop_parked_now(parked: UniquePtr<ParkedQuery>) -> Result<()>;
     }
-
-    extern "Rust" {
-        /// On Kea's IO service, just before a parked query is resolved: tells the loaded hook
-        /// ([`crate::Hook::parked_query_resolved`]), on Kea's own thread.
-        fn parked_query_resolved();
-    }
-}
-
-/// See [`ffi::parked_query_resolved`]: never unwinds into C++.
-fn parked_query_resolved() {
-    crate::entry::parked_query_resolved();
 }

@@ -6,11 +6,11 @@ use std::pin::Pin;
 use kea_runscript_env::{Argument, Event, HookPoint, Lease4, Lease6, Pkt4, Pkt6, Subnet4, Subnet6};
 
 use crate::bridge::ffi::{self, CalloutHandle};
+use crate::error::Error;
 use crate::eval::Expression;
 use crate::extract::{self, ExtractError, Records};
 use crate::leases::LeaseSnapshot;
 use crate::parking::{self, Parked};
-use crate::Error;
 
 /// Kea's next step after the callouts of a hook point (`CalloutHandle::CalloutNextStep`).
 /// Where Kea acts on which step depends on the hook point (Kea's hooks documentation;

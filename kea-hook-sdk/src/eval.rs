@@ -5,7 +5,7 @@
 use cxx::UniquePtr;
 
 use crate::bridge::ffi::CalloutHandle;
-use crate::Error;
+use crate::error::Error;
 
 /// The bridge to `shim/eval.cc`.
 // cxx's generated glue puts several unsafe calls in one block; our code has none here.

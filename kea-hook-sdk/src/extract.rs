@@ -301,7 +301,7 @@ pub(crate) fn read_one<T: DeserializeOwned>(
 /// release's texts.
 pub(crate) fn new_event(hook_point: HookPoint) -> Event {
     let mut event = Event::new(hook_point);
-    event.kea_version = crate::KEA_VERSION;
+    event.kea_version = crate::version::KEA_VERSION;
     event
 }
 
@@ -531,7 +531,7 @@ mod tests {
         kea_texts(&mut event, &h).unwrap();
         let pkt_text = event.query6.unwrap().kea_text.expect("Pkt6::toText");
         // Kea's own text, which 2.6 changed (as tests/common/kea.rs's pkt6_text_type).
-        let renew = if crate::KEA_VERSION.hooks_version() >= 20600 {
+        let renew = if crate::version::KEA_VERSION.hooks_version() >= 20600 {
             "msg_type=RENEW (5)"
         } else {
             "msgtype=5(RENEW)"

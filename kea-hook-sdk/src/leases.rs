@@ -7,8 +7,8 @@ use cxx::UniquePtr;
 use kea_runscript_env::{Event, HookPoint};
 
 use crate::bridge::ffi::CalloutHandle;
+use crate::error::Error;
 use crate::extract;
-use crate::Error;
 
 // cxx's generated glue puts several unsafe calls in one block; our code has none here.
 #[allow(clippy::multiple_unsafe_ops_per_block)]

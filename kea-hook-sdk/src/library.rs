@@ -9,8 +9,9 @@ use std::pin::Pin;
 use kea_runscript_env::HookPoint;
 
 use crate::bridge::ffi::{self, LibraryHandle};
-use crate::entry::{self, CalloutFn};
-use crate::{log, parking, Error};
+use crate::error::Error;
+use crate::trampolines::{self, CalloutFn};
+use crate::{log, parking};
 
 /// Kea's library handle during [`crate::Hook::load`].
 pub struct Library<'a> {
@@ -38,7 +39,7 @@ impl<'a> Library<'a> {
     /// and changes how it handles the packet, only when a callout is registered there.
     /// `Ok(false)`: this Kea has no such hook point (a later release's), nothing registered.
     pub fn register(&mut self, hook_point: HookPoint) -> Result<bool, Error> {
-        let callout = entry::trampoline(hook_point).ok_or_else(|| {
+        let callout = trampolines::trampoline(hook_point).ok_or_else(|| {
             Error::new(format!(
                 "{hook_point} is not a hook point Kea calls a callout at"
             ))
@@ -63,7 +64,7 @@ impl<'a> Library<'a> {
     /// The `dhcpX_srv_configured` callouts (Kea's IO service for parking, and
     /// [`crate::Hook::srv_configured`]).
     pub(crate) fn register_srv_configured(&mut self) -> Result<(), Error> {
-        for &(name, callout) in entry::SRV_CONFIGURED {
+        for &(name, callout) in trampolines::SRV_CONFIGURED {
             self.register_named(name, callout)?;
         }
         Ok(())

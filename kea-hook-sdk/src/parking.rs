@@ -16,7 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 use cxx::UniquePtr;
 
 use crate::bridge::ffi::{self, CalloutHandle, ParkedQuery};
-use crate::Error;
+use crate::error::Error;
 
 // SAFETY: a ParkedQuery holds only shared pointers to Kea's parking lot (which locks its own
 // mutex) and the query; it is owned by one thread at a time (UniquePtr) and resolved once.

@@ -1,7 +1,7 @@
 //! Kea statistics (`statistic-get` over Kea's control socket, and the exporters that read it).
 
 use crate::bridge::ffi;
-use crate::Error;
+use crate::error::Error;
 
 /// Sets Kea statistic `name` to `value` in Kea's statistics manager.
 ///

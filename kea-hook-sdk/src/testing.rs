@@ -3,7 +3,7 @@
 //! without a running server: make a handle with [`ffi::new_test_handle`], set arguments with
 //! the `set_test_*` functions, and call the hook with [`callout`].
 
-use crate::Callout;
+use crate::callout::Callout;
 
 /// The test handles and objects of `shim/testing.cc`.
 // cxx's generated glue puts several unsafe calls in one block; our code has none here.
@@ -66,7 +66,7 @@ pub mod ffi {
 
 /// A [`Callout`] at `hook_point` on a test handle, as Kea would pass it.
 pub fn callout(
-    handle: &mut cxx::UniquePtr<crate::CalloutHandle>,
+    handle: &mut cxx::UniquePtr<crate::bridge::ffi::CalloutHandle>,
     hook_point: kea_runscript_env::HookPoint,
 ) -> Callout<'_> {
     Callout::new(hook_point, handle.pin_mut())

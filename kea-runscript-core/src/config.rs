@@ -15,7 +15,6 @@ use std::time::Duration;
 use kea_runscript_env::{HookPoint, Profile};
 use serde_json::Value;
 
-use crate::spawn;
 use crate::verdict::Verdict;
 pub use capability::CapabilitySet;
 use raw::RawScript;
@@ -360,7 +359,7 @@ impl Config {
             return Ok(());
         };
         let path = join(&script.label, "capabilities");
-        let held = spawn::grantable_capabilities()
+        let held = kea_runscript_spawn::grantable_capabilities()
             .map(CapabilitySet::from_bits)
             .map_err(|e| ConfigError::new(path.clone(), format!("capget failed: {e}")))?;
         for script in &self.scripts {

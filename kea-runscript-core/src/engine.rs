@@ -17,13 +17,14 @@ use crate::runner::output::OutputCollector;
 use crate::runner::reaper::Reaper;
 use crate::runner::spawn_async::SpawnAsync;
 use crate::runner::spawn_sync::SpawnSync;
-use crate::runner::{
-    EventEnv, OnVerdict, Runner, RunnerContext, ScriptTarget, KILL_GRACE, SHUTDOWN_WAIT,
-};
-use crate::spawn::StopSignal;
+use crate::runner::{EventEnv, OnVerdict, Runner, RunnerContext, ScriptTarget};
 use crate::verdict::Verdict;
 use crate::worker::{Worker, WorkerOptions};
+use kea_runscript_spawn::{StopSignal, KILL_GRACE};
 
+/// At unload, running async scripts get this long to finish before they are terminated
+/// (then [`KILL_GRACE`] before `SIGKILL`).
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(1);
 /// Past the kill grace, how long unload still waits for keepers before killing them.
 const SHUTDOWN_MARGIN: Duration = Duration::from_secs(2);
 
@@ -152,12 +153,12 @@ impl Engine {
             .any(|s| s.log_output && s.runner == config::RunnerKind::Spawn);
         let output = if any_spawn_output {
             Some(
-                OutputCollector::start(Arc::clone(&context)).map_err(|source| {
-                    EngineError::Start {
+                OutputCollector::start(Arc::<RunnerContext>::clone(&context)).map_err(
+                    |source| EngineError::Start {
                         what: "the output thread",
                         source,
-                    }
-                })?,
+                    },
+                )?,
             )
         } else {
             None
@@ -311,7 +312,7 @@ impl Engine {
     }
 
     /// Delivers a replayed event (`lease4_replay` / `lease6_replay`) to every script
-    /// selected there, each when it has room (`Runner::has_room`, internal): an async script
+    /// selected there, each when it has room (its runner's `has_room`): an async script
     /// gets it once a process slot is free and nothing waits in its queue, so a replay
     /// never drops an event nor takes the places of live ones; a sync script is waited
     /// for (its verdict is meaningless here and ignored). Blocks the calling thread (the
@@ -472,10 +473,11 @@ impl Engine {
     }
 
     /// For unload: stops accepting events (later ones are counted as dropped) and
-    /// discards queued ones; gives the runs in progress [`SHUTDOWN_WAIT`] to end, then
-    /// has their keepers terminate them (`SIGTERM`, `SIGKILL` after [`KILL_GRACE`]);
-    /// waits for all of them and joins the reaper thread. Bounded (about
-    /// `SHUTDOWN_WAIT + KILL_GRACE` plus a margin). Idempotent; also run on drop.
+    /// discards queued ones; gives the runs in progress 1 s to end, then has their
+    /// keepers terminate them (`SIGTERM`, `SIGKILL` after
+    /// [`KILL_GRACE`](kea_runscript_spawn::KILL_GRACE), 500 ms); waits for all of them and
+    /// joins the reaper thread. Bounded (about 1.5 s plus a margin). Idempotent; also run
+    /// on drop.
     pub fn shutdown(&self) {
         if self.stopped.swap(true, Ordering::AcqRel) {
             return;

@@ -11,7 +11,8 @@
 //! - [`log`]: the [`log::LogSink`] the host implements and the message ids it receives.
 //!
 //! How scripts are started (a keeper process per run, sharing the host's memory, that
-//! starts the script posix_spawn-style and reaps it) is internal; see the README. A
+//! starts the script posix_spawn-style and reaps it) is the launcher crate
+//! [`kea_runscript_spawn`]'s; see the README. A
 //! script in worker mode (`"mode": "worker"`) is one long-lived process fed one JSON
 //! line per event (protocol v1, see `docs/configuration.md`); [`Engine::handle_with`]
 //! hands the combined verdict to a callback, so a host can wait for workers without
@@ -46,12 +47,14 @@ pub mod config;
 mod counters;
 mod deferred;
 mod engine;
+mod fdio;
 pub mod log;
 mod policy;
 mod runner;
-mod spawn;
+/// The launcher's test seam (feature `fault-injection`): see
+/// [`kea_runscript_spawn::fault`].
 #[cfg(feature = "fault-injection")]
-pub use spawn::fault;
+pub use kea_runscript_spawn::fault;
 mod verdict;
 mod worker;
 
@@ -59,7 +62,6 @@ pub use config::{Config, ConfigError};
 pub use counters::Counters;
 pub use deferred::DeferredEvent;
 pub use engine::{Engine, EngineError};
-pub use runner::{KILL_GRACE, SHUTDOWN_WAIT};
 pub use verdict::Verdict;
 
 /// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`): the worker-protocol
@@ -67,6 +69,6 @@ pub use verdict::Verdict;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing {
-    pub use crate::worker::lines::{LineSplitter, Piece};
+    pub use crate::fdio::{LineSplitter, Piece};
     pub use crate::worker::protocol::{decode_answer, excerpt};
 }

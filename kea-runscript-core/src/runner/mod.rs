@@ -15,25 +15,21 @@ pub(crate) mod spawn_sync;
 
 use std::ffi::{c_char, CString};
 use std::fmt;
+use std::os::fd::AsRawFd;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use kea_runscript_env::{HookPoint, Vars};
+use kea_runscript_spawn::{
+    self as spawn, Child, ExitStatus, FailedStep, Limits, Program, Report, SpawnError, Stdio,
+    StopSignal, KILL_GRACE,
+};
 
 use crate::counters::{bump, drop_one, LiveCounters};
+use crate::fdio;
 use crate::log::{self, RateLimiter, Severity};
-use crate::spawn::{
-    self, Child, ExitStatus, FailedStep, Limits, Program, Report, SpawnError, Stdio, StopSignal,
-};
 use crate::verdict::Verdict;
-
-/// After `SIGTERM` (timeout or unload), a script gets this long to exit before `SIGKILL`.
-pub const KILL_GRACE: Duration = Duration::from_millis(500);
-
-/// At unload, running async scripts get this long to finish before they are terminated
-/// (then [`KILL_GRACE`] before `SIGKILL`).
-pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(1);
 
 /// Receives a verdict, exactly once (see [`Runner::deliver_with`]).
 pub type OnVerdict = Box<dyn FnOnce(Verdict) + Send>;
@@ -282,14 +278,16 @@ impl ScriptTarget {
         let Some(collector) = &self.output else {
             return spawn::spawn(program, limits);
         };
-        let (out_read, out_write) = output::pipe().map_err(|error| SpawnError {
+        let stdio_error = |error| SpawnError {
             step: FailedStep::Stdio,
             error,
-        })?;
-        let (err_read, err_write) = output::pipe().map_err(|error| SpawnError {
-            step: FailedStep::Stdio,
-            error,
-        })?;
+        };
+        // The collector's read ends are non-blocking; the script's write ends are not.
+        let (out_read, out_write) = fdio::pipe().map_err(stdio_error)?;
+        let (err_read, err_write) = fdio::pipe().map_err(stdio_error)?;
+        for read in [&out_read, &err_read] {
+            fdio::set_nonblocking(read.as_raw_fd()).map_err(stdio_error)?;
+        }
         let stdio = Stdio {
             fds: [None, Some(out_write), Some(err_write)],
             die_with_thread: false,
@@ -305,6 +303,13 @@ impl ScriptTarget {
         );
         collector.add(err_read, label, hook_point, output::Channel::Stderr);
         Ok(child)
+    }
+}
+
+/// The output collector logs through the engine's rate-limited log.
+impl AsRef<RateLimiter> for RunnerContext {
+    fn as_ref(&self) -> &RateLimiter {
+        &self.log
     }
 }
 

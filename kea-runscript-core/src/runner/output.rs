@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -20,10 +20,8 @@ use std::time::{Duration, Instant};
 
 use kea_runscript_env::HookPoint;
 
-use super::RunnerContext;
+use crate::fdio::{self, LineSplitter, Piece, Read, Wake};
 use crate::log::{self, Admit, RateLimiter, Severity, Window};
-use crate::worker::lines::{LineSplitter, Piece};
-use crate::worker::process::{self, Read, Wake};
 
 /// Longest output line logged (spawn stdout/stderr, worker stderr); the rest of a longer
 /// line is cut.
@@ -67,7 +65,8 @@ struct Shared {
     incoming: Mutex<Vec<Stream>>,
     wake: Wake,
     stopping: AtomicBool,
-    context: Arc<RunnerContext>,
+    /// The engine's log (its runners' context).
+    log: Arc<dyn AsRef<RateLimiter> + Send + Sync>,
 }
 
 /// The collector thread of one engine.
@@ -76,30 +75,16 @@ pub(crate) struct OutputCollector {
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// A pipe for one of a script's output fds: (read end for the collector, write end for
-/// the script). Both close-on-exec; the read end non-blocking.
-pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [-1; 2];
-    // SAFETY: pipe2 fills two new fds that we own at once.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a fresh fd that nothing else owns.
-    let read = unsafe { OwnedFd::from_raw_fd(fds[0]) };
-    // SAFETY: as above.
-    let write = unsafe { OwnedFd::from_raw_fd(fds[1]) };
-    process::set_nonblocking(read.as_raw_fd())?;
-    Ok((read, write))
-}
-
 impl OutputCollector {
-    /// Starts the collector thread.
-    pub fn start(context: Arc<RunnerContext>) -> io::Result<Arc<OutputCollector>> {
+    /// Starts the collector thread, logging through `log` (the runners' context).
+    pub fn start(
+        log: Arc<dyn AsRef<RateLimiter> + Send + Sync>,
+    ) -> io::Result<Arc<OutputCollector>> {
         let shared = Arc::new(Shared {
             incoming: Mutex::new(Vec::new()),
             wake: Wake::new()?,
             stopping: AtomicBool::new(false),
-            context,
+            log,
         });
         let in_thread = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -143,7 +128,7 @@ impl OutputCollector {
 }
 
 fn run(shared: &Shared) {
-    process::block_async_signals();
+    fdio::block_async_signals();
     let mut streams: Vec<Stream> = Vec::new();
     let mut windows: HashMap<Arc<str>, Window> = HashMap::new();
     let mut buf = vec![0u8; READ_CHUNK];
@@ -152,21 +137,21 @@ fn run(shared: &Shared) {
         streams.append(&mut shared.incoming.lock().unwrap_or_else(|e| e.into_inner()));
         let stopping = shared.stopping.load(Ordering::Acquire);
         let mut fds: Vec<libc::pollfd> = Vec::with_capacity(streams.len() + 1);
-        fds.push(process::pollfd(shared.wake.raw(), libc::POLLIN));
+        fds.push(fdio::pollfd(shared.wake.raw(), libc::POLLIN));
         fds.extend(
             streams
                 .iter()
-                .map(|s| process::pollfd(s.fd.as_raw_fd(), libc::POLLIN)),
+                .map(|s| fdio::pollfd(s.fd.as_raw_fd(), libc::POLLIN)),
         );
         // At unload: one last look at what is already there, without waiting.
         let timeout = stopping.then_some(Duration::ZERO);
-        if process::poll(&mut fds, timeout).is_err() {
+        if fdio::poll(&mut fds, timeout).is_err() {
             std::thread::sleep(Duration::from_millis(10));
             continue;
         }
         if fds[0].revents != 0 {
             // Reset the eventfd (it is non-blocking).
-            let _ = process::read(shared.wake.raw(), &mut wake_buf);
+            let _ = fdio::read(shared.wake.raw(), &mut wake_buf);
         }
         let mut ended = vec![false; streams.len()];
         for (i, stream) in streams.iter_mut().enumerate() {
@@ -174,7 +159,7 @@ fn run(shared: &Shared) {
                 continue;
             }
             for _ in 0..READS_PER_ROUND {
-                match process::read(stream.fd.as_raw_fd(), &mut buf) {
+                match fdio::read(stream.fd.as_raw_fd(), &mut buf) {
                     Read::Data(n) => {
                         let window = windows
                             .entry(Arc::clone(&stream.label))
@@ -227,7 +212,7 @@ fn log_piece(
     piece: Piece<'_>,
 ) {
     log_output_line(
-        &shared.context.log,
+        (*shared.log).as_ref(),
         window,
         format_args!(
             "script {label} at {} ({})",

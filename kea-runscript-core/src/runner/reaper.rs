@@ -2,7 +2,7 @@
 //! (epoll on their keepers' pidfds), collects their results and hands them to the
 //! run's [`RunOwner`] (the runner that started it, which may start the next queued
 //! event). It knows runners only through that trait. Timeouts and termination at
-//! unload are enforced by each run's keeper (see [`crate::spawn`]); the reaper never
+//! unload are enforced by each run's keeper (see [`kea_runscript_spawn`]); the reaper never
 //! calls `waitpid(-1)`.
 
 use std::collections::HashMap;
@@ -20,7 +20,7 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use super::RunnerContext;
 use crate::log::{self, Severity};
-use crate::spawn::{Child, FailedStep, Report, SpawnError};
+use kea_runscript_spawn::{Child, FailedStep, Report, SpawnError};
 
 /// epoll token of the wake-up eventfd.
 const WAKE: u64 = 0;

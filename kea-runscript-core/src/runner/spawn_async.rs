@@ -13,8 +13,8 @@ use super::{EventEnv, Runner, RunnerContext, ScriptTarget};
 use crate::config::AsyncSettings;
 use crate::counters::{bump, drop_one};
 use crate::log::{self, Severity};
-use crate::spawn::{ExitStatus, FailedStep, Report, SpawnError};
 use crate::verdict::Verdict;
+use kea_runscript_spawn::{ExitStatus, FailedStep, Report, SpawnError};
 
 struct State {
     /// Slots taken: processes running or being started.

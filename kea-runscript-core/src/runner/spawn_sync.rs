@@ -1,6 +1,6 @@
 //! Spawn-sync: a process per event, waited for in the calling thread. Its keeper
 //! bounds the wait (timeout, then `SIGTERM`, then `SIGKILL` after
-//! [`KILL_GRACE`](super::KILL_GRACE)); the exit code becomes the verdict.
+//! [`KILL_GRACE`](kea_runscript_spawn::KILL_GRACE)); the exit code becomes the verdict.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -9,8 +9,8 @@ use super::{EventEnv, OnVerdict, Runner, RunnerContext, ScriptTarget};
 use crate::config::SyncSettings;
 use crate::counters::bump;
 use crate::log::{self, Severity};
-use crate::spawn::{ExitStatus, Report};
 use crate::verdict::Verdict;
+use kea_runscript_spawn::{ExitStatus, Report};
 
 /// The spawn-sync strategy for one script.
 pub(crate) struct SpawnSync {

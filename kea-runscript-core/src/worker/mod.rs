@@ -26,7 +26,6 @@
 //! with `"replay":true` when they had been sent before. A full buffer drops new
 //! events (counted, logged).
 
-pub(crate) mod lines;
 mod options;
 pub(crate) mod process;
 pub(crate) mod protocol;
@@ -221,8 +220,8 @@ mod tests {
 
     use super::*;
     use crate::log::{RateLimiter, StderrSink};
-    use crate::spawn::StopSignal;
     use kea_runscript_env::HookPoint;
+    use kea_runscript_spawn::StopSignal;
 
     fn shared() -> Arc<RunnerContext> {
         Arc::new(RunnerContext {

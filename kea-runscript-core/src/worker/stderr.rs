@@ -3,8 +3,8 @@
 
 use std::time::Instant;
 
-use super::lines::{LineSplitter, Piece};
 use super::process;
+use crate::fdio::{LineSplitter, Piece};
 use crate::log::{RateLimiter, Window};
 use crate::runner::output::{self, MAX_OUTPUT_LINE};
 

@@ -8,15 +8,15 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use super::lines::{LineSplitter, Piece};
 use super::process;
 use super::protocol;
 use super::shared::{Inner, UNLOAD_GRACE};
 use super::stderr::Output;
 use crate::counters::bump;
+use crate::fdio::{LineSplitter, Piece};
 use crate::log::{self, Severity};
-use crate::runner::KILL_GRACE;
 use crate::verdict::Verdict;
+use kea_runscript_spawn::KILL_GRACE;
 
 /// First delay before restarting a worker that ended.
 pub const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
@@ -204,7 +204,7 @@ fn run_once(inner: &Inner, running: process::Running, output: &mut Output<'_>) {
 /// stdout, breaks the protocol, or outlives the unload grace.
 fn read_until_end(
     inner: &Inner,
-    child: &crate::spawn::Child,
+    child: &kea_runscript_spawn::Child,
     stdout: &OwnedFd,
     stderr: Option<&OwnedFd>,
     output: &mut Output<'_>,

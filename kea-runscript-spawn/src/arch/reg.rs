@@ -5,11 +5,11 @@ use std::ffi::{c_int, c_long, c_void};
 
 /// A system call number (`libc::SYS_*`).
 #[derive(Clone, Copy, Debug)]
-pub(in crate::spawn) struct Nr(c_long);
+pub(crate) struct Nr(c_long);
 
 impl Nr {
     /// Wraps `libc::SYS_*`.
-    pub(in crate::spawn) const fn new(nr: c_long) -> Nr {
+    pub(crate) const fn new(nr: c_long) -> Nr {
         Nr(nr)
     }
 
@@ -22,39 +22,39 @@ impl Nr {
 /// One argument register, built from what the kernel expects there.
 #[derive(Clone, Copy, Debug)]
 #[repr(transparent)]
-pub(in crate::spawn) struct Arg(usize);
+pub(crate) struct Arg(usize);
 
 impl Arg {
     /// An unused argument.
-    pub(in crate::spawn) const ZERO: Arg = Arg(0);
+    pub(crate) const ZERO: Arg = Arg(0);
 
     /// A C `int` (sign-extended, as the kernel reads the low 32 bits).
-    pub(in crate::spawn) fn int(value: c_int) -> Arg {
+    pub(crate) fn int(value: c_int) -> Arg {
         Arg(value as isize as usize)
     }
 
     /// An unsigned `int` (flags, fd bounds).
-    pub(in crate::spawn) fn uint(value: u32) -> Arg {
+    pub(crate) fn uint(value: u32) -> Arg {
         Arg(value as usize)
     }
 
     /// A size or length.
-    pub(in crate::spawn) fn size(value: usize) -> Arg {
+    pub(crate) fn size(value: usize) -> Arg {
         Arg(value)
     }
 
     /// A pointer the kernel reads from.
-    pub(in crate::spawn) fn ptr<T>(value: *const T) -> Arg {
+    pub(crate) fn ptr<T>(value: *const T) -> Arg {
         Arg(value as usize)
     }
 
     /// A pointer the kernel writes to.
-    pub(in crate::spawn) fn mut_ptr<T>(value: *mut T) -> Arg {
+    pub(crate) fn mut_ptr<T>(value: *mut T) -> Arg {
         Arg(value as usize)
     }
 
     /// A null pointer.
-    pub(in crate::spawn) fn null() -> Arg {
+    pub(crate) fn null() -> Arg {
         Arg::ptr(std::ptr::null::<c_void>())
     }
 
@@ -67,7 +67,7 @@ impl Arg {
 /// The return register: a value, or `-errno` in `-4095..=-1`.
 #[derive(Clone, Copy, Debug)]
 #[repr(transparent)]
-pub(in crate::spawn) struct Ret(isize);
+pub(crate) struct Ret(isize);
 
 impl Ret {
     /// Wraps the `asm!` result register.
@@ -76,7 +76,7 @@ impl Ret {
     }
 
     /// The value, or the error number.
-    pub(in crate::spawn) fn result(self) -> Result<usize, Errno> {
+    pub(crate) fn result(self) -> Result<usize, Errno> {
         if (-4095..0).contains(&self.0) {
             Err(Errno(-self.0 as c_int))
         } else {
@@ -87,8 +87,8 @@ impl Ret {
 
 /// An error number from a raw system call (never read from or written to `errno`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(in crate::spawn) struct Errno(pub c_int);
+pub(crate) struct Errno(pub c_int);
 
 /// The entry point of a process started by `clone_with_entry`: runs on the new stack;
 /// its return value is the process's exit code.
-pub(in crate::spawn) type Entry = extern "C" fn(*mut c_void) -> c_int;
+pub(crate) type Entry = extern "C" fn(*mut c_void) -> c_int;

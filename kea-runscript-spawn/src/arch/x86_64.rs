@@ -11,7 +11,7 @@ use super::reg::{Arg, Entry, Nr, Ret};
 /// # Safety
 /// `nr` must be safe to call without arguments (it reads and writes no memory of ours).
 #[inline(always)]
-pub(in crate::spawn) unsafe fn syscall0(nr: Nr) -> Ret {
+pub(crate) unsafe fn syscall0(nr: Nr) -> Ret {
     let ret: isize;
     // SAFETY: the caller vouches for `nr`; the asm touches only the named registers.
     unsafe {
@@ -26,7 +26,7 @@ pub(in crate::spawn) unsafe fn syscall0(nr: Nr) -> Ret {
 /// # Safety
 /// `a0` must be valid for `nr` (pointers live and of the size the kernel uses).
 #[inline(always)]
-pub(in crate::spawn) unsafe fn syscall1(nr: Nr, a0: Arg) -> Ret {
+pub(crate) unsafe fn syscall1(nr: Nr, a0: Arg) -> Ret {
     let ret: isize;
     // SAFETY: as for `syscall0`, plus the caller's promise about `a0`.
     unsafe {
@@ -41,7 +41,7 @@ pub(in crate::spawn) unsafe fn syscall1(nr: Nr, a0: Arg) -> Ret {
 /// # Safety
 /// As [`syscall1`], for each argument.
 #[inline(always)]
-pub(in crate::spawn) unsafe fn syscall2(nr: Nr, a0: Arg, a1: Arg) -> Ret {
+pub(crate) unsafe fn syscall2(nr: Nr, a0: Arg, a1: Arg) -> Ret {
     let ret: isize;
     // SAFETY: as for `syscall1`.
     unsafe {
@@ -56,7 +56,7 @@ pub(in crate::spawn) unsafe fn syscall2(nr: Nr, a0: Arg, a1: Arg) -> Ret {
 /// # Safety
 /// As [`syscall1`], for each argument.
 #[inline(always)]
-pub(in crate::spawn) unsafe fn syscall3(nr: Nr, a0: Arg, a1: Arg, a2: Arg) -> Ret {
+pub(crate) unsafe fn syscall3(nr: Nr, a0: Arg, a1: Arg, a2: Arg) -> Ret {
     let ret: isize;
     // SAFETY: as for `syscall1`.
     unsafe {
@@ -72,7 +72,7 @@ pub(in crate::spawn) unsafe fn syscall3(nr: Nr, a0: Arg, a1: Arg, a2: Arg) -> Re
 /// # Safety
 /// As [`syscall1`], for each argument.
 #[inline(always)]
-pub(in crate::spawn) unsafe fn syscall4(nr: Nr, a0: Arg, a1: Arg, a2: Arg, a3: Arg) -> Ret {
+pub(crate) unsafe fn syscall4(nr: Nr, a0: Arg, a1: Arg, a2: Arg, a3: Arg) -> Ret {
     let ret: isize;
     // SAFETY: as for `syscall1`.
     unsafe {
@@ -88,14 +88,7 @@ pub(in crate::spawn) unsafe fn syscall4(nr: Nr, a0: Arg, a1: Arg, a2: Arg, a3: A
 /// # Safety
 /// As [`syscall1`], for each argument.
 #[inline(always)]
-pub(in crate::spawn) unsafe fn syscall5(
-    nr: Nr,
-    a0: Arg,
-    a1: Arg,
-    a2: Arg,
-    a3: Arg,
-    a4: Arg,
-) -> Ret {
+pub(crate) unsafe fn syscall5(nr: Nr, a0: Arg, a1: Arg, a2: Arg, a3: Arg, a4: Arg) -> Ret {
     let ret: isize;
     // SAFETY: as for `syscall1`.
     unsafe {
@@ -115,7 +108,7 @@ pub(in crate::spawn) unsafe fn syscall5(
 /// new process has exited or called `execve`; `pidfd` must be writable when `flags`
 /// has `CLONE_PIDFD`; `entry` must only do what is safe in a process sharing the
 /// caller's memory (`CLONE_VM`) on a foreign thread pointer.
-pub(in crate::spawn) unsafe fn clone_with_entry(
+pub(crate) unsafe fn clone_with_entry(
     flags: Arg,
     stack_top: *mut c_void,
     pidfd: Arg,

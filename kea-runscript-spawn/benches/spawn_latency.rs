@@ -1,17 +1,16 @@
-//! Calling-thread time to launch one async script, while this process has 0, 256 MiB
-//! and 1 GiB of touched (resident) memory, next to plain fork+exec measured in the
-//! same run. Prints figures, asserts nothing.
+//! Calling-thread time to launch one script (build its [`Program`] from a 24-variable
+//! event, then [`spawn`]), while this process has 0, 256 MiB and 1 GiB of touched
+//! (resident) memory, next to plain fork+exec measured in the same run. Prints figures,
+//! asserts nothing.
 //!
-//! Run: `cargo bench -p kea-runscript-core --bench spawn_latency`
+//! Run: `cargo bench -p kea-runscript-spawn --bench spawn_latency`
 //! (`SPAWN_BENCH_ITERATIONS=n` changes the sample count per cell, default 1000).
 
 use std::ffi::CString;
-use std::sync::Arc;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kea_runscript_core::log::StderrSink;
-use kea_runscript_core::Engine;
-use kea_runscript_env::{HookPoint, Text};
+use kea_runscript_spawn::{spawn, Limits, Program, KILL_GRACE};
 
 const MIB: usize = 1024 * 1024;
 const PAGE: usize = 4096;
@@ -44,30 +43,34 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// A realistic event: about as many variables as a leases4_committed with one lease.
-fn event_vars() -> Vec<(String, Text)> {
+fn event_vars() -> Vec<(String, String)> {
     (0..24)
-        .map(|i| {
-            (
-                format!("LEASE4_VAR_{i}"),
-                format!("value-{i}-192.0.2.{i}").into(),
-            )
-        })
+        .map(|i| (format!("LEASE4_VAR_{i}"), format!("value-{i}-192.0.2.{i}")))
         .collect()
 }
 
-/// Engine: time of `handle_vars` (prepare env + launch), then wait for the run to end
-/// before the next sample so that no launch is merely queued.
-fn measure_engine(engine: &Engine, iterations: usize) -> Vec<Duration> {
+/// Ours: time of building the program (the event's `NAME=value` entries) and `spawn`
+/// (creating the run's keeper), then wait for the run to end before the next sample.
+fn measure_spawn(script: &Path, iterations: usize) -> Vec<Duration> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = CString::new(script.as_os_str().as_bytes()).unwrap();
     let mut samples = Vec::with_capacity(iterations);
     for _ in 0..iterations {
-        let before = engine.counters().exited + engine.counters().failed_to_start;
         let vars = event_vars();
         let start = Instant::now();
-        engine.handle_vars(HookPoint::Lease4Renew, vars);
+        let env = vars
+            .iter()
+            .map(|(n, v)| CString::new(format!("{n}={v}")).unwrap())
+            .collect();
+        let program = Program::new(path.clone(), c"lease4_renew".to_owned(), env);
+        let limits = Limits {
+            timeout: Some(Duration::from_secs(10)),
+            grace: KILL_GRACE,
+            stop: None,
+        };
+        let mut child = spawn(program, limits).expect("spawn");
         samples.push(start.elapsed());
-        while engine.counters().exited + engine.counters().failed_to_start == before {
-            std::thread::sleep(Duration::from_micros(50));
-        }
+        child.wait().expect("the run ended");
     }
     samples.sort();
     samples
@@ -87,7 +90,7 @@ fn measure_fork(iterations: usize) -> Vec<Duration> {
     let argv = [path.as_ptr(), arg1.as_ptr(), std::ptr::null()];
     let mut samples = Vec::with_capacity(iterations);
     for _ in 0..iterations {
-        let vars = event_vars(); // same preparation work as the engine's sample
+        let vars = event_vars(); // same preparation work as our sample
         let start = Instant::now();
         // SAFETY: the child only calls execve and _exit.
         let pid = unsafe { libc::fork() };
@@ -122,14 +125,6 @@ fn main() {
     let script = dir.join("quick.sh");
     std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let engine = Engine::from_json(
-        &format!(
-            r#"{{"name": "{}", "max-in-flight": 4, "max-queued": 16}}"#,
-            script.display()
-        ),
-        Arc::new(StderrSink),
-    )
-    .unwrap();
 
     println!("calling-thread time to launch one script, {iterations} samples per cell (µs)\n");
     println!(
@@ -140,9 +135,9 @@ fn main() {
         let memory = touched(mib * MIB);
         let rss = resident_mib();
         // Warm up both paths.
-        measure_engine(&engine, 20);
+        measure_spawn(&script, 20);
         measure_fork(20);
-        let ours = measure_engine(&engine, iterations);
+        let ours = measure_spawn(&script, iterations);
         let fork = measure_fork(iterations);
         let (o50, o99) = (percentile(&ours, 0.5), percentile(&ours, 0.99));
         let (f50, f99) = (percentile(&fork, 0.5), percentile(&fork, 0.99));
@@ -157,8 +152,5 @@ fn main() {
         );
         drop(memory);
     }
-    engine.shutdown();
-    let counters = engine.counters();
-    println!("\nengine counters: {counters}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,4 +1,37 @@
-//! Launching a script: the only module with substantial `unsafe`.
+//! Constant-time process launch from a large multi-threaded process: no `fork`, no
+//! copy of the host's memory, a pidfd per run, the script in a process group of its
+//! own, and a timeout enforced outside the calling thread. The unsafe part of
+//! kea-runscript (a Kea hook library), usable by any Linux (x86_64, aarch64) program
+//! that starts processes while it serves requests on many threads.
+//!
+//! - [`spawn`] / [`spawn_with`] start a [`Program`] under [`Limits`] (timeout, grace
+//!   before `SIGKILL`, a [`StopSignal`]) and return a [`Child`] at once;
+//! - [`Child::wait`] / [`Child::try_wait`] give its [`Report`] (an [`ExitStatus`], and
+//!   whether it timed out or was stopped) or a [`SpawnError`] naming the
+//!   [`FailedStep`]; a `Child` is also the keeper's pidfd, to poll or epoll;
+//! - [`Stdio`] gives the script other fds 0-2 (pipes) and ties its life to the thread
+//!   that started it; [`Program::with_ambient_capabilities`] and
+//!   [`grantable_capabilities`] hand it capabilities;
+//! - [`KILL_GRACE`]: the usual grace between `SIGTERM` and `SIGKILL`.
+//!
+//! ```
+//! use std::ffi::CString;
+//! use std::time::Duration;
+//! use kea_runscript_spawn::{spawn, ExitStatus, Limits, Program, KILL_GRACE};
+//!
+//! // argv = ["/bin/false", "lease4_renew"], and exactly this environment.
+//! let program = Program::new(
+//!     CString::new("/bin/false").unwrap(),
+//!     CString::new("lease4_renew").unwrap(),
+//!     vec![CString::new("LEASE4_ADDRESS=192.0.2.1").unwrap()],
+//! );
+//! let limits = Limits { timeout: Some(Duration::from_secs(5)), grace: KILL_GRACE, stop: None };
+//! // Returns once the keeper exists, without waiting for execve.
+//! let mut child = spawn(program, limits).expect("keeper started");
+//! let report = child.wait().expect("the run ended");
+//! assert_eq!(report.status, ExitStatus::Exited(1));
+//! assert!(!report.timed_out);
+//! ```
 //!
 //! # Why a keeper process
 //! Kea's `ProcessSpawn` reaps with `waitpid(-1, WNOHANG)` from its `SIGCHLD`
@@ -20,8 +53,8 @@
 //!    (posix_spawn semantics), so the script is the keeper's child, not Kea's.
 //! 3. The keeper waits for the script's pidfd to become readable, enforcing the
 //!    timeout (`SIGTERM`, then `SIGKILL` after the grace, both to the script's whole
-//!    process group) and reacting to the engine's stop fd (unload), reaps the script with `waitid(P_PIDFD)`, writes the result
-//!    into memory shared with the parent, and exits.
+//!    process group) and reacting to the host's stop fd (unload), reaps the script with
+//!    `waitid(P_PIDFD)`, writes the result into memory shared with the parent, and exits.
 //!
 //! Code running in the keeper or in the script before `execve` shares the parent's
 //! memory, and its thread pointer is still the parent thread's: it does nothing but
@@ -47,12 +80,20 @@
 //! host that dies without unloading.
 //!
 //! # Rooms
-//! - this file: the API the runners use ([`spawn`], [`Child`], [`Program`], [`Limits`],
+//! - this file: the API ( ([`spawn`], [`Child`], [`Program`], [`Limits`],
 //!   [`StopSignal`]) and the parent's side (waiting through `nix`);
-//! - `keeper`: the keeper and the script before `execve`, and the [`keeper::Handoff`]
+//! - `fault` (feature `fault-injection`): the test seam that fails launches on demand;
+//! - `keeper`: the keeper and the script before `execve`, and the `keeper::Handoff`
 //!   memory they share with the parent;
 //! - `sys`: typed, async-signal-safe raw system calls;
 //! - `arch`: the `asm!` of each architecture behind typed registers.
+
+#![warn(missing_docs)]
+
+// The README's example runs as a doctest too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod arch;
 #[cfg(feature = "fault-injection")]
@@ -98,7 +139,7 @@ impl std::fmt::Display for ExitStatus {
 }
 
 /// A short name for a signal number (`SIGTERM`, …), for log lines.
-pub fn signal_name(sig: i32) -> &'static str {
+fn signal_name(sig: i32) -> &'static str {
     Signal::try_from(sig).map_or("other", Signal::as_str)
 }
 
@@ -261,6 +302,10 @@ impl StopSignal {
         let _ = self.fd.arm();
     }
 }
+
+/// The grace between `SIGTERM` and `SIGKILL` that kea-runscript gives every script it
+/// ends ([`Limits::grace`]), and what a host waits at most for a stopped script's end.
+pub const KILL_GRACE: Duration = Duration::from_millis(500);
 
 /// How long the keeper lets a script run, and what stops it.
 #[derive(Clone, Debug, Default)]
@@ -530,7 +575,7 @@ impl Child {
     }
 
     /// The program this child runs.
-    pub fn program(&self) -> &Program {
+    fn program(&self) -> &Program {
         // SAFETY: the block lives until Drop; the program is immutable.
         unsafe { &(*self.block).program }
     }

@@ -21,4 +21,4 @@ pub(super) use x86_64::{
 };
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-compile_error!("kea-runscript-core's spawn supports x86_64 and aarch64 Linux");
+compile_error!("kea-runscript-spawn supports x86_64 and aarch64 Linux");
