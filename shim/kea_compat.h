@@ -2,13 +2,13 @@
 // place. Each .cc file of the shim includes this header first.
 //
 // KRS_KEA_HOOKS_VERSION is Kea's KEA_HOOKS_VERSION (e.g. 20200, 20603, 30004), read from the
-// installed hooks/hooks.h by kea-runscript-hook/build.rs and passed with -D: Kea declares it as
+// installed hooks/hooks.h by kea-hook-sdk/build.rs and passed with -D: Kea declares it as
 // a `const int`, which the preprocessor cannot test. The thresholds below are the development
 // releases (2.7.x) that introduced each change, so a 2.7 build gets the right side too.
 #pragma once
 
 #ifndef KRS_KEA_HOOKS_VERSION
-#error "KRS_KEA_HOOKS_VERSION is not set: build the shim through kea-runscript-hook/build.rs"
+#error "KRS_KEA_HOOKS_VERSION is not set: build the shim through kea-hook-sdk/build.rs"
 #endif
 
 // Kea's own build configuration. Kea 3.0's asiolink/crypto_tls.h (reached through dhcpsrv

@@ -1,4 +1,4 @@
-// Test support for kea-runscript-hook's unit tests; see testing.cc.
+// Test support for kea-hook-sdk's feature "testing" (hooks' unit tests); see testing.cc.
 #pragma once
 
 // First: Kea 3.0's headers need Kea's config.h before them (the cxx glue includes this header

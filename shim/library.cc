@@ -76,7 +76,7 @@ void set_statistic(rust::Str name, int64_t value) {
 namespace {
 
 // The key of the mark version() leaves in the user context of a staged configuration whose
-// parameters it rejected (see check_staged_parameters in lib.rs).
+// parameters it rejected (see check_staged_parameters in kea-hook-sdk/src/library.rs).
 const char* const REJECTED_MARK = "kea-runscript-rejected";
 
 } // namespace

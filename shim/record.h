@@ -1,4 +1,4 @@
-// Writing the records the hook reads into its models (kea-runscript-hook/src/record.rs has the
+// Writing the records the hook reads into its models (kea-hook-sdk/src/record.rs has the
 // form): one tag byte per value, fields by name, so a field is added here, in the model and in
 // its renderer, and nowhere in between.
 #pragma once

@@ -1,4 +1,4 @@
-// Test support, used only by kea-runscript-hook's unit tests (src/testing.rs): a real Kea
+// Test support, used only by hooks' unit tests (kea-hook-sdk/src/testing.rs): a real Kea
 // CalloutHandle and real Kea objects set as its arguments, so extraction is tested against Kea's
 // own classes without a running server. Nothing here is reachable from the entry points.
 

@@ -49,6 +49,11 @@
 
 #![warn(missing_docs)]
 
+// The README's complete hook compiles as a doctest too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod bridge;
 mod callbacks;
 mod callout;
