@@ -49,6 +49,17 @@ impl NextStep {
     }
 }
 
+/// One reader per listed argument: `name: Model = Argument;` reads Kea's argument `Argument`
+/// into `Option<Model>`.
+macro_rules! argument_readers {
+    ($($(#[$doc:meta])* $name:ident: $model:ty = $argument:ident;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(&self) -> Result<Option<$model>, ExtractError> {
+            extract::read_one(self.handle(), Argument::$argument)
+        }
+    )*};
+}
+
 /// One call of Kea at [`Callout::hook_point`]: its arguments (read from Kea's objects only
 /// when asked for), its next step and parking. Valid only during the callout.
 pub struct Callout<'a> {
@@ -102,54 +113,27 @@ impl<'a> Callout<'a> {
         extract::read_argument(event, argument, self.handle())
     }
 
-    /// The `query4` argument (`None` at hook points without one, or a null packet).
-    pub fn query4(&self) -> Result<Option<Pkt4>, ExtractError> {
-        extract::read_one(self.handle(), Argument::Query4)
-    }
-
-    /// The `query6` argument.
-    pub fn query6(&self) -> Result<Option<Pkt6>, ExtractError> {
-        extract::read_one(self.handle(), Argument::Query6)
-    }
-
-    /// The `response4` argument.
-    pub fn response4(&self) -> Result<Option<Pkt4>, ExtractError> {
-        extract::read_one(self.handle(), Argument::Response4)
-    }
-
-    /// The `response6` argument.
-    pub fn response6(&self) -> Result<Option<Pkt6>, ExtractError> {
-        extract::read_one(self.handle(), Argument::Response6)
-    }
-
-    /// The `subnet4` argument.
-    pub fn subnet4(&self) -> Result<Option<Subnet4>, ExtractError> {
-        extract::read_one(self.handle(), Argument::Subnet4)
-    }
-
-    /// The `subnet6` argument.
-    pub fn subnet6(&self) -> Result<Option<Subnet6>, ExtractError> {
-        extract::read_one(self.handle(), Argument::Subnet6)
-    }
-
-    /// The `lease4` argument.
-    pub fn lease4(&self) -> Result<Option<Lease4>, ExtractError> {
-        extract::read_one(self.handle(), Argument::Lease4)
-    }
-
-    /// The `lease6` argument.
-    pub fn lease6(&self) -> Result<Option<Lease6>, ExtractError> {
-        extract::read_one(self.handle(), Argument::Lease6)
-    }
-
-    /// The `leases4` argument.
-    pub fn leases4(&self) -> Result<Option<Vec<Lease4>>, ExtractError> {
-        extract::read_one(self.handle(), Argument::Leases4)
-    }
-
-    /// The `leases6` argument.
-    pub fn leases6(&self) -> Result<Option<Vec<Lease6>>, ExtractError> {
-        extract::read_one(self.handle(), Argument::Leases6)
+    argument_readers! {
+        /// The `query4` argument (`None` at hook points without one, or a null packet).
+        query4: Pkt4 = Query4;
+        /// The `query6` argument.
+        query6: Pkt6 = Query6;
+        /// The `response4` argument.
+        response4: Pkt4 = Response4;
+        /// The `response6` argument.
+        response6: Pkt6 = Response6;
+        /// The `subnet4` argument.
+        subnet4: Subnet4 = Subnet4;
+        /// The `subnet6` argument.
+        subnet6: Subnet6 = Subnet6;
+        /// The `lease4` argument.
+        lease4: Lease4 = Lease4;
+        /// The `lease6` argument.
+        lease6: Lease6 = Lease6;
+        /// The `leases4` argument.
+        leases4: Vec<Lease4> = Leases4;
+        /// The `leases6` argument.
+        leases6: Vec<Lease6> = Leases6;
     }
 
     /// Adds Kea's own `toText()` dumps of the event's DHCPv6 packets and leases

@@ -85,13 +85,16 @@ fn every_quoted_path_exists() {
     );
 }
 
+/// The section of `text` under `## <title>`.
+fn section<'a>(text: &'a str, title: &str) -> &'a str {
+    text.split("\n## ")
+        .find(|s| s.starts_with(title))
+        .unwrap_or_else(|| panic!("a \"## {title}\" section"))
+}
+
 /// The first cell of each row of the table under `## Crates`.
 fn crate_table_rows(text: &str) -> Vec<String> {
-    let section = text
-        .split("\n## ")
-        .find(|s| s.starts_with("Crates"))
-        .expect("a \"## Crates\" section");
-    section
+    section(text, "Crates")
         .lines()
         .filter(|line| line.starts_with("| `"))
         .filter_map(|line| quoted(line).first().map(|s| s.to_string()))
@@ -162,11 +165,7 @@ fn function_names(entries: &[PathBuf]) -> BTreeSet<String> {
 
 /// The third cell of each row of the invariants table: what checks each invariant.
 fn checked_by_cells(text: &str) -> Vec<String> {
-    let section = text
-        .split("\n## ")
-        .find(|s| s.starts_with("Where each invariant is kept"))
-        .expect("a \"## Where each invariant is kept\" section");
-    section
+    section(text, "Where each invariant is kept")
         .lines()
         .filter(|line| line.starts_with("| ") && !line.starts_with("| invariant"))
         .filter_map(|line| line.split('|').nth(3).map(str::to_string))
