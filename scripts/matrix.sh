@@ -139,14 +139,14 @@ run_host() {
 }
 
 # The build in VERSION's chroot, apart from the tests so that each phase's time shows:
-# the library and the hook crate's test binaries (what `scripts/test.sh --kea` runs).
+# the library and the test binaries of the hook and the SDK (what `scripts/test.sh --kea` runs).
 chroot_build() {
     in_chroot "$CACHE/${SUITE[$1]}" '
         set -euo pipefail
         cd /src
         rustc --version; cargo --version; cargo nextest --version | head -1
         cargo build -p kea-runscript-hook
-        cargo test -p kea-runscript-hook --no-run
+        cargo test -p kea-runscript-hook -p kea-hook-sdk --no-run
     ' "${CHROOT_CARGO_VARS[@]}"
 }
 

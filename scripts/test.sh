@@ -122,7 +122,7 @@ kea_tests() {
     echo "test.sh: Kea hooks API $hooks_version: e2e_khr_parity not run (kea-hook-runscript 1.4.0 builds against Kea 2.2 only)" >&2
     filter='not binary(e2e_khr_parity)'
   fi
-  nextest -p kea-runscript-hook --test-threads "$e2e_threads" -E "$filter"
+  nextest -p kea-runscript-hook -p kea-hook-sdk --test-threads "$e2e_threads" -E "$filter"
 }
 
 # Release: the launcher's hand-written syscall code and the library Kea loads are the
