@@ -112,7 +112,7 @@ fast_tests() {
 # end-to-end tests load target/debug/libkea_runscript.so (`cargo test` alone does not
 # produce the cdylib).
 kea_tests() {
-  cargo build -p kea-runscript-hook
+  cargo build -p kea-runscript-hook -p kea-hook-rate-limit
   # kea-hook-runscript 1.4.0 builds only against Kea 2.2 (e2e_khr_parity's header): against
   # later releases there is nothing to compare it with, and its test is left out, saying so.
   local hooks_version filter='all()'
@@ -128,7 +128,7 @@ kea_tests() {
 # Release: the launcher's hand-written syscall code and the library Kea loads are the
 # optimized ones in production.
 release_tests() {
-  cargo build --release -p kea-runscript-hook
+  cargo build --release -p kea-runscript-hook -p kea-hook-rate-limit
   nextest --release -p kea-runscript-spawn -p kea-runscript-core -p kea-runscript-hook --lib --test '*' \
     --test-threads "$e2e_threads" -E 'not (package(kea-runscript-core) & kind(lib))'
 }
