@@ -66,8 +66,9 @@ impl Family {
     /// The family of the running server.
     pub fn of_server() -> Result<Family, Error> {
         match ffi::server_family().map_err(|e| Error::kea("reading the server's family", e))? {
+            4 => Ok(Family::V4),
             6 => Ok(Family::V6),
-            _ => Ok(Family::V4),
+            other => Err(Error::new(format!("unknown server family {other}"))),
         }
     }
 

@@ -174,15 +174,17 @@ fn engine(
     })
 }
 
-/// The verdict's name and the tool's exit status for it (compared, not matched: a verdict
-/// core may add later shows as `continue`).
-fn verdict_outcome(verdict: Verdict) -> (&'static str, u8) {
-    if verdict == Verdict::Skip {
-        ("skip", EXIT_SKIP)
-    } else if verdict == Verdict::Drop {
-        ("drop", EXIT_DROP)
-    } else {
-        ("continue", 0)
+/// The verdict's name and the tool's exit status for it; a verdict core added after this
+/// was written has no exit status of its own: an error that names it.
+fn verdict_outcome(verdict: Verdict) -> CliResult<(&'static str, u8)> {
+    match verdict {
+        Verdict::Continue => Ok(("continue", 0)),
+        Verdict::Skip => Ok(("skip", EXIT_SKIP)),
+        Verdict::Drop => Ok(("drop", EXIT_DROP)),
+        other => Err(format!(
+            "the script's verdict is {}, which this version of the tool does not know",
+            other.name()
+        )),
     }
 }
 
@@ -211,7 +213,7 @@ fn run(script: &Path, event: &Path, config: Option<&Path>, log: StderrLog) -> Cl
     let verdict = deliver(&engine, &event);
     engine.shutdown();
     let verdict = verdict?;
-    let (name, status) = verdict_outcome(verdict);
+    let (name, status) = verdict_outcome(verdict)?;
     println!("verdict: {name}");
     Ok(ExitCode::from(status))
 }

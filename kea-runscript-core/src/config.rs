@@ -142,6 +142,7 @@ pub struct ScriptConfig {
 
 /// The address family of the Kea server the library is loaded in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Family {
     /// `kea-dhcp4`.
     V4,
@@ -161,6 +162,7 @@ pub enum Mode {
 
 /// How a script's processes run (the `mode` parameter).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RunnerKind {
     /// `"spawn"` (default): a process per event. Its bounds are in [`Mode`].
     Spawn,
@@ -171,6 +173,7 @@ pub enum RunnerKind {
 
 /// Settings of a worker.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WorkerSettings {
     /// At most this many events wait for the worker's answer (`max-queued`); more are
     /// dropped (counted, logged).

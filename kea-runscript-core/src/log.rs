@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 /// Severity of a log message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Severity {
     /// Detail for debugging.
     Debug,

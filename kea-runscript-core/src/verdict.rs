@@ -4,6 +4,7 @@
 /// What Kea should do next after a hook point, from the scripts' exit codes.
 /// Ordered by severity: `Continue < Skip < Drop`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[non_exhaustive]
 pub enum Verdict {
     /// Go on normally (Kea's `NEXT_STEP_CONTINUE`).
     #[default]

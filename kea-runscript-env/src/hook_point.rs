@@ -327,6 +327,7 @@ macro_rules! define_hook_points {
         /// The serde form is the snake_case [`name`](HookPoint::name), e.g. `"lease4_renew"`.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
+        #[non_exhaustive]
         pub enum HookPoint {
             $($(#[$doc])* $variant,)*
         }

@@ -17,6 +17,7 @@ use crate::{Argument, Event, HookPoint, Text, Vars};
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
+#[non_exhaustive]
 pub enum Profile {
     /// Kea's `libdhcp_run_script.so`: `QUERY4_TYPE`, `LEASE4_ADDRESS`, … (see `docs/variables.md`).
     #[default]

@@ -17,8 +17,9 @@ use crate::logging;
 /// The server's family, as the configuration checks name it.
 pub fn server_family() -> Result<Family, String> {
     match kea_hook::Family::of_server().map_err(String::from)? {
+        kea_hook::Family::V4 => Ok(Family::V4),
         kea_hook::Family::V6 => Ok(Family::V6),
-        _ => Ok(Family::V4),
+        other => Err(format!("unknown server family {other:?}")),
     }
 }
 
@@ -31,10 +32,15 @@ pub struct Expressions {
 }
 
 fn parse_script(script: &ScriptConfig, family: Family) -> Result<ScriptExpressions, ConfigError> {
-    let family = if family == Family::V6 {
-        kea_hook::Family::V6
-    } else {
-        kea_hook::Family::V4
+    let family = match family {
+        Family::V4 => kea_hook::Family::V4,
+        Family::V6 => kea_hook::Family::V6,
+        other => {
+            return Err(ConfigError::new(
+                "",
+                format!("unknown server family {other:?}"),
+            ))
+        }
     };
     script
         .expressions

@@ -44,7 +44,13 @@ pub fn log(severity: Severity, id: &str, text: &str) {
         Severity::Debug => kea_hook::log::Severity::Debug,
         Severity::Info => kea_hook::log::Severity::Info,
         Severity::Warn => kea_hook::log::Severity::Warn,
-        _ => kea_hook::log::Severity::Error,
+        Severity::Error => kea_hook::log::Severity::Error,
+        // A severity core added after this was written: logged, at the highest level, so
+        // that nothing is lost, with the unknown severity named.
+        other => {
+            let text = format!("{text} (unknown severity {other:?})");
+            return kea_hook::log::log(kea_hook::log::Severity::Error, id, &text);
+        }
     };
     kea_hook::log::log(severity, id, text);
 }

@@ -25,6 +25,8 @@ pub fn next_step(hook_point: HookPoint, verdict: Verdict) -> Option<NextStep> {
     match verdict {
         Verdict::Skip if skip => Some(NextStep::Skip),
         Verdict::Drop if drop => Some(NextStep::Drop),
+        // Continue, a verdict Kea ignores here, or one core added after this was written:
+        // no next step (`apply` logs every one but Continue as ignored).
         _ => None,
     }
 }
@@ -55,18 +57,20 @@ pub fn apply(verdict: Verdict, callout: &mut Callout<'_>) -> Result<(), kea_hook
 /// The combined verdict for a query parked at `hook_point`: drop drops it, anything else
 /// resumes it (Kea honours no skip at the hook points that park).
 pub fn resolve_parked(hook_point: HookPoint, parked: Parked, verdict: Verdict) {
-    if verdict == Verdict::Skip {
-        logging::limited(Severity::Warn, logging::VERDICT_NOT_APPLICABLE, || {
-            format!(
-                "{}: verdict Skip ignored, Kea does not honour it at this hook point: unparked",
-                hook_point.name()
-            )
-        });
-    }
-    let resolved = if verdict == Verdict::Drop {
-        parked.drop_query()
-    } else {
-        parked.resume()
+    let resolved = match verdict {
+        Verdict::Drop => parked.drop_query(),
+        Verdict::Continue => parked.resume(),
+        // Skip, or a verdict core added after this was written: Kea has nothing else to
+        // do with a parked query than resume it, and the log says so.
+        other => {
+            logging::limited(Severity::Warn, logging::VERDICT_NOT_APPLICABLE, || {
+                format!(
+                    "{}: verdict {other:?} ignored, Kea does not honour it at this hook point: unparked",
+                    hook_point.name()
+                )
+            });
+            parked.resume()
+        }
     };
     if let Err(e) = resolved {
         logging::limited(Severity::Error, logging::CALLOUT_ERROR, || {
