@@ -6,7 +6,7 @@ use crate::library::Library;
 use crate::loaded::Loaded;
 use crate::log;
 
-/// A Kea hook library written in Rust; export it with [`export_hook!`].
+/// A Kea hook library written in Rust; export it with [`export_hook!`](crate::export_hook).
 ///
 /// One value of it exists while Kea has the library loaded: made by [`Hook::load`], shared by
 /// every callout (on any of Kea's threads at once, hence `Sync`), dropped after
@@ -53,7 +53,7 @@ pub trait Hook: Sized + Send + Sync + 'static {
     }
 
     /// On Kea's thread, just before a query parked by this hook is resumed or dropped
-    /// ([`Parked`]). The default does nothing.
+    /// ([`Parked`](crate::Parked)). The default does nothing.
     fn parked_query_resolved(&self) -> Result<(), String> {
         Ok(())
     }

@@ -37,7 +37,7 @@ const MAX_LOGGER_NAME: usize = 31;
 
 /// Creates the logger and hands every id to Kea's dictionary, once per loaded library,
 /// before the first message. The entry points [`crate::export_hook!`] generates call it first;
-/// a hook calls it only in its unit tests (with [`crate::testing`]).
+/// a hook calls it only in its unit tests (with `kea_hook::testing`, feature `testing`).
 pub fn init(logger: &str, hook_ids: &[&str]) {
     static REGISTERED: Once = Once::new();
     REGISTERED.call_once(|| {

@@ -391,7 +391,8 @@ impl Engine {
 
     /// Like [`Engine::handle`] with already rendered variables (ordered
     /// `(NAME, value)` pairs), given to every selected script whatever its profile — for
-    /// callers without an `Event` (tests, benchmarks).
+    /// callers without an `Event`: this crate's tests. Hidden, not a stable API.
+    #[doc(hidden)]
     pub fn handle_vars(&self, hook_point: HookPoint, vars: Vec<(String, Text)>) -> Verdict {
         let selected = self.policy.scripts(hook_point);
         if selected.is_empty() {
@@ -440,7 +441,8 @@ impl Engine {
     }
 
     /// [`Engine::handle_with`] with already rendered variables, given to every
-    /// selected script whatever its profile.
+    /// selected script whatever its profile: this crate's tests. Hidden, not a stable API.
+    #[doc(hidden)]
     pub fn handle_vars_with(
         &self,
         hook_point: HookPoint,

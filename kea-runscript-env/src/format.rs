@@ -121,7 +121,9 @@ fn longest_zero_run(words: &[u16; 8]) -> (usize, usize) {
     (best_base, best_len)
 }
 
-/// The IPv6 address as Kea's `IOAddress::toText` (see [`push_ipv6`]).
+/// The IPv6 address as Kea's `IOAddress::toText` (see [`push_ipv6`]). For the tests and
+/// fuzz targets only (rendering appends with [`push_ipv6`]).
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn ipv6_text(addr: Ipv6Addr) -> String {
     let mut out = String::with_capacity(39);
     push_ipv6(&mut out, addr);

@@ -52,7 +52,13 @@
 struct ReadmeDoctests;
 
 mod event;
+// Kea's text formats, one function per Kea `toText`: public only with the `fuzzing`
+// feature, for the fuzz targets (fuzz/) and this crate's own tests. Not a stable API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub mod format;
+#[cfg(not(feature = "fuzzing"))]
+mod format;
 mod hook_point;
 mod kea_version;
 mod model;
