@@ -12,6 +12,7 @@
 #
 # The phases of the full run, each timed (the summary at the end prints their wall times):
 #   lint       rustfmt and clippy (-D warnings)
+#   api        rustdoc (-D warnings) and the published crates' `cargo publish --dry-run`
 #   debug      debug build: every test of env, core and cli (unit, snapshot, property,
 #              the runner's real-process tests), the hook's unit tests, the doc tests
 #   release    release build: core's real-process tests and every end-to-end test of the
@@ -85,6 +86,21 @@ lint() {
   done
 }
 
+# The public API: rustdoc without a warning over the whole workspace, and every crate meant
+# for crates.io packaged and built from its package, all in one `cargo publish --dry-run`
+# (so that they are verified against one another's packages, not against the registry).
+# kea-hook-sdk (it compiles the top-level shim/, which a package cannot carry),
+# kea-runscript-hook and the example hooks are `publish = false`. Reads the crates.io index.
+# Outside CI the tree is usually mid-change, hence --allow-dirty there; under CI=true the
+# run is from a fresh clone, which must stay clean.
+api() {
+  RUSTDOCFLAGS='-D warnings' cargo doc --no-deps --workspace
+  local allow_dirty=()
+  [ "${CI:-}" = true ] || allow_dirty=(--allow-dirty)
+  cargo publish --dry-run "${allow_dirty[@]}" \
+    -p kea-runscript-env -p kea-runscript-spawn -p kea-runscript-core -p kea-runscript-cli
+}
+
 # nextest PROFILE_ARGS... -- runs cargo-nextest with the repository's settings
 # (.config/nextest.toml: no fail-fast, a hang limit per test).
 nextest() { cargo nextest run --no-tests=fail "$@"; }
@@ -147,6 +163,7 @@ case $scope in
 esac
 
 phase lint lint
+phase api api
 phase debug debug_tests
 phase release release_tests
 
