@@ -616,6 +616,44 @@ RecordBytes get_pkt6(const CalloutHandle& handle, rust::Str name) {
     return (read<Pkt6Ptr>(handle, name, pkt6));
 }
 
+rust::Vec<uint8_t> get_pkt4_hwaddr(const CalloutHandle& handle, rust::Str name) {
+    Pkt4Ptr query;
+    rust::Vec<uint8_t> bytes;
+    if (fetch(handle, name, query) && query) {
+        const HWAddrPtr hw = query->getHWAddr();
+        if (hw) {
+            bytes.reserve(hw->hwaddr_.size());
+            for (const uint8_t b : hw->hwaddr_) {
+                bytes.push_back(b);
+            }
+        }
+    }
+    return (bytes);
+}
+
+rust::Vec<uint8_t> get_pkt6_duid(const CalloutHandle& handle, rust::Str name) {
+    Pkt6Ptr query;
+    rust::Vec<uint8_t> bytes;
+    if (!fetch(handle, name, query) || !query) {
+        return (bytes);
+    }
+    // As in pkt6(): a malformed client-id option is no DUID.
+    DuidPtr client;
+    try {
+        client = query->getClientId();
+    } catch (const isc::Exception&) {
+        client.reset();
+    }
+    if (client) {
+        const std::vector<uint8_t> id = client->getDuid();
+        bytes.reserve(id.size());
+        for (const uint8_t b : id) {
+            bytes.push_back(b);
+        }
+    }
+    return (bytes);
+}
+
 RecordBytes get_lease4(const CalloutHandle& handle, rust::Str name) {
     return (read<Lease4Ptr>(handle, name, lease4));
 }

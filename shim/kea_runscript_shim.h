@@ -61,6 +61,12 @@ RecordBytes get_address6(const CalloutHandle& handle, rust::Str name);
 RecordBytes get_ia(const CalloutHandle& handle, rust::Str name);
 RecordBytes get_bool(const CalloutHandle& handle, rust::Str name);
 
+// Only the client's identifier of a Pkt4Ptr / Pkt6Ptr argument, without a record: the
+// hardware address (chaddr) bytes / the DUID (client-id option) bytes; empty when the
+// argument is absent or null or the packet has none.
+rust::Vec<uint8_t> get_pkt4_hwaddr(const CalloutHandle& handle, rust::Str name);
+rust::Vec<uint8_t> get_pkt6_duid(const CalloutHandle& handle, rust::Str name);
+
 // The host reservation of the client of `query4` / `query6` for subnet `subnet_id`, looked up
 // in Kea's HostMgr by the configured identifiers; absent when there is none.
 RecordBytes get_host4(const CalloutHandle& handle, uint32_t subnet_id);

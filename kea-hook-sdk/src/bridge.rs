@@ -93,6 +93,10 @@ pub mod ffi {
         fn get_ia(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// Argument of type `bool`, as a record of its model.
         fn get_bool(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
+        /// The hardware address bytes of a `Pkt4Ptr` argument alone (empty: none).
+        fn get_pkt4_hwaddr(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
+        /// The DUID bytes of a `Pkt6Ptr` argument alone (empty: none).
+        fn get_pkt6_duid(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
         /// The host reservation (record of `Option<Host4>`) of the client of `query4` in
         /// subnet `subnet_id`, from Kea's host manager.
         fn get_host4(handle: &CalloutHandle, subnet_id: u32) -> Result<UniquePtr<CxxVector<u8>>>;
