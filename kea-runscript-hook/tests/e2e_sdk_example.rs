@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 const FLOOD: usize = 30;
 /// The bucket of the limited runs: 5 at once, then one per 5 s (the test takes less).
 const BURST: u64 = 5;
+/// The refill rate of the limited runs (queries per second).
 const LOW_RATE: f64 = 0.2;
 
 /// The example hook, built into the test binary's own target directory and profile
@@ -37,6 +38,7 @@ fn rate_limit_library() -> PathBuf {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Runs the build of [`rate_limit_library`]; the error names the cargo command.
 fn build_rate_limit_library() -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| format!("test binary path: {e}"))?;
     let profile_dir = exe
@@ -239,18 +241,24 @@ fn kea_statistics(family: Family) -> (&'static str, &'static str) {
 }
 
 /// Kea's own counts agree: it sent `answers` OFFERs / ADVERTISEs, and its receive-drop
-/// statistic counts the hook's `dropped` queries — kea-dhcp6 does; kea-dhcp4 2.2 does not
-/// count a drop decided at `pkt4_receive` (it stays 0), and releases that do count it pass
-/// too.
-fn assert_kea_counts(family: Family, statistics: &Value, answers: usize, dropped: i64) {
+/// statistic counts the hook's `dropped` queries. kea-dhcp6 does; kea-dhcp4 2.2 does not
+/// count a drop decided at `pkt4_receive` (it stays 0; releases that do count it pass too).
+/// With multi-threading (`mt`) Kea also drops, and counts there, a query of a client it is
+/// still busy with: then kea-dhcp6's count is at least the hook's, kea-dhcp4's not checked.
+fn assert_kea_counts(family: Family, mt: bool, statistics: &Value, answers: usize, dropped: i64) {
     let (receive_drop, answers_sent) = kea_statistics(family);
     assert_eq!(
         stat(statistics, answers_sent),
         Some(answers as i64),
         "{answers_sent}: {statistics}"
     );
-    let kea_dropped = stat(statistics, receive_drop);
-    let counted = kea_dropped == Some(dropped) || (family == Family::V4 && kea_dropped == Some(0));
+    let kea_dropped = stat(statistics, receive_drop).expect(receive_drop);
+    let counted = match (family, mt) {
+        (Family::V6, false) => kea_dropped == dropped,
+        (Family::V6, true) => kea_dropped >= dropped,
+        (Family::V4, false) => kea_dropped == dropped || kea_dropped == 0,
+        (Family::V4, true) => true,
+    };
     assert!(counted, "{receive_drop} (dropped: {dropped}): {statistics}");
 }
 
@@ -294,7 +302,7 @@ fn flood_is_dropped(family: Family, mt: bool) {
         "{statistics}"
     );
     // The two clients' first queries, and the flood's answers.
-    assert_kea_counts(family, &statistics, 2 + outcome.flood_answers, dropped);
+    assert_kea_counts(family, mt, &statistics, 2 + outcome.flood_answers, dropped);
     // Logged once per flood, at its first drop.
     assert_eq!(
         hook_log.matches("RATE_LIMIT_DROPPED").count(),
@@ -320,26 +328,30 @@ fn nothing_dropped_below_the_limit(family: Family) {
         Some(0),
         "{statistics}"
     );
-    assert_kea_counts(family, &statistics, 2 + FLOOD + 1, 0);
+    assert_kea_counts(family, false, &statistics, 2 + FLOOD + 1, 0);
     assert!(!hook_log.contains("RATE_LIMIT_DROPPED"), "{hook_log}");
 }
 
 both_threading_modes!(flood_is_dropped_v4 => v4_flood_above_the_limit_is_dropped_others_are_served, v4_flood_above_the_limit_is_dropped_others_are_served_multi_threaded);
 both_threading_modes!(flood_is_dropped_v6 => v6_flood_above_the_limit_is_dropped_others_are_served, v6_flood_above_the_limit_is_dropped_others_are_served_multi_threaded);
 
+/// [`flood_is_dropped`] in kea-dhcp4.
 fn flood_is_dropped_v4(mt: bool) {
     flood_is_dropped(Family::V4, mt)
 }
 
+/// [`flood_is_dropped`] in kea-dhcp6.
 fn flood_is_dropped_v6(mt: bool) {
     flood_is_dropped(Family::V6, mt)
 }
 
+/// [`nothing_dropped_below_the_limit`] in kea-dhcp4.
 #[test]
 fn v4_nothing_is_dropped_below_the_limit() {
     nothing_dropped_below_the_limit(Family::V4)
 }
 
+/// [`nothing_dropped_below_the_limit`] in kea-dhcp6.
 #[test]
 fn v6_nothing_is_dropped_below_the_limit() {
     nothing_dropped_below_the_limit(Family::V6)
@@ -365,6 +377,9 @@ fn config_with(family: Family, parameters: Value, log: &Path) -> Value {
     config
 }
 
+/// Good parameters pass `kea-dhcpX -t` and start; each bad one is refused by both, with
+/// the hook's message naming the parameter (Kea 2.2's `-t` calls only `version()`, where the
+/// SDK runs `Hook::check_parameters`).
 #[test]
 fn kea_refuses_bad_parameters_with_the_hook_s_message() {
     if !require_prereqs() {
