@@ -10,6 +10,10 @@
 #   (g) ours, sync worker (the Rust one: its ack means continue) at pkt4_receive,
 #   (n) a C++ hook whose callouts do nothing (bench/noop_hook.cc) at the hook points of
 #       (c) and (d): Kea's own cost of having callouts there, the floor of any hook,
+#   (r) ratelimit: the SDK's example hook (examples/rate-limit, libkea_hook_rate_limit.so)
+#       at pkt4_receive, with a limit no client reaches (100 queries/s, bursts of 100;
+#       each perfdhcp client sends 2): the cost of a Rust hook that reads every query;
+#       goal >= 0.95x no hook,
 #   and the growth cells (below, GROWTH): (a), (b), (c) and (d) again with 0, 300,000 and
 #   1,000,000 leases preloaded into Kea's memfile,
 # interleaved in one run (a, b, c, d, e, a, …), a fresh Kea per measurement,
@@ -28,11 +32,17 @@
 #                    built with cargo when missing)
 #   KEA_HOOK_LIB=…   Kea's run-script hook (default: Debian's path)
 #   ACK_WORKER=…     the fast worker (default: target/release/examples/ack_worker; built when missing)
-#   BASELINE_LIB=…   another build of our library (e.g. main's, before a change): adds the
-#                    cell "baseline", cell (d) with that library, to compare two builds in
-#                    one interleaved run (the only comparison this noisy machine allows)
-#   VARIANTS="none noop kea ours worker workerpy spawnsync workersync"  the cells of each round
-#                    (unset: these plus the parking cells parkspawn parkworker, see below)
+#   RATELIMIT_LIB=…  the example hook of (r) (default: $CARGO_TARGET_DIR or target/ +
+#                    release/libkea_hook_rate_limit.so; built with cargo when missing)
+#   BASELINE_LIB=…   another build of our library (e.g. main's, before a change): each of
+#                    the cells ours, worker, parkspawn and parkworker in VARIANTS gets a twin
+#                    "<cell>-base" with that library, measured right after it in every round,
+#                    and the ratio this build / baseline is printed per cell: two builds
+#                    compared in one interleaved run (the only comparison this noisy machine
+#                    allows)
+#   VARIANTS="none noop kea ours worker workerpy spawnsync workersync ratelimit"  the cells
+#                    of each round (unset: these plus the parking cells parkspawn parkworker,
+#                    see below)
 #   GROWTH="0 300000 1000000"  preloaded lease counts of the growth cells ("" = none);
 #                    each round runs them after the cells above
 #   GROWTH_VARIANTS="none kea ours worker"  the growth cells at each count
@@ -73,6 +83,14 @@ if [ ! -x "$ack_worker" ] && [ -z "${ACK_WORKER:-}" ]; then
     cargo build --release -j2 -p kea-runscript-core --example ack_worker >&2 || tb_die "building ack_worker failed"
 fi
 [ -x "$ack_worker" ] || tb_die "fast worker not found at $ack_worker (build it, or set ACK_WORKER)"
+ratelimit_lib=${RATELIMIT_LIB:-${CARGO_TARGET_DIR:-$repo/target}/release/libkea_hook_rate_limit.so}
+if [[ " ${VARIANTS:-ratelimit} " == *" ratelimit "* ]]; then
+    if [ ! -f "$ratelimit_lib" ] && [ -z "${RATELIMIT_LIB:-}" ]; then
+        tb_log "building the SDK's example hook (cargo build --release -p kea-hook-rate-limit)"
+        cargo build --release -j2 -p kea-hook-rate-limit >&2 || tb_die "building kea-hook-rate-limit failed"
+    fi
+    [ -f "$ratelimit_lib" ] || tb_die "the example hook not found at $ratelimit_lib (build it, or set RATELIMIT_LIB)"
+fi
 
 TB_KEA_SEVERITY=WARN
 # Our library's own logger at INFO (its own file): a few lines per Kea, among
@@ -83,21 +101,18 @@ tb_netns_up
 
 noop=$(tb_noop_script)
 
-read -r -a variants <<<"${VARIANTS:-none noop kea ours worker workerpy spawnsync workersync}"
-if [ -n "${BASELINE_LIB:-}" ]; then
-    [ -f "$BASELINE_LIB" ] || tb_die "BASELINE_LIB: no such file: $BASELINE_LIB"
-    [[ " ${variants[*]} " == *" baseline "* ]] || variants+=(baseline)
-fi
+read -r -a variants <<<"${VARIANTS:-none noop kea ours worker workerpy spawnsync workersync ratelimit}"
 declare -A label=([none]="no hook" [noop]="C++ no-op hook" [kea]="libdhcp_run_script" [ours]="libkea_runscript"
                   [worker]="ours, Rust worker" [workerpy]="ours, lease-log.py"
-                  [spawnsync]="ours, sync spawn rcv" [workersync]="ours, sync worker rcv" [baseline]="baseline, Rust worker")
+                  [spawnsync]="ours, sync spawn rcv" [workersync]="ours, sync worker rcv"
+                  [ratelimit]="rate-limit example")
 lease_log="$TB_DIR/lease-log.jsonl"
 declare -A hooks=(
     [none]="[]"
     [kea]="[{\"library\": \"$kea_hook_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": false}}]"
     [ours]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": false}}]"
     [worker]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$ack_worker\", \"mode\": \"worker\"}}]"
-    [baseline]="[{\"library\": \"${BASELINE_LIB:-}\", \"parameters\": {\"name\": \"$ack_worker\", \"mode\": \"worker\"}}]"
+    [ratelimit]="[{\"library\": \"$ratelimit_lib\", \"parameters\": {\"max-per-second\": 100, \"burst\": 100}}]"
     [workerpy]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$repo/examples/lease-log.py\", \"mode\": \"worker\", \"env\": {\"LEASE_LOG\": \"$lease_log\"}}}]"
     [spawnsync]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": true, \"hook-points\": [\"pkt4_receive\"]}}]"
     [workersync]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$ack_worker\", \"mode\": \"worker\", \"sync\": true, \"hook-points\": [\"pkt4_receive\"]}}]"
@@ -120,6 +135,23 @@ hooks[parkspawn]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$sl
 hooks[parkworker]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$ack_worker\", \"mode\": \"worker\", \"sync\": true, \"hook-points\": [\"leases4_committed\"]}}]"
 [ -n "${VARIANTS:-}" ] || variants+=(parkspawn parkworker)
 # ---- end of parking cells (part 1) ----
+# BASELINE_LIB: a twin "<cell>-base" right after each of our cells, the same but for the
+# library (spawn, worker, parked spawn, parked worker).
+if [ -n "${BASELINE_LIB:-}" ]; then
+    [ -f "$BASELINE_LIB" ] || tb_die "BASELINE_LIB: no such file: $BASELINE_LIB"
+    twinned=()
+    for v in "${variants[@]}"; do
+        twinned+=("$v")
+        case $v in
+            ours|worker|parkspawn|parkworker)
+                twinned+=("$v-base")
+                label[$v-base]="${label[$v]} [base]"
+                hooks[$v-base]=${hooks[$v]//"$ours_lib"/"$BASELINE_LIB"}
+                ;;
+        esac
+    done
+    variants=("${twinned[@]}")
+fi
 for v in "${variants[@]}"; do
     [ -n "${label[$v]:-}" ] || tb_die "unknown variant '$v' in VARIANTS"
 done
@@ -199,6 +231,8 @@ measure() {
     local v=$1 r=$2 out rc f0 f1 dora acks warns counters started dropped k0 k1 w0 w1
     # A growth cell BASE@N behaves as BASE, with N leases loaded at start.
     local base=${v%@*}
+    # A twin "<cell>-base" behaves as its cell, with the baseline library.
+    local kind=${base%-base}
     [ "$v" = "$base" ] || cp "$(lease_file "${v#*@}")" "$TB_DIR/leases4.csv"
     : >"$lease_log"
     tb_kea_start 4 "$TB_DIR/bench-$v.json"
@@ -226,11 +260,11 @@ measure() {
     warns=$(grep -E ' (WARN|ERROR|FATAL) ' "$TB_KEA_LOG" | grep -c -v -E 'DHCPSRV_MEMFILE_NO_STORAGE|DHCP4_MULTI_THREADING_INFO' || true)
     # Our counters at unload: "events=… started=… … dropped=…".
     started=- dropped=-
-    if [ "$base" != none ] && [ "$base" != kea ] && [ "$base" != noop ]; then
+    if [ "$kind" != none ] && [ "$kind" != kea ] && [ "$kind" != noop ] && [ "$kind" != ratelimit ]; then
         counters=$(grep -o 'unload: counters [^@]*' "$TB_RUNSCRIPT_LOG" | tail -n 1 || true)
         [ -n "$counters" ] || tb_die "our library logged no counters at unload (see $TB_RUNSCRIPT_LOG)"
         # Spawn: runs started; worker: events the worker answered.
-        if [ "$base" = ours ] || [ "$base" = spawnsync ]; then
+        if [ "$kind" = ours ] || [ "$kind" = spawnsync ]; then
             started=$(echo "$counters" | grep -o ' started=[0-9]*' | cut -d= -f2)
         else
             started=$(echo "$counters" | grep -o ' acked=[0-9]*' | cut -d= -f2)
@@ -257,7 +291,7 @@ park_sampler() {
 }
 eval "$(declare -f measure | sed '1s/^measure /measure_unsampled /')"
 measure() {
-    if [ "$1" != parkspawn ]; then
+    if [ "${1%-base}" != parkspawn ]; then
         measure_unsampled "$@"
         return
     fi
@@ -315,17 +349,20 @@ if [ -n "${med[none]:-}" ]; then
         [ "$v" = none ] && continue
         goal=""
         [ "$v" = worker ] && goal="   (goal >= 0.9)"
+        [ "$v" = ratelimit ] && goal="   (goal >= 0.95)"
         awk -v x="${med[$v]}" -v n="${med[none]}" -v l="${label[$v]}" -v g="$goal" \
             'BEGIN {printf "ratio %-20s/ no hook (medians): %.3f%s\n", l, x / n, g}'
     done
 fi
-if [ -n "${med[worker]:-}" ] && [ -n "${med[baseline]:-}" ]; then
-    awk -v w="${med[worker]}" -v b="${med[baseline]}" 'BEGIN {printf "ratio Rust worker, this build / BASELINE_LIB (medians): %.3f\n", w / b}'
-fi
+for v in ours worker parkspawn parkworker; do
+    [ -n "${med[$v]:-}" ] && [ -n "${med[$v-base]:-}" ] || continue
+    awk -v x="${med[$v]}" -v b="${med[$v-base]}" -v l="${label[$v]}" \
+        'BEGIN {printf "ratio %-22s this build / BASELINE_LIB (medians): %.3f\n", l, x / b}'
+done
 if [ -n "${med[spawnsync]:-}" ] && [ -n "${med[workersync]:-}" ]; then
     awk -v w="${med[workersync]}" -v s="${med[spawnsync]}" 'BEGIN {printf "ratio sync worker / sync spawn at pkt4_receive (medians): %.2fx\n", w / s}'
 fi
-for v in worker baseline workerpy workersync; do
+for v in worker worker-base workerpy workersync; do
     [ -n "${med[$v]:-}" ] || continue
     awk -v v="$v" -v l="${label[$v]}" '$1 == v {printf "memory %-20s round %s: Kea %d -> %d KiB, worker %d -> %d KiB\n", l, $2, $9, $10, $11, $12}' "$TB_DIR/results"
 done
@@ -334,11 +371,11 @@ echo "work done (all rounds). Processes = all the kernel created during the runs
 echo "load included): about one per lease when the script ran for each. Ours also counts exactly:"
 for v in "${variants[@]}"; do
     [ "$v" = none ] && continue
-    awk -v v="$v" -v l="${label[$v]}" '$1 == v {a += $4; f += $5; w += $6; s += $7; d += $8}
+    awk -v v="$v" -v k="${v%-base}" -v l="${label[$v]}" '$1 == v {a += $4; f += $5; w += $6; s += $7; d += $8}
         END {printf "  %-20s %d leases, %d processes (%.2f per lease), %d Kea warnings/errors", l, a, f, (a ? f / a : 0), w
-             if (v == "ours") printf ", %d script runs, %d events dropped", s, d
-             if (v == "spawnsync") printf ", %d script runs, %d events dropped", s, d
-             if (v == "worker" || v == "baseline" || v == "workerpy" || v == "workersync") printf ", %d events answered by the worker, %d dropped", s, d
+             if (k == "ours") printf ", %d script runs, %d events dropped", s, d
+             if (k == "spawnsync") printf ", %d script runs, %d events dropped", s, d
+             if (k == "worker" || k == "workerpy" || k == "workersync") printf ", %d events answered by the worker, %d dropped", s, d
              printf "\n"}' "$TB_DIR/results"
     if [ -s "$TB_DIR/warnings-$v" ]; then
         sort "$TB_DIR/warnings-$v" | uniq -c | sort -rn | head -n 5 | sed 's/^/      /'
