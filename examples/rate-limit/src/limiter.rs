@@ -8,10 +8,16 @@
 //! evicts first; when every bucket in it is fresh (more active clients than
 //! `max-clients`), the least recently seen eighth of the shard is forgotten (those clients
 //! start again with a full bucket). Eviction sweeps a whole shard, but at most once per
-//! eighth of a shard's inserts, so each query costs constant time on average.
+//! eighth of a shard's inserts, so each query costs constant time on average. Stale
+//! buckets also go in a sweep of the shard once per refill time (at a newcomer), so the
+//! map holds about the clients of the last refill time, not `max-clients` of them.
+//!
+//! A client is keyed by a 64-bit keyed hash (SipHash with a random key) of its identifier:
+//! no allocation per client, 40 bytes per bucket; two clients share a bucket only if
+//! their hashes collide (odds about 2^-64 per pair, not something a client can aim at).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -31,8 +37,32 @@ struct Bucket {
     dropping: bool,
 }
 
-/// One shard: the buckets of the clients whose identifier hashes to it.
-type Shard = HashMap<Box<[u8]>, Bucket>;
+/// Hashes a key that is a keyed hash already: itself.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed; anything else still spreads.
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
+    }
+}
+
+/// One shard: the buckets of the clients whose key falls in it.
+struct Shard {
+    /// Bucket per client key.
+    buckets: HashMap<u64, Bucket, BuildHasherDefault<KeyHasher>>,
+    /// When stale buckets were last swept out.
+    swept: Instant,
+}
 
 /// What to do with a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,14 +110,23 @@ impl Limiter {
             refill: Duration::from_secs_f64(burst / parameters.max_per_second),
             shard_cap: (parameters.max_clients / shards).max(1),
             hasher: RandomState::new(),
-            shards: (0..shards).map(|_| Mutex::new(Shard::new())).collect(),
+            shards: (0..shards)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        buckets: HashMap::default(),
+                        swept: Instant::now(),
+                    })
+                })
+                .collect(),
         }
     }
 
     /// The verdict on a query from client `id` arriving at `now`.
     pub fn admit(&self, id: &[u8], now: Instant) -> Verdict {
-        let mut shard = self.shard(id);
-        if let Some(bucket) = shard.get_mut(id) {
+        let key = self.hasher.hash_one(id);
+        // The high half picks the shard: the map's own slots come from the low bits.
+        let mut shard = self.lock((key >> 32) as usize % self.shards.len());
+        if let Some(bucket) = shard.buckets.get_mut(&key) {
             let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
             let tokens = (bucket.tokens + elapsed * self.rate).min(self.burst);
             bucket.last = now;
@@ -101,11 +140,14 @@ impl Limiter {
             bucket.dropping = true;
             return Verdict::Drop { first };
         }
-        if shard.len() >= self.shard_cap {
+        if now.saturating_duration_since(shard.swept) >= self.refill {
+            self.sweep(&mut shard, now);
+        }
+        if shard.buckets.len() >= self.shard_cap {
             self.evict(&mut shard, now);
         }
-        shard.insert(
-            id.into(),
+        shard.buckets.insert(
+            key,
             Bucket {
                 tokens: self.burst - 1.0,
                 last: now,
@@ -117,14 +159,17 @@ impl Limiter {
 
     /// Clients tracked now.
     pub fn tracked(&self) -> usize {
-        (0..self.shards.len()).map(|i| self.lock(i).len()).sum()
+        (0..self.shards.len())
+            .map(|i| self.lock(i).buckets.len())
+            .sum()
     }
 
     /// Makes room in a full shard: stale buckets go; if that frees less than an eighth, the
     /// least recently seen buckets go too, down to seven eighths of the cap.
     fn evict(&self, shard: &mut Shard, now: Instant) {
-        shard.retain(|_, b| now.saturating_duration_since(b.last) < self.refill);
+        self.sweep(shard, now);
         let target = self.shard_cap - (self.shard_cap / 8).max(1);
+        let shard = &mut shard.buckets;
         if shard.len() <= target {
             return;
         }
@@ -134,9 +179,12 @@ impl Limiter {
         shard.retain(|_, b| b.last > cutoff);
     }
 
-    fn shard(&self, id: &[u8]) -> MutexGuard<'_, Shard> {
-        let index = (self.hasher.hash_one(id) % self.shards.len() as u64) as usize;
-        self.lock(index)
+    /// Forgets the stale buckets of `shard`.
+    fn sweep(&self, shard: &mut Shard, now: Instant) {
+        shard
+            .buckets
+            .retain(|_, b| now.saturating_duration_since(b.last) < self.refill);
+        shard.swept = now;
     }
 
     /// Shard `index`, locked. A poisoned lock (a panic while held) still holds buckets
@@ -255,6 +303,24 @@ mod tests {
         assert_eq!(l.admit(&id(1), t + ms(10)), Verdict::Drop { first: true });
         assert_eq!(l.admit(&id(0), t + ms(10)), Verdict::Pass);
         assert_eq!(l.admit(&id(0), t + ms(10)), Verdict::Pass);
+    }
+
+    #[test]
+    fn stale_buckets_go_without_a_full_shard() {
+        let params = Parameters {
+            max_per_second: 1.0,
+            burst: 1,
+            max_clients: 1000,
+        };
+        let l = Limiter::with_shards(&params, 1);
+        let t = Instant::now();
+        for i in 0..100u32 {
+            l.admit(&i.to_be_bytes(), t);
+        }
+        assert_eq!(l.tracked(), 100);
+        // A newcomer once a refill time (1 s) has passed sweeps the stale ones out.
+        l.admit(b"new", t + ms(2000));
+        assert_eq!(l.tracked(), 1);
     }
 
     #[test]
