@@ -8,8 +8,7 @@ use std::ffi::{c_char, c_int, c_void};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use super::arch::Errno;
-use super::sys::{self, KernelSigSet, RawLimit};
-use super::Privileges;
+use super::sys::{self, KernelSigSet, ResourceLimit};
 
 /// What the keeper recorded in [`Handoff::result`].
 pub(super) const RESULT_PENDING: i32 = 0;
@@ -55,8 +54,16 @@ pub(super) struct Handoff {
     /// `ambient_caps` (one bit per capability number); zero: it keeps the host's.
     pub set_ambient: c_int,
     pub ambient_caps: u64,
-    /// User, groups and limits of the script (null: the host's), owned by the program.
-    pub privileges: *const Privileges,
+    /// Non-zero: switch to `uid`, `gid` and the `groups_len` supplementary groups at
+    /// `groups` before `execve`.
+    pub set_ids: c_int,
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: *const u32,
+    pub groups_len: usize,
+    /// `limits_len` resource limits at `limits` to set before `execve` (null: none).
+    pub limits: *const ResourceLimit,
+    pub limits_len: usize,
     pub script_stack_top: *mut c_void,
     // Written by the keeper (and the script before exec); read after the keeper exited.
     pub keeper_pid: AtomicI32,
@@ -187,24 +194,31 @@ extern "C" fn script_main(arg: *mut c_void) -> c_int {
         Ok(()) => {}
     }
     // Least privilege: limits, then groups, group and user (this process has credentials
-    // and limits of its own: Kea's are untouched). Plain reads of the program's
-    // Privileges, no allocation.
-    // SAFETY: null or the program's Privileges, alive until the keeper is reaped.
-    if let Some(privileges) = unsafe { sh.privileges.as_ref() } {
-        for &(resource, value) in &privileges.limits {
-            let limit = RawLimit {
-                soft: value,
-                hard: value,
-            };
-            if let Err(errno) = sys::set_resource_limit(resource.raw(), &limit) {
+    // and limits of its own: Kea's are untouched). Plain reads of the program's arrays,
+    // no allocation.
+    if sh.limits_len > 0 {
+        // SAFETY: `limits_len` entries at `limits`, owned by the program's privileges,
+        // alive and unchanged until the keeper is reaped.
+        let limits = unsafe { std::slice::from_raw_parts(sh.limits, sh.limits_len) };
+        for entry in limits {
+            if let Err(errno) = sys::set_resource_limit(entry.resource, &entry.limit) {
                 fail(STEP_LIMITS, errno);
             }
         }
-        if let Some(ids) = &privileges.ids {
-            if let Err(errno) = sys::set_groups(&ids.groups) {
+    }
+    if sh.set_ids != 0 {
+        let groups: &[u32] = if sh.groups_len == 0 {
+            &[]
+        } else {
+            // SAFETY: `groups_len` gids at `groups`, owned by the program's privileges,
+            // alive and unchanged until the keeper is reaped.
+            unsafe { std::slice::from_raw_parts(sh.groups, sh.groups_len) }
+        };
+        {
+            if let Err(errno) = sys::set_groups(groups) {
                 fail(STEP_GROUPS, errno);
             }
-            if let Err(errno) = sys::set_gid(ids.gid) {
+            if let Err(errno) = sys::set_gid(sh.gid) {
                 fail(STEP_GID, errno);
             }
             // Capabilities to hand over must survive leaving uid 0 (they are raised
@@ -214,7 +228,7 @@ extern "C" fn script_main(arg: *mut c_void) -> c_int {
                     fail(STEP_CAPABILITIES, errno);
                 }
             }
-            if let Err(errno) = sys::set_uid(ids.uid) {
+            if let Err(errno) = sys::set_uid(sh.uid) {
                 fail(STEP_UID, errno);
             }
             // A change of credentials clears the parent-death signal: set it again, and

@@ -250,8 +250,8 @@ pub enum Resource {
 }
 
 impl Resource {
-    /// The `RLIMIT_*` number (read by the script's code before `execve`: a plain match).
-    pub(crate) fn raw(self) -> c_int {
+    /// The `RLIMIT_*` number.
+    fn raw(self) -> c_int {
         (match self {
             Resource::CpuSeconds => libc::RLIMIT_CPU,
             Resource::AddressSpace => libc::RLIMIT_AS,
@@ -281,10 +281,42 @@ pub struct Ids {
 /// [`FailedStep::Uid`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Privileges {
+    ids: Option<Ids>,
+    limits: Vec<(Resource, u64)>,
+    /// `limits` as the kernel takes them, read by the script before `execve`.
+    raw_limits: Vec<sys::ResourceLimit>,
+}
+
+impl Privileges {
+    /// Switch to `ids` (`None`: keep the host's) and set `limits` (applied in this order;
+    /// for a resource given twice the later wins).
+    pub fn new(ids: Option<Ids>, limits: &[(Resource, u64)]) -> Privileges {
+        let raw_limits = limits
+            .iter()
+            .map(|&(resource, value)| sys::ResourceLimit {
+                resource: resource.raw(),
+                limit: sys::RawLimit {
+                    soft: value,
+                    hard: value,
+                },
+            })
+            .collect();
+        Privileges {
+            ids,
+            limits: limits.to_vec(),
+            raw_limits,
+        }
+    }
+
     /// The ids to switch to; `None`: the host's.
-    pub ids: Option<Ids>,
-    /// Resource limits; each resource at most once (a later entry wins).
-    pub limits: Vec<(Resource, u64)>,
+    pub fn ids(&self) -> Option<&Ids> {
+        self.ids.as_ref()
+    }
+
+    /// The resource limits.
+    pub fn limits(&self) -> &[(Resource, u64)] {
+        &self.limits
+    }
 }
 
 // SAFETY: the raw pointers point into `path`, `arg1` and `_keep`, which move with the
@@ -359,6 +391,14 @@ pub fn grantable_capabilities() -> io::Result<u64> {
         }
     }
     Ok(grantable)
+}
+
+/// The host's effective capabilities (the calling thread's), one bit per capability
+/// number: what it may do for a script before `execve` (e.g. `CAP_SETUID` to switch ids).
+pub fn effective_capabilities() -> io::Result<u64> {
+    sys::capabilities()
+        .map(|sets| sets.effective)
+        .map_err(|e| io::Error::from_raw_os_error(e.0))
 }
 
 /// An eventfd that, once triggered, makes every keeper watching it terminate its
@@ -514,6 +554,8 @@ pub fn spawn_with(program: Program, limits: Limits, stdio: Stdio) -> Result<Chil
         }
     }
     let mut stacks = [Stack::new(), Stack::new()];
+    // Owned by the program (an `Arc`), which lives until the keeper is reaped.
+    let privileges = program.privileges.as_deref();
     let handoff = Handoff {
         path: program.path.as_ptr(),
         argv: program.argv.as_ptr(),
@@ -526,10 +568,21 @@ pub fn spawn_with(program: Program, limits: Limits, stdio: Stdio) -> Result<Chil
         die_with_thread: c_int::from(stdio.die_with_thread),
         set_ambient: c_int::from(program.ambient.is_some()),
         ambient_caps: program.ambient.unwrap_or(0),
-        privileges: program
-            .privileges
-            .as_ref()
-            .map_or(ptr::null(), Arc::as_ptr),
+        set_ids: c_int::from(privileges.is_some_and(|p| p.ids.is_some())),
+        uid: privileges
+            .and_then(|p| p.ids.as_ref())
+            .map_or(0, |ids| ids.uid),
+        gid: privileges
+            .and_then(|p| p.ids.as_ref())
+            .map_or(0, |ids| ids.gid),
+        groups: privileges
+            .and_then(|p| p.ids.as_ref())
+            .map_or(ptr::null(), |ids| ids.groups.as_ptr()),
+        groups_len: privileges
+            .and_then(|p| p.ids.as_ref())
+            .map_or(0, |ids| ids.groups.len()),
+        limits: privileges.map_or(ptr::null(), |p| p.raw_limits.as_ptr()),
+        limits_len: privileges.map_or(0, |p| p.raw_limits.len()),
         script_stack_top: stacks[1].top(),
         keeper_pid: AtomicI32::new(0),
         failed_step: AtomicI32::new(0),

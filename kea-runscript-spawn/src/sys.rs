@@ -206,6 +206,13 @@ pub(crate) struct RawLimit {
     pub hard: u64,
 }
 
+/// One resource limit to set: the `RLIMIT_*` number and its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ResourceLimit {
+    pub resource: c_int,
+    pub limit: RawLimit,
+}
+
 /// `prlimit64(0, resource, limit, NULL)`: sets the calling process's limit.
 pub(super) fn set_resource_limit(resource: c_int, limit: &RawLimit) -> Result<(), Errno> {
     // SAFETY: prlimit64 reads a live rlimit64; no old-limit pointer.

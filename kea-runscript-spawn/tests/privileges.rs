@@ -63,19 +63,19 @@ fn the_script_runs_as_the_user_with_its_groups_and_limits() {
         return;
     }
     let dir = open_dir();
-    let privileges = Privileges {
-        ids: Some(Ids {
+    let privileges = Privileges::new(
+        Some(Ids {
             uid: 65534,
             gid: 65533,
             groups: vec![65533, 100, 4242],
         }),
-        limits: vec![
+        &[
             (Resource::CpuSeconds, 7),
             (Resource::AddressSpace, 512 * 1024 * 1024),
             (Resource::OpenFiles, 33),
             (Resource::Processes, 77),
         ],
-    };
+    );
     let report = run(
         dir.path(),
         "{ id -u; id -g; id -G; } > \"$OUT/ids\"; cat /proc/$$/limits > \"$OUT/limits\"",
@@ -117,10 +117,7 @@ fn a_cpu_bound_script_is_stopped_by_its_cpu_limit() {
         return;
     }
     let dir = open_dir();
-    let privileges = Privileges {
-        ids: None,
-        limits: vec![(Resource::CpuSeconds, 1)],
-    };
+    let privileges = Privileges::new(None, &[(Resource::CpuSeconds, 1)]);
     let started = std::time::Instant::now();
     let report = run(dir.path(), "while :; do :; done", privileges).unwrap();
     assert!(!report.timed_out, "{report:?}");
@@ -139,10 +136,7 @@ fn a_refused_switch_names_the_step() {
     let dir = open_dir();
     // A limit above the hard limit of an unprivileged process: first drop to nobody in a
     // script run, here simply an impossible value for RLIMIT_NOFILE (above fs.nr_open).
-    let privileges = Privileges {
-        ids: None,
-        limits: vec![(Resource::OpenFiles, u64::MAX - 1)],
-    };
+    let privileges = Privileges::new(None, &[(Resource::OpenFiles, u64::MAX - 1)]);
     let err = run(dir.path(), "exit 0", privileges).unwrap_err();
     assert_eq!(err.step, FailedStep::Limits, "{err}");
     assert!(
