@@ -3,6 +3,7 @@
 //! the script files ([`Config::check_scripts`]) are the only I/O. [`Config::load`]
 //! does both. The full reference is `docs/configuration.md`.
 
+mod account;
 mod capability;
 mod check;
 mod raw;
@@ -10,13 +11,16 @@ mod raw;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kea_runscript_env::{HookPoint, Profile};
 use serde_json::Value;
 
 use crate::verdict::Verdict;
+pub use account::Account;
 pub use capability::CapabilitySet;
+pub use kea_runscript_spawn::{Ids, Privileges, Resource};
 use raw::RawScript;
 
 /// Default `timeout-ms` of a sync script.
@@ -138,6 +142,15 @@ pub struct ScriptConfig {
     /// The script's processes get exactly these capabilities as ambient ones
     /// (`capabilities`); `None`: they inherit Kea's ambient set.
     pub capabilities: Option<CapabilitySet>,
+    /// The user the script's processes run as (`user`); `None`: Kea's.
+    pub user: Option<Account>,
+    /// Their group (`group`); `None`: the user's primary group, or Kea's.
+    pub group: Option<Account>,
+    /// Their resource limits (`limits`), each as soft and hard limit.
+    pub limits: Vec<(Resource, u64)>,
+    /// `user`/`group` resolved at load ([`Config::resolve_accounts`]); `None` until then,
+    /// and when neither is set.
+    pub ids: Option<Ids>,
 }
 
 /// The address family of the Kea server the library is loaded in.
@@ -313,8 +326,10 @@ impl Config {
 
     /// Checks every script file: the path is absolute, exists, is a regular file and
     /// is executable, and (unless its `trust-check` is false) neither the file nor a
-    /// directory above it is writable by anyone but root or this process's user. The
-    /// error names the failed check.
+    /// directory above it is writable by anyone but root or this process's user; a
+    /// script with `user`/`group` (resolved: [`Config::resolve_accounts`]) must also be
+    /// readable and executable by that user, in directories it can enter. The error
+    /// names the failed check.
     pub fn check_scripts(&self) -> Result<(), ConfigError> {
         for script in &self.scripts {
             let name = || join(&script.label, "name");
@@ -323,6 +338,55 @@ impl Config {
                 check::trusted(&script.path, check::kea_uid())
                     .map_err(|msg| ConfigError::new(name(), msg))?;
             }
+            if let Some(ids) = &script.ids {
+                let who = match (&script.user, &script.group) {
+                    (Some(user), _) => format!("user {user} (uid {})", ids.uid),
+                    _ => format!(
+                        "group {} (gid {})",
+                        script
+                            .group
+                            .as_ref()
+                            .map_or_else(String::new, ToString::to_string),
+                        ids.gid
+                    ),
+                };
+                account::check_access(&script.path, ids, &who)
+                    .map_err(|msg| ConfigError::new(name(), msg))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves each script's `user` and `group` into ids (the user and group databases)
+    /// and checks that Kea may switch to them (`CAP_SETUID`/`CAP_SETGID`) and set each of
+    /// its `limits`. Idempotent. The error names the parameter (`user`, `group`,
+    /// `limits.cpu-seconds`, …).
+    pub fn resolve_accounts(&mut self) -> Result<(), ConfigError> {
+        for script in &mut self.scripts {
+            for &(resource, value) in &script.limits {
+                account::check_limit(resource, value).map_err(|msg| {
+                    ConfigError::new(
+                        join(
+                            &script.label,
+                            &format!("limits.{}", account::limit_key(resource)),
+                        ),
+                        msg,
+                    )
+                })?;
+            }
+            if script.ids.is_some() || (script.user.is_none() && script.group.is_none()) {
+                continue;
+            }
+            let ids = account::resolve(script.user.as_ref(), script.group.as_ref()).map_err(
+                |(key, msg)| {
+                    let key = match key {
+                        account::Key::User => "user",
+                        account::Key::Group => "group",
+                    };
+                    ConfigError::new(join(&script.label, key), msg)
+                },
+            )?;
+            script.ids = Some(ids);
         }
         Ok(())
     }
@@ -390,10 +454,11 @@ impl Config {
         Ok(())
     }
 
-    /// [`Config::parse`], [`Config::check_scripts`] and [`Config::check_capabilities`]:
-    /// what `load` does.
+    /// [`Config::parse`], [`Config::resolve_accounts`], [`Config::check_scripts`] and
+    /// [`Config::check_capabilities`]: what `load` does.
     pub fn load(parameters: &str) -> Result<Config, ConfigError> {
-        let config = Config::parse(parameters)?;
+        let mut config = Config::parse(parameters)?;
+        config.resolve_accounts()?;
         config.check_scripts()?;
         config.check_capabilities()?;
         Ok(config)
@@ -599,10 +664,34 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
         replay_leases,
         trust_check: !matches!(raw.trust_check, Some(raw::Bool(false))),
         capabilities: raw.capabilities.map(|c| c.0),
+        user: raw.user.map(|u| u.0),
+        group: raw.group.map(|g| g.0),
+        limits: raw.limits.map_or_else(Vec::new, |l| {
+            [
+                (Resource::CpuSeconds, l.cpu_seconds),
+                (Resource::AddressSpace, l.address_space),
+                (Resource::OpenFiles, l.open_files),
+                (Resource::Processes, l.processes),
+            ]
+            .into_iter()
+            .filter_map(|(resource, limit)| limit.map(|l| (resource, l.0)))
+            .collect()
+        }),
+        ids: None,
     })
 }
 
 impl ScriptConfig {
+    /// What the launcher applies before `execve` (`user`, `group`, `limits`); `None`:
+    /// Kea's credentials and limits. Unresolved accounts ([`Config::resolve_accounts`]
+    /// not called) give no ids.
+    pub fn privileges(&self) -> Option<Arc<Privileges>> {
+        if self.ids.is_none() && self.limits.is_empty() {
+            return None;
+        }
+        Some(Arc::new(Privileges::new(self.ids.clone(), &self.limits)))
+    }
+
     /// True when the script gets variables of its own after its profile's (options by
     /// code, classes, user contexts, host reservation, expressions).
     pub fn has_additions(&self) -> bool {
@@ -661,7 +750,27 @@ impl ScriptConfig {
             self.capabilities
                 .map_or_else(|| "Kea's ambient set".to_owned(), |c| c.to_string()),
             points.join(", ")
-        )
+        ) + &self.privileges_summary()
+    }
+
+    /// `; runs as uid … gid … groups […]; limits …` when `user`/`group`/`limits` are set.
+    fn privileges_summary(&self) -> String {
+        let mut text = String::new();
+        if let Some(ids) = &self.ids {
+            text += &format!(
+                "; runs as uid {} gid {} groups {:?}",
+                ids.uid, ids.gid, ids.groups
+            );
+        }
+        if !self.limits.is_empty() {
+            let limits: Vec<String> = self
+                .limits
+                .iter()
+                .map(|(r, v)| format!("{}={v}", account::limit_key(*r)))
+                .collect();
+            text += &format!("; limits {}", limits.join(" "));
+        }
+        text
     }
 }
 

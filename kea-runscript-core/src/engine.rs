@@ -124,7 +124,10 @@ impl Engine {
 
     /// Starts an engine for an already loaded configuration. Fails only if the
     /// operating system refuses a resource (an eventfd, the reaper thread).
-    pub fn new(config: Config, log: Arc<dyn LogSink>) -> Result<Engine, EngineError> {
+    pub fn new(mut config: Config, log: Arc<dyn LogSink>) -> Result<Engine, EngineError> {
+        // A parsed but not loaded configuration must not run a script as Kea when it
+        // names a user (a no-op when loaded).
+        config.resolve_accounts()?;
         let stop = StopSignal::new().map_err(|source| EngineError::Start {
             what: "the stop eventfd",
             source,
@@ -185,6 +188,7 @@ impl Engine {
                         },
                         log_output: script.log_output,
                         ambient: script.capabilities.map(|c| c.bits()),
+                        privileges: script.privileges(),
                     };
                     match Worker::start(options, Arc::clone(&context)) {
                         Ok(worker) => Arc::new(worker),

@@ -79,3 +79,66 @@ fn no_clock_is_read_while_rendering() {
     }
     assert!(offenders.is_empty(), "clock reads in env: {offenders:?}");
 }
+
+/// Every lease of an event, single ones and every collection, v4 and v6: its `expired` flag
+/// set to `expired`.
+fn set_expired(event: &mut Event, expired: bool) {
+    let v4 = event
+        .lease4
+        .iter_mut()
+        .chain(event.leases4.iter_mut().flatten())
+        .chain(event.deleted_leases4.iter_mut().flatten());
+    for lease in v4 {
+        lease.expired = expired;
+    }
+    let v6 = event
+        .lease6
+        .iter_mut()
+        .chain(event.leases6.iter_mut().flatten())
+        .chain(event.deleted_leases6.iter_mut().flatten())
+        .chain(event.old_lease6.iter_mut())
+        .chain(event.new_lease6.iter_mut());
+    for lease in v6 {
+        lease.expired = expired;
+    }
+}
+
+/// In both profiles, at every hook point and for every lease collection (`leases4`,
+/// `deleted_leases4`, …): the rendered environment depends on the callout's `expired`
+/// flag only through `*_IS_EXPIRED`, and never on the clock. Flipping the flag changes
+/// exactly the `*_IS_EXPIRED` entries (kea-hook-runscript profile) or nothing (Kea's
+/// profile, which has no such variable); rendering the same event twice gives the same
+/// output (a clock read would differ across a second boundary only, so the static
+/// check above covers that part).
+#[test]
+fn only_is_expired_follows_the_callouts_flag_in_both_profiles() {
+    let mut flipped = 0;
+    for profile in [Profile::Kea, Profile::KeaHookRunscript] {
+        for &hook_point in HookPoint::ALL {
+            if !profile.serves(hook_point) {
+                continue;
+            }
+            let mut event = common::full_event(hook_point);
+            set_expired(&mut event, false);
+            let unexpired = profile.render(&event);
+            set_expired(&mut event, true);
+            let expired = profile.render(&event);
+            assert_eq!(unexpired.len(), expired.len(), "{profile} {hook_point}");
+            for ((name, before), (name_after, after)) in unexpired.iter().zip(&expired) {
+                assert_eq!(name, name_after, "{profile} {hook_point}");
+                if name.ends_with("_IS_EXPIRED") {
+                    assert_eq!(profile, Profile::KeaHookRunscript, "{name}");
+                    assert_eq!(
+                        (before.to_str(), after.to_str()),
+                        (Some("0"), Some("1")),
+                        "{hook_point} {name}"
+                    );
+                    flipped += 1;
+                } else {
+                    assert_eq!(before, after, "{profile} {hook_point} {name}");
+                }
+            }
+        }
+    }
+    assert!(flipped >= 10, "too few *_IS_EXPIRED rendered: {flipped}");
+}

@@ -8,7 +8,7 @@ use std::ffi::{c_char, c_int, c_void};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use super::arch::Errno;
-use super::sys::{self, KernelSigSet};
+use super::sys::{self, KernelSigSet, ResourceLimit};
 
 /// What the keeper recorded in [`Handoff::result`].
 pub(super) const RESULT_PENDING: i32 = 0;
@@ -24,6 +24,10 @@ pub(super) const STEP_EXEC: i32 = 3;
 pub(super) const STEP_WAIT: i32 = 4;
 pub(super) const STEP_STDIO: i32 = 5;
 pub(super) const STEP_CAPABILITIES: i32 = 6;
+pub(super) const STEP_LIMITS: i32 = 7;
+pub(super) const STEP_GROUPS: i32 = 8;
+pub(super) const STEP_GID: i32 = 9;
+pub(super) const STEP_UID: i32 = 10;
 
 /// The memory the parent hands to the keeper (inputs) and the keeper hands back
 /// (results). Heap-allocated so its address is stable; freed only after the keeper
@@ -50,6 +54,16 @@ pub(super) struct Handoff {
     /// `ambient_caps` (one bit per capability number); zero: it keeps the host's.
     pub set_ambient: c_int,
     pub ambient_caps: u64,
+    /// Non-zero: switch to `uid`, `gid` and the `groups_len` supplementary groups at
+    /// `groups` before `execve`.
+    pub set_ids: c_int,
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: *const u32,
+    pub groups_len: usize,
+    /// `limits_len` resource limits at `limits` to set before `execve` (null: none).
+    pub limits: *const ResourceLimit,
+    pub limits_len: usize,
     pub script_stack_top: *mut c_void,
     // Written by the keeper (and the script before exec); read after the keeper exited.
     pub keeper_pid: AtomicI32,
@@ -179,6 +193,52 @@ extern "C" fn script_main(arg: *mut c_void) -> c_int {
         Err(errno) => fail(STEP_CLOSE_FDS, errno),
         Ok(()) => {}
     }
+    // Least privilege: limits, then groups, group and user (this process has credentials
+    // and limits of its own: Kea's are untouched). Plain reads of the program's arrays,
+    // no allocation.
+    if sh.limits_len > 0 {
+        // SAFETY: `limits_len` entries at `limits`, owned by the program's privileges,
+        // alive and unchanged until the keeper is reaped.
+        let limits = unsafe { std::slice::from_raw_parts(sh.limits, sh.limits_len) };
+        for entry in limits {
+            if let Err(errno) = sys::set_resource_limit(entry.resource, &entry.limit) {
+                fail(STEP_LIMITS, errno);
+            }
+        }
+    }
+    if sh.set_ids != 0 {
+        let groups: &[u32] = if sh.groups_len == 0 {
+            &[]
+        } else {
+            // SAFETY: `groups_len` gids at `groups`, owned by the program's privileges,
+            // alive and unchanged until the keeper is reaped.
+            unsafe { std::slice::from_raw_parts(sh.groups, sh.groups_len) }
+        };
+        {
+            if let Err(errno) = sys::set_groups(groups) {
+                fail(STEP_GROUPS, errno);
+            }
+            if let Err(errno) = sys::set_gid(sh.gid) {
+                fail(STEP_GID, errno);
+            }
+            // Capabilities to hand over must survive leaving uid 0 (they are raised
+            // as ambient ones below).
+            if sh.set_ambient != 0 && sh.ambient_caps != 0 {
+                if let Err(errno) = sys::keep_capabilities() {
+                    fail(STEP_CAPABILITIES, errno);
+                }
+            }
+            if let Err(errno) = sys::set_uid(sh.uid) {
+                fail(STEP_UID, errno);
+            }
+            // A change of credentials clears the parent-death signal: set it again, and
+            // do not run unmanaged if the keeper died meanwhile.
+            sys::set_parent_death_signal(libc::SIGKILL);
+            if sys::getppid() != sh.keeper_pid.load(Ordering::Relaxed) {
+                sys::exit(127);
+            }
+        }
+    }
     // The configured capabilities, and only those, survive execve as ambient ones (an
     // unprivileged Kea's script would otherwise get none, or all of Kea's ambient set).
     // This process has credentials of its own: Kea's are untouched.
@@ -239,6 +299,14 @@ extern "C" fn keeper_main(arg: *mut c_void) -> c_int {
         sys::set_parent_death_signal(libc::SIGKILL);
     }
 
+    // The script's exit status must be ours to collect even when the host ignores
+    // `SIGCHLD` (another library's `signal(SIGCHLD, SIG_IGN)`, before or after ours):
+    // with `SIG_IGN` (or `SA_NOCLDWAIT`) the kernel reaps the script itself and
+    // `waitid` fails with `ECHILD`. This keeper's dispositions are a copy of the
+    // host's (no `CLONE_SIGHAND`), so resetting its own `SIGCHLD` to `SIG_DFL` leaves
+    // the host's as it is; every signal stays blocked here, so no handler runs. (It
+    // cannot fail: a valid signal and a valid action.)
+    let _ = sys::set_default_action(libc::SIGCHLD);
     let mut pidfd: c_int = -1;
     let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
     // SAFETY: script_main runs on the script stack named in the handoff (alive until

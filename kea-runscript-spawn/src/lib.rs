@@ -50,7 +50,11 @@
 //!    (`waitid(P_PIDFD, …, WEXITED | __WALL)`, or epoll). The calling thread returns
 //!    as soon as `clone` does.
 //! 2. The keeper starts the script with `clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD)`
-//!    (posix_spawn semantics), so the script is the keeper's child, not Kea's.
+//!    (posix_spawn semantics), so the script is the keeper's child, not Kea's. First it
+//!    resets its own `SIGCHLD` disposition to `SIG_DFL` (its signal table is a copy of
+//!    the host's, no `CLONE_SIGHAND`): were `SIGCHLD` ignored in the host (another
+//!    library's `signal(SIGCHLD, SIG_IGN)`), the kernel would reap the script itself and
+//!    its status would be lost (`ECHILD`). The host's disposition is left as it is.
 //! 3. The keeper waits for the script's pidfd to become readable, enforcing the
 //!    timeout (`SIGTERM`, then `SIGKILL` after the grace, both to the script's whole
 //!    process group) and reacting to the host's stop fd (unload), reaps the script with
@@ -70,6 +74,9 @@
 //! fds without `FD_CLOEXEC`), with [`Program::with_ambient_capabilities`] makes the
 //! given capabilities its inheritable and ambient sets (raw `capset` and
 //! `prctl(PR_CAP_AMBIENT)`: they act on the script's own credentials, never Kea's),
+//! with [`Program::with_privileges`] sets its resource limits, supplementary groups, group
+//! and user ([`Privileges`]; raw `prlimit64`, `setgroups`, `setresgid`, `setresuid`, in
+//! that order, then `PR_SET_PDEATHSIG` again, which a change of credentials clears),
 //! unblocks every signal. It inherits fds 0, 1 and 2 of the
 //! host as they are (as Kea's own hook does): its output goes where Kea's goes —
 //! unless [`spawn_with`] gives it other fds 0-2 ([`Stdio`]: a worker's pipes), which
@@ -112,7 +119,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nix::sys::eventfd::{EfdFlags, EventFd};
-use nix::sys::resource::{getrlimit, Resource, RLIM_INFINITY};
+use nix::sys::resource::{getrlimit, RLIM_INFINITY};
 use nix::sys::signal::Signal;
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 
@@ -171,6 +178,14 @@ pub enum FailedStep {
     Stdio,
     /// Raising the script's ambient capabilities ([`Program::with_ambient_capabilities`]).
     Capabilities,
+    /// Setting the script's resource limits ([`Privileges::limits`]).
+    Limits,
+    /// `setgroups`: the script's supplementary groups ([`Ids::groups`]).
+    Groups,
+    /// `setresgid`: the script's group ([`Ids::gid`]).
+    Gid,
+    /// `setresuid`: the script's user ([`Ids::uid`]).
+    Uid,
 }
 
 /// Error of starting or waiting for a script: the step that failed and the OS error.
@@ -192,6 +207,10 @@ impl std::fmt::Display for SpawnError {
             FailedStep::Wait => "waiting",
             FailedStep::Stdio => "setting up fds 0-2",
             FailedStep::Capabilities => "raising the ambient capabilities",
+            FailedStep::Limits => "setting the resource limits (setrlimit)",
+            FailedStep::Groups => "setting the supplementary groups (setgroups)",
+            FailedStep::Gid => "switching to the group (setgid)",
+            FailedStep::Uid => "switching to the user (setuid)",
         };
         write!(f, "{step} failed: {}", self.error)
     }
@@ -213,6 +232,91 @@ pub struct Program {
     /// `Some(bits)`: exactly these ambient capabilities (one bit per number); `None`:
     /// the host's ambient set is inherited.
     ambient: Option<u64>,
+    /// User, groups and resource limits of the script; `None`: the host's.
+    privileges: Option<Arc<Privileges>>,
+}
+
+/// A resource whose limit a script gets ([`Privileges::limits`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    /// `RLIMIT_CPU`: CPU seconds (`SIGXCPU` at the limit, as soft and hard limit alike).
+    CpuSeconds,
+    /// `RLIMIT_AS`: bytes of address space.
+    AddressSpace,
+    /// `RLIMIT_NOFILE`: open files (one more than the highest fd number).
+    OpenFiles,
+    /// `RLIMIT_NPROC`: processes (threads) of the script's real user.
+    Processes,
+}
+
+impl Resource {
+    /// The `RLIMIT_*` number.
+    fn raw(self) -> c_int {
+        (match self {
+            Resource::CpuSeconds => libc::RLIMIT_CPU,
+            Resource::AddressSpace => libc::RLIMIT_AS,
+            Resource::OpenFiles => libc::RLIMIT_NOFILE,
+            Resource::Processes => libc::RLIMIT_NPROC,
+        }) as c_int
+    }
+}
+
+/// The user and groups a script runs as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ids {
+    /// Real, effective and saved user id.
+    pub uid: u32,
+    /// Real, effective and saved group id.
+    pub gid: u32,
+    /// Exactly these supplementary groups (`initgroups`-style: the user's groups).
+    pub groups: Vec<u32>,
+}
+
+/// What a script runs with instead of the host's credentials and limits, applied in
+/// the script's own process before `execve` (the host's are untouched), in this order:
+/// the resource limits (`prlimit64`, each value as soft and hard limit), `setgroups`,
+/// `setresgid`, `setresuid`. Switching ids needs `CAP_SETGID`/`CAP_SETUID` in the host,
+/// raising a limit above the host's hard limit `CAP_SYS_RESOURCE`; a refusal fails the
+/// start with [`FailedStep::Limits`], [`FailedStep::Groups`], [`FailedStep::Gid`] or
+/// [`FailedStep::Uid`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Privileges {
+    ids: Option<Ids>,
+    limits: Vec<(Resource, u64)>,
+    /// `limits` as the kernel takes them, read by the script before `execve`.
+    raw_limits: Vec<sys::ResourceLimit>,
+}
+
+impl Privileges {
+    /// Switch to `ids` (`None`: keep the host's) and set `limits` (applied in this order;
+    /// for a resource given twice the later wins).
+    pub fn new(ids: Option<Ids>, limits: &[(Resource, u64)]) -> Privileges {
+        let raw_limits = limits
+            .iter()
+            .map(|&(resource, value)| sys::ResourceLimit {
+                resource: resource.raw(),
+                limit: sys::RawLimit {
+                    soft: value,
+                    hard: value,
+                },
+            })
+            .collect();
+        Privileges {
+            ids,
+            limits: limits.to_vec(),
+            raw_limits,
+        }
+    }
+
+    /// The ids to switch to; `None`: the host's.
+    pub fn ids(&self) -> Option<&Ids> {
+        self.ids.as_ref()
+    }
+
+    /// The resource limits.
+    pub fn limits(&self) -> &[(Resource, u64)] {
+        &self.limits
+    }
 }
 
 // SAFETY: the raw pointers point into `path`, `arg1` and `_keep`, which move with the
@@ -252,7 +356,15 @@ impl Program {
             envp,
             _keep: keep,
             ambient: None,
+            privileges: None,
         }
+    }
+
+    /// Runs the program as the given user and groups and under the given resource limits
+    /// (see [`Privileges`]). Shared (`Arc`) so that a script's runs reuse one copy.
+    pub fn with_privileges(mut self, privileges: Arc<Privileges>) -> Program {
+        self.privileges = Some(privileges);
+        self
     }
 
     /// Runs the program with exactly `caps` (one bit per capability number, as in
@@ -279,6 +391,14 @@ pub fn grantable_capabilities() -> io::Result<u64> {
         }
     }
     Ok(grantable)
+}
+
+/// The host's effective capabilities (the calling thread's), one bit per capability
+/// number: what it may do for a script before `execve` (e.g. `CAP_SETUID` to switch ids).
+pub fn effective_capabilities() -> io::Result<u64> {
+    sys::capabilities()
+        .map(|sets| sets.effective)
+        .map_err(|e| io::Error::from_raw_os_error(e.0))
 }
 
 /// An eventfd that, once triggered, makes every keeper watching it terminate its
@@ -376,7 +496,7 @@ impl std::fmt::Debug for Child {
 
 /// The soft `RLIMIT_NOFILE`, bounding the fallback fd-closing loop.
 fn max_fd() -> c_int {
-    match getrlimit(Resource::RLIMIT_NOFILE) {
+    match getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE) {
         Ok((soft, _)) if soft != RLIM_INFINITY => soft.min(c_int::MAX as u64) as c_int,
         _ => 65536,
     }
@@ -434,6 +554,8 @@ pub fn spawn_with(program: Program, limits: Limits, stdio: Stdio) -> Result<Chil
         }
     }
     let mut stacks = [Stack::new(), Stack::new()];
+    // Owned by the program (an `Arc`), which lives until the keeper is reaped.
+    let privileges = program.privileges.as_deref();
     let handoff = Handoff {
         path: program.path.as_ptr(),
         argv: program.argv.as_ptr(),
@@ -446,6 +568,21 @@ pub fn spawn_with(program: Program, limits: Limits, stdio: Stdio) -> Result<Chil
         die_with_thread: c_int::from(stdio.die_with_thread),
         set_ambient: c_int::from(program.ambient.is_some()),
         ambient_caps: program.ambient.unwrap_or(0),
+        set_ids: c_int::from(privileges.is_some_and(|p| p.ids.is_some())),
+        uid: privileges
+            .and_then(|p| p.ids.as_ref())
+            .map_or(0, |ids| ids.uid),
+        gid: privileges
+            .and_then(|p| p.ids.as_ref())
+            .map_or(0, |ids| ids.gid),
+        groups: privileges
+            .and_then(|p| p.ids.as_ref())
+            .map_or(ptr::null(), |ids| ids.groups.as_ptr()),
+        groups_len: privileges
+            .and_then(|p| p.ids.as_ref())
+            .map_or(0, |ids| ids.groups.len()),
+        limits: privileges.map_or(ptr::null(), |p| p.raw_limits.as_ptr()),
+        limits_len: privileges.map_or(0, |p| p.raw_limits.len()),
         script_stack_top: stacks[1].top(),
         keeper_pid: AtomicI32::new(0),
         failed_step: AtomicI32::new(0),
@@ -523,6 +660,10 @@ impl Child {
                     keeper::STEP_EXEC => FailedStep::Exec,
                     keeper::STEP_STDIO => FailedStep::Stdio,
                     keeper::STEP_CAPABILITIES => FailedStep::Capabilities,
+                    keeper::STEP_LIMITS => FailedStep::Limits,
+                    keeper::STEP_GROUPS => FailedStep::Groups,
+                    keeper::STEP_GID => FailedStep::Gid,
+                    keeper::STEP_UID => FailedStep::Uid,
                     _ => FailedStep::Wait,
                 };
                 return Err(SpawnError {

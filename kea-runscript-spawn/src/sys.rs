@@ -198,6 +198,94 @@ pub(super) fn set_ambient_capabilities(caps: u64) -> Result<(), Errno> {
     Ok(())
 }
 
+/// The kernel's `struct rlimit64` (what `prlimit64` takes): soft and hard limit.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RawLimit {
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// One resource limit to set: the `RLIMIT_*` number and its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ResourceLimit {
+    pub resource: c_int,
+    pub limit: RawLimit,
+}
+
+/// `prlimit64(0, resource, limit, NULL)`: sets the calling process's limit.
+pub(super) fn set_resource_limit(resource: c_int, limit: &RawLimit) -> Result<(), Errno> {
+    // SAFETY: prlimit64 reads a live rlimit64; no old-limit pointer.
+    let ret = unsafe {
+        arch::syscall4(
+            Nr::new(libc::SYS_prlimit64),
+            Arg::ZERO,
+            Arg::int(resource),
+            Arg::ptr(limit),
+            Arg::null(),
+        )
+    };
+    ret.result().map(drop)
+}
+
+/// `setgroups(groups)`: exactly these supplementary groups for the calling process.
+pub(super) fn set_groups(groups: &[u32]) -> Result<(), Errno> {
+    // SAFETY: setgroups reads `groups.len()` 32-bit gids from a live slice.
+    let ret = unsafe {
+        arch::syscall2(
+            Nr::new(libc::SYS_setgroups),
+            Arg::size(groups.len()),
+            Arg::ptr(groups.as_ptr()),
+        )
+    };
+    ret.result().map(drop)
+}
+
+/// `setresgid(gid, gid, gid)`: real, effective and saved group id.
+pub(super) fn set_gid(gid: u32) -> Result<(), Errno> {
+    // SAFETY: setresgid reads no memory.
+    let ret = unsafe {
+        arch::syscall3(
+            Nr::new(libc::SYS_setresgid),
+            Arg::uint(gid),
+            Arg::uint(gid),
+            Arg::uint(gid),
+        )
+    };
+    ret.result().map(drop)
+}
+
+/// `setresuid(uid, uid, uid)`: real, effective and saved user id.
+pub(super) fn set_uid(uid: u32) -> Result<(), Errno> {
+    // SAFETY: setresuid reads no memory.
+    let ret = unsafe {
+        arch::syscall3(
+            Nr::new(libc::SYS_setresuid),
+            Arg::uint(uid),
+            Arg::uint(uid),
+            Arg::uint(uid),
+        )
+    };
+    ret.result().map(drop)
+}
+
+/// `prctl(PR_SET_KEEPCAPS, 1)`: the permitted capabilities survive the switch from
+/// uid 0 to another uid (the ambient set is raised again afterwards).
+pub(super) fn keep_capabilities() -> Result<(), Errno> {
+    // SAFETY: PR_SET_KEEPCAPS reads no memory.
+    let ret = unsafe {
+        arch::syscall5(
+            Nr::new(libc::SYS_prctl),
+            Arg::int(libc::PR_SET_KEEPCAPS),
+            Arg::int(1),
+            Arg::ZERO,
+            Arg::ZERO,
+            Arg::ZERO,
+        )
+    };
+    ret.result().map(drop)
+}
+
 /// `setpgid(0, 0)`: the caller leads a new process group.
 pub(super) fn lead_new_process_group() -> Result<(), Errno> {
     // SAFETY: setpgid reads no memory.

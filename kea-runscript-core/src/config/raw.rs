@@ -9,6 +9,7 @@ use serde::de::{Deserializer, Error as _};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::account::Account;
 use super::capability::CapabilitySet;
 use crate::verdict::Verdict;
 
@@ -52,6 +53,9 @@ pub(super) struct RawScript {
     #[serde(rename = "trust-check")]
     pub trust_check: Option<Bool>,
     pub capabilities: Option<Capabilities>,
+    pub user: Option<AccountSpec>,
+    pub group: Option<AccountSpec>,
+    pub limits: Option<RawLimits>,
 }
 
 /// kea-hook-runscript's own parameter keys: a map made only of these is written for it.
@@ -401,6 +405,66 @@ impl<'de> Deserialize<'de> for Capabilities {
                 set = set.union(cap);
             }
             Ok(Capabilities(set))
+        })
+    }
+}
+
+/// A user or group: a name (`"nobody"`), or a numeric id as an integer (`65534`) or a
+/// string of digits (`"65534"`). Whether it exists is checked at load.
+#[derive(Debug)]
+pub(super) struct AccountSpec(pub Account);
+
+impl<'de> Deserialize<'de> for AccountSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| {
+            let what = "a name or a numeric id";
+            match v {
+                Value::Number(n) => match n.as_u64() {
+                    Some(id @ 0..=0xFFFF_FFFE) => Ok(Account::Id(id as u32)),
+                    _ => Err(expected(what, v)),
+                },
+                Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|id| *id != u32::MAX)
+                    .map(Account::Id)
+                    .ok_or_else(|| expected(what, v)),
+                Value::String(s)
+                    if !s.is_empty()
+                        && !s.contains(['\0', ':', '/', '\n'])
+                        && !s.chars().any(char::is_whitespace) =>
+                {
+                    Ok(Account::Name(s.clone()))
+                }
+                _ => Err(expected(what, v)),
+            }
+            .map(AccountSpec)
+        })
+    }
+}
+
+/// `limits`: resource limits of the script's processes, each a positive integer.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    #[serde(rename = "cpu-seconds")]
+    pub cpu_seconds: Option<Limit>,
+    #[serde(rename = "address-space")]
+    pub address_space: Option<Limit>,
+    #[serde(rename = "open-files")]
+    pub open_files: Option<Limit>,
+    pub processes: Option<Limit>,
+}
+
+/// One resource limit: an integer ≥ 1 (below `RLIM_INFINITY`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limit(pub u64);
+
+impl<'de> Deserialize<'de> for Limit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| match v.as_u64() {
+            Some(n @ 1..=0x7FFF_FFFF_FFFF_FFFF) => Ok(Limit(n)),
+            _ => Err(expected("a positive integer", v)),
         })
     }
 }

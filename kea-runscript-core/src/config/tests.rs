@@ -16,7 +16,19 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "sync": true, "wait": false}"#, "parameter 'wait': 'sync' and its alias 'wait' are both given; use one"),
         (r#"{"name": "/a", "sync": "yes"}"#, r#"parameter 'sync': expected true or false, got "yes""#),
         (r#"{"name": "/a", "wait": 1}"#, "parameter 'wait': expected true or false, got 1"),
-        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`, `variables`, `mode`, `log-output`, `options`, `expressions`, `classes`, `user-contexts`, `host-reservation`, `replay-leases`, `trust-check`, `capabilities`"),
+        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`, `variables`, `mode`, `log-output`, `options`, `expressions`, `classes`, `user-contexts`, `host-reservation`, `replay-leases`, `trust-check`, `capabilities`, `user`, `group`, `limits`"),
+        (r#"{"name": "/a", "user": ""}"#, r#"parameter 'user': expected a name or a numeric id, got """#),
+        (r#"{"name": "/a", "user": -1}"#, "parameter 'user': expected a name or a numeric id, got -1"),
+        (r#"{"name": "/a", "user": 4294967295}"#, "parameter 'user': expected a name or a numeric id, got 4294967295"),
+        (r#"{"name": "/a", "user": "a:b"}"#, r#"parameter 'user': expected a name or a numeric id, got "a:b""#),
+        (r#"{"name": "/a", "user": ["nobody"]}"#, r#"parameter 'user': expected a name or a numeric id, got ["nobody"]"#),
+        (r#"{"scripts": [{"name": "/a", "group": true}]}"#, "parameter 'scripts[0].group': expected a name or a numeric id, got true"),
+        (r#"{"name": "/a", "limits": 5}"#, "parameter 'limits': invalid type: integer `5`, expected struct RawLimits"),
+        (r#"{"name": "/a", "limits": {"cpu": 5}}"#, "parameter 'limits.cpu': unknown field `cpu`, expected one of `cpu-seconds`, `address-space`, `open-files`, `processes`"),
+        (r#"{"name": "/a", "limits": {"cpu-seconds": 0}}"#, "parameter 'limits.cpu-seconds': expected a positive integer, got 0"),
+        (r#"{"name": "/a", "limits": {"address-space": "1G"}}"#, r#"parameter 'limits.address-space': expected a positive integer, got "1G""#),
+        (r#"{"scripts": [{"name": "/a", "limits": {"processes": -3}}]}"#, "parameter 'scripts[0].limits.processes': expected a positive integer, got -3"),
+        (r#"{"name": "/a", "limits": {"open-files": 1.5}}"#, "parameter 'limits.open-files': expected a positive integer, got 1.5"),
         (r#"{"name": "/a", "capabilities": "CAP_NET_ADMIN"}"#, r#"parameter 'capabilities': expected a list of capability names, got "CAP_NET_ADMIN""#),
         (r#"{"name": "/a", "capabilities": [12]}"#, "parameter 'capabilities': expected capability names (strings), got 12"),
         (r#"{"name": "/a", "capabilities": ["NET_ADMIN"]}"#, r#"parameter 'capabilities': unknown capability "NET_ADMIN"; names are those of capabilities(7), e.g. "CAP_NET_ADMIN""#),
@@ -709,4 +721,97 @@ fn capabilities_are_parsed_by_name() {
     assert!(config.scripts[0]
         .summary()
         .contains("capabilities=CAP_NET_ADMIN CAP_NET_RAW)"));
+}
+
+#[test]
+fn user_group_and_limits_are_parsed() {
+    let config = Config::parse(r#"{"name": "/a"}"#).unwrap();
+    let script = &config.scripts[0];
+    assert_eq!((&script.user, &script.group), (&None, &None));
+    assert!(script.limits.is_empty() && script.privileges().is_none());
+    let config = Config::parse(
+        r#"{"name": "/a", "user": "nobody", "group": "65534",
+            "limits": {"processes": 9, "cpu-seconds": 2, "address-space": 1073741824, "open-files": 64}}"#,
+    )
+    .unwrap();
+    let script = &config.scripts[0];
+    assert_eq!(script.user, Some(Account::Name("nobody".into())));
+    assert_eq!(script.group, Some(Account::Id(65534)));
+    assert_eq!(
+        script.limits,
+        [
+            (Resource::CpuSeconds, 2),
+            (Resource::AddressSpace, 1 << 30),
+            (Resource::OpenFiles, 64),
+            (Resource::Processes, 9)
+        ]
+    );
+    // Not resolved yet (parse touches no database).
+    assert_eq!(script.ids, None);
+    let config = Config::parse(r#"{"name": "/a", "user": 0}"#).unwrap();
+    assert_eq!(config.scripts[0].user, Some(Account::Id(0)));
+}
+
+/// Resolution at load: names and ids through the user and group databases, one line naming
+/// the parameter for an unknown account or an impossible limit.
+#[test]
+fn accounts_are_resolved_at_load_with_messages_naming_the_parameter() {
+    // SAFETY: geteuid() cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let resolve = |json: &str| {
+        let mut config = Config::parse(json).unwrap();
+        config.resolve_accounts().map(|()| config)
+    };
+    let err = resolve(r#"{"name": "/a", "user": "no-such-user-krs"}"#).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "parameter 'user': user \"no-such-user-krs\" does not exist on this system (no entry in the user database)"
+    );
+    let err =
+        resolve(r#"{"scripts": [{"name": "/a"}, {"name": "/b", "user": 3999999}]}"#).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "parameter 'scripts[1].user': user 3999999 does not exist on this system (no entry in the user database)"
+    );
+    let err =
+        resolve(r#"{"name": "/a", "user": "nobody", "group": "no-such-group-krs"}"#).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "parameter 'group': group \"no-such-group-krs\" does not exist on this system (no entry in the group database)"
+    );
+    let err = resolve(r#"{"name": "/a", "limits": {"open-files": 1099511627776}}"#).unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "parameter 'limits.open-files': 1099511627776 is above the kernel's bound on open files (fs.nr_open = "
+        ),
+        "{err}"
+    );
+    if !root {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "needs root; CI=true"
+        );
+        eprintln!("******** SKIP: the rest needs root ********");
+        return;
+    }
+    let config = resolve(r#"{"name": "/a", "user": "nobody"}"#).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let ids = config.scripts[0].ids.clone().unwrap();
+    assert_eq!(
+        (ids.uid, ids.gid),
+        (nobody.uid.as_raw(), nobody.gid.as_raw())
+    );
+    assert!(ids.groups.contains(&ids.gid), "{ids:?}");
+    assert!(config.scripts[0]
+        .summary()
+        .contains(&format!("; runs as uid {} gid {} groups", ids.uid, ids.gid)));
+    let config =
+        resolve(r#"{"name": "/a", "user": 0, "group": "nogroup", "limits": {"cpu-seconds": 3}}"#)
+            .unwrap();
+    let ids = config.scripts[0].ids.clone().unwrap();
+    let nogroup = nix::unistd::Group::from_name("nogroup").unwrap().unwrap();
+    assert_eq!((ids.uid, ids.gid), (0, nogroup.gid.as_raw()));
+    assert!(config.scripts[0]
+        .summary()
+        .ends_with("; limits cpu-seconds=3"));
 }

@@ -198,6 +198,8 @@ struct TargetStrings {
     extra_env: Vec<(CString, usize)>,
     /// `capabilities`: the exact ambient set of its processes (bits), if configured.
     ambient: Option<u64>,
+    /// `user`, `group`, `limits`; `None`: Kea's.
+    privileges: Option<Arc<kea_runscript_spawn::Privileges>>,
 }
 
 /// The executable side of one configured script: path and extra variables, as C
@@ -231,6 +233,7 @@ impl ScriptTarget {
                 path,
                 extra_env,
                 ambient: config.capabilities.map(|c| c.bits()),
+                privileges: config.privileges(),
             }),
             timeout: config.timeout,
             label: config.path.display().to_string(),
@@ -269,6 +272,9 @@ impl ScriptTarget {
             unsafe { Program::with_shared_env(strings.path.clone(), event.arg1(), env, keep) };
         if let Some(caps) = strings.ambient {
             program = program.with_ambient_capabilities(caps);
+        }
+        if let Some(privileges) = &strings.privileges {
+            program = program.with_privileges(Arc::clone(privileges));
         }
         let limits = Limits {
             timeout: self.timeout,

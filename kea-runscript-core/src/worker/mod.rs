@@ -248,6 +248,7 @@ mod tests {
             sync: Some((settings, timeout)),
             log_output: false,
             ambient: None,
+            privileges: None,
         };
         Worker::start(options, shared()).unwrap()
     }

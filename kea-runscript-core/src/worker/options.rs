@@ -23,4 +23,6 @@ pub struct WorkerOptions {
     pub log_output: bool,
     /// `capabilities`: the worker's exact ambient set (bits); `None`: Kea's is inherited.
     pub ambient: Option<u64>,
+    /// `user`, `group`, `limits`: applied before `execve`; `None`: Kea's.
+    pub privileges: Option<std::sync::Arc<kea_runscript_spawn::Privileges>>,
 }

@@ -86,6 +86,9 @@ pub fn start(options: &WorkerOptions) -> Result<Running, SpawnError> {
     if let Some(caps) = options.ambient {
         program = program.with_ambient_capabilities(caps);
     }
+    if let Some(privileges) = &options.privileges {
+        program = program.with_privileges(Arc::clone(privileges));
+    }
     let limits = Limits {
         timeout: None,
         grace: KILL_GRACE,

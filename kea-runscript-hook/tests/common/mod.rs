@@ -12,6 +12,8 @@ pub mod dhcp6;
 pub mod dump;
 /// Kea configuration, start, stop; perfdhcp.
 pub mod kea;
+/// kea-hook-runscript 1.4.0 built from the oracle archive.
+pub mod khr;
 /// Parity with Kea's own hook: pairing and comparing the two libraries' records.
 pub mod parity;
 /// /proc probes: fds, threads, children, zombies, namespaces.
