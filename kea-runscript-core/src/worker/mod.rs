@@ -23,7 +23,8 @@
 //!
 //! Delivery is at least once: an event stays in a bounded buffer until answered;
 //! after the process ends, the unanswered ones are sent again to the next process,
-//! with `"replay":true` when they had been sent before. A full buffer drops new
+//! with `"replay":true` when they had been sent before. A full buffer applies the
+//! script's overflow policy (merge, block, drop; see `queue`) to new
 //! events (counted, logged).
 
 mod options;
