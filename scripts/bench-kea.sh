@@ -135,6 +135,21 @@ hooks[parkspawn]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$sl
 hooks[parkworker]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$ack_worker\", \"mode\": \"worker\", \"sync\": true, \"hook-points\": [\"leases4_committed\"]}}]"
 [ -n "${VARIANTS:-}" ] || variants+=(parkspawn parkworker)
 # ---- end of parking cells (part 1) ----
+# ---- overflow cells (branch issue23-merge; kept apart from the cells above to ease merging) ----
+# (o) ovfmerge / ovfblock / ovfdrop: ours, async spawn of the no-op script at the default
+#     hook points with max-in-flight 4, under perfdhcp's full rate (a burst of new
+#     clients, far above what 4 script slots run), overflow "merge" / "block" / "drop".
+#     Before Kea is stopped the cell waits until no script runs any more (so nothing is
+#     discarded at unload), then prints the counters: events, started (delivered),
+#     merged, blocked, dropped (lost). Goal: merge >= 0.9x the DORA/s of drop, 0 dropped.
+label[ovfmerge]="ours, burst merge"
+label[ovfblock]="ours, burst block"
+label[ovfdrop]="ours, burst drop"
+hooks[ovfmerge]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$noop\", \"max-in-flight\": 4, \"overflow\": \"merge\"}}]"
+hooks[ovfblock]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$noop\", \"max-in-flight\": 4, \"overflow\": \"block\"}}]"
+hooks[ovfdrop]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$noop\", \"max-in-flight\": 4, \"overflow\": \"drop\"}}]"
+[ -n "${VARIANTS:-}" ] || variants+=(ovfmerge ovfblock ovfdrop)
+# ---- end of overflow cells (part 1) ----
 # BASELINE_LIB: a twin "<cell>-base" right after each of our cells, the same but for the
 # library (spawn, worker, parked spawn, parked worker).
 if [ -n "${BASELINE_LIB:-}" ]; then
@@ -307,6 +322,37 @@ measure() {
     echo "$1 $2 $(cat "$peak_file")" >>"$TB_DIR/park-peaks"
 }
 # ---- end of parking cells (part 2) ----
+# ---- overflow cells (part 2): drain before stopping, then the counters ----
+# Our keepers (one per running script) in the server namespace.
+ovf_keepers() { ip netns pids "$TB_SRV" | xargs -r ps -o comm= -p 2>/dev/null | grep -c '^kea-runscript' || true; }
+eval "$(declare -f tb_kea_stop | sed '1s/^tb_kea_stop /tb_kea_stop_now /')"
+ovf_cell=""
+tb_kea_stop() {
+    if [ -n "$ovf_cell" ]; then
+        # The queue is drained when no script has run for two samples in a row.
+        local idle=0 waited=0
+        while [ "$idle" -lt 2 ] && [ "$waited" -lt 600 ]; do
+            if [ "$(ovf_keepers)" -eq 0 ]; then idle=$((idle + 1)); else idle=0; fi
+            sleep 0.5
+            waited=$((waited + 1))
+        done
+    fi
+    tb_kea_stop_now "$@"
+}
+eval "$(declare -f measure | sed '1s/^measure /measure_before_ovf /')"
+measure() {
+    case $1 in ovf*) ;; *) measure_before_ovf "$@"; return ;; esac
+    ovf_cell=$1
+    measure_before_ovf "$@"
+    ovf_cell=""
+    local c
+    c=$(grep -o 'unload: counters [^@]*' "$TB_RUNSCRIPT_LOG" | tail -n 1 || true)
+    ovf_get() { echo "$c" | grep -o " $1=[0-9]*" | cut -d= -f2; }
+    printf '  round %d  %-20s events %s, delivered (started) %s, merged %s, blocked %s, dropped (lost) %s\n' \
+        "$2" "${label[$1]}" "$(ovf_get events)" "$(ovf_get started)" "$(ovf_get merged)" "$(ovf_get blocked)" "$(ovf_get dropped)" >&2
+    echo "$1 $2 $(ovf_get events) $(ovf_get started) $(ovf_get merged) $(ovf_get blocked) $(ovf_get dropped)" >>"$TB_DIR/ovf-counts"
+}
+# ---- end of overflow cells (part 2) ----
 
 tb_log "kea-dhcp4 $(/usr/sbin/kea-dhcp4 -v), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 tb_log "ours: $ours_lib ($(date -u -r "$ours_lib" +%FT%TZ); checkout at $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'))"
@@ -429,3 +475,23 @@ if [ "${CHARTS:-1}" != 0 ]; then
         || tb_die "drawing the charts failed"
 fi
 # ---- end of growth cells (part 3) ----
+
+# ---- overflow cells (part 3): the summary ----
+if [ -s "$TB_DIR/ovf-counts" ]; then
+    echo
+    echo "Overflow under a burst (async no-op script, max-in-flight 4; per cell: medians of the rounds)"
+    for v in ovfmerge ovfblock ovfdrop; do
+        awk -v v="$v" '$1 == v' "$TB_DIR/ovf-counts" | grep -q . || continue
+        printf '%-20s %10.1f DORA/s  events %s  delivered %s  merged %s  blocked %s  dropped %s\n' "${label[$v]}" \
+            "$(col "$v" 3 | median)" \
+            "$(awk -v v="$v" '$1 == v {print $3}' "$TB_DIR/ovf-counts" | median)" \
+            "$(awk -v v="$v" '$1 == v {print $4}' "$TB_DIR/ovf-counts" | median)" \
+            "$(awk -v v="$v" '$1 == v {print $5}' "$TB_DIR/ovf-counts" | median)" \
+            "$(awk -v v="$v" '$1 == v {print $6}' "$TB_DIR/ovf-counts" | median)" \
+            "$(awk -v v="$v" '$1 == v {print $7}' "$TB_DIR/ovf-counts" | median)"
+    done
+    if [ -n "${med[ovfmerge]:-}" ] && [ -n "${med[ovfdrop]:-}" ]; then
+        awk -v m="${med[ovfmerge]}" -v d="${med[ovfdrop]}" 'BEGIN {printf "ratio burst merge / burst drop (medians): %.3f   (goal >= 0.9, with 0 dropped under merge)\n", m / d}'
+    fi
+fi
+# ---- end of overflow cells (part 3) ----

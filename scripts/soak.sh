@@ -397,29 +397,29 @@ check() {
     done < <(echo "$verdict" | grep '^FAIL' || true)
     ! is_baseline "$v" || return 0
     # Our counters at unload: every event started a script (or, for a worker, was
-    # acked) or was counted as dropped, exactly; none failed to start; nothing still in
-    # flight or queued. Dropped events, the policy today: counted and reported (a line of
-    # their own), not bounded (see the no-loss issue).
-    local c ev st dr ff fl qu ak rs pe
+    # acked), was merged into a newer event of its lease (overflow "merge", the default),
+    # or was counted as dropped, exactly; none failed to start; nothing still in flight or
+    # queued. merged, blocked and dropped are reported on a line of their own.
+    local c ev st dr ff fl qu ak rs pe mg bl
     c=$(grep -o 'unload: counters [^@]*' "$TB_RUNSCRIPT_LOG" | tail -n 1 || true)
     [ -n "$c" ] || { fail "v$fam $v: no counters logged at unload (see $TB_RUNSCRIPT_LOG)"; return 0; }
     echo "v$fam $v: ${c#unload: }" >&2
     field() { echo "$c" | grep -o " $1=[0-9]*" | cut -d= -f2; }
     ev=$(field events) st=$(field started) dr=$(field dropped) ff=$(field failed-to-start)
-    fl=$(field in-flight) qu=$(field queued)
-    for x in ev st dr ff fl qu; do
+    fl=$(field in-flight) qu=$(field queued) mg=$(field merged) bl=$(field blocked)
+    for x in ev st dr ff fl qu mg bl; do
         [ -n "${!x}" ] || { fail "v$fam $v: a counter missing from '$c'"; return 0; }
     done
-    echo "v$fam $v: dropped $dr of $ev events ($(awk -v d="$dr" -v e="$ev" 'BEGIN {printf "%.3f", e ? 100 * d / e : 0}') %)" >&2
+    echo "v$fam $v: merged=$mg blocked=$bl dropped=$dr of $ev events (dropped $(awk -v d="$dr" -v e="$ev" 'BEGIN {printf "%.3f", e ? 100 * d / e : 0}') %)" >&2
     [ "$ev" -gt 0 ] || fail "v$fam $v: no events counted at unload"
     case $v in
         worker-*)
             # A worker answers events (acked); "started" counts its processes.
             ak=$(field acked) rs=$(field worker-restarts) pe=$(field protocol-errors)
-            [ "$((ak + dr))" -eq "$ev" ] || fail "v$fam $v: events=$ev but acked+dropped=$((ak + dr))"
+            [ "$((ak + mg + dr))" -eq "$ev" ] || fail "v$fam $v: events=$ev but acked+merged+dropped=$((ak + mg + dr))"
             [ "$rs" -eq 0 ] && [ "$pe" -eq 0 ] || fail "v$fam $v: worker-restarts=$rs protocol-errors=$pe" ;;
         *)
-            [ "$((st + dr))" -eq "$ev" ] || fail "v$fam $v: events=$ev but started+dropped=$((st + dr)) (failed-to-start=$ff)" ;;
+            [ "$((st + mg + dr))" -eq "$ev" ] || fail "v$fam $v: events=$ev but started+merged+dropped=$((st + mg + dr)) (failed-to-start=$ff)" ;;
     esac
     [ "$fl" -eq 0 ] && [ "$qu" -eq 0 ] || fail "v$fam $v: in-flight=$fl queued=$qu at unload"
     [ "$ff" -eq 0 ] || fail "v$fam $v: $ff scripts failed to start"

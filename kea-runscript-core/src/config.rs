@@ -6,6 +6,7 @@
 mod account;
 mod capability;
 mod check;
+mod overflow;
 mod raw;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use crate::verdict::Verdict;
 pub use account::Account;
 pub use capability::CapabilitySet;
 pub use kea_runscript_spawn::{Ids, Privileges, Resource};
+pub use overflow::{Overflow, OverflowSettings, DEFAULT_BLOCK, DEFAULT_MERGE_BUDGET_BYTES};
 use raw::RawScript;
 
 /// Default `timeout-ms` of a sync script.
@@ -117,6 +119,8 @@ pub struct ScriptConfig {
     pub mode: Mode,
     /// A process per event, or one long-lived worker (`mode`).
     pub runner: RunnerKind,
+    /// What happens to an async event when the bounds are full (`overflow`).
+    pub overflow: OverflowSettings,
     /// Log each line the script writes to stderr, and for a spawned script also to
     /// stdout (`log-output`).
     pub log_output: bool,
@@ -550,6 +554,12 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
             format!("only valid with {needs}"),
         ));
     }
+    let overflow = overflow::parse(
+        (raw.overflow, raw.merge_budget_bytes, raw.block_ms),
+        raw.max_queued.is_some(),
+        sync,
+    )
+    .map_err(|(key, message)| ConfigError::new(join(prefix, key), message))?;
     let runner = if worker {
         let max_queued =
             match raw.max_queued {
@@ -654,6 +664,7 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
         env,
         mode,
         runner,
+        overflow,
         log_output: raw.log_output.is_some_and(|b| b.0),
         label: prefix.to_owned(),
         options: raw.options.map_or_else(Vec::new, |o| o.0),
@@ -734,6 +745,10 @@ impl ScriptConfig {
                     s.on_timeout, s.on_signal
                 )
             }
+        };
+        let mode = match &self.mode {
+            Mode::Async(_) => format!("{mode} {}", self.overflow.summary()),
+            Mode::Sync(_) => mode,
         };
         format!(
             "script {} ({mode}, timeout={timeout}, variables={}, {} extra variables, options {:?}, \

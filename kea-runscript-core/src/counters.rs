@@ -11,6 +11,8 @@ pub(crate) struct LiveCounters {
     pub failed_to_start: AtomicU64,
     pub timed_out: AtomicU64,
     pub dropped: AtomicU64,
+    pub merged: AtomicU64,
+    pub blocked: AtomicU64,
     pub non_zero_exits: AtomicU64,
     pub killed_by_signal: AtomicU64,
     pub exited: AtomicU64,
@@ -40,6 +42,8 @@ impl LiveCounters {
             failed_to_start: get(&self.failed_to_start),
             timed_out: get(&self.timed_out),
             dropped: get(&self.dropped),
+            merged: get(&self.merged),
+            blocked: get(&self.blocked),
             non_zero_exits: get(&self.non_zero_exits),
             killed_by_signal: get(&self.killed_by_signal),
             exited: get(&self.exited),
@@ -64,8 +68,15 @@ pub struct Counters {
     pub failed_to_start: u64,
     /// Script runs that hit their timeout and were terminated.
     pub timed_out: u64,
-    /// Async deliveries dropped (bounds full, or arriving or queued at shutdown).
+    /// Async deliveries dropped (bounds full under `overflow: "drop"`, no room within
+    /// `block-ms` under `block`/`merge`, or arriving or queued at shutdown).
     pub dropped: u64,
+    /// Waiting async events replaced by a newer event for the same lease (`overflow:
+    /// "merge"`): not delivered, but their lease's newer state is.
+    pub merged: u64,
+    /// Async events for which a Kea thread waited for room (`block`, or `merge` past its
+    /// budget), whether room came (delivered) or not (then also counted as dropped).
+    pub blocked: u64,
     /// Script processes that exited with a non-zero code.
     pub non_zero_exits: u64,
     /// Script processes that died by a signal (including our timeout kills).
@@ -88,13 +99,15 @@ pub struct Counters {
 impl Counters {
     /// Every counter with its name, in a fixed order: the names of the log line at
     /// unload and of the Kea statistics (`kea-runscript.<name>`).
-    pub fn fields(&self) -> [(&'static str, u64); 13] {
+    pub fn fields(&self) -> [(&'static str, u64); 15] {
         [
             ("events", self.events),
             ("started", self.started),
             ("failed-to-start", self.failed_to_start),
             ("timed-out", self.timed_out),
             ("dropped", self.dropped),
+            ("merged", self.merged),
+            ("blocked", self.blocked),
             ("non-zero-exits", self.non_zero_exits),
             ("killed-by-signal", self.killed_by_signal),
             ("exited", self.exited),

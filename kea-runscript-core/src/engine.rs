@@ -11,6 +11,7 @@ use kea_runscript_env::{HookPoint, Profile, Text};
 use crate::config::{self, Config, ConfigError};
 use crate::counters::{bump, Counters, LiveCounters};
 use crate::deferred::DeferredEvent;
+use crate::lease_key;
 use crate::log::{self, LogSink, RateLimiter, Severity};
 use crate::policy::Policy;
 use crate::runner::output::OutputCollector;
@@ -114,6 +115,9 @@ pub struct Engine {
     /// Collects spawned scripts' output (`log-output`), if any script asks for it.
     output: Option<Arc<OutputCollector>>,
     stopped: AtomicBool,
+    /// Whether an async script's overflow policy needs events' lease keys (`merge`,
+    /// `block`).
+    keys_leases: bool,
 }
 
 impl Engine {
@@ -179,6 +183,7 @@ impl Engine {
                         label: target.label.clone(),
                         env: script.env.clone(),
                         max_queued: settings.max_queued,
+                        overflow: script.overflow.clone(),
                         sync: match mode {
                             config::Mode::Sync(sync) => Some((
                                 sync.clone(),
@@ -210,6 +215,7 @@ impl Engine {
                 (config::RunnerKind::Spawn, config::Mode::Async(settings)) => SpawnAsync::new(
                     target,
                     settings.clone(),
+                    script.overflow.clone(),
                     Arc::clone(&context),
                     Arc::clone(reaper.as_ref().expect("started for async scripts")),
                 ),
@@ -224,7 +230,11 @@ impl Engine {
                 .log
                 .always(Severity::Info, log::SCRIPT_CONFIGURED, &script.summary());
         }
+        let keys_leases = config.scripts.iter().any(|s| {
+            matches!(s.mode, config::Mode::Async(_)) && s.overflow.policy != config::Overflow::Drop
+        });
         Ok(Engine {
+            keys_leases,
             policy: Policy::new(&config),
             config,
             runners,
@@ -295,11 +305,19 @@ impl Engine {
             let hook_point = event.hook_point();
             let context = Arc::clone(&self.context);
             let event = Arc::clone(event);
-            Arc::new(EventEnv::deferred(
+            // Only where a script may merge (or order runs by lease) does the environment
+            // keep the model: otherwise it is freed once rendered, as before.
+            let model = (self.keys_leases && lease_key::hook_point_has_key(hook_point))
+                .then(|| Arc::clone(&event));
+            let env = EventEnv::deferred(
                 hook_point,
                 move || profile.render_vars(event.event()),
                 move |rejected| report_rejected(&context, hook_point, rejected),
-            ))
+            );
+            Arc::new(match model {
+                Some(model) => env.with_model(model),
+                None => env,
+            })
         });
         if !script.has_additions() {
             return Arc::clone(env);

@@ -48,6 +48,7 @@ mod counters;
 mod deferred;
 mod engine;
 mod fdio;
+mod lease_key;
 pub mod log;
 mod policy;
 mod runner;

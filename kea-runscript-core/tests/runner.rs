@@ -320,6 +320,11 @@ struct Gated {
 }
 
 fn gated_engine(max_in_flight: usize, max_queued: usize) -> Gated {
+    gated_engine_with(max_in_flight, max_queued, r#""overflow": "drop""#)
+}
+
+/// [`gated_engine`] with more parameters (`extra`: `"key": value, …`).
+fn gated_engine_with(max_in_flight: usize, max_queued: usize, extra: &str) -> Gated {
     let dir = tempfile::tempdir().unwrap();
     let gate = dir.path().join("gate");
     let running = dir.path().join("running");
@@ -338,7 +343,7 @@ fn gated_engine(max_in_flight: usize, max_queued: usize) -> Gated {
         ),
     );
     let (engine, sink) = engine(&format!(
-        r#"{{"name": {}, "max-in-flight": {max_in_flight}, "max-queued": {max_queued}}}"#,
+        r#"{{"name": {}, "max-in-flight": {max_in_flight}, "max-queued": {max_queued}, {extra}}}"#,
         js(&s)
     ));
     Gated {
@@ -636,4 +641,157 @@ fn sync_spawn_handle_with_returns_before_the_script_ends() {
     assert_eq!(verdict, Verdict::Drop);
     assert_ne!(thread, std::thread::current().id());
     wait_idle(&engine);
+}
+
+/// A DHCPv4 event at `hook_point` about lease `10.0.0.<last>` (in `lease4`, or as the one
+/// lease of `leases4_committed`), or with no lease (`None`).
+fn lease_event(hook_point: HookPoint, last: Option<u8>) -> kea_runscript_env::Event {
+    let lease = last.map(|n| {
+        serde_json::json!({
+            "address": format!("10.0.0.{n}"), "cltt": 0, "hostname": "", "state": "default",
+            "subnet_id": 1, "valid_lifetime": 3600
+        })
+    });
+    let mut event = serde_json::json!({"hook_point": hook_point.name()});
+    match (hook_point, lease) {
+        (HookPoint::Leases4Committed, Some(lease)) => event["leases4"] = serde_json::json!([lease]),
+        (_, Some(lease)) => event["lease4"] = lease,
+        (_, None) => {}
+    }
+    serde_json::from_value(event).expect("a valid event")
+}
+
+/// A script that appends `hook point address` to `seen`, then waits until `gate` exists.
+fn recording_gated(
+    dir: &std::path::Path,
+    extra: &str,
+) -> (
+    std::path::PathBuf,
+    std::path::PathBuf,
+    kea_runscript_core::Engine,
+) {
+    let seen = dir.join("seen");
+    let gate = dir.join("gate");
+    let s = script(
+        dir,
+        "rec",
+        &format!(
+            "echo \"$1 $LEASE4_ADDRESS$LEASES4_AT0_ADDRESS\" >> '{}'\n\
+             while [ ! -e '{}' ]; do sleep 0.01; done",
+            seen.display(),
+            gate.display()
+        ),
+    );
+    let (engine, _) = engine(&format!(
+        r#"{{"name": {}, "max-in-flight": 1, "hook-points": ["pkt4_receive", "leases4_committed", "lease4_release", "lease4_renew"], {extra}}}"#,
+        js(&s)
+    ));
+    (seen, gate, engine)
+}
+
+#[test]
+fn merge_replaces_the_waiting_event_of_the_same_lease_and_keeps_the_others() {
+    use HookPoint as H;
+    let dir = tempfile::tempdir().unwrap();
+    let (seen, gate, engine) = recording_gated(dir.path(), r#""overflow": "merge""#);
+    engine.handle(lease_event(H::Lease4Renew, Some(1))); // runs (holds the only slot)
+    engine.handle(lease_event(H::Leases4Committed, Some(2))); // waits
+    engine.handle(lease_event(H::Lease4Release, Some(2))); // replaces it
+    engine.handle(lease_event(H::Leases4Committed, Some(3))); // waits
+    engine.handle(lease_event(H::Pkt4Receive, None)); // not about a lease: never merged
+    engine.handle(lease_event(H::Pkt4Receive, None));
+    engine.handle(lease_event(H::Lease4Release, Some(1))); // lease 1 runs: waits behind it
+    engine.handle(lease_event(H::Leases4Committed, Some(1))); // replaces that release
+    let c = engine.counters();
+    assert_eq!(
+        (c.events, c.started, c.queued, c.merged, c.dropped, c.blocked),
+        (8, 1, 5, 2, 0, 0),
+        "{c}"
+    );
+    std::fs::write(&gate, "").unwrap();
+    let c = wait_idle(&engine);
+    assert_eq!(
+        (c.started, c.exited, c.merged, c.dropped),
+        (6, 6, 2, 0),
+        "{c}"
+    );
+    let lines = common::lines_of(&seen);
+    assert_eq!(
+        lines,
+        [
+            "lease4_renew 10.0.0.1",
+            "lease4_release 10.0.0.2",
+            "leases4_committed 10.0.0.3",
+            "pkt4_receive ",
+            "pkt4_receive ",
+            "leases4_committed 10.0.0.1",
+        ],
+        "newest state per lease, in the order of first arrival"
+    );
+}
+
+#[test]
+fn block_waits_for_room_at_most_block_ms_then_drops() {
+    use HookPoint as H;
+    let dir = tempfile::tempdir().unwrap();
+    let (seen, gate, engine) = recording_gated(
+        dir.path(),
+        r#""overflow": "block", "block-ms": 300, "max-queued": 1"#,
+    );
+    engine.handle(lease_event(H::Leases4Committed, Some(1))); // runs
+    engine.handle(lease_event(H::Leases4Committed, Some(2))); // waits
+    let t0 = Instant::now();
+    engine.handle(lease_event(H::Leases4Committed, Some(3))); // no room within 300 ms
+    let waited = t0.elapsed();
+    assert!(waited >= Duration::from_millis(300), "{waited:?}");
+    let c = engine.counters();
+    assert_eq!(
+        (c.queued, c.blocked, c.dropped, c.merged),
+        (1, 1, 1, 0),
+        "{c}"
+    );
+    // The same lease again: block never merges.
+    std::thread::scope(|s| {
+        let engine = &engine;
+        let waiter = s.spawn(move || engine.handle(lease_event(H::Leases4Committed, Some(2))));
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::write(&gate, "").unwrap();
+        waiter.join().unwrap();
+    });
+    let c = wait_idle(&engine);
+    assert_eq!(
+        (c.started, c.blocked, c.dropped, c.merged),
+        (3, 2, 1, 0),
+        "{c}"
+    );
+    assert_eq!(
+        common::lines_of(&seen),
+        [
+            "leases4_committed 10.0.0.1",
+            "leases4_committed 10.0.0.2",
+            "leases4_committed 10.0.0.2"
+        ]
+    );
+}
+
+#[test]
+fn merge_past_its_budget_blocks_then_drops() {
+    use HookPoint as H;
+    let dir = tempfile::tempdir().unwrap();
+    // A budget of one event (about 4 KiB each): the second waiting lease finds it full.
+    let (_seen, _gate, engine) = recording_gated(
+        dir.path(),
+        r#""overflow": "merge", "merge-budget-bytes": 5000, "block-ms": 100"#,
+    );
+    engine.handle(lease_event(H::Leases4Committed, Some(1))); // runs
+    engine.handle(lease_event(H::Leases4Committed, Some(2))); // waits (empty queue: taken)
+    engine.handle(lease_event(H::Lease4Release, Some(2))); // a merge is always taken
+    engine.handle(lease_event(H::Leases4Committed, Some(3))); // past the budget
+    let c = engine.counters();
+    assert_eq!(
+        (c.queued, c.merged, c.blocked, c.dropped),
+        (1, 1, 1, 1),
+        "{c}"
+    );
+    engine.shutdown();
 }

@@ -431,7 +431,7 @@ fn a_worker_that_never_reads_fills_the_bound_then_events_are_dropped_and_counted
     let dir = tempfile::tempdir().unwrap();
     let w = script(dir.path(), "deaf", "exec sleep 600");
     let (engine, sink) = engine(&format!(
-        r#"{{"name": {}, "mode": "worker", "max-queued": 100}}"#,
+        r#"{{"name": {}, "mode": "worker", "max-queued": 100, "overflow": "drop"}}"#,
         js(&w)
     ));
     for i in 0..5000 {

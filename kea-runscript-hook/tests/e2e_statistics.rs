@@ -78,6 +78,8 @@ fn statistics(mt: bool) {
         ("killed-by-signal", 1),
         ("timed-out", 0),
         ("dropped", 0),
+        ("merged", 0),
+        ("blocked", 0),
         ("failed-to-start", 0),
         ("in-flight", 0),
         ("queued", 0),
@@ -138,7 +140,7 @@ fn async_counters_reach_the_statistics() {
     let tb = Testbed::new();
     let parameters = json!({
         "name": script, "hook-points": ["leases4_committed"],
-        "max-in-flight": 1, "max-queued": 1
+        "max-in-flight": 1, "max-queued": 1, "overflow": "drop"
     });
     let mut settings = Settings::new(Family::V4, false, vec![hook(&our_library(), parameters)]);
     settings.control_socket = Some(socket.clone());

@@ -36,6 +36,11 @@ pub(super) struct RawScript {
     pub max_in_flight: Option<Positive>,
     #[serde(rename = "max-queued")]
     pub max_queued: Option<Count>,
+    pub overflow: Option<OverflowPolicy>,
+    #[serde(rename = "merge-budget-bytes")]
+    pub merge_budget_bytes: Option<Positive>,
+    #[serde(rename = "block-ms")]
+    pub block_ms: Option<Positive>,
     pub env: Option<BTreeMap<EnvName, EnvValue>>,
     pub variables: Option<Variables>,
     pub mode: Option<RunnerMode>,
@@ -144,6 +149,25 @@ impl<'de> Deserialize<'de> for Count {
         leaf(d, |v| match v.as_u64() {
             Some(n @ 0..=0xFFFF_FFFF) => Ok(Count(n as u32)),
             _ => Err(expected("a non-negative integer", v)),
+        })
+    }
+}
+
+/// `"merge"`, `"block"` or `"drop"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OverflowPolicy {
+    Merge,
+    Block,
+    Drop,
+}
+
+impl<'de> Deserialize<'de> for OverflowPolicy {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        leaf(d, |v| match v.as_str() {
+            Some("merge") => Ok(OverflowPolicy::Merge),
+            Some("block") => Ok(OverflowPolicy::Block),
+            Some("drop") => Ok(OverflowPolicy::Drop),
+            _ => Err(expected("\"merge\", \"block\" or \"drop\"", v)),
         })
     }
 }

@@ -16,7 +16,7 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "sync": true, "wait": false}"#, "parameter 'wait': 'sync' and its alias 'wait' are both given; use one"),
         (r#"{"name": "/a", "sync": "yes"}"#, r#"parameter 'sync': expected true or false, got "yes""#),
         (r#"{"name": "/a", "wait": 1}"#, "parameter 'wait': expected true or false, got 1"),
-        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `env`, `variables`, `mode`, `log-output`, `options`, `expressions`, `classes`, `user-contexts`, `host-reservation`, `replay-leases`, `trust-check`, `capabilities`, `user`, `group`, `limits`"),
+        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `overflow`, `merge-budget-bytes`, `block-ms`, `env`, `variables`, `mode`, `log-output`, `options`, `expressions`, `classes`, `user-contexts`, `host-reservation`, `replay-leases`, `trust-check`, `capabilities`, `user`, `group`, `limits`"),
         (r#"{"name": "/a", "user": ""}"#, r#"parameter 'user': expected a name or a numeric id, got """#),
         (r#"{"name": "/a", "user": -1}"#, "parameter 'user': expected a name or a numeric id, got -1"),
         (r#"{"name": "/a", "user": 4294967295}"#, "parameter 'user': expected a name or a numeric id, got 4294967295"),
@@ -66,6 +66,12 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "sync": true, "log-output": 1}"#, r#"parameter 'log-output': expected true or false, got 1"#),
         (r#"{"scripts": [{"name": "/a"}, {"name": "/b", "mode": "worker", "max-queued": -3}]}"#, "parameter 'scripts[1].max-queued': expected a non-negative integer, got -3"),
         (r#"{"name": "/a", "max-in-flight": 0}"#, "parameter 'max-in-flight': expected a positive integer, got 0"),
+        (r#"{"name": "/a", "overflow": "queue"}"#, r#"parameter 'overflow': expected "merge", "block" or "drop", got "queue""#),
+        (r#"{"name": "/a", "sync": true, "overflow": "drop"}"#, "parameter 'overflow': only valid with sync: false (a sync event is never merged, blocked or dropped)"),
+        (r#"{"scripts": [{"name": "/a", "overflow": "block", "merge-budget-bytes": 10}]}"#, "parameter 'scripts[0].merge-budget-bytes': only valid with overflow: \"merge\""),
+        (r#"{"name": "/a", "overflow": "drop", "block-ms": 10}"#, "parameter 'block-ms': only valid with overflow: \"merge\" or \"block\""),
+        (r#"{"name": "/a", "merge-budget-bytes": 0}"#, "parameter 'merge-budget-bytes': expected a positive integer, got 0"),
+        (r#"{"name": "/a", "mode": "worker", "sync": true, "block-ms": 5}"#, "parameter 'block-ms': only valid with sync: false (a sync event is never merged, blocked or dropped)"),
         (r#"{"name": "/a", "max-queued": -1}"#, "parameter 'max-queued': expected a non-negative integer, got -1"),
         (r#"{"name": "/a", "env": ["A=1"]}"#, "parameter 'env': invalid type: sequence, expected a map"),
         (r#"{"name": "/a", "env": {"1A": "x"}}"#, r#"parameter 'env.1A': expected variable names made of letters, digits and '_', not starting with a digit, got "1A""#),
@@ -814,4 +820,44 @@ fn accounts_are_resolved_at_load_with_messages_naming_the_parameter() {
     assert!(config.scripts[0]
         .summary()
         .ends_with("; limits cpu-seconds=3"));
+}
+
+#[test]
+fn overflow_defaults_to_merge_and_its_keys_parse() {
+    let one = |json: &str| Config::parse(json).unwrap().scripts.remove(0);
+    let default = one(r#"{"name": "/s"}"#).overflow;
+    assert_eq!(default, OverflowSettings::default());
+    assert_eq!(default.policy, Overflow::Merge);
+    assert_eq!(default.merge_budget_bytes, DEFAULT_MERGE_BUDGET_BYTES);
+    assert_eq!(default.block, DEFAULT_BLOCK);
+    // Under merge the count bounds the queue only when max-queued is given.
+    assert_eq!(default.count_bound(1024), usize::MAX);
+    let given = one(r#"{"name": "/s", "max-queued": 7}"#).overflow;
+    assert_eq!(given.count_bound(7), 7);
+    let merge =
+        one(r#"{"name": "/s", "overflow": "merge", "merge-budget-bytes": 4096, "block-ms": 20}"#);
+    assert_eq!(
+        (merge.overflow.byte_budget(), merge.overflow.block),
+        (4096, Duration::from_millis(20))
+    );
+    assert!(
+        merge
+            .summary()
+            .contains("overflow=merge merge-budget-bytes=4096 block-ms=20"),
+        "{}",
+        merge.summary()
+    );
+    let block =
+        one(r#"{"name": "/s", "mode": "worker", "overflow": "block", "block-ms": 5}"#).overflow;
+    assert_eq!(
+        (block.policy, block.byte_budget(), block.count_bound(3)),
+        (Overflow::Block, usize::MAX, 3)
+    );
+    let drop = one(r#"{"name": "/s", "overflow": "drop"}"#);
+    assert!(!drop.overflow.blocks());
+    assert!(
+        drop.summary().contains("overflow=drop"),
+        "{}",
+        drop.summary()
+    );
 }

@@ -27,7 +27,9 @@ use kea_runscript_spawn::{
 };
 
 use crate::counters::{bump, drop_one, LiveCounters};
+use crate::deferred::DeferredEvent;
 use crate::fdio;
+use crate::lease_key::{self, LeaseKey};
 use crate::log::{self, RateLimiter, Severity};
 use crate::verdict::Verdict;
 
@@ -83,6 +85,8 @@ pub(crate) struct RunnerContext {
 pub struct EventEnv {
     hook_point: HookPoint,
     vars: LazyLock<Vars, RenderVars>,
+    /// The event's model, when it has one: where its lease key comes from (`merge`).
+    model: Option<Arc<DeferredEvent>>,
 }
 
 /// Makes an event's variables when they are first needed.
@@ -145,6 +149,33 @@ impl EventEnv {
         EventEnv {
             hook_point,
             vars: LazyLock::new(render),
+            model: None,
+        }
+    }
+
+    /// This environment, rendered from `model`, which also gives its lease key
+    /// ([`EventEnv::lease_facts`]).
+    pub(crate) fn with_model(mut self, model: Arc<DeferredEvent>) -> EventEnv {
+        self.model = Some(model);
+        self
+    }
+
+    /// Whether the event may have a lease key, known without making its model (its hook
+    /// point reports one lease's state, and it has a model).
+    pub(crate) fn may_have_lease_key(&self) -> bool {
+        self.model.is_some() && lease_key::hook_point_has_key(self.hook_point)
+    }
+
+    /// The lease the event is about (`None`: never merged) and its estimated bytes, for
+    /// the `merge` overflow policy. Makes the event's model if it was not yet (on this
+    /// thread) when its hook point may have a key; otherwise a fixed estimate.
+    pub(crate) fn lease_facts(&self) -> (Option<LeaseKey>, usize) {
+        match &self.model {
+            Some(model) if lease_key::hook_point_has_key(self.hook_point) => {
+                let event = model.event();
+                (lease_key::lease_key(event), lease_key::approx_bytes(event))
+            }
+            _ => (None, lease_key::UNMADE_EVENT_BYTES),
         }
     }
 
@@ -158,7 +189,9 @@ impl EventEnv {
                 vars.push(name.as_bytes(), value.as_ref());
             }
         }
-        EventEnv::from_vars(self.hook_point, vars)
+        let (mut env, rejected) = EventEnv::from_vars(self.hook_point, vars);
+        env.model = self.model.clone();
+        (env, rejected)
     }
 
     /// `argv[1]` of a process started for the event: its hook point's name. Made when a

@@ -1,25 +1,43 @@
 //! Spawn-async: a process per event, not waited for. At most `max-in-flight`
-//! processes of the script run at once; further events wait in a queue of at most
-//! `max-queued`, started by the reaper as slots free up; past that they are dropped,
-//! counted and logged (rate-limited).
+//! processes of the script run at once; further events wait in a queue (the worker's
+//! delivery state machine, [`Queue`], used as a plain queue) started by the reaper as
+//! slots free up. When it is full, the script's `overflow` policy applies:
+//! - `merge` (default): a waiting event of the same lease is replaced by the newer one
+//!   (counted `merged`); the queue is bounded by the byte budget (and by `max-queued` when
+//!   given); past it, as `block`;
+//! - `block`: the calling (Kea) thread waits for room, at most `block-ms`, then drops;
+//! - `drop`: dropped at once.
+//!
+//! Every drop is counted and logged (rate-limited). Under `merge` and `block`, the runs of
+//! one lease never overlap: an event whose lease has a run going waits for it to end, so a
+//! script sees one lease's events start in order, each after the previous one ended.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, Weak};
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::Instant;
 
 use kea_runscript_env::HookPoint;
 
 use super::reaper::{NotWatched, Reaper, RunOwner};
 use super::{EventEnv, Runner, RunnerContext, ScriptTarget};
-use crate::config::AsyncSettings;
+use crate::config::{AsyncSettings, Overflow, OverflowSettings};
 use crate::counters::{bump, drop_one};
+use crate::lease_key::{LeaseKey, UNMADE_EVENT_BYTES};
 use crate::log::{self, Severity};
 use crate::verdict::Verdict;
+use crate::worker::queue::{Pushed, Queue, Refused};
 use kea_runscript_spawn::{ExitStatus, FailedStep, Report, SpawnError};
 
 struct State {
     /// Slots taken: processes running or being started.
     in_flight: usize,
-    queue: VecDeque<Arc<EventEnv>>,
+    /// The events waiting for a slot.
+    queue: Queue<Arc<EventEnv>>,
+    /// Leases with a run going (`merge`, `block`), and how many (one, unless a run of the
+    /// lease was started before it was known as busy: never, by construction).
+    running: HashMap<LeaseKey, usize>,
+    /// Callers waiting for room (`block`).
+    blocked: usize,
     stopping: bool,
 }
 
@@ -27,29 +45,53 @@ struct State {
 pub(crate) struct SpawnAsync {
     target: ScriptTarget,
     settings: AsyncSettings,
+    overflow: OverflowSettings,
     context: Arc<RunnerContext>,
     reaper: Arc<Reaper>,
     state: Mutex<State>,
+    /// Signalled when room frees up, for blocked callers.
+    room: Condvar,
     me: Weak<SpawnAsync>,
+}
+
+/// The owner of one run of a lease: tells the runner which lease's run ended.
+struct LeaseRun {
+    runner: Arc<SpawnAsync>,
+    key: LeaseKey,
+}
+
+impl RunOwner for LeaseRun {
+    fn run_ended(&self, hook_point: HookPoint, result: Result<Report, SpawnError>) {
+        self.runner.ended(hook_point, result, Some(&self.key));
+    }
 }
 
 impl SpawnAsync {
     pub fn new(
         target: ScriptTarget,
         settings: AsyncSettings,
+        overflow: OverflowSettings,
         context: Arc<RunnerContext>,
         reaper: Arc<Reaper>,
     ) -> Arc<SpawnAsync> {
+        let mut queue = Queue::new(overflow.count_bound(settings.max_queued));
+        if overflow.policy == Overflow::Merge {
+            queue = queue.with_merge(overflow.byte_budget());
+        }
         Arc::new_cyclic(|me| SpawnAsync {
             target,
             settings,
+            overflow,
             context,
             reaper,
             state: Mutex::new(State {
                 in_flight: 0,
-                queue: VecDeque::new(),
+                queue,
+                running: HashMap::new(),
+                blocked: 0,
                 stopping: false,
             }),
+            room: Condvar::new(),
             me: me.clone(),
         })
     }
@@ -58,18 +100,21 @@ impl SpawnAsync {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Starts `event` in a slot already taken; when launching fails, the slot goes
-    /// to the next queued event, or is released.
-    fn start(&self, mut event: Arc<EventEnv>) {
+    /// Starts `event` (of lease `key`, already marked running) in a slot already taken;
+    /// when launching fails, the slot goes to the next queued event, or is released.
+    fn start(&self, mut event: Arc<EventEnv>, mut key: Option<LeaseKey>) {
         loop {
             let hook_point = event.hook_point();
             match self.target.spawn(&event, &self.context) {
                 Ok(child) => {
                     self.context.started();
-                    let me: Arc<dyn RunOwner> =
-                        self.me.upgrade().expect("runner alive while delivering");
+                    let me = self.me.upgrade().expect("runner alive while delivering");
+                    let owner: Arc<dyn RunOwner> = match key.clone() {
+                        Some(key) => Arc::new(LeaseRun { runner: me, key }),
+                        None => me,
+                    };
                     if let Err(NotWatched { child, error }) =
-                        self.reaper.register(child, me, hook_point)
+                        self.reaper.register(child, owner, hook_point)
                     {
                         // The reaper cannot watch it (a failed epoll_ctl, or stopped
                         // because unload raced with this event): end it here.
@@ -85,14 +130,14 @@ impl SpawnAsync {
                                 error: std::io::Error::other("killed: engine stopped"),
                             }),
                         );
-                        self.release_slot();
+                        self.release_slot(key.as_ref());
                     }
                     return;
                 }
                 Err(err) => {
                     self.context.launch_failed(&self.target, hook_point, &err);
-                    match self.next_or_release() {
-                        Some(next) => event = next,
+                    match self.next_or_release(key.as_ref()) {
+                        Some((next, next_key)) => (event, key) = (next, next_key),
                         None => return,
                     }
                 }
@@ -100,40 +145,66 @@ impl SpawnAsync {
         }
     }
 
-    /// Takes the next queued event for the caller's slot, or releases the slot.
-    fn next_or_release(&self) -> Option<Arc<EventEnv>> {
-        let mut state = self.lock();
+    /// The run of lease `done` (if any) is over: takes the next queued event that may
+    /// start for the caller's slot (marking its lease running), or releases the slot.
+    fn next_or_release(
+        &self,
+        done: Option<&LeaseKey>,
+    ) -> Option<(Arc<EventEnv>, Option<LeaseKey>)> {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        if let Some(key) = done {
+            unmark(&mut state.running, key);
+        }
         let next = if state.stopping {
             None
         } else {
-            state.queue.pop_front()
+            let running = &state.running;
+            state.queue.pop_ready(|k| running.contains_key(k))
         };
-        match next {
-            Some(event) => {
+        let next = match next {
+            Some((_, event, key)) => {
                 drop_one(&self.context.counters.queued);
-                Some(event)
+                if let Some(k) = &key {
+                    *state.running.entry(k.clone()).or_insert(0) += 1;
+                }
+                Some((event, key))
             }
             None => {
                 state.in_flight -= 1;
                 None
             }
+        };
+        if state.blocked > 0 {
+            self.room.notify_all();
+        }
+        next
+    }
+
+    fn release_slot(&self, key: Option<&LeaseKey>) {
+        let mut state = self.lock();
+        state.in_flight -= 1;
+        if let Some(key) = key {
+            unmark(&mut state.running, key);
+        }
+        if state.blocked > 0 {
+            self.room.notify_all();
         }
     }
 
-    fn release_slot(&self) {
-        self.lock().in_flight -= 1;
-    }
-}
-
-impl RunOwner for SpawnAsync {
-    /// Called by the reaper when one of this script's runs has ended.
-    fn run_ended(&self, hook_point: HookPoint, result: Result<Report, SpawnError>) {
+    /// One of this script's runs (of lease `key`, if any) has ended.
+    fn ended(
+        &self,
+        hook_point: HookPoint,
+        result: Result<Report, SpawnError>,
+        key: Option<&LeaseKey>,
+    ) {
         // The next queued event takes the slot before this run is accounted as ended: so
         // the gauges never read "nothing queued, nothing in flight" while an event moves
         // from the queue to a run (a false idle for whoever watches them: wait_idle, the
         // statistics; found by runner.rs's queue test under load).
-        if let Some(next) = self.next_or_release() {
-            self.start(next);
+        if let Some((next, next_key)) = self.next_or_release(key) {
+            self.start(next, next_key);
         }
         self.context.ended(&self.target, hook_point, &result);
         if let Ok(Report {
@@ -152,49 +223,143 @@ impl RunOwner for SpawnAsync {
                 });
         }
     }
+
+    /// Counts and logs a dropped event (`why`: the bounds that were full).
+    fn dropped(&self, event: &EventEnv, why: &str) {
+        bump(&self.context.counters.dropped);
+        self.context
+            .log
+            .limited(Severity::Warn, log::EVENT_DROPPED, || {
+                format!(
+                    "event {} dropped for script {}: {why}",
+                    event.hook_point().name(),
+                    self.target.label,
+                )
+            });
+    }
+
+    fn full_reason(&self) -> String {
+        let base = format!(
+            "{} running (max-in-flight) and the queue full",
+            self.settings.max_in_flight
+        );
+        match self.overflow.policy {
+            Overflow::Drop => format!(
+                "{base} ({} queued, max-queued; overflow: drop)",
+                self.settings.max_queued
+            ),
+            Overflow::Block => format!(
+                "{base} ({} queued, max-queued) for {} ms (block-ms)",
+                self.settings.max_queued,
+                self.overflow.block.as_millis()
+            ),
+            Overflow::Merge => format!(
+                "{base} (merge-budget-bytes {}) for {} ms (block-ms)",
+                self.overflow.merge_budget_bytes,
+                self.overflow.block.as_millis()
+            ),
+        }
+    }
+}
+
+/// One run of lease `key` fewer.
+fn unmark(running: &mut HashMap<LeaseKey, usize>, key: &LeaseKey) {
+    if let Some(n) = running.get_mut(key) {
+        *n -= 1;
+        if *n == 0 {
+            running.remove(key);
+        }
+    }
+}
+
+impl RunOwner for SpawnAsync {
+    /// Called by the reaper when one of this script's runs (of no lease) has ended.
+    fn run_ended(&self, hook_point: HookPoint, result: Result<Report, SpawnError>) {
+        self.ended(hook_point, result, None);
+    }
 }
 
 impl Runner for SpawnAsync {
     fn deliver(&self, event: &Arc<EventEnv>) -> Option<Verdict> {
-        let mut state = self.lock();
-        if state.stopping {
-            drop(state);
-            bump(&self.context.counters.dropped);
-            return None;
-        }
-        if state.in_flight < self.settings.max_in_flight {
-            state.in_flight += 1;
-            drop(state);
-            self.start(Arc::clone(event));
-        } else if state.queue.len() < self.settings.max_queued {
-            state.queue.push_back(Arc::clone(event));
-            bump(&self.context.counters.queued);
+        // The lease key (merge, and the order of one lease's runs under merge and block)
+        // is read before the lock: it may make the event's model, which a run started
+        // now needs anyway (its variables are rendered from it on this thread).
+        let (key, bytes) = if self.overflow.policy != Overflow::Drop && event.may_have_lease_key() {
+            event.lease_facts()
         } else {
-            drop(state);
-            bump(&self.context.counters.dropped);
-            self.context.log.limited(Severity::Warn, log::EVENT_DROPPED, || {
-                format!(
-                    "event {} dropped for script {}: {} running (max-in-flight) and {} queued (max-queued)",
-                    event.hook_point().name(),
-                    self.target.label,
-                    self.settings.max_in_flight,
-                    self.settings.max_queued
-                )
-            });
+            (None, UNMADE_EVENT_BYTES)
+        };
+        let mut state = self.lock();
+        let mut block_until: Option<Instant> = None;
+        loop {
+            if state.stopping {
+                drop(state);
+                bump(&self.context.counters.dropped);
+                return None;
+            }
+            let lease_free = key.as_ref().is_none_or(|k| !state.running.contains_key(k));
+            if state.in_flight < self.settings.max_in_flight && lease_free {
+                state.in_flight += 1;
+                if let Some(k) = &key {
+                    *state.running.entry(k.clone()).or_insert(0) += 1;
+                }
+                drop(state);
+                self.start(Arc::clone(event), key);
+                return None;
+            }
+            match state
+                .queue
+                .push_keyed(Arc::clone(event), None, key.clone(), bytes)
+            {
+                Ok(Pushed::New(_)) => {
+                    bump(&self.context.counters.queued);
+                    return None;
+                }
+                Ok(Pushed::Merged { replaced, .. }) => {
+                    drop(state);
+                    bump(&self.context.counters.merged);
+                    drop(replaced);
+                    return None;
+                }
+                Err(Refused::Closed(_)) | Err(Refused::Full(_)) if !self.overflow.blocks() => {
+                    drop(state);
+                    self.dropped(event, &self.full_reason());
+                    return None;
+                }
+                Err(Refused::Closed(_)) | Err(Refused::Full(_)) => {
+                    let now = Instant::now();
+                    let until = *block_until.get_or_insert_with(|| {
+                        bump(&self.context.counters.blocked);
+                        now + self.overflow.block
+                    });
+                    if now >= until {
+                        drop(state);
+                        self.dropped(event, &self.full_reason());
+                        return None;
+                    }
+                    state.blocked += 1;
+                    state = self
+                        .room
+                        .wait_timeout(state, until - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                    state.blocked -= 1;
+                }
+            }
         }
-        None
     }
 
     fn has_room(&self) -> bool {
         let state = self.lock();
-        state.in_flight < self.settings.max_in_flight && state.queue.is_empty()
+        state.in_flight < self.settings.max_in_flight && state.queue.len() == 0
     }
 
     fn shutdown(&self) {
         let discarded = {
             let mut state = self.lock();
             state.stopping = true;
-            std::mem::take(&mut state.queue).len()
+            self.room.notify_all();
+            state.queue.drain().len()
         };
         if discarded > 0 {
             for _ in 0..discarded {

@@ -23,13 +23,14 @@
 //!
 //! Delivery is at least once: an event stays in a bounded buffer until answered;
 //! after the process ends, the unanswered ones are sent again to the next process,
-//! with `"replay":true` when they had been sent before. A full buffer drops new
+//! with `"replay":true` when they had been sent before. A full buffer applies the
+//! script's overflow policy (merge, block, drop; see `queue`) to new
 //! events (counted, logged).
 
 mod options;
 pub(crate) mod process;
 pub(crate) mod protocol;
-mod queue;
+pub(crate) mod queue;
 mod shared;
 mod stderr;
 mod supervisor;
@@ -39,12 +40,14 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::config::Overflow;
 use crate::counters::bump;
+use crate::lease_key::UNMADE_EVENT_BYTES;
 use crate::log::{self, Severity};
 use crate::runner::{EventEnv, OnVerdict, Runner, RunnerContext};
 use crate::verdict::Verdict;
 pub(crate) use options::WorkerOptions;
-use queue::Refused;
+use queue::{Pushed, Refused};
 use shared::{Inner, Pending, WriterState};
 
 /// The worker strategy for one script.
@@ -99,39 +102,96 @@ impl Worker {
             (true, Some((_, timeout))) => Some(Instant::now() + *timeout),
             _ => None,
         };
-        let pending = Pending {
+        let overflow = &inner.options.overflow;
+        let async_worker = inner.options.sync.is_none();
+        let mut pending = Pending {
             event: Arc::clone(event),
             on_verdict,
         };
         let mut st = inner.lock();
-        match st.queue.push(pending, deadline) {
-            Ok(_) => {}
-            Err(Refused::Closed(pending)) => {
-                drop(st);
-                bump(&inner.context.counters.dropped);
-                if let Some(f) = pending.on_verdict {
-                    f(Verdict::Continue);
+        // The lease key is read only when an event waits unsent, so that a merge is
+        // possible: reading it may make the event's model on this (Kea's) thread, which
+        // the writer would otherwise make. An event pushed into an idle buffer is sent at
+        // once, keyless (never merged) and estimated at a fixed size.
+        let (key, bytes) = if async_worker
+            && overflow.policy == Overflow::Merge
+            && event.may_have_lease_key()
+            && st.queue.has_unsent()
+        {
+            drop(st);
+            let facts = event.lease_facts();
+            st = inner.lock();
+            facts
+        } else {
+            (None, UNMADE_EVENT_BYTES)
+        };
+        let mut block_until: Option<Instant> = None;
+        loop {
+            match st.queue.push_keyed(pending, deadline, key.clone(), bytes) {
+                Ok(Pushed::New(_)) => break,
+                Ok(Pushed::Merged { replaced, .. }) => {
+                    drop(st);
+                    bump(&inner.context.counters.merged);
+                    drop(replaced);
+                    return;
                 }
-                return;
-            }
-            Err(Refused::Full(pending)) => {
-                drop(st);
-                bump(&inner.context.counters.dropped);
-                inner
-                    .context
-                    .log
-                    .limited(Severity::Warn, log::EVENT_DROPPED, || {
-                        format!(
-                            "worker {}: {} events wait for an answer (max-queued): event at {} dropped",
-                            inner.options.label,
-                            inner.options.max_queued,
-                            event.hook_point().name()
-                        )
-                    });
-                if let Some(f) = pending.on_verdict {
-                    f(inner.on_timeout());
+                Err(Refused::Closed(pending)) => {
+                    drop(st);
+                    bump(&inner.context.counters.dropped);
+                    if let Some(f) = pending.on_verdict {
+                        f(Verdict::Continue);
+                    }
+                    return;
                 }
-                return;
+                Err(Refused::Full(refused)) => {
+                    let now = Instant::now();
+                    if async_worker && overflow.blocks() {
+                        let until = *block_until.get_or_insert_with(|| {
+                            bump(&inner.context.counters.blocked);
+                            now + overflow.block
+                        });
+                        if now < until {
+                            pending = refused;
+                            st.blocked += 1;
+                            st = inner
+                                .room
+                                .wait_timeout(st, until - now)
+                                .unwrap_or_else(|e| e.into_inner())
+                                .0;
+                            st.blocked -= 1;
+                            continue;
+                        }
+                    }
+                    drop(st);
+                    bump(&inner.context.counters.dropped);
+                    inner
+                        .context
+                        .log
+                        .limited(Severity::Warn, log::EVENT_DROPPED, || {
+                            format!(
+                                "worker {}: {} events wait for an answer ({}): event at {} dropped",
+                                inner.options.label,
+                                inner.options.max_queued,
+                                match (async_worker, overflow.policy) {
+                                    (false, _) | (true, Overflow::Drop) => "max-queued".to_owned(),
+                                    (true, Overflow::Block) => format!(
+                                        "max-queued, for block-ms {}",
+                                        overflow.block.as_millis()
+                                    ),
+                                    (true, _) => format!(
+                                        "merge-budget-bytes {}, for block-ms {}",
+                                        overflow.merge_budget_bytes,
+                                        overflow.block.as_millis()
+                                    ),
+                                },
+                                event.hook_point().name()
+                            )
+                        });
+                    if let Some(f) = refused.on_verdict {
+                        f(inner.on_timeout());
+                    }
+                    return;
+                }
             }
         }
         bump(&inner.context.counters.queued);
@@ -193,6 +253,7 @@ impl Runner for Worker {
 
     fn shutdown(&self) {
         self.inner.lock().queue.close();
+        self.inner.room.notify_all();
         self.inner.writer_wake.notify_all();
         self.inner.stop_wake.trigger();
     }
@@ -245,6 +306,7 @@ mod tests {
             label: "w".into(),
             env: vec![],
             max_queued: 10,
+            overflow: Default::default(),
             sync: Some((settings, timeout)),
             log_output: false,
             ambient: None,

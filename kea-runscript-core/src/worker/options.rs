@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::SyncSettings;
+use crate::config::{OverflowSettings, SyncSettings};
 
 /// What a worker runs and how (built from one script's configuration).
 #[derive(Clone, Debug)]
@@ -17,6 +17,8 @@ pub struct WorkerOptions {
     pub env: Vec<(String, String)>,
     /// Most events held unanswered (`max-queued`); more are dropped.
     pub max_queued: usize,
+    /// What happens to an async event when the buffer is full (`overflow`).
+    pub overflow: OverflowSettings,
     /// Sync: verdict rules and how long to wait for a verdict (`timeout-ms`).
     pub sync: Option<(SyncSettings, Duration)>,
     /// Log each stderr line (`log-output`); otherwise stderr is the host's.

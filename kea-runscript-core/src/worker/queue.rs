@@ -12,9 +12,23 @@
 //! deadline passed) or [`Queue::drain`] (unload). When a new process starts,
 //! [`Queue::rewind`] makes every event still here go again, in `seq` order, marked as a
 //! replay if it had been sent before: delivery is at least once.
+//!
+//! Merging (`overflow: "merge"`, [`Queue::with_merge`]): an async event with a lease key
+//! ([`crate::lease_key`]) that finds an event for the same lease that was never sent
+//! (to any process) takes its place — same `seq`, same position — and the older one comes
+//! back as [`Pushed::Merged`]. So what is delivered is, per lease, the newest state, and
+//! events of different leases keep their order. A sync event (with a deadline) is never
+//! merged, nor merged into. The estimated bytes of the waiting events are bounded by the
+//! budget (a merge is always taken: it replaces an event, it adds none); past it, or past
+//! the count, [`Refused::Full`].
+//!
+//! The spawn runner uses the same queue for the events that wait for a process slot,
+//! taking them out with [`Queue::pop_ready`] (an event leaves it when started).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
+
+use crate::lease_key::LeaseKey;
 
 /// One event in the queue.
 struct Entry<T> {
@@ -23,6 +37,25 @@ struct Entry<T> {
     deadline: Option<Instant>,
     /// Handed to the writer before (a resend is a replay).
     sent: bool,
+    /// The lease it is about, if it may be merged (async, one lease).
+    key: Option<LeaseKey>,
+    /// Its estimated bytes (for the merge budget).
+    bytes: usize,
+}
+
+/// What [`Queue::push_keyed`] did with an event.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Pushed<T> {
+    /// Queued under this new `seq`.
+    New(u64),
+    /// It replaced the waiting event of the same lease, under that event's `seq`; the
+    /// replaced event comes back (counted as merged by the caller).
+    Merged {
+        /// The `seq` it now has (the replaced event's).
+        seq: u64,
+        /// The event it replaced.
+        replaced: T,
+    },
 }
 
 /// Why [`Queue::push`] refused an event; the event comes back with it.
@@ -62,6 +95,14 @@ pub(crate) struct Queue<T> {
     cursor: u64,
     /// No more events are accepted (unload).
     closed: bool,
+    /// Whether events with a lease key are merged (`overflow: "merge"`).
+    merge: bool,
+    /// The mergeable events (never sent, async, with a key): lease → `seq`.
+    keys: HashMap<LeaseKey, u64>,
+    /// Estimated bytes of the events in `pending`.
+    bytes: usize,
+    /// At most this many estimated bytes wait at once (`usize::MAX`: no budget).
+    budget: usize,
 }
 
 impl<T> Queue<T> {
@@ -74,17 +115,56 @@ impl<T> Queue<T> {
             deadlines: BTreeSet::new(),
             cursor: 1,
             closed: false,
+            merge: false,
+            keys: HashMap::new(),
+            bytes: 0,
+            budget: usize::MAX,
         }
+    }
+
+    /// This queue merging events of the same lease, with `budget` estimated bytes at
+    /// most waiting (one event is accepted into an empty queue whatever its size).
+    pub fn with_merge(mut self, budget: usize) -> Queue<T> {
+        self.merge = true;
+        self.budget = budget;
+        self
     }
 
     /// Accepts `item` under the next `seq`, which it returns. `deadline`: when a sync
     /// event times out (see [`Queue::expired`]); an event with one is also one whose
     /// verdict someone waits for (see [`Queue::worth_lingering`]).
+    #[cfg(test)]
     pub fn push(&mut self, item: T, deadline: Option<Instant>) -> Result<u64, Refused<T>> {
+        match self.push_keyed(item, deadline, None, 0)? {
+            Pushed::New(seq) | Pushed::Merged { seq, .. } => Ok(seq),
+        }
+    }
+
+    /// As [`Queue::push`], for an event about lease `key` (if any) of about `bytes`:
+    /// merged into the waiting event of the same lease when the queue merges, the event is
+    /// async (no deadline) and that event was never sent.
+    pub fn push_keyed(
+        &mut self,
+        item: T,
+        deadline: Option<Instant>,
+        key: Option<LeaseKey>,
+        bytes: usize,
+    ) -> Result<Pushed<T>, Refused<T>> {
         if self.closed {
             return Err(Refused::Closed(item));
         }
-        if self.pending.len() >= self.max_queued {
+        let key = key.filter(|_| self.merge && deadline.is_none());
+        if let Some(&seq) = key.as_ref().and_then(|k| self.keys.get(k)) {
+            let entry = self.pending.get_mut(&seq).expect("indexed events wait");
+            debug_assert!(!entry.sent && entry.deadline.is_none());
+            self.bytes = self.bytes - entry.bytes + bytes;
+            entry.bytes = bytes;
+            let replaced = std::mem::replace(&mut entry.item, item);
+            return Ok(Pushed::Merged { seq, replaced });
+        }
+        let over_budget =
+            !self.pending.is_empty() && self.bytes.saturating_add(bytes) > self.budget;
+        if self.pending.len() >= self.max_queued || over_budget {
             return Err(Refused::Full(item));
         }
         let seq = self.next_seq;
@@ -92,15 +172,58 @@ impl<T> Queue<T> {
         if let Some(d) = deadline {
             self.deadlines.insert((d, seq));
         }
+        if let Some(k) = &key {
+            self.keys.insert(k.clone(), seq);
+        }
+        self.bytes += bytes;
         self.pending.insert(
             seq,
             Entry {
                 item,
                 deadline,
                 sent: false,
+                key,
+                bytes,
             },
         );
-        Ok(seq)
+        Ok(Pushed::New(seq))
+    }
+
+    /// Forgets what an entry leaving the queue (or sent) held in the index and budget.
+    fn unindex(keys: &mut HashMap<LeaseKey, u64>, seq: u64, entry: &Entry<T>) {
+        if let Some(k) = &entry.key {
+            if keys.get(k) == Some(&seq) {
+                keys.remove(k);
+            }
+        }
+    }
+
+    /// Removes `seq` from the queue (present), with its deadline, index and bytes.
+    fn take(&mut self, seq: u64) -> Entry<T> {
+        let entry = self.pending.remove(&seq).expect("present");
+        Self::unindex(&mut self.keys, seq, &entry);
+        self.bytes -= entry.bytes;
+        if let Some(deadline) = entry.deadline {
+            self.deadlines.remove(&(deadline, seq));
+        }
+        entry
+    }
+
+    /// For a queue whose events leave when started (the spawn runner): takes out the
+    /// first event, in `seq` order, whose lease `busy` does not name (an event of a lease
+    /// with a run still going waits, so one lease's runs never overlap and end in order).
+    /// Returns `(seq, item, key)`.
+    pub fn pop_ready(
+        &mut self,
+        busy: impl Fn(&LeaseKey) -> bool,
+    ) -> Option<(u64, T, Option<LeaseKey>)> {
+        let seq = self
+            .pending
+            .iter()
+            .find(|(_, e)| e.key.as_ref().is_none_or(|k| !busy(k)))
+            .map(|(&seq, _)| seq)?;
+        let entry = self.take(seq);
+        Some((seq, entry.item, entry.key))
     }
 
     /// How many events wait for an answer.
@@ -108,10 +231,17 @@ impl<T> Queue<T> {
         self.pending.len()
     }
 
+    /// The estimated bytes of the waiting events.
+    #[cfg(test)]
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Whether a replayed lease event may come in: it may fill at most half of the
-    /// buffer, so live events keep the other half.
+    /// buffer (count and budget), so live events keep the other half.
     pub fn has_room_for_replay(&self) -> bool {
-        self.pending.len() * 2 < self.max_queued
+        self.pending.len().saturating_mul(2) < self.max_queued
+            && self.bytes.saturating_mul(2) < self.budget
     }
 
     /// Whether some event waits to be sent to the current process.
@@ -145,6 +275,8 @@ impl<T> Queue<T> {
         let mut count = 0;
         for (&seq, entry) in self.pending.range_mut(self.cursor..).take(max) {
             each(seq, &entry.item, entry.sent);
+            // Sent: the worker may act on it, so it is no longer replaced.
+            Self::unindex(&mut self.keys, seq, entry);
             entry.sent = true;
             last = Some(seq);
             count += 1;
@@ -168,11 +300,7 @@ impl<T> Queue<T> {
             None if seq >= self.next_seq => return Ack::Unknown,
             None => return Ack::Stale,
         }
-        let entry = self.pending.remove(&seq).expect("looked up above");
-        if let Some(deadline) = entry.deadline {
-            self.deadlines.remove(&(deadline, seq));
-        }
-        Ack::Settled(entry.item)
+        Ack::Settled(self.take(seq).item)
     }
 
     /// Removes the events whose deadline is `now` or earlier, in deadline order.
@@ -182,9 +310,10 @@ impl<T> Queue<T> {
             if deadline > now {
                 break;
             }
-            self.deadlines.pop_first();
-            if let Some(entry) = self.pending.remove(&seq) {
-                expired.push((seq, entry.item));
+            if self.pending.contains_key(&seq) {
+                expired.push((seq, self.take(seq).item));
+            } else {
+                self.deadlines.pop_first();
             }
         }
         expired
@@ -208,6 +337,8 @@ impl<T> Queue<T> {
     /// Removes every event still waiting, in `seq` order (unload: they are given up).
     pub fn drain(&mut self) -> Vec<(u64, T)> {
         self.deadlines.clear();
+        self.keys.clear();
+        self.bytes = 0;
         std::mem::take(&mut self.pending)
             .into_iter()
             .map(|(seq, entry)| (seq, entry.item))
@@ -222,7 +353,7 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::{Ack, Queue, Refused};
+    use super::{Ack, LeaseKey, Pushed, Queue, Refused};
 
     /// `n` milliseconds after `t0`.
     fn at(t0: Instant, n: u64) -> Instant {
@@ -584,6 +715,233 @@ mod tests {
         Ok(())
     }
 
+    fn key(lease: u8) -> Option<LeaseKey> {
+        Some(LeaseKey::V4(std::net::Ipv4Addr::new(10, 0, 0, lease)))
+    }
+
+    #[test]
+    fn a_newer_event_of_the_same_lease_replaces_the_waiting_one_in_its_place() {
+        let mut q = Queue::new(10).with_merge(usize::MAX);
+        assert_eq!(q.push_keyed(1, None, key(1), 10), Ok(Pushed::New(1)));
+        assert_eq!(q.push_keyed(2, None, key(2), 10), Ok(Pushed::New(2)));
+        // Lease 1 again: takes seq 1's place, the commit (1) comes back as merged.
+        assert_eq!(
+            q.push_keyed(3, None, key(1), 20),
+            Ok(Pushed::Merged {
+                seq: 1,
+                replaced: 1
+            })
+        );
+        assert_eq!((q.len(), q.bytes()), (2, 30));
+        assert_eq!(send_all(&mut q), [(1, 3, false), (2, 2, false)]);
+        // Sent: no longer replaced; a new event of lease 1 waits behind it.
+        assert_eq!(q.push_keyed(4, None, key(1), 10), Ok(Pushed::New(3)));
+        // A sync event is never merged, nor merged into.
+        let t0 = Instant::now();
+        assert_eq!(q.push_keyed(5, Some(t0), key(1), 10), Ok(Pushed::New(4)));
+        assert_eq!(
+            q.push_keyed(6, None, key(1), 10),
+            Ok(Pushed::Merged {
+                seq: 3,
+                replaced: 4
+            })
+        );
+        // No key (a packet hook point): never merged.
+        assert_eq!(q.push_keyed(7, None, None, 10), Ok(Pushed::New(5)));
+        assert_eq!(q.push_keyed(8, None, None, 10), Ok(Pushed::New(6)));
+        // Without merge, keys change nothing.
+        let mut plain = Queue::new(10);
+        assert_eq!(plain.push_keyed(1, None, key(1), 10), Ok(Pushed::New(1)));
+        assert_eq!(plain.push_keyed(2, None, key(1), 10), Ok(Pushed::New(2)));
+    }
+
+    #[test]
+    fn the_budget_bounds_new_events_but_not_merges_nor_the_first_one() {
+        let mut q = Queue::new(usize::MAX).with_merge(100);
+        assert_eq!(
+            q.push_keyed(1, None, key(1), 500),
+            Ok(Pushed::New(1)),
+            "an empty queue takes one"
+        );
+        assert_eq!(q.push_keyed(2, None, key(2), 1), Err(Refused::Full(2)));
+        assert!(matches!(
+            q.push_keyed(3, None, key(1), 60),
+            Ok(Pushed::Merged { .. })
+        ));
+        assert_eq!(q.push_keyed(4, None, key(2), 40), Ok(Pushed::New(2)));
+        assert_eq!(q.bytes(), 100);
+        assert_eq!(q.push_keyed(5, None, key(3), 1), Err(Refused::Full(5)));
+        assert!(!q.has_room_for_replay());
+        send_all(&mut q);
+        assert!(matches!(q.ack(1), Ack::Settled(3)));
+        assert_eq!(q.bytes(), 40);
+        assert_eq!(q.push_keyed(6, None, key(3), 60), Ok(Pushed::New(3)));
+    }
+
+    #[test]
+    fn pop_ready_skips_the_events_of_a_busy_lease() {
+        let mut q = Queue::new(10).with_merge(usize::MAX);
+        q.push_keyed(1, None, key(1), 1).unwrap();
+        q.push_keyed(2, None, key(2), 1).unwrap();
+        q.push_keyed(3, None, None, 1).unwrap();
+        let busy = |k: &LeaseKey| *k == key(1).unwrap();
+        assert_eq!(q.pop_ready(busy), Some((2, 2, key(2))));
+        assert_eq!(q.pop_ready(busy), Some((3, 3, None)));
+        assert_eq!(q.pop_ready(busy), None);
+        // Still mergeable while it waits for its lease.
+        assert!(matches!(
+            q.push_keyed(4, None, key(1), 1),
+            Ok(Pushed::Merged { seq: 1, .. })
+        ));
+        assert_eq!(q.pop_ready(|_| false), Some((1, 4, key(1))));
+        assert_eq!((q.len(), q.bytes()), (0, 0));
+    }
+
+    /// One step of a random run of a merging queue.
+    #[derive(Clone, Debug)]
+    enum MergeOp {
+        /// An event: lease (None: no key), sync, estimated bytes.
+        Push(Option<u8>, bool, u8),
+        /// The writer sends at most this many.
+        Send(usize),
+        /// The oldest sent event is answered.
+        AckOldest,
+        /// The process restarts (unanswered go again).
+        Restart,
+    }
+
+    fn merge_op() -> impl Strategy<Value = MergeOp> {
+        prop_oneof![
+            6 => (proptest::option::weighted(0.9, 0u8..4), proptest::bool::weighted(0.15), 1u8..40)
+                .prop_map(|(l, s, b)| MergeOp::Push(l, s, b)),
+            2 => (1usize..4).prop_map(MergeOp::Send),
+            2 => Just(MergeOp::AckOldest),
+            1 => Just(MergeOp::Restart),
+        ]
+    }
+
+    /// An event of a random run: its push index, lease, sync.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    struct Ev {
+        n: usize,
+        lease: Option<u8>,
+        sync: bool,
+    }
+
+    /// Runs `ops` on a merging queue and checks the merge rules; finally sends everything.
+    fn run_merge(max: usize, budget: usize, ops: &[MergeOp]) -> Result<(), TestCaseError> {
+        let t0 = Instant::now();
+        let mut q: Queue<Ev> = Queue::new(max).with_merge(budget);
+        let mut pushed: Vec<Ev> = Vec::new();
+        // Push index of the first event of each seq's merge chain (its place).
+        let mut place: BTreeMap<u64, usize> = BTreeMap::new();
+        let (mut merged, mut refused) = (Vec::new(), Vec::new());
+        let mut delivered: Vec<(u64, Ev)> = Vec::new();
+        let mut sent_unacked: Vec<u64> = Vec::new();
+        let record = |sent: Vec<(u64, Ev, bool)>,
+                      delivered: &mut Vec<(u64, Ev)>,
+                      sent_unacked: &mut Vec<u64>| {
+            for (seq, ev, replay) in sent {
+                if !replay {
+                    delivered.push((seq, ev));
+                }
+                sent_unacked.push(seq);
+            }
+        };
+        for op in ops {
+            match *op {
+                MergeOp::Push(lease, sync, bytes) => {
+                    let ev = Ev {
+                        n: pushed.len(),
+                        lease,
+                        sync,
+                    };
+                    pushed.push(ev);
+                    let (len, before) = (q.len(), q.bytes());
+                    let deadline = sync.then_some(t0);
+                    let k = lease.and_then(key);
+                    match q.push_keyed(ev, deadline, k, bytes.into()) {
+                        Ok(Pushed::New(seq)) => {
+                            prop_assert!(len < max);
+                            prop_assert!(
+                                len == 0 || before + usize::from(bytes) <= budget,
+                                "past the budget"
+                            );
+                            place.insert(seq, ev.n);
+                        }
+                        Ok(Pushed::Merged { replaced, .. }) => {
+                            prop_assert!(!sync && !replaced.sync, "a sync event merged");
+                            prop_assert!(
+                                lease.is_some() && replaced.lease == lease,
+                                "different leases merged"
+                            );
+                            prop_assert!(
+                                !delivered.iter().any(|(_, e)| *e == replaced),
+                                "a sent event replaced"
+                            );
+                            merged.push(replaced);
+                        }
+                        Err(Refused::Full(e)) => refused.push(e),
+                        Err(Refused::Closed(_)) => prop_assert!(false),
+                    }
+                }
+                MergeOp::Send(n) => {
+                    let mut sent = Vec::new();
+                    q.send_next(n, |seq, ev, replay| sent.push((seq, *ev, replay)));
+                    record(sent, &mut delivered, &mut sent_unacked);
+                }
+                MergeOp::AckOldest => {
+                    if !sent_unacked.is_empty() {
+                        let seq = sent_unacked.remove(0);
+                        let _ = q.ack(seq);
+                    }
+                }
+                MergeOp::Restart => {
+                    q.rewind();
+                    sent_unacked.clear();
+                }
+            }
+        }
+        let mut sent = Vec::new();
+        q.rewind();
+        q.send_next(usize::MAX, |seq, ev, replay| sent.push((seq, *ev, replay)));
+        record(sent, &mut delivered, &mut sent_unacked);
+        // Every event is delivered, merged or refused, exactly once.
+        let mut outcome: Vec<usize> = delivered
+            .iter()
+            .map(|(_, e)| e.n)
+            .chain(merged.iter().map(|e| e.n))
+            .chain(refused.iter().map(|e| e.n))
+            .collect();
+        outcome.sort_unstable();
+        prop_assert_eq!(outcome, (0..pushed.len()).collect::<Vec<_>>());
+        // Order: delivered in the order of their places (the first event they replaced).
+        let places: Vec<usize> = delivered.iter().map(|(seq, _)| place[seq]).collect();
+        prop_assert!(
+            places.windows(2).all(|w| w[0] < w[1]),
+            "order kept: {:?}",
+            places
+        );
+        // Newest state wins: per lease, the last accepted event is delivered, and after
+        // every merged event of that lease a newer one of it was delivered.
+        for lease in 0u8..4 {
+            let accepted: Vec<usize> = pushed
+                .iter()
+                .filter(|e| e.lease == Some(lease) && !refused.contains(e))
+                .map(|e| e.n)
+                .collect();
+            if let Some(&last) = accepted.last() {
+                prop_assert!(
+                    delivered.iter().any(|(_, e)| e.n == last),
+                    "lease {}: last state {} lost",
+                    lease,
+                    last
+                );
+            }
+        }
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -593,6 +951,17 @@ mod tests {
             ops in proptest::collection::vec(op(), 0..120),
         ) {
             run(max, &ops)?;
+        }
+
+        /// Merging: sync never merged, leases never mixed, sent never replaced, budget
+        /// respected, order kept, each lease's newest state delivered.
+        #[test]
+        fn merge_rules_hold_in_random_runs(
+            max in 1usize..10,
+            budget in 1usize..200,
+            ops in proptest::collection::vec(merge_op(), 0..150),
+        ) {
+            run_merge(max, budget, &ops)?;
         }
 
         /// All sent, then answered in any order, with repeats and answers to seqs

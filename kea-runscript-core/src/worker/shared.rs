@@ -10,6 +10,7 @@ use super::options::WorkerOptions;
 use super::process;
 use super::protocol::{Answer, Outcome, Reply};
 use super::queue::{Ack, Queue};
+use crate::config::Overflow;
 use crate::counters::{bump, drop_one};
 use crate::log::{self, Severity};
 use crate::runner::{EventEnv, OnVerdict, RunnerContext};
@@ -47,6 +48,9 @@ pub(crate) struct State {
     /// lock, which a busy Kea thread then waits on). At most [`RETIRED_MAX`]: when no
     /// callout comes for a while, the rest are freed where they are answered.
     pub retired: Vec<Arc<EventEnv>>,
+    /// Callouts waiting for room in the buffer (`overflow: "block"`, or `"merge"` past
+    /// its budget).
+    pub blocked: usize,
 }
 
 /// Whether an enqueued event must wake the writer.
@@ -74,14 +78,28 @@ pub(crate) struct Inner {
     pub writer_wake: Condvar,
     /// Wakes the supervisor at unload.
     pub stop_wake: process::Wake,
+    /// Wakes callouts waiting for room (events left the buffer, or unload).
+    pub room: Condvar,
 }
 
 impl Inner {
     /// An idle worker's shared part, with an empty queue; no thread yet.
     pub fn new(options: WorkerOptions, context: Arc<RunnerContext>) -> std::io::Result<Inner> {
+        // A sync worker's events are never merged nor blocked: its buffer is `max-queued`.
+        let queue = if options.sync.is_some() {
+            Queue::new(options.max_queued)
+        } else {
+            let queue = Queue::new(options.overflow.count_bound(options.max_queued));
+            if options.overflow.policy == Overflow::Merge {
+                queue.with_merge(options.overflow.byte_budget())
+            } else {
+                queue
+            }
+        };
         Ok(Inner {
             state: Mutex::new(State {
-                queue: Queue::new(options.max_queued),
+                queue,
+                blocked: 0,
                 pipe: None,
                 generation: 0,
                 writer_done: false,
@@ -93,6 +111,7 @@ impl Inner {
             context,
             writer_wake: Condvar::new(),
             stop_wake: process::Wake::new()?,
+            room: Condvar::new(),
         })
     }
 
@@ -176,6 +195,12 @@ impl Inner {
 
     /// Sync events whose verdict did not come in time get `on-timeout`.
     pub fn expire(&self, expired: Vec<(u64, Pending)>) {
+        if expired.is_empty() {
+            return;
+        }
+        if self.lock().blocked > 0 {
+            self.room.notify_all();
+        }
         let on_timeout = self.on_timeout();
         for (seq, pending) in expired {
             bump(&self.context.counters.timed_out);
@@ -220,6 +245,9 @@ impl Inner {
                     st.retired.push(Arc::clone(&p.event));
                 }
                 taken.push((answer, pending));
+            }
+            if st.blocked > 0 {
+                self.room.notify_all();
             }
         }
         for (answer, pending) in taken {

@@ -1,0 +1,281 @@
+//! Which lease an event is about ([`LeaseKey`]), for the `merge` overflow policy, and
+//! an estimate of an event's memory for the merge budget. Pure: reads the event's model.
+//!
+//! An event has a key only when its hook point reports the state of exactly one lease:
+//! `lease4_renew`, `lease4_expire`, `lease4_recover`, `lease4_release`, `lease4_decline`,
+//! `lease4_replay`, their v6 twins (and `lease6_rebind`), and `leases4_committed` /
+//! `leases6_committed` carrying exactly one lease (in `leases*` or, with none there, in
+//! `deleted_leases*`). Packet hook points (`pkt4_receive`, `subnet4_select`, …), the
+//! `*_select` points (a candidate, not a state) and events with several leases have none:
+//! they are never merged.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use kea_runscript_env::{Event, HookPoint};
+use kea_runscript_env::{Lease4, Lease6, LeaseType};
+
+/// The identity of one lease: a v4 address, or a v6 address or prefix with its type,
+/// IAID and DUID (Kea's own identity of a v6 lease).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LeaseKey {
+    /// A DHCPv4 lease, by address.
+    V4(Ipv4Addr),
+    /// A DHCPv6 lease.
+    V6 {
+        /// The address, or the prefix for `IA_PD`.
+        address: Ipv6Addr,
+        /// The prefix length (128 for an address).
+        prefix_len: u8,
+        /// `IA_NA`, `IA_TA` or `IA_PD`.
+        lease_type: u8,
+        /// The IAID.
+        iaid: u32,
+        /// The client's DUID (empty when the lease has none).
+        duid: Vec<u8>,
+    },
+}
+
+impl LeaseKey {
+    fn v4(lease: &Lease4) -> LeaseKey {
+        LeaseKey::V4(lease.address)
+    }
+
+    fn v6(lease: &Lease6) -> LeaseKey {
+        LeaseKey::V6 {
+            address: lease.address,
+            prefix_len: lease.prefix_len,
+            lease_type: match lease.lease_type {
+                LeaseType::Na => 0,
+                LeaseType::Ta => 1,
+                LeaseType::Pd => 2,
+                _ => 3,
+            },
+            iaid: lease.iaid,
+            duid: lease.duid.as_ref().map(|d| d.0.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+/// Whether events at `hook_point` may have a lease key (known without their model).
+pub fn hook_point_has_key(hook_point: HookPoint) -> bool {
+    use HookPoint as H;
+    matches!(
+        hook_point,
+        H::Lease4Renew
+            | H::Lease4Expire
+            | H::Lease4Recover
+            | H::Lease4Release
+            | H::Lease4Decline
+            | H::Lease4Replay
+            | H::Leases4Committed
+            | H::Lease6Renew
+            | H::Lease6Rebind
+            | H::Lease6Expire
+            | H::Lease6Recover
+            | H::Lease6Release
+            | H::Lease6Decline
+            | H::Lease6Replay
+            | H::Leases6Committed
+    )
+}
+
+/// The one lease of a `leases*_committed` event, if it carries exactly one.
+fn only<'a, T>(leases: Option<&'a Vec<T>>, deleted: Option<&'a Vec<T>>) -> Option<&'a T> {
+    let leases = leases.map_or(&[][..], |l| l.as_slice());
+    let deleted = deleted.map_or(&[][..], |l| l.as_slice());
+    match (leases, deleted) {
+        ([one], []) | ([], [one]) => Some(one),
+        _ => None,
+    }
+}
+
+/// The lease `event` reports the state of, when it is about exactly one (see the module
+/// documentation); `None`: the event is never merged.
+pub fn lease_key(event: &Event) -> Option<LeaseKey> {
+    use HookPoint as H;
+    match event.hook_point {
+        H::Lease4Renew
+        | H::Lease4Expire
+        | H::Lease4Recover
+        | H::Lease4Release
+        | H::Lease4Decline
+        | H::Lease4Replay => event.lease4.as_ref().map(LeaseKey::v4),
+        H::Leases4Committed => {
+            only(event.leases4.as_ref(), event.deleted_leases4.as_ref()).map(LeaseKey::v4)
+        }
+        H::Lease6Renew
+        | H::Lease6Rebind
+        | H::Lease6Expire
+        | H::Lease6Recover
+        | H::Lease6Release
+        | H::Lease6Decline
+        | H::Lease6Replay => event.lease6.as_ref().map(LeaseKey::v6),
+        H::Leases6Committed => {
+            only(event.leases6.as_ref(), event.deleted_leases6.as_ref()).map(LeaseKey::v6)
+        }
+        _ => None,
+    }
+}
+
+/// Estimated bytes of an event whose model was not made: what a waiting DHCPv4
+/// `leases4_committed` event of a perfdhcp client measured, rounded up (the copied Kea
+/// objects, then its model and its rendered variables).
+pub const UNMADE_EVENT_BYTES: usize = 4096;
+
+/// Estimated bytes an event holds while it waits (its model, and the variables rendered
+/// from it once it is sent or started): a fixed part for the structures and the rendered
+/// variables, plus what grows with the packet (options, relays, classes) and the leases.
+pub fn approx_bytes(event: &Event) -> usize {
+    const FIXED: usize = 3072;
+    const PER_LEASE: usize = 1024;
+    let options = |opts: &[kea_runscript_env::DhcpOption]| -> usize {
+        opts.iter().map(|o| 3 * o.payload.len() + 48).sum()
+    };
+    let mut bytes = FIXED;
+    for pkt in [&event.query4, &event.response4].into_iter().flatten() {
+        bytes += options(&pkt.options) + pkt.classes.iter().map(|c| c.len() + 32).sum::<usize>();
+    }
+    for pkt in [&event.query6, &event.response6].into_iter().flatten() {
+        bytes += options(&pkt.options)
+            + pkt
+                .relays
+                .iter()
+                .map(|r| options(&r.options) + 64)
+                .sum::<usize>();
+    }
+    let v4 = event.leases4.as_ref().map_or(0, Vec::len)
+        + event.deleted_leases4.as_ref().map_or(0, Vec::len)
+        + usize::from(event.lease4.is_some());
+    let v6 = event.leases6.as_ref().map_or(0, Vec::len)
+        + event.deleted_leases6.as_ref().map_or(0, Vec::len)
+        + usize::from(event.lease6.is_some());
+    bytes + (v4 + v6) * PER_LEASE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kea_runscript_env::{Duid, LeaseState, Text};
+
+    fn lease4(a: u8) -> Lease4 {
+        let mut lease = lease4_template();
+        lease.address = Ipv4Addr::new(10, 0, 0, a);
+        lease
+    }
+
+    fn lease4_template() -> Lease4 {
+        serde_json::from_value(serde_json::json!({
+            "address": "10.0.0.1", "cltt": 0, "hostname": "", "state": "default",
+            "subnet_id": 1, "valid_lifetime": 3600
+        }))
+        .expect("a minimal lease4")
+    }
+
+    fn lease6(iaid: u32, duid: &[u8], lease_type: LeaseType) -> Lease6 {
+        let mut l: Lease6 = serde_json::from_value(serde_json::json!({
+            "address": "2001:db8::1", "cltt": 0, "hostname": "", "state": "default",
+            "subnet_id": 1, "valid_lifetime": 3600, "iaid": 1, "preferred_lifetime": 1,
+            "prefix_len": 128, "lease_type": "na"
+        }))
+        .expect("a minimal lease6");
+        l.iaid = iaid;
+        l.duid = Some(Duid(duid.to_vec()));
+        l.lease_type = lease_type;
+        l.hostname = Text::default();
+        l.state = LeaseState::Default;
+        l
+    }
+
+    fn with4(hp: HookPoint, f: impl FnOnce(&mut Event)) -> Event {
+        let mut e = Event::new(hp);
+        f(&mut e);
+        e
+    }
+
+    #[test]
+    fn one_lease_hook_points_have_the_lease_address_as_key() {
+        for hp in [
+            HookPoint::Lease4Renew,
+            HookPoint::Lease4Expire,
+            HookPoint::Lease4Release,
+            HookPoint::Lease4Decline,
+            HookPoint::Lease4Recover,
+        ] {
+            let e = with4(hp, |e| e.lease4 = Some(lease4(7)));
+            assert_eq!(
+                lease_key(&e),
+                Some(LeaseKey::V4(Ipv4Addr::new(10, 0, 0, 7))),
+                "{hp}"
+            );
+            assert!(hook_point_has_key(hp));
+        }
+        // Without its lease (a malformed event): no key.
+        assert_eq!(lease_key(&Event::new(HookPoint::Lease4Expire)), None);
+    }
+
+    #[test]
+    fn committed_has_a_key_only_with_exactly_one_lease() {
+        let hp = HookPoint::Leases4Committed;
+        let one = with4(hp, |e| e.leases4 = Some(vec![lease4(1)]));
+        assert_eq!(
+            lease_key(&one),
+            Some(LeaseKey::V4(Ipv4Addr::new(10, 0, 0, 1)))
+        );
+        let deleted = with4(hp, |e| {
+            e.leases4 = Some(vec![]);
+            e.deleted_leases4 = Some(vec![lease4(2)]);
+        });
+        assert_eq!(
+            lease_key(&deleted),
+            Some(LeaseKey::V4(Ipv4Addr::new(10, 0, 0, 2)))
+        );
+        let two = with4(hp, |e| e.leases4 = Some(vec![lease4(1), lease4(2)]));
+        assert_eq!(lease_key(&two), None);
+        let moved = with4(hp, |e| {
+            e.leases4 = Some(vec![lease4(1)]);
+            e.deleted_leases4 = Some(vec![lease4(2)]);
+        });
+        assert_eq!(lease_key(&moved), None, "two leases: never merged");
+        assert_eq!(lease_key(&Event::new(hp)), None);
+    }
+
+    #[test]
+    fn packet_and_select_hook_points_have_no_key() {
+        for hp in [
+            HookPoint::Pkt4Receive,
+            HookPoint::Subnet4Select,
+            HookPoint::Lease4Select,
+            HookPoint::Pkt4Send,
+        ] {
+            let e = with4(hp, |e| e.lease4 = Some(lease4(1)));
+            assert_eq!(lease_key(&e), None, "{hp}");
+            assert!(!hook_point_has_key(hp));
+        }
+    }
+
+    #[test]
+    fn v6_keys_tell_iaid_duid_and_type_apart() {
+        let key = |iaid, duid: &[u8], t| {
+            let mut e = Event::new(HookPoint::Lease6Release);
+            e.lease6 = Some(lease6(iaid, duid, t));
+            lease_key(&e).expect("one lease")
+        };
+        let base = key(1, b"a", LeaseType::Na);
+        assert_eq!(base, key(1, b"a", LeaseType::Na));
+        assert_ne!(base, key(2, b"a", LeaseType::Na));
+        assert_ne!(base, key(1, b"b", LeaseType::Na));
+        assert_ne!(base, key(1, b"a", LeaseType::Pd));
+        let mut committed = Event::new(HookPoint::Leases6Committed);
+        committed.leases6 = Some(vec![lease6(1, b"a", LeaseType::Na)]);
+        assert_eq!(lease_key(&committed), Some(base));
+    }
+
+    #[test]
+    fn the_estimate_grows_with_leases_and_options() {
+        let none = approx_bytes(&Event::new(HookPoint::Leases4Committed));
+        let one = approx_bytes(&with4(HookPoint::Leases4Committed, |e| {
+            e.leases4 = Some(vec![lease4(1)])
+        }));
+        assert!(one > none && none >= 3072);
+    }
+}
