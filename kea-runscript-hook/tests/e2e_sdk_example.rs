@@ -27,61 +27,10 @@ const BURST: u64 = 5;
 /// The refill rate of the limited runs (queries per second).
 const LOW_RATE: f64 = 0.2;
 
-/// The example hook, built into the test binary's own target directory and profile
-/// (`target/<profile>/libkea_hook_rate_limit.so`) by `cargo build -p kea-hook-rate-limit`
-/// once per test process (a no-op when fresh), as `common::our_library` does for ours.
+/// The example hook (`target/<profile>/libkea_hook_rate_limit.so`), built as
+/// `common::built_library` builds a workspace cdylib.
 fn rate_limit_library() -> PathBuf {
-    static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(build_rate_limit_library)
-        .clone()
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// Runs the build of [`rate_limit_library`]; the error names the cargo command.
-fn build_rate_limit_library() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("test binary path: {e}"))?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("test binary is not in target/<profile>/deps")?;
-    let target_dir = profile_dir.parent().ok_or("no target directory")?;
-    let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    let wanted = format!(
-        "cargo build{} -p kea-hook-rate-limit",
-        if release { " --release" } else { "" }
-    );
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut build = std::process::Command::new(cargo);
-    build
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "kea-hook-rate-limit",
-            "--manifest-path",
-        ])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir);
-    if release {
-        build.arg("--release");
-    }
-    let out = build.output().map_err(|e| format!("run `{wanted}`: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "`{wanted}` failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let lib = profile_dir.join("libkea_hook_rate_limit.so");
-    if !lib.exists() {
-        return Err(format!(
-            "{} is missing after `{wanted}` (build it with that command)",
-            lib.display()
-        ));
-    }
-    Ok(lib)
+    common::built_library("kea-hook-rate-limit", "libkea_hook_rate_limit.so")
 }
 
 /// The latest value of statistic `name` in a `statistic-get-all` answer.
