@@ -67,6 +67,12 @@ int multi_threading_compatible() {
 #define NOOP_CALLOUT(name) \
     int name(CalloutHandle&) { return (work()); }
 
+// Built with -DNOOP_RECEIVE_ONLY ("nooprcv" in scripts/bench-instructions.sh): only
+// pkt4_receive / pkt6_receive, the floor of a hook there (the rate-limit example's points).
+#ifdef NOOP_RECEIVE_ONLY
+NOOP_CALLOUT(pkt4_receive)
+NOOP_CALLOUT(pkt6_receive)
+#else
 NOOP_CALLOUT(leases4_committed)
 NOOP_CALLOUT(lease4_renew)
 NOOP_CALLOUT(lease4_expire)
@@ -92,6 +98,7 @@ NOOP_CALLOUT(pkt6_receive)
 NOOP_CALLOUT(subnet6_select)
 NOOP_CALLOUT(lease6_select)
 NOOP_CALLOUT(pkt6_send)
+#endif
 #endif
 
 }

@@ -19,6 +19,10 @@
 # Usage (as root):  scripts/bench-instructions.sh
 # Environment:  RATE=40  PERIOD=10  (perfdhcp -r, -p);  KEEP_DIR=… keeps the callgrind
 #               files there (for callgrind_annotate)
+#               CELLS="none noop"  the cells, "none" first; also "nooprcv" (the no-op hook
+#               at pkt4_receive/pkt6_receive only: the floor there) and "ratelimit": the SDK's
+#               example hook (examples/rate-limit, release build; built when missing) at
+#               pkt4_receive with a limit no client reaches (100 queries/s, burst 100)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -30,10 +34,25 @@ TB_KEA_SEVERITY=WARN
 TB_KEA_START_WAIT=120
 tb_init
 tb_netns_up
-declare -A hooks=([none]="[]" [noop]="[{\"library\": \"$(tb_noop_hook noop_hook)\"}]")
+read -r -a cells <<<"${CELLS:-none noop}"
+[ "${cells[0]}" = none ] || tb_die "CELLS must start with none (the ratios are to it)"
+declare -A hooks=([none]="[]")
+for c in "${cells[@]}"; do
+    case $c in
+        none) ;;
+        noop) hooks[noop]="[{\"library\": \"$(tb_noop_hook noop_hook)\"}]" ;;
+        nooprcv) hooks[nooprcv]="[{\"library\": \"$(tb_noop_hook noop_rcv -DNOOP_RECEIVE_ONLY)\"}]" ;;
+        ratelimit)
+            ratelimit_lib=${CARGO_TARGET_DIR:-$repo/target}/release/libkea_hook_rate_limit.so
+            [ -f "$ratelimit_lib" ] || cargo build --release -p kea-hook-rate-limit >&2 \
+                || tb_die "building kea-hook-rate-limit failed"
+            hooks[ratelimit]="[{\"library\": \"$ratelimit_lib\", \"parameters\": {\"max-per-second\": 100, \"burst\": 100}}]" ;;
+        *) tb_die "unknown cell '$c' in CELLS (none, noop, nooprcv, ratelimit)" ;;
+    esac
+done
 declare -A per_dora
 
-for c in none noop; do
+for c in "${cells[@]}"; do
     out_dir="$TB_DIR/callgrind-$c"
     mkdir -p "$out_dir"
     TB_KEA_PREFIX=(valgrind --tool=callgrind --instr-atstart=no --separate-threads=yes
@@ -53,8 +72,10 @@ for c in none noop; do
     # packet thread, the only one that runs callouts here.
     total=$(awk '/^(summary|totals):/ {print $2; exit}' "$out_dir"/cg.*.1-01)
     per_dora[$c]=$(awk -v t="$total" -v a="$acks" 'BEGIN {printf "%.0f", t / a}')
-    printf "%-5s %5d ACKs  %8d instructions per DORA in Kea's packet thread\n" "$c" "$acks" "${per_dora[$c]}"
+    printf "%-9s %5d ACKs  %8d instructions per DORA in Kea's packet thread\n" "$c" "$acks" "${per_dora[$c]}"
     if [ -n "${KEEP_DIR:-}" ]; then mkdir -p "$KEEP_DIR" && cp -r "$out_dir" "$KEEP_DIR/"; fi
 done
-awk -v n="${per_dora[none]}" -v o="${per_dora[noop]}" 'BEGIN {
-    printf "no-op hook: +%d instructions per DORA (+%.1f %%); no hook / no-op hook = %.3f\n", o - n, 100 * (o - n) / n, n / o }'
+for c in "${cells[@]:1}"; do
+    awk -v c="$c" -v n="${per_dora[none]}" -v o="${per_dora[$c]}" 'BEGIN {
+        printf "%s: +%d instructions per DORA (+%.1f %%); no hook / %s = %.3f\n", c, o - n, 100 * (o - n) / n, c, n / o }'
+done

@@ -427,13 +427,19 @@ impl Drop for Nats {
     }
 }
 
-/// Every message of `stream` (its Nats-Msg-Id and body), read in the server namespace.
-fn stream_messages(tb: &Testbed, venv: &Path, stream: &str) -> Vec<(Option<String>, Value)> {
+/// Every message of `stream` (its Nats-Msg-Id and body), read in the server namespace; the
+/// reader's error when it could not read (the test's instrument, not its subject: a loaded
+/// machine can time out a connect, so callers retry).
+fn stream_messages(
+    tb: &Testbed,
+    venv: &Path,
+    stream: &str,
+) -> Result<Vec<(Option<String>, Value)>, String> {
     const READ: &str = r#"
 import asyncio, json, sys, nats
 async def main():
-    nc = await nats.connect("nats://127.0.0.1:4222")
-    js = nc.jetstream()
+    nc = await nats.connect("nats://127.0.0.1:4222", connect_timeout=10)
+    js = nc.jetstream(timeout=20)
     info = await js.stream_info(sys.argv[1])
     out = []
     for seq in range(info.state.first_seq, info.state.last_seq + 1):
@@ -448,18 +454,31 @@ asyncio.run(main())
         .arg(venv.join("bin/python3"))
         .args(["-c", READ, stream])
         .output()
-        .expect("read the stream");
+        .expect("run the stream reader");
     // The worker makes the stream when it first connects: until then (a worker killed
     // again and again may take a while) there is nothing in it yet.
     if !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("err_code=10059") {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json")
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("the reader's json: {e}"))
+}
+
+/// [`stream_messages`], retried for up to 60 s; panics with the last error.
+fn stream_messages_retried(
+    tb: &Testbed,
+    venv: &Path,
+    stream: &str,
+) -> Vec<(Option<String>, Value)> {
+    let mut last_error = String::new();
+    let read = wait_for(Duration::from_secs(60), || {
+        stream_messages(tb, venv, stream)
+            .map_err(|e| last_error = e)
+            .ok()
+    });
+    read.unwrap_or_else(|| panic!("the stream could not be read for 60 s: {last_error}"))
 }
 
 fn nats_stream_holds_every_lease_once(mt: bool) {
@@ -511,12 +530,14 @@ fn nats_stream_holds_every_lease_once(mt: bool) {
     assert!(killed >= 2, "the worker was killed only {killed} times");
 
     let (rows, _) = wait_covered(&kea, &lease_file, || {
+        // A failed read is "nothing seen yet": the wait goes on.
         stream_messages(&tb, &venv, "KEA_LEASES")
+            .unwrap_or_default()
             .iter()
             .filter_map(|(_, body)| committed_address(body))
             .collect()
     });
-    let messages = stream_messages(&tb, &venv, "KEA_LEASES");
+    let messages = stream_messages_retried(&tb, &venv, "KEA_LEASES");
     // Exactly once: one message per lease Kea wrote, each event id once.
     let addresses: Vec<String> = messages
         .iter()

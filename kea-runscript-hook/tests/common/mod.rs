@@ -113,53 +113,67 @@ pub fn which(name: &str) -> Option<PathBuf> {
 
 /// Our hook library, built into the test binary's own target directory and profile
 /// (`target/<profile>/deps/<test>` → `target/<profile>/libkea_runscript.so`).
-///
-/// `cargo test` builds a cdylib-only package's library for its unit tests only, never the
-/// `.so` that Kea loads, so the first call per test process runs `cargo build` for it
-/// (a no-op when it is fresh); without that the tests would load a stale or missing one.
 pub fn our_library() -> PathBuf {
-    static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(build_our_library)
-        .clone()
-        .unwrap_or_else(|e| panic!("{e}"))
+    built_library("kea-runscript-hook", "libkea_runscript.so")
 }
 
-fn build_our_library() -> Result<PathBuf, String> {
+/// The shared library `file` of workspace package `package`, built into the test binary's
+/// own target directory and profile (`target/<profile>/<file>`).
+///
+/// `cargo test` builds a cdylib-only package's library for its unit tests only, never the
+/// `.so` that Kea loads, so the first call per package and test process runs `cargo build`
+/// for it (a no-op when it is fresh); without that the tests would load a stale or missing
+/// one. A failure panics naming the cargo command.
+pub fn built_library(package: &'static str, file: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<(&'static str, Result<PathBuf, String>)>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let result = match built.iter().find(|(p, _)| *p == package) {
+        Some((_, result)) => result.clone(),
+        None => {
+            let result = build_library(package, file);
+            built.push((package, result.clone()));
+            result
+        }
+    };
+    result.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs the build of [`built_library`]; the error names the cargo command.
+fn build_library(package: &str, file: &str) -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| format!("test binary path: {e}"))?;
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .ok_or("test binary is not in target/<profile>/deps")?;
     let target_dir = profile_dir.parent().ok_or("no target directory")?;
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let wanted = format!(
+        "cargo build{} -p {package}",
+        if release { " --release" } else { "" }
+    );
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = std::process::Command::new(cargo);
     build
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "kea-runscript-hook",
-            "--manifest-path",
-        ])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .args(["build", "--quiet", "-p", package, "--manifest-path"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir);
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
+    if release {
         build.arg("--release");
     }
-    let out = build
-        .output()
-        .map_err(|e| format!("run cargo build: {e}"))?;
+    let out = build.output().map_err(|e| format!("run `{wanted}`: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "cargo build -p kea-runscript-hook failed:\n{}",
+            "`{wanted}` failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let lib = profile_dir.join("libkea_runscript.so");
+    let lib = profile_dir.join(file);
     if !lib.exists() {
-        return Err(format!("{} missing after cargo build", lib.display()));
+        return Err(format!(
+            "{} is missing after `{wanted}` (build it with that command)",
+            lib.display()
+        ));
     }
     Ok(lib)
 }
