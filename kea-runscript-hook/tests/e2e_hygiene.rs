@@ -199,7 +199,8 @@ fn reload(mt: bool) {
 
 both_threading_modes!(reload => reloads_keep_serving_without_leaks, reloads_keep_serving_without_leaks_multi_threaded);
 
-/// Async bounds: with `max-in-flight` 2 and `max-queued` 1 and scripts that do not end,
+/// Async bounds under `overflow: drop`: with `max-in-flight` 2 and `max-queued` 1 and
+/// scripts that do not end,
 /// exactly 2 run, later events are dropped with a log line (never silently), clients are
 /// not held up, and the stop ends the running scripts.
 fn bounded(mt: bool) {
@@ -212,7 +213,7 @@ fn bounded(mt: bool) {
     let tb = Testbed::new();
     let parameters = json!({
         "name": script, "sync": false, "hook-points": ["leases4_committed"],
-        "max-in-flight": 2, "max-queued": 1
+        "max-in-flight": 2, "max-queued": 1, "overflow": "drop"
     });
     let settings = Settings::new(Family::V4, mt, vec![hook(&our_library(), parameters)]);
     let kea = Kea::start(&tb, &scratch, &settings);

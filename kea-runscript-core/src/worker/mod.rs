@@ -93,8 +93,10 @@ impl Worker {
 
     /// Buffers `event` for the worker. For a sync worker, `on_verdict` receives the
     /// verdict exactly once — the worker's answer, `on-timeout` when none comes in
-    /// `timeout-ms` or the buffer is full, `continue` at unload — on whichever thread
-    /// settles it (possibly this one, before this returns). Never blocks on the worker.
+    /// `timeout-ms`, `continue` at unload — on whichever thread settles it (possibly this
+    /// one, before this returns); a sync event is never dropped for a full buffer (the
+    /// queue admits it past its bounds). An async event meets the `overflow` policy when
+    /// the buffer is full: merged, blocked for at most `block-ms`, or dropped.
     pub fn enqueue(&self, event: &Arc<EventEnv>, on_verdict: Option<OnVerdict>) {
         let inner = &self.inner;
         let awaits_verdict = on_verdict.is_some();
@@ -144,8 +146,10 @@ impl Worker {
                     return;
                 }
                 Err(Refused::Full(refused)) => {
+                    // Only ever an async event: the queue admits sync ones past its bounds.
+                    debug_assert!(refused.on_verdict.is_none());
                     let now = Instant::now();
-                    if async_worker && overflow.blocks() {
+                    if overflow.blocks() {
                         let until = *block_until.get_or_insert_with(|| {
                             bump(&inner.context.counters.blocked);
                             now + overflow.block
@@ -172,13 +176,13 @@ impl Worker {
                                 "worker {}: {} events wait for an answer ({}): event at {} dropped",
                                 inner.options.label,
                                 inner.options.max_queued,
-                                match (async_worker, overflow.policy) {
-                                    (false, _) | (true, Overflow::Drop) => "max-queued".to_owned(),
-                                    (true, Overflow::Block) => format!(
+                                match overflow.policy {
+                                    Overflow::Drop => "max-queued".to_owned(),
+                                    Overflow::Block => format!(
                                         "max-queued, for block-ms {}",
                                         overflow.block.as_millis()
                                     ),
-                                    (true, _) => format!(
+                                    _ => format!(
                                         "merge-budget-bytes {}, for block-ms {}",
                                         overflow.merge_budget_bytes,
                                         overflow.block.as_millis()
@@ -187,9 +191,6 @@ impl Worker {
                                 event.hook_point().name()
                             )
                         });
-                    if let Some(f) = refused.on_verdict {
-                        f(inner.on_timeout());
-                    }
                     return;
                 }
             }

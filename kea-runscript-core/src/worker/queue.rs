@@ -20,7 +20,12 @@
 //! events of different leases keep their order. A sync event (with a deadline) is never
 //! merged, nor merged into. The estimated bytes of the waiting events are bounded by the
 //! budget (a merge is always taken: it replaces an event, it adds none); past it, or past
-//! the count, [`Refused::Full`].
+//! the count, an async event is [`Refused::Full`].
+//!
+//! A sync event (with a deadline) is never refused for room: someone waits for its
+//! verdict (a Kea thread, or a packet parked in Kea's parking lot, both bounded by Kea),
+//! and it leaves by its deadline at the latest, so it is admitted past the bounds; it
+//! still counts towards them, so async events make room for it.
 //!
 //! The spawn runner uses the same queue for the events that wait for a process slot,
 //! taking them out with [`Queue::pop_ready`] (an event leaves it when started).
@@ -63,7 +68,8 @@ pub(crate) enum Pushed<T> {
 pub(crate) enum Refused<T> {
     /// The queue is closed (unload).
     Closed(T),
-    /// `max_queued` events wait for an answer already.
+    /// `max_queued` events (or the byte budget) wait for an answer already; only ever
+    /// for an async event.
     Full(T),
 }
 
@@ -164,7 +170,8 @@ impl<T> Queue<T> {
         }
         let over_budget =
             !self.pending.is_empty() && self.bytes.saturating_add(bytes) > self.budget;
-        if self.pending.len() >= self.max_queued || over_budget {
+        // A sync event is admitted past the bounds (see the module's notes).
+        if (self.pending.len() >= self.max_queued || over_budget) && deadline.is_none() {
             return Err(Refused::Full(item));
         }
         let seq = self.next_seq;
@@ -396,10 +403,35 @@ mod tests {
     }
 
     #[test]
-    fn a_queue_of_zero_refuses_everything() {
+    fn a_queue_of_zero_refuses_every_async_event() {
         let mut q = Queue::new(0);
         assert_eq!(q.push(1, None), Err(Refused::Full(1)));
         assert!(!q.has_room_for_replay());
+    }
+
+    #[test]
+    fn a_sync_event_is_admitted_past_a_full_queue_and_counts_towards_it() {
+        let t0 = Instant::now();
+        let mut q = Queue::new(1);
+        assert_eq!(q.push(1, None), Ok(1));
+        assert_eq!(q.push(2, None), Err(Refused::Full(2)));
+        assert_eq!(q.push(3, Some(t0)), Ok(2));
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.expired(t0), [(2, 3)]);
+        // The async event still fills the queue; once it is answered, room again.
+        assert_eq!(q.push(4, None), Err(Refused::Full(4)));
+        q.send_next(1, |_, _, _| {});
+        assert_eq!(q.ack(1), Ack::Settled(1));
+        assert_eq!(q.push(5, Some(t0)), Ok(3));
+        assert_eq!(q.push(6, None), Err(Refused::Full(6)));
+        // Past the byte budget too.
+        let mut q = Queue::new(10).with_merge(4);
+        assert!(matches!(q.push_keyed(1, None, None, 4), Ok(Pushed::New(1))));
+        assert_eq!(q.push_keyed(2, None, None, 4), Err(Refused::Full(2)));
+        assert!(matches!(
+            q.push_keyed(3, Some(t0), None, 4),
+            Ok(Pushed::New(2))
+        ));
     }
 
     #[test]
@@ -585,7 +617,10 @@ mod tests {
                     next_item += 1;
                     match q.push(next_item, deadline.map(|d| at(t0, d.into()))) {
                         Ok(seq) => {
-                            prop_assert!(m.waiting.len() < max, "accepted past the bound");
+                            prop_assert!(
+                                deadline.is_some() || m.waiting.len() < max,
+                                "an async event accepted past the bound"
+                            );
                             // Strictly increasing, hence never reused; and by one.
                             let expected = m.handed_out.last().map_or(1, |s| s + 1);
                             prop_assert_eq!(seq, expected);
@@ -594,7 +629,8 @@ mod tests {
                         }
                         Err(Refused::Full(item)) => {
                             prop_assert_eq!(item, next_item);
-                            prop_assert_eq!(m.waiting.len(), max, "refused below the bound");
+                            prop_assert!(deadline.is_none(), "a sync event refused");
+                            prop_assert!(m.waiting.len() >= max, "refused below the bound");
                         }
                         Err(Refused::Closed(_)) => prop_assert!(false, "never closed here"),
                     }
@@ -679,8 +715,10 @@ mod tests {
                     }
                 }
             }
-            // After every step: the bound holds, and the queue agrees with the model.
-            prop_assert!(q.len() <= max);
+            // After every step: the bound holds for async events (sync ones are admitted
+            // past it), and the queue agrees with the model.
+            let async_waiting = m.waiting.values().filter(|&&(_, d, _)| d.is_none()).count();
+            prop_assert!(async_waiting <= max);
             prop_assert_eq!(q.len(), m.waiting.len());
             prop_assert_eq!(
                 q.has_unsent(),
@@ -862,10 +900,10 @@ mod tests {
                     let k = lease.and_then(key);
                     match q.push_keyed(ev, deadline, k, bytes.into()) {
                         Ok(Pushed::New(seq)) => {
-                            prop_assert!(len < max);
+                            prop_assert!(sync || len < max, "async past the count");
                             prop_assert!(
-                                len == 0 || before + usize::from(bytes) <= budget,
-                                "past the budget"
+                                sync || len == 0 || before + usize::from(bytes) <= budget,
+                                "async past the budget"
                             );
                             place.insert(seq, ev.n);
                         }
@@ -881,7 +919,10 @@ mod tests {
                             );
                             merged.push(replaced);
                         }
-                        Err(Refused::Full(e)) => refused.push(e),
+                        Err(Refused::Full(e)) => {
+                            prop_assert!(!sync, "a sync event refused");
+                            refused.push(e)
+                        }
                         Err(Refused::Closed(_)) => prop_assert!(false),
                     }
                 }
