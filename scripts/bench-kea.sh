@@ -135,7 +135,7 @@ hooks[parkspawn]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$sl
 hooks[parkworker]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$ack_worker\", \"mode\": \"worker\", \"sync\": true, \"hook-points\": [\"leases4_committed\"]}}]"
 [ -n "${VARIANTS:-}" ] || variants+=(parkspawn parkworker)
 # ---- end of parking cells (part 1) ----
-# ---- overflow cells (branch issue23-merge; kept apart from the cells above to ease merging) ----
+# ---- overflow cells (kept apart from the cells above, as the parking cells are) ----
 # (o) ovfmerge / ovfblock / ovfdrop: ours, async spawn of the no-op script at the default
 #     hook points with max-in-flight 4, under perfdhcp's full rate (a burst of new
 #     clients, far above what 4 script slots run), overflow "merge" / "block" / "drop".

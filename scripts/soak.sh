@@ -60,10 +60,11 @@
 #                                    below the median of the first third after warm-up (the
 #                                    machine's other load moves it; a real slow-down is larger);
 #                                    "off": the rate is shown, not judged
-# Dropped events (the policy today, see the no-loss issue): counted per variant and
-# reported on a line of their own, not bounded; the accounting is exact: at unload
-# events == started + dropped (a worker: acked + dropped), none failed to start, nothing
-# in flight or queued.
+# Events merged, blocked and dropped (overflow policy, merge by default): counted per
+# variant and reported on a line of their own; the accounting is exact: at unload
+# events == started + merged + dropped (a worker: acked + merged + dropped), none failed
+# to start, nothing in flight or queued. Last states (our spawn variants): after the
+# traffic, each lease's last recorded event is its expiry (last_states below).
 #
 # Measured baselines (the RSS tolerance is derived from these): a release build
 # (cargo build --release -p kea-runscript-hook) at 2e76425 on the 2-core development
@@ -89,6 +90,7 @@
 # Idle fds: the list before and after the traffic was the same in every run (20 fds
 # for none, 25 for spawn-async).
 soak_seconds_env=${SECONDS:-0}
+seen_file=""
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -143,11 +145,17 @@ tb_init
 tb_netns_up
 
 # The no-op script. In a worker mode it is started with "worker" and acks each
-# event line ({"seq":N,...}) with {"seq":N}; otherwise it exits at once.
+# event line ({"seq":N,...}) with {"seq":N}; otherwise it exits at once, after appending
+# "HOOK_POINT ADDRESS" to $SOAK_SEEN when set (our spawn variants: the last-state check;
+# a shell builtin and one short O_APPEND write, so the lines of concurrent runs never mix).
 noop="$TB_DIR/noop.sh"
 cat >"$noop" <<'SH'
 #!/bin/sh
-[ "$1" = worker ] || exit 0
+if [ "$1" != worker ]; then
+    [ -z "$SOAK_SEEN" ] ||
+        echo "$1 $LEASE4_ADDRESS$LEASE6_ADDRESS${LEASES4_AT0_ADDRESS:-$DELETED_LEASES4_AT0_ADDRESS}${LEASES6_AT0_ADDRESS:-$DELETED_LEASES6_AT0_ADDRESS}" >>"$SOAK_SEEN"
+    exit 0
+fi
 while IFS= read -r line; do
     seq=${line#*\"seq\":}
     printf '{"seq":%s}\n' "${seq%%[,\}]*}"
@@ -175,6 +183,7 @@ hooks_json() {
     sync=${v##*-}
     # spawn is the default runner; any other mode is named ("mode": "worker").
     [ "$mode" = spawn ] || extra=", \"mode\": \"$mode\""
+    [ "$mode" != spawn ] || extra=", \"env\": {\"SOAK_SEEN\": \"$seen_file\"}"
     [ "$sync" = sync ] && sync=true || sync=false
     echo "[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$noop\", \"sync\": $sync$extra}}]"
 }
@@ -250,6 +259,8 @@ run() {
     cfg="$TB_DIR/soak$fam-$v.json"
     file="$TB_DIR/samples-$fam-$v"
     local sock="$TB_DIR/ctrl-$fam-$v.sock" replies=pkt4-ack-sent
+    seen_file="$TB_DIR/seen-$fam-$v"
+    : >"$seen_file"
     [ "$fam" = 4 ] || replies=pkt6-reply-sent
     "tb_kea${fam}_config" "$cfg" "$(hooks_json "$v")" \
         "$mt, \"control-socket\": {\"socket-type\": \"unix\", \"socket-name\": \"$sock\"}"
@@ -311,6 +322,7 @@ run() {
         # shellcheck disable=SC2086
         printf '  %6s %9s %8.0f %9s %5s %7s %6s %7s %10s %10s\n' "$(($(date +%s) - t0))" "$total" "$r" $s "$kr" "$ev" >&2
     done
+    last_states "$fam" "$v"
     # Idle: every script ends and is reaped (bounded wait, on the condition itself).
     local z _
     for _ in $(seq 100); do
@@ -336,6 +348,29 @@ run() {
     fi
     tb_kea_stop
     check "$fam" "$v"
+}
+
+# last_states FAMILY VARIANT: no lease's last state lost (our spawn variants, LIFETIME
+# of at most 60 s). After the traffic every lease expires and Kea reclaims it within a
+# second, so the last event the script recorded for each address must be its expiry
+# (or a release or decline): a lost or reordered last event leaves a commit or renewal
+# there. Waits for that, at most 3 x LIFETIME + 30 s, then counts the leases whose last
+# state was lost. Under overflow "merge" (the default) that is 0, whatever was merged.
+last_states() {
+    local fam=$1 v=$2 n=0 lost=0 example="" _
+    case $v in spawn-*) ;; *) return 0 ;; esac
+    [ "$lifetime" -le 60 ] || { echo "v$fam $v: last states not checked (LIFETIME > 60)" >&2; return 0; }
+    for _ in $(seq $(((3 * lifetime + 30) * 2))); do
+        read -r n lost example < <(awk 'NF == 2 {last[$2] = $1}
+            END {n = 0; lost = 0
+                 for (a in last) {n++; if (last[a] !~ /^lease[46]_(expire|release|decline)$/) {lost++; ex = a ":" last[a]}}
+                 printf "%d %d %s\n", n, lost, ex}' "$seen_file")
+        [ "$n" -gt 0 ] && [ "$lost" -eq 0 ] && break
+        sleep 0.5
+    done
+    echo "v$fam $v: last states: $n leases, $lost whose last recorded event is not their expiry" >&2
+    [ "$n" -gt 0 ] || fail "v$fam $v: the script recorded no lease (see $seen_file)"
+    [ "$lost" -eq 0 ] || fail "v$fam $v: $lost of $n leases lost their last state (e.g. $example) $((3 * lifetime + 30)) s after the traffic"
 }
 
 is_baseline() {
