@@ -192,8 +192,8 @@ pub enum RunnerKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WorkerSettings {
-    /// At most this many events wait for the worker's answer (`max-queued`); more are
-    /// dropped (counted, logged).
+    /// This many events waiting for the worker's answer (`max-queued`) fill its
+    /// buffer; then the script's overflow policy applies to async events.
     pub max_queued: usize,
 }
 
@@ -203,7 +203,8 @@ pub struct WorkerSettings {
 pub struct AsyncSettings {
     /// At most this many processes of this script at once (`max-in-flight`).
     pub max_in_flight: usize,
-    /// Past that, at most this many events wait (`max-queued`); more are dropped.
+    /// Past that, this many waiting events (`max-queued`) fill the queue; then the
+    /// script's overflow policy applies.
     pub max_queued: usize,
 }
 
@@ -554,12 +555,8 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
             format!("only valid with {needs}"),
         ));
     }
-    let overflow = overflow::parse(
-        (raw.overflow, raw.merge_budget_bytes, raw.block_ms),
-        raw.max_queued.is_some(),
-        sync,
-    )
-    .map_err(|(key, message)| ConfigError::new(join(prefix, key), message))?;
+    let overflow = overflow::parse((raw.overflow, raw.merge_budget_bytes, raw.block_ms), sync)
+        .map_err(|(key, message)| ConfigError::new(join(prefix, key), message))?;
     let runner = if worker {
         let max_queued =
             match raw.max_queued {

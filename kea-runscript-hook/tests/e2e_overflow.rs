@@ -6,7 +6,8 @@
 //! state (active, or gone: released, expired) is compared with the state of the last
 //! event the script saw for it:
 //! - `merge`: 0 mismatches, merged events counted, nothing dropped, Kea's RSS within the
-//!   merge budget (plus Kea's own growth for the leases);
+//!   merge budget (plus Kea's own growth for the leases); merging starts at `max-queued`
+//!   waiting events (64 here);
 //! - `block`: 0 mismatches, nothing merged;
 //! - `drop`: events are lost (counted), and the mismatches are at most the drops —
 //!   the check that shows this test can fail.
@@ -286,6 +287,10 @@ done"#,
 /// falls back to blocking), so Kea's memory bound is exercised.
 const BUDGET: u64 = 4 * 1024 * 1024;
 
+/// `max-queued` of the merge runs: merging starts once this many events wait (below it
+/// every event is kept); small, so that the burst surely merges.
+const MERGE_FROM: u32 = 64;
+
 fn assert_merge(o: &Outcome) {
     assert_eq!(o.mismatches, 0, "merge: a lease's last state was lost");
     assert_eq!(o.dropped, 0, "merge: events dropped");
@@ -310,7 +315,7 @@ fn spawn_merge_loses_no_last_state_in_a_burst() {
     let o = burst(
         "ovf-spawn-merge",
         false,
-        json!({"overflow": "merge", "merge-budget-bytes": BUDGET, "block-ms": 10000}),
+        json!({"overflow": "merge", "max-queued": MERGE_FROM, "merge-budget-bytes": BUDGET, "block-ms": 10000}),
     );
     assert_merge(&o);
 }
@@ -363,7 +368,7 @@ fn worker_merge_loses_no_last_state_in_a_burst() {
     let o = burst(
         "ovf-worker-merge",
         true,
-        json!({"overflow": "merge", "merge-budget-bytes": BUDGET, "block-ms": 10000}),
+        json!({"overflow": "merge", "max-queued": MERGE_FROM, "merge-budget-bytes": BUDGET, "block-ms": 10000}),
     );
     assert_merge(&o);
 }

@@ -17,9 +17,10 @@ pub const DEFAULT_BLOCK: Duration = Duration::from_millis(1000);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Overflow {
-    /// `"merge"` (default): a waiting event for the same lease is replaced by the newer
-    /// one (counted `merged`); the waiting events are bounded by `merge-budget-bytes`
-    /// (and by `max-queued` only when it is given); past that, as [`Overflow::Block`].
+    /// `"merge"` (default): below `max-queued` waiting events every event is kept, as
+    /// under the other policies; from there on a new event replaces the waiting one of
+    /// its lease (counted `merged`), or, with none, still waits while the events fit in
+    /// `merge-budget-bytes`; past that, as [`Overflow::Block`].
     Merge,
     /// `"block"`: the Kea thread waits for room, at most `block-ms`; then the event is
     /// dropped.
@@ -50,9 +51,6 @@ pub struct OverflowSettings {
     pub merge_budget_bytes: usize,
     /// Under `block`, and under `merge` past the budget: the longest wait (`block-ms`).
     pub block: Duration,
-    /// Whether `max-queued` was given: under `merge` it bounds the waiting events only
-    /// then (otherwise the byte budget alone does).
-    pub max_queued_given: bool,
 }
 
 impl Default for OverflowSettings {
@@ -61,22 +59,11 @@ impl Default for OverflowSettings {
             policy: Overflow::Merge,
             merge_budget_bytes: DEFAULT_MERGE_BUDGET_BYTES,
             block: DEFAULT_BLOCK,
-            max_queued_given: false,
         }
     }
 }
 
 impl OverflowSettings {
-    /// The most events that may wait, given the script's `max-queued`: under `merge`
-    /// without an explicit `max-queued`, no count (the byte budget bounds them).
-    pub fn count_bound(&self, max_queued: usize) -> usize {
-        if self.policy == Overflow::Merge && !self.max_queued_given {
-            usize::MAX
-        } else {
-            max_queued
-        }
-    }
-
     /// The byte budget of the waiting events (`usize::MAX` unless `merge`).
     pub fn byte_budget(&self) -> usize {
         if self.policy == Overflow::Merge {
@@ -112,11 +99,10 @@ type RawOverflow = (Option<OverflowPolicy>, Option<Positive>, Option<Positive>);
 /// A bad overflow key: the key and what is wrong (the caller names the script).
 pub(super) type KeyError = (&'static str, &'static str);
 
-/// Reads the overflow keys of a script (`max_queued_given`: whether it has
+/// Reads the overflow keys of a script;
 /// `max-queued`); `sync`: they are errors there.
 pub(super) fn parse(
     (overflow, merge_budget_bytes, block_ms): RawOverflow,
-    max_queued_given: bool,
     sync: bool,
 ) -> Result<OverflowSettings, KeyError> {
     let given = [
@@ -150,6 +136,5 @@ pub(super) fn parse(
         policy,
         merge_budget_bytes: merge_budget_bytes.map_or(DEFAULT_MERGE_BUDGET_BYTES, |n| n.0 as usize),
         block: block_ms.map_or(DEFAULT_BLOCK, |n| Duration::from_millis(n.0.into())),
-        max_queued_given,
     })
 }

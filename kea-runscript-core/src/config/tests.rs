@@ -830,10 +830,6 @@ fn overflow_defaults_to_merge_and_its_keys_parse() {
     assert_eq!(default.policy, Overflow::Merge);
     assert_eq!(default.merge_budget_bytes, DEFAULT_MERGE_BUDGET_BYTES);
     assert_eq!(default.block, DEFAULT_BLOCK);
-    // Under merge the count bounds the queue only when max-queued is given.
-    assert_eq!(default.count_bound(1024), usize::MAX);
-    let given = one(r#"{"name": "/s", "max-queued": 7}"#).overflow;
-    assert_eq!(given.count_bound(7), 7);
     let merge =
         one(r#"{"name": "/s", "overflow": "merge", "merge-budget-bytes": 4096, "block-ms": 20}"#);
     assert_eq!(
@@ -850,8 +846,8 @@ fn overflow_defaults_to_merge_and_its_keys_parse() {
     let block =
         one(r#"{"name": "/s", "mode": "worker", "overflow": "block", "block-ms": 5}"#).overflow;
     assert_eq!(
-        (block.policy, block.byte_budget(), block.count_bound(3)),
-        (Overflow::Block, usize::MAX, 3)
+        (block.policy, block.byte_budget()),
+        (Overflow::Block, usize::MAX)
     );
     let drop = one(r#"{"name": "/s", "overflow": "drop"}"#);
     assert!(!drop.overflow.blocks());

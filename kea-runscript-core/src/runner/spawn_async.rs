@@ -74,7 +74,7 @@ impl SpawnAsync {
         context: Arc<RunnerContext>,
         reaper: Arc<Reaper>,
     ) -> Arc<SpawnAsync> {
-        let mut queue = Queue::new(overflow.count_bound(settings.max_queued));
+        let mut queue = Queue::new(settings.max_queued);
         if overflow.policy == Overflow::Merge {
             queue = queue.with_merge(overflow.byte_budget());
         }

@@ -111,13 +111,14 @@ impl Worker {
             on_verdict,
         };
         let mut st = inner.lock();
-        // The lease key is read only when an event waits unsent, so that a merge is
-        // possible: reading it may make the event's model on this (Kea's) thread, which
-        // the writer would otherwise make. An event pushed into an idle buffer is sent at
-        // once, keyless (never merged) and estimated at a fixed size.
+        // The lease key is read only when a merge is possible (the buffer full, events
+        // waiting unsent): reading it may make the event's model on this (Kea's) thread,
+        // which the writer would otherwise make. Below that the event is keyless (never
+        // merged; merging starts at max-queued) and estimated at a fixed size.
         let (key, bytes) = if async_worker
             && overflow.policy == Overflow::Merge
             && event.may_have_lease_key()
+            && st.queue.is_full(UNMADE_EVENT_BYTES)
             && st.queue.has_unsent()
         {
             drop(st);

@@ -13,14 +13,16 @@
 //! [`Queue::rewind`] makes every event still here go again, in `seq` order, marked as a
 //! replay if it had been sent before: delivery is at least once.
 //!
-//! Merging (`overflow: "merge"`, [`Queue::with_merge`]): an async event with a lease key
-//! ([`crate::lease_key`]) that finds an event for the same lease that was never sent
-//! (to any process) takes its place — same `seq`, same position — and the older one comes
-//! back as [`Pushed::Merged`]. So what is delivered is, per lease, the newest state, and
-//! events of different leases keep their order. A sync event (with a deadline) is never
-//! merged, nor merged into. The estimated bytes of the waiting events are bounded by the
-//! budget (a merge is always taken: it replaces an event, it adds none); past it, or past
-//! the count, an async event is [`Refused::Full`].
+//! Merging (`overflow: "merge"`, [`Queue::with_merge`]) happens only under pressure:
+//! below `max_queued` waiting events and the byte budget every event is kept (as Kea's
+//! own hook delivers every one). From there on, an async event with a lease key ([`crate::lease_key`]) that
+//! finds a waiting event for the same lease that was never sent (to any process) takes
+//! its place — same `seq`, same position — and the older one comes back as
+//! [`Pushed::Merged`]. So what is delivered is, per lease, the newest state, and events
+//! of different leases keep their order. A sync event (with a deadline) is never merged,
+//! nor merged into. Under merge the count is not a bound: the estimated bytes of the
+//! waiting events are (a merge is always taken: it replaces an event, it adds none);
+//! past the budget an async event is [`Refused::Full`]. Without merge, past the count.
 //!
 //! A sync event (with a deadline) is never refused for room: someone waits for its
 //! verdict (a Kea thread, or a packet parked in Kea's parking lot, both bounded by Kea),
@@ -128,8 +130,9 @@ impl<T> Queue<T> {
         }
     }
 
-    /// This queue merging events of the same lease, with `budget` estimated bytes at
-    /// most waiting (one event is accepted into an empty queue whatever its size).
+    /// This queue merging events of the same lease once `max_queued` events wait, with
+    /// `budget` estimated bytes at most waiting (one event is accepted into an empty queue
+    /// whatever its size); the count is then no bound.
     pub fn with_merge(mut self, budget: usize) -> Queue<T> {
         self.merge = true;
         self.budget = budget;
@@ -160,7 +163,17 @@ impl<T> Queue<T> {
             return Err(Refused::Closed(item));
         }
         let key = key.filter(|_| self.merge && deadline.is_none());
-        if let Some(&seq) = key.as_ref().and_then(|k| self.keys.get(k)) {
+        let counted_full = self.pending.len() >= self.max_queued;
+        let over_budget =
+            !self.pending.is_empty() && self.bytes.saturating_add(bytes) > self.budget;
+        // Merged only under pressure (the count or the budget full): below it every event
+        // is kept.
+        let pressed = counted_full || over_budget;
+        if let Some(&seq) = key
+            .as_ref()
+            .filter(|_| pressed)
+            .and_then(|k| self.keys.get(k))
+        {
             let entry = self.pending.get_mut(&seq).expect("indexed events wait");
             debug_assert!(!entry.sent && entry.deadline.is_none());
             self.bytes = self.bytes - entry.bytes + bytes;
@@ -168,10 +181,9 @@ impl<T> Queue<T> {
             let replaced = std::mem::replace(&mut entry.item, item);
             return Ok(Pushed::Merged { seq, replaced });
         }
-        let over_budget =
-            !self.pending.is_empty() && self.bytes.saturating_add(bytes) > self.budget;
-        // A sync event is admitted past the bounds (see the module's notes).
-        if (self.pending.len() >= self.max_queued || over_budget) && deadline.is_none() {
+        // Under merge only the budget bounds; a sync event is admitted past the bounds
+        // (see the module's notes).
+        if ((counted_full && !self.merge) || over_budget) && deadline.is_none() {
             return Err(Refused::Full(item));
         }
         let seq = self.next_seq;
@@ -231,6 +243,15 @@ impl<T> Queue<T> {
             .map(|(&seq, _)| seq)?;
         let entry = self.take(seq);
         Some((seq, entry.item, entry.key))
+    }
+
+    /// Whether a new event of about `bytes` would find the queue under pressure
+    /// (`max_queued` events wait, or it would pass the budget): it then meets the
+    /// overflow policy (merged into its lease's waiting event, refused, or admitted
+    /// within the merge budget).
+    pub fn is_full(&self, bytes: usize) -> bool {
+        self.pending.len() >= self.max_queued
+            || (!self.pending.is_empty() && self.bytes.saturating_add(bytes) > self.budget)
     }
 
     /// How many events wait for an answer.
@@ -759,7 +780,8 @@ mod tests {
 
     #[test]
     fn a_newer_event_of_the_same_lease_replaces_the_waiting_one_in_its_place() {
-        let mut q = Queue::new(10).with_merge(usize::MAX);
+        // max_queued 0: always under pressure, so every chance to merge is taken.
+        let mut q = Queue::new(0).with_merge(usize::MAX);
         assert_eq!(q.push_keyed(1, None, key(1), 10), Ok(Pushed::New(1)));
         assert_eq!(q.push_keyed(2, None, key(2), 10), Ok(Pushed::New(2)));
         // Lease 1 again: takes seq 1's place, the commit (1) comes back as merged.
@@ -794,8 +816,37 @@ mod tests {
     }
 
     #[test]
+    fn below_max_queued_every_event_is_kept_and_merging_starts_there() {
+        let mut q = Queue::new(2).with_merge(usize::MAX);
+        // A renewal and a commit of one exchange, the queue not full: both kept.
+        assert_eq!(q.push_keyed(1, None, key(1), 1), Ok(Pushed::New(1)));
+        assert_eq!(q.push_keyed(2, None, key(1), 1), Ok(Pushed::New(2)));
+        assert!(q.is_full(1));
+        // Full: lease 1's newest waiting event takes the newer one.
+        assert_eq!(
+            q.push_keyed(3, None, key(1), 1),
+            Ok(Pushed::Merged {
+                seq: 2,
+                replaced: 2
+            })
+        );
+        // A lease with nothing waiting is queued past the count: the budget bounds.
+        assert_eq!(q.push_keyed(4, None, key(2), 1), Ok(Pushed::New(3)));
+        assert_eq!(q.len(), 3);
+        assert_eq!(
+            send_all(&mut q),
+            [(1, 1, false), (2, 3, false), (3, 4, false)]
+        );
+        // Without merge the count bounds.
+        let mut plain = Queue::new(2);
+        plain.push_keyed(1, None, key(1), 1).unwrap();
+        plain.push_keyed(2, None, key(2), 1).unwrap();
+        assert_eq!(plain.push_keyed(3, None, key(3), 1), Err(Refused::Full(3)));
+    }
+
+    #[test]
     fn the_budget_bounds_new_events_but_not_merges_nor_the_first_one() {
-        let mut q = Queue::new(usize::MAX).with_merge(100);
+        let mut q = Queue::new(0).with_merge(100);
         assert_eq!(
             q.push_keyed(1, None, key(1), 500),
             Ok(Pushed::New(1)),
@@ -818,7 +869,7 @@ mod tests {
 
     #[test]
     fn pop_ready_skips_the_events_of_a_busy_lease() {
-        let mut q = Queue::new(10).with_merge(usize::MAX);
+        let mut q = Queue::new(1).with_merge(usize::MAX);
         q.push_keyed(1, None, key(1), 1).unwrap();
         q.push_keyed(2, None, key(2), 1).unwrap();
         q.push_keyed(3, None, None, 1).unwrap();
@@ -826,7 +877,7 @@ mod tests {
         assert_eq!(q.pop_ready(busy), Some((2, 2, key(2))));
         assert_eq!(q.pop_ready(busy), Some((3, 3, None)));
         assert_eq!(q.pop_ready(busy), None);
-        // Still mergeable while it waits for its lease.
+        // Still mergeable while it waits for its lease (the queue full with it).
         assert!(matches!(
             q.push_keyed(4, None, key(1), 1),
             Ok(Pushed::Merged { seq: 1, .. })
@@ -900,7 +951,7 @@ mod tests {
                     let k = lease.and_then(key);
                     match q.push_keyed(ev, deadline, k, bytes.into()) {
                         Ok(Pushed::New(seq)) => {
-                            prop_assert!(sync || len < max, "async past the count");
+                            // Under merge only the budget bounds async events.
                             prop_assert!(
                                 sync || len == 0 || before + usize::from(bytes) <= budget,
                                 "async past the budget"
@@ -908,6 +959,10 @@ mod tests {
                             place.insert(seq, ev.n);
                         }
                         Ok(Pushed::Merged { replaced, .. }) => {
+                            prop_assert!(
+                                len >= max || before + usize::from(bytes) > budget,
+                                "merged below max-queued and the budget"
+                            );
                             prop_assert!(!sync && !replaced.sync, "a sync event merged");
                             prop_assert!(
                                 lease.is_some() && replaced.lease == lease,
@@ -921,6 +976,10 @@ mod tests {
                         }
                         Err(Refused::Full(e)) => {
                             prop_assert!(!sync, "a sync event refused");
+                            prop_assert!(
+                                len > 0 && before + usize::from(bytes) > budget,
+                                "refused within the budget"
+                            );
                             refused.push(e)
                         }
                         Err(Refused::Closed(_)) => prop_assert!(false),
@@ -998,7 +1057,7 @@ mod tests {
         /// respected, order kept, each lease's newest state delivered.
         #[test]
         fn merge_rules_hold_in_random_runs(
-            max in 1usize..10,
+            max in 0usize..10,
             budget in 1usize..200,
             ops in proptest::collection::vec(merge_op(), 0..150),
         ) {

@@ -89,7 +89,7 @@ impl Inner {
         let queue = if options.sync.is_some() {
             Queue::new(options.max_queued)
         } else {
-            let queue = Queue::new(options.overflow.count_bound(options.max_queued));
+            let queue = Queue::new(options.max_queued);
             if options.overflow.policy == Overflow::Merge {
                 queue.with_merge(options.overflow.byte_budget())
             } else {
