@@ -28,6 +28,7 @@
 #                    SECONDS is read once at start-up, bash's own counter afterwards)
 #   RATE=20000       perfdhcp -r (offered DORA/s; above what Kea can answer)
 #   CLIENTS=1000000  perfdhcp -R (distinct clients, so every DORA is a new lease)
+#   BURST=5000       the overflow cells' burst: this many new clients at RATE (perfdhcp -R/-n)
 #   OURS_LIB=…       our library (default: $CARGO_TARGET_DIR or target/ + release/libkea_runscript.so;
 #                    built with cargo when missing)
 #   KEA_HOOK_LIB=…   Kea's run-script hook (default: Debian's path)
@@ -137,11 +138,14 @@ hooks[parkworker]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$a
 # ---- end of parking cells (part 1) ----
 # ---- overflow cells (kept apart from the cells above, as the parking cells are) ----
 # (o) ovfmerge / ovfblock / ovfdrop: ours, async spawn of the no-op script at the default
-#     hook points with max-in-flight 4, under perfdhcp's full rate (a burst of new
-#     clients, far above what 4 script slots run), overflow "merge" / "block" / "drop".
+#     hook points with max-in-flight 4, under a burst of BURST (5000) new clients at
+#     perfdhcp's full rate (a switch reboot; far above what 4 script slots run; DORA/s
+#     over the burst), overflow "merge" / "block" / "drop" with the default bounds.
 #     Before Kea is stopped the cell waits until no script runs any more (so nothing is
 #     discarded at unload), then prints the counters: events, started (delivered),
 #     merged, blocked, dropped (lost). Goal: merge >= 0.9x the DORA/s of drop, 0 dropped.
+burst=${BURST:-5000}
+[[ "$burst" =~ ^[1-9][0-9]*$ ]] || tb_die "BURST must be a positive integer (got '$burst')"
 label[ovfmerge]="ours, burst merge"
 label[ovfblock]="ours, burst block"
 label[ovfdrop]="ours, burst drop"
@@ -254,7 +258,10 @@ measure() {
     k0=$(rss_of "$TB_KEA_PID") w0=$(worker_rss)
     f0=$(forks)
     rc=0
-    out=$(tb_cli perfdhcp -4 -l "$TB_VCLI" -r "$rate" -p "$period" -R "$clients" 2>&1) || rc=$?
+    # The traffic: for SECONDS, or an overflow cell's burst of BURST new clients.
+    local load=(-p "$period" -R "$clients")
+    case $kind in ovf*) load=(-R "$burst" -n "$burst") ;; esac
+    out=$(tb_cli perfdhcp -4 -l "$TB_VCLI" -r "$rate" "${load[@]}" 2>&1) || rc=$?
     # 3 = "some exchanges not completed": expected when offering more than Kea answers.
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
         echo "$out" | tail -n 20 >&2

@@ -12,8 +12,10 @@
 //! - `drop`: events are lost (counted), and the mismatches are at most the drops —
 //!   the check that shows this test can fail.
 //!
-//! Size: 1,500 clients per run (each run is about 20–40 s of script runs on two cores,
-//! the script's own pace; 100,000 would take over ten minutes per policy here).
+//! Size: 1,500 clients per run in the suite (each run is 10–40 s of script runs on two
+//! cores, the script's own pace; 100,000 take about ten minutes per policy here, too much
+//! for CI's budget). `KRS_BURST_CLIENTS=100000` runs the issue's full burst (the waits
+//! scale with it); `docs/benchmarks.md` has such a run's figures.
 
 mod common;
 
@@ -26,8 +28,13 @@ use common::testbed::Testbed;
 use common::{our_library, require_prereqs, wait_for, HeavySlot, Scratch};
 use serde_json::{json, Value};
 
-/// Clients per burst.
-const CLIENTS: u32 = 1500;
+/// Clients per burst: `KRS_BURST_CLIENTS`, or 1,500.
+fn clients() -> u32 {
+    std::env::var("KRS_BURST_CLIENTS")
+        .ok()
+        .map(|v| v.parse().expect("KRS_BURST_CLIENTS: a number of clients"))
+        .unwrap_or(1500)
+}
 
 /// An executable `/bin/sh` script `name` in the scratch directory.
 fn script_file(scratch: &Scratch, name: &str, body: &str) -> std::path::PathBuf {
@@ -188,13 +195,16 @@ done"#,
     settings.valid_lifetime = 8;
     let mut kea = Kea::start(&tb, &scratch, &settings);
     let rss_start = rss_kib(kea.pid);
-    let n = CLIENTS.to_string();
+    let clients = clients();
+    let n = clients.to_string();
+    // The waits scale with the burst: 1,500 clients settle in well under a minute.
+    let scale = u64::from(clients.div_ceil(1500));
     let args = [
         "-4", "-l", &tb.cli_if, "-r", "2000", "-R", &n, "-n", &n, "-F", "500", "-W", "1000000",
     ];
     let mut rss_peak = rss_start;
     let (_, out) = std::thread::scope(|s| {
-        let run = s.spawn(|| perfdhcp(&tb, &args, Duration::from_secs(90)));
+        let run = s.spawn(|| perfdhcp(&tb, &args, Duration::from_secs(90 * scale)));
         while !run.is_finished() {
             rss_peak = rss_peak.max(rss_kib(kea.pid));
             std::thread::sleep(Duration::from_millis(100));
@@ -206,7 +216,8 @@ done"#,
     // file and the script's record stop changing.
     let mut last = (0, 0);
     let mut stable = 0;
-    let settled = wait_for(Duration::from_secs(240), || {
+    let settle = Duration::from_secs(240 * scale);
+    let settled = wait_for(settle, || {
         rss_peak = rss_peak.max(rss_kib(kea.pid));
         let leases = final_states(&lease_file);
         let all_gone = !leases.is_empty() && leases.values().all(|s| *s == State::Gone);
@@ -220,7 +231,8 @@ done"#,
     });
     assert!(
         settled.is_some(),
-        "{label}: the leases or the script did not settle in 240 s"
+        "{label}: the leases or the script did not settle in {} s",
+        settle.as_secs()
     );
     kea.assert_healthy();
     assert!(kea.stop());
@@ -298,9 +310,11 @@ fn assert_merge(o: &Outcome) {
         o.merged > 0,
         "merge: nothing merged in a burst with releases"
     );
-    // The budget, plus Kea's own memory for a few thousand leases and its log.
+    // The budget, plus Kea's own memory for its leases (24 MiB per 1,500 clients: far
+    // above what Kea needs for them) and its log.
+    let kea_own_kib = 24 * 1024 * u64::from(clients().div_ceil(1500));
     assert!(
-        o.rss_growth_kib <= BUDGET / 1024 + 24 * 1024,
+        o.rss_growth_kib <= BUDGET / 1024 + kea_own_kib,
         "merge: Kea grew by {} KiB, budget {} KiB",
         o.rss_growth_kib,
         BUDGET / 1024
