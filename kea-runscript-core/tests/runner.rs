@@ -693,11 +693,13 @@ fn recording_gated(
 fn merge_replaces_the_waiting_event_of_the_same_lease_and_keeps_the_others() {
     use HookPoint as H;
     let dir = tempfile::tempdir().unwrap();
-    let (seen, gate, engine) = recording_gated(dir.path(), r#""overflow": "merge""#);
+    // max-queued 1: merging starts once one event waits.
+    let (seen, gate, engine) =
+        recording_gated(dir.path(), r#""overflow": "merge", "max-queued": 1"#);
     engine.handle(lease_event(H::Lease4Renew, Some(1))); // runs (holds the only slot)
-    engine.handle(lease_event(H::Leases4Committed, Some(2))); // waits
+    engine.handle(lease_event(H::Leases4Committed, Some(2))); // waits (the queue now full)
     engine.handle(lease_event(H::Lease4Release, Some(2))); // replaces it
-    engine.handle(lease_event(H::Leases4Committed, Some(3))); // waits
+    engine.handle(lease_event(H::Leases4Committed, Some(3))); // waits past max-queued
     engine.handle(lease_event(H::Pkt4Receive, None)); // not about a lease: never merged
     engine.handle(lease_event(H::Pkt4Receive, None));
     engine.handle(lease_event(H::Lease4Release, Some(1))); // lease 1 runs: waits behind it
@@ -727,6 +729,38 @@ fn merge_replaces_the_waiting_event_of_the_same_lease_and_keeps_the_others() {
             "leases4_committed 10.0.0.1",
         ],
         "newest state per lease, in the order of first arrival"
+    );
+}
+
+#[test]
+fn below_max_queued_merge_delivers_every_event_of_a_lease_in_order() {
+    // A renewal and the commit of one exchange (Kea calls both) must both reach the
+    // script, as with Kea's own hook: merging is for a full queue only.
+    use HookPoint as H;
+    let dir = tempfile::tempdir().unwrap();
+    let (seen, gate, engine) = recording_gated(dir.path(), r#""overflow": "merge""#);
+    engine.handle(lease_event(H::Leases4Committed, Some(1))); // runs
+    engine.handle(lease_event(H::Lease4Renew, Some(1))); // waits for lease 1's run
+    engine.handle(lease_event(H::Leases4Committed, Some(1))); // waits too, not merged
+    engine.handle(lease_event(H::Lease4Release, Some(1)));
+    let c = engine.counters();
+    assert_eq!(
+        (c.events, c.started, c.queued, c.merged),
+        (4, 1, 3, 0),
+        "{c}"
+    );
+    std::fs::write(&gate, "").unwrap();
+    let c = wait_idle(&engine);
+    assert_eq!((c.started, c.merged, c.dropped), (4, 0, 0), "{c}");
+    assert_eq!(
+        common::lines_of(&seen),
+        [
+            "leases4_committed 10.0.0.1",
+            "lease4_renew 10.0.0.1",
+            "leases4_committed 10.0.0.1",
+            "lease4_release 10.0.0.1",
+        ],
+        "every event, one run of the lease at a time, in order"
     );
 }
 

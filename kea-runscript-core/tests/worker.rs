@@ -683,7 +683,7 @@ fn a_worker_that_cannot_be_executed_is_logged_and_retried_while_events_wait() {
     std::fs::write(&path, "#!/nonexistent/interpreter\n").unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     let (engine, sink) = engine(&format!(
-        r#"{{"name": {}, "mode": "worker", "max-queued": 3}}"#,
+        r#"{{"name": {}, "mode": "worker", "max-queued": 3, "overflow": "drop"}}"#,
         js(&path)
     ));
     for _ in 0..5 {
