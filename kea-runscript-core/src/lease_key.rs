@@ -7,7 +7,10 @@
 //! `leases6_committed` carrying exactly one lease (in `leases*` or, with none there, in
 //! `deleted_leases*`). Packet hook points (`pkt4_receive`, `subnet4_select`, …), the
 //! `*_select` points (a candidate, not a state) and events with several leases have none:
-//! they are never merged.
+//! they are never merged. Nor has a `lease4_renew` that Kea reports while it answers a
+//! DHCPDISCOVER: that is a fake allocation (Kea stores nothing), not a state of the lease,
+//! so it must never replace one (seen in the soak: such a renewal replacing a waiting
+//! expiry left the script believing a reclaimed lease was active).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -89,11 +92,23 @@ fn only<'a, T>(leases: Option<&'a Vec<T>>, deleted: Option<&'a Vec<T>>) -> Optio
     }
 }
 
+/// DHCPDISCOVER: Kea answers it with a fake allocation (the offer; nothing stored).
+const DHCPDISCOVER: u8 = 1;
+
+/// Whether `event` comes from a fake allocation (Kea's answer to a DHCPDISCOVER).
+fn is_fake_allocation(event: &Event) -> bool {
+    event
+        .query4
+        .as_ref()
+        .is_some_and(|q| q.msg_type == DHCPDISCOVER)
+}
+
 /// The lease `event` reports the state of, when it is about exactly one (see the module
 /// documentation); `None`: the event is never merged.
 pub fn lease_key(event: &Event) -> Option<LeaseKey> {
     use HookPoint as H;
     match event.hook_point {
+        H::Lease4Renew if is_fake_allocation(event) => None,
         H::Lease4Renew
         | H::Lease4Expire
         | H::Lease4Recover
@@ -211,6 +226,23 @@ mod tests {
         }
         // Without its lease (a malformed event): no key.
         assert_eq!(lease_key(&Event::new(HookPoint::Lease4Expire)), None);
+    }
+
+    #[test]
+    fn a_renewal_while_answering_a_discover_has_no_key() {
+        use kea_runscript_env::Pkt4;
+        let renew = |msg_type| {
+            with4(HookPoint::Lease4Renew, |e| {
+                e.lease4 = Some(lease4(7));
+                e.query4 = Some(Pkt4::new(msg_type, 1));
+            })
+        };
+        assert_eq!(lease_key(&renew(1)), None, "DISCOVER: a fake allocation");
+        assert_eq!(
+            lease_key(&renew(3)),
+            Some(LeaseKey::V4(Ipv4Addr::new(10, 0, 0, 7))),
+            "REQUEST"
+        );
     }
 
     #[test]
