@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use common::kea::{hook, perfdhcp, Family, Kea, Settings};
 use common::testbed::Testbed;
-use common::{our_library, require_prereqs, wait_for, HeavySlot, Scratch};
+use common::{our_library, require_prereqs, rss_kib, wait_for, HeavySlot, Scratch};
 use serde_json::{json, Value};
 
 /// Clients per burst: `KRS_BURST_CLIENTS`, or 1,500.
@@ -34,26 +34,6 @@ fn clients() -> u32 {
         .ok()
         .map(|v| v.parse().expect("KRS_BURST_CLIENTS: a number of clients"))
         .unwrap_or(1500)
-}
-
-/// An executable `/bin/sh` script `name` in the scratch directory.
-fn script_file(scratch: &Scratch, name: &str, body: &str) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = scratch.join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
-}
-
-/// Kea's resident memory in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Whether a lease is held or gone.
@@ -139,8 +119,7 @@ fn burst(label: &str, worker: bool, parameters: Value) -> Outcome {
     let seen = scratch.join("seen");
     let script = if worker {
         // Answers each event after a fork (`sleep`): a few hundred events a second.
-        script_file(
-            &scratch,
+        scratch.sh_script(
             "slow-worker.sh",
             &format!(
                 r#"while IFS= read -r line; do
@@ -163,8 +142,7 @@ done"#,
             ),
         )
     } else {
-        script_file(
-            &scratch,
+        scratch.sh_script(
             "slow.sh",
             &format!(
                 "{{ [ -z \"$DELETED_LEASES4_AT0_ADDRESS\" ] || echo \"$DELETED_LEASES4_AT0_ADDRESS deleted\"\n\

@@ -15,28 +15,8 @@ use common::dhcp4::{Client4, Path4};
 use common::dhcp6::Client6;
 use common::kea::{hook, Family, Kea, Settings};
 use common::testbed::Testbed;
-use common::{in_netns, our_library, require_prereqs, wait_for, HeavySlot, Scratch};
+use common::{in_netns, our_library, require_prereqs, rss_kib, wait_for, HeavySlot, Scratch};
 use serde_json::json;
-
-/// An executable `/bin/sh` script `name` in the scratch directory.
-fn script_file(scratch: &Scratch, name: &str, body: &str) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = scratch.join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
-}
-
-/// Kea's resident memory in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 fn now() -> u64 {
     SystemTime::now()
@@ -94,8 +74,7 @@ fn replay_load(family: Family, n: u32) {
     } else {
         ("LEASE4_ADDRESS", "lease4_replay")
     };
-    let script = script_file(
-        &scratch,
+    let script = scratch.sh_script(
         "record.sh",
         &format!(
             "case $1 in {replay_point}) echo \"${var}\" >> {seen} ;; *) echo \"$1\" >> {live} ;; esac",

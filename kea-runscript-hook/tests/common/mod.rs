@@ -234,6 +234,25 @@ impl Scratch {
         set_mode(&script, 0o755);
         (dir, script)
     }
+
+    /// An executable `/bin/sh` script `name` here, running `body`.
+    pub fn sh_script(&self, name: &str, body: &str) -> PathBuf {
+        let path = self.path.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write the script");
+        set_mode(&path, 0o755);
+        path
+    }
+}
+
+/// The resident memory of process `pid` in KiB (0 when it cannot be read).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 impl Drop for Scratch {
