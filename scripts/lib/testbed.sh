@@ -14,6 +14,8 @@
 #   tb_kea_stop                  stop the Kea started last (bounded wait, then SIGKILL)
 #   tb_cli CMD...                run a command in the client namespace
 #   tb_noop_script / tb_noop_hook  the benchmarks' no-op script / no-op C++ hook library
+#   tb_netns_add NAME            one more namespace (DAD off, lo up), deleted by tb_cleanup
+#   tb_ctl SOCKET CMD [ARGS]     send a command to a Kea unix control socket, print the answer
 #
 # Tunables (environment): TB_KEA_SEVERITY (Kea log severity, default INFO),
 # TB_RUNSCRIPT_SEVERITY (our library's logger, own file; default: as Kea's),
@@ -29,6 +31,8 @@ TB_PREFIX_V6=2001:db8:1
 TB_KEA_PID=""
 TB_KEA_LOG=""
 TB_KEA_PIDS=()
+# Further namespaces (tb_netns_add), deleted by tb_cleanup.
+TB_NETNS_EXTRA=()
 # A command Kea runs under (e.g. valgrind and its options), empty for none.
 TB_KEA_PREFIX=()
 
@@ -49,7 +53,7 @@ tb_require_root() {
 # and temp dirs whose owner PID (part of the name) no longer exists.
 tb_remove_stale() {
     local ns pid dir
-    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^krs-(srv|cli)-[0-9]+$'); do
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^krs-(srv|cli|sw|s1|s2|cl)-[0-9]+$'); do
         pid=${ns##*-}
         kill -0 "$pid" 2>/dev/null || ip netns del "$ns" 2>/dev/null || true
     done
@@ -82,12 +86,15 @@ tb_init() {
 tb_cleanup() {
     local rc=$?
     set +e
-    local pid
+    local pid ns
     for pid in "${TB_KEA_PIDS[@]}"; do
         tb_kill_wait "$pid"
     done
     ip netns del "$TB_CLI" 2>/dev/null
     ip netns del "$TB_SRV" 2>/dev/null
+    for ns in "${TB_NETNS_EXTRA[@]}"; do
+        ip netns del "$ns" 2>/dev/null
+    done
     if [ -n "${TB_DIR:-}" ] && [ -d "$TB_DIR" ]; then
         if [ "${TB_KEEP:-0}" = 1 ]; then
             echo "kept $TB_DIR" >&2
@@ -141,6 +148,44 @@ tb_noop_hook() {
     g++ -shared -fPIC -O2 "$@" -I/usr/include/kea "$(dirname "${BASH_SOURCE[0]}")/../../bench/noop_hook.cc" \
         -o "$lib" >&2 || tb_die "building bench/noop_hook.cc ($name) failed"
     echo "$lib"
+}
+
+# tb_netns_add NAME: one more namespace, IPv6 DAD off and lo up; tb_cleanup deletes it.
+# Name it krs-(sw|s1|s2|cl)-$TB_ID: tb_remove_stale removes those after a crashed run.
+tb_netns_add() {
+    ip netns add "$1" || tb_die "cannot create network namespace $1"
+    TB_NETNS_EXTRA+=("$1")
+    ip netns exec "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+        || tb_die "cannot turn off IPv6 DAD in $1"
+    ip -n "$1" link set lo up
+}
+
+# tb_ctl SOCKET COMMAND [ARGUMENTS_JSON]: sends one command to a Kea unix control socket
+# ("control-socket" of kea-dhcp4/6) and prints the answer (one JSON object); fails when
+# the socket does not answer within 10 s.
+tb_ctl() {
+    /usr/bin/python3 - "$@" <<'PY'
+import json, socket, sys
+cmd = {"command": sys.argv[2]}
+if len(sys.argv) > 3:
+    cmd["arguments"] = json.loads(sys.argv[3])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(json.dumps(cmd).encode())
+buf = b""
+while True:
+    try:
+        json.loads(buf)
+        break
+    except ValueError:
+        pass
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    buf += chunk
+print(buf.decode())
+PY
 }
 
 # Two namespaces joined by a veth pair, IPv4 and IPv6. DAD is off in both
