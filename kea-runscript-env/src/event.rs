@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ClientId, HookPoint, Host4, Host6, HwAddr, Ia, KeaVersion, Lease4, Lease6, Pkt4, Pkt6, Subnet4,
-    Subnet6,
+    Subnet6, Text,
 };
 
 /// Everything Kea passed to one callout: the hook point and its argument objects.
@@ -102,6 +102,27 @@ pub struct Event {
     /// Kea's `new_lease6` (`addr6_register`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_lease6: Option<Lease6>,
+    /// Kea's `name` (`command_processed`): the control command's name, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_name: Option<Text>,
+    /// Kea's `arguments` (`command_processed`): the command's arguments as compact JSON
+    /// text (object keys in order, no spaces); `None` when the command had none. Event files
+    /// hold it as a nested JSON value.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::model::json_text"
+    )]
+    pub command_arguments: Option<String>,
+    /// Kea's `response` (`command_processed`): Kea's answer to the command as compact JSON
+    /// text, e.g. `{"result":0,"text":"..."}`, with the answer's `arguments` if any. Event
+    /// files hold it as a nested JSON value.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::model::json_text"
+    )]
+    pub command_response: Option<String>,
     /// The Kea release that passed the event: the texts follow that release's own hook
     /// (see [`KeaVersion`]). Default: the oldest supported, 2.2.
     #[serde(default, skip_serializing_if = "is_oldest")]
@@ -139,6 +160,9 @@ impl Event {
             address6: None,
             old_lease6: None,
             new_lease6: None,
+            command_name: None,
+            command_arguments: None,
+            command_response: None,
             kea_version: KeaVersion::default(),
         }
     }

@@ -57,6 +57,16 @@ pub enum Argument {
     OldLease6,
     /// `new_lease6`: the registration, rendered as `NEW_LEASE6_*`.
     NewLease6,
+    /// `name`: the name of the control command Kea processed (`command_processed`),
+    /// rendered as `COMMAND_NAME`.
+    CommandName,
+    /// `arguments`: the command's arguments (`command_processed`; absent when the command
+    /// had none), rendered as `COMMAND_ARGUMENTS` (compact JSON, bounded) and
+    /// `COMMAND_ARGUMENTS_TRUNCATED`.
+    CommandArguments,
+    /// `response`: Kea's answer to the command (`command_processed`), rendered as
+    /// `COMMAND_RESULT` (its `result`) and `COMMAND_TEXT` (its `text`).
+    CommandResponse,
 }
 
 /// The argument table: per [`Argument`], in declaration order, Kea's argument name and the
@@ -94,6 +104,9 @@ const ARGUMENTS: &[(Argument, &str, &str)] = &[
     (Argument::Address6, "address6", "ADDRESS6"),
     (Argument::OldLease6, "old_lease6", "OLD_LEASE6"),
     (Argument::NewLease6, "new_lease6", "NEW_LEASE6"),
+    (Argument::CommandName, "name", "COMMAND_NAME"),
+    (Argument::CommandArguments, "arguments", "COMMAND_ARGUMENTS"),
+    (Argument::CommandResponse, "response", "COMMAND"),
 ];
 
 impl Argument {
@@ -144,6 +157,7 @@ struct HookPointInfo {
     callout: bool,
     kea_default: bool,
     next_steps: NextSteps,
+    sync: bool,
     arguments: &'static [Argument],
 }
 
@@ -151,7 +165,7 @@ struct HookPointInfo {
 /// first (13 in Kea 2.x, plus `addr6_register` from 3.0 on), then the extended ones, `load`,
 /// `unload`.
 ///
-/// A row is `Variant = name { callout, kea_default, skip, drop, arguments }` with doc
+/// A row is `Variant = name { callout, kea_default, skip, drop, sync, arguments }` with doc
 /// comments in front:
 /// - `callout`: whether Kea calls a callout of that name (false for the library's own `load`
 ///   and `unload`);
@@ -162,6 +176,9 @@ struct HookPointInfo {
 ///   documentation. `pkt4_send`/`pkt6_send` honour SKIP only as "do not pack the response;
 ///   the callout built the wire form itself", which a script cannot do, so SKIP counts as
 ///   not honoured there (Kea would send an empty packet);
+/// - `sync`: whether a script may run there with `"sync": true` (the callout waits for its
+///   verdict or parks the query); false where a verdict means nothing and the callout must
+///   never wait (`command_processed`);
 /// - `arguments`: the Kea arguments rendered, in rendering order. Kea's hook points list
 ///   exactly the arguments its hook renders, in its order; the extended ones list Kea's
 ///   callout arguments (queries before responses).
@@ -174,67 +191,67 @@ macro_rules! hook_point_table {
         $callback! {
             /// `lease4_renew`: a DHCPv4 client renews its lease (DHCPREQUEST in RENEWING state).
             Lease4Renew = lease4_renew {
-                callout: true, kea_default: true, skip: true, drop: false,
+                callout: true, kea_default: true, skip: true, drop: false, sync: true,
                 arguments: [Query4, Subnet4, ClientId, HwAddr, Lease4],
             }
             /// `lease4_expire`: the server reclaims an expired DHCPv4 lease.
             Lease4Expire = lease4_expire {
-                callout: true, kea_default: true, skip: true, drop: false,
+                callout: true, kea_default: true, skip: true, drop: false, sync: true,
                 arguments: [Lease4, RemoveLease],
             }
             /// `lease4_recover`: a declined DHCPv4 lease comes back from probation.
             Lease4Recover = lease4_recover {
-                callout: true, kea_default: true, skip: true, drop: false,
+                callout: true, kea_default: true, skip: true, drop: false, sync: true,
                 arguments: [Lease4],
             }
             /// `leases4_committed`: DHCPv4 leases were committed (allocated, renewed or released).
             Leases4Committed = leases4_committed {
-                callout: true, kea_default: true, skip: false, drop: true,
+                callout: true, kea_default: true, skip: false, drop: true, sync: true,
                 arguments: [Query4, Leases4, DeletedLeases4],
             }
             /// `lease4_release`: a DHCPv4 client releases its lease (DHCPRELEASE).
             Lease4Release = lease4_release {
-                callout: true, kea_default: true, skip: true, drop: true,
+                callout: true, kea_default: true, skip: true, drop: true, sync: true,
                 arguments: [Query4, Lease4],
             }
             /// `lease4_decline`: a DHCPv4 client declines an address (DHCPDECLINE).
             Lease4Decline = lease4_decline {
-                callout: true, kea_default: true, skip: true, drop: true,
+                callout: true, kea_default: true, skip: true, drop: true, sync: true,
                 arguments: [Query4, Lease4],
             }
             /// `lease6_renew`: a DHCPv6 client renews a lease (RENEW).
             Lease6Renew = lease6_renew {
-                callout: true, kea_default: true, skip: true, drop: false,
+                callout: true, kea_default: true, skip: true, drop: false, sync: true,
                 arguments: [Query6, Lease6, Ia],
             }
             /// `lease6_rebind`: a DHCPv6 client rebinds a lease (REBIND).
             Lease6Rebind = lease6_rebind {
-                callout: true, kea_default: true, skip: true, drop: false,
+                callout: true, kea_default: true, skip: true, drop: false, sync: true,
                 arguments: [Query6, Lease6, Ia],
             }
             /// `lease6_expire`: the server reclaims an expired DHCPv6 lease.
             Lease6Expire = lease6_expire {
-                callout: true, kea_default: true, skip: true, drop: false,
+                callout: true, kea_default: true, skip: true, drop: false, sync: true,
                 arguments: [Lease6, RemoveLease],
             }
             /// `lease6_recover`: a declined DHCPv6 lease comes back from probation.
             Lease6Recover = lease6_recover {
-                callout: true, kea_default: true, skip: true, drop: false,
+                callout: true, kea_default: true, skip: true, drop: false, sync: true,
                 arguments: [Lease6],
             }
             /// `leases6_committed`: DHCPv6 leases were committed.
             Leases6Committed = leases6_committed {
-                callout: true, kea_default: true, skip: false, drop: true,
+                callout: true, kea_default: true, skip: false, drop: true, sync: true,
                 arguments: [Query6, Leases6, DeletedLeases6],
             }
             /// `lease6_release`: a DHCPv6 client releases a lease (RELEASE).
             Lease6Release = lease6_release {
-                callout: true, kea_default: true, skip: true, drop: true,
+                callout: true, kea_default: true, skip: true, drop: true, sync: true,
                 arguments: [Query6, Lease6],
             }
             /// `lease6_decline`: a DHCPv6 client declines an address (DECLINE).
             Lease6Decline = lease6_decline {
-                callout: true, kea_default: true, skip: true, drop: true,
+                callout: true, kea_default: true, skip: true, drop: true, sync: true,
                 arguments: [Query6, Lease6],
             }
             /// `addr6_register`: a DHCPv6 client registers an address it chose itself
@@ -242,69 +259,78 @@ macro_rules! hook_point_table {
             /// it, so it is in the default set of every build. SKIP keeps the registration
             /// out of the lease database, DROP drops the query.
             Addr6Register = addr6_register {
-                callout: true, kea_default: true, skip: true, drop: true,
+                callout: true, kea_default: true, skip: true, drop: true, sync: true,
                 arguments: [Query6, Address6, OldLease6, NewLease6],
             }
             /// `pkt4_receive`: a DHCPv4 query was received and parsed.
             Pkt4Receive = pkt4_receive {
-                callout: true, kea_default: false, skip: true, drop: true,
+                callout: true, kea_default: false, skip: true, drop: true, sync: true,
                 arguments: [Query4],
             }
             /// `subnet4_select`: a subnet was selected for a DHCPv4 query.
             Subnet4Select = subnet4_select {
-                callout: true, kea_default: false, skip: true, drop: true,
+                callout: true, kea_default: false, skip: true, drop: true, sync: true,
                 arguments: [Query4, Subnet4],
             }
             /// `lease4_select`: a DHCPv4 lease is about to be offered or allocated.
             Lease4Select = lease4_select {
-                callout: true, kea_default: false, skip: true, drop: false,
+                callout: true, kea_default: false, skip: true, drop: false, sync: true,
                 arguments: [Query4, Subnet4, FakeAllocation, Lease4],
             }
             /// `pkt4_send`: a DHCPv4 response is about to be sent.
             Pkt4Send = pkt4_send {
-                callout: true, kea_default: false, skip: false, drop: true,
+                callout: true, kea_default: false, skip: false, drop: true, sync: true,
                 arguments: [Query4, Response4],
             }
             /// `pkt6_receive`: a DHCPv6 query was received and parsed.
             Pkt6Receive = pkt6_receive {
-                callout: true, kea_default: false, skip: true, drop: true,
+                callout: true, kea_default: false, skip: true, drop: true, sync: true,
                 arguments: [Query6],
             }
             /// `subnet6_select`: a subnet was selected for a DHCPv6 query.
             Subnet6Select = subnet6_select {
-                callout: true, kea_default: false, skip: true, drop: true,
+                callout: true, kea_default: false, skip: true, drop: true, sync: true,
                 arguments: [Query6, Subnet6],
             }
             /// `lease6_select`: a DHCPv6 lease is about to be advertised or allocated.
             Lease6Select = lease6_select {
-                callout: true, kea_default: false, skip: true, drop: false,
+                callout: true, kea_default: false, skip: true, drop: false, sync: true,
                 arguments: [Query6, Subnet6, FakeAllocation, Lease6],
             }
             /// `pkt6_send`: a DHCPv6 response is about to be sent.
             Pkt6Send = pkt6_send {
-                callout: true, kea_default: false, skip: false, drop: true,
+                callout: true, kea_default: false, skip: false, drop: true, sync: true,
                 arguments: [Query6, Response6],
+            }
+            /// `command_processed`: Kea (`kea-dhcp4` or `kea-dhcp6`, 2.2 and later) has
+            /// processed a control command, from its control socket, the control agent or a
+            /// High Availability partner, and is about to send the response. Whatever its
+            /// result. Kea ignores the next step here, and under HA the callout runs on HA's
+            /// listener threads while the partner waits for the answer, so it is async only.
+            CommandProcessed = command_processed {
+                callout: true, kea_default: false, skip: false, drop: false, sync: false,
+                arguments: [CommandName, CommandArguments, CommandResponse],
             }
             /// `lease4_replay`: an active DHCPv4 lease that existed when Kea (re)loaded its
             /// configuration, delivered once to scripts with `"replay-leases": true` (this
             /// library's own event, not a Kea callout; the subnet is the lease's).
             Lease4Replay = lease4_replay {
-                callout: false, kea_default: false, skip: false, drop: false,
+                callout: false, kea_default: false, skip: false, drop: false, sync: true,
                 arguments: [Subnet4, Lease4],
             }
             /// `lease6_replay`: the DHCPv6 twin of [`HookPoint::Lease4Replay`].
             Lease6Replay = lease6_replay {
-                callout: false, kea_default: false, skip: false, drop: false,
+                callout: false, kea_default: false, skip: false, drop: false, sync: true,
                 arguments: [Subnet6, Lease6],
             }
             /// `load`: the hook library is being loaded (no Kea arguments).
             Load = load {
-                callout: false, kea_default: false, skip: false, drop: false,
+                callout: false, kea_default: false, skip: false, drop: false, sync: true,
                 arguments: [],
             }
             /// `unload`: the hook library is being unloaded (no Kea arguments).
             Unload = unload {
-                callout: false, kea_default: false, skip: false, drop: false,
+                callout: false, kea_default: false, skip: false, drop: false, sync: true,
                 arguments: [],
             }
         }
@@ -317,7 +343,7 @@ macro_rules! define_hook_points {
         $(#[$doc:meta])*
         $variant:ident = $name:ident {
             callout: $callout:literal, kea_default: $kea_default:literal,
-            skip: $skip:literal, drop: $drop:literal,
+            skip: $skip:literal, drop: $drop:literal, sync: $sync:literal,
             arguments: [$($argument:ident),* $(,)?] $(,)?
         }
     )*) => {
@@ -340,6 +366,7 @@ macro_rules! define_hook_points {
                 callout: $callout,
                 kea_default: $kea_default,
                 next_steps: NextSteps { skip: $skip, drop: $drop },
+                sync: $sync,
                 arguments: &[$(Argument::$argument),*],
             },
         )*];
@@ -383,6 +410,13 @@ impl HookPoint {
     /// The next steps Kea acts on when a callout sets them at this hook point.
     pub fn next_steps(self) -> NextSteps {
         self.info().next_steps
+    }
+
+    /// True when a script may run here with `"sync": true`; false where Kea ignores every
+    /// verdict and a waiting callout would hold up Kea (`command_processed`), so only async
+    /// scripts run there.
+    pub fn allows_sync(self) -> bool {
+        self.info().sync
     }
 
     /// True for the replay events of existing leases ([`HookPoint::Lease4Replay`],
@@ -502,6 +536,26 @@ mod tests {
                 "addr6_register"
             ]
         );
+    }
+
+    #[test]
+    fn only_command_processed_is_async_only() {
+        let async_only: Vec<_> = HookPoint::ALL
+            .iter()
+            .filter(|hp| !hp.allows_sync())
+            .collect();
+        assert_eq!(async_only, [&HookPoint::CommandProcessed]);
+        let hp = HookPoint::CommandProcessed;
+        assert!(hp.is_callout() && !hp.kea_default());
+        assert_eq!(
+            hp.next_steps(),
+            NextSteps {
+                skip: false,
+                drop: false
+            }
+        );
+        let names: Vec<_> = hp.arguments().iter().map(|a| a.kea_name()).collect();
+        assert_eq!(names, ["name", "arguments", "response"]);
     }
 
     #[test]

@@ -307,6 +307,29 @@ fn registration() -> impl Strategy<Value = Event> {
         })
 }
 
+/// `command_processed` events: any name, any text as the arguments (the model need not hold
+/// JSON), and responses with any `result` and `text`, or any text at all.
+fn command() -> impl Strategy<Value = Event> {
+    let response = prop_oneof![
+        (any::<i64>(), any::<String>()).prop_map(|(result, text)| {
+            serde_json::json!({"result": result, "text": text}).to_string()
+        }),
+        any::<String>(),
+    ];
+    (
+        proptest::option::of(text()),
+        proptest::option::of(any::<String>()),
+        proptest::option::of(response),
+    )
+        .prop_map(|(name, arguments, response)| {
+            let mut event = Event::new(HookPoint::CommandProcessed);
+            event.command_name = name;
+            event.command_arguments = arguments;
+            event.command_response = response;
+            event
+        })
+}
+
 fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -347,6 +370,11 @@ proptest! {
 
     #[test]
     fn any_event_renders_well_formed(event in event()) {
+        well_formed(&event)?;
+    }
+
+    #[test]
+    fn any_command_renders_well_formed(event in command()) {
         well_formed(&event)?;
     }
 

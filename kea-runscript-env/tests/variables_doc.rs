@@ -209,6 +209,44 @@ fn argument_docs(argument: Argument) -> (&'static [FieldDocs], &'static str) {
             "the registration it replaces (only if there is one)",
         ),
         Argument::NewLease6 => (LEASE6, "the registration"),
+        Argument::CommandName => (
+            &[&[("", "string", "the command's name, as sent (`version-get`, `lease4-update`, …)")]],
+            "",
+        ),
+        Argument::CommandArguments => (
+            &[&[
+                (
+                    "",
+                    "JSON",
+                    "the command's `arguments` as compact JSON (object keys in order, no spaces), \
+                     empty when it had none; cut at 65536 bytes (at a UTF-8 character boundary, so a cut \
+                     value is not valid JSON)",
+                ),
+                (
+                    "_TRUNCATED",
+                    "boolean",
+                    "`true` when `COMMAND_ARGUMENTS` was cut, `false` when whole; empty when the command had no arguments",
+                ),
+            ]],
+            "the command's arguments",
+        ),
+        Argument::CommandResponse => (
+            &[&[
+                (
+                    "_RESULT",
+                    "integer",
+                    "the response's `result`: 0 success, 1 error, 2 unsupported command, 3 empty \
+                     (nothing found); empty when the response has no integer `result`",
+                ),
+                (
+                    "_TEXT",
+                    "string",
+                    "the response's `text` (cut at 65536 bytes); empty when it has none. The response's \
+                     own `arguments` are not rendered",
+                ),
+            ]],
+            "Kea's answer",
+        ),
     }
 }
 
@@ -348,6 +386,12 @@ fn generate() -> String {
             "{} Kea arguments: {}.\n",
             if hook_point.kea_default() {
                 "Served by Kea's own hook (selected by default)."
+            } else if !hook_point.allows_sync() {
+                "Extension: not served by Kea's hook (opt-in), async only (a script with \
+                 `\"sync\": true` here is refused at load: Kea ignores a verdict here, and the \
+                 callout must never hold up Kea). Called by kea-dhcp4 and kea-dhcp6 (2.2 and \
+                 later) after every control command they process, from the control socket, the \
+                 control agent or an HA partner, whatever its result."
             } else if hook_point.is_replay() {
                 "Extension: each active lease once after Kea (re)loads its configuration \
                  (`\"replay-leases\": true`); the subnet is the lease's."

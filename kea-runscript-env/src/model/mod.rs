@@ -7,6 +7,7 @@
 mod hex_bytes;
 mod host;
 mod ids;
+pub(crate) mod json_text;
 mod lease;
 mod packet;
 mod raw_form;
@@ -16,6 +17,7 @@ pub(crate) mod user_context;
 
 pub use host::{Host4, Host6};
 pub use ids::{ClientId, Duid, HwAddr, HwAddrLengthError};
+pub use json_text::compact_json;
 pub use lease::{Lease4, Lease6, LeaseState, LeaseType};
 pub use packet::{DhcpOption, Pkt4, Pkt6, Proto, Relay6};
 pub use subnet::{Ia, Subnet4, Subnet6};

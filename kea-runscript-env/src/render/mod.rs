@@ -3,6 +3,7 @@
 //! One renderer per model type, each writing under the name prefix the caller set up in
 //! [`Env`]; a hook point's rendering is its argument list mapped to (renderer, prefix).
 
+mod command;
 mod env;
 mod extras;
 mod kea_hook_runscript;
@@ -12,6 +13,7 @@ mod packet;
 mod scalar;
 
 use crate::{Argument, Event, Text, Vars};
+pub use command::COMMAND_VALUE_MAX_BYTES;
 use env::Env;
 pub use extras::{render_extras, Extras};
 pub(crate) use kea_hook_runscript::render as kea_hook_runscript;
@@ -88,5 +90,8 @@ fn render_argument(env: &mut Env, argument: Argument, event: &Event) {
             }
         }
         Argument::NewLease6 => lease::lease6(env, event.new_lease6.as_ref()),
+        Argument::CommandName => command::name(env, event.command_name.as_ref()),
+        Argument::CommandArguments => command::arguments(env, event.command_arguments.as_deref()),
+        Argument::CommandResponse => command::response(env, event.command_response.as_deref()),
     }
 }

@@ -303,6 +303,10 @@ pub fn full_event(hook_point: HookPoint) -> Event {
     event.address6 = Some(registered(0).address);
     event.old_lease6 = Some(registered(1800));
     event.new_lease6 = Some(registered(3600));
+    // A control command as an operator (or an HA partner) sends it.
+    event.command_name = Some("lease4-del".into());
+    event.command_arguments = Some(r#"{"ip-address":"192.0.2.10","subnet-id":1}"#.into());
+    event.command_response = Some(r#"{"result":0,"text":"IPv4 lease deleted."}"#.into());
     if hook_point == HookPoint::Addr6Register {
         event.kea_version = kea_runscript_env::KeaVersion::from_hooks_version(30000);
     }
@@ -413,6 +417,11 @@ pub fn arguments_only(event: Event) -> Event {
     built.address6 = event.address6.filter(|_| keep(A::Address6));
     built.old_lease6 = event.old_lease6.filter(|_| keep(A::OldLease6));
     built.new_lease6 = event.new_lease6.filter(|_| keep(A::NewLease6));
+    built.command_name = event.command_name.filter(|_| keep(A::CommandName));
+    built.command_arguments = event
+        .command_arguments
+        .filter(|_| keep(A::CommandArguments));
+    built.command_response = event.command_response.filter(|_| keep(A::CommandResponse));
     built.kea_version = event.kea_version;
     built
 }
