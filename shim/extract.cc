@@ -23,6 +23,8 @@
 #include <dhcpsrv/lease.h>
 #include <dhcpsrv/subnet.h>
 
+#include <cc/data.h>
+
 #include <util/buffer.h>
 
 #include <algorithm>
@@ -143,6 +145,11 @@ void classes(Record& r, const ClientClasses& names) {
 // A user context as Kea's own JSON text (Rust re-writes it compactly).
 void user_context(Record& r, const isc::data::ConstElementPtr& context) {
     r.bytes(context->str());
+}
+
+// A JSON element (a control command's arguments or response) as Kea's own JSON text.
+void json(Record& r, const isc::data::ConstElementPtr& element) {
+    r.bytes(element->str());
 }
 
 // The fields Lease4 and Lease6 share.
@@ -713,6 +720,22 @@ RecordBytes get_bool(const CalloutHandle& handle, rust::Str name) {
         r.none();
     }
     return (r.take());
+}
+
+RecordBytes get_string(const CalloutHandle& handle, rust::Str name) {
+    std::string value;
+    Record r;
+    if (fetch(handle, name, value)) {
+        r.some();
+        r.bytes(value);
+    } else {
+        r.none();
+    }
+    return (r.take());
+}
+
+RecordBytes get_element(const CalloutHandle& handle, rust::Str name) {
+    return (read<isc::data::ConstElementPtr>(handle, name, json));
 }
 
 rust::String get_pkt6_text(const CalloutHandle& handle, rust::Str name) {

@@ -60,6 +60,11 @@ RecordBytes get_client_id(const CalloutHandle& handle, rust::Str name);
 RecordBytes get_address6(const CalloutHandle& handle, rust::Str name);
 RecordBytes get_ia(const CalloutHandle& handle, rust::Str name);
 RecordBytes get_bool(const CalloutHandle& handle, rust::Str name);
+// A std::string argument (by value: absent only when not set), as a record of an Option<Text>.
+RecordBytes get_string(const CalloutHandle& handle, rust::Str name);
+// An isc::data::ConstElementPtr argument as a record of an Option of its JSON text
+// (Element::str(); Rust re-writes it compactly); a null pointer is absent.
+RecordBytes get_element(const CalloutHandle& handle, rust::Str name);
 
 // Only the client's identifier of a Pkt4Ptr / Pkt6Ptr argument, without a record: the
 // hardware address (chaddr) bytes / the DUID (client-id option) bytes; empty when the

@@ -32,5 +32,7 @@ void set_test_lease6(CalloutHandle& handle, rust::Str name, bool prefix);
 void set_test_lease6_cltt(CalloutHandle& handle, rust::Str name, int64_t cltt);
 void set_test_ia(CalloutHandle& handle, rust::Str name, uint16_t code);
 void set_test_bool(CalloutHandle& handle, rust::Str name, bool value);
+void set_test_string(CalloutHandle& handle, rust::Str name, rust::Str value);
+void set_test_element(CalloutHandle& handle, rust::Str name, rust::Str json);
 
 } // namespace kea_runscript

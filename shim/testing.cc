@@ -17,6 +17,7 @@
 #include <dhcp/pkt6.h>
 #include <dhcpsrv/lease.h>
 #include <dhcpsrv/subnet.h>
+#include <cc/data.h>
 #include <hooks/callout_manager.h>
 #include <log/logger_support.h>
 
@@ -180,6 +181,18 @@ void set_test_ia(CalloutHandle& handle, rust::Str name, uint16_t code) {
 
 void set_test_bool(CalloutHandle& handle, rust::Str name, bool value) {
     handle.setArgument(key(name), value);
+}
+
+void set_test_string(CalloutHandle& handle, rust::Str name, rust::Str value) {
+    handle.setArgument(key(name), std::string(value.data(), value.size()));
+}
+
+void set_test_element(CalloutHandle& handle, rust::Str name, rust::Str json) {
+    isc::data::ConstElementPtr element;
+    if (json.size() != 0) {
+        element = isc::data::Element::fromJSON(std::string(json.data(), json.size()));
+    }
+    handle.setArgument(key(name), element);
 }
 
 } // namespace kea_runscript

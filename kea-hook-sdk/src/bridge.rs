@@ -93,6 +93,12 @@ pub mod ffi {
         fn get_ia(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// Argument of type `bool`, as a record of its model.
         fn get_bool(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
+        /// Argument of type `std::string`, as a record of an `Option<Text>` (absent only
+        /// when not set).
+        fn get_string(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
+        /// Argument of type `isc::data::ConstElementPtr`, as a record of an `Option` of its
+        /// JSON text (Kea's `Element::str()`; absent for a null pointer).
+        fn get_element(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// The hardware address bytes of a `Pkt4Ptr` argument alone (empty: none).
         fn get_pkt4_hwaddr(handle: &CalloutHandle, name: &str) -> Result<Vec<u8>>;
         /// The DUID bytes of a `Pkt6Ptr` argument alone (empty: none).

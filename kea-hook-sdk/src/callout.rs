@@ -3,7 +3,9 @@
 
 use std::pin::Pin;
 
-use kea_runscript_env::{Argument, Event, HookPoint, Lease4, Lease6, Pkt4, Pkt6, Subnet4, Subnet6};
+use kea_runscript_env::{
+    Argument, Event, HookPoint, Lease4, Lease6, Pkt4, Pkt6, Subnet4, Subnet6, Text,
+};
 
 use crate::bridge::ffi::{self, CalloutHandle};
 use crate::error::Error;
@@ -134,6 +136,30 @@ impl<'a> Callout<'a> {
         leases4: Vec<Lease4> = Leases4;
         /// The `leases6` argument.
         leases6: Vec<Lease6> = Leases6;
+    }
+
+    /// The `name` argument at `command_processed`: the control command's name as it was sent
+    /// (`version-get`, `lease4-update`, …). `None` at other hook points.
+    pub fn command_name(&self) -> Result<Option<Text>, ExtractError> {
+        extract::read_one(self.handle(), Argument::CommandName)
+    }
+
+    /// The `arguments` argument at `command_processed`: the command's arguments as compact
+    /// JSON text (object keys in order, no spaces; parse it with any JSON library). `None`
+    /// when the command had none, and at other hook points.
+    pub fn command_arguments(&self) -> Result<Option<String>, ExtractError> {
+        extract::read_json(self.handle(), Argument::CommandArguments)
+    }
+
+    /// The `response` argument at `command_processed`: Kea's answer to the command as compact
+    /// JSON text, `{"result":…,"text":…}` with the answer's `arguments` when it has any (for
+    /// `config-get`, the whole configuration). `None` at other hook points.
+    ///
+    /// The callout is there to observe: Kea ignores its next step, and a callout that waits
+    /// holds up whoever sent the command (under High Availability, the partner's lease
+    /// updates and so its clients' answers).
+    pub fn command_response(&self) -> Result<Option<String>, ExtractError> {
+        extract::read_json(self.handle(), Argument::CommandResponse)
     }
 
     /// Only the hardware address (`chaddr`) bytes of the `query4` argument: no record, no

@@ -152,6 +152,13 @@ fn convert<T: DeserializeOwned>(
     record::read(bytes(raw)).map_err(|e| ExtractError::Convert(name, e))
 }
 
+/// Reads the record of a JSON argument (`arguments`, `response`) into compact JSON text, as
+/// the [`Event`] field holds it.
+fn convert_json(name: &'static str, raw: &RecordBytes) -> Result<Option<String>, ExtractError> {
+    let text: Option<kea_runscript_env::Text> = convert(name, raw)?;
+    Ok(text.map(|t| kea_runscript_env::compact_json(&t)))
+}
+
 /// The bytes of a record from the shim (none for a null pointer, which it never returns).
 fn bytes(raw: &RecordBytes) -> &[u8] {
     raw.as_ref().map_or(&[], |v| v.as_slice())
@@ -173,6 +180,8 @@ fn getter(argument: Argument) -> Getter {
         Argument::Leases6 | Argument::DeletedLeases6 => ffi::get_leases6,
         Argument::Address6 => ffi::get_address6,
         Argument::Ia => ffi::get_ia,
+        Argument::CommandName => ffi::get_string,
+        Argument::CommandArguments | Argument::CommandResponse => ffi::get_element,
     }
 }
 
@@ -200,6 +209,9 @@ fn store(event: &mut Event, argument: Argument, raw: &RecordBytes) -> Result<(),
         Argument::OldLease6 => event.old_lease6 = convert(name, raw)?,
         Argument::NewLease6 => event.new_lease6 = convert(name, raw)?,
         Argument::Ia => event.ia = convert(name, raw)?,
+        Argument::CommandName => event.command_name = convert(name, raw)?,
+        Argument::CommandArguments => event.command_arguments = convert_json(name, raw)?,
+        Argument::CommandResponse => event.command_response = convert_json(name, raw)?,
     }
     Ok(())
 }
@@ -295,6 +307,16 @@ pub(crate) fn read_one<T: DeserializeOwned>(
     argument: Argument,
 ) -> Result<Option<T>, ExtractError> {
     read(handle, argument.kea_name(), getter(argument))
+}
+
+/// Reads a JSON argument (`arguments`, `response` at `command_processed`) into compact JSON
+/// text, as the [`Event`] holds it.
+pub(crate) fn read_json(
+    handle: &CalloutHandle,
+    argument: Argument,
+) -> Result<Option<String>, ExtractError> {
+    let name = argument.kea_name();
+    convert_json(name, &fetch(handle, name, getter(argument))?)
 }
 
 /// A new event for `hook_point` from the Kea release built against, so that it renders that
@@ -549,6 +571,62 @@ mod tests {
         kea::set_test_lease4(h.pin_mut(), "lease4", 10).unwrap();
         let recovered = super::event(HookPoint::Lease4Recover, &h).unwrap();
         assert!(recovered.lease4.expect("lease4").expired);
+    }
+
+    #[test]
+    fn command_processed_reads_the_name_and_the_json_compactly() {
+        let mut h = handle();
+        kea::set_test_string(h.pin_mut(), "name", "lease4-del").unwrap();
+        kea::set_test_element(
+            h.pin_mut(),
+            "arguments",
+            r#"{ "subnet-id": 1, "ip-address": "192.0.2.10", "note": "caf\u00e9 \"x\"" }"#,
+        )
+        .unwrap();
+        kea::set_test_element(
+            h.pin_mut(),
+            "response",
+            r#"{ "result": 0, "text": "IPv4 lease deleted." }"#,
+        )
+        .unwrap();
+        let now = event(HookPoint::CommandProcessed, &h).unwrap();
+        assert_eq!(now.command_name, Some("lease4-del".into()));
+        // Kea's JSON text, keys sorted and spaced, re-written compactly (Kea escapes
+        // non-ASCII bytes one by one: `é` arrives as its two bytes' escapes).
+        let arguments = now.command_arguments.as_deref().expect("arguments");
+        assert!(
+            arguments.starts_with(r#"{"ip-address":"192.0.2.10","note":"caf"#),
+            "{arguments}"
+        );
+        assert!(
+            arguments.ends_with(r#" \"x\"","subnet-id":1}"#),
+            "{arguments}"
+        );
+        assert_eq!(
+            now.command_response.as_deref(),
+            Some(r#"{"result":0,"text":"IPv4 lease deleted."}"#)
+        );
+        // The deferred copies give the same event; the rendering shows the result and text.
+        let later = records(HookPoint::CommandProcessed, &h).unwrap();
+        assert_eq!(later.into_event().unwrap(), now);
+        let vars = now.render();
+        assert!(
+            vars.contains(&("COMMAND_RESULT".into(), "0".into())),
+            "{vars:?}"
+        );
+
+        // A command without arguments: Kea passes a null element.
+        let mut h = handle();
+        kea::set_test_string(h.pin_mut(), "name", "version-get").unwrap();
+        kea::set_test_element(h.pin_mut(), "arguments", "").unwrap();
+        kea::set_test_element(h.pin_mut(), "response", r#"{"result": 2}"#).unwrap();
+        let callout = crate::testing::callout(&mut h, HookPoint::CommandProcessed);
+        assert_eq!(callout.command_name().unwrap(), Some("version-get".into()));
+        assert_eq!(callout.command_arguments().unwrap(), None);
+        assert_eq!(
+            callout.command_response().unwrap().as_deref(),
+            Some(r#"{"result":2}"#)
+        );
     }
 
     #[test]

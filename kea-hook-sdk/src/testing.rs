@@ -59,6 +59,11 @@ pub mod ffi {
         fn set_test_ia(handle: Pin<&mut CalloutHandle>, name: &str, code: u16) -> Result<()>;
         /// A `bool`.
         fn set_test_bool(handle: Pin<&mut CalloutHandle>, name: &str, value: bool) -> Result<()>;
+        /// A `std::string`.
+        fn set_test_string(handle: Pin<&mut CalloutHandle>, name: &str, value: &str) -> Result<()>;
+        /// An `isc::data::ConstElementPtr` parsed by Kea from `json`; a null one when `json`
+        /// is empty.
+        fn set_test_element(handle: Pin<&mut CalloutHandle>, name: &str, json: &str) -> Result<()>;
     }
 
     impl UniquePtr<CalloutHandle> {}
