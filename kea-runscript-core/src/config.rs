@@ -632,6 +632,16 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
             ),
         ));
     }
+    if let Some(hp) = hook_points.iter().find(|hp| sync && !hp.allows_sync()) {
+        return Err(ConfigError::new(
+            join(prefix, "hook-points"),
+            format!(
+                "\"{hp}\" is async only (Kea ignores a verdict there, and a waiting callout \
+                 would hold up Kea: under High Availability it delays the partner's DHCP \
+                 answers); list it in a script without \"sync\": true"
+            ),
+        ));
+    }
     let env = raw
         .env
         .unwrap_or_default()

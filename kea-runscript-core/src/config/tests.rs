@@ -115,6 +115,9 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "user-contexts": "true"}"#, r#"parameter 'user-contexts': expected true or false, got "true""#),
         (r#"{"name": "/a", "replay-leases": 1}"#, "parameter 'replay-leases': expected true or false, got 1"),
         (r#"{"name": "/a", "hook-points": ["lease4_replay"]}"#, r#"parameter 'hook-points': "lease4_replay" is chosen with "replay-leases": true, not listed"#),
+        (r#"{"name": "/a", "sync": true, "hook-points": ["lease4_renew", "command_processed"]}"#, r#"parameter 'hook-points': "command_processed" is async only (Kea ignores a verdict there"#),
+        (r#"{"scripts": [{"name": "/a", "mode": "worker", "sync": true, "hook-points": ["command_processed"]}]}"#, r#"parameter 'scripts[0].hook-points': "command_processed" is async only"#),
+        (r#"{"scripts": [{"name": "/a", "variables": "kea-hook-runscript", "hook-points": ["command_processed"]}]}"#, r#"parameter 'scripts[0].hook-points': "command_processed" has no kea-hook-runscript variables"#),
         (r#"{"scripts": [{"name": "/a", "variables": "kea-hook-runscript", "replay-leases": true}]}"#, r#"parameter 'scripts[0].replay-leases': needs "variables": "kea" (kea-hook-runscript has no replay)"#),
     ];
     let mut failures = Vec::new();
@@ -855,5 +858,33 @@ fn overflow_defaults_to_merge_and_its_keys_parse() {
         drop.summary().contains("overflow=drop"),
         "{}",
         drop.summary()
+    );
+}
+
+#[test]
+fn command_processed_takes_async_scripts_only() {
+    let config = Config::parse(
+        r#"{"scripts": [
+            {"name": "/a", "hook-points": ["command_processed"]},
+            {"name": "/b", "mode": "worker", "hook-points": ["command_processed", "lease4_renew"]}
+        ]}"#,
+    )
+    .unwrap();
+    for script in &config.scripts {
+        assert!(script.hook_points.contains(&HookPoint::CommandProcessed));
+        assert!(matches!(script.mode, Mode::Async(_)), "{script:?}");
+    }
+    // Never selected by default: an operator opts in.
+    let config = Config::parse(r#"{"name": "/a"}"#).unwrap();
+    assert!(!config.scripts[0]
+        .hook_points
+        .contains(&HookPoint::CommandProcessed));
+    let err =
+        Config::parse(r#"{"name": "/a", "sync": true, "hook-points": ["command_processed"]}"#)
+            .unwrap_err()
+            .to_string();
+    assert!(
+        err.contains("High Availability") && !err.contains('\n'),
+        "{err}"
     );
 }
