@@ -19,7 +19,7 @@ pub(crate) fn name(env: &mut Env, name: Option<&crate::Text>) {
 /// character boundary; a cut value is no longer valid JSON); `<P>_TRUNCATED` = whether it was
 /// cut. Both empty when the command had no arguments.
 pub(crate) fn arguments(env: &mut Env, json: Option<&str>) {
-    let cut = json.map(|text| bounded(text));
+    let cut = json.map(bounded);
     env.text("", cut);
     env.word(
         "_TRUNCATED",
