@@ -254,6 +254,17 @@ impl Records {
         self.hook_point
     }
 
+    /// The bytes of the copies held (0 for hook points read at once): what these records
+    /// cost while they wait, e.g. a control command's JSON at `command_processed`.
+    pub fn copied_bytes(&self) -> usize {
+        match &self.contents {
+            RecordsContents::Copies(records) => {
+                records.iter().map(|(_, raw)| bytes(raw).len()).sum()
+            }
+            RecordsContents::Read(_) => 0,
+        }
+    }
+
     /// Reads the copies into the models: needs no Kea object, so it may run on any thread.
     pub fn into_event(self) -> Result<Event, ExtractError> {
         match self.contents {
@@ -608,6 +619,7 @@ mod tests {
         );
         // The deferred copies give the same event; the rendering shows the result and text.
         let later = records(HookPoint::CommandProcessed, &h).unwrap();
+        assert!(later.copied_bytes() > 100, "{}", later.copied_bytes());
         assert_eq!(later.into_event().unwrap(), now);
         let vars = now.render();
         assert!(

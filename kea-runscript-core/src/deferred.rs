@@ -15,6 +15,7 @@ type MakeEvent = Box<dyn FnOnce() -> Event + Send>;
 pub struct DeferredEvent {
     hook_point: HookPoint,
     event: LazyLock<Event, MakeEvent>,
+    copied_bytes: usize,
 }
 
 impl DeferredEvent {
@@ -24,7 +25,22 @@ impl DeferredEvent {
         DeferredEvent {
             hook_point,
             event: LazyLock::new(Box::new(make)),
+            copied_bytes: 0,
         }
+    }
+
+    /// This event, telling the size of the copies it holds until its model is made (the
+    /// host's records of Kea's objects), so that a waiting event is estimated by it rather
+    /// than by a typical packet's size: a control command's JSON (`command_processed`)
+    /// can be a whole configuration.
+    pub fn with_copied_bytes(mut self, bytes: usize) -> Self {
+        self.copied_bytes = bytes;
+        self
+    }
+
+    /// The size of the copies given to [`DeferredEvent::with_copied_bytes`] (0: not told).
+    pub fn copied_bytes(&self) -> usize {
+        self.copied_bytes
     }
 
     /// The hook point, known without making the event.

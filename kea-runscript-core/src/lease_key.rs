@@ -139,7 +139,9 @@ pub const UNMADE_EVENT_BYTES: usize = 4096;
 
 /// Estimated bytes an event holds while it waits (its model, and the variables rendered
 /// from it once it is sent or started): a fixed part for the structures and the rendered
-/// variables, plus what grows with the packet (options, relays, classes) and the leases.
+/// variables, plus what grows with the packet (options, relays, classes), the leases and a
+/// control command's JSON (`command_processed`: arguments and response can be a whole
+/// configuration; the arguments are also rendered, up to their bound).
 pub fn approx_bytes(event: &Event) -> usize {
     const FIXED: usize = 3072;
     const PER_LEASE: usize = 1024;
@@ -164,7 +166,12 @@ pub fn approx_bytes(event: &Event) -> usize {
     let v6 = event.leases6.as_ref().map_or(0, Vec::len)
         + event.deleted_leases6.as_ref().map_or(0, Vec::len)
         + usize::from(event.lease6.is_some());
-    bytes + (v4 + v6) * PER_LEASE
+    let command = event.command_name.as_ref().map_or(0, |n| n.len())
+        + event.command_arguments.as_ref().map_or(0, |a| {
+            a.len() + a.len().min(kea_runscript_env::COMMAND_VALUE_MAX_BYTES)
+        })
+        + event.command_response.as_ref().map_or(0, String::len);
+    bytes + (v4 + v6) * PER_LEASE + command
 }
 
 #[cfg(test)]
@@ -309,5 +316,21 @@ mod tests {
             e.leases4 = Some(vec![lease4(1)])
         }));
         assert!(one > none && none >= 3072);
+    }
+
+    #[test]
+    fn the_estimate_counts_a_commands_json() {
+        let bare = approx_bytes(&Event::new(HookPoint::CommandProcessed));
+        let mut event = Event::new(HookPoint::CommandProcessed);
+        event.command_name = Some("config-set".into());
+        event.command_arguments = Some("x".repeat(100_000));
+        event.command_response = Some("y".repeat(1_000));
+        let big = approx_bytes(&event);
+        // The JSON held, and the arguments rendered up to their bound.
+        assert_eq!(
+            big - bare,
+            10 + 100_000 + kea_runscript_env::COMMAND_VALUE_MAX_BYTES + 1_000
+        );
+        assert_eq!(lease_key(&event), None, "never merged");
     }
 }

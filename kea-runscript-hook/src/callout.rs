@@ -75,6 +75,7 @@ fn event(engine: &Engine, callout: &Callout<'_>) -> Result<DeferredEvent, kea_ho
         return Ok(event.into());
     }
     let records = callout.records()?;
+    let copied = records.copied_bytes();
     Ok(DeferredEvent::new(hook_point, move || {
         records.into_event().unwrap_or_else(|e| {
             logging::limited(Severity::Error, logging::CALLOUT_ERROR, || {
@@ -82,7 +83,8 @@ fn event(engine: &Engine, callout: &Callout<'_>) -> Result<DeferredEvent, kea_ho
             });
             no_arguments(hook_point)
         })
-    }))
+    })
+    .with_copied_bytes(copied))
 }
 
 /// An event without arguments, from the Kea release built against.

@@ -175,8 +175,16 @@ impl EventEnv {
                 let event = model.event();
                 (lease_key::lease_key(event), lease_key::approx_bytes(event))
             }
-            _ => (None, lease_key::UNMADE_EVENT_BYTES),
+            _ => (None, self.unmade_bytes()),
         }
+    }
+
+    /// The estimated bytes of a waiting event whose model is not made (it is never
+    /// merged): a typical packet's ([`lease_key::UNMADE_EVENT_BYTES`]), or twice its
+    /// copies (they, then the model made from them) when the host told a larger size.
+    pub(crate) fn unmade_bytes(&self) -> usize {
+        let copied = self.model.as_ref().map_or(0, |m| m.copied_bytes());
+        lease_key::UNMADE_EVENT_BYTES.max(copied.saturating_mul(2))
     }
 
     /// This environment followed by `more` (one script's additions); a name the rendering
@@ -443,6 +451,26 @@ mod tests {
     use std::ffi::CStr;
 
     use super::*;
+
+    #[test]
+    fn an_unmade_event_is_estimated_by_its_copies_when_told() {
+        use kea_runscript_env::Event;
+        let env = |copied: Option<usize>| {
+            let hp = HookPoint::CommandProcessed;
+            let (env, _) = EventEnv::new(hp, Vec::<(String, String)>::new());
+            match copied {
+                None => env,
+                Some(bytes) => env.with_model(Arc::new(
+                    DeferredEvent::new(hp, move || Event::new(hp)).with_copied_bytes(bytes),
+                )),
+            }
+        };
+        let typical = lease_key::UNMADE_EVENT_BYTES;
+        assert_eq!(env(None).unmade_bytes(), typical);
+        assert_eq!(env(Some(100)).unmade_bytes(), typical);
+        assert_eq!(env(Some(1_000_000)).unmade_bytes(), 2_000_000);
+        assert_eq!(env(Some(1_000_000)).lease_facts(), (None, 2_000_000));
+    }
 
     fn pairs(env: &EventEnv) -> Vec<(String, String)> {
         env.pairs()

@@ -22,7 +22,7 @@ use super::reaper::{NotWatched, Reaper, RunOwner};
 use super::{EventEnv, Runner, RunnerContext, ScriptTarget};
 use crate::config::{AsyncSettings, Overflow, OverflowSettings};
 use crate::counters::{bump, drop_one};
-use crate::lease_key::{LeaseKey, UNMADE_EVENT_BYTES};
+use crate::lease_key::LeaseKey;
 use crate::log::{self, Severity};
 use crate::verdict::Verdict;
 use crate::worker::queue::{Pushed, Queue, Refused};
@@ -287,7 +287,7 @@ impl Runner for SpawnAsync {
         let (key, bytes) = if self.overflow.policy != Overflow::Drop && event.may_have_lease_key() {
             event.lease_facts()
         } else {
-            (None, UNMADE_EVENT_BYTES)
+            (None, event.unmade_bytes())
         };
         let mut state = self.lock();
         let mut block_until: Option<Instant> = None;

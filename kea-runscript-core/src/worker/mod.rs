@@ -126,7 +126,7 @@ impl Worker {
             st = inner.lock();
             facts
         } else {
-            (None, UNMADE_EVENT_BYTES)
+            (None, event.unmade_bytes())
         };
         let mut block_until: Option<Instant> = None;
         loop {
