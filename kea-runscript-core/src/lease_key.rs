@@ -7,10 +7,12 @@
 //! `leases6_committed` carrying exactly one lease (in `leases*` or, with none there, in
 //! `deleted_leases*`). Packet hook points (`pkt4_receive`, `subnet4_select`, …), the
 //! `*_select` points (a candidate, not a state) and events with several leases have none:
-//! they are never merged. Nor has a `lease4_renew` that Kea reports while it answers a
-//! DHCPDISCOVER: that is a fake allocation (Kea stores nothing), not a state of the lease,
-//! so it must never replace one (seen in the soak: such a renewal replacing a waiting
-//! expiry left the script believing a reclaimed lease was active).
+//! they are never merged. A `lease4_renew` that Kea reports while it answers a
+//! DHCPDISCOVER is a fake allocation (Kea stores nothing), not a state of the lease, so it
+//! must never replace one (seen in the soak: such a renewal replacing a waiting expiry
+//! left the script believing a reclaimed lease was active): it has a key of its own kind,
+//! [`LeaseKey::V4Offer`], so that a newer offer replaces only an older waiting offer of
+//! the same address (without it, offers to returning clients piled up to the budget).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -23,6 +25,9 @@ use kea_runscript_env::{Lease4, Lease6, LeaseType};
 pub enum LeaseKey {
     /// A DHCPv4 lease, by address.
     V4(Ipv4Addr),
+    /// An offer of a DHCPv4 address (a `lease4_renew` while Kea answers a DHCPDISCOVER):
+    /// merged only with another offer of it, never with a state of the lease.
+    V4Offer(Ipv4Addr),
     /// A DHCPv6 lease.
     V6 {
         /// The address, or the prefix for `IA_PD`.
@@ -108,7 +113,9 @@ fn is_fake_allocation(event: &Event) -> bool {
 pub fn lease_key(event: &Event) -> Option<LeaseKey> {
     use HookPoint as H;
     match event.hook_point {
-        H::Lease4Renew if is_fake_allocation(event) => None,
+        H::Lease4Renew if is_fake_allocation(event) => {
+            event.lease4.as_ref().map(|l| LeaseKey::V4Offer(l.address))
+        }
         H::Lease4Renew
         | H::Lease4Expire
         | H::Lease4Recover
@@ -229,7 +236,7 @@ mod tests {
     }
 
     #[test]
-    fn a_renewal_while_answering_a_discover_has_no_key() {
+    fn a_renewal_while_answering_a_discover_is_keyed_as_an_offer() {
         use kea_runscript_env::Pkt4;
         let renew = |msg_type| {
             with4(HookPoint::Lease4Renew, |e| {
@@ -237,7 +244,11 @@ mod tests {
                 e.query4 = Some(Pkt4::new(msg_type, 1));
             })
         };
-        assert_eq!(lease_key(&renew(1)), None, "DISCOVER: a fake allocation");
+        assert_eq!(
+            lease_key(&renew(1)),
+            Some(LeaseKey::V4Offer(Ipv4Addr::new(10, 0, 0, 7))),
+            "DISCOVER: a fake allocation, its own kind of key"
+        );
         assert_eq!(
             lease_key(&renew(3)),
             Some(LeaseKey::V4(Ipv4Addr::new(10, 0, 0, 7))),
