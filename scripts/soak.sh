@@ -154,8 +154,14 @@ noop="$TB_DIR/noop.sh"
 cat >"$noop" <<'SH'
 #!/bin/sh
 if [ "$1" != worker ]; then
-    [ -z "$SOAK_SEEN" ] || [ "$QUERY4_TYPE" = DHCPDISCOVER ] ||
-        echo "$1 $LEASE4_ADDRESS$LEASE6_ADDRESS${LEASES4_AT0_ADDRESS:-$DELETED_LEASES4_AT0_ADDRESS}${LEASES6_AT0_ADDRESS:-$DELETED_LEASES6_AT0_ADDRESS}" >>"$SOAK_SEEN"
+    if [ -n "$SOAK_SEEN" ] && [ "$QUERY4_TYPE" != DHCPDISCOVER ]; then
+        a=$LEASE4_ADDRESS$LEASE6_ADDRESS$LEASES4_AT0_ADDRESS$LEASES6_AT0_ADDRESS
+        d=$DELETED_LEASES4_AT0_ADDRESS$DELETED_LEASES6_AT0_ADDRESS
+        # A commit that moves a client to a new address deletes its old lease: that
+        # lease's last state, which no expiry follows.
+        [ -z "$d" ] || echo "deleted $d" >>"$SOAK_SEEN"
+        [ -z "$a" ] || echo "$1 $a" >>"$SOAK_SEEN"
+    fi
     exit 0
 fi
 while IFS= read -r line; do
@@ -356,8 +362,8 @@ run() {
 # last_states FAMILY VARIANT: no lease's last state lost (our spawn variants, LIFETIME
 # of at most 60 s). After the traffic every lease expires and Kea reclaims it within a
 # second, so the last event the script recorded for each address must be its expiry
-# (or a release or decline): a lost or reordered last event leaves a commit or renewal
-# there. Waits for that, at most 3 x LIFETIME + 30 s, then counts the leases whose last
+# (or a release or decline, or its deletion by a commit that moved the client to another
+# address): a lost or reordered last event leaves a commit or renewal there. Waits for that, at most 3 x LIFETIME + 30 s, then counts the leases whose last
 # state was lost. Under overflow "merge" (the default) that is 0, whatever was merged.
 last_states() {
     local fam=$1 v=$2 n=0 lost=0 example="" _
@@ -366,7 +372,7 @@ last_states() {
     for _ in $(seq $(((3 * lifetime + 30) * 2))); do
         read -r n lost example < <(awk 'NF == 2 {last[$2] = $1}
             END {n = 0; lost = 0
-                 for (a in last) {n++; if (last[a] !~ /^lease[46]_(expire|release|decline)$/) {lost++; ex = a ":" last[a]}}
+                 for (a in last) {n++; if (last[a] !~ /^(lease[46]_(expire|release|decline)|deleted)$/) {lost++; ex = a ":" last[a]}}
                  printf "%d %d %s\n", n, lost, ex}' "$seen_file")
         [ "$n" -gt 0 ] && [ "$lost" -eq 0 ] && break
         sleep 0.5
