@@ -234,6 +234,13 @@ fd_list() {
     done | sort -n
 }
 
+# loggers_spoken PID: the names of the Kea loggers that wrote a message of process PID
+# to this testbed's Kea logs. Kea opens its logger lock file (KEA_LOCKFILE_DIR/
+# logger_lockfile) once per logger, at that logger's first message, and keeps it open.
+loggers_spoken() {
+    cat "$TB_DIR"/kea*.log 2>/dev/null | sed -n "s/^[^[]*\[\([^/]*\)\/$1\..*/\1/p" | sort -u
+}
+
 # stat SOCKET NAME: the latest value of Kea statistic NAME over Kea's control socket
 # (perl: in every Debian installation), or "-".
 stat() {
@@ -288,6 +295,7 @@ run() {
     done
     sample "$TB_KEA_PID" >"$file.start"
     fd_list "$TB_KEA_PID" >"$file.fds-start"
+    loggers_spoken "$TB_KEA_PID" >"$file.loggers-start"
     : >"$file"
     t0=$(date +%s)
     tb_log "v$fam $v: $events lease events, ${slice}s slices"
@@ -341,8 +349,21 @@ run() {
     sample "$TB_KEA_PID" >"$file.idle"
     fd_list "$TB_KEA_PID" >"$file.fds-idle"
     # The idle fd list, exactly: every fd open after the traffic was open before it, to
-    # the same file, and none is missing.
-    if ! diff -q "$file.fds-start" "$file.fds-idle" >/dev/null; then
+    # the same file, and none is missing. One exception, Kea's own and counted: a Kea
+    # logger that writes its first message during the traffic opens the logger lock file
+    # (seen: alloc-engine's ALLOC_ENGINE_V4_LEASE_RECLAMATION_FAILED when a client renews
+    # a lease while Kea reclaims it); as many such fds as loggers that first spoke are
+    # allowed, and shown.
+    local new_loggers new_lockfile_fds
+    new_loggers=$(loggers_spoken "$TB_KEA_PID" | comm -13 "$file.loggers-start" -)
+    new_lockfile_fds=$(grep -vxF -f "$file.fds-start" "$file.fds-idle" | grep " -> $TB_DIR/run/logger_lockfile\$" || true)
+    cp "$file.fds-idle" "$file.fds-idle.judged"
+    if [ -n "$new_lockfile_fds" ] &&
+        [ "$(grep -c . <<<"$new_lockfile_fds")" -le "$(grep -c . <<<"$new_loggers")" ]; then
+        echo "v$fam $v: $(grep -c . <<<"$new_lockfile_fds") logger lock file fd(s) opened by Kea loggers that first wrote during the traffic: $(tr '\n' ' ' <<<"$new_loggers")" >&2
+        grep -vxF -f - "$file.fds-idle" <<<"$new_lockfile_fds" >"$file.fds-idle.judged" || true
+    fi
+    if ! diff -q "$file.fds-start" "$file.fds-idle.judged" >/dev/null; then
         echo "v$fam $v: Kea's fds idle before (<) and after (>) the traffic:" >&2
         diff "$file.fds-start" "$file.fds-idle" | grep '^[<>]' | sed 's/^/    /' >&2 || true
         if is_baseline "$v"; then
