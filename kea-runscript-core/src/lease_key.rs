@@ -1,16 +1,23 @@
-//! Which lease an event is about ([`LeaseKey`]), for the `merge` overflow policy, and
-//! an estimate of an event's memory for the merge budget. Pure: reads the event's model.
+//! Which leases an event is about ([`LeaseKey`], [`lease_keys`]), for the `merge`
+//! overflow policy and the order of one lease's runs, and an estimate of an event's memory
+//! for the merge budget. Pure: reads the event's model.
 //!
-//! An event has a key only when its hook point reports the state of exactly one lease:
-//! `lease4_renew`, `lease4_expire`, `lease4_recover`, `lease4_release`, `lease4_decline`,
-//! `lease4_replay`, their v6 twins (and `lease6_rebind`), and `leases4_committed` /
-//! `leases6_committed` carrying exactly one lease (in `leases*` or, with none there, in
-//! `deleted_leases*`). Packet hook points (`pkt4_receive`, `subnet4_select`, …), the
-//! `*_select` points (a candidate, not a state) and events with several leases have none:
-//! they are never merged. Nor has a `lease4_renew` that Kea reports while it answers a
-//! DHCPDISCOVER: that is a fake allocation (Kea stores nothing), not a state of the lease,
-//! so it must never replace one (seen in the soak: such a renewal replacing a waiting
-//! expiry left the script believing a reclaimed lease was active).
+//! An event is about leases when its hook point reports lease states: `lease4_renew`,
+//! `lease4_expire`, `lease4_recover`, `lease4_release`, `lease4_decline`, `lease4_replay`,
+//! their v6 twins (and `lease6_rebind`): one lease; `leases4_committed` /
+//! `leases6_committed`: every lease in `leases*` and in `deleted_leases*` (a client moved
+//! to another address carries its old lease as deleted: that is the old lease's last state,
+//! so such an event must keep its place among the events of both leases). Packet hook
+//! points (`pkt4_receive`, `subnet4_select`, …) and the `*_select` points (a candidate,
+//! not a state) are about none. Only an event about exactly one lease is ever merged; an
+//! event about several still orders the events of each (see `worker::queue`).
+//!
+//! A `lease4_renew` that Kea reports while it answers a DHCPDISCOVER is a fake allocation
+//! (Kea stores nothing), not a state of the lease, so it must never replace one (seen in
+//! the soak: such a renewal replacing a waiting expiry left the script believing a
+//! reclaimed lease was active): it has a key of its own kind, [`LeaseKey::V4Offer`], so
+//! that a newer offer replaces only an older waiting offer of the same address (without
+//! it, offers to returning clients piled up to the budget).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -23,6 +30,9 @@ use kea_runscript_env::{Lease4, Lease6, LeaseType};
 pub enum LeaseKey {
     /// A DHCPv4 lease, by address.
     V4(Ipv4Addr),
+    /// An offer of a DHCPv4 address (a `lease4_renew` while Kea answers a DHCPDISCOVER):
+    /// merged only with another offer of it, never with a state of the lease.
+    V4Offer(Ipv4Addr),
     /// A DHCPv6 lease.
     V6 {
         /// The address, or the prefix for `IA_PD`.
@@ -59,7 +69,7 @@ impl LeaseKey {
     }
 }
 
-/// Whether events at `hook_point` may have a lease key (known without their model).
+/// Whether events at `hook_point` may be about leases (known without their model).
 pub fn hook_point_has_key(hook_point: HookPoint) -> bool {
     use HookPoint as H;
     matches!(
@@ -82,16 +92,6 @@ pub fn hook_point_has_key(hook_point: HookPoint) -> bool {
     )
 }
 
-/// The one lease of a `leases*_committed` event, if it carries exactly one.
-fn only<'a, T>(leases: Option<&'a Vec<T>>, deleted: Option<&'a Vec<T>>) -> Option<&'a T> {
-    let leases = leases.map_or(&[][..], |l| l.as_slice());
-    let deleted = deleted.map_or(&[][..], |l| l.as_slice());
-    match (leases, deleted) {
-        ([one], []) | ([], [one]) => Some(one),
-        _ => None,
-    }
-}
-
 /// DHCPDISCOVER: Kea answers it with a fake allocation (the offer; nothing stored).
 const DHCPDISCOVER: u8 = 1;
 
@@ -103,32 +103,53 @@ fn is_fake_allocation(event: &Event) -> bool {
         .is_some_and(|q| q.msg_type == DHCPDISCOVER)
 }
 
-/// The lease `event` reports the state of, when it is about exactly one (see the module
-/// documentation); `None`: the event is never merged.
-pub fn lease_key(event: &Event) -> Option<LeaseKey> {
+/// The keys of a `leases*_committed` event's leases and deleted leases, in that order.
+fn committed<T>(
+    leases: Option<&Vec<T>>,
+    deleted: Option<&Vec<T>>,
+    key: fn(&T) -> LeaseKey,
+) -> Vec<LeaseKey> {
+    leases
+        .into_iter()
+        .chain(deleted)
+        .flatten()
+        .map(key)
+        .collect()
+}
+
+/// The leases `event` reports the state of (see the module documentation); empty: the
+/// event is about no lease (never merged, never waits for another event).
+pub fn lease_keys(event: &Event) -> Vec<LeaseKey> {
     use HookPoint as H;
+    let one = |key: Option<LeaseKey>| key.into_iter().collect();
     match event.hook_point {
-        H::Lease4Renew if is_fake_allocation(event) => None,
+        H::Lease4Renew if is_fake_allocation(event) => {
+            one(event.lease4.as_ref().map(|l| LeaseKey::V4Offer(l.address)))
+        }
         H::Lease4Renew
         | H::Lease4Expire
         | H::Lease4Recover
         | H::Lease4Release
         | H::Lease4Decline
-        | H::Lease4Replay => event.lease4.as_ref().map(LeaseKey::v4),
-        H::Leases4Committed => {
-            only(event.leases4.as_ref(), event.deleted_leases4.as_ref()).map(LeaseKey::v4)
-        }
+        | H::Lease4Replay => one(event.lease4.as_ref().map(LeaseKey::v4)),
+        H::Leases4Committed => committed(
+            event.leases4.as_ref(),
+            event.deleted_leases4.as_ref(),
+            LeaseKey::v4,
+        ),
         H::Lease6Renew
         | H::Lease6Rebind
         | H::Lease6Expire
         | H::Lease6Recover
         | H::Lease6Release
         | H::Lease6Decline
-        | H::Lease6Replay => event.lease6.as_ref().map(LeaseKey::v6),
-        H::Leases6Committed => {
-            only(event.leases6.as_ref(), event.deleted_leases6.as_ref()).map(LeaseKey::v6)
-        }
-        _ => None,
+        | H::Lease6Replay => one(event.lease6.as_ref().map(LeaseKey::v6)),
+        H::Leases6Committed => committed(
+            event.leases6.as_ref(),
+            event.deleted_leases6.as_ref(),
+            LeaseKey::v6,
+        ),
+        _ => Vec::new(),
     }
 }
 
@@ -225,18 +246,18 @@ mod tests {
         ] {
             let e = with4(hp, |e| e.lease4 = Some(lease4(7)));
             assert_eq!(
-                lease_key(&e),
-                Some(LeaseKey::V4(Ipv4Addr::new(10, 0, 0, 7))),
+                lease_keys(&e),
+                [LeaseKey::V4(Ipv4Addr::new(10, 0, 0, 7))],
                 "{hp}"
             );
             assert!(hook_point_has_key(hp));
         }
         // Without its lease (a malformed event): no key.
-        assert_eq!(lease_key(&Event::new(HookPoint::Lease4Expire)), None);
+        assert_eq!(lease_keys(&Event::new(HookPoint::Lease4Expire)), []);
     }
 
     #[test]
-    fn a_renewal_while_answering_a_discover_has_no_key() {
+    fn a_renewal_while_answering_a_discover_is_keyed_as_an_offer() {
         use kea_runscript_env::Pkt4;
         let renew = |msg_type| {
             with4(HookPoint::Lease4Renew, |e| {
@@ -244,38 +265,38 @@ mod tests {
                 e.query4 = Some(Pkt4::new(msg_type, 1));
             })
         };
-        assert_eq!(lease_key(&renew(1)), None, "DISCOVER: a fake allocation");
         assert_eq!(
-            lease_key(&renew(3)),
-            Some(LeaseKey::V4(Ipv4Addr::new(10, 0, 0, 7))),
+            lease_keys(&renew(1)),
+            [LeaseKey::V4Offer(Ipv4Addr::new(10, 0, 0, 7))],
+            "DISCOVER: a fake allocation, its own kind of key"
+        );
+        assert_eq!(
+            lease_keys(&renew(3)),
+            [LeaseKey::V4(Ipv4Addr::new(10, 0, 0, 7))],
             "REQUEST"
         );
     }
 
     #[test]
-    fn committed_has_a_key_only_with_exactly_one_lease() {
+    fn committed_is_about_its_leases_and_its_deleted_leases() {
         let hp = HookPoint::Leases4Committed;
+        let v4 = |a| LeaseKey::V4(Ipv4Addr::new(10, 0, 0, a));
         let one = with4(hp, |e| e.leases4 = Some(vec![lease4(1)]));
-        assert_eq!(
-            lease_key(&one),
-            Some(LeaseKey::V4(Ipv4Addr::new(10, 0, 0, 1)))
-        );
+        assert_eq!(lease_keys(&one), [v4(1)]);
         let deleted = with4(hp, |e| {
             e.leases4 = Some(vec![]);
             e.deleted_leases4 = Some(vec![lease4(2)]);
         });
-        assert_eq!(
-            lease_key(&deleted),
-            Some(LeaseKey::V4(Ipv4Addr::new(10, 0, 0, 2)))
-        );
+        assert_eq!(lease_keys(&deleted), [v4(2)]);
         let two = with4(hp, |e| e.leases4 = Some(vec![lease4(1), lease4(2)]));
-        assert_eq!(lease_key(&two), None);
+        assert_eq!(lease_keys(&two), [v4(1), v4(2)]);
+        // A client moved from .2 to .1: the event is the last state of .2 as well.
         let moved = with4(hp, |e| {
             e.leases4 = Some(vec![lease4(1)]);
             e.deleted_leases4 = Some(vec![lease4(2)]);
         });
-        assert_eq!(lease_key(&moved), None, "two leases: never merged");
-        assert_eq!(lease_key(&Event::new(hp)), None);
+        assert_eq!(lease_keys(&moved), [v4(1), v4(2)]);
+        assert_eq!(lease_keys(&Event::new(hp)), []);
     }
 
     #[test]
@@ -287,7 +308,7 @@ mod tests {
             HookPoint::Pkt4Send,
         ] {
             let e = with4(hp, |e| e.lease4 = Some(lease4(1)));
-            assert_eq!(lease_key(&e), None, "{hp}");
+            assert_eq!(lease_keys(&e), [], "{hp}");
             assert!(!hook_point_has_key(hp));
         }
     }
@@ -297,7 +318,9 @@ mod tests {
         let key = |iaid, duid: &[u8], t| {
             let mut e = Event::new(HookPoint::Lease6Release);
             e.lease6 = Some(lease6(iaid, duid, t));
-            lease_key(&e).expect("one lease")
+            let keys = lease_keys(&e);
+            assert_eq!(keys.len(), 1);
+            keys[0].clone()
         };
         let base = key(1, b"a", LeaseType::Na);
         assert_eq!(base, key(1, b"a", LeaseType::Na));
@@ -306,7 +329,7 @@ mod tests {
         assert_ne!(base, key(1, b"a", LeaseType::Pd));
         let mut committed = Event::new(HookPoint::Leases6Committed);
         committed.leases6 = Some(vec![lease6(1, b"a", LeaseType::Na)]);
-        assert_eq!(lease_key(&committed), Some(base));
+        assert_eq!(lease_keys(&committed), [base]);
     }
 
     #[test]

@@ -43,6 +43,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod block_wait;
 pub mod config;
 mod counters;
 mod deferred;

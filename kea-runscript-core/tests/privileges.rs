@@ -9,24 +9,10 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{engine, js, script, wait_until};
+use common::{engine, is_root, js, script, wait_until};
 use kea_runscript_core::{Config, Verdict};
 use kea_runscript_env::{HookPoint, Text};
 
-fn is_root(test: &str) -> bool {
-    // SAFETY: geteuid() cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{test} needs root; CI=true"
-    );
-    eprintln!("******** SKIP: {test} needs root ********");
-    false
-}
-
-/// A directory every user can enter (the scripts), with `out` writable by all (records).
 fn open_dir() -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix("krs-priv-")

@@ -7,30 +7,10 @@ use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kea_runscript_spawn::{
-    spawn, spawn_with, ExitStatus, FailedStep, Limits, Program, Stdio, StopSignal, KILL_GRACE,
-};
+use common::{limits, shell};
+use kea_runscript_spawn::{spawn, spawn_with, ExitStatus, FailedStep, Program, Stdio, StopSignal};
 
-/// `/bin/sh -c`-less shell: `sh` reads the script from the file given as `argv[1]`.
-fn shell(script: &str) -> (tempfile::TempDir, Program) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("script.sh");
-    std::fs::write(&file, script).unwrap();
-    let program = Program::new(
-        CString::new("/bin/sh").unwrap(),
-        CString::new(file.to_str().unwrap()).unwrap(),
-        vec![CString::new("PATH=/usr/bin:/bin").unwrap()],
-    );
-    (dir, program)
-}
-
-fn limits(timeout: Option<Duration>, stop: Option<Arc<StopSignal>>) -> Limits {
-    Limits {
-        timeout,
-        grace: KILL_GRACE,
-        stop,
-    }
-}
+mod common;
 
 #[test]
 fn exit_codes_and_signals_are_reported() {

@@ -8,25 +8,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::{is_root, limits};
 use kea_runscript_spawn::{
-    spawn, ExitStatus, FailedStep, Ids, Limits, Privileges, Program, Report, Resource, SpawnError,
-    KILL_GRACE,
+    spawn, ExitStatus, FailedStep, Ids, Privileges, Program, Report, Resource, SpawnError,
 };
 
-fn is_root() -> bool {
-    // SAFETY: geteuid() cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "switching ids needs root; CI=true"
-    );
-    eprintln!("******** SKIP: switching ids needs root ********");
-    false
-}
+mod common;
 
-/// A directory every user can enter and write (the script records its view there).
 fn open_dir() -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix("krs-priv-")
@@ -49,17 +37,14 @@ fn run(dir: &std::path::Path, body: &str, privileges: Privileges) -> Result<Repo
         ],
     )
     .with_privileges(Arc::new(privileges));
-    let limits = Limits {
-        timeout: Some(Duration::from_secs(30)),
-        grace: KILL_GRACE,
-        stop: None,
-    };
-    spawn(program, limits).unwrap().wait()
+    spawn(program, limits(Some(Duration::from_secs(30)), None))
+        .unwrap()
+        .wait()
 }
 
 #[test]
 fn the_script_runs_as_the_user_with_its_groups_and_limits() {
-    if !is_root() {
+    if !is_root("switching ids") {
         return;
     }
     let dir = open_dir();
@@ -113,7 +98,7 @@ fn the_script_runs_as_the_user_with_its_groups_and_limits() {
 
 #[test]
 fn a_cpu_bound_script_is_stopped_by_its_cpu_limit() {
-    if !is_root() {
+    if !is_root("switching ids") {
         return;
     }
     let dir = open_dir();
@@ -130,7 +115,7 @@ fn a_cpu_bound_script_is_stopped_by_its_cpu_limit() {
 
 #[test]
 fn a_refused_switch_names_the_step() {
-    if !is_root() {
+    if !is_root("switching ids") {
         return;
     }
     let dir = open_dir();

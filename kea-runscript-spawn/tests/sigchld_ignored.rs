@@ -6,10 +6,12 @@
 //! Its own test binary: the disposition is process-wide, and other tests must not run
 //! while it is changed (nextest runs each test in a process of its own anyway).
 
-use std::ffi::CString;
 use std::time::Duration;
 
-use kea_runscript_spawn::{spawn, ExitStatus, Limits, Program, KILL_GRACE};
+use common::{limits, shell};
+use kea_runscript_spawn::{spawn, ExitStatus};
+
+mod common;
 
 /// Sets `SIGCHLD`'s disposition (with `flags`) for the whole process; returns the old one.
 fn set_sigchld(handler: libc::sighandler_t, flags: libc::c_int) -> libc::sigaction {
@@ -36,20 +38,8 @@ fn sigchld_now() -> (libc::sighandler_t, libc::c_int) {
 }
 
 fn run(script: &str) -> ExitStatus {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("script.sh");
-    std::fs::write(&file, script).unwrap();
-    let program = Program::new(
-        CString::new("/bin/sh").unwrap(),
-        CString::new(file.to_str().unwrap()).unwrap(),
-        vec![CString::new("PATH=/usr/bin:/bin").unwrap()],
-    );
-    let limits = Limits {
-        timeout: Some(Duration::from_secs(20)),
-        grace: KILL_GRACE,
-        stop: None,
-    };
-    let report = spawn(program, limits)
+    let (_dir, program) = shell(script);
+    let report = spawn(program, limits(Some(Duration::from_secs(20)), None))
         .expect("keeper started")
         .wait()
         .unwrap_or_else(|e| panic!("run of {script:?} failed: {e}"));

@@ -153,29 +153,30 @@ impl EventEnv {
         }
     }
 
-    /// This environment, rendered from `model`, which also gives its lease key
+    /// This environment, rendered from `model`, which also gives its lease keys
     /// ([`EventEnv::lease_facts`]).
     pub(crate) fn with_model(mut self, model: Arc<DeferredEvent>) -> EventEnv {
         self.model = Some(model);
         self
     }
 
-    /// Whether the event may have a lease key, known without making its model (its hook
-    /// point reports one lease's state, and it has a model).
+    /// Whether the event may be about leases, known without making its model (its hook
+    /// point reports lease states, and it has a model).
     pub(crate) fn may_have_lease_key(&self) -> bool {
         self.model.is_some() && lease_key::hook_point_has_key(self.hook_point)
     }
 
-    /// The lease the event is about (`None`: never merged) and its estimated bytes, for
-    /// the `merge` overflow policy. Makes the event's model if it was not yet (on this
-    /// thread) when its hook point may have a key; otherwise a fixed estimate.
-    pub(crate) fn lease_facts(&self) -> (Option<LeaseKey>, usize) {
+    /// The leases the event is about (none: never merged, never waits for another event)
+    /// and its estimated bytes, for the overflow policies. Makes the event's model if it
+    /// was not yet (on this thread) when its hook point may have keys; otherwise a fixed
+    /// estimate.
+    pub(crate) fn lease_facts(&self) -> (Vec<LeaseKey>, usize) {
         match &self.model {
             Some(model) if lease_key::hook_point_has_key(self.hook_point) => {
                 let event = model.event();
-                (lease_key::lease_key(event), lease_key::approx_bytes(event))
+                (lease_key::lease_keys(event), lease_key::approx_bytes(event))
             }
-            _ => (None, self.unmade_bytes()),
+            _ => (Vec::new(), self.unmade_bytes()),
         }
     }
 

@@ -9,17 +9,19 @@
 //! - `drop`: dropped at once.
 //!
 //! Every drop is counted and logged (rate-limited). Under `merge` and `block`, the runs of
-//! one lease never overlap: an event whose lease has a run going waits for it to end, so a
-//! script sees one lease's events start in order, each after the previous one ended.
+//! one lease never overlap: an event whose lease has a run going, or an earlier event
+//! waiting, waits for them, so a script sees one lease's events start in order, each
+//! after the previous one ended. An event about several leases (a commit that moves a
+//! client: its new and its deleted lease) takes its place among the events of each.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, Weak};
-use std::time::Instant;
 
 use kea_runscript_env::HookPoint;
 
 use super::reaper::{NotWatched, Reaper, RunOwner};
 use super::{EventEnv, Runner, RunnerContext, ScriptTarget};
+use crate::block_wait::BlockWait;
 use crate::config::{AsyncSettings, Overflow, OverflowSettings};
 use crate::counters::{bump, drop_one};
 use crate::lease_key::LeaseKey;
@@ -54,15 +56,15 @@ pub(crate) struct SpawnAsync {
     me: Weak<SpawnAsync>,
 }
 
-/// The owner of one run of a lease: tells the runner which lease's run ended.
+/// The owner of one run about leases: tells the runner which leases' run ended.
 struct LeaseRun {
     runner: Arc<SpawnAsync>,
-    key: LeaseKey,
+    keys: Vec<LeaseKey>,
 }
 
 impl RunOwner for LeaseRun {
     fn run_ended(&self, hook_point: HookPoint, result: Result<Report, SpawnError>) {
-        self.runner.ended(hook_point, result, Some(&self.key));
+        self.runner.ended(hook_point, result, &self.keys);
     }
 }
 
@@ -100,18 +102,22 @@ impl SpawnAsync {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Starts `event` (of lease `key`, already marked running) in a slot already taken;
-    /// when launching fails, the slot goes to the next queued event, or is released.
-    fn start(&self, mut event: Arc<EventEnv>, mut key: Option<LeaseKey>) {
+    /// Starts `event` (about leases `keys`, already marked running) in a slot already
+    /// taken; when launching fails, the slot goes to the next queued event, or is released.
+    fn start(&self, mut event: Arc<EventEnv>, mut keys: Vec<LeaseKey>) {
         loop {
             let hook_point = event.hook_point();
             match self.target.spawn(&event, &self.context) {
                 Ok(child) => {
                     self.context.started();
                     let me = self.me.upgrade().expect("runner alive while delivering");
-                    let owner: Arc<dyn RunOwner> = match key.clone() {
-                        Some(key) => Arc::new(LeaseRun { runner: me, key }),
-                        None => me,
+                    let owner: Arc<dyn RunOwner> = if keys.is_empty() {
+                        me
+                    } else {
+                        Arc::new(LeaseRun {
+                            runner: me,
+                            keys: keys.clone(),
+                        })
                     };
                     if let Err(NotWatched { child, error }) =
                         self.reaper.register(child, owner, hook_point)
@@ -130,14 +136,14 @@ impl SpawnAsync {
                                 error: std::io::Error::other("killed: engine stopped"),
                             }),
                         );
-                        self.release_slot(key.as_ref());
+                        self.release_slot(&keys);
                     }
                     return;
                 }
                 Err(err) => {
                     self.context.launch_failed(&self.target, hook_point, &err);
-                    match self.next_or_release(key.as_ref()) {
-                        Some((next, next_key)) => (event, key) = (next, next_key),
+                    match self.next_or_release(&keys) {
+                        Some((next, next_keys)) => (event, keys) = (next, next_keys),
                         None => return,
                     }
                 }
@@ -145,17 +151,12 @@ impl SpawnAsync {
         }
     }
 
-    /// The run of lease `done` (if any) is over: takes the next queued event that may
-    /// start for the caller's slot (marking its lease running), or releases the slot.
-    fn next_or_release(
-        &self,
-        done: Option<&LeaseKey>,
-    ) -> Option<(Arc<EventEnv>, Option<LeaseKey>)> {
+    /// The run about leases `done` is over: takes the next queued event that may start
+    /// for the caller's slot (marking its leases running), or releases the slot.
+    fn next_or_release(&self, done: &[LeaseKey]) -> Option<(Arc<EventEnv>, Vec<LeaseKey>)> {
         let mut guard = self.lock();
         let state = &mut *guard;
-        if let Some(key) = done {
-            unmark(&mut state.running, key);
-        }
+        unmark(&mut state.running, done);
         let next = if state.stopping {
             None
         } else {
@@ -163,12 +164,10 @@ impl SpawnAsync {
             state.queue.pop_ready(|k| running.contains_key(k))
         };
         let next = match next {
-            Some((_, event, key)) => {
+            Some((_, event, keys)) => {
                 drop_one(&self.context.counters.queued);
-                if let Some(k) = &key {
-                    *state.running.entry(k.clone()).or_insert(0) += 1;
-                }
-                Some((event, key))
+                mark(&mut state.running, &keys);
+                Some((event, keys))
             }
             None => {
                 state.in_flight -= 1;
@@ -181,30 +180,23 @@ impl SpawnAsync {
         next
     }
 
-    fn release_slot(&self, key: Option<&LeaseKey>) {
+    fn release_slot(&self, keys: &[LeaseKey]) {
         let mut state = self.lock();
         state.in_flight -= 1;
-        if let Some(key) = key {
-            unmark(&mut state.running, key);
-        }
+        unmark(&mut state.running, keys);
         if state.blocked > 0 {
             self.room.notify_all();
         }
     }
 
-    /// One of this script's runs (of lease `key`, if any) has ended.
-    fn ended(
-        &self,
-        hook_point: HookPoint,
-        result: Result<Report, SpawnError>,
-        key: Option<&LeaseKey>,
-    ) {
+    /// One of this script's runs (about leases `keys`) has ended.
+    fn ended(&self, hook_point: HookPoint, result: Result<Report, SpawnError>, keys: &[LeaseKey]) {
         // The next queued event takes the slot before this run is accounted as ended: so
         // the gauges never read "nothing queued, nothing in flight" while an event moves
         // from the queue to a run (a false idle for whoever watches them: wait_idle, the
         // statistics; found by runner.rs's queue test under load).
-        if let Some((next, next_key)) = self.next_or_release(key) {
-            self.start(next, next_key);
+        if let Some((next, next_keys)) = self.next_or_release(keys) {
+            self.start(next, next_keys);
         }
         self.context.ended(&self.target, hook_point, &result);
         if let Ok(Report {
@@ -262,12 +254,21 @@ impl SpawnAsync {
     }
 }
 
-/// One run of lease `key` fewer.
-fn unmark(running: &mut HashMap<LeaseKey, usize>, key: &LeaseKey) {
-    if let Some(n) = running.get_mut(key) {
-        *n -= 1;
-        if *n == 0 {
-            running.remove(key);
+/// One run of each of `keys` more.
+fn mark(running: &mut HashMap<LeaseKey, usize>, keys: &[LeaseKey]) {
+    for k in keys {
+        *running.entry(k.clone()).or_insert(0) += 1;
+    }
+}
+
+/// One run of each of `keys` fewer.
+fn unmark(running: &mut HashMap<LeaseKey, usize>, keys: &[LeaseKey]) {
+    for k in keys {
+        if let Some(n) = running.get_mut(k) {
+            *n -= 1;
+            if *n == 0 {
+                running.remove(k);
+            }
         }
     }
 }
@@ -275,41 +276,42 @@ fn unmark(running: &mut HashMap<LeaseKey, usize>, key: &LeaseKey) {
 impl RunOwner for SpawnAsync {
     /// Called by the reaper when one of this script's runs (of no lease) has ended.
     fn run_ended(&self, hook_point: HookPoint, result: Result<Report, SpawnError>) {
-        self.ended(hook_point, result, None);
+        self.ended(hook_point, result, &[]);
     }
 }
 
 impl Runner for SpawnAsync {
     fn deliver(&self, event: &Arc<EventEnv>) -> Option<Verdict> {
-        // The lease key (merge, and the order of one lease's runs under merge and block)
-        // is read before the lock: it may make the event's model, which a run started
+        // The lease keys (merge, and the order of one lease's runs under merge and block)
+        // are read before the lock: it may make the event's model, which a run started
         // now needs anyway (its variables are rendered from it on this thread).
-        let (key, bytes) = if self.overflow.policy != Overflow::Drop && event.may_have_lease_key() {
+        let (keys, bytes) = if self.overflow.policy != Overflow::Drop && event.may_have_lease_key()
+        {
             event.lease_facts()
         } else {
-            (None, event.unmade_bytes())
+            (Vec::new(), event.unmade_bytes())
         };
         let mut state = self.lock();
-        let mut block_until: Option<Instant> = None;
+        let mut wait = BlockWait::default();
         loop {
             if state.stopping {
                 drop(state);
                 bump(&self.context.counters.dropped);
                 return None;
             }
-            let lease_free = key.as_ref().is_none_or(|k| !state.running.contains_key(k));
-            if state.in_flight < self.settings.max_in_flight && lease_free {
+            // Free: no run of its leases going, and no earlier event of them waiting.
+            let leases_free = !keys.iter().any(|k| state.running.contains_key(k))
+                && !state.queue.holds_any(&keys);
+            if state.in_flight < self.settings.max_in_flight && leases_free {
                 state.in_flight += 1;
-                if let Some(k) = &key {
-                    *state.running.entry(k.clone()).or_insert(0) += 1;
-                }
+                mark(&mut state.running, &keys);
                 drop(state);
-                self.start(Arc::clone(event), key);
+                self.start(Arc::clone(event), keys);
                 return None;
             }
             match state
                 .queue
-                .push_keyed(Arc::clone(event), None, key.clone(), bytes)
+                .push_keyed(Arc::clone(event), None, keys.clone(), bytes)
             {
                 Ok(Pushed::New(_)) => {
                     bump(&self.context.counters.queued);
@@ -327,23 +329,20 @@ impl Runner for SpawnAsync {
                     return None;
                 }
                 Err(Refused::Closed(_)) | Err(Refused::Full(_)) => {
-                    let now = Instant::now();
-                    let until = *block_until.get_or_insert_with(|| {
-                        bump(&self.context.counters.blocked);
-                        now + self.overflow.block
-                    });
-                    if now >= until {
-                        drop(state);
-                        self.dropped(event, &self.full_reason());
-                        return None;
-                    }
-                    state.blocked += 1;
-                    state = self
-                        .room
-                        .wait_timeout(state, until - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
-                    state.blocked -= 1;
+                    state = match wait.wait(
+                        state,
+                        &self.room,
+                        self.overflow.block,
+                        &self.context.counters.blocked,
+                        |s| &mut s.blocked,
+                    ) {
+                        Ok(state) => state,
+                        Err(state) => {
+                            drop(state);
+                            self.dropped(event, &self.full_reason());
+                            return None;
+                        }
+                    };
                 }
             }
         }

@@ -40,6 +40,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::block_wait::BlockWait;
 use crate::config::Overflow;
 use crate::counters::bump;
 use crate::lease_key::UNMADE_EVENT_BYTES;
@@ -111,26 +112,26 @@ impl Worker {
             on_verdict,
         };
         let mut st = inner.lock();
-        // The lease key is read only when a merge is possible (the buffer full, events
-        // waiting unsent): reading it may make the event's model on this (Kea's) thread,
-        // which the writer would otherwise make. Below that the event is keyless (never
-        // merged; merging starts at max-queued) and estimated at a fixed size.
-        let (key, bytes) = if async_worker
+        // The lease keys are read only when a merge is possible (see
+        // `Queue::merge_possible`): reading them may make the event's model on this
+        // (Kea's) thread, which the writer would otherwise make. Otherwise the event is
+        // keyless (never merged; merging starts at max-queued) and estimated at a fixed
+        // size.
+        let (keys, bytes) = if async_worker
             && overflow.policy == Overflow::Merge
             && event.may_have_lease_key()
-            && st.queue.is_full(UNMADE_EVENT_BYTES)
-            && st.queue.has_unsent()
+            && st.queue.merge_possible(UNMADE_EVENT_BYTES)
         {
             drop(st);
             let facts = event.lease_facts();
             st = inner.lock();
             facts
         } else {
-            (None, event.unmade_bytes())
+            (Vec::new(), event.unmade_bytes())
         };
-        let mut block_until: Option<Instant> = None;
+        let mut wait = BlockWait::default();
         loop {
-            match st.queue.push_keyed(pending, deadline, key.clone(), bytes) {
+            match st.queue.push_keyed(pending, deadline, keys.clone(), bytes) {
                 Ok(Pushed::New(_)) => break,
                 Ok(Pushed::Merged { replaced, .. }) => {
                     drop(st);
@@ -149,22 +150,19 @@ impl Worker {
                 Err(Refused::Full(refused)) => {
                     // Only ever an async event: the queue admits sync ones past its bounds.
                     debug_assert!(refused.on_verdict.is_none());
-                    let now = Instant::now();
                     if overflow.blocks() {
-                        let until = *block_until.get_or_insert_with(|| {
-                            bump(&inner.context.counters.blocked);
-                            now + overflow.block
-                        });
-                        if now < until {
-                            pending = refused;
-                            st.blocked += 1;
-                            st = inner
-                                .room
-                                .wait_timeout(st, until - now)
-                                .unwrap_or_else(|e| e.into_inner())
-                                .0;
-                            st.blocked -= 1;
-                            continue;
+                        match wait.wait(
+                            st,
+                            &inner.room,
+                            overflow.block,
+                            &inner.context.counters.blocked,
+                            |s| &mut s.blocked,
+                        ) {
+                            Ok(woken) => {
+                                (st, pending) = (woken, refused);
+                                continue;
+                            }
+                            Err(gone) => st = gone,
                         }
                     }
                     drop(st);

@@ -15,12 +15,15 @@
 //!
 //! Merging (`overflow: "merge"`, [`Queue::with_merge`]) happens only under pressure:
 //! below `max_queued` waiting events and the byte budget every event is kept (as Kea's
-//! own hook delivers every one). From there on, an async event with a lease key ([`crate::lease_key`]) that
-//! finds a waiting event for the same lease that was never sent (to any process) takes
-//! its place — same `seq`, same position — and the older one comes back as
-//! [`Pushed::Merged`]. So what is delivered is, per lease, the newest state, and events
-//! of different leases keep their order. A sync event (with a deadline) is never merged,
-//! nor merged into. Under merge the count is not a bound: the estimated bytes of the
+//! own hook delivers every one). From there on, an async event about exactly one lease
+//! ([`crate::lease_key`]) whose lease's latest waiting event is async, about that lease
+//! alone and was never sent (to any process) takes that event's place — same `seq`, same
+//! position — and the older one comes back as [`Pushed::Merged`]. So what is delivered
+//! is, per lease, the newest state, last, and events of different leases keep their
+//! order. An event about several leases (a client moved to another address: its new and
+//! its deleted lease) or a sync event (with a deadline) is never merged, nor merged
+//! into, and no later event of any of its leases merges into one before it (that would
+//! deliver the later state first). Under merge the count is not a bound: the estimated bytes of the
 //! waiting events are (a merge is always taken: it replaces an event, it adds none);
 //! past the budget an async event is [`Refused::Full`]. Without merge, past the count.
 //!
@@ -32,7 +35,7 @@
 //! The spawn runner uses the same queue for the events that wait for a process slot,
 //! taking them out with [`Queue::pop_ready`] (an event leaves it when started).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Instant;
 
 use crate::lease_key::LeaseKey;
@@ -44,10 +47,20 @@ struct Entry<T> {
     deadline: Option<Instant>,
     /// Handed to the writer before (a resend is a replay).
     sent: bool,
-    /// The lease it is about, if it may be merged (async, one lease).
-    key: Option<LeaseKey>,
+    /// The leases it is about.
+    keys: Vec<LeaseKey>,
     /// Its estimated bytes (for the merge budget).
     bytes: usize,
+}
+
+/// What waits for one lease.
+#[derive(Default)]
+struct Waiting {
+    /// How many waiting events are about it.
+    events: usize,
+    /// Its latest waiting event, when a newer one may replace it (merging, async, about
+    /// this lease alone, never sent).
+    merge_into: Option<u64>,
 }
 
 /// What [`Queue::push_keyed`] did with an event.
@@ -105,8 +118,10 @@ pub(crate) struct Queue<T> {
     closed: bool,
     /// Whether events with a lease key are merged (`overflow: "merge"`).
     merge: bool,
-    /// The mergeable events (never sent, async, with a key): lease → `seq`.
-    keys: HashMap<LeaseKey, u64>,
+    /// The leases of the waiting events.
+    leases: HashMap<LeaseKey, Waiting>,
+    /// How many of them have an event that may be replaced (`merge_into`).
+    merge_targets: usize,
     /// Estimated bytes of the events in `pending`.
     bytes: usize,
     /// At most this many estimated bytes wait at once (`usize::MAX`: no budget).
@@ -124,7 +139,8 @@ impl<T> Queue<T> {
             cursor: 1,
             closed: false,
             merge: false,
-            keys: HashMap::new(),
+            leases: HashMap::new(),
+            merge_targets: 0,
             bytes: 0,
             budget: usize::MAX,
         }
@@ -144,35 +160,35 @@ impl<T> Queue<T> {
     /// verdict someone waits for (see [`Queue::worth_lingering`]).
     #[cfg(test)]
     pub fn push(&mut self, item: T, deadline: Option<Instant>) -> Result<u64, Refused<T>> {
-        match self.push_keyed(item, deadline, None, 0)? {
+        match self.push_keyed(item, deadline, Vec::new(), 0)? {
             Pushed::New(seq) | Pushed::Merged { seq, .. } => Ok(seq),
         }
     }
 
-    /// As [`Queue::push`], for an event about lease `key` (if any) of about `bytes`:
-    /// merged into the waiting event of the same lease when the queue merges, the event is
-    /// async (no deadline) and that event was never sent.
+    /// As [`Queue::push`], for an event about the leases `keys` of about `bytes`: merged
+    /// into the latest waiting event of its lease when the queue merges under pressure and
+    /// both are mergeable (see the module documentation).
     pub fn push_keyed(
         &mut self,
         item: T,
         deadline: Option<Instant>,
-        key: Option<LeaseKey>,
+        keys: Vec<LeaseKey>,
         bytes: usize,
     ) -> Result<Pushed<T>, Refused<T>> {
         if self.closed {
             return Err(Refused::Closed(item));
         }
-        let key = key.filter(|_| self.merge && deadline.is_none());
+        let mergeable = self.merge && deadline.is_none() && keys.len() == 1;
         let counted_full = self.pending.len() >= self.max_queued;
         let over_budget =
             !self.pending.is_empty() && self.bytes.saturating_add(bytes) > self.budget;
         // Merged only under pressure (the count or the budget full): below it every event
         // is kept.
         let pressed = counted_full || over_budget;
-        if let Some(&seq) = key
-            .as_ref()
-            .filter(|_| pressed)
-            .and_then(|k| self.keys.get(k))
+        if let Some(seq) = keys
+            .first()
+            .filter(|_| pressed && mergeable)
+            .and_then(|k| self.leases.get(k)?.merge_into)
         {
             let entry = self.pending.get_mut(&seq).expect("indexed events wait");
             debug_assert!(!entry.sent && entry.deadline.is_none());
@@ -191,8 +207,13 @@ impl<T> Queue<T> {
         if let Some(d) = deadline {
             self.deadlines.insert((d, seq));
         }
-        if let Some(k) = &key {
-            self.keys.insert(k.clone(), seq);
+        for k in &keys {
+            let waiting = self.leases.entry(k.clone()).or_default();
+            waiting.events += 1;
+            // The latest event of the lease: only it may be replaced from now on.
+            let before = std::mem::replace(&mut waiting.merge_into, mergeable.then_some(seq));
+            self.merge_targets =
+                self.merge_targets + usize::from(mergeable) - usize::from(before.is_some());
         }
         self.bytes += bytes;
         self.pending.insert(
@@ -201,26 +222,42 @@ impl<T> Queue<T> {
                 item,
                 deadline,
                 sent: false,
-                key,
+                keys,
                 bytes,
             },
         );
         Ok(Pushed::New(seq))
     }
 
-    /// Forgets what an entry leaving the queue (or sent) held in the index and budget.
-    fn unindex(keys: &mut HashMap<LeaseKey, u64>, seq: u64, entry: &Entry<T>) {
-        if let Some(k) = &entry.key {
-            if keys.get(k) == Some(&seq) {
-                keys.remove(k);
+    /// `seq`, about `keys` (sent, or leaving), may no longer be replaced.
+    fn no_merge_into(
+        leases: &mut HashMap<LeaseKey, Waiting>,
+        merge_targets: &mut usize,
+        seq: u64,
+        keys: &[LeaseKey],
+    ) {
+        for k in keys {
+            if let Some(waiting) = leases.get_mut(k) {
+                if waiting.merge_into == Some(seq) {
+                    waiting.merge_into = None;
+                    *merge_targets -= 1;
+                }
             }
         }
     }
 
-    /// Removes `seq` from the queue (present), with its deadline, index and bytes.
+    /// Removes `seq` from the queue (present), with its deadline, leases and bytes.
     fn take(&mut self, seq: u64) -> Entry<T> {
         let entry = self.pending.remove(&seq).expect("present");
-        Self::unindex(&mut self.keys, seq, &entry);
+        Self::no_merge_into(&mut self.leases, &mut self.merge_targets, seq, &entry.keys);
+        for k in &entry.keys {
+            if let Some(waiting) = self.leases.get_mut(k) {
+                waiting.events -= 1;
+                if waiting.events == 0 {
+                    self.leases.remove(k);
+                }
+            }
+        }
         self.bytes -= entry.bytes;
         if let Some(deadline) = entry.deadline {
             self.deadlines.remove(&(deadline, seq));
@@ -229,20 +266,39 @@ impl<T> Queue<T> {
     }
 
     /// For a queue whose events leave when started (the spawn runner): takes out the
-    /// first event, in `seq` order, whose lease `busy` does not name (an event of a lease
-    /// with a run still going waits, so one lease's runs never overlap and end in order).
-    /// Returns `(seq, item, key)`.
+    /// first event, in `seq` order, none of whose leases `busy` names or an earlier
+    /// waiting event is about (an event of a lease with a run still going waits, and so do
+    /// the later events of that lease: one lease's runs never overlap and start in order).
+    /// Returns `(seq, item, keys)`.
     pub fn pop_ready(
         &mut self,
         busy: impl Fn(&LeaseKey) -> bool,
-    ) -> Option<(u64, T, Option<LeaseKey>)> {
-        let seq = self
-            .pending
-            .iter()
-            .find(|(_, e)| e.key.as_ref().is_none_or(|k| !busy(k)))
-            .map(|(&seq, _)| seq)?;
+    ) -> Option<(u64, T, Vec<LeaseKey>)> {
+        let mut held: HashSet<&LeaseKey> = HashSet::new();
+        let seq = self.pending.iter().find_map(|(&seq, e)| {
+            if e.keys.iter().all(|k| !busy(k) && !held.contains(k)) {
+                Some(seq)
+            } else {
+                held.extend(&e.keys);
+                None
+            }
+        })?;
         let entry = self.take(seq);
-        Some((seq, entry.item, entry.key))
+        Some((seq, entry.item, entry.keys))
+    }
+
+    /// Whether a waiting event is about one of `keys`.
+    pub fn holds_any(&self, keys: &[LeaseKey]) -> bool {
+        keys.iter().any(|k| self.leases.contains_key(k))
+    }
+
+    /// Whether a new async event about a lease could be merged (a waiting event may be
+    /// replaced), so its leases must be known for it to keep its place: under pressure
+    /// with events unsent, or with an event indexed to be replaced from an earlier
+    /// pressure (a later event of its lease, even one that will not merge, must stop it
+    /// being replaced).
+    pub fn merge_possible(&self, bytes: usize) -> bool {
+        self.merge && ((self.is_full(bytes) && self.has_unsent()) || self.merge_targets > 0)
     }
 
     /// Whether a new event of about `bytes` would find the queue under pressure
@@ -304,7 +360,7 @@ impl<T> Queue<T> {
         for (&seq, entry) in self.pending.range_mut(self.cursor..).take(max) {
             each(seq, &entry.item, entry.sent);
             // Sent: the worker may act on it, so it is no longer replaced.
-            Self::unindex(&mut self.keys, seq, entry);
+            Self::no_merge_into(&mut self.leases, &mut self.merge_targets, seq, &entry.keys);
             entry.sent = true;
             last = Some(seq);
             count += 1;
@@ -365,7 +421,8 @@ impl<T> Queue<T> {
     /// Removes every event still waiting, in `seq` order (unload: they are given up).
     pub fn drain(&mut self) -> Vec<(u64, T)> {
         self.deadlines.clear();
-        self.keys.clear();
+        self.leases.clear();
+        self.merge_targets = 0;
         self.bytes = 0;
         std::mem::take(&mut self.pending)
             .into_iter()
@@ -447,10 +504,13 @@ mod tests {
         assert_eq!(q.push(6, None), Err(Refused::Full(6)));
         // Past the byte budget too.
         let mut q = Queue::new(10).with_merge(4);
-        assert!(matches!(q.push_keyed(1, None, None, 4), Ok(Pushed::New(1))));
-        assert_eq!(q.push_keyed(2, None, None, 4), Err(Refused::Full(2)));
         assert!(matches!(
-            q.push_keyed(3, Some(t0), None, 4),
+            q.push_keyed(1, None, vec![], 4),
+            Ok(Pushed::New(1))
+        ));
+        assert_eq!(q.push_keyed(2, None, vec![], 4), Err(Refused::Full(2)));
+        assert!(matches!(
+            q.push_keyed(3, Some(t0), vec![], 4),
             Ok(Pushed::New(2))
         ));
     }
@@ -774,8 +834,8 @@ mod tests {
         Ok(())
     }
 
-    fn key(lease: u8) -> Option<LeaseKey> {
-        Some(LeaseKey::V4(std::net::Ipv4Addr::new(10, 0, 0, lease)))
+    fn key(lease: u8) -> Vec<LeaseKey> {
+        vec![LeaseKey::V4(std::net::Ipv4Addr::new(10, 0, 0, lease))]
     }
 
     #[test]
@@ -796,23 +856,56 @@ mod tests {
         assert_eq!(send_all(&mut q), [(1, 3, false), (2, 2, false)]);
         // Sent: no longer replaced; a new event of lease 1 waits behind it.
         assert_eq!(q.push_keyed(4, None, key(1), 10), Ok(Pushed::New(3)));
-        // A sync event is never merged, nor merged into.
+        // A sync event is never merged, nor merged into, and a later event of its lease
+        // does not merge before it (its state would be delivered first).
         let t0 = Instant::now();
         assert_eq!(q.push_keyed(5, Some(t0), key(1), 10), Ok(Pushed::New(4)));
+        assert_eq!(q.push_keyed(6, None, key(1), 10), Ok(Pushed::New(5)));
         assert_eq!(
-            q.push_keyed(6, None, key(1), 10),
+            q.push_keyed(7, None, key(1), 10),
             Ok(Pushed::Merged {
-                seq: 3,
-                replaced: 4
+                seq: 5,
+                replaced: 6
             })
         );
         // No key (a packet hook point): never merged.
-        assert_eq!(q.push_keyed(7, None, None, 10), Ok(Pushed::New(5)));
-        assert_eq!(q.push_keyed(8, None, None, 10), Ok(Pushed::New(6)));
+        assert_eq!(q.push_keyed(8, None, vec![], 10), Ok(Pushed::New(6)));
+        assert_eq!(q.push_keyed(9, None, vec![], 10), Ok(Pushed::New(7)));
         // Without merge, keys change nothing.
         let mut plain = Queue::new(10);
         assert_eq!(plain.push_keyed(1, None, key(1), 10), Ok(Pushed::New(1)));
         assert_eq!(plain.push_keyed(2, None, key(1), 10), Ok(Pushed::New(2)));
+    }
+
+    #[test]
+    fn an_event_about_two_leases_is_never_merged_and_stops_merges_before_it() {
+        let mut q = Queue::new(0).with_merge(usize::MAX);
+        let both = [key(1), key(2)].concat();
+        assert_eq!(q.push_keyed(1, None, key(1), 1), Ok(Pushed::New(1)));
+        assert_eq!(q.push_keyed(2, None, key(2), 1), Ok(Pushed::New(2)));
+        // A client moved from lease 2 to lease 1: about both, never merged.
+        assert_eq!(q.push_keyed(3, None, both.clone(), 1), Ok(Pushed::New(3)));
+        assert_eq!(q.push_keyed(4, None, both, 1), Ok(Pushed::New(4)));
+        // A later event of lease 2 must come after the move: it is queued, and the next
+        // one of lease 2 merges into it.
+        assert_eq!(q.push_keyed(5, None, key(2), 1), Ok(Pushed::New(5)));
+        assert_eq!(
+            q.push_keyed(6, None, key(2), 1),
+            Ok(Pushed::Merged {
+                seq: 5,
+                replaced: 5
+            })
+        );
+        assert_eq!(
+            send_all(&mut q),
+            [
+                (1, 1, false),
+                (2, 2, false),
+                (3, 3, false),
+                (4, 4, false),
+                (5, 6, false)
+            ]
+        );
     }
 
     #[test]
@@ -872,10 +965,10 @@ mod tests {
         let mut q = Queue::new(1).with_merge(usize::MAX);
         q.push_keyed(1, None, key(1), 1).unwrap();
         q.push_keyed(2, None, key(2), 1).unwrap();
-        q.push_keyed(3, None, None, 1).unwrap();
-        let busy = |k: &LeaseKey| *k == key(1).unwrap();
+        q.push_keyed(3, None, vec![], 1).unwrap();
+        let busy = |k: &LeaseKey| key(1).contains(k);
         assert_eq!(q.pop_ready(busy), Some((2, 2, key(2))));
-        assert_eq!(q.pop_ready(busy), Some((3, 3, None)));
+        assert_eq!(q.pop_ready(busy), Some((3, 3, vec![])));
         assert_eq!(q.pop_ready(busy), None);
         // Still mergeable while it waits for its lease (the queue full with it).
         assert!(matches!(
@@ -886,11 +979,34 @@ mod tests {
         assert_eq!((q.len(), q.bytes()), (0, 0));
     }
 
+    #[test]
+    fn pop_ready_keeps_each_leases_order_through_events_about_two() {
+        let mut q = Queue::new(0).with_merge(usize::MAX);
+        let both = [key(1), key(2)].concat();
+        q.push_keyed(1, None, key(1), 1).unwrap();
+        q.push_keyed(2, None, both.clone(), 1).unwrap();
+        q.push_keyed(3, None, key(2), 1).unwrap();
+        q.push_keyed(4, None, key(3), 1).unwrap();
+        assert!(q.holds_any(&key(2)) && !q.holds_any(&key(4)));
+        // Lease 1 busy: the move waits for it, and lease 2's later event for the move.
+        let busy = |k: &LeaseKey| key(1).contains(k);
+        assert_eq!(q.pop_ready(busy), Some((4, 4, key(3))));
+        assert_eq!(q.pop_ready(busy), None);
+        assert_eq!(q.pop_ready(|_| false), Some((1, 1, key(1))));
+        // The move runs (both leases busy): lease 2's event still waits.
+        let busy = |k: &LeaseKey| both.contains(k);
+        assert_eq!(q.pop_ready(|_| false), Some((2, 2, both.clone())));
+        assert_eq!(q.pop_ready(busy), None);
+        assert_eq!(q.pop_ready(|_| false), Some((3, 3, key(2))));
+        assert!(!q.holds_any(&both));
+    }
+
     /// One step of a random run of a merging queue.
     #[derive(Clone, Debug)]
     enum MergeOp {
-        /// An event: lease (None: no key), sync, estimated bytes.
-        Push(Option<u8>, bool, u8),
+        /// An event: its leases (a bit each of 4; none: a packet event), sync, estimated
+        /// bytes.
+        Push(u8, bool, u8),
         /// The writer sends at most this many.
         Send(usize),
         /// The oldest sent event is answered.
@@ -901,7 +1017,7 @@ mod tests {
 
     fn merge_op() -> impl Strategy<Value = MergeOp> {
         prop_oneof![
-            6 => (proptest::option::weighted(0.9, 0u8..4), proptest::bool::weighted(0.15), 1u8..40)
+            6 => (leases(), proptest::bool::weighted(0.15), 1u8..40)
                 .prop_map(|(l, s, b)| MergeOp::Push(l, s, b)),
             2 => (1usize..4).prop_map(MergeOp::Send),
             2 => Just(MergeOp::AckOldest),
@@ -909,12 +1025,49 @@ mod tests {
         ]
     }
 
-    /// An event of a random run: its push index, lease, sync.
+    /// The leases of a random event, a bit each: mostly one, sometimes none or two (a
+    /// client moved from one to the other).
+    fn leases() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            7 => (0u8..4).prop_map(|l| 1 << l),
+            1 => Just(0),
+            2 => (0u8..4, 0u8..4).prop_map(|(a, b)| (1 << a) | (1 << b)),
+        ]
+    }
+
+    /// The keys of the leases in `mask`.
+    fn keys(mask: u8) -> Vec<LeaseKey> {
+        (0u8..4)
+            .filter(|l| mask & (1 << l) != 0)
+            .flat_map(key)
+            .collect()
+    }
+
+    /// An event of a random run: its push index, leases (bits), sync.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     struct Ev {
         n: usize,
-        lease: Option<u8>,
+        leases: u8,
         sync: bool,
+    }
+
+    /// Each lease's newest accepted event (not refused) is the last of that lease
+    /// delivered (`delivered`: in the order they reached the script).
+    fn newest_last(pushed: &[Ev], refused: &[Ev], delivered: &[Ev]) -> Result<(), TestCaseError> {
+        for lease in 0u8..4 {
+            let bit = 1 << lease;
+            let newest = pushed
+                .iter()
+                .rfind(|e| e.leases & bit != 0 && !refused.contains(e));
+            let last_delivered = delivered.iter().rfind(|e| e.leases & bit != 0);
+            prop_assert_eq!(
+                newest.map(|e| e.n),
+                last_delivered.map(|e| e.n),
+                "lease {}: not its newest state last",
+                lease
+            );
+        }
+        Ok(())
     }
 
     /// Runs `ops` on a merging queue and checks the merge rules; finally sends everything.
@@ -939,17 +1092,16 @@ mod tests {
         };
         for op in ops {
             match *op {
-                MergeOp::Push(lease, sync, bytes) => {
+                MergeOp::Push(leases, sync, bytes) => {
                     let ev = Ev {
                         n: pushed.len(),
-                        lease,
+                        leases,
                         sync,
                     };
                     pushed.push(ev);
                     let (len, before) = (q.len(), q.bytes());
                     let deadline = sync.then_some(t0);
-                    let k = lease.and_then(key);
-                    match q.push_keyed(ev, deadline, k, bytes.into()) {
+                    match q.push_keyed(ev, deadline, keys(leases), bytes.into()) {
                         Ok(Pushed::New(seq)) => {
                             // Under merge only the budget bounds async events.
                             prop_assert!(
@@ -965,7 +1117,7 @@ mod tests {
                             );
                             prop_assert!(!sync && !replaced.sync, "a sync event merged");
                             prop_assert!(
-                                lease.is_some() && replaced.lease == lease,
+                                leases.count_ones() == 1 && replaced.leases == leases,
                                 "different leases merged"
                             );
                             prop_assert!(
@@ -1022,24 +1174,138 @@ mod tests {
             "order kept: {:?}",
             places
         );
-        // Newest state wins: per lease, the last accepted event is delivered, and after
-        // every merged event of that lease a newer one of it was delivered.
-        for lease in 0u8..4 {
-            let accepted: Vec<usize> = pushed
-                .iter()
-                .filter(|e| e.lease == Some(lease) && !refused.contains(e))
-                .map(|e| e.n)
-                .collect();
-            if let Some(&last) = accepted.last() {
-                prop_assert!(
-                    delivered.iter().any(|(_, e)| e.n == last),
-                    "lease {}: last state {} lost",
-                    lease,
-                    last
-                );
+        // Newest state wins: per lease, the last accepted event is delivered, last.
+        let delivered: Vec<Ev> = delivered.iter().map(|&(_, e)| e).collect();
+        newest_last(&pushed, &refused, &delivered)?;
+        Ok(())
+    }
+
+    /// One step of a random run of the spawn runner's use of a merging queue.
+    #[derive(Clone, Debug)]
+    enum SpawnOp {
+        /// An event: its leases (bits), estimated bytes.
+        Push(u8, u8),
+        /// A run ends (the `i`-th running, modulo their count) and its slot goes to the
+        /// next ready event.
+        End(usize),
+    }
+
+    fn spawn_op() -> impl Strategy<Value = SpawnOp> {
+        prop_oneof![
+            3 => (leases(), 1u8..40).prop_map(|(l, b)| SpawnOp::Push(l, b)),
+            2 => (0usize..4).prop_map(SpawnOp::End),
+        ]
+    }
+
+    /// The runs of a random spawn run: going, and all started, with their places.
+    #[derive(Default)]
+    struct SpawnModel {
+        running: Vec<(Ev, usize)>,
+        started: Vec<(Ev, usize)>,
+    }
+
+    impl SpawnModel {
+        /// The leases with a run going.
+        fn busy(&self) -> u8 {
+            self.running.iter().fold(0, |m, (e, _)| m | e.leases)
+        }
+
+        fn start(&mut self, ev: Ev, at: usize) -> Result<(), TestCaseError> {
+            prop_assert_eq!(self.busy() & ev.leases, 0, "runs of a lease overlap");
+            self.running.push((ev, at));
+            self.started.push((ev, at));
+            Ok(())
+        }
+
+        /// The `i`-th run (modulo) ends; its slot goes to the next ready event.
+        fn end(
+            &mut self,
+            i: usize,
+            q: &mut Queue<Ev>,
+            place: &BTreeMap<u64, usize>,
+        ) -> Result<(), TestCaseError> {
+            if self.running.is_empty() {
+                return Ok(());
+            }
+            self.running.remove(i % self.running.len());
+            let busy = keys(self.busy());
+            if let Some((seq, ev, _)) = q.pop_ready(|k| busy.contains(k)) {
+                self.start(ev, place[&seq])?;
+            }
+            Ok(())
+        }
+    }
+
+    /// Runs `ops` as the spawn runner does (`slots` runs at once; an event starts at once
+    /// when a slot is free, none of its leases runs and none waits; else it is queued, and
+    /// a freed slot takes [`Queue::pop_ready`]'s event), then ends every run. Checks: one
+    /// lease's runs never overlap, start in the order of their places, and its newest
+    /// state starts last.
+    fn run_spawn(
+        max: usize,
+        budget: usize,
+        slots: usize,
+        ops: &[SpawnOp],
+    ) -> Result<(), TestCaseError> {
+        let mut q: Queue<Ev> = Queue::new(max).with_merge(budget);
+        let mut pushed: Vec<Ev> = Vec::new();
+        let mut place: BTreeMap<u64, usize> = BTreeMap::new();
+        let (mut merged, mut refused) = (Vec::new(), Vec::new());
+        let mut m = SpawnModel::default();
+        for op in ops {
+            match *op {
+                SpawnOp::Push(leases, bytes) => {
+                    let ev = Ev {
+                        n: pushed.len(),
+                        leases,
+                        sync: false,
+                    };
+                    pushed.push(ev);
+                    let free = m.busy() & leases == 0 && !q.holds_any(&keys(leases));
+                    if m.running.len() < slots && free {
+                        m.start(ev, ev.n)?;
+                        continue;
+                    }
+                    match q.push_keyed(ev, None, keys(leases), bytes.into()) {
+                        Ok(Pushed::New(seq)) => {
+                            place.insert(seq, ev.n);
+                        }
+                        Ok(Pushed::Merged { replaced, .. }) => merged.push(replaced),
+                        Err(Refused::Full(e)) => refused.push(e),
+                        Err(Refused::Closed(_)) => prop_assert!(false),
+                    }
+                }
+                SpawnOp::End(i) => m.end(i, &mut q, &place)?,
             }
         }
-        Ok(())
+        while !m.running.is_empty() {
+            m.end(0, &mut q, &place)?;
+        }
+        let started = m.started;
+        prop_assert_eq!(q.len(), 0, "events left waiting with every slot free");
+        let mut outcome: Vec<usize> = started
+            .iter()
+            .map(|(e, _)| e.n)
+            .chain(merged.iter().map(|e: &Ev| e.n))
+            .chain(refused.iter().map(|e: &Ev| e.n))
+            .collect();
+        outcome.sort_unstable();
+        prop_assert_eq!(outcome, (0..pushed.len()).collect::<Vec<_>>());
+        for lease in 0u8..4 {
+            let places: Vec<usize> = started
+                .iter()
+                .filter(|(e, _)| e.leases & (1 << lease) != 0)
+                .map(|&(_, at)| at)
+                .collect();
+            prop_assert!(
+                places.windows(2).all(|w| w[0] < w[1]),
+                "lease {}: runs out of order: {:?}",
+                lease,
+                places
+            );
+        }
+        let started: Vec<Ev> = started.iter().map(|&(e, _)| e).collect();
+        newest_last(&pushed, &refused, &started)
     }
 
     proptest! {
@@ -1062,6 +1328,18 @@ mod tests {
             ops in proptest::collection::vec(merge_op(), 0..150),
         ) {
             run_merge(max, budget, &ops)?;
+        }
+
+        /// The spawn runner's use: one lease's runs never overlap, start in order, and its
+        /// newest state starts last, with events about two leases among them.
+        #[test]
+        fn spawn_order_rules_hold_in_random_runs(
+            max in 0usize..6,
+            budget in 1usize..200,
+            slots in 1usize..4,
+            ops in proptest::collection::vec(spawn_op(), 0..150),
+        ) {
+            run_spawn(max, budget, slots, &ops)?;
         }
 
         /// All sent, then answered in any order, with repeats and answers to seqs

@@ -4,6 +4,10 @@
 #[path = "../../../test-support/reach.rs"]
 mod reach;
 pub use reach::assert_reachable_by_others;
+#[path = "../../../test-support/root.rs"]
+mod root;
+#[allow(unused_imports)] // not every test binary needs root
+pub use root::is_root;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
