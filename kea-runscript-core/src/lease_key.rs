@@ -354,6 +354,6 @@ mod tests {
             big - bare,
             10 + 100_000 + kea_runscript_env::COMMAND_VALUE_MAX_BYTES + 1_000
         );
-        assert_eq!(lease_key(&event), None, "never merged");
+        assert_eq!(lease_keys(&event), [], "about no lease");
     }
 }

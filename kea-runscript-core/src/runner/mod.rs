@@ -470,7 +470,7 @@ mod tests {
         assert_eq!(env(None).unmade_bytes(), typical);
         assert_eq!(env(Some(100)).unmade_bytes(), typical);
         assert_eq!(env(Some(1_000_000)).unmade_bytes(), 2_000_000);
-        assert_eq!(env(Some(1_000_000)).lease_facts(), (None, 2_000_000));
+        assert_eq!(env(Some(1_000_000)).lease_facts(), (vec![], 2_000_000));
     }
 
     fn pairs(env: &EventEnv) -> Vec<(String, String)> {
