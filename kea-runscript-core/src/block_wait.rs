@@ -64,15 +64,10 @@ mod tests {
         let t0 = Instant::now();
         let mut guard = state.lock().unwrap();
         let mut tries = 0;
-        loop {
-            match wait.wait(guard, &room, block, &blocked, |s| s) {
-                Ok(g) => {
-                    assert_eq!(*g, 0, "the waiter count is back");
-                    guard = g;
-                    tries += 1;
-                }
-                Err(_) => break,
-            }
+        while let Ok(g) = wait.wait(guard, &room, block, &blocked, |s| s) {
+            assert_eq!(*g, 0, "the waiter count is back");
+            guard = g;
+            tries += 1;
         }
         assert!(tries >= 1);
         assert!(t0.elapsed() >= block);
