@@ -71,36 +71,7 @@ impl LeaseKey {
 
 /// Whether events at `hook_point` may be about leases (known without their model).
 pub fn hook_point_has_key(hook_point: HookPoint) -> bool {
-    use HookPoint as H;
-    matches!(
-        hook_point,
-        H::Lease4Renew
-            | H::Lease4Expire
-            | H::Lease4Recover
-            | H::Lease4Release
-            | H::Lease4Decline
-            | H::Lease4Replay
-            | H::Leases4Committed
-            | H::Lease6Renew
-            | H::Lease6Rebind
-            | H::Lease6Expire
-            | H::Lease6Recover
-            | H::Lease6Release
-            | H::Lease6Decline
-            | H::Lease6Replay
-            | H::Leases6Committed
-    )
-}
-
-/// DHCPDISCOVER: Kea answers it with a fake allocation (the offer; nothing stored).
-const DHCPDISCOVER: u8 = 1;
-
-/// Whether `event` comes from a fake allocation (Kea's answer to a DHCPDISCOVER).
-fn is_fake_allocation(event: &Event) -> bool {
-    event
-        .query4
-        .as_ref()
-        .is_some_and(|q| q.msg_type == DHCPDISCOVER)
+    hook_point.reports_lease_state()
 }
 
 /// The keys of a `leases*_committed` event's leases and deleted leases, in that order.

@@ -1,8 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ClientId, HookPoint, Host4, Host6, HwAddr, Ia, KeaVersion, Lease4, Lease6, Pkt4, Pkt6, Subnet4,
-    Subnet6, Text,
+    ClientId, HookPoint, Host4, Host6, HwAddr, Ia, KeaVersion, Lease4, Lease6, Origin, Pkt4, Pkt6,
+    Subnet4, Subnet6, Text,
 };
 
 /// Everything Kea passed to one callout: the hook point and its argument objects.
@@ -123,6 +123,14 @@ pub struct Event {
         with = "crate::model::json_text"
     )]
     pub command_response: Option<String>,
+    /// Where the event comes from (`None`: this server's own callout, [`Origin::Local`]);
+    /// rendered for scripts with HA variables ([`crate::Extras::ha`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+    /// The HA partner's name (`this-server-name` of the other server), when the event is
+    /// the partner's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner: Option<String>,
     /// The Kea release that passed the event: the texts follow that release's own hook
     /// (see [`KeaVersion`]). Default: the oldest supported, 2.2.
     #[serde(default, skip_serializing_if = "is_oldest")]
@@ -163,6 +171,8 @@ impl Event {
             command_name: None,
             command_arguments: None,
             command_response: None,
+            origin: None,
+            partner: None,
             kea_version: KeaVersion::default(),
         }
     }

@@ -426,6 +426,33 @@ impl HookPoint {
         matches!(self, HookPoint::Lease4Replay | HookPoint::Lease6Replay)
     }
 
+    /// The change of a lease's state this hook point reports for its single-lease
+    /// argument (`lease4`/`lease6`), or `None` where it reports none (packet points, the
+    /// `*_select` candidates, `leases*_committed`, whose collections say it themselves:
+    /// `leases*` committed, `deleted_leases*` removed).
+    pub fn lease_change(self) -> Option<LeaseChange> {
+        use HookPoint as H;
+        Some(match self {
+            H::Lease4Renew | H::Lease6Renew | H::Lease6Rebind => LeaseChange::Commit,
+            H::Lease4Replay | H::Lease6Replay => LeaseChange::Commit,
+            H::Lease4Release | H::Lease6Release => LeaseChange::Remove,
+            H::Lease4Expire | H::Lease6Expire => LeaseChange::Expire,
+            H::Lease4Recover | H::Lease6Recover => LeaseChange::Recover,
+            H::Lease4Decline | H::Lease6Decline => LeaseChange::Decline,
+            _ => return None,
+        })
+    }
+
+    /// True where an event reports lease states: the hook points with a
+    /// [`HookPoint::lease_change`], and `leases4_committed` / `leases6_committed`.
+    pub fn reports_lease_state(self) -> bool {
+        self.lease_change().is_some()
+            || matches!(
+                self,
+                HookPoint::Leases4Committed | HookPoint::Leases6Committed
+            )
+    }
+
     /// True for the hook points served by Kea's own `libdhcp_run_script.so`: 13 in Kea 2.x,
     /// and `addr6_register` from 3.0 on (which earlier releases never call).
     pub fn kea_default(self) -> bool {
@@ -435,6 +462,36 @@ impl HookPoint {
     /// The arguments this hook point renders, in the order their variables are rendered.
     pub fn arguments(self) -> &'static [Argument] {
         self.info().arguments
+    }
+}
+
+/// What happened to a lease, as far as its state goes: the kind in a
+/// `…_CHANGE_ID` (see `docs/variables.md`, HA variables).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LeaseChange {
+    /// Given or extended (committed, renewed, rebound; replayed as held).
+    Commit,
+    /// Given back or deleted (released; a commit's deleted leases; a partner's delete).
+    Remove,
+    /// Expired and reclaimed.
+    Expire,
+    /// Recovered from declined.
+    Recover,
+    /// Declined.
+    Decline,
+}
+
+impl LeaseChange {
+    /// Its name in a change id's canonical text.
+    pub fn name(self) -> &'static str {
+        match self {
+            LeaseChange::Commit => "commit",
+            LeaseChange::Remove => "remove",
+            LeaseChange::Expire => "expire",
+            LeaseChange::Recover => "recover",
+            LeaseChange::Decline => "decline",
+        }
     }
 }
 

@@ -68,14 +68,16 @@ pub mod surrogateescape;
 mod vars;
 
 pub use event::Event;
-pub use hook_point::{Argument, HookPoint, NextSteps, UnknownHookPoint};
+pub use hook_point::{Argument, HookPoint, LeaseChange, NextSteps, UnknownHookPoint};
 pub use kea_version::KeaVersion;
 pub use model::{
-    compact_json, ClientId, DhcpOption, Duid, Host4, Host6, HwAddr, HwAddrLengthError, Ia, Lease4,
-    Lease6, LeaseState, LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6, Text, Utf8Pieces,
+    compact_json, ClientId, DhcpOption, Duid, Host4, Host6, HwAddr, HwAddrLengthError, Ia,
+    KeaJsonError, Lease4, Lease6, LeaseState, LeaseType, Origin, Pkt4, Pkt6, Proto, Relay6,
+    Subnet4, Subnet6, Text, Utf8Pieces,
 };
 pub use profile::{Profile, UnknownProfile};
 pub use render::{
-    render, render_extras, render_options, render_vars, Extras, COMMAND_VALUE_MAX_BYTES,
+    canonical4, canonical6, render, render_extras, render_options, render_vars, Extras,
+    COMMAND_VALUE_MAX_BYTES,
 };
 pub use vars::Vars;

@@ -17,6 +17,9 @@ pub struct Extras {
     pub user_contexts: bool,
     /// `"host-reservation": true`: `HOST4_*` / `HOST6_*`.
     pub host_reservation: bool,
+    /// The library's `"ha"` settings: `KEA_EVENT_ORIGIN`, `KEA_HA_PARTNER` and the
+    /// `…_CHANGE_ID` of each lease, at hook points that report lease states.
+    pub ha: bool,
 }
 
 impl Extras {
@@ -26,12 +29,19 @@ impl Extras {
             classes,
             user_contexts,
             host_reservation,
+            ha: false,
         }
+    }
+
+    /// These choices, with the HA variables or without.
+    pub fn with_ha(mut self, ha: bool) -> Extras {
+        self.ha = ha;
+        self
     }
 
     /// True when any is chosen.
     pub fn any(self) -> bool {
-        self.classes || self.user_contexts || self.host_reservation
+        self.classes || self.user_contexts || self.host_reservation || self.ha
     }
 }
 
@@ -72,6 +82,9 @@ pub fn render_extras(event: &Event, extras: Extras) -> Vec<(String, Text)> {
     let arguments = event.hook_point.arguments();
     for &argument in arguments {
         env.scoped(argument.prefix(), |env| extra(env, argument, event, extras));
+    }
+    if extras.ha {
+        super::ha::render(&mut env, event);
     }
     if extras.host_reservation {
         if arguments.contains(&Argument::Query4) {

@@ -6,6 +6,7 @@
 mod command;
 mod env;
 mod extras;
+mod ha;
 mod kea_hook_runscript;
 mod lease;
 mod options;
@@ -16,6 +17,7 @@ use crate::{Argument, Event, Text, Vars};
 pub use command::COMMAND_VALUE_MAX_BYTES;
 use env::Env;
 pub use extras::{render_extras, Extras};
+pub use ha::{canonical4, canonical6};
 pub(crate) use kea_hook_runscript::render as kea_hook_runscript;
 pub use options::render_options;
 
