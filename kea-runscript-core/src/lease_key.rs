@@ -74,6 +74,17 @@ pub fn hook_point_has_key(hook_point: HookPoint) -> bool {
     hook_point.reports_lease_state()
 }
 
+/// DHCPDISCOVER: Kea answers it with a fake allocation (the offer; nothing stored).
+const DHCPDISCOVER: u8 = 1;
+
+/// Whether `event` comes from a fake allocation (Kea's answer to a DHCPDISCOVER).
+fn is_fake_allocation(event: &Event) -> bool {
+    event
+        .query4
+        .as_ref()
+        .is_some_and(|q| q.msg_type == DHCPDISCOVER)
+}
+
 /// The keys of a `leases*_committed` event's leases and deleted leases, in that order.
 fn committed<T>(
     leases: Option<&Vec<T>>,
