@@ -6,6 +6,7 @@
 mod account;
 mod capability;
 mod check;
+mod ha;
 mod overflow;
 mod raw;
 
@@ -21,6 +22,7 @@ use serde_json::Value;
 use crate::verdict::Verdict;
 pub use account::Account;
 pub use capability::CapabilitySet;
+pub use ha::HaSettings;
 pub use kea_runscript_spawn::{Ids, Privileges, Resource};
 pub use overflow::{Overflow, OverflowSettings, DEFAULT_BLOCK, DEFAULT_MERGE_BUDGET_BYTES};
 use raw::RawScript;
@@ -140,6 +142,9 @@ pub struct ScriptConfig {
     /// Whether the script gets every active lease once after Kea (re)loads its configuration
     /// (`replay-leases`), at the `lease4_replay` / `lease6_replay` hook points.
     pub replay_leases: bool,
+    /// How the script follows a Kea HA pair (`ha`); `None`: as a single server's script
+    /// (no HA variables, no partner events, expiries as Kea reports them).
+    pub ha: Option<HaSettings>,
     /// Whether load refuses a script that others than root or Kea's user could change
     /// (`trust-check`, default true; see `docs/configuration.md`).
     pub trust_check: bool,
@@ -642,6 +647,23 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
             ),
         ));
     }
+    let ha = raw.ha.map(ha::RawHa::settings);
+    if let Some(settings) = &ha {
+        if variables != Profile::Kea {
+            return Err(ConfigError::new(
+                join(prefix, "ha"),
+                "needs \"variables\": \"kea\" (kea-hook-runscript has no HA events)",
+            ));
+        }
+        if settings.partner_events && sync {
+            return Err(ConfigError::new(
+                join(prefix, "ha.partner-events"),
+                "only for async scripts: a partner's lease change reaches this server on \
+                 HA's own threads, and a script waited for there would delay the partner's \
+                 DHCP answers (set \"partner-events\": false, or run a second, async script)",
+            ));
+        }
+    }
     let env = raw
         .env
         .unwrap_or_default()
@@ -680,6 +702,7 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
         user_contexts: raw.user_contexts.is_some_and(|b| b.0),
         host_reservation: raw.host_reservation.is_some_and(|b| b.0),
         replay_leases,
+        ha,
         trust_check: !matches!(raw.trust_check, Some(raw::Bool(false))),
         capabilities: raw.capabilities.map(|c| c.0),
         user: raw.user.map(|u| u.0),
@@ -716,9 +739,11 @@ impl ScriptConfig {
         !self.options.is_empty() || self.extras().any() || !self.expressions.is_empty()
     }
 
-    /// The opt-in data the script gets (`classes`, `user-contexts`, `host-reservation`).
+    /// The opt-in data the script gets (`classes`, `user-contexts`, `host-reservation`,
+    /// and the HA variables with `ha`).
     pub fn extras(&self) -> kea_runscript_env::Extras {
         kea_runscript_env::Extras::new(self.classes, self.user_contexts, self.host_reservation)
+            .with_ha(self.ha.is_some())
     }
 
     /// A one-line summary for the load log.

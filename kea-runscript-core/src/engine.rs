@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use kea_runscript_env::{HookPoint, Profile, Text};
 
-use crate::config::{self, Config, ConfigError};
+use crate::config::{self, Config, ConfigError, ScriptConfig};
 use crate::counters::{bump, Counters, LiveCounters};
 use crate::deferred::DeferredEvent;
 use crate::lease_key;
@@ -274,17 +274,41 @@ impl Engine {
         event: impl Into<DeferredEvent>,
         additions: &dyn Fn(usize) -> Vec<(String, String)>,
     ) -> Verdict {
+        self.handle_where(event, additions, &|_| true)
+    }
+
+    /// Like [`Engine::handle_adding`], for the scripts selected there that `keep` keeps
+    /// (e.g. [`crate::ha::wants_partner_events`]); without one, nothing is counted.
+    pub fn handle_where(
+        &self,
+        event: impl Into<DeferredEvent>,
+        additions: &dyn Fn(usize) -> Vec<(String, String)>,
+        keep: &dyn Fn(&ScriptConfig) -> bool,
+    ) -> Verdict {
         let event = &Arc::new(event.into());
         let selected = self.policy.scripts(event.hook_point());
-        if selected.is_empty() {
+        let mut kept = selected
+            .iter()
+            .copied()
+            .filter(|&index| keep(&self.config.scripts[index]))
+            .peekable();
+        if kept.peek().is_none() {
             return Verdict::Continue;
         }
         bump(&self.context.counters.events);
         let mut envs: [Option<Arc<EventEnv>>; Profile::ALL.len()] = Default::default();
-        Verdict::combine(selected.iter().filter_map(|&index| {
+        Verdict::combine(kept.filter_map(|index| {
             let env = self.script_env(&mut envs, event, index, additions);
             self.runners[index].deliver(&env)
         }))
+    }
+
+    /// Whether a script selected at `hook_point` is kept by `keep`.
+    pub fn wants_where(&self, hook_point: HookPoint, keep: &dyn Fn(&ScriptConfig) -> bool) -> bool {
+        self.policy
+            .scripts(hook_point)
+            .iter()
+            .any(|&index| keep(&self.config.scripts[index]))
     }
 
     /// The environment of script `index` for `event`: its profile's rendering (made once
@@ -343,8 +367,24 @@ impl Engine {
     ///
     /// Scripts with expressions get them empty: a replay has no packet.
     pub fn replay(&self, event: impl Into<DeferredEvent>) -> bool {
+        self.replay_where(event, &|_| true)
+    }
+
+    /// Like [`Engine::replay`], to the scripts selected there that `keep` keeps (e.g.
+    /// [`crate::ha::wants_sync_replay`]).
+    pub fn replay_where(
+        &self,
+        event: impl Into<DeferredEvent>,
+        keep: &dyn Fn(&ScriptConfig) -> bool,
+    ) -> bool {
         let event = &Arc::new(event.into());
-        let selected = self.policy.scripts(event.hook_point());
+        let selected: Vec<usize> = self
+            .policy
+            .scripts(event.hook_point())
+            .iter()
+            .copied()
+            .filter(|&index| keep(&self.config.scripts[index]))
+            .collect();
         if selected.is_empty() {
             return !self.is_stopped();
         }
@@ -358,7 +398,7 @@ impl Engine {
                 .map(|(name, _)| (name.clone(), String::new()))
                 .collect()
         };
-        for &index in selected {
+        for index in selected {
             let runner = &self.runners[index];
             let mut pause = Duration::from_micros(200);
             while !runner.has_room() {

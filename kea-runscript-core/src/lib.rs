@@ -49,6 +49,7 @@ mod counters;
 mod deferred;
 mod engine;
 mod fdio;
+pub mod ha;
 mod lease_key;
 pub mod log;
 mod policy;

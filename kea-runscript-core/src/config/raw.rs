@@ -61,6 +61,7 @@ pub(super) struct RawScript {
     pub user: Option<AccountSpec>,
     pub group: Option<AccountSpec>,
     pub limits: Option<RawLimits>,
+    pub ha: Option<super::ha::RawHa>,
 }
 
 /// kea-hook-runscript's own parameter keys: a map made only of these is written for it.
