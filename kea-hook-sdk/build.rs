@@ -14,6 +14,7 @@ const KEA_LIBS: &[&str] = &[
     "kea-hooks",
     "kea-eval",
     "kea-dhcpsrv",
+    "kea-cfgclient",
     "kea-stats",
     "kea-dhcp++",
     "kea-asiolink",
@@ -32,6 +33,7 @@ const SHIM_SOURCES: &[&str] = &[
     "eval.cc",
     "replay.cc",
     "parking.cc",
+    "command.cc",
 ];
 
 /// The cxx bridges. `src/testing.rs` (feature `testing`) gives tests a real CalloutHandle;

@@ -39,6 +39,7 @@ bool staged_config_rejected();
 void mark_staged_config_rejected();
 bool log_message(uint8_t severity, rust::Str id, rust::Str text);
 void set_statistic(rust::Str name, int64_t value);
+rust::String process_command(rust::Str command);
 
 // Next-step status, as Kea's CalloutHandle::CalloutNextStep numeric value.
 int32_t get_status(const CalloutHandle& handle);

@@ -60,6 +60,9 @@ pub mod ffi {
         fn log_message(severity: u8, id: &str, text: &str) -> Result<bool>;
         /// Sets Kea statistic `name` (StatsMgr) to `value`.
         fn set_statistic(name: &str, value: i64) -> Result<()>;
+        /// Kea's answer (JSON text) to the control command `command` (JSON text), handled
+        /// in-process by Kea's command manager as if from the control channel.
+        fn process_command(command: &str) -> Result<String>;
 
         /// The handle's next-step status (`CalloutNextStep` value).
         fn get_status(handle: &CalloutHandle) -> Result<i32>;

@@ -162,6 +162,15 @@ impl<'a> Callout<'a> {
         extract::read_json(self.handle(), Argument::CommandResponse)
     }
 
+    /// A copy of Kea's active leases (DHCPv6 with `v6`) and the current configuration's
+    /// subnets, as [`SrvConfigured::lease_snapshot`] takes it, at any callout: e.g. after
+    /// HA synced this server's lease database from its partner (seen at
+    /// `command_processed`). It copies every active lease on the calling thread: take it
+    /// once per such event, not per packet.
+    pub fn lease_snapshot(&self, v6: bool) -> Result<LeaseSnapshot, Error> {
+        LeaseSnapshot::take(self.handle(), v6)
+    }
+
     /// Only the hardware address (`chaddr`) bytes of the `query4` argument: no record, no
     /// options, so far cheaper than [`Callout::query4`] for a callout that needs nothing else
     /// (e.g. a per-client limit at `pkt4_receive`). `None` without a query or an address.

@@ -57,6 +57,7 @@ struct ReadmeDoctests;
 mod bridge;
 mod callbacks;
 mod callout;
+pub mod command;
 #[doc(hidden)]
 pub mod entry;
 mod error;

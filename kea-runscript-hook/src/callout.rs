@@ -1,6 +1,7 @@
 //! One callout: selection, status check, extraction, scripts, verdict.
 
 use kea_hook::{Callout, NextStep};
+use kea_runscript_core::config::ScriptConfig;
 use kea_runscript_core::{DeferredEvent, Engine};
 use kea_runscript_env::{Event, HookPoint, Profile};
 
@@ -15,11 +16,22 @@ pub fn run(
     expressions: Option<&Expressions>,
     callout: &mut Callout<'_>,
 ) -> Result<(), String> {
+    run_where(engine, expressions, callout, &|_| true)
+}
+
+/// [`run`] for the scripts that `keep` keeps (e.g. an expiry this server of an HA pair
+/// does not report goes only to scripts without `ha.expire-once`).
+pub fn run_where(
+    engine: &Engine,
+    expressions: Option<&Expressions>,
+    callout: &mut Callout<'_>,
+    keep: &dyn Fn(&ScriptConfig) -> bool,
+) -> Result<(), String> {
     let hook_point = callout.hook_point();
     // Only selected hook points are registered, but when the same file is listed twice Kea
     // shares one instance, and the first entry's callouts then serve the second entry's
     // engine: an unselected hook point returns before anything crosses into C++.
-    if !engine.wants(hook_point) {
+    if !engine.wants_where(hook_point, keep) {
         return Ok(());
     }
     // Another library already decided; Kea's hook does nothing then either.
@@ -52,7 +64,7 @@ pub fn run(
             Some(expressions) => expressions.evaluate(index, callout),
             None => Vec::new(),
         };
-        engine.handle_adding(event, &additions)
+        engine.handle_where(event, &additions, keep)
     };
     verdict::apply(verdict, callout).map_err(|e| format!("setting the next step: {e}"))?;
     stats::publish(engine)

@@ -11,6 +11,7 @@
 
 pub mod callout;
 pub mod expressions;
+pub mod ha;
 pub mod logging;
 pub mod replay;
 pub mod runscript;

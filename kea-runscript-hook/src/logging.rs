@@ -25,6 +25,9 @@ kea_runscript_core::message_ids! {
     EXPRESSION_FAILED;
     /// The replay of existing leases started, ended, or could not read the leases.
     REPLAY;
+    /// HA: the pair and this server's state as read, a state change, a partner's lease
+    /// change that could not be read.
+    HA;
 }
 
 /// The logger's name (Kea shows `kea-dhcp4.kea-runscript`).

@@ -14,6 +14,7 @@
 use std::sync::Arc;
 
 use kea_hook::{LeaseSnapshot, SrvConfigured};
+use kea_runscript_core::config::ScriptConfig;
 use kea_runscript_core::log::Severity;
 use kea_runscript_core::Engine;
 use kea_runscript_env::HookPoint;
@@ -34,30 +35,53 @@ pub fn start(engine: Arc<Engine>, configured: &SrvConfigured<'_>) -> Result<(), 
     let snapshot = configured
         .lease_snapshot()
         .map_err(|e| format!("cannot read the leases to replay: {e}"))?;
+    spawn(engine, hook_point, snapshot, |_| true, "in the background");
+    Ok(())
+}
+
+/// Replays `snapshot` at `hook_point` on a thread of its own, to the scripts selected
+/// there that `keep` keeps; `why` says when, for the log.
+pub fn spawn(
+    engine: Arc<Engine>,
+    hook_point: HookPoint,
+    snapshot: LeaseSnapshot,
+    keep: fn(&ScriptConfig) -> bool,
+    why: &str,
+) {
     logging::log(
         Severity::Info,
         logging::REPLAY,
         &format!(
-            "{hook_point}: replaying {} active leases in the background",
+            "{hook_point}: replaying {} active leases {why}",
             snapshot.len()
         ),
     );
-    std::thread::Builder::new()
+    if let Err(e) = std::thread::Builder::new()
         .name("kea-rs-replay".into())
-        .spawn(move || run(&engine, hook_point, snapshot))
-        .map_err(|e| format!("cannot start the replay thread: {e}"))?;
-    Ok(())
+        .spawn(move || run(&engine, hook_point, snapshot, keep))
+    {
+        logging::log(
+            Severity::Error,
+            logging::REPLAY,
+            &format!("{hook_point}: cannot start the replay thread: {e}"),
+        );
+    }
 }
 
 /// The replay thread: each lease of the snapshot, in the lease manager's order.
-fn run(engine: &Engine, hook_point: HookPoint, mut snapshot: LeaseSnapshot) {
+fn run(
+    engine: &Engine,
+    hook_point: HookPoint,
+    mut snapshot: LeaseSnapshot,
+    keep: fn(&ScriptConfig) -> bool,
+) {
     let size = snapshot.len();
     let mut delivered = 0usize;
     let mut failed = 0usize;
     for index in 0..size {
         match snapshot.event(index, hook_point) {
             Ok(event) => {
-                if !engine.replay(event) {
+                if !engine.replay_where(event, &keep) {
                     logging::log(
                         Severity::Info,
                         logging::REPLAY,

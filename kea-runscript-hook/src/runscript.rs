@@ -4,17 +4,22 @@
 use std::sync::Arc;
 
 use kea_hook::{Callout, EntryPoint, Hook, Library, SrvConfigured};
+use kea_runscript_core::config::Family;
 use kea_runscript_core::log::Severity;
 use kea_runscript_core::{Config, Engine};
 use kea_runscript_env::{Event, HookPoint};
 
 use crate::expressions::{self, Expressions};
+use crate::ha::{self, HaFollower};
 use crate::{callout, logging, replay, stats};
+use kea_runscript_core::ha as core_ha;
 
 /// The loaded library: one configuration's engine and the Kea expressions of its scripts.
 pub struct RunScript {
     engine: Arc<Engine>,
     expressions: Option<Expressions>,
+    /// The HA pair, when a script has `"ha"`.
+    ha: Option<HaFollower>,
 }
 
 impl Hook for RunScript {
@@ -39,8 +44,16 @@ impl Hook for RunScript {
         let engine = Engine::new(config, Arc::new(logging::KeaLog)).map_err(|e| e.to_string())?;
         // Only the hook points the scripts selected: Kea does work for every hook point that
         // has a callout, so a callout that returns at once still costs Kea on every packet.
+        let family = match expressions::server_family()? {
+            Family::V6 => 6,
+            _ => 4,
+        };
+        let ha = HaFollower::new(&engine, family);
         for &hook_point in HookPoint::ALL {
-            if hook_point.is_callout() && engine.wants(hook_point) {
+            // With "ha", command_processed is where the partner's lease changes and
+            // heartbeats are seen, whichever hook points the scripts chose.
+            let for_ha = ha.is_some() && hook_point == HookPoint::CommandProcessed;
+            if hook_point.is_callout() && (engine.wants(hook_point) || for_ha) {
                 library.register(hook_point)?;
             }
         }
@@ -74,14 +87,32 @@ impl Hook for RunScript {
         Ok(RunScript {
             engine: Arc::new(engine),
             expressions,
+            ha,
         })
     }
 
     fn callout(&self, callout: &mut Callout<'_>) -> Result<(), String> {
+        let hook_point = callout.hook_point();
+        if let Some(ha) = &self.ha {
+            if hook_point == HookPoint::CommandProcessed {
+                ha.command_processed(&self.engine, callout)?;
+            } else if ha::is_expiry(hook_point) {
+                let responsible = ha.responsible(callout);
+                return callout::run_where(
+                    &self.engine,
+                    self.expressions.as_ref(),
+                    callout,
+                    &|script| core_ha::wants_expiry(script, responsible),
+                );
+            }
+        }
         callout::run(&self.engine, self.expressions.as_ref(), callout)
     }
 
     fn srv_configured(&self, configured: &mut SrvConfigured<'_>) -> Result<(), String> {
+        if let Some(ha) = &self.ha {
+            ha.configured();
+        }
         if let Err(e) = replay::start(Arc::clone(&self.engine), configured) {
             logging::log(
                 Severity::Error,

@@ -52,6 +52,24 @@ pub fn origin(kea: KeaVersion, arguments: Option<&Value>, on_main_thread: bool) 
     }
 }
 
+/// [`applied`] for a command whose arguments and answer are JSON text (as Kea's
+/// `command_processed` passes them), its origin found by [`origin`]; an answer that is
+/// not JSON applied nothing.
+pub fn applied_json(
+    name: &[u8],
+    arguments: Option<&str>,
+    response: &str,
+    (kea, on_main_thread): (KeaVersion, bool),
+    partner: Option<&str>,
+) -> (Vec<Event>, Vec<String>) {
+    let arguments: Option<Value> = arguments.and_then(|a| serde_json::from_str(a).ok());
+    let Ok(response) = serde_json::from_str::<Value>(response) else {
+        return (Vec::new(), Vec::new());
+    };
+    let origin = origin(kea, arguments.as_ref(), on_main_thread);
+    applied(name, arguments.as_ref(), &response, origin, partner)
+}
+
 /// The lease changes command `name` applied, one event each, in the command's order, with
 /// `origin` and the `partner`'s name; and the leases that could not be read (reported,
 /// never guessed). Nothing when the command applied nothing.

@@ -87,6 +87,11 @@ impl Pair {
         })
     }
 
+    /// [`Pair::from_config`] of JSON text.
+    pub fn from_config_json(text: &str) -> Option<Pair> {
+        Pair::from_config(&serde_json::from_str(text).ok()?)
+    }
+
     /// The partner's name: the other of primary and secondary/standby (for a backup
     /// server, the primary).
     pub fn partner(&self) -> Option<&str> {
@@ -125,6 +130,11 @@ impl State {
                 .filter_map(|s| s.as_str().map(str::to_owned))
                 .collect(),
         })
+    }
+
+    /// [`State::from_heartbeat`] of JSON text.
+    pub fn from_heartbeat_json(text: &str) -> Option<State> {
+        State::from_heartbeat(&serde_json::from_str(text).ok()?)
     }
 
     /// True in the states in which this server does not serve, syncs or waits to (after

@@ -1,0 +1,248 @@
+//! Kea HA pairs, for scripts with `"ha"` ([`kea_runscript_core::ha`] holds the rules):
+//! - at `dhcpX_srv_configured`, the pair is read from Kea's own `config-get` answer, and
+//!   this server's state from `ha-heartbeat`, both sent in-process;
+//! - at `command_processed` (registered for this), the lease changes a lease command
+//!   applied become partner (or command) events, and the partner's heartbeats, whose
+//!   answers carry this server's own state, keep that state current: when it leaves
+//!   waiting/syncing/ready, leases may have come by a sync, and the scripts with
+//!   `replay-leases` get every active lease again;
+//! - at `lease4_expire` / `lease4_recover` (and v6), [`HaFollower::responsible`] tells
+//!   whether this server reports the lease; a state older than [`STATE_MAX_AGE`] (no
+//!   heartbeat came: the partner may be down) is asked for again.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kea_hook::{command, Callout};
+use kea_runscript_core::ha::{self, partner, view};
+use kea_runscript_core::log::Severity;
+use kea_runscript_core::Engine;
+use kea_runscript_env::HookPoint;
+
+use crate::{logging, replay};
+
+/// How old this server's HA state may be when an expiry needs it; older, it is asked
+/// again (at most once per this long, as Kea logs every command it gets).
+const STATE_MAX_AGE: Duration = Duration::from_secs(1);
+
+/// What the library knows of its HA pair.
+pub struct HaFollower {
+    /// 4 or 6.
+    family: u8,
+    /// The pair (`None` until configured, or without HA).
+    pair: Mutex<Option<view::Pair>>,
+    /// This server's state and when it was learned.
+    state: Mutex<Option<(view::State, Instant)>>,
+}
+
+impl HaFollower {
+    /// A follower when a script of `engine` has `"ha"`.
+    pub fn new(engine: &Engine, family: u8) -> Option<HaFollower> {
+        engine
+            .config()
+            .scripts
+            .iter()
+            .any(|s| s.ha.is_some())
+            .then(|| HaFollower {
+                family,
+                pair: Mutex::new(None),
+                state: Mutex::new(None),
+            })
+    }
+
+    /// At `dhcpX_srv_configured`: reads the pair and this server's state.
+    pub fn configured(&self) {
+        let pair = match command::process(r#"{"command": "config-get"}"#) {
+            Ok(answer) => view::Pair::from_config_json(&answer),
+            Err(e) => {
+                logging::log(Severity::Error, logging::HA, &format!("config-get: {e}"));
+                None
+            }
+        };
+        let text = match &pair {
+            Some(p) => format!(
+                "HA pair: this server {}, partner {}, mode {:?}",
+                p.this,
+                p.partner().unwrap_or("none"),
+                p.mode
+            ),
+            None => "no HA configuration found (libdhcp_ha.so): scripts with \"ha\" run as on a single server".to_owned(),
+        };
+        logging::log(Severity::Info, logging::HA, &text);
+        *lock(&self.pair) = pair;
+        self.ask_state();
+    }
+
+    /// Asks HA for this server's state (`ha-heartbeat`), and keeps it.
+    fn ask_state(&self) -> Option<view::State> {
+        let state = command::process(r#"{"command": "ha-heartbeat"}"#)
+            .ok()
+            .and_then(|answer| view::State::from_heartbeat_json(&answer));
+        if let Some(state) = &state {
+            *lock(&self.state) = Some((state.clone(), Instant::now()));
+        }
+        state
+    }
+
+    /// The `command_processed` callout: partner events, and the state the partner's
+    /// heartbeat answers carry.
+    pub fn command_processed(
+        &self,
+        engine: &Arc<Engine>,
+        callout: &Callout<'_>,
+    ) -> Result<(), String> {
+        // The library's own commands (above) are not the partner's.
+        if command::is_own() {
+            return Ok(());
+        }
+        let name = callout
+            .command_name()
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default();
+        if &name[..] == b"ha-heartbeat" {
+            self.heartbeat_answered(engine, callout)
+        } else if partner::is_lease_command(&name) {
+            self.lease_command(engine, callout, &name)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn lease_command(
+        &self,
+        engine: &Arc<Engine>,
+        callout: &Callout<'_>,
+        name: &[u8],
+    ) -> Result<(), String> {
+        let arguments = callout.command_arguments().map_err(|e| e.to_string())?;
+        let Some(response) = callout.command_response().map_err(|e| e.to_string())? else {
+            return Ok(());
+        };
+        let partner_name = lock(&self.pair)
+            .as_ref()
+            .and_then(|p| p.partner().map(str::to_owned));
+        let (events, errors) = partner::applied_json(
+            name,
+            arguments.as_deref(),
+            &response,
+            (kea_hook::KEA_VERSION, command::on_main_thread()),
+            partner_name.as_deref(),
+        );
+        for error in errors {
+            logging::limited(Severity::Warn, logging::HA, || {
+                format!(
+                    "{}: a lease change not passed to scripts: {error}",
+                    String::from_utf8_lossy(name)
+                )
+            });
+        }
+        for mut event in events {
+            event.kea_version = kea_hook::KEA_VERSION;
+            engine.handle_where(event, &|_| Vec::new(), &ha::wants_partner_events);
+        }
+        crate::stats::publish(engine)
+    }
+
+    /// The answer to a partner's heartbeat is this server's state: kept; leaving the
+    /// states before a sync starts the sync replay.
+    fn heartbeat_answered(
+        &self,
+        engine: &Arc<Engine>,
+        callout: &Callout<'_>,
+    ) -> Result<(), String> {
+        let Some(state) = callout
+            .command_response()
+            .map_err(|e| e.to_string())?
+            .and_then(|answer| view::State::from_heartbeat_json(&answer))
+        else {
+            return Ok(());
+        };
+        let previous = lock(&self.state)
+            .replace((state.clone(), Instant::now()))
+            .map(|(s, _)| s);
+        if previous.as_ref().is_some_and(|p| p.name != state.name) {
+            logging::log(
+                Severity::Info,
+                logging::HA,
+                &format!(
+                    "HA state {} -> {} (scopes: {})",
+                    previous.as_ref().map_or("", |p| &p.name),
+                    state.name,
+                    state.scopes.join(" ")
+                ),
+            );
+        }
+        let synced = previous.is_some_and(|p| p.is_before_sync()) && !state.is_before_sync();
+        if synced {
+            self.sync_replay(engine, callout);
+        }
+        Ok(())
+    }
+
+    /// After a sync: every active lease again to the scripts with `replay-leases` and
+    /// `ha.sync-replay`.
+    fn sync_replay(&self, engine: &Arc<Engine>, callout: &Callout<'_>) {
+        let hook_point = if self.family == 6 {
+            HookPoint::Lease6Replay
+        } else {
+            HookPoint::Lease4Replay
+        };
+        if !engine.wants_where(hook_point, &ha::wants_sync_replay) {
+            return;
+        }
+        match callout.lease_snapshot(self.family == 6) {
+            Ok(snapshot) => replay::spawn(
+                Arc::clone(engine),
+                hook_point,
+                snapshot,
+                ha::wants_sync_replay,
+                "after the HA sync",
+            ),
+            Err(e) => logging::log(
+                Severity::Error,
+                logging::REPLAY,
+                &format!("{hook_point} after the HA sync: cannot read the leases: {e}"),
+            ),
+        }
+    }
+
+    /// Whether this server reports the expiry (or recovery) at `callout` (see
+    /// [`view::responsible`]).
+    pub fn responsible(&self, callout: &Callout<'_>) -> bool {
+        let Some(pair) = lock(&self.pair).clone() else {
+            return true;
+        };
+        let fresh = lock(&self.state)
+            .as_ref()
+            .filter(|(_, at)| at.elapsed() < STATE_MAX_AGE)
+            .map(|(s, _)| s.clone());
+        let state = fresh.or_else(|| self.ask_state());
+        let key = match pair.mode {
+            view::Mode::LoadBalancing if self.family == 6 => callout
+                .lease6()
+                .ok()
+                .flatten()
+                .and_then(|l| view::client_key6(&l).map(<[u8]>::to_vec)),
+            view::Mode::LoadBalancing => callout
+                .lease4()
+                .ok()
+                .flatten()
+                .and_then(|l| view::client_key4(&l).map(<[u8]>::to_vec)),
+            _ => None,
+        };
+        view::responsible(&pair, state.as_ref(), key.as_deref())
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether `hook_point`'s events are expiries a pair reports once.
+pub fn is_expiry(hook_point: HookPoint) -> bool {
+    use kea_runscript_env::LeaseChange;
+    matches!(
+        hook_point.lease_change(),
+        Some(LeaseChange::Expire | LeaseChange::Recover)
+    )
+}
