@@ -10,6 +10,8 @@ pub mod dhcp4;
 pub mod dhcp6;
 /// Records of fixtures/kea/dump.sh.
 pub mod dump;
+/// A Kea HA pair (hot-standby or load-balancing) in four namespaces on a bridge.
+pub mod ha;
 /// Kea configuration, start, stop; perfdhcp.
 pub mod kea;
 /// kea-hook-runscript 1.4.0 built from the oracle archive.
