@@ -1,6 +1,7 @@
 //! Kea HA pairs, for scripts with `"ha"` ([`kea_runscript_core::ha`] holds the rules):
-//! - at `dhcpX_srv_configured`, the pair is read from Kea's own `config-get` answer, and
-//!   this server's state from `ha-heartbeat`, both sent in-process;
+//! - the pair is read from Kea's own `config-get` answer (sent in-process, at first need
+//!   after each configuration), this server's state from `ha-heartbeat` (at
+//!   `dhcpX_srv_configured`, and when an expiry finds it old);
 //! - at `command_processed` (registered for this), the lease changes a lease command
 //!   applied become partner (or command) events, and the partner's heartbeats, whose
 //!   answers carry this server's own state, keep that state current: when it leaves
@@ -29,8 +30,10 @@ const STATE_MAX_AGE: Duration = Duration::from_secs(1);
 pub struct HaFollower {
     /// 4 or 6.
     family: u8,
-    /// The pair (`None` until configured, or without HA).
-    pair: Mutex<Option<view::Pair>>,
+    /// The pair: `None` until read (after each configuration, at first need: Kea's
+    /// `config-get` answers with the previous configuration while `srv_configured` runs),
+    /// then what was read (`Some(None)`: no HA).
+    pair: Mutex<Option<Option<view::Pair>>>,
     /// This server's state and when it was learned.
     state: Mutex<Option<(view::State, Instant)>>,
 }
@@ -50,8 +53,19 @@ impl HaFollower {
             })
     }
 
-    /// At `dhcpX_srv_configured`: reads the pair and this server's state.
+    /// At `dhcpX_srv_configured`: the pair is read again at first need, the state now.
     pub fn configured(&self) {
+        *lock(&self.pair) = None;
+        self.ask_state();
+    }
+
+    /// The pair, read from Kea's `config-get` answer the first time it is needed after a
+    /// configuration.
+    fn pair(&self) -> Option<view::Pair> {
+        let mut slot = lock(&self.pair);
+        if let Some(pair) = &*slot {
+            return pair.clone();
+        }
         let pair = match command::process(r#"{"command": "config-get"}"#) {
             Ok(answer) => view::Pair::from_config_json(&answer),
             Err(e) => {
@@ -69,8 +83,8 @@ impl HaFollower {
             None => "no HA configuration found (libdhcp_ha.so): scripts with \"ha\" run as on a single server".to_owned(),
         };
         logging::log(Severity::Info, logging::HA, &text);
-        *lock(&self.pair) = pair;
-        self.ask_state();
+        *slot = Some(pair.clone());
+        pair
     }
 
     /// Asks HA for this server's state (`ha-heartbeat`), and keeps it.
@@ -118,9 +132,7 @@ impl HaFollower {
         let Some(response) = callout.command_response().map_err(|e| e.to_string())? else {
             return Ok(());
         };
-        let partner_name = lock(&self.pair)
-            .as_ref()
-            .and_then(|p| p.partner().map(str::to_owned));
+        let partner_name = self.pair().and_then(|p| p.partner().map(str::to_owned));
         let (events, errors) = partner::applied_json(
             name,
             arguments.as_deref(),
@@ -209,7 +221,7 @@ impl HaFollower {
     /// Whether this server reports the expiry (or recovery) at `callout` (see
     /// [`view::responsible`]).
     pub fn responsible(&self, callout: &Callout<'_>) -> bool {
-        let Some(pair) = lock(&self.pair).clone() else {
+        let Some(pair) = self.pair() else {
             return true;
         };
         let fresh = lock(&self.state)

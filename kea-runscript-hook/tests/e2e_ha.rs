@@ -1,17 +1,26 @@
-//! A real Kea HA pair (common::ha: Kea's libdhcp_ha.so and libdhcp_lease_cmds.so, four
-//! network namespaces on a bridge) with our library on both servers, each server's async
-//! script appending the addresses of its `leases4_committed` / `leases6_committed` events
-//! to a file of its own. Smoke tests of the harness and of today's behaviour: a server's
-//! script sees the leases that server itself committed, none that HA replicated to it.
+//! Kea HA pairs (issue 24), end to end: a real pair (common::ha: Kea's libdhcp_ha.so and
+//! libdhcp_lease_cmds.so, four network namespaces on a bridge, perfdhcp clients) with our
+//! library on both servers. Each server runs two recording scripts:
+//! - `ha`: `"ha": {}` (partner events, expiry once, sync replay), `replay-leases`;
+//! - `plain`: `"ha": {"partner-events": false, "expire-once": false, "sync-replay": false}`
+//!   at the expiry hook point: the control that shows each server does reclaim (and would
+//!   report) every lease, so that "reported once" cannot pass by accident.
 //!
-//! Hot-standby (v4 and v6): both servers hold the same leases, s1's script saw them; after
-//! kill -9 of s1, s2 goes partner-down and serves new clients (its script sees those);
-//! s1 restarted with an empty database syncs everything back. Load-balancing (v4): each
-//! server's script saw its own share, together all leases.
+//! A record is one line `<kind> <origin> <partner> <address> <change id>`, kind `commit`,
+//! `remove`, `expire` or `replay`, from the event's HA variables.
+//!
+//! - hot-standby, v4 and v6: every lease the primary commits reaches the standby's script
+//!   as a partner event with the same change id (v6: addresses and prefixes, releases as
+//!   removals); after kill -9 of the primary the standby serves (local events); the
+//!   restarted primary syncs and its script gets every active lease as a replay;
+//! - expiry, hot-standby and load-balancing: every expired lease reported exactly once
+//!   across the pair (and by the server that serves its client), while the controls saw
+//!   both servers reclaim it;
+//! - load-balancing: each server's share reaches the other as partner events.
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -26,74 +35,122 @@ const PAIR_UP: Duration = Duration::from_secs(60);
 /// How long s2 may take to go partner-down after s1's kill -9: max-response-delay (3 s)
 /// plus up to one heartbeat (1 s) when idle; bounded generously.
 const FAILOVER: Duration = Duration::from_secs(30);
-/// How long scripts, replication and sync may take to show their effect.
-const SETTLE: Duration = Duration::from_secs(20);
+/// How long scripts, replication, sync and expiry may take to show their effect.
+const SETTLE: Duration = Duration::from_secs(30);
 
-/// The per-server scripts and the files they append to.
+/// One recorded event.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Rec {
+    kind: String,
+    origin: String,
+    partner: String,
+    address: String,
+    id: String,
+}
+
+/// The per-server recording scripts.
 struct Recorders {
     dir: PathBuf,
 }
 
 impl Recorders {
-    /// One script per server in `scratch`, appending to `<server>.addresses`: for v4 the
-    /// first lease's address (perfdhcp's clients get one each); for v6 every lease of
-    /// the event, addresses and delegated prefixes (without their length), as
-    /// lease6-get-all lists them. No PATH: only shell built-ins (our library passes
-    /// only its variables).
+    /// Writes `ha.sh` and `plain.sh` per server into `scratch` (shell built-ins only: our
+    /// library passes only its variables, no PATH).
     fn new(scratch: &Scratch, family: Family) -> Recorders {
+        let v = match family {
+            Family::V4 => "4",
+            Family::V6 => "6",
+        };
         for server in Server::BOTH {
-            let out = scratch.join(&format!("{server}.addresses"));
-            let body = match family {
-                Family::V4 => format!(
-                    "[ -n \"$LEASES4_AT0_ADDRESS\" ] && echo \"$LEASES4_AT0_ADDRESS\" >>'{}'\nexit 0",
-                    out.display()
-                ),
-                Family::V6 => format!(
-                    "i=0\nwhile [ \"$i\" -lt \"${{LEASES6_SIZE:-0}}\" ]; do\n  \
-                     eval \"a=\\$LEASES6_AT${{i}}_ADDRESS\"\n  echo \"$a\" >>'{}'\n  \
-                     i=$((i + 1))\ndone\nexit 0",
-                    out.display()
-                ),
-            };
-            scratch.sh_script(&format!("{server}.sh"), &body);
+            for script in ["ha", "plain"] {
+                let out = scratch.join(&format!("{server}.{script}"));
+                let body = format!(
+                    r#"emit() {{ [ -n "$2" ] && echo "$1 $KEA_EVENT_ORIGIN ${{KEA_HA_PARTNER:--}} $2 $3" >>'{out}'; }}
+each() {{
+  i=0
+  eval "n=\${{$2_SIZE:-0}}"
+  while [ "$i" -lt "$n" ]; do
+    eval "emit $1 \"\$$2_AT${{i}}_ADDRESS\" \"\$$2_AT${{i}}_CHANGE_ID\""
+    i=$((i + 1))
+  done
+}}
+case "$1" in
+  leases{v}_committed) each commit LEASES{v}; each remove DELETED_LEASES{v} ;;
+  lease{v}_release) emit remove "$LEASE{v}_ADDRESS" "$LEASE{v}_CHANGE_ID" ;;
+  lease{v}_expire) emit expire "$LEASE{v}_ADDRESS" "$LEASE{v}_CHANGE_ID" ;;
+  lease{v}_replay) emit replay "$LEASE{v}_ADDRESS" "$LEASE{v}_CHANGE_ID" ;;
+esac
+exit 0"#,
+                    out = out.display()
+                );
+                scratch.sh_script(&format!("{server}.{script}.sh"), &body);
+            }
         }
         Recorders {
             dir: scratch.path.clone(),
         }
     }
 
-    /// The script of the server named `name`.
-    fn script(dir: &Path, name: &str) -> PathBuf {
-        dir.join(format!("{name}.sh"))
+    /// Our library's parameters on server `name` (`family`'s hook points).
+    fn parameters(dir: &Path, name: &str, family: Family) -> serde_json::Value {
+        let v = match family {
+            Family::V4 => "4",
+            Family::V6 => "6",
+        };
+        let script = |s: &str| dir.join(format!("{name}.{s}.sh"));
+        json!({"scripts": [
+            {"name": script("ha"), "hook-points":
+                [format!("leases{v}_committed"), format!("lease{v}_release"), format!("lease{v}_expire")],
+             "replay-leases": true, "ha": {}},
+            {"name": script("plain"), "hook-points": [format!("lease{v}_expire")],
+             "ha": {"partner-events": false, "expire-once": false, "sync-replay": false}}
+        ]})
     }
 
-    /// The addresses `server`'s script has recorded so far.
-    fn seen(&self, server: Server) -> BTreeSet<String> {
-        std::fs::read_to_string(self.dir.join(format!("{server}.addresses")))
+    /// What `server`'s `script` (`ha` or `plain`) recorded so far.
+    fn seen(&self, server: Server, script: &str) -> Vec<Rec> {
+        std::fs::read_to_string(self.dir.join(format!("{server}.{script}")))
             .unwrap_or_default()
             .lines()
-            .map(str::to_string)
+            .map(|line| {
+                let f: Vec<&str> = line.split(' ').collect();
+                assert_eq!(f.len(), 5, "a record of 5 fields: {line:?}");
+                Rec {
+                    kind: f[0].into(),
+                    origin: f[1].into(),
+                    partner: f[2].into(),
+                    address: f[3].into(),
+                    id: f[4].into(),
+                }
+            })
             .collect()
     }
 }
 
-/// The pair's options: our library on both servers, `family`'s committed-leases hook
-/// point only, async, each server with its own script.
-fn options(family: Family, mode: HaMode, scratch: &Scratch) -> HaOptions {
-    let hook_point = match family {
-        Family::V4 => "leases4_committed",
-        Family::V6 => "leases6_committed",
-    };
-    let dir = scratch.path.clone();
-    HaOptions::new(family, mode).with_ours(move |name| {
-        json!({
-            "name": Recorders::script(&dir, name), "sync": false, "hook-points": [hook_point]
-        })
-    })
+/// The records of `kind` and `origin` in `recs`.
+fn only<'a>(recs: &'a [Rec], kind: &str, origin: &str) -> Vec<&'a Rec> {
+    recs.iter()
+        .filter(|r| r.kind == kind && r.origin == origin)
+        .collect()
 }
 
-/// Waits until both servers hold the same, non-empty set of leases (replication is done
-/// once the last update reached the partner) and returns it.
+/// `(address, id)` of `recs`.
+fn changes(recs: &[&Rec]) -> BTreeSet<(String, String)> {
+    recs.iter()
+        .map(|r| (r.address.clone(), r.id.clone()))
+        .collect()
+}
+
+/// The pair's options.
+fn options(family: Family, mode: HaMode, scratch: &Scratch, valid_lifetime: u32) -> HaOptions {
+    let dir = scratch.path.clone();
+    let mut options = HaOptions::new(family, mode)
+        .with_ours(move |name| Recorders::parameters(&dir, name, family));
+    options.valid_lifetime = valid_lifetime;
+    options
+}
+
+/// Waits until both servers hold the same, non-empty set of leases and returns it.
 fn same_leases(pair: &HaPair) -> BTreeSet<String> {
     let mut last = (BTreeSet::new(), BTreeSet::new());
     let same = wait_for(SETTLE, || {
@@ -111,21 +168,25 @@ fn same_leases(pair: &HaPair) -> BTreeSet<String> {
     })
 }
 
-/// Waits until `server`'s script has recorded every address of `want`; returns what it
-/// recorded.
-fn wait_seen(rec: &Recorders, server: Server, want: &BTreeSet<String>) -> BTreeSet<String> {
-    let mut seen = BTreeSet::new();
+/// Waits until `done` holds for what the scripts recorded; panics with `what` and the
+/// records otherwise.
+fn wait_records(
+    rec: &Recorders,
+    what: &str,
+    done: impl Fn(&[Rec], &[Rec]) -> bool,
+) -> (Vec<Rec>, Vec<Rec>) {
+    let mut last = (Vec::new(), Vec::new());
     let ok = wait_for(SETTLE, || {
-        seen = rec.seen(server);
-        seen.is_superset(want).then_some(())
+        last = (rec.seen(Server::S1, "ha"), rec.seen(Server::S2, "ha"));
+        done(&last.0, &last.1).then_some(())
     });
     assert!(
         ok.is_some(),
-        "{server}'s script did not record {:?} within {SETTLE:?} (recorded {} addresses)",
-        want.difference(&seen).collect::<Vec<_>>(),
-        seen.len()
+        "{what} within {SETTLE:?}\ns1: {:#?}\ns2: {:#?}",
+        last.0,
+        last.1
     );
-    seen
+    last
 }
 
 /// Prints a step's time (seen with --nocapture; nothing is asserted about it).
@@ -133,7 +194,7 @@ fn step(t0: Instant, what: &str) {
     eprintln!("[{:7.3} s] {what}", t0.elapsed().as_secs_f64());
 }
 
-/// The hot-standby smoke for `family`: replication, failover, resync.
+/// Hot-standby for `family`: partner events with equal change ids, failover, sync replay.
 fn hot_standby(family: Family) {
     if !require_ha_prereqs() {
         return;
@@ -141,12 +202,15 @@ fn hot_standby(family: Family) {
     let t0 = Instant::now();
     let (tag, extra, per_client): (_, &[&str], usize) = match family {
         Family::V4 => ("ha4hs", &[], 1),
-        // An address and a delegated prefix per client: two leases, one event.
-        Family::V6 => ("ha6hs", &["-e", "address-and-prefix"], 2),
+        // An address and a delegated prefix per client, and releases.
+        Family::V6 => ("ha6hs", &["-e", "address-and-prefix", "-F", "50"], 2),
     };
     let scratch = Scratch::new(tag);
     let rec = Recorders::new(&scratch, family);
-    let mut pair = HaPair::start(&scratch, options(family, HaMode::HotStandby, &scratch));
+    let mut pair = HaPair::start(
+        &scratch,
+        options(family, HaMode::HotStandby, &scratch, 3600),
+    );
     let took = pair.wait_normal(PAIR_UP);
     step(
         t0,
@@ -154,71 +218,84 @@ fn hot_standby(family: Family) {
     );
 
     let run = pair.clients(50, "00:0c:01:00:00:00", extra);
-    let leases = same_leases(&pair);
+    step(t0, &format!("50 clients (perfdhcp exit {:?})", run.code));
+    // Every change the primary made reaches the standby's script as the partner's,
+    // named s1, with the same change ids; the primary's script sees only its own.
+    let (s1, s2) = wait_records(
+        &rec,
+        "the standby's script did not get the primary's changes as partner events",
+        |s1, s2| {
+            let local = changes(&only(s1, "commit", "local"));
+            !local.is_empty()
+                && changes(&only(s2, "commit", "partner")) == local
+                && changes(&only(s2, "remove", "partner")) == changes(&only(s1, "remove", "local"))
+        },
+    );
+    let commits = changes(&only(&s1, "commit", "local"));
     step(
         t0,
         &format!(
-            "50 clients: {} leases on both servers (perfdhcp exit {:?})",
-            leases.len(),
-            run.code
+            "s1: {} commits, {} removals (local); s2 got them as the partner's",
+            commits.len(),
+            changes(&only(&s1, "remove", "local")).len()
         ),
     );
+    assert!(commits.len() <= 50 * per_client, "{commits:?}");
+    if family == Family::V6 {
+        assert!(
+            !only(&s1, "remove", "local").is_empty(),
+            "perfdhcp -F released nothing: the removal check would prove nothing\n{}",
+            run.output
+        );
+    }
+    for r in &s2 {
+        assert_eq!(
+            (r.origin.as_str(), r.partner.as_str()),
+            ("partner", "s1"),
+            "the standby served nothing, so all it saw is the partner's: {r:?}"
+        );
+    }
     assert!(
-        leases.len() <= 50 * per_client,
-        "more leases than clients asked for: {leases:?}\n{}",
-        run.output
+        s1.iter()
+            .filter(|r| r.kind != "replay")
+            .all(|r| r.origin == "local" && r.partner == "-"),
+        "the primary got changes it did not make: {s1:#?}"
     );
-    // s1 served them all, so its script saw every one (and nothing else).
-    let seen1 = wait_seen(&rec, Server::S1, &leases);
-    assert_eq!(seen1, leases, "s1's script recorded other addresses");
-    // TODO(issue 24, partner events): today s2's script sees none of these leases: HA
-    // replicates them with lease4-update / lease6-bulk-apply, which lease_cmds writes
-    // straight to the lease database, so no lease hook point fires on the standby. The
-    // feature being built makes such partner events visible; assert what s2's script
-    // then records here. Until then this is only reported.
-    step(
-        t0,
-        &format!(
-            "s2's script recorded {} addresses (TODO: partner events)",
-            rec.seen(Server::S2).len()
-        ),
+    let ids: BTreeSet<&String> = commits.iter().map(|(_, id)| id).collect();
+    assert_eq!(ids.len(), commits.len(), "a change id names two changes");
+    let held = same_leases(&pair);
+    let committed: BTreeSet<String> = commits.iter().map(|(a, _)| a.clone()).collect();
+    assert!(
+        committed.is_superset(&held),
+        "leases held that no event told of: {:?}",
+        held.difference(&committed).collect::<Vec<_>>()
     );
-    let seen2_before = rec.seen(Server::S2);
 
     pair.kill9(Server::S1);
     step(t0, "kill -9 s1");
     let took = pair.wait_state(Server::S2, "partner-down", FAILOVER);
     step(t0, &format!("s2 in partner-down {took:.1?} after the kill"));
-
-    let before = pair.addresses(Server::S2);
-    let run = pair.clients(10, "00:0c:02:00:00:00", extra);
+    let run = pair.clients(10, "00:0c:02:00:00:00", &extra[..extra.len().min(2)]);
     let after = pair.addresses(Server::S2);
-    let new: BTreeSet<String> = after.difference(&before).cloned().collect();
-    step(
-        t0,
-        &format!(
-            "10 new clients: s2 committed {} new leases (perfdhcp exit {:?})",
-            new.len(),
-            run.code
-        ),
-    );
+    let new: BTreeSet<String> = after.difference(&held).cloned().collect();
     assert!(
         !new.is_empty() && new.len() <= 10 * per_client,
         "s2 in partner-down served {} new leases for 10 clients:\n{}",
         new.len(),
         run.output
     );
-    assert!(
-        after.is_superset(&before),
-        "s2 lost leases during the failover"
+    wait_records(
+        &rec,
+        "s2's script did not see the leases it served",
+        |_, s2| {
+            only(s2, "commit", "local")
+                .iter()
+                .map(|r| r.address.clone())
+                .collect::<BTreeSet<_>>()
+                .is_superset(&new)
+        },
     );
-    // s2 served these itself, so its script saw them.
-    let seen2 = wait_seen(&rec, Server::S2, &new);
-    assert!(
-        seen2.difference(&seen2_before).all(|a| new.contains(a)),
-        "s2's script recorded addresses it did not serve: {:?}",
-        seen2.difference(&seen2_before).collect::<Vec<_>>()
-    );
+    step(t0, &format!("s2 served {} new leases (local)", new.len()));
 
     pair.restart(Server::S1);
     step(t0, "s1 restarted (empty lease database)");
@@ -228,13 +305,23 @@ fn hot_standby(family: Family) {
         &format!("both in hot-standby {took:.1?} after s1 answered"),
     );
     let synced = same_leases(&pair);
-    assert_eq!(
-        synced, after,
-        "after the sync the pair holds other leases than s2 did"
+    assert_eq!(synced, after, "after the sync the pair holds other leases");
+    // The restarted primary's script had no event for any of them: the replay after the
+    // sync brings them all.
+    wait_records(
+        &rec,
+        "the restarted primary's script did not get every lease replayed after the sync",
+        |s1, _| {
+            only(s1, "replay", "local")
+                .iter()
+                .map(|r| r.address.clone())
+                .collect::<BTreeSet<_>>()
+                .is_superset(&synced)
+        },
     );
     step(
         t0,
-        &format!("s1 synced: {} leases on both servers", synced.len()),
+        &format!("s1's script got the {} leases replayed", synced.len()),
     );
     for server in Server::BOTH {
         assert!(pair.alive(server), "{server} is not running");
@@ -242,81 +329,106 @@ fn hot_standby(family: Family) {
 }
 
 #[test]
-fn ha_pair_replicates_and_fails_over_v4_hot_standby() {
+fn hot_standby_partner_events_failover_and_sync_replay_v4() {
     hot_standby(Family::V4);
 }
 
 #[test]
-fn ha_pair_replicates_and_fails_over_v6_hot_standby() {
+fn hot_standby_partner_events_failover_and_sync_replay_v6() {
     hot_standby(Family::V6);
 }
 
-/// Load-balancing: each server answers its share of the clients (HA's hash of the MAC),
-/// so each script records that share; together they are every lease, which both servers
-/// hold.
-#[test]
-fn ha_pair_splits_clients_v4_load_balancing() {
+/// Expiry with short lifetimes: each lease reported once across the pair, by the server
+/// serving its client; the controls show that both servers reclaimed it. Load-balancing
+/// also: each server's share reached the other as partner events.
+fn expiry_once(mode: HaMode, tag: &str) {
     if !require_ha_prereqs() {
         return;
     }
     let t0 = Instant::now();
-    let scratch = Scratch::new("ha4lb");
+    let scratch = Scratch::new(tag);
     let rec = Recorders::new(&scratch, Family::V4);
-    let mut pair = HaPair::start(
-        &scratch,
-        options(Family::V4, HaMode::LoadBalancing, &scratch),
-    );
+    let pair = HaPair::start(&scratch, options(Family::V4, mode, &scratch, 8));
     let took = pair.wait_normal(PAIR_UP);
-    step(
-        t0,
-        &format!("pair in load-balancing {took:.1?} after the start"),
-    );
-
-    let run = pair.clients(50, "00:0c:03:00:00:00", &[]);
-    let leases = same_leases(&pair);
+    step(t0, &format!("pair in {mode:?} {took:.1?} after the start"));
+    let run = pair.clients(40, "00:0c:03:00:00:00", &[]);
+    step(t0, &format!("40 clients (perfdhcp exit {:?})", run.code));
+    let (s1, s2) = wait_records(&rec, "the commits did not reach both scripts", |s1, s2| {
+        let local1 = changes(&only(s1, "commit", "local"));
+        let local2 = changes(&only(s2, "commit", "local"));
+        local1.union(&local2).count() > 0
+            && changes(&only(s2, "commit", "partner")) == local1
+            && changes(&only(s1, "commit", "partner")) == local2
+    });
+    let served: BTreeMap<String, Server> = only(&s1, "commit", "local")
+        .iter()
+        .map(|r| (r.address.clone(), Server::S1))
+        .chain(
+            only(&s2, "commit", "local")
+                .iter()
+                .map(|r| (r.address.clone(), Server::S2)),
+        )
+        .collect();
     step(
         t0,
         &format!(
-            "50 clients: {} leases on both servers (perfdhcp exit {:?})",
-            leases.len(),
-            run.code
+            "commits: s1 served {}, s2 {}",
+            served.values().filter(|s| **s == Server::S1).count(),
+            served.values().filter(|s| **s == Server::S2).count()
         ),
     );
-    assert!(leases.len() <= 50, "more leases than clients: {leases:?}");
-    let mut seen = (BTreeSet::new(), BTreeSet::new());
-    let complete = wait_for(SETTLE, || {
-        seen = (rec.seen(Server::S1), rec.seen(Server::S2));
-        (seen.0.union(&seen.1).cloned().collect::<BTreeSet<_>>() == leases).then_some(())
+    if mode == HaMode::LoadBalancing {
+        for server in Server::BOTH {
+            assert!(
+                served.values().any(|s| *s == server),
+                "{server} served no client: the split (and the check) proves nothing"
+            );
+        }
+    }
+    // The leases expire 8 s after their commit; both servers reclaim them (the controls).
+    let expired_everywhere = wait_for(SETTLE, || {
+        let both = Server::BOTH.map(|s| {
+            only(&rec.seen(s, "plain"), "expire", "local")
+                .iter()
+                .map(|r| r.address.clone())
+                .collect::<BTreeSet<_>>()
+        });
+        served
+            .keys()
+            .all(|a| both.iter().all(|seen| seen.contains(a)))
+            .then_some(())
     });
     assert!(
-        complete.is_some(),
-        "the scripts together did not record every lease: s1 {:?}, s2 {:?}, leases {leases:?}",
-        seen.0,
-        seen.1
+        expired_everywhere.is_some(),
+        "the controls did not see both servers reclaim every lease"
     );
-    step(
-        t0,
-        &format!("s1's script: {}, s2's: {}", seen.0.len(), seen.1.len()),
-    );
-    // Each client is in one server's scope, and (no partner events yet: see the TODO in
-    // the hot-standby test) only that server's script sees its lease.
-    assert!(
-        seen.0.is_disjoint(&seen.1),
-        "both scripts recorded {:?}",
-        seen.0.intersection(&seen.1).collect::<Vec<_>>()
-    );
-    // HA's hash of 50 consecutive MACs splits them roughly in half; a quarter each is
-    // far from what a working split gives and far from what a broken one (all on one
-    // server) gives.
-    for (server, share) in [(Server::S1, &seen.0), (Server::S2, &seen.1)] {
-        assert!(
-            share.len() * 4 >= leases.len(),
-            "{server}'s script recorded only {} of {} leases",
-            share.len(),
-            leases.len()
+    // Once reported by the pair, by the server serving the client.
+    let mut reported: BTreeMap<String, Vec<Server>> = BTreeMap::new();
+    for server in Server::BOTH {
+        for r in only(&rec.seen(server, "ha"), "expire", "local") {
+            reported.entry(r.address.clone()).or_default().push(server);
+        }
+    }
+    for (address, by) in &served {
+        assert_eq!(
+            reported.get(address).map(Vec::as_slice),
+            Some(&[*by][..]),
+            "{address} (served by {by}): expiry reported by {:?}",
+            reported.get(address)
         );
     }
-    for server in Server::BOTH {
-        assert!(pair.alive(server), "{server} is not running");
-    }
+    step(
+        t0,
+        &format!("{} expiries, each reported once", served.len()),
+    );
+}
+
+#[test]
+fn expiry_reported_once_v4_hot_standby() {
+    expiry_once(HaMode::HotStandby, "ha4exp");
+}
+
+#[test]
+fn expiry_reported_once_and_partner_events_v4_load_balancing() {
+    expiry_once(HaMode::LoadBalancing, "ha4lb");
 }
