@@ -140,7 +140,8 @@ fn kea_hooks_version(header: &Path) -> u32 {
     })
 }
 
-/// [`KEA_LIBS`] with the DHCP library under the name Kea `hooks_version` installs it, and
+/// [`KEA_LIBS`] with the DHCP and config libraries under the names Kea `hooks_version`
+/// installs them, and
 /// from 3.0 on OpenSSL's: Kea 3.0's headers pull in Boost.Asio's SSL code, which calls it.
 fn kea_libs(hooks_version: u32) -> impl Iterator<Item = &'static str> {
     let openssl: &[&str] = if hooks_version >= 30000 {
@@ -152,6 +153,8 @@ fn kea_libs(hooks_version: u32) -> impl Iterator<Item = &'static str> {
         .iter()
         .map(move |&lib| match lib {
             "kea-dhcp++" if hooks_version >= 20707 => "kea-dhcp",
+            // Kea's command manager (CommandMgr, for in-process commands) moved with meson.
+            "kea-cfgclient" if hooks_version >= 20707 => "kea-config",
             other => other,
         })
         .chain(openssl.iter().copied())
