@@ -14,6 +14,14 @@
 #   one event uniquely; when the hook sends an event again after a worker crash
 #   ("replay": true), JetStream's duplicate window drops the second copy, and the stream
 #   holds each event exactly once.
+# HA pairs (the script configured with "ha": {}): an event's leases carry change ids
+#   (LEASE4_CHANGE_ID, LEASES4_AT<i>_CHANGE_ID, …), equal on both servers for the same
+#   lease change. Then each lease change is one message, Nats-Msg-Id "<change id>", body
+#   also {"change_id", "lease": "<the lease's variable prefix, e.g. LEASES4_AT0>"}: the
+#   primary's commit and the standby's partner event of it are one message, and so are a
+#   release's lease4_release and its leases4_committed deletion. Both servers may publish
+#   into one stream; within JetStream's duplicate window (2 min by default) it holds each
+#   lease change once.
 # Settings (the "env" key): NATS_URL (default nats://127.0.0.1:4222), NATS_STREAM
 #   (default KEA_LEASES; created with subjects "<NATS_SUBJECT>.>" if missing),
 #   NATS_SUBJECT (default kea.lease), KEA_SERVER (default the host name: which Kea this
@@ -67,22 +75,36 @@ async def main():
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     out = sys.stdout
 
+    def messages(event):
+        """(msg id, body) of each message the event becomes: one per lease change when
+        its leases carry HA change ids, else one for the event."""
+        base = {"server": server, "instance": event["instance"], "seq": event["seq"],
+                "hook_point": event["hook_point"], "vars": event["vars"]}
+        changes = [(name[:-len("_CHANGE_ID")], value)
+                   for name, value in event["vars"].items()
+                   if name.endswith("_CHANGE_ID") and value]
+        if not changes:
+            msg_id = "%s:%s:%d" % (server, event["instance"], event["seq"])
+            changes = [(None, None)]
+        for lease, change_id in changes:
+            body = dict(base, id=change_id or msg_id)
+            if change_id:
+                body.update(change_id=change_id, lease=lease)
+            yield body["id"], json.dumps(body, separators=(",", ":")).encode()
+
     async def publish(event):
-        msg_id = "%s:%s:%d" % (server, event["instance"], event["seq"])
-        body = json.dumps({"id": msg_id, "server": server, "instance": event["instance"],
-                           "seq": event["seq"], "hook_point": event["hook_point"],
-                           "vars": event["vars"]}, separators=(",", ":")).encode()
         try:
-            while True:
-                try:
-                    await js.publish("%s.%s" % (subject, event["hook_point"]), body,
-                                     timeout=5, headers={"Nats-Msg-Id": msg_id})
-                    break
-                except (nats.errors.TimeoutError, nats.errors.NoRespondersError,
-                        nats.js.errors.APIError, nats.errors.ConnectionClosedError) as e:
-                    log("publish of %s failed (%s); retrying" % (msg_id, type(e).__name__))
-                    await asyncio.sleep(1)
-            # Stored (or recognised as a duplicate of a stored one): acknowledge.
+            for msg_id, body in messages(event):
+                while True:
+                    try:
+                        await js.publish("%s.%s" % (subject, event["hook_point"]), body,
+                                         timeout=5, headers={"Nats-Msg-Id": msg_id})
+                        break
+                    except (nats.errors.TimeoutError, nats.errors.NoRespondersError,
+                            nats.js.errors.APIError, nats.errors.ConnectionClosedError) as e:
+                        log("publish of %s failed (%s); retrying" % (msg_id, type(e).__name__))
+                        await asyncio.sleep(1)
+            # Stored (or recognised as duplicates of stored ones): acknowledge.
             out.write('{"seq":%d}\n' % event["seq"])
             out.flush()
         finally:

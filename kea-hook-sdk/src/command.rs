@@ -43,6 +43,7 @@ pub fn is_own() -> bool {
 /// Whether the calling thread is Kea's main thread (the process's first thread, where Kea
 /// runs its control channel and timers; HA's listener and the packet threads are others).
 pub fn on_main_thread() -> bool {
-    // SAFETY: gettid and getpid have no preconditions.
-    unsafe { libc::gettid() == libc::getpid() }
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    u32::try_from(tid).is_ok_and(|tid| tid == std::process::id())
 }

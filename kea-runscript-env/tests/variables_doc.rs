@@ -681,15 +681,21 @@ const EXTRAS: &[ExtraRow] = &[
      "the reservation's client classes, separated by one space"),
     ("host-reservation", || Extras::new(false, false, true), "_USER_CONTEXT", "JSON",
      "the reservation's user context as compact JSON"),
+    ("ha", || Extras::default().with_ha(true), "_EVENT_ORIGIN", "word",
+     "where the event comes from: `local` (this server's callout), `partner` (a change the HA partner sent), `command` (a lease command)"),
+    ("ha", || Extras::default().with_ha(true), "_HA_PARTNER", "string",
+     "the HA partner's name on a partner event, else empty"),
+    ("ha", || Extras::default().with_ha(true), "_CHANGE_ID", "hex",
+     "16 hex digits naming this change of the lease, the same on both servers of an HA pair (`docs/configuration.md`, HA pairs)"),
 ];
 
 /// The section on the opt-in variables, per hook point, from `render_extras`.
 fn generate_extras() -> String {
     let mut doc = String::new();
     doc.push_str(
-        "# Opt-in data: classes, user contexts, host reservations\n\n\
-         A script with `\"classes\": true`, `\"user-contexts\": true` or `\"host-reservation\": true`\n\
-         (see `docs/configuration.md`) gets these variables after its profile's (and after its\n\
+        "# Opt-in data: classes, user contexts, host reservations, HA\n\n\
+         A script with `\"classes\": true`, `\"user-contexts\": true`, `\"host-reservation\": true`\n\
+         or `\"ha\"` (see `docs/configuration.md`) gets these variables after its profile's (and after its\n\
          options by code, before its expressions). Kea's hook has none of them. A list of class\n\
          names is separated by one space; a name that itself holds a space (a vendor class such as\n\
          `VENDOR_CLASS_MSFT 5.0`) cannot be told apart there: test membership exactly with an\n\
@@ -745,6 +751,7 @@ fn pattern_of(name: &str) -> Option<(String, &str)> {
         "QUERY6",
         "HOST4",
         "HOST6",
+        "KEA",
     ];
     let prefix = prefixes.iter().find(|p| name.starts_with(*p))?;
     let rest = &name[prefix.len()..];

@@ -16,7 +16,7 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "sync": true, "wait": false}"#, "parameter 'wait': 'sync' and its alias 'wait' are both given; use one"),
         (r#"{"name": "/a", "sync": "yes"}"#, r#"parameter 'sync': expected true or false, got "yes""#),
         (r#"{"name": "/a", "wait": 1}"#, "parameter 'wait': expected true or false, got 1"),
-        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `overflow`, `merge-budget-bytes`, `block-ms`, `env`, `variables`, `mode`, `log-output`, `options`, `expressions`, `classes`, `user-contexts`, `host-reservation`, `replay-leases`, `trust-check`, `capabilities`, `user`, `group`, `limits`"),
+        (r#"{"name": "/a", "nmae": "/b"}"#, "parameter 'nmae': unknown field `nmae`, expected one of `name`, `script`, `sync`, `wait`, `hook-points`, `timeout-ms`, `exit-codes`, `on-timeout`, `on-signal`, `max-in-flight`, `max-queued`, `overflow`, `merge-budget-bytes`, `block-ms`, `env`, `variables`, `mode`, `log-output`, `options`, `expressions`, `classes`, `user-contexts`, `host-reservation`, `replay-leases`, `trust-check`, `capabilities`, `user`, `group`, `limits`, `ha`"),
         (r#"{"name": "/a", "user": ""}"#, r#"parameter 'user': expected a name or a numeric id, got """#),
         (r#"{"name": "/a", "user": -1}"#, "parameter 'user': expected a name or a numeric id, got -1"),
         (r#"{"name": "/a", "user": 4294967295}"#, "parameter 'user': expected a name or a numeric id, got 4294967295"),
@@ -119,6 +119,11 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"scripts": [{"name": "/a", "mode": "worker", "sync": true, "hook-points": ["command_processed"]}]}"#, r#"parameter 'scripts[0].hook-points': "command_processed" is async only"#),
         (r#"{"scripts": [{"name": "/a", "variables": "kea-hook-runscript", "hook-points": ["command_processed"]}]}"#, r#"parameter 'scripts[0].hook-points': "command_processed" has no kea-hook-runscript variables"#),
         (r#"{"scripts": [{"name": "/a", "variables": "kea-hook-runscript", "replay-leases": true}]}"#, r#"parameter 'scripts[0].replay-leases': needs "variables": "kea" (kea-hook-runscript has no replay)"#),
+        (r#"{"name": "/a", "ha": true}"#, "parameter 'ha': invalid type: boolean `true`, expected struct RawHa"),
+        (r#"{"name": "/a", "ha": {"partner": true}}"#, "parameter 'ha.partner': unknown field `partner`, expected one of `partner-events`, `expire-once`, `sync-replay`"),
+        (r#"{"name": "/a", "ha": {"expire-once": "yes"}}"#, r#"parameter 'ha.expire-once': expected true or false, got "yes""#),
+        (r#"{"name": "/a", "sync": true, "ha": {}}"#, "parameter 'ha.partner-events': only for async scripts"),
+        (r#"{"scripts": [{"name": "/a", "variables": "kea-hook-runscript", "ha": {}}]}"#, r#"parameter 'scripts[0].ha': needs "variables": "kea""#),
     ];
     let mut failures = Vec::new();
     for (json, expected) in table {
@@ -374,6 +379,31 @@ fn options_expressions_reservation_and_replay_are_parsed() {
     assert_eq!(
         multi.check_family(Family::V4).unwrap_err().to_string(),
         "parameter 'scripts[1].options[0]': 255 is not a DHCPv4 option code (1..254)"
+    );
+}
+
+#[test]
+fn ha_is_opt_in_per_script_and_each_behaviour_on_unless_set_false() {
+    let config = Config::parse(
+        r#"{"scripts": [{"name": "/a", "ha": {}},
+                        {"name": "/b", "sync": true, "ha": {"partner-events": false, "sync-replay": false}},
+                        {"name": "/c"}]}"#,
+    )
+    .unwrap();
+    let [a, b, c] = &config.scripts[..] else {
+        panic!("three scripts")
+    };
+    assert_eq!(a.ha, Some(HaSettings::default()));
+    let b_ha = b.ha.expect("given");
+    assert!(!b_ha.partner_events && b_ha.expire_once && !b_ha.sync_replay);
+    assert_eq!(c.ha, None);
+    assert!(a.extras().ha && b.extras().ha && !c.extras().ha);
+    assert!(a.has_additions() && !c.has_additions());
+    assert!(crate::ha::wants_partner_events(a) && !crate::ha::wants_partner_events(b));
+    assert!(!crate::ha::wants_expiry(a, false) && crate::ha::wants_expiry(a, true));
+    assert!(
+        crate::ha::wants_expiry(c, false),
+        "a plain script gets every expiry"
     );
 }
 
