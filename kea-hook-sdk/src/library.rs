@@ -56,6 +56,15 @@ impl<'a> Library<'a> {
         &self.registered
     }
 
+    /// The hook libraries of the configuration being applied, in order, as `(path,
+    /// parameters as JSON text)`: e.g. to find another library's settings (HA's) at load.
+    /// Empty when Kea loads libraries outside a configuration (`libreload`).
+    pub fn configured_libraries(&self) -> Vec<(String, String)> {
+        ffi::staged_libraries()
+            .map(|libs| libs.into_iter().map(|l| (l.path, l.parameters)).collect())
+            .unwrap_or_default()
+    }
+
     fn register_named(&mut self, name: &str, callout: CalloutFn) -> Result<bool, Error> {
         ffi::register_callout(self.handle.as_mut(), name, callout as usize)
             .map_err(|e| Error::kea(format!("registering the callout at {name}"), e))

@@ -30,32 +30,56 @@ const STATE_MAX_AGE: Duration = Duration::from_secs(1);
 pub struct HaFollower {
     /// 4 or 6.
     family: u8,
-    /// The pair: `None` until read (after each configuration, at first need: Kea's
-    /// `config-get` answers with the previous configuration while `srv_configured` runs),
-    /// then what was read (`Some(None)`: no HA).
+    /// The pair: from the configuration's hook libraries at load; `None` when loaded
+    /// outside a configuration (`libreload`), then read from `config-get` at first need
+    /// (not at `srv_configured`: Kea answers it with the previous configuration there);
+    /// `Some(None)`: no HA.
     pair: Mutex<Option<Option<view::Pair>>>,
     /// This server's state and when it was learned.
     state: Mutex<Option<(view::State, Instant)>>,
 }
 
 impl HaFollower {
-    /// A follower when a script of `engine` has `"ha"`.
-    pub fn new(engine: &Engine, family: u8) -> Option<HaFollower> {
-        engine
-            .config()
-            .scripts
-            .iter()
-            .any(|s| s.ha.is_some())
-            .then(|| HaFollower {
-                family,
-                pair: Mutex::new(None),
-                state: Mutex::new(None),
-            })
+    /// A follower when a script of `engine` has `"ha"`; the pair from the configuration's
+    /// hook `libraries` (at load), said in Kea's log: a warning when HA is not there.
+    pub fn new(engine: &Engine, family: u8, libraries: &[(String, String)]) -> Option<HaFollower> {
+        if !engine.config().scripts.iter().any(|s| s.ha.is_some()) {
+            return None;
+        }
+        // No libraries: loaded outside a configuration (libreload); read at first need.
+        let pair = (!libraries.is_empty()).then(|| match view::Pair::from_libraries(libraries) {
+            Ok(Some(pair)) => {
+                log_pair(&pair);
+                Some(pair)
+            }
+            Ok(None) => {
+                logging::log(
+                    Severity::Warn,
+                    logging::HA,
+                    "libdhcp_ha.so's parameters give no pair this library knows (this-server-name, \
+                     mode, peers with roles): scripts with \"ha\" run as on a single server",
+                );
+                None
+            }
+            Err(view::NoHa) => {
+                logging::log(
+                    Severity::Warn,
+                    logging::HA,
+                    "scripts with \"ha\" but no libdhcp_ha.so among the hook libraries: they run \
+                     as on a single server (no partner events, every expiry)",
+                );
+                None
+            }
+        });
+        Some(HaFollower {
+            family,
+            pair: Mutex::new(pair),
+            state: Mutex::new(None),
+        })
     }
 
-    /// At `dhcpX_srv_configured`: the pair is read again at first need, the state now.
+    /// At `dhcpX_srv_configured`: this server's HA state.
     pub fn configured(&self) {
-        *lock(&self.pair) = None;
         self.ask_state();
     }
 
@@ -73,16 +97,14 @@ impl HaFollower {
                 None
             }
         };
-        let text = match &pair {
-            Some(p) => format!(
-                "HA pair: this server {}, partner {}, mode {:?}",
-                p.this,
-                p.partner().unwrap_or("none"),
-                p.mode
+        match &pair {
+            Some(pair) => log_pair(pair),
+            None => logging::log(
+                Severity::Warn,
+                logging::HA,
+                "no HA configuration found (libdhcp_ha.so): scripts with \"ha\" run as on a single server",
             ),
-            None => "no HA configuration found (libdhcp_ha.so): scripts with \"ha\" run as on a single server".to_owned(),
-        };
-        logging::log(Severity::Info, logging::HA, &text);
+        }
         *slot = Some(pair.clone());
         pair
     }
@@ -139,6 +161,7 @@ impl HaFollower {
             &response,
             (kea_hook::KEA_VERSION, command::on_main_thread()),
             partner_name.as_deref(),
+            &|get| command::process(get).ok(),
         );
         for error in errors {
             logging::limited(Severity::Warn, logging::HA, || {
@@ -244,6 +267,20 @@ impl HaFollower {
         };
         view::responsible(&pair, state.as_ref(), key.as_deref())
     }
+}
+
+/// Says which pair the library follows.
+fn log_pair(pair: &view::Pair) {
+    logging::log(
+        Severity::Info,
+        logging::HA,
+        &format!(
+            "HA pair: this server {}, partner {}, mode {:?}",
+            pair.this,
+            pair.partner().unwrap_or("none"),
+            pair.mode
+        ),
+    );
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

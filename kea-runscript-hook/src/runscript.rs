@@ -48,7 +48,7 @@ impl Hook for RunScript {
             Family::V6 => 6,
             _ => 4,
         };
-        let ha = HaFollower::new(&engine, family);
+        let ha = HaFollower::new(&engine, family, &library.configured_libraries());
         for &hook_point in HookPoint::ALL {
             // With "ha", command_processed is where the partner's lease changes and
             // heartbeats are seen, whichever hook points the scripts chose.

@@ -432,3 +432,105 @@ fn expiry_reported_once_v4_hot_standby() {
 fn expiry_reported_once_and_partner_events_v4_load_balancing() {
     expiry_once(HaMode::LoadBalancing, "ha4lb");
 }
+
+/// A single server (no HA library) with a script with `"ha"`: a clear warning at load, and
+/// lease commands from the control channel become events of origin `command`: an applied
+/// `lease4-add`, `lease4-update` and `lease4-del`; a command Kea rejects (a lease outside
+/// every subnet, a malformed address, a lease that is not there) none.
+#[test]
+fn single_server_warned_and_lease_commands_are_command_events() {
+    use common::kea::{command, hook, Kea, Settings};
+    use common::testbed::Testbed;
+    use common::{our_library, require_prereqs};
+
+    if !require_prereqs() {
+        return;
+    }
+    let scratch = Scratch::new("ha4single");
+    let rec = Recorders::new(&scratch, Family::V4);
+    let socket = scratch.join("kea.sock");
+    let tb = Testbed::new();
+    let parameters = Recorders::parameters(&scratch.path, "s1", Family::V4);
+    let mut settings = Settings::new(
+        Family::V4,
+        false,
+        vec![
+            json!({"library": common::ha::LEASE_CMDS_LIB}),
+            hook(&our_library(), parameters),
+        ],
+    );
+    settings.control_socket = Some(socket.clone());
+    let kea = Kea::start(&tb, &scratch, &settings);
+    assert!(
+        wait_for(SETTLE, || kea
+            .log_text()
+            .contains("no libdhcp_ha.so among the hook libraries")
+            .then_some(()))
+        .is_some(),
+        "no warning about the missing HA library:\n{}",
+        kea.log_text()
+    );
+
+    let lease = |address: &str, subnet: u32| {
+        json!({"ip-address": address, "hw-address": "00:0c:01:02:03:04", "subnet-id": subnet,
+               "valid-lft": 3600, "hostname": "host-a"})
+    };
+    let send = |name: &str, arguments: serde_json::Value| {
+        command(&socket, &json!({"command": name, "arguments": arguments}))
+    };
+    // Rejected by Kea: nothing reaches the script.
+    for (name, arguments) in [
+        ("lease4-add", lease("198.51.100.7", 1)),
+        ("lease4-add", lease("not-an-address", 1)),
+        ("lease4-del", json!({"ip-address": "192.0.2.99"})),
+    ] {
+        let answer = send(name, arguments.clone());
+        assert_ne!(
+            answer["result"], 0,
+            "{name} {arguments}: Kea applied it: {answer}"
+        );
+    }
+    // Applied: one event each.
+    for (name, arguments) in [
+        ("lease4-add", lease("192.0.2.77", 1)),
+        ("lease4-update", lease("192.0.2.77", 1)),
+        ("lease4-del", json!({"ip-address": "192.0.2.77"})),
+    ] {
+        let answer = send(name, arguments.clone());
+        assert_eq!(answer["result"], 0, "{name} {arguments}: {answer}");
+    }
+    let (s1, _) = wait_records(
+        &rec,
+        "the applied lease commands did not reach the script",
+        |s1, _| s1.len() >= 3,
+    );
+    let got: Vec<(&str, &str, &str, &str)> = s1
+        .iter()
+        .map(|r| {
+            (
+                r.kind.as_str(),
+                r.origin.as_str(),
+                r.partner.as_str(),
+                r.address.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("commit", "command", "-", "192.0.2.77"),
+            ("commit", "command", "-", "192.0.2.77"),
+            ("remove", "command", "-", "192.0.2.77"),
+        ],
+        "{s1:#?}"
+    );
+    // The add and the update hold the same lease: one change, one id.
+    assert_eq!(s1[0].id, s1[1].id);
+    assert_ne!(s1[0].id, s1[2].id);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        rec.seen(Server::S1, "ha").len(),
+        3,
+        "a rejected command made an event"
+    );
+}

@@ -61,14 +61,21 @@ pub fn applied_json(
     response: &str,
     (kea, on_main_thread): (KeaVersion, bool),
     partner: Option<&str>,
+    stored: Stored<'_>,
 ) -> (Vec<Event>, Vec<String>) {
     let arguments: Option<Value> = arguments.and_then(|a| serde_json::from_str(a).ok());
     let Ok(response) = serde_json::from_str::<Value>(response) else {
         return (Vec::new(), Vec::new());
     };
     let origin = origin(kea, arguments.as_ref(), on_main_thread);
-    applied(name, arguments.as_ref(), &response, origin, partner)
+    applied(name, arguments.as_ref(), &response, origin, partner, stored)
 }
+
+/// Asks Kea for a lease as stored: called with a `lease4-get` / `lease6-get` command (JSON
+/// text), returns Kea's answer (JSON text). For an added or updated lease whose command
+/// did not carry it whole (an operator's `lease4-add` without `expire`: Kea fills in the
+/// time and the subnet's lifetime); HA's commands always carry it whole.
+pub type Stored<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// The lease changes command `name` applied, one event each, in the command's order, with
 /// `origin` and the `partner`'s name; and the leases that could not be read (reported,
@@ -79,12 +86,14 @@ pub fn applied(
     response: &Value,
     origin: Origin,
     partner: Option<&str>,
+    stored: Stored<'_>,
 ) -> (Vec<Event>, Vec<String>) {
     let mut out = Changes {
         events: Vec::new(),
         errors: Vec::new(),
         origin,
         partner,
+        stored,
     };
     let result = response.get("result").and_then(Value::as_i64);
     let Some(arguments) = arguments.filter(|_| result == Some(0)) else {
@@ -155,6 +164,7 @@ struct Changes<'a> {
     errors: Vec<String>,
     origin: Origin,
     partner: Option<&'a str>,
+    stored: Stored<'a>,
 }
 
 impl Changes<'_> {
@@ -164,8 +174,27 @@ impl Changes<'_> {
         self.events.push(event);
     }
 
+    /// The lease as Kea stored it, asked with `get` (`lease4-get` / `lease6-get`) by the
+    /// command's address (and type).
+    fn stored_lease(&self, get: &str, lease: &Value) -> Option<Value> {
+        let mut arguments = serde_json::json!({"ip-address": text(lease, "ip-address")});
+        if get == "lease6-get" {
+            arguments["type"] = bulk_key(lease).1.into();
+        }
+        let command = serde_json::json!({"command": get, "arguments": arguments});
+        let answer: Value = serde_json::from_str(&(self.stored)(&command.to_string())?).ok()?;
+        (answer.get("result").and_then(Value::as_i64) == Some(0))
+            .then(|| answer.get("arguments").cloned())
+            .flatten()
+    }
+
     fn commit4(&mut self, lease: &Value) {
-        match Lease4::from_kea_json(lease) {
+        let read = Lease4::from_kea_json(lease).or_else(|e| {
+            self.stored_lease("lease4-get", lease)
+                .ok_or(e)
+                .and_then(|stored| Lease4::from_kea_json(&stored))
+        });
+        match read {
             Ok(lease) => {
                 let mut event = Event::new(HookPoint::Leases4Committed);
                 event.leases4 = Some(vec![lease]);
@@ -177,7 +206,12 @@ impl Changes<'_> {
     }
 
     fn commit6(&mut self, lease: &Value) {
-        match Lease6::from_kea_json(lease) {
+        let read = Lease6::from_kea_json(lease).or_else(|e| {
+            self.stored_lease("lease6-get", lease)
+                .ok_or(e)
+                .and_then(|stored| Lease6::from_kea_json(&stored))
+        });
+        match read {
             Ok(lease) => {
                 let mut event = Event::new(HookPoint::Leases6Committed);
                 event.leases6 = Some(vec![lease]);
@@ -239,6 +273,45 @@ mod tests {
 
     fn ok() -> Value {
         json!({"result": 0, "text": "IPv4 lease added."})
+    }
+
+    /// [`super::applied`] where Kea has no stored lease to give.
+    fn applied(
+        name: &[u8],
+        arguments: Option<&Value>,
+        response: &Value,
+        origin: Origin,
+        partner: Option<&str>,
+    ) -> (Vec<Event>, Vec<String>) {
+        super::applied(name, arguments, response, origin, partner, &|_| None)
+    }
+
+    #[test]
+    fn an_operators_add_without_times_reads_the_lease_kea_stored() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let stored = |command: &str| {
+            asked.borrow_mut().push(command.to_owned());
+            Some(json!({"result": 0, "arguments": lease4_json("192.0.2.77")}).to_string())
+        };
+        let args =
+            json!({"ip-address": "192.0.2.77", "subnet-id": 1, "hw-address": "00:0c:01:02:03:04"});
+        let (events, errors) = super::applied(
+            b"lease4-add",
+            Some(&args),
+            &ok(),
+            Origin::Command,
+            None,
+            &stored,
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(events[0].leases4.as_ref().unwrap()[0].valid_lifetime, 3600);
+        assert_eq!(
+            asked.borrow().as_slice(),
+            [r#"{"arguments":{"ip-address":"192.0.2.77"},"command":"lease4-get"}"#]
+        );
+        // Nothing stored: reported, no event.
+        let (events, errors) = applied(b"lease4-add", Some(&args), &ok(), Origin::Command, None);
+        assert!(events.is_empty() && errors.len() == 1);
     }
 
     #[test]

@@ -22,6 +22,17 @@ use serde_json::Value;
 
 use super::rfc3074;
 
+/// No `libdhcp_ha.so` among the hook libraries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoHa;
+
+/// Whether a hook library's path is HA's.
+fn is_ha_library(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .is_some_and(|file| file.starts_with("libdhcp_ha."))
+}
+
 /// HA's mode for the pair.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -61,9 +72,14 @@ impl Pair {
             .find(|lib| {
                 lib.get("library")
                     .and_then(Value::as_str)
-                    .is_some_and(|path| path.contains("libdhcp_ha"))
-            })?
-            .pointer("/parameters/high-availability/0")?;
+                    .is_some_and(is_ha_library)
+            })?;
+        Pair::from_parameters(ha.get("parameters")?)
+    }
+
+    /// The pair in `libdhcp_ha.so`'s `parameters` (its first relationship).
+    pub fn from_parameters(parameters: &Value) -> Option<Pair> {
+        let ha = parameters.pointer("/high-availability/0")?;
         let this = ha.get("this-server-name")?.as_str()?.to_owned();
         let mode = match ha.get("mode")?.as_str()? {
             "hot-standby" => Mode::HotStandby,
@@ -85,6 +101,19 @@ impl Pair {
             primary: named("primary")?,
             secondary: named("secondary").or_else(|| named("standby")),
         })
+    }
+
+    /// The pair among a configuration's hook libraries, `(path, parameters as JSON text)`:
+    /// `Err` when no library is HA's (a script with `"ha"` then runs as on a single
+    /// server), `Ok(None)` when HA's parameters give no pair this code knows.
+    pub fn from_libraries(libraries: &[(String, String)]) -> Result<Option<Pair>, NoHa> {
+        let (_, parameters) = libraries
+            .iter()
+            .find(|(path, _)| is_ha_library(path))
+            .ok_or(NoHa)?;
+        Ok(serde_json::from_str(parameters)
+            .ok()
+            .and_then(|p: Value| Pair::from_parameters(&p)))
     }
 
     /// [`Pair::from_config`] of JSON text.
