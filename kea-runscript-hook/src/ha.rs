@@ -136,12 +136,14 @@ impl HaFollower {
             .map_err(|e| e.to_string())?
             .unwrap_or_default();
         if &name[..] == b"ha-heartbeat" {
-            self.heartbeat_answered(engine, callout)
+            self.heartbeat_answered(engine, callout)?;
         } else if partner::is_lease_command(&name) {
-            self.lease_command(engine, callout, &name)
-        } else {
-            Ok(())
+            self.lease_command(engine, callout, &name)?;
         }
+        // The counters reach Kea's statistics at callouts; the partner's heartbeats (and
+        // any command) keep them current while no lease callout runs, e.g. the acks of a
+        // worker after the last event.
+        crate::stats::publish(engine)
     }
 
     fn lease_command(
@@ -175,7 +177,7 @@ impl HaFollower {
             event.kea_version = kea_hook::KEA_VERSION;
             engine.handle_where(event, &|_| Vec::new(), &ha::wants_partner_events);
         }
-        crate::stats::publish(engine)
+        Ok(())
     }
 
     /// The answer to a partner's heartbeat is this server's state: kept; leaving the

@@ -534,3 +534,123 @@ fn single_server_warned_and_lease_commands_are_command_events() {
         "a rejected command made an event"
     );
 }
+
+/// Both servers of a hot-standby pair publish through `examples/nats-publish.py` (a worker
+/// with `"ha": {}`) into one JetStream stream: the primary its clients' commits, the
+/// standby the same commits as partner events. The message id is the change id, so the
+/// stream holds each lease change once, while both workers published every one (each
+/// acknowledged, counted `acked`, only after JetStream stored it or knew it).
+#[test]
+fn both_servers_publish_to_one_stream_each_change_once() {
+    use common::nats::{stream_messages, stream_messages_retried, venv, Nats};
+
+    if !require_ha_prereqs() {
+        return;
+    }
+    if !Path::new("/usr/sbin/nats-server").exists() {
+        common::missing_prereq("the NATS test needs nats-server (scripts/install-deps.sh)");
+        return;
+    }
+    let Some(venv) = venv() else {
+        common::missing_prereq(
+            "the NATS test needs target/venv with nats-py (scripts/install-deps.sh)",
+        );
+        return;
+    };
+    const URL: &str = "nats://192.0.2.1:4222";
+    let t0 = Instant::now();
+    let scratch = Scratch::new("ha4nats");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/nats-publish.py")
+        .canonicalize()
+        .expect("examples/nats-publish.py");
+    let path = format!("{}:/usr/bin:/bin", venv.join("bin").display());
+    let options = HaOptions::new(Family::V4, HaMode::HotStandby).with_ours(move |name| {
+        json!({"name": script, "mode": "worker", "hook-points": ["leases4_committed", "lease4_release"],
+               "log-output": true, "ha": {},
+               "env": {"PATH": path, "KEA_SERVER": name, "NATS_URL": URL}})
+    });
+    let pair = HaPair::start(&scratch, options);
+    // The server namespaces share the bridge: s1's address reaches s2 too.
+    let _nats = Nats::start(pair.netns(Server::S1), "192.0.2.1", &scratch);
+    let netns = pair.netns(Server::S1).to_owned();
+    let took = pair.wait_normal(PAIR_UP);
+    step(
+        t0,
+        &format!("pair in hot-standby {took:.1?} after the start"),
+    );
+    let run = pair.clients(30, "00:0c:04:00:00:00", &[]);
+    let leases = same_leases(&pair);
+    step(
+        t0,
+        &format!(
+            "30 clients: {} leases (perfdhcp exit {:?})",
+            leases.len(),
+            run.code
+        ),
+    );
+    let acked = |server: Server| {
+        let answer = pair.command(
+            server,
+            "statistic-get",
+            Some(json!({"name": "kea-runscript.acked"})),
+        );
+        answer["arguments"]["kea-runscript.acked"][0][0]
+            .as_i64()
+            .unwrap_or(0)
+    };
+    let published = wait_for(SETTLE * 2, || {
+        let n = leases.len() as i64;
+        (acked(Server::S1) >= n && acked(Server::S2) >= n).then_some(())
+    });
+    assert!(
+        published.is_some(),
+        "the workers did not publish every commit: s1 acked {}, s2 acked {} of {}",
+        acked(Server::S1),
+        acked(Server::S2),
+        leases.len()
+    );
+    let covered = wait_for(SETTLE, || {
+        let seen: BTreeSet<String> = stream_messages(&netns, URL, &venv, "KEA_LEASES")
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(_, body)| {
+                body["vars"]["LEASES4_AT0_ADDRESS"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .collect();
+        seen.is_superset(&leases).then_some(())
+    });
+    assert!(covered.is_some(), "the stream lacks leases");
+    let messages = stream_messages_retried(&netns, URL, &venv, "KEA_LEASES");
+    let mut by_address: BTreeMap<String, usize> = BTreeMap::new();
+    for (header, body) in &messages {
+        let id = body["change_id"]
+            .as_str()
+            .expect("a change id in every message");
+        assert_eq!(header.as_deref(), Some(id), "Nats-Msg-Id is the change id");
+        assert_eq!(id.len(), 16, "{id}");
+        if let Some(address) = body["vars"]["LEASES4_AT0_ADDRESS"].as_str() {
+            *by_address.entry(address.to_owned()).or_default() += 1;
+        }
+    }
+    let twice: Vec<_> = by_address.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "changes in the stream more than once: {twice:?}"
+    );
+    assert_eq!(
+        by_address.keys().cloned().collect::<BTreeSet<_>>(),
+        leases,
+        "the stream holds other leases than the pair"
+    );
+    step(
+        t0,
+        &format!(
+            "stream: {} messages for {} leases; both workers published every one",
+            messages.len(),
+            leases.len()
+        ),
+    );
+}

@@ -23,6 +23,7 @@ use common::dhcp4::{mac_text, Client4, Path4};
 use common::dhcp6::{colon_hex, duid_ll, Client6};
 use common::dump::Dump;
 use common::kea::{hook, perfdhcp, Family, Kea, Settings};
+use common::nats::{stream_messages, stream_messages_retried, venv, Nats};
 use common::procs;
 use common::testbed::Testbed;
 use common::{
@@ -364,122 +365,8 @@ fn lease_log_survives_sigkill(mt: bool) {
 
 both_threading_modes!(lease_log_survives_sigkill => lease_log_holds_every_lease_once_through_sigkills, lease_log_holds_every_lease_once_through_sigkills_multi_threaded);
 
-/// The venv with nats-py that scripts/install-deps.sh makes.
-fn venv() -> Option<PathBuf> {
-    let venv = std::env::var_os("KRS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/venv"));
-    let ok = Command::new(venv.join("bin/python3"))
-        .args(["-c", "import nats"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    ok.then_some(venv)
-}
-
-/// A nats-server with JetStream in the server namespace; killed on drop.
-struct Nats {
-    child: std::process::Child,
-}
-
-impl Nats {
-    fn start(tb: &Testbed, scratch: &Scratch) -> Nats {
-        let store = scratch.join("jetstream");
-        let log = scratch.join("nats.log");
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &tb.srv,
-                "nats-server",
-                "-js",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                "4222",
-                "-sd",
-            ])
-            .arg(&store)
-            .arg("-l")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start nats-server");
-        let ready = wait_for(Duration::from_secs(20), || {
-            std::fs::read_to_string(&log)
-                .unwrap_or_default()
-                .contains("Server is ready")
-                .then_some(())
-        });
-        assert!(
-            ready.is_some(),
-            "nats-server did not start: {}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        Nats { child }
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Every message of `stream` (its Nats-Msg-Id and body), read in the server namespace; the
-/// reader's error when it could not read (the test's instrument, not its subject: a loaded
-/// machine can time out a connect, so callers retry).
-fn stream_messages(
-    tb: &Testbed,
-    venv: &Path,
-    stream: &str,
-) -> Result<Vec<(Option<String>, Value)>, String> {
-    const READ: &str = r#"
-import asyncio, json, sys, nats
-async def main():
-    nc = await nats.connect("nats://127.0.0.1:4222", connect_timeout=10)
-    js = nc.jetstream(timeout=20)
-    info = await js.stream_info(sys.argv[1])
-    out = []
-    for seq in range(info.state.first_seq, info.state.last_seq + 1):
-        m = await js.get_msg(sys.argv[1], seq)
-        out.append([(m.headers or {}).get("Nats-Msg-Id"), json.loads(m.data)])
-    print(json.dumps(out))
-    await nc.close()
-asyncio.run(main())
-"#;
-    let out = Command::new("ip")
-        .args(["netns", "exec", &tb.srv])
-        .arg(venv.join("bin/python3"))
-        .args(["-c", READ, stream])
-        .output()
-        .expect("run the stream reader");
-    // The worker makes the stream when it first connects: until then (a worker killed
-    // again and again may take a while) there is nothing in it yet.
-    if !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("err_code=10059") {
-        return Ok(Vec::new());
-    }
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| format!("the reader's json: {e}"))
-}
-
-/// [`stream_messages`], retried for up to 60 s; panics with the last error.
-fn stream_messages_retried(
-    tb: &Testbed,
-    venv: &Path,
-    stream: &str,
-) -> Vec<(Option<String>, Value)> {
-    let mut last_error = String::new();
-    let read = wait_for(Duration::from_secs(60), || {
-        stream_messages(tb, venv, stream)
-            .map_err(|e| last_error = e)
-            .ok()
-    });
-    read.unwrap_or_else(|| panic!("the stream could not be read for 60 s: {last_error}"))
-}
+/// Where the tests' nats-server listens (in the server namespace).
+const NATS_URL: &str = "nats://127.0.0.1:4222";
 
 fn nats_stream_holds_every_lease_once(mt: bool) {
     if !require_prereqs() {
@@ -496,7 +383,7 @@ fn nats_stream_holds_every_lease_once(mt: bool) {
     let _slot = HeavySlot::acquire();
     let scratch = Scratch::new("nats");
     let tb = Testbed::new();
-    let _nats = Nats::start(&tb, &scratch);
+    let _nats = Nats::start(&tb.srv, "127.0.0.1", &scratch);
     let lease_file = scratch.join("kea-leases4.csv");
     let script = example("nats-publish.py");
     let path = format!("{}:/usr/bin:/bin", venv.join("bin").display());
@@ -531,13 +418,13 @@ fn nats_stream_holds_every_lease_once(mt: bool) {
 
     let (rows, _) = wait_covered(&kea, &lease_file, || {
         // A failed read is "nothing seen yet": the wait goes on.
-        stream_messages(&tb, &venv, "KEA_LEASES")
+        stream_messages(&tb.srv, NATS_URL, &venv, "KEA_LEASES")
             .unwrap_or_default()
             .iter()
             .filter_map(|(_, body)| committed_address(body))
             .collect()
     });
-    let messages = stream_messages_retried(&tb, &venv, "KEA_LEASES");
+    let messages = stream_messages_retried(&tb.srv, NATS_URL, &venv, "KEA_LEASES");
     // Exactly once: one message per lease Kea wrote, each event id once.
     let addresses: Vec<String> = messages
         .iter()

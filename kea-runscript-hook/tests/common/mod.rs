@@ -16,6 +16,8 @@ pub mod ha;
 pub mod kea;
 /// kea-hook-runscript 1.4.0 built from the oracle archive.
 pub mod khr;
+/// NATS JetStream: a server, the venv, a stream reader.
+pub mod nats;
 /// Parity with Kea's own hook: pairing and comparing the two libraries' records.
 pub mod parity;
 /// /proc probes: fds, threads, children, zombies, namespaces.
