@@ -647,7 +647,7 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
             ),
         ));
     }
-    let ha = raw.ha.map(ha::RawHa::settings);
+    let ha = raw.ha.map(ha::settings);
     if let Some(settings) = &ha {
         if variables != Profile::Kea {
             return Err(ConfigError::new(

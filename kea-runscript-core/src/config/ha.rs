@@ -2,9 +2,7 @@
 //! "HA pairs"). Given at all, the script gets the HA variables (`KEA_EVENT_ORIGIN`,
 //! `KEA_HA_PARTNER`, `…_CHANGE_ID`); each behaviour below is on unless set to false.
 
-use serde::Deserialize;
-
-use super::raw::Bool;
+use super::raw::{Bool, RawHa};
 
 /// How a script follows an HA pair (`"ha": {…}`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,26 +30,12 @@ impl Default for HaSettings {
     }
 }
 
-/// `"ha"` as written.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawHa {
-    #[serde(rename = "partner-events")]
-    partner_events: Option<Bool>,
-    #[serde(rename = "expire-once")]
-    expire_once: Option<Bool>,
-    #[serde(rename = "sync-replay")]
-    sync_replay: Option<Bool>,
-}
-
-impl RawHa {
-    /// The settings, each defaulting to on.
-    pub(super) fn settings(self) -> HaSettings {
-        let on = |b: Option<Bool>| b.is_none_or(|b| b.0);
-        HaSettings {
-            partner_events: on(self.partner_events),
-            expire_once: on(self.expire_once),
-            sync_replay: on(self.sync_replay),
-        }
+/// The settings `"ha"` gives, each defaulting to on.
+pub(super) fn settings(raw: RawHa) -> HaSettings {
+    let on = |b: Option<Bool>| b.is_none_or(|b| b.0);
+    HaSettings {
+        partner_events: on(raw.partner_events),
+        expire_once: on(raw.expire_once),
+        sync_replay: on(raw.sync_replay),
     }
 }

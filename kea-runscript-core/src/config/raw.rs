@@ -61,7 +61,19 @@ pub(super) struct RawScript {
     pub user: Option<AccountSpec>,
     pub group: Option<AccountSpec>,
     pub limits: Option<RawLimits>,
-    pub ha: Option<super::ha::RawHa>,
+    pub ha: Option<RawHa>,
+}
+
+/// A script's `"ha"` as written (see `super::ha`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHa {
+    #[serde(rename = "partner-events")]
+    pub partner_events: Option<Bool>,
+    #[serde(rename = "expire-once")]
+    pub expire_once: Option<Bool>,
+    #[serde(rename = "sync-replay")]
+    pub sync_replay: Option<Bool>,
 }
 
 /// kea-hook-runscript's own parameter keys: a map made only of these is written for it.
