@@ -86,17 +86,30 @@ fn hex(lease: &Map<String, Value>, key: &str) -> Result<Option<Vec<u8>>, KeaJson
         .map(Some)
 }
 
-/// The fields both families share: `(cltt, valid, subnet, hostname, hwaddr, state,
-/// user context)`.
-type Common = (
-    i64,
-    u32,
-    u32,
-    Text,
-    Option<HwAddr>,
-    LeaseState,
-    Option<String>,
-);
+/// The fields both families share.
+struct Common {
+    cltt: i64,
+    valid: u32,
+    subnet: u32,
+    hostname: Text,
+    hwaddr: Option<HwAddr>,
+    state: LeaseState,
+    context: Option<String>,
+}
+
+/// Sets the [`Common`] fields of a `Lease4` or a `Lease6` (same field names).
+macro_rules! set_common {
+    ($lease:ident, $common:expr) => {{
+        let c = $common;
+        $lease.cltt = c.cltt;
+        $lease.valid_lifetime = c.valid;
+        $lease.subnet_id = c.subnet;
+        $lease.hostname = c.hostname;
+        $lease.hwaddr = c.hwaddr;
+        $lease.state = c.state;
+        $lease.user_context = c.context;
+    }};
+}
 
 fn common(lease: &Map<String, Value>) -> Result<Common, KeaJsonError> {
     let valid = u32_field(lease, "valid-lft")?.ok_or_else(|| error("'valid-lft' is missing"))?;
@@ -118,7 +131,15 @@ fn common(lease: &Map<String, Value>) -> Result<Common, KeaJsonError> {
         None | Some(Value::Null) => None,
         Some(v) => Some(v.to_string()),
     };
-    Ok((cltt, valid, subnet, hostname, hwaddr, state, context))
+    Ok(Common {
+        cltt,
+        valid,
+        subnet,
+        hostname,
+        hwaddr,
+        state,
+        context,
+    })
 }
 
 impl Lease4 {
@@ -140,15 +161,8 @@ impl Lease4 {
             .ok_or_else(|| error("'ip-address' is missing"))?
             .parse()
             .map_err(|_| error(format!("'ip-address' {} is not IPv4", lease["ip-address"])))?;
-        let (cltt, valid, subnet, hostname, hwaddr, state, context) = common(lease)?;
         let mut out = Lease4::new(address);
-        out.cltt = cltt;
-        out.valid_lifetime = valid;
-        out.subnet_id = subnet;
-        out.hostname = hostname;
-        out.hwaddr = hwaddr;
-        out.state = state;
-        out.user_context = context;
+        set_common!(out, common(lease)?);
         out.client_id = hex(lease, "client-id")?.map(ClientId);
         Ok(out)
     }
@@ -174,15 +188,8 @@ impl Lease6 {
             Some(len) => return Err(error(format!("'prefix-len' {len} is out of range"))),
             None => 128,
         };
-        let (cltt, valid, subnet, hostname, hwaddr, state, context) = common(lease)?;
         let mut out = Lease6::new(lease_type, address, prefix_len);
-        out.cltt = cltt;
-        out.valid_lifetime = valid;
-        out.subnet_id = subnet;
-        out.hostname = hostname;
-        out.hwaddr = hwaddr;
-        out.state = state;
-        out.user_context = context;
+        set_common!(out, common(lease)?);
         out.duid = hex(lease, "duid")?.map(Duid);
         out.iaid = u32_field(lease, "iaid")?.unwrap_or(0);
         out.preferred_lifetime = u32_field(lease, "preferred-lft")?.unwrap_or(0);
