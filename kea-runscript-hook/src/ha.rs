@@ -11,6 +11,7 @@
 //!   whether this server reports the lease; a state older than [`STATE_MAX_AGE`] (no
 //!   heartbeat came: the partner may be down) is asked for again.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,7 @@ use kea_hook::{command, Callout};
 use kea_runscript_core::ha::{self, partner, view};
 use kea_runscript_core::log::Severity;
 use kea_runscript_core::Engine;
-use kea_runscript_env::HookPoint;
+use kea_runscript_env::{Event, HookPoint};
 
 use crate::{logging, replay};
 
@@ -37,7 +38,14 @@ pub struct HaFollower {
     pair: Mutex<Option<Option<view::Pair>>>,
     /// This server's state and when it was learned.
     state: Mutex<Option<(view::State, Instant)>>,
+    /// Expiries this server did not report (the partner's scope) for `expire-once`
+    /// scripts, with when: held while HA may not yet see a dead partner
+    /// ([`view::Pair::detection`]); reported if this server takes the scope over meanwhile.
+    held: Mutex<VecDeque<(Instant, Event)>>,
 }
+
+/// At most this many expiries are held (the oldest go first).
+const HELD_MAX: usize = 20_000;
 
 impl HaFollower {
     /// A follower when a script of `engine` has `"ha"`; the pair from the configuration's
@@ -75,6 +83,7 @@ impl HaFollower {
             family,
             pair: Mutex::new(pair),
             state: Mutex::new(None),
+            held: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -268,6 +277,82 @@ impl HaFollower {
             _ => None,
         };
         view::responsible(&pair, state.as_ref(), key.as_deref())
+    }
+}
+
+impl HaFollower {
+    /// Holds an expiry this server does not report now (see `held`).
+    pub fn hold(&self, event: Event) {
+        let mut held = lock(&self.held);
+        if held.len() == HELD_MAX {
+            held.pop_front();
+        }
+        held.push_back((Instant::now(), event));
+    }
+
+    /// Starts the thread that watches the held expiries: while some are held and no
+    /// heartbeat said this server's state lately (the partner silent), it asks the state
+    /// once a second; an expiry whose lease this server now serves is reported, one older
+    /// than HA's detection time is let go (the partner was alive and reported it).
+    pub fn watch_held(self: &Arc<Self>, engine: Arc<Engine>) {
+        let me = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name("kea-rs-ha".into())
+            .spawn(move || {
+                while !engine.is_stopped() {
+                    std::thread::sleep(Duration::from_secs(1));
+                    me.report_held(&engine);
+                }
+            });
+        if let Err(e) = spawned {
+            logging::log(
+                Severity::Error,
+                logging::HA,
+                &format!("cannot start the thread that watches held expiries: {e}"),
+            );
+        }
+    }
+
+    fn report_held(&self, engine: &Engine) {
+        if lock(&self.held).is_empty() {
+            return;
+        }
+        let Some(pair) = self.pair() else {
+            lock(&self.held).clear();
+            return;
+        };
+        let fresh = lock(&self.state)
+            .as_ref()
+            .filter(|(_, at)| at.elapsed() < STATE_MAX_AGE * 2)
+            .map(|(s, _)| s.clone());
+        let state = fresh.or_else(|| self.ask_state());
+        let due: Vec<Event> = {
+            let mut held = lock(&self.held);
+            let mut due = Vec::new();
+            held.retain(|(at, event)| {
+                if view::responsible(&pair, state.as_ref(), view::client_key(event)) {
+                    due.push(event.clone());
+                    false
+                } else {
+                    at.elapsed() < pair.detection
+                }
+            });
+            due
+        };
+        if !due.is_empty() {
+            logging::log(
+                Severity::Info,
+                logging::HA,
+                &format!(
+                    "{} expiries held while the partner was unanswered now reported (state {})",
+                    due.len(),
+                    state.as_ref().map_or("unknown", |s| s.name.as_str())
+                ),
+            );
+        }
+        for event in due {
+            engine.handle_where(event, &|_| Vec::new(), &ha::reports_held_expiry);
+        }
     }
 }
 

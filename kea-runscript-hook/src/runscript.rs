@@ -19,7 +19,7 @@ pub struct RunScript {
     engine: Arc<Engine>,
     expressions: Option<Expressions>,
     /// The HA pair, when a script has `"ha"`.
-    ha: Option<HaFollower>,
+    ha: Option<Arc<HaFollower>>,
 }
 
 impl Hook for RunScript {
@@ -48,7 +48,7 @@ impl Hook for RunScript {
             Family::V6 => 6,
             _ => 4,
         };
-        let ha = HaFollower::new(&engine, family, &library.configured_libraries());
+        let ha = HaFollower::new(&engine, family, &library.configured_libraries()).map(Arc::new);
         for &hook_point in HookPoint::ALL {
             // With "ha", command_processed is where the partner's lease changes and
             // heartbeats are seen, whichever hook points the scripts chose.
@@ -84,8 +84,12 @@ impl Hook for RunScript {
         stats::reset();
         run_library_event(&engine, HookPoint::Load);
         stats::publish(&engine)?;
+        let engine = Arc::new(engine);
+        if let Some(ha) = &ha {
+            ha.watch_held(Arc::clone(&engine));
+        }
         Ok(RunScript {
-            engine: Arc::new(engine),
+            engine,
             expressions,
             ha,
         })
@@ -98,6 +102,13 @@ impl Hook for RunScript {
                 ha.command_processed(&self.engine, callout)?;
             } else if ha::is_expiry(hook_point) {
                 let responsible = ha.responsible(callout);
+                if !responsible
+                    && self
+                        .engine
+                        .wants_where(hook_point, &core_ha::reports_held_expiry)
+                {
+                    ha.hold(callout.event().map_err(|e| e.to_string())?);
+                }
                 return callout::run_where(
                     &self.engine,
                     self.expressions.as_ref(),

@@ -654,3 +654,89 @@ fn both_servers_publish_to_one_stream_each_change_once() {
         ),
     );
 }
+
+/// Leases that expire after the primary died but before the standby sees it (HA's
+/// `max-response-delay`, here 8 s, against 3 s lifetimes): the standby does not serve the
+/// primary's scope yet, so it holds those expiries and reports them once it is in
+/// partner-down; none is lost. The standby's control script saw it reclaim each of them
+/// before that.
+#[test]
+fn expiries_while_the_partner_is_not_yet_seen_down_are_reported_after_the_failover() {
+    if !require_ha_prereqs() {
+        return;
+    }
+    let t0 = Instant::now();
+    let scratch = Scratch::new("ha4hold");
+    let rec = Recorders::new(&scratch, Family::V4);
+    let mut options = options(Family::V4, HaMode::HotStandby, &scratch, 3);
+    options.timers.max_response_delay = 8000;
+    let mut pair = HaPair::start(&scratch, options);
+    let took = pair.wait_normal(PAIR_UP);
+    step(
+        t0,
+        &format!("pair in hot-standby {took:.1?} after the start"),
+    );
+    let run = pair.clients(30, "00:0c:05:00:00:00", &[]);
+    let (s1, _) = wait_records(&rec, "the commits did not reach the standby", |s1, s2| {
+        let local = changes(&only(s1, "commit", "local"));
+        !local.is_empty() && changes(&only(s2, "commit", "partner")) == local
+    });
+    pair.kill9(Server::S1);
+    let leases: BTreeSet<String> = only(&s1, "commit", "local")
+        .iter()
+        .map(|r| r.address.clone())
+        .collect();
+    step(
+        t0,
+        &format!(
+            "{} leases (perfdhcp exit {:?}); kill -9 s1",
+            leases.len(),
+            run.code
+        ),
+    );
+    // The standby reclaims them (its control script) before it goes partner-down.
+    let reclaimed = wait_for(SETTLE, || {
+        let seen: BTreeSet<String> = only(&rec.seen(Server::S2, "plain"), "expire", "local")
+            .iter()
+            .map(|r| r.address.clone())
+            .collect();
+        seen.is_superset(&leases).then_some(())
+    });
+    assert!(
+        reclaimed.is_some(),
+        "the standby did not reclaim every lease"
+    );
+    let state_at_reclaim = pair.state(Server::S2);
+    step(
+        t0,
+        &format!("s2 reclaimed them all, in state {state_at_reclaim:?}"),
+    );
+    let took = pair.wait_state(Server::S2, "partner-down", FAILOVER);
+    step(t0, &format!("s2 in partner-down {took:.1?} later"));
+    let (_, s2) = wait_records(&rec, "the held expiries were not reported", |_, s2| {
+        only(s2, "expire", "local")
+            .iter()
+            .map(|r| r.address.clone())
+            .collect::<BTreeSet<_>>()
+            .is_superset(&leases)
+    });
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in only(&s2, "expire", "local") {
+        *counts.entry(&r.address).or_default() += 1;
+    }
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "an expiry reported twice by the standby: {counts:?}"
+    );
+    step(
+        t0,
+        &format!("s2 reported the {} expiries once each", leases.len()),
+    );
+    // The hold path was taken: the standby was not yet partner-down when it reclaimed
+    // (else this test proves nothing about holding).
+    assert_ne!(
+        state_at_reclaim.as_deref(),
+        Some("partner-down"),
+        "the leases expired after the failover: max-response-delay too short for this machine?"
+    );
+}

@@ -20,6 +20,13 @@ pub fn wants_expiry(script: &ScriptConfig, responsible: bool) -> bool {
     responsible || !script.ha.is_some_and(|ha| ha.expire_once)
 }
 
+/// Whether `script` gets an expiry held back (not this server's to report then) and
+/// reported later, once this server took over the lease's scope: the `expire-once`
+/// scripts, which did not get it.
+pub fn reports_held_expiry(script: &ScriptConfig) -> bool {
+    script.ha.is_some_and(|ha| ha.expire_once)
+}
+
 /// Whether `script` gets the replay after an HA sync.
 pub fn wants_sync_replay(script: &ScriptConfig) -> bool {
     script.replay_leases && script.ha.is_some_and(|ha| ha.sync_replay)

@@ -56,6 +56,11 @@ pub struct Pair {
     pub primary: String,
     /// The secondary's (load-balancing) or standby's name, if any.
     pub secondary: Option<String>,
+    /// How long HA may take to see its partner gone: `max-response-delay` plus one
+    /// `heartbeat-delay` (HA's defaults: 60 s and 10 s). Meanwhile this server does not
+    /// yet serve the partner's scope, and expiries of it are held (see
+    /// [`Pair::detection`]).
+    pub detection: std::time::Duration,
 }
 
 impl Pair {
@@ -95,11 +100,15 @@ impl Pair {
                 .and_then(|p| p.get("name")?.as_str())
                 .map(str::to_owned)
         };
+        let ms = |key: &str, default: u64| ha.get(key).and_then(Value::as_u64).unwrap_or(default);
         Some(Pair {
             this,
             mode,
             primary: named("primary")?,
             secondary: named("secondary").or_else(|| named("standby")),
+            detection: std::time::Duration::from_millis(
+                ms("max-response-delay", 60_000) + ms("heartbeat-delay", 10_000),
+            ),
         })
     }
 
@@ -170,6 +179,16 @@ impl State {
     /// them, it may have received leases by a sync that no event told of).
     pub fn is_before_sync(&self) -> bool {
         matches!(self.name.as_str(), "waiting" | "syncing" | "ready")
+    }
+}
+
+/// The identifier HA hashes for the client of the lease of an expiry event (`lease4` or
+/// `lease6`).
+pub fn client_key(event: &kea_runscript_env::Event) -> Option<&[u8]> {
+    match (&event.lease4, &event.lease6) {
+        (Some(lease), _) => client_key4(lease),
+        (_, Some(lease)) => client_key6(lease),
+        _ => None,
     }
 }
 
@@ -244,6 +263,11 @@ mod tests {
         assert_eq!(pair.this, "s2");
         assert_eq!(pair.mode, Mode::HotStandby);
         assert_eq!(pair.partner(), Some("s1"));
+        assert_eq!(
+            pair.detection,
+            std::time::Duration::from_secs(70),
+            "HA's defaults"
+        );
         let lb = Pair::from_config(&config("load-balancing", "s1", "secondary")).unwrap();
         assert_eq!(lb.partner(), Some("s2"));
         assert_eq!(
