@@ -175,7 +175,9 @@ impl Default for HaTimers {
     fn default() -> Self {
         HaTimers {
             heartbeat_delay: 1000,
-            max_response_delay: 3000,
+            // A loaded CI machine can hold a heartbeat back for seconds: 5 s keeps a
+            // spurious failover away, and a real one still takes only about 6 s.
+            max_response_delay: 5000,
             max_ack_delay: 1000,
             max_unacked_clients: 0,
             sync_timeout: 10_000,
@@ -574,8 +576,24 @@ impl Drop for Member {
 
 /// Serialises the pairs of one test process: two pairs are four Kea servers with
 /// multi-threading on 2 cores, enough to delay heartbeats into a spurious failover.
-/// (nextest runs each test in its own process; this matters for plain `cargo test`.)
+/// Across processes (nextest runs each test in its own) the same is done by an exclusive
+/// `flock` on [`PAIR_LOCK`].
 static ONE_PAIR: Mutex<()> = Mutex::new(());
+
+/// The file whose lock one pair at a time holds, across test processes.
+const PAIR_LOCK: &str = "/tmp/kea-runscript-e2e-ha.lock";
+
+/// Waits for the cross-process pair lock.
+fn lock_across_processes() -> nix::fcntl::Flock<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(PAIR_LOCK)
+        .unwrap_or_else(|e| panic!("open {PAIR_LOCK}: {e}"));
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .unwrap_or_else(|(_, e)| panic!("flock {PAIR_LOCK}: {e}"))
+}
 
 /// A running HA pair; see the module's documentation. On drop both servers are stopped,
 /// whatever else runs in the namespaces is killed and the namespaces are deleted.
@@ -588,6 +606,7 @@ pub struct HaPair {
     members: [Member; 2],
     segment: Segment,
     _one_pair: MutexGuard<'static, ()>,
+    _across: nix::fcntl::Flock<std::fs::File>,
 }
 
 impl HaPair {
@@ -596,6 +615,7 @@ impl HaPair {
     /// call [`HaPair::wait_state`] (the pair reaches its normal state within a few seconds).
     pub fn start(scratch: &Scratch, opts: HaOptions) -> HaPair {
         let one_pair = ONE_PAIR.lock().unwrap_or_else(|e| e.into_inner());
+        let across = lock_across_processes();
         let segment = Segment::new();
         let members = Server::BOTH.map(|server| {
             let name = server.name();
@@ -625,6 +645,7 @@ impl HaPair {
             members,
             segment,
             _one_pair: one_pair,
+            _across: across,
         };
         for server in Server::BOTH {
             pair.member_mut(server).spawn();
