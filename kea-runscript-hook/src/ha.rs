@@ -12,6 +12,7 @@
 //!   heartbeat came: the partner may be down) is asked for again.
 
 use std::collections::VecDeque;
+use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,7 +43,22 @@ pub struct HaFollower {
     /// scripts, with when: held while HA may not yet see a dead partner
     /// ([`view::Pair::detection`]); reported if this server takes the scope over meanwhile.
     held: Mutex<VecDeque<(Instant, Event)>>,
+    /// To the partner-events thread ([`HaFollower::start`]); `None` before it runs.
+    commands: Mutex<Option<SyncSender<LeaseCommand>>>,
 }
+
+/// A lease command as `command_processed` saw it, for the partner-events thread.
+struct LeaseCommand {
+    name: Vec<u8>,
+    arguments: Option<String>,
+    response: String,
+    /// Whether it came on Kea's main thread (the control channel, on Kea 2.2).
+    on_main_thread: bool,
+}
+
+/// At most this many lease commands wait for the partner-events thread; past it the
+/// callout applies them itself.
+const COMMANDS_MAX: usize = 4096;
 
 /// At most this many expiries are held (the oldest go first).
 const HELD_MAX: usize = 20_000;
@@ -84,6 +100,7 @@ impl HaFollower {
             pair: Mutex::new(pair),
             state: Mutex::new(None),
             held: Mutex::new(VecDeque::new()),
+            commands: Mutex::new(None),
         })
     }
 
@@ -144,33 +161,49 @@ impl HaFollower {
             .command_name()
             .map_err(|e| e.to_string())?
             .unwrap_or_default();
+        if partner::is_lease_command(&name) {
+            // The partner waits for this command's answer (and its client for its ACK)
+            // until the callout returns: only the copies are taken here, the rest is the
+            // partner-events thread's.
+            let Some(response) = callout.command_response().map_err(|e| e.to_string())? else {
+                return Ok(());
+            };
+            let command = LeaseCommand {
+                arguments: callout.command_arguments().map_err(|e| e.to_string())?,
+                name: name.to_vec(),
+                response,
+                on_main_thread: command::on_main_thread(),
+            };
+            let sender = lock(&self.commands).clone();
+            match sender.map(|s| s.try_send(command)) {
+                Some(Ok(())) => {}
+                // The thread is behind (or gone): applied here, the partner waits instead
+                // of a change being lost.
+                Some(Err(TrySendError::Full(command) | TrySendError::Disconnected(command))) => {
+                    self.apply(engine, command)
+                }
+                None => {}
+            }
+            return Ok(());
+        }
         if &name[..] == b"ha-heartbeat" {
             self.heartbeat_answered(engine, callout)?;
-        } else if partner::is_lease_command(&name) {
-            self.lease_command(engine, callout, &name)?;
         }
         // The counters reach Kea's statistics at callouts; the partner's heartbeats (and
-        // any command) keep them current while no lease callout runs, e.g. the acks of a
-        // worker after the last event.
+        // other commands) keep them current while no lease callout runs, e.g. the acks
+        // of a worker after the last event.
         crate::stats::publish(engine)
     }
 
-    fn lease_command(
-        &self,
-        engine: &Arc<Engine>,
-        callout: &Callout<'_>,
-        name: &[u8],
-    ) -> Result<(), String> {
-        let arguments = callout.command_arguments().map_err(|e| e.to_string())?;
-        let Some(response) = callout.command_response().map_err(|e| e.to_string())? else {
-            return Ok(());
-        };
+    /// The lease changes of one lease command, to the scripts with partner events.
+    fn apply(&self, engine: &Engine, command: LeaseCommand) {
+        let name = &command.name[..];
         let partner_name = self.pair().and_then(|p| p.partner().map(str::to_owned));
         let (events, errors) = partner::applied_json(
             name,
-            arguments.as_deref(),
-            &response,
-            (kea_hook::KEA_VERSION, command::on_main_thread()),
+            command.arguments.as_deref(),
+            &command.response,
+            (kea_hook::KEA_VERSION, command.on_main_thread),
             partner_name.as_deref(),
             &|get| command::process(get).ok(),
         );
@@ -186,7 +219,6 @@ impl HaFollower {
             event.kea_version = kea_hook::KEA_VERSION;
             engine.handle_where(event, &|_| Vec::new(), &ha::wants_partner_events);
         }
-        Ok(())
     }
 
     /// The answer to a partner's heartbeat is this server's state: kept; leaving the
@@ -290,26 +322,38 @@ impl HaFollower {
         held.push_back((Instant::now(), event));
     }
 
-    /// Starts the thread that watches the held expiries: while some are held and no
-    /// heartbeat said this server's state lately (the partner silent), it asks the state
-    /// once a second; an expiry whose lease this server now serves is reported, one older
-    /// than HA's detection time is let go (the partner was alive and reported it).
-    pub fn watch_held(self: &Arc<Self>, engine: Arc<Engine>) {
+    /// Starts the library's HA thread: it turns the lease commands `command_processed`
+    /// passes it into partner events, in their order, and once a second looks at the
+    /// held expiries: while some are held and no heartbeat said this server's state
+    /// lately (the partner silent), it asks the state; an expiry whose lease this server
+    /// now serves is reported, one older than HA's detection time is let go (the partner
+    /// was alive and reported it). It ends when the engine is shut down.
+    pub fn start(self: &Arc<Self>, engine: Arc<Engine>) {
+        let (sender, commands) = sync_channel::<LeaseCommand>(COMMANDS_MAX);
         let me = Arc::clone(self);
         let spawned = std::thread::Builder::new()
             .name("kea-rs-ha".into())
             .spawn(move || {
+                let mut last_look = Instant::now();
                 while !engine.is_stopped() {
-                    std::thread::sleep(Duration::from_secs(1));
-                    me.report_held(&engine);
+                    match commands.recv_timeout(Duration::from_millis(200)) {
+                        Ok(command) => me.apply(&engine, command),
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                    if last_look.elapsed() >= Duration::from_secs(1) {
+                        last_look = Instant::now();
+                        me.report_held(&engine);
+                    }
                 }
             });
-        if let Err(e) = spawned {
-            logging::log(
+        match spawned {
+            Ok(_) => *lock(&self.commands) = Some(sender),
+            Err(e) => logging::log(
                 Severity::Error,
                 logging::HA,
-                &format!("cannot start the thread that watches held expiries: {e}"),
-            );
+                &format!("cannot start the HA thread (partner events are applied on HA's threads, held expiries not reported): {e}"),
+            ),
         }
     }
 

@@ -86,7 +86,7 @@ impl Hook for RunScript {
         stats::publish(&engine)?;
         let engine = Arc::new(engine);
         if let Some(ha) = &ha {
-            ha.watch_held(Arc::clone(&engine));
+            ha.start(Arc::clone(&engine));
         }
         Ok(RunScript {
             engine,
