@@ -174,7 +174,15 @@ impl HaFollower {
                 response,
                 on_main_thread: command::on_main_thread(),
             };
-            let sender = lock(&self.commands).clone();
+            // From the control channel (Kea's main thread): applied here, while the lease
+            // Kea stored is still there to be read when the command did not carry it all.
+            let sender = lock(&self.commands)
+                .clone()
+                .filter(|_| !command.on_main_thread);
+            if sender.is_none() {
+                self.apply(engine, command);
+                return crate::stats::publish(engine);
+            }
             match sender.map(|s| s.try_send(command)) {
                 Some(Ok(())) => {}
                 // The thread is behind (or gone): applied here, the partner waits instead
