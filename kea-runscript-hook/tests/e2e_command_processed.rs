@@ -98,9 +98,25 @@ fn every_control_command_reaches_the_async_script() {
         ],
         "{record:#?}"
     );
-    // One run per command, none twice.
+    // One run per command, none twice. Kea 2.6 and later load their configuration file
+    // through the config-set command itself, after the hook library is loaded: that run
+    // is the only other one there may be.
     let records = dump.records();
-    assert_eq!(records.len(), 4, "{records:#?}");
+    let sent = [
+        "version-get",
+        "no-such-command",
+        "statistic-get",
+        "config-get",
+    ];
+    let (ours, others): (Vec<_>, Vec<_>) = records
+        .iter()
+        .partition(|r| sent.contains(&r.var("COMMAND_NAME")));
+    assert_eq!(ours.len(), 4, "{records:#?}");
+    assert!(
+        others.iter().all(|r| r.var("COMMAND_NAME") == "config-set")
+            && others.len() <= usize::from(common::kea::kea_hooks_version() >= 20600),
+        "{others:#?}"
+    );
     kea.assert_healthy();
 }
 

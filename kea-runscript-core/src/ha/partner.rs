@@ -9,12 +9,21 @@
 //! `failed-leases` / `failed-deleted-leases` (its result is 0 when at least one lease was
 //! applied). A lease added or updated is a `leases4_committed` / `leases6_committed`
 //! event with that one lease (and no deleted lease); a deleted one is a `lease4_release` /
-//! `lease6_release` event.
+//! `lease6_release` event. So is one added or updated in the state `released` (3): Kea 3.0
+//! keeps a released lease for lease affinity in that state, and its HA sends it to the
+//! partner as an update (see [`RELEASED`]).
 
 use std::collections::HashSet;
 
-use kea_runscript_env::{Event, HookPoint, KeaVersion, Lease4, Lease6, Origin};
+use kea_runscript_env::{Event, HookPoint, KeaVersion, Lease4, Lease6, LeaseState, Origin};
 use serde_json::Value;
+
+/// Kea's `Lease::STATE_RELEASED` (3, Kea 2.7.0 and later): a lease its client released,
+/// kept (expired) for lease affinity instead of deleted. Kea 3.0's HA sends such a lease
+/// to the partner as an update (`lease4-update`, or among `lease6-bulk-apply`'s `leases`),
+/// where Kea 2.2 and 2.6 send a delete: on the primary it is a deleted lease (in
+/// `leases4_committed` / `leases6_committed`), so here it is a removal too, never a commit.
+pub const RELEASED: LeaseState = LeaseState::Other(3);
 
 /// A lease command's name that may change leases here (others are never read).
 pub fn is_lease_command(name: &[u8]) -> bool {
@@ -195,6 +204,7 @@ impl Changes<'_> {
                 .and_then(|stored| Lease4::from_kea_json(&stored))
         });
         match read {
+            Ok(lease) if lease.state == RELEASED => self.released4(lease),
             Ok(lease) => {
                 let mut event = Event::new(HookPoint::Leases4Committed);
                 event.leases4 = Some(vec![lease]);
@@ -212,6 +222,7 @@ impl Changes<'_> {
                 .and_then(|stored| Lease6::from_kea_json(&stored))
         });
         match read {
+            Ok(lease) if lease.state == RELEASED => self.released6(lease),
             Ok(lease) => {
                 let mut event = Event::new(HookPoint::Leases6Committed);
                 event.leases6 = Some(vec![lease]);
@@ -232,13 +243,15 @@ impl Changes<'_> {
                 .map_err(|_| e)
         });
         match read {
-            Ok(lease) => {
-                let mut event = Event::new(HookPoint::Lease4Release);
-                event.lease4 = Some(lease);
-                self.push(event);
-            }
+            Ok(lease) => self.released4(lease),
             Err(e) => self.errors.push(format!("deleted lease {lease}: {e}")),
         }
+    }
+
+    fn released4(&mut self, lease: Lease4) {
+        let mut event = Event::new(HookPoint::Lease4Release);
+        event.lease4 = Some(lease);
+        self.push(event);
     }
 
     fn remove6(&mut self, lease: &Value) {
@@ -249,13 +262,15 @@ impl Changes<'_> {
                 .map_err(|_| e)
         });
         match read {
-            Ok(lease) => {
-                let mut event = Event::new(HookPoint::Lease6Release);
-                event.lease6 = Some(lease);
-                self.push(event);
-            }
+            Ok(lease) => self.released6(lease),
             Err(e) => self.errors.push(format!("deleted lease {lease}: {e}")),
         }
+    }
+
+    fn released6(&mut self, lease: Lease6) {
+        let mut event = Event::new(HookPoint::Lease6Release);
+        event.lease6 = Some(lease);
+        self.push(event);
     }
 }
 
@@ -439,6 +454,81 @@ mod tests {
                 ),
                 (HookPoint::Leases6Committed, "2001:db8:100::/56".to_owned()),
                 (HookPoint::Lease6Release, "2001:db8:1::102/128".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_released_lease_kept_for_affinity_is_a_removal_not_a_commit() {
+        // Kea 3.0's HA sends a lease released under lease affinity (state 3, lifetime 0)
+        // as an update, where 2.2/2.6 send a delete.
+        let mut released4 = lease4_json("10.0.0.10");
+        released4["state"] = json!(3);
+        released4["valid-lft"] = json!(0);
+        released4["expire"] = json!(1796635746);
+        let (events, errors) = applied(
+            b"lease4-update",
+            Some(&released4),
+            &ok(),
+            Origin::Partner,
+            Some("s1"),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].hook_point, HookPoint::Lease4Release);
+        let lease = events[0].lease4.as_ref().unwrap();
+        assert_eq!(
+            (lease.address.to_string(), lease.state, lease.valid_lifetime),
+            ("10.0.0.10".to_owned(), RELEASED, 0)
+        );
+        assert_eq!(events[0].partner.as_deref(), Some("s1"));
+        // Any other state is a commit (a declined lease, state 1, as before).
+        let mut declined = lease4_json("10.0.0.11");
+        declined["state"] = json!(1);
+        let (events, _) = applied(
+            b"lease4-update",
+            Some(&declined),
+            &ok(),
+            Origin::Partner,
+            None,
+        );
+        assert_eq!(events[0].hook_point, HookPoint::Leases4Committed);
+
+        let lease6 = |a: &str, state: u32, valid: u32| {
+            json!({"duid": "00:01:02", "expire": 2000, "iaid": 1, "ip-address": a,
+                   "preferred-lft": 0, "prefix-len": 128, "state": state,
+                   "subnet-id": 1, "type": "IA_NA", "valid-lft": valid})
+        };
+        let args = json!({
+            "leases": [lease6("2001:db8:1::100", 0, 100), lease6("2001:db8:1::101", 3, 0)],
+            "deleted-leases": [], "origin": "ha-partner"
+        });
+        let response = json!({"result": 0, "text": "Bulk apply of 2 IPv6 leases completed."});
+        let (events, errors) = applied(
+            b"lease6-bulk-apply",
+            Some(&args),
+            &response,
+            Origin::Partner,
+            Some("s1"),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let got: Vec<(HookPoint, String)> = events
+            .iter()
+            .map(|e| {
+                let l = e
+                    .leases6
+                    .as_ref()
+                    .map(|l| &l[0])
+                    .or(e.lease6.as_ref())
+                    .unwrap();
+                (e.hook_point, l.address.to_string())
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (HookPoint::Leases6Committed, "2001:db8:1::100".to_owned()),
+                (HookPoint::Lease6Release, "2001:db8:1::101".to_owned()),
             ]
         );
     }

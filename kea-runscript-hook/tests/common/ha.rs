@@ -900,6 +900,23 @@ impl Perfdhcp {
 /// Kea's own (on by default only in 2.6+ and 3.0). The launch ([`write_launch_config`])
 /// copies every library into one directory for `KEA_HOOKS_PATH` (Kea 2.6.3+ and 3.0 load
 /// hooks only from there) and sets the log, socket and script directories 2.6.3+/3.0 need.
+///
+/// Lease affinity is off (`flush-reclaimed-timer-wait-time` 0), so that a release deletes
+/// the lease on every version, as Kea 2.2 always does. From Kea 2.3.2 on (so 2.6 and 3.0)
+/// a release with affinity on (`flush-reclaimed-timer-wait-time` and
+/// `hold-reclaimed-time` both non-zero, Kea's default) keeps the lease, expired
+/// (lifetime 0), and Kea reclaims it later:
+/// - the primary's `lease6_release` sees the lease before it is expired (its lifetime) and
+///   `leases6_committed` the expired one (lifetime 0): two removals with two change ids
+///   for one release, where the partner gets one (the latter's);
+/// - Kea 2.6's HA deletes the lease on the partner while the primary keeps it (the pair's
+///   lease databases differ); Kea 3.0's marks it `released` (state 3) and sends it as an
+///   update (the library takes that for a removal: core's `ha::partner::RELEASED`).
+///
+/// The tests here check what reaches each server and which server reports it, the same
+/// on every version; affinity is a configuration of its own (`patch` can turn it on).
+/// On Kea 2.2 the setting only stops the flush of reclaimed leases, which are held an
+/// hour (`hold-reclaimed-time`), longer than any test runs.
 fn server_config(opts: &HaOptions, server: Server, socket: &Path, log: &Path) -> Value {
     let name = server.name();
     let t = &opts.timers;
@@ -935,7 +952,10 @@ fn server_config(opts: &HaOptions, server: Server, socket: &Path, log: &Path) ->
     settings.control_socket = Some(socket.to_path_buf());
     // Two packet threads per server, as scripts/ha-pair.sh: two servers with HA's
     // listener and client threads share the machine's 2 cores.
-    let mut patch = json!({"multi-threading": {"thread-pool-size": 2}});
+    let mut patch = json!({
+        "multi-threading": {"thread-pool-size": 2},
+        "expired-leases-processing": {"flush-reclaimed-timer-wait-time": 0}
+    });
     if opts.family == Family::V6 {
         // Each server its own DUID (the tests' usual one, last digit = server number).
         let identifier = format!("0123456789a{}", &name[1..]);
@@ -964,9 +984,10 @@ fn server_config(opts: &HaOptions, server: Server, socket: &Path, log: &Path) ->
 /// them), the second for s2's (`HA_s2`), as Kea's HA documentation configures it. With
 /// one shared pool both servers allocate from the same addresses at the same time and
 /// give one address to two clients (seen: 4 of 50 clients, each address committed by
-/// both servers, then overwritten on each by the partner's lease update). `client-class`
-/// (a string): 2.2 and 2.6 know only it; 3.0 still accepts it beside its
-/// `client-classes` list.
+/// both servers, then overwritten on each by the partner's lease update). The class is
+/// named by `client-class` (a string) on Kea 2.2 and 2.6, which know only it, and by
+/// `client-classes` (a list) on 3.0, which still accepts `client-class` but logs it as
+/// deprecated ([`pool_class`]).
 fn split_pools(server: &mut Value) {
     for key in ["subnet4", "subnet6"] {
         let Some(subnets) = server.get_mut(key).and_then(Value::as_array_mut) else {
@@ -1012,7 +1033,7 @@ fn split_range(pool: &Value) -> [Value; 2] {
     let half = |from: u128, to: u128, server: Server| {
         let mut half = pool.clone();
         half["pool"] = json!(format!("{}-{}", address(from), address(to)));
-        half["client-class"] = json!(format!("HA_{server}"));
+        pool_class(&mut half, server);
         half
     };
     [half(lo, mid, Server::S1), half(mid + 1, hi, Server::S2)]
@@ -1033,13 +1054,25 @@ fn split_prefix(pool: &Value) -> [Value; 2] {
         let mut half = pool.clone();
         half["prefix"] = json!(std::net::Ipv6Addr::from(start).to_string());
         half["prefix-len"] = json!(len + 1);
-        half["client-class"] = json!(format!("HA_{server}"));
+        pool_class(&mut half, server);
         half
     };
     [
         half(u128::from(prefix), Server::S1),
         half(second, Server::S2),
     ]
+}
+
+/// Limits `pool` (an address or delegated-prefix pool) to the queries in `server`'s
+/// scope, class `HA_<server>`: `client-classes` from Kea 3.0 on (2.7.5 deprecated the
+/// single `client-class`), `client-class` before (2.2 and 2.6 know no other).
+fn pool_class(pool: &mut Value, server: Server) {
+    let class = format!("HA_{server}");
+    if super::kea::kea_hooks_version() >= 30000 {
+        pool["client-classes"] = json!([class]);
+    } else {
+        pool["client-class"] = json!(class);
+    }
 }
 
 /// Sends one command over the unix control socket `socket` and returns the answer; None
