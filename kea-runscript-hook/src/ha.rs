@@ -8,7 +8,7 @@
 //!   waiting/syncing/ready, leases may have come by a sync, and the scripts with
 //!   `replay-leases` get every active lease again;
 //! - at `lease4_expire` / `lease4_recover` (and v6), [`HaFollower::responsible`] tells
-//!   whether this server reports the lease; a state older than [`STATE_MAX_AGE`] (no
+//!   whether this server reports the lease; a state older than `STATE_MAX_AGE` (1 s) (no
 //!   heartbeat came: the partner may be down) is asked for again.
 
 use std::collections::VecDeque;

@@ -1,6 +1,6 @@
 //! Kea HA pairs (`libdhcp_ha.so`), as the library follows them for scripts with `"ha"`:
 //! the lease changes a partner sends ([`partner`]), and which server of the pair reports
-//! an expiry ([`view`], with [`rfc3074`]'s load-balancing hash). Pure: Kea's JSON in,
+//! an expiry ([`view`], with RFC 3074's load-balancing hash, `rfc3074.rs`). Pure: Kea's JSON in,
 //! events and decisions out; the hook reads the JSON in-process and applies them.
 
 pub mod partner;
