@@ -15,7 +15,9 @@
 
 use std::collections::HashSet;
 
-use kea_runscript_env::{Event, HookPoint, KeaVersion, Lease4, Lease6, LeaseState, Origin};
+use kea_runscript_env::{
+    Event, HookPoint, KeaJsonError, KeaVersion, Lease4, Lease6, LeaseState, LeaseType, Origin,
+};
 use serde_json::Value;
 
 /// Kea's `Lease::STATE_RELEASED` (3, Kea 2.7.0 and later): a lease its client released,
@@ -109,10 +111,10 @@ pub fn applied(
         return (out.events, out.errors);
     };
     match name {
-        b"lease4-add" | b"lease4-update" => out.commit4(arguments),
-        b"lease4-del" => out.remove4(arguments),
-        b"lease6-add" | b"lease6-update" => out.commit6(arguments),
-        b"lease6-del" => out.remove6(arguments),
+        b"lease4-add" | b"lease4-update" => out.commit::<Lease4>(arguments),
+        b"lease4-del" => out.remove::<Lease4>(arguments),
+        b"lease6-add" | b"lease6-update" => out.commit::<Lease6>(arguments),
+        b"lease6-del" => out.remove::<Lease6>(arguments),
         b"lease6-bulk-apply" => {
             let failed = |key: &str| -> HashSet<(String, String)> {
                 response
@@ -134,12 +136,12 @@ pub fn applied(
             };
             for lease in list("leases") {
                 if !failed.contains(&bulk_key(&lease)) {
-                    out.commit6(&lease);
+                    out.commit::<Lease6>(&lease);
                 }
             }
             for lease in list("deleted-leases") {
                 if !failed_deleted.contains(&bulk_key(&lease)) {
-                    out.remove6(&lease);
+                    out.remove::<Lease6>(&lease);
                 }
             }
         }
@@ -197,80 +199,95 @@ impl Changes<'_> {
             .flatten()
     }
 
-    fn commit4(&mut self, lease: &Value) {
-        let read = Lease4::from_kea_json(lease).or_else(|e| {
-            self.stored_lease("lease4-get", lease)
+    /// A lease added or updated: a commit, or (Kea 2.7+ sends a released lease as an
+    /// update) a release. When the command did not carry it whole, as Kea stored it.
+    fn commit<L: KeaLease>(&mut self, lease: &Value) {
+        let read = L::from_kea_json(lease).or_else(|e| {
+            self.stored_lease(L::GET, lease)
                 .ok_or(e)
-                .and_then(|stored| Lease4::from_kea_json(&stored))
+                .and_then(|stored| L::from_kea_json(&stored))
         });
         match read {
-            Ok(lease) if lease.state == RELEASED => self.released4(lease),
-            Ok(lease) => {
-                let mut event = Event::new(HookPoint::Leases4Committed);
-                event.leases4 = Some(vec![lease]);
-                event.deleted_leases4 = Some(Vec::new());
-                self.push(event);
-            }
-            Err(e) => self.errors.push(format!("lease {lease}: {e}")),
-        }
-    }
-
-    fn commit6(&mut self, lease: &Value) {
-        let read = Lease6::from_kea_json(lease).or_else(|e| {
-            self.stored_lease("lease6-get", lease)
-                .ok_or(e)
-                .and_then(|stored| Lease6::from_kea_json(&stored))
-        });
-        match read {
-            Ok(lease) if lease.state == RELEASED => self.released6(lease),
-            Ok(lease) => {
-                let mut event = Event::new(HookPoint::Leases6Committed);
-                event.leases6 = Some(vec![lease]);
-                event.deleted_leases6 = Some(Vec::new());
-                self.push(event);
-            }
+            Ok(lease) if lease.state() == RELEASED => self.push(lease.released()),
+            Ok(lease) => self.push(lease.committed()),
             Err(e) => self.errors.push(format!("lease {lease}: {e}")),
         }
     }
 
     /// A deleted lease: in full when the command carried it (HA does), else by its
     /// address alone (an operator's `lease4-del` names only that).
-    fn remove4(&mut self, lease: &Value) {
-        let read = Lease4::from_kea_json(lease).or_else(|e| {
-            text(lease, "ip-address")
-                .parse()
-                .map(Lease4::new)
-                .map_err(|_| e)
-        });
+    fn remove<L: KeaLease>(&mut self, lease: &Value) {
+        let read =
+            L::from_kea_json(lease).or_else(|e| L::by_address(&text(lease, "ip-address")).ok_or(e));
         match read {
-            Ok(lease) => self.released4(lease),
+            Ok(lease) => self.push(lease.released()),
             Err(e) => self.errors.push(format!("deleted lease {lease}: {e}")),
         }
     }
+}
 
-    fn released4(&mut self, lease: Lease4) {
+/// What the events of a lease command need of a lease of either family.
+trait KeaLease: Sized {
+    /// lease_cmds' command that reads one stored lease.
+    const GET: &'static str;
+    fn from_kea_json(value: &Value) -> Result<Self, KeaJsonError>;
+    /// A lease known only by its address (all else empty).
+    fn by_address(address: &str) -> Option<Self>;
+    fn state(&self) -> LeaseState;
+    /// A `leases*_committed` event of this lease alone.
+    fn committed(self) -> Event;
+    /// A `lease*_release` event of it.
+    fn released(self) -> Event;
+}
+
+impl KeaLease for Lease4 {
+    const GET: &'static str = "lease4-get";
+    fn from_kea_json(value: &Value) -> Result<Self, KeaJsonError> {
+        Lease4::from_kea_json(value)
+    }
+    fn by_address(address: &str) -> Option<Self> {
+        address.parse().ok().map(Lease4::new)
+    }
+    fn state(&self) -> LeaseState {
+        self.state
+    }
+    fn committed(self) -> Event {
+        let mut event = Event::new(HookPoint::Leases4Committed);
+        event.leases4 = Some(vec![self]);
+        event.deleted_leases4 = Some(Vec::new());
+        event
+    }
+    fn released(self) -> Event {
         let mut event = Event::new(HookPoint::Lease4Release);
-        event.lease4 = Some(lease);
-        self.push(event);
+        event.lease4 = Some(self);
+        event
     }
+}
 
-    fn remove6(&mut self, lease: &Value) {
-        let read = Lease6::from_kea_json(lease).or_else(|e| {
-            text(lease, "ip-address")
-                .parse()
-                .map(|a| Lease6::new(kea_runscript_env::LeaseType::Na, a, 128))
-                .map_err(|_| e)
-        });
-        match read {
-            Ok(lease) => self.released6(lease),
-            Err(e) => self.errors.push(format!("deleted lease {lease}: {e}")),
-        }
+impl KeaLease for Lease6 {
+    const GET: &'static str = "lease6-get";
+    fn from_kea_json(value: &Value) -> Result<Self, KeaJsonError> {
+        Lease6::from_kea_json(value)
     }
-
-    fn released6(&mut self, lease: Lease6) {
+    fn by_address(address: &str) -> Option<Self> {
+        address
+            .parse()
+            .ok()
+            .map(|a| Lease6::new(LeaseType::Na, a, 128))
+    }
+    fn state(&self) -> LeaseState {
+        self.state
+    }
+    fn committed(self) -> Event {
+        let mut event = Event::new(HookPoint::Leases6Committed);
+        event.leases6 = Some(vec![self]);
+        event.deleted_leases6 = Some(Vec::new());
+        event
+    }
+    fn released(self) -> Event {
         let mut event = Event::new(HookPoint::Lease6Release);
-        event.lease6 = Some(lease);
-        self.push(event);
+        event.lease6 = Some(self);
+        event
     }
 }
 
