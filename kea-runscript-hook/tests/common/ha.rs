@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::kea::{hook, merge, write_launch_config, Family, Paths, Settings};
-use super::testbed::ip;
+use super::testbed::{ip, prepare_netns};
 use super::{missing_prereq, our_library, procs, require_prereqs, wait_for, Scratch};
 
 /// Kea's HA hook library.
@@ -290,21 +290,7 @@ impl Segment {
             ip(&["netns", "add", ns]);
         }
         for ns in std::iter::once(&segment.switch).chain(&segment.members) {
-            // DAD off before any veth exists, so v6 addresses are usable at once.
-            let out = Command::new("ip")
-                .args(["netns", "exec", ns, "sysctl", "-q", "-w"])
-                .args([
-                    "net.ipv6.conf.all.accept_dad=0",
-                    "net.ipv6.conf.default.accept_dad=0",
-                ])
-                .output()
-                .expect("sysctl");
-            assert!(
-                out.status.success(),
-                "sysctl in {ns}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
+            prepare_netns(ns);
         }
         let sw = segment.switch.as_str();
         // No multicast snooping: DHCPv6 goes to ff02::1:2, and a snooping bridge would

@@ -34,6 +34,25 @@ pub fn ip(args: &[&str]) {
     );
 }
 
+/// Makes namespace `ns` ready for a veth: IPv6 duplicate address detection off (before
+/// any veth exists, so v6 addresses are usable at once) and `lo` up.
+pub fn prepare_netns(ns: &str) {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "sysctl", "-q", "-w"])
+        .args([
+            "net.ipv6.conf.all.accept_dad=0",
+            "net.ipv6.conf.default.accept_dad=0",
+        ])
+        .output()
+        .expect("sysctl");
+    assert!(
+        out.status.success(),
+        "sysctl in {ns}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ip(&["-n", ns, "link", "set", "lo", "up"]);
+}
+
 impl Testbed {
     /// Creates both namespaces and the veth, with v4 and v6 addresses, DAD off.
     pub fn new() -> Testbed {
@@ -54,21 +73,7 @@ impl Testbed {
         ip(&["netns", "add", &tb.srv]);
         ip(&["netns", "add", &tb.cli]);
         for ns in [&tb.srv, &tb.cli] {
-            // DAD off before the veth exists, so v6 addresses are usable at once.
-            let out = Command::new("ip")
-                .args(["netns", "exec", ns, "sysctl", "-q", "-w"])
-                .args([
-                    "net.ipv6.conf.all.accept_dad=0",
-                    "net.ipv6.conf.default.accept_dad=0",
-                ])
-                .output()
-                .expect("sysctl");
-            assert!(
-                out.status.success(),
-                "sysctl: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
+            prepare_netns(ns);
         }
         ip(&[
             "-n", &tb.srv, "link", "add", &tb.srv_if, "type", "veth", "peer", "name", &tb.cli_if,
