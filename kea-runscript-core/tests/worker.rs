@@ -337,8 +337,12 @@ fn protocol_errors_restart_the_worker_and_its_events_are_delivered_again() {
     let table = [
         ("not json", "not an answer"),
         (r#"{"seq": 999999}"#, "never sent"),
-        (r#"{"seq": 1, "verdict": "maybe"}"#, "not an answer"),
-        (r#"{"seq": 1, "bogus": true}"#, "not an answer"),
+        (
+            r#"{"seq": 1, "verdict": "maybe"}"#,
+            "not continue, skip or drop",
+        ),
+        (r#"{"seq": "1"}"#, "not an event number"),
+        (r#"{"seq": 1, "code": 300}"#, "not 0 to 255"),
     ];
     for (bad, says) in table {
         let dir = tempfile::tempdir().unwrap();
