@@ -1,0 +1,196 @@
+# client_map.py — shared by classify-worker.py and ddns-names-worker.py: a table keyed by
+# client (a MAC or a DUID) read from a JSON or CSV file and reloaded when the file changes,
+# and the sync-worker loop around it. Python standard library only.
+#
+# The file: a JSON object {"<mac or duid>": <value>, ...}, or CSV lines
+# "<mac or duid>,<field>[,<field>...]" (blank lines and lines starting with # ignored).
+# Identifiers are hex bytes in any case, separated by ':', '-' or '.', or not at all
+# (aa:bb:cc:00:00:01, AA-BB-CC-00-00-01, aabb.cc00.0001, aabbcc000001, 0:c:1:2:3:4); each
+# is kept as Kea prints one (aa:bb:cc:00:00:01). The caller turns each entry's value into
+# what it answers and refuses a bad one with ValueError.
+#
+# All or nothing: a file with any error (bad JSON, a bad identifier or value, a client
+# listed twice) is not taken; the table loaded before stays in use and the error goes to
+# stderr once per change of the file. A file that does not exist means an empty table.
+
+import csv
+import json
+import os
+import sys
+
+# Where a query names its client, in order of preference: the DHCPv4 hardware address,
+# the DHCPv6 DUID, the DHCPv6 client's MAC (when Kea knows it).
+CLIENT_VARIABLES = ("QUERY4_HWADDR", "QUERY6_CLIENT_ID", "QUERY6_REMOTE_HWADDR")
+
+HEX_DIGITS = frozenset("0123456789abcdef")
+
+# Longest identifier taken (bytes): a DUID has at most 130, a MAC 6 (or 20 for InfiniBand).
+MAX_ID_BYTES = 130
+
+
+def normalize_id(text):
+    """The identifier as Kea prints it (lower-case hex pairs joined by ':'), or None."""
+    text = text.strip().lower()
+    if not text:
+        return None
+    if ":" in text or "-" in text:
+        # Separated groups may drop a leading zero (0:c:1:2:3:4).
+        groups = text.replace("-", ":").split(":")
+        if any(not 1 <= len(g) <= 2 for g in groups):
+            return None
+        digits = "".join(g.rjust(2, "0") for g in groups)
+    else:
+        # Bare hex or Cisco's dotted form (aabb.cc00.0001).
+        digits = text.replace(".", "")
+        if len(digits) % 2:
+            return None
+    if not digits or not set(digits) <= HEX_DIGITS or len(digits) > 2 * MAX_ID_BYTES:
+        return None
+    return ":".join(digits[i:i + 2] for i in range(0, len(digits), 2))
+
+
+class MapError(Exception):
+    """A file that cannot be taken; the message says where and why."""
+
+
+def unique_keys(pairs):
+    """A JSON object as a dict; a key given twice is an error, not the last one wins."""
+    table = {}
+    for key, value in pairs:
+        if key in table:
+            raise ValueError("key %s given twice" % json.dumps(key))
+        table[key] = value
+    return table
+
+
+def client_ids(variables):
+    """The identifiers the query carries, as Kea printed them, most specific first."""
+    return [variables[name].lower() for name in CLIENT_VARIABLES if variables.get(name)]
+
+
+class ClientMap:
+    """The table of `path`, reloaded when the file changes.
+
+    `from_json(value)` and `from_csv(fields)` turn one entry's value (a JSON value, or
+    the CSV fields after the identifier) into what the table holds; each raises
+    ValueError for a bad one.
+    """
+
+    def __init__(self, path, tag, from_json, from_csv):
+        self.path = path
+        self.tag = tag
+        self.from_json = from_json
+        self.from_csv = from_csv
+        self.stamp = None
+        self.table = {}
+
+    def current(self):
+        """The table, reread first if the file changed (one stat(2) per call)."""
+        try:
+            st = os.stat(self.path)
+            stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        except OSError as e:
+            stamp = ("missing", e.errno)
+        if stamp != self.stamp:
+            self.stamp = stamp
+            self.reload(stamp[0] == "missing")
+        return self.table
+
+    def reload(self, missing):
+        if missing:
+            self.table = {}
+            self.log("%s does not exist: no client is listed" % self.path)
+            return
+        try:
+            with open(self.path, "rb") as f:
+                text = f.read().decode("utf-8")
+            table = self.parse(text)
+        except (OSError, UnicodeDecodeError, MapError) as e:
+            self.log("%s not loaded, keeping the %d entries loaded before: %s"
+                     % (self.path, len(self.table), e))
+            return
+        self.table = table
+        self.log("%d entries loaded from %s" % (len(table), self.path))
+
+    def parse(self, text):
+        if text.lstrip().startswith("{"):
+            return self.parse_json(text)
+        return self.parse_csv(text)
+
+    def parse_json(self, text):
+        try:
+            top = json.loads(text, object_pairs_hook=unique_keys)
+        except ValueError as e:
+            raise MapError("not valid JSON: %s" % e) from None
+        if not isinstance(top, dict):
+            raise MapError("not a JSON object")
+        table = {}
+        for key, value in top.items():
+            where = "key %s" % json.dumps(key)
+            self.add(table, key, where, lambda: self.from_json(value))
+        return table
+
+    def parse_csv(self, text):
+        table = {}
+        rows = csv.reader(text.splitlines())
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return table
+            except csv.Error as e:
+                raise MapError("line %d: %s" % (rows.line_num, e)) from None
+            if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
+                continue
+            fields = [field.strip() for field in row[1:]]
+            self.add(table, row[0], "line %d" % rows.line_num, lambda: self.from_csv(fields))
+
+    def add(self, table, key, where, value):
+        if not isinstance(key, str) or normalize_id(key) is None:
+            raise MapError("%s: not a MAC address or DUID" % where)
+        client = normalize_id(key)
+        if client in table:
+            raise MapError("%s: %s is listed twice" % (where, client))
+        try:
+            table[client] = value()
+        except ValueError as e:
+            raise MapError("%s: %s" % (where, e)) from None
+
+    def log(self, text):
+        print("%s: %s" % (self.tag, text), file=sys.stderr, flush=True)
+
+
+def serve(table, hook_points):
+    """The sync-worker loop: for each event line one answer line, `{"seq":N}` plus, at
+    `hook_points`, the table's entry of the query's client (the answer's other fields,
+    e.g. ',"classes":["quarantine"]').
+
+    Everything read at once is answered with one write, so events that arrive together
+    (Kea's threads waiting at once) cost one wake-up each way.
+    """
+    if sys.argv[1:] != ["worker"] or os.environ.get("KEA_RUNSCRIPT_PROTOCOL") != "1":
+        sys.exit("%s is a worker: configure it with \"mode\": \"worker\"" % table.tag)
+    table.current()  # loaded (and reported) at start, not at the first query
+    rest = b""
+    while True:
+        chunk = os.read(0, 1 << 16)
+        if not chunk:
+            break
+        *lines, rest = (rest + chunk).split(b"\n")
+        out = []
+        for line in lines:
+            if not line.strip():
+                continue
+            event = json.loads(line)
+            fields = ""
+            if event["hook_point"] in hook_points:
+                entries = table.current()
+                for client in client_ids(event["vars"]):
+                    if client in entries:
+                        fields = entries[client]
+                        break
+            out.append('{"seq":%d%s}\n' % (event["seq"], fields))
+        if out:
+            data = "".join(out).encode()
+            while data:
+                data = data[os.write(1, data):]
