@@ -36,6 +36,8 @@ install -d "$hooks" "$examples/lib" "$doc" "$stage/DEBIAN"
 install -m 0644 "$lib" "$hooks/libkea_runscript.so"
 strip --strip-unneeded "$hooks/libkea_runscript.so"
 install -m 0755 examples/*.sh "$examples/"
+# The Python workers (lease-log, blocklist-worker, classify-worker, ddns-names-worker, …).
+install -m 0755 examples/*.py "$examples/"
 install -m 0644 examples/lib/* "$examples/lib/"
 install -m 0644 examples/README.md "$examples/"
 install -m 0644 README.md docs/*.md "$doc/"
@@ -58,6 +60,7 @@ Architecture: $arch
 Maintainer: kea-runscript developers <kea-runscript@localhost>
 Installed-Size: $installed_kib
 Depends: kea-common (= $kea)
+Recommends: python3
 Enhances: kea-dhcp4-server, kea-dhcp6-server
 Section: net
 Priority: optional
