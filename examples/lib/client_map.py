@@ -17,12 +17,16 @@ import csv
 import json
 import os
 import sys
+import time
 
 # Where a query names its client, in order of preference: the DHCPv4 hardware address,
 # the DHCPv6 DUID, the DHCPv6 client's MAC (when Kea knows it).
 CLIENT_VARIABLES = ("QUERY4_HWADDR", "QUERY6_CLIENT_ID", "QUERY6_REMOTE_HWADDR")
 
 HEX_DIGITS = frozenset("0123456789abcdef")
+
+# How long after a change of the file it is read once more (see ClientMap.current).
+RECHECK_NS = 1_000_000_000
 
 # Longest identifier taken (bytes): a DUID has at most 130, a MAC 6 (or 20 for InfiniBand).
 MAX_ID_BYTES = 130
@@ -82,6 +86,8 @@ class ClientMap:
         self.from_json = from_json
         self.from_csv = from_csv
         self.stamp = None
+        self.recheck = None
+        self.failure = None
         self.table = {}
 
     def current(self):
@@ -90,13 +96,21 @@ class ClientMap:
             st = os.stat(self.path)
             stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         except OSError as e:
-            stamp = ("missing", e.errno)
-        if stamp != self.stamp:
+            st, stamp = None, ("missing", e.errno)
+        now = time.time_ns()
+        recheck = self.recheck is not None and now >= self.recheck
+        if stamp != self.stamp or recheck:
             self.stamp = stamp
-            self.reload(stamp[0] == "missing")
+            # File times advance by the kernel's clock tick: a second write of the same
+            # size within that tick leaves the stamp as it is. A file changed within the
+            # last second is therefore read once more a second later.
+            self.recheck = None
+            if st is not None and now - st.st_mtime_ns < RECHECK_NS:
+                self.recheck = st.st_mtime_ns + RECHECK_NS
+            self.reload(st is None, quiet=recheck)
         return self.table
 
-    def reload(self, missing):
+    def reload(self, missing, quiet=False):
         if missing:
             self.table = {}
             self.log("%s does not exist: no client is listed" % self.path)
@@ -106,11 +120,16 @@ class ClientMap:
                 text = f.read().decode("utf-8")
             table = self.parse(text)
         except (OSError, UnicodeDecodeError, MapError) as e:
-            self.log("%s not loaded, keeping the %d entries loaded before: %s"
-                     % (self.path, len(self.table), e))
+            # A second read of the same bad file is not reported again.
+            if not (quiet and str(e) == self.failure):
+                self.log("%s not loaded, keeping the %d entries loaded before: %s"
+                         % (self.path, len(self.table), e))
+            self.failure = str(e)
             return
+        self.failure = None
+        if not (quiet and table == self.table):
+            self.log("%d entries loaded from %s" % (len(table), self.path))
         self.table = table
-        self.log("%d entries loaded from %s" % (len(table), self.path))
 
     def parse(self, text):
         if text.lstrip().startswith("{"):
@@ -132,7 +151,7 @@ class ClientMap:
 
     def parse_csv(self, text):
         table = {}
-        rows = csv.reader(text.splitlines())
+        rows = csv.reader(text.splitlines(), strict=True)
         while True:
             try:
                 row = next(rows)
