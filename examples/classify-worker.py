@@ -24,6 +24,8 @@
 #   The file is checked before each answer (one stat(2)) and reread when it changed. A
 #   file with any error is not taken: the map loaded before stays, the error goes to
 #   stderr. A missing file means no client is listed.
+#   Replace the file as a whole (write a new one, then rename it over the old) so that no
+#   query sees it half written.
 # Config (Kea 2.2 and 2.6 pools name their class with "client-class": "quarantine"; 3.0
 #   with "client-classes": ["quarantine"]):
 #   "client-classes": [

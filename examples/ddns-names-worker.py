@@ -29,6 +29,8 @@
 #     checked before each answer (one stat(2)) and reread when it changed; a file with
 #     any error is not taken (the table loaded before stays, the error goes to stderr);
 #     a missing file means no client is listed.
+#     Replace the file as a whole (write a new one, rename it over the old) so that no
+#     update sees it half written.
 #   DOMAIN (default none): added to every name without a trailing dot, as Kea's
 #     "ddns-qualifying-suffix" does ("pc-1" with DOMAIN=example.org: "pc-1.example.org.").
 #     Kea does not qualify a name a hook gives: without DOMAIN, write names in full.
