@@ -210,7 +210,8 @@ fn classify_settings(family: Family, mt: bool, map: &Path, leases: &Path) -> Set
         Family::V4 => json!({
             "option-data": [{"name": "domain-name", "data": "example.net"}],
             "client-classes": classes("domain-name", "quarantine.example"),
-            "subnet4": [{"pools": [pool(REGULAR4.0, "regular"), pool(QUARANTINE4.0, "quarantine")]}]
+            // The relayed subnet: perfdhcp's queries carry its address as giaddr.
+            "subnet4": [{}, {"pools": [pool(REGULAR4.0, "regular"), pool(QUARANTINE4.0, "quarantine")]}]
         }),
         Family::V6 => json!({
             "option-data": [{"name": "domain-search", "data": "example.net."}],
@@ -223,14 +224,14 @@ fn classify_settings(family: Family, mt: bool, map: &Path, leases: &Path) -> Set
 
 /// (Kea's pool, first, last) of each kind.
 const REGULAR4: (&str, Ipv4Addr, Ipv4Addr) = (
-    "192.0.2.10-192.0.2.99",
-    Ipv4Addr::new(192, 0, 2, 10),
-    Ipv4Addr::new(192, 0, 2, 99),
+    "10.0.0.10-10.0.0.99",
+    Ipv4Addr::new(10, 0, 0, 10),
+    Ipv4Addr::new(10, 0, 0, 99),
 );
 const QUARANTINE4: (&str, Ipv4Addr, Ipv4Addr) = (
-    "192.0.2.200-192.0.2.250",
-    Ipv4Addr::new(192, 0, 2, 200),
-    Ipv4Addr::new(192, 0, 2, 250),
+    "10.0.9.0-10.0.9.99",
+    Ipv4Addr::new(10, 0, 9, 0),
+    Ipv4Addr::new(10, 0, 9, 99),
 );
 const REGULAR6: (&str, u16, u16) = ("2001:db8:1::100-2001:db8:1::17f", 0x100, 0x17f);
 const QUARANTINE6: (&str, u16, u16) = ("2001:db8:1::180-2001:db8:1::1ff", 0x180, 0x1ff);
@@ -272,7 +273,7 @@ fn classify_v4(mt: bool) {
 
     perfdhcp_clients(&tb, "-4", &mac_list(&scratch));
     let (q, r) = in_netns(&tb.cli, || {
-        let client = Client4::new(Path4::Direct);
+        let client = Client4::new(Path4::Relayed);
         (
             dora(&client, QUARANTINED[0], 0x2500),
             dora(&client, REGULAR[0], 0x2510),
@@ -320,9 +321,11 @@ fn classify_v4(mt: bool) {
     // The map is edited while Kea runs: the next query of a newly listed client is
     // classified by it.
     let newly = REGULAR[1];
-    std::fs::write(&map, format!("{listed}{},quarantine\n", mac_text(newly))).unwrap();
+    let edited = scratch.join("class-map.csv.new");
+    std::fs::write(&edited, format!("{listed}{},quarantine\n", mac_text(newly))).unwrap();
+    std::fs::rename(&edited, &map).unwrap();
     let (offer, ack) = in_netns(&tb.cli, move || {
-        dora(&Client4::new(Path4::Direct), newly, 0x2520)
+        dora(&Client4::new(Path4::Relayed), newly, 0x2520)
     });
     assert!(in_pool4(ack.yiaddr, QUARANTINE4), "{offer:?} {ack:?}");
     assert_eq!(ack.option(15), Some(&b"quarantine.example"[..]));
