@@ -56,7 +56,12 @@ const SILENT: [u8; 6] = [0x02, 0x20, 0, 0, 0, 3];
 
 /// The DNS-name script: renames one client with both flags given, answers a name Kea must
 /// refuse for another, says nothing for the third.
-fn ddns_script(scratch: &Scratch, mac_var: &str, renamed: &str, refused: &str) -> std::path::PathBuf {
+fn ddns_script(
+    scratch: &Scratch,
+    mac_var: &str,
+    renamed: &str,
+    refused: &str,
+) -> std::path::PathBuf {
     scratch.sh_script(
         "ddns",
         &format!(
@@ -98,7 +103,12 @@ fn a_scripts_dns_name_and_flags_reach_the_v4_lease_and_response() {
     }
     let _slot = HeavySlot::acquire();
     let scratch = Scratch::new("ddns4");
-    let script = ddns_script(&scratch, "QUERY4_HWADDR", &mac_text(RENAMED), &mac_text(REFUSED));
+    let script = ddns_script(
+        &scratch,
+        "QUERY4_HWADDR",
+        &mac_text(RENAMED),
+        &mac_text(REFUSED),
+    );
     let settings = ddns_settings(Family::V4, &scratch, &script, "ddns4_update");
     let tb = Testbed::new();
     let mut kea = Kea::start(&tb, &scratch, &settings);
@@ -110,7 +120,10 @@ fn a_scripts_dns_name_and_flags_reach_the_v4_lease_and_response() {
             .map(|(i, (mac, name))| {
                 let xid = 0x7000 + 0x10 * i as u32;
                 let offer = client
-                    .exchange(Msg::new(DISCOVER, xid, *mac).with(12, name.as_bytes()), Duration::from_secs(3))
+                    .exchange(
+                        Msg::new(DISCOVER, xid, *mac).with(12, name.as_bytes()),
+                        Duration::from_secs(3),
+                    )
                     .expect("an offer");
                 let request = Msg::new(common::dhcp4::REQUEST, xid + 1, *mac)
                     .with(50, &offer.yiaddr.octets())
@@ -119,7 +132,11 @@ fn a_scripts_dns_name_and_flags_reach_the_v4_lease_and_response() {
                 let ack = client
                     .exchange(request, Duration::from_secs(3))
                     .expect("an ack");
-                (ack.yiaddr, ack.option(12).map(|h| String::from_utf8_lossy(h).into_owned()))
+                (
+                    ack.yiaddr,
+                    ack.option(12)
+                        .map(|h| String::from_utf8_lossy(h).into_owned()),
+                )
             })
             .collect::<Vec<_>>()
     });
@@ -130,18 +147,31 @@ fn a_scripts_dns_name_and_flags_reach_the_v4_lease_and_response() {
     };
     // Renamed, with the script's flags (Kea itself would have set both).
     assert_eq!(row(0)["hostname"], "renamed.example.org.");
-    assert_eq!((row(0)["fqdn_fwd"].as_str(), row(0)["fqdn_rev"].as_str()), ("0", "1"));
-    assert_eq!(acks[0].1.as_deref(), Some("renamed.example.org."), "host-name option in the ACK");
+    assert_eq!(
+        (row(0)["fqdn_fwd"].as_str(), row(0)["fqdn_rev"].as_str()),
+        ("0", "1")
+    );
+    assert_eq!(
+        acks[0].1.as_deref(),
+        Some("renamed.example.org."),
+        "host-name option in the ACK"
+    );
     // The refused name left Kea's own; so did silence.
     assert!(row(1)["hostname"].starts_with("beta"), "{:?}", row(1));
     assert!(row(2)["hostname"].starts_with("gamma"), "{:?}", row(2));
-    assert_eq!((row(2)["fqdn_fwd"].as_str(), row(2)["fqdn_rev"].as_str()), ("1", "1"));
+    assert_eq!(
+        (row(2)["fqdn_fwd"].as_str(), row(2)["fqdn_rev"].as_str()),
+        ("1", "1")
+    );
     let socket = scratch.join("ctrl");
     // DISCOVER and REQUEST of the refused client each answered the bad name.
     assert_eq!(statistic(&socket, "kea-runscript.answer-errors"), 2);
     assert_eq!(statistic(&socket, "kea-runscript.answers-with-data"), 2);
     let log = kea.log_text();
-    assert!(log.contains("KEA_RUNSCRIPT_ANSWER_INVALID") && log.contains("bad_name"), "{log}");
+    assert!(
+        log.contains("KEA_RUNSCRIPT_ANSWER_INVALID") && log.contains("bad_name"),
+        "{log}"
+    );
     kea.assert_healthy();
 }
 
@@ -188,7 +218,13 @@ fn a_scripts_dns_name_and_flags_reach_the_v6_lease() {
     };
     let renamed_row = with_duid(&renamed);
     assert_eq!(renamed_row["hostname"], "renamed.example.org.");
-    assert_eq!((renamed_row["fqdn_fwd"].as_str(), renamed_row["fqdn_rev"].as_str()), ("0", "1"));
+    assert_eq!(
+        (
+            renamed_row["fqdn_fwd"].as_str(),
+            renamed_row["fqdn_rev"].as_str()
+        ),
+        ("0", "1")
+    );
     assert_eq!(with_duid(&refused)["hostname"], "beta.example.org.");
     assert!(statistic(&scratch.join("ctrl"), "kea-runscript.answer-errors") >= 1);
     kea.assert_healthy();
@@ -229,10 +265,18 @@ exit 0"#,
         [RENAMED, SILENT]
             .iter()
             .enumerate()
-            .map(|(i, mac)| client.dora(*mac, 0x7100 + 0x10 * i as u32).expect("a lease"))
+            .map(|(i, mac)| {
+                client
+                    .dora(*mac, 0x7100 + 0x10 * i as u32)
+                    .expect("a lease")
+            })
             .collect::<Vec<_>>()
     });
-    assert_eq!(bound[0].addr, Ipv4Addr::new(10, 0, 0, 77), "the reserved address");
+    assert_eq!(
+        bound[0].addr,
+        Ipv4Addr::new(10, 0, 0, 77),
+        "the reserved address"
+    );
     assert_ne!(bound[1].addr, Ipv4Addr::new(10, 0, 0, 77));
     kea.assert_healthy();
 }
@@ -318,7 +362,10 @@ exit 0"#,
     assert_eq!(statistic(&socket, "kea-runscript.protocol-errors"), 0);
     let log = kea.log_text();
     let lines = log.matches("KEA_RUNSCRIPT_ANSWER_INVALID").count();
-    assert!((1..16).contains(&lines), "rate-limited answer lines: {lines}\n{log}");
+    assert!(
+        (1..16).contains(&lines),
+        "rate-limited answer lines: {lines}\n{log}"
+    );
     kea.assert_healthy();
 }
 
@@ -357,7 +404,10 @@ exit 0"#
         let config = settings.config(&tb.srv_if, &scratch.join("kea.log"));
         let (ok, text) = check_config(Family::V4, &scratch, &config);
         assert!(!ok, "Kea 2.2 accepted lease4_offer: {text}");
-        assert!(text.contains("lease4_offer") && text.contains("2.6"), "{text}");
+        assert!(
+            text.contains("lease4_offer") && text.contains("2.6"),
+            "{text}"
+        );
         return;
     }
     let mut kea = Kea::start(&tb, &scratch, &settings);
