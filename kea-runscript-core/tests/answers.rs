@@ -6,16 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{engine, js, script};
+use common::{engine, js, script, vars};
 use kea_runscript_core::{log, Verdict};
-use kea_runscript_env::{HookPoint, Text};
-
-fn vars(pairs: &[(&str, &str)]) -> Vec<(String, Text)> {
-    pairs
-        .iter()
-        .map(|(n, v)| (n.to_string(), Text::from(*v)))
-        .collect()
-}
+use kea_runscript_env::HookPoint;
 
 /// A sync spawned classifier: the MAC in `QUERY4_HWADDR` decides the class.
 #[test]

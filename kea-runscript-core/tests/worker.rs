@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{engine, js, script, wait_until};
+use common::{engine, js, script, vars, wait_until};
 use kea_runscript_core::{log, Verdict};
-use kea_runscript_env::{HookPoint, Text};
+use kea_runscript_env::HookPoint;
 use serde_json::Value;
 
 /// Prelude of every Python worker: read events, answer.
@@ -29,13 +29,6 @@ fn py(dir: &Path, name: &str, body: &str) -> PathBuf {
     std::fs::write(&path, format!("#!/usr/bin/python3\n{PRELUDE}{body}\n")).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
-}
-
-fn vars(pairs: &[(&str, &str)]) -> Vec<(String, Text)> {
-    pairs
-        .iter()
-        .map(|(n, v)| (n.to_string(), Text::from(*v)))
-        .collect()
 }
 
 /// The JSON lines of a file a worker wrote (none if it does not exist yet).
