@@ -33,6 +33,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 . "$repo/scripts/lib/testbed.sh"
+. "$repo/scripts/lib/bench.sh"
 
 rounds=${ROUNDS:-3}
 period=${PERIOD:-$bench_seconds_env}
@@ -40,7 +41,6 @@ period=${PERIOD:-$bench_seconds_env}
 rate=${RATE:-20000}
 clients=${CLIENTS:-1000000}
 map_size=${MAP_SIZE:-50000}
-ours_lib=${OURS_LIB:-${CARGO_TARGET_DIR:-$repo/target}/release/libkea_runscript.so}
 for n in "$rounds" "$period" "$rate" "$clients" "$map_size"; do
     [[ "$n" =~ ^[1-9][0-9]*$ ]] || tb_die "ROUNDS, SECONDS/PERIOD, RATE, CLIENTS and MAP_SIZE must be positive integers (got '$n')"
 done
@@ -48,11 +48,7 @@ done
 command -v perfdhcp >/dev/null || [ -x /usr/sbin/perfdhcp ] || tb_die "perfdhcp not found (apt-get install kea-admin, or run scripts/install-deps.sh)"
 [ -x /usr/sbin/kea-dhcp4 ] || tb_die "/usr/sbin/kea-dhcp4 not found (run scripts/install-deps.sh)"
 command -v python3 >/dev/null || tb_die "python3 not found (the classifier worker is Python)"
-if [ ! -f "$ours_lib" ] && [ -z "${OURS_LIB:-}" ]; then
-    tb_log "building libkea_runscript.so (cargo build --release -p kea-runscript-hook)"
-    cargo build --release -j2 -p kea-runscript-hook >&2 || tb_die "building kea-runscript-hook failed"
-fi
-[ -f "$ours_lib" ] || tb_die "our library not found at $ours_lib (build it, or set OURS_LIB)"
+bench_ours_lib
 
 TB_KEA_SEVERITY=WARN
 # Our logger at INFO in its own file: the counters at unload (events answered, answers
@@ -153,7 +149,7 @@ PY
 # listed-in-q listed-elsewhere unlisted-in-q unlisted-elsewhere answered answer-errors
 # answers-with-data".
 measure() {
-    local v=$1 r=$2 out rc dora kinds counters answered with_data errors
+    local v=$1 r=$2 kinds counters answered with_data errors
     rm -f "$leases"
     tb_kea_start 4 "$TB_DIR/bench-$v.json"
     if [ "$v" = worker ]; then
@@ -162,16 +158,8 @@ measure() {
     else
         sleep 1
     fi
-    rc=0
-    out=$(tb_cli perfdhcp -4 -l "$TB_VCLI" -r "$rate" -p "$period" -R "$clients" 2>&1) || rc=$?
-    # 3 = "some exchanges not completed": expected when offering more than Kea answers.
-    if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
-        echo "$out" | tail -n 20 >&2
-        tb_die "perfdhcp failed with exit code $rc ($v, round $r)"
-    fi
+    bench_perfdhcp4 "$v, round $r" -r "$rate" -p "$period" -R "$clients"
     tb_kea_stop
-    dora=$(echo "$out" | awk '/^Rate:/ {print $2; exit}')
-    [ -n "$dora" ] || { echo "$out" | tail -n 20 >&2; tb_die "no 'Rate:' line in perfdhcp's output ($v, round $r)"; }
     kinds=$(lease_kinds)
     answered=- with_data=- errors=-
     if [ "$v" != none ]; then
@@ -185,10 +173,10 @@ measure() {
         with_data=$(echo "$counters" | grep -o ' answers-with-data=[0-9]*' | cut -d= -f2)
         errors=$(echo "$counters" | grep -o ' answer-errors=[0-9]*' | cut -d= -f2)
     fi
-    echo "$v $r $dora $kinds $answered ${errors:--} ${with_data:--}" >>"$TB_DIR/results"
+    echo "$v $r $bench_dora $kinds $answered ${errors:--} ${with_data:--}" >>"$TB_DIR/results"
     read -r lq le uq ue <<<"$kinds"
     printf '  round %d  %-16s %10.1f DORA/s  (leases: listed %s in quarantine + %s elsewhere, unlisted %s in quarantine + %s elsewhere; queries answered %s, with classes %s, answers refused %s)\n' \
-        "$r" "${label[$v]}" "$dora" "$lq" "$le" "$uq" "$ue" "$answered" "${with_data:--}" "${errors:--}" >&2
+        "$r" "${label[$v]}" "$bench_dora" "$lq" "$le" "$uq" "$ue" "$answered" "${with_data:--}" "${errors:--}" >&2
 }
 
 tb_log "kea-dhcp4 $(/usr/sbin/kea-dhcp4 -v), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -203,26 +191,9 @@ for r in $(seq "$rounds"); do
 done
 tb_log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-col() { awk -v v="$1" -v c="$2" '$1 == v {print $c}' "$TB_DIR/results"; }
-
 echo
 echo "DORA exchanges/s (perfdhcp -4 -r $rate -p $period -R $clients; map of $map_size clients; fresh kea-dhcp4 per cell, loggers at WARN)"
-printf '%-8s' round
-for v in "${variants[@]}"; do printf ' %18s' "${label[$v]}"; done
-echo
-for r in $(seq "$rounds"); do
-    printf '%-8s' "$r"
-    for v in "${variants[@]}"; do
-        printf ' %18.1f' "$(awk -v v="$v" -v r="$r" '$1 == v && $2 == r {print $3}' "$TB_DIR/results")"
-    done
-    echo
-done
-declare -A med
-for v in "${variants[@]}"; do med[$v]=$(col "$v" 3 | median); done
-printf '%-8s' median
-for v in "${variants[@]}"; do printf ' %18.1f' "${med[$v]}"; done
-echo
+bench_table 18 "${variants[@]}"
 echo
 if [ -n "${med[none]:-}" ]; then
     for v in "${variants[@]}"; do

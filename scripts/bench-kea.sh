@@ -58,6 +58,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 . "$repo/scripts/lib/testbed.sh"
+. "$repo/scripts/lib/bench.sh"
 
 rounds=${ROUNDS:-3}
 period=${PERIOD:-$bench_seconds_env}
@@ -65,7 +66,6 @@ period=${PERIOD:-$bench_seconds_env}
 rate=${RATE:-20000}
 clients=${CLIENTS:-1000000}
 kea_hook_lib=${KEA_HOOK_LIB:-/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_run_script.so}
-ours_lib=${OURS_LIB:-${CARGO_TARGET_DIR:-$repo/target}/release/libkea_runscript.so}
 
 for n in "$rounds" "$period" "$rate" "$clients"; do
     [[ "$n" =~ ^[1-9][0-9]*$ ]] || tb_die "ROUNDS, SECONDS/PERIOD, RATE and CLIENTS must be positive integers (got '$n')"
@@ -73,11 +73,7 @@ done
 command -v perfdhcp >/dev/null || [ -x /usr/sbin/perfdhcp ] || tb_die "perfdhcp not found (apt-get install kea-admin, or run scripts/install-deps.sh)"
 [ -x /usr/sbin/kea-dhcp4 ] || tb_die "/usr/sbin/kea-dhcp4 not found (run scripts/install-deps.sh)"
 [ -f "$kea_hook_lib" ] || tb_die "Kea's run-script hook not found at $kea_hook_lib (set KEA_HOOK_LIB)"
-if [ ! -f "$ours_lib" ] && [ -z "${OURS_LIB:-}" ]; then
-    tb_log "building libkea_runscript.so (cargo build --release -p kea-runscript-hook)"
-    cargo build --release -j2 -p kea-runscript-hook >&2 || tb_die "building kea-runscript-hook failed"
-fi
-[ -f "$ours_lib" ] || tb_die "our library not found at $ours_lib (build it, or set OURS_LIB)"
+bench_ours_lib
 ack_worker=${ACK_WORKER:-${CARGO_TARGET_DIR:-$repo/target}/release/examples/ack_worker}
 if [ ! -x "$ack_worker" ] && [ -z "${ACK_WORKER:-}" ]; then
     tb_log "building the fast worker (cargo build --release -p kea-runscript-core --example ack_worker)"
@@ -247,7 +243,7 @@ worker_rss() {
 # leases processes warnings script-runs dropped kea-rss0 kea-rss1 worker-rss0
 # worker-rss1" to results (script runs: events answered, for the workers).
 measure() {
-    local v=$1 r=$2 out rc f0 f1 dora acks warns counters started dropped k0 k1 w0 w1
+    local v=$1 r=$2 f0 f1 dora acks warns counters started dropped k0 k1 w0 w1
     # A growth cell BASE@N behaves as BASE, with N leases loaded at start.
     local base=${v%@*}
     # A twin "<cell>-base" behaves as its cell, with the baseline library.
@@ -257,24 +253,17 @@ measure() {
     tb_kea_start 4 "$TB_DIR/bench-$v.json"
     k0=$(rss_of "$TB_KEA_PID") w0=$(worker_rss)
     f0=$(forks)
-    rc=0
     # The traffic: for SECONDS, or an overflow cell's burst of BURST new clients.
     local load=(-p "$period" -R "$clients")
     case $kind in ovf*) load=(-R "$burst" -n "$burst") ;; esac
-    out=$(tb_cli perfdhcp -4 -l "$TB_VCLI" -r "$rate" "${load[@]}" 2>&1) || rc=$?
-    # 3 = "some exchanges not completed": expected when offering more than Kea answers.
-    if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
-        echo "$out" | tail -n 20 >&2
-        tb_die "perfdhcp failed with exit code $rc ($v, round $r)"
-    fi
+    bench_perfdhcp4 "$v, round $r" -r "$rate" "${load[@]}"
     # Let async scripts of the last leases finish before counting and stopping.
     sleep 1
     f1=$(forks)
     k1=$(rss_of "$TB_KEA_PID") w1=$(worker_rss)
     tb_kea_stop
-    dora=$(echo "$out" | awk '/^Rate:/ {print $2; exit}')
-    [ -n "$dora" ] || { echo "$out" | tail -n 20 >&2; tb_die "no 'Rate:' line in perfdhcp's output ($v, round $r)"; }
-    acks=$(echo "$out" | awk '/Statistics for: REQUEST-ACK\*/ {s=1} s && /^received packets:/ {print $3; exit}')
+    dora=$bench_dora
+    acks=$(echo "$bench_out" | awk '/Statistics for: REQUEST-ACK\*/ {s=1} s && /^received packets:/ {print $3; exit}')
     # Warnings beyond the two every memfile Kea prints at start-up (e.g. our
     # library reporting events it could not queue) are counted and listed.
     grep -E ' (WARN|ERROR|FATAL) ' "$TB_KEA_LOG" | grep -v -E 'DHCPSRV_MEMFILE_NO_STORAGE|DHCP4_MULTI_THREADING_INFO' \
@@ -373,26 +362,11 @@ for r in $(seq "$rounds"); do
 done
 tb_log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 col() { awk -v v="$1" -v c="$2" '$1 == v {print $c}' "$TB_DIR/results"; }
 
 echo
 echo "DORA exchanges/s (perfdhcp -4 -r $rate -p $period -R $clients; fresh kea-dhcp4 per cell, loggers at WARN)"
-printf '%-8s' round
-for v in "${variants[@]}"; do printf ' %20s' "${label[$v]}"; done
-echo
-for r in $(seq "$rounds"); do
-    printf '%-8s' "$r"
-    for v in "${variants[@]}"; do
-        printf ' %20.1f' "$(awk -v v="$v" -v r="$r" '$1 == v && $2 == r {print $3}' "$TB_DIR/results")"
-    done
-    echo
-done
-declare -A med
-for v in "${variants[@]}"; do med[$v]=$(col "$v" 3 | median); done
-printf '%-8s' median
-for v in "${variants[@]}"; do printf ' %20.1f' "${med[$v]}"; done
-echo
+bench_table 20 "${variants[@]}"
 echo
 if [ -n "${med[kea]:-}" ] && [ -n "${med[ours]:-}" ]; then
     awk -v o="${med[ours]}" -v k="${med[kea]}" 'BEGIN {printf "ratio ours/kea-hook (medians): %.2fx   (target >= 1.8x)\n", o / k}'
@@ -444,19 +418,19 @@ if [ "${#growth[@]}" -gt 0 ]; then
     echo
     for b in "${growth_variants[@]}"; do
         printf '%-22s' "${label[$b]}"
-        for n in "${growth_sizes[@]}"; do printf ' %14.1f' "$(col "$b@$n" 3 | median)"; done
+        for n in "${growth_sizes[@]}"; do printf ' %14.1f' "$(col "$b@$n" 3 | bench_median)"; done
         echo
     done
     printf '%-22s' "Kea RSS at start, MiB"
     for n in "${growth_sizes[@]}"; do
-        printf ' %14.0f' "$(awk -v p="none@$n" -v q="kea@$n" '$1 == p || $1 == q {print $9 / 1024}' "$TB_DIR/results" | median)"
+        printf ' %14.0f' "$(awk -v p="none@$n" -v q="kea@$n" '$1 == p || $1 == q {print $9 / 1024}' "$TB_DIR/results" | bench_median)"
     done
     echo
     for b in "${growth_variants[@]}"; do
         [ "$b" = none ] && continue
         printf '%-22s' "${label[$b]} / no hook"
         for n in "${growth_sizes[@]}"; do
-            awk -v x="$(col "$b@$n" 3 | median)" -v y="$(col "none@$n" 3 | median)" \
+            awk -v x="$(col "$b@$n" 3 | bench_median)" -v y="$(col "none@$n" 3 | bench_median)" \
                 'BEGIN {if (y > 0) printf " %13.3fx", x / y; else printf " %14s", "-"}'
         done
         echo
@@ -464,7 +438,7 @@ if [ "${#growth[@]}" -gt 0 ]; then
     if [[ " ${growth_variants[*]} " == *" ours "* && " ${growth_variants[*]} " == *" kea "* ]]; then
         printf '%-22s' "ours / Kea's hook"
         for n in "${growth_sizes[@]}"; do
-            awk -v x="$(col "ours@$n" 3 | median)" -v y="$(col "kea@$n" 3 | median)" \
+            awk -v x="$(col "ours@$n" 3 | bench_median)" -v y="$(col "kea@$n" 3 | bench_median)" \
                 'BEGIN {if (y > 0) printf " %13.2fx", x / y; else printf " %14s", "-"}'
         done
         echo
@@ -490,12 +464,12 @@ if [ -s "$TB_DIR/ovf-counts" ]; then
     for v in ovfmerge ovfblock ovfdrop; do
         awk -v v="$v" '$1 == v' "$TB_DIR/ovf-counts" | grep -q . || continue
         printf '%-20s %10.1f DORA/s  events %s  delivered %s  merged %s  blocked %s  dropped %s\n' "${label[$v]}" \
-            "$(col "$v" 3 | median)" \
-            "$(awk -v v="$v" '$1 == v {print $3}' "$TB_DIR/ovf-counts" | median)" \
-            "$(awk -v v="$v" '$1 == v {print $4}' "$TB_DIR/ovf-counts" | median)" \
-            "$(awk -v v="$v" '$1 == v {print $5}' "$TB_DIR/ovf-counts" | median)" \
-            "$(awk -v v="$v" '$1 == v {print $6}' "$TB_DIR/ovf-counts" | median)" \
-            "$(awk -v v="$v" '$1 == v {print $7}' "$TB_DIR/ovf-counts" | median)"
+            "$(col "$v" 3 | bench_median)" \
+            "$(awk -v v="$v" '$1 == v {print $3}' "$TB_DIR/ovf-counts" | bench_median)" \
+            "$(awk -v v="$v" '$1 == v {print $4}' "$TB_DIR/ovf-counts" | bench_median)" \
+            "$(awk -v v="$v" '$1 == v {print $5}' "$TB_DIR/ovf-counts" | bench_median)" \
+            "$(awk -v v="$v" '$1 == v {print $6}' "$TB_DIR/ovf-counts" | bench_median)" \
+            "$(awk -v v="$v" '$1 == v {print $7}' "$TB_DIR/ovf-counts" | bench_median)"
     done
     if [ -n "${med[ovfmerge]:-}" ] && [ -n "${med[ovfdrop]:-}" ]; then
         awk -v m="${med[ovfmerge]}" -v d="${med[ovfdrop]}" 'BEGIN {printf "ratio burst merge / burst drop (medians): %.3f   (goal >= 0.9, with 0 dropped under merge)\n", m / d}'

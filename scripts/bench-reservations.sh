@@ -27,6 +27,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 . "$repo/scripts/lib/testbed.sh"
+. "$repo/scripts/lib/bench.sh"
 
 rounds=${ROUNDS:-3}
 period=${PERIOD:-10}
@@ -38,19 +39,14 @@ for n in "$rounds" "$period" "$rate" "$clients" "$reservations"; do
 done
 [ "$reservations" -le 65536 ] || tb_die "RESERVATIONS must be at most 65536 (got $reservations)"
 target=${CARGO_TARGET_DIR:-$repo/target}
-ours_lib=${OURS_LIB:-$target/release/libkea_runscript.so}
 ack_worker=${ACK_WORKER:-$target/release/examples/ack_worker}
 command -v perfdhcp >/dev/null || [ -x /usr/sbin/perfdhcp ] || tb_die "perfdhcp not found (apt-get install kea-admin)"
 [ -x /usr/sbin/kea-dhcp4 ] || tb_die "/usr/sbin/kea-dhcp4 not found (run scripts/install-deps.sh)"
-if [ ! -f "$ours_lib" ] && [ -z "${OURS_LIB:-}" ]; then
-    tb_log "building libkea_runscript.so (cargo build --release -p kea-runscript-hook)"
-    cargo build --release -j2 -p kea-runscript-hook >&2 || tb_die "building kea-runscript-hook failed"
-fi
+bench_ours_lib
 if [ ! -x "$ack_worker" ] && [ -z "${ACK_WORKER:-}" ]; then
     tb_log "building the ack worker (cargo build --release -p kea-runscript-core --example ack_worker)"
     cargo build --release -j2 -p kea-runscript-core --example ack_worker >&2 || tb_die "building ack_worker failed"
 fi
-[ -f "$ours_lib" ] || tb_die "our library not found at $ours_lib"
 [ -x "$ack_worker" ] || tb_die "the ack worker not found at $ack_worker"
 
 tb_require_root
@@ -83,21 +79,14 @@ done
 
 # measure VARIANT ROUND: a fresh Kea, one perfdhcp run; appends "variant round dora/s".
 measure() {
-    local v=$1 r=$2 out rc dora
+    local v=$1 r=$2 dora
     tb_kea_start 4 "$TB_DIR/bench-$v.json"
-    rc=0
-    out=$(tb_cli perfdhcp -4 -l "$TB_VCLI" -r "$rate" -p "$period" -R "$clients" 2>&1) || rc=$?
-    # 3 = "some exchanges not completed": expected when offering more than Kea answers.
-    if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
-        echo "$out" | tail -n 20 >&2
-        tb_die "perfdhcp failed with exit code $rc ($v, round $r)"
-    fi
+    bench_perfdhcp4 "$v, round $r" -r "$rate" -p "$period" -R "$clients"
     tb_kea_stop
     if grep -E ' (ERROR|FATAL) ' "$TB_KEA_LOG" >&2; then
         tb_die "Kea logged errors ($v, round $r; above)"
     fi
-    dora=$(echo "$out" | awk '/^Rate:/ {print $2; exit}')
-    [ -n "$dora" ] || { echo "$out" | tail -n 20 >&2; tb_die "no 'Rate:' line in perfdhcp's output"; }
+    dora=$bench_dora
     echo "$v $r $dora" >>"$TB_DIR/results"
     printf '  round %d  %-4s %10.1f DORA/s\n' "$r" "$v" "$dora" >&2
 }
@@ -112,9 +101,8 @@ for r in $(seq "$rounds"); do
     done
 done
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-off=$(awk '$1 == "off" {print $3}' "$TB_DIR/results" | median)
-on=$(awk '$1 == "on" {print $3}' "$TB_DIR/results" | median)
+off=$(awk '$1 == "off" {print $3}' "$TB_DIR/results" | bench_median)
+on=$(awk '$1 == "on" {print $3}' "$TB_DIR/results" | bench_median)
 echo
 echo "DORA exchanges/s, worker mode (ack worker), $reservations reservations in the config, memfile leases"
 printf 'median  host-reservation off %10.1f   on %10.1f\n' "$off" "$on"
