@@ -401,7 +401,11 @@ mod tests {
         callout.add_classes(&names(&["cpe"])).unwrap();
         // After "ALL", which Kea's packet has from its construction on.
         let classes = callout.query6().unwrap().expect("query6").classes;
-        assert_eq!(classes.last().map(String::as_str), Some("cpe"), "{classes:?}");
+        assert_eq!(
+            classes.last().map(String::as_str),
+            Some("cpe"),
+            "{classes:?}"
+        );
     }
 
     #[test]
