@@ -34,6 +34,7 @@ const SHIM_SOURCES: &[&str] = &[
     "replay.cc",
     "parking.cc",
     "command.cc",
+    "apply.cc",
 ];
 
 /// The cxx bridges. `src/testing.rs` (feature `testing`) gives tests a real CalloutHandle;

@@ -375,6 +375,21 @@ RecordBytes read(const CalloutHandle& handle, rust::Str name, Write write) {
     return (r.take());
 }
 
+// Reads argument `name`, passed by value as a `T` (no null to tell absence by: only a missing
+// argument is absent), and writes it with `write`.
+template <typename T, typename Write>
+RecordBytes by_value(const CalloutHandle& handle, rust::Str name, Write write) {
+    T value{};
+    Record r;
+    if (fetch(handle, name, value)) {
+        r.some();
+        write(r, value);
+    } else {
+        r.none();
+    }
+    return (r.take());
+}
+
 // Kea's own toText() dump of an object, empty when absent.
 template <typename Ptr>
 rust::String text(const CalloutHandle& handle, rust::Str name) {
@@ -711,27 +726,27 @@ RecordBytes get_ia(const CalloutHandle& handle, rust::Str name) {
 }
 
 RecordBytes get_bool(const CalloutHandle& handle, rust::Str name) {
-    bool value = false;
-    Record r;
-    if (fetch(handle, name, value)) {
-        r.some();
-        r.boolean(value);
-    } else {
-        r.none();
-    }
-    return (r.take());
+    return (by_value<bool>(handle, name, [](Record& r, bool value) { r.boolean(value); }));
+}
+
+RecordBytes get_uint32(const CalloutHandle& handle, rust::Str name) {
+    return (by_value<uint32_t>(handle, name, [](Record& r, uint32_t value) { r.uint(value); }));
 }
 
 RecordBytes get_string(const CalloutHandle& handle, rust::Str name) {
-    std::string value;
-    Record r;
-    if (fetch(handle, name, value)) {
-        r.some();
-        r.bytes(value);
-    } else {
-        r.none();
-    }
-    return (r.take());
+    return (by_value<std::string>(handle, name,
+                                  [](Record& r, const std::string& value) { r.bytes(value); }));
+}
+
+RecordBytes get_bytes(const CalloutHandle& handle, rust::Str name) {
+    return (by_value<std::vector<uint8_t>>(
+        handle, name, [](Record& r, const std::vector<uint8_t>& value) { r.bytes(value); }));
+}
+
+RecordBytes get_host_id_type(const CalloutHandle& handle, rust::Str name) {
+    return (by_value<Host::IdentifierType>(handle, name, [](Record& r, Host::IdentifierType type) {
+        r.uint(static_cast<uint32_t>(type));
+    }));
 }
 
 RecordBytes get_element(const CalloutHandle& handle, rust::Str name) {

@@ -61,11 +61,27 @@ RecordBytes get_client_id(const CalloutHandle& handle, rust::Str name);
 RecordBytes get_address6(const CalloutHandle& handle, rust::Str name);
 RecordBytes get_ia(const CalloutHandle& handle, rust::Str name);
 RecordBytes get_bool(const CalloutHandle& handle, rust::Str name);
+// Arguments passed by value (absent only when not set): a uint32_t, a std::vector<uint8_t>
+// (as bytes) and a Host::IdentifierType (as its number).
+RecordBytes get_uint32(const CalloutHandle& handle, rust::Str name);
+RecordBytes get_bytes(const CalloutHandle& handle, rust::Str name);
+RecordBytes get_host_id_type(const CalloutHandle& handle, rust::Str name);
 // A std::string argument (by value: absent only when not set), as a record of an Option<Text>.
 RecordBytes get_string(const CalloutHandle& handle, rust::Str name);
 // An isc::data::ConstElementPtr argument as a record of an Option of its JSON text
 // (Element::str(); Rust re-writes it compactly); a null pointer is absent.
 RecordBytes get_element(const CalloutHandle& handle, rust::Str name);
+
+// Applying an answer (apply.cc). add_query_classes: adds client classes to the Pkt4Ptr
+// (Pkt6Ptr with `v6`) argument `name`, false when it is not set or null. The setters write the
+// C++ types Kea reads back: std::string, bool; set_flex_id writes Host::IDENT_FLEX and the
+// bytes as std::vector<uint8_t>.
+bool add_query_classes(CalloutHandle& handle, rust::Str name, bool v6,
+                       rust::Slice<const rust::String> classes);
+void set_string_argument(CalloutHandle& handle, rust::Str name, rust::Str value);
+void set_bool_argument(CalloutHandle& handle, rust::Str name, bool value);
+void set_flex_id(CalloutHandle& handle, rust::Str type_name, rust::Str value_name,
+                 rust::Slice<const uint8_t> id);
 
 // Only the client's identifier of a Pkt4Ptr / Pkt6Ptr argument, without a record: the
 // hardware address (chaddr) bytes / the DUID (client-id option) bytes; empty when the
@@ -83,25 +99,36 @@ rust::String get_pkt6_text(const CalloutHandle& handle, rust::Str name);
 rust::String get_lease4_text(const CalloutHandle& handle, rust::Str name);
 rust::String get_lease6_text(const CalloutHandle& handle, rust::Str name);
 
-// A query parked at leases4_committed / leases6_committed, referenced once by this library.
+// A query parked at leases4_committed / leases6_committed / lease4_offer, referenced once by
+// this library.
 class ParkedQuery {
 public:
+    // `offer`: parked at lease4_offer, where Kea reads "offer_address_in_use" when it resumes
+    // the query (false unless set_offer_address_in_use said otherwise).
     ParkedQuery(isc::hooks::ParkingLotHandlePtr lot, isc::dhcp::Pkt4Ptr query4,
-                isc::dhcp::Pkt6Ptr query6);
+                isc::dhcp::Pkt6Ptr query6, bool offer);
     // Unparks (Kea goes on and answers) or drops (no answer) the query, on the calling thread.
+    // Before unparking a lease4_offer query, sets "offer_address_in_use" on the query's callout
+    // handle, which Kea's unpark callback reads.
     void resolve(bool drop);
+    // Whether the offered address is in use, set when the query is resumed; false when the
+    // query was not parked at lease4_offer.
+    bool set_offer_address_in_use(bool in_use);
 
 private:
     isc::hooks::ParkingLotHandlePtr lot_;
     isc::dhcp::Pkt4Ptr query4_;
     isc::dhcp::Pkt6Ptr query6_;
+    bool offer_;
+    bool offer_address_in_use_ = false;
 };
 
 // Parking (parking.cc). capture_io_service: at dhcp4/6_srv_configured; release_io_service: at
 // unload. park_query returns null when the query cannot be parked (then the caller waits).
 bool capture_io_service(const CalloutHandle& handle);
 void release_io_service();
-std::unique_ptr<ParkedQuery> park_query(CalloutHandle& handle, bool v6);
+std::unique_ptr<ParkedQuery> park_query(CalloutHandle& handle, bool v6, bool offer);
+bool set_parked_offer_address_in_use(ParkedQuery& parked, bool in_use);
 void resolve_parked(std::unique_ptr<ParkedQuery> parked, bool drop);
 void drop_parked_now(std::unique_ptr<ParkedQuery> parked);
 

@@ -7,6 +7,8 @@
 
 #include <hooks/callout_handle.h>
 
+#include "kea_runscript_shim.h"
+
 #include "rust/cxx.h"
 
 #include <cstdint>
@@ -21,6 +23,7 @@ std::unique_ptr<CalloutHandle> new_test_handle();
 void set_test_pkt4(CalloutHandle& handle, rust::Str name);
 void set_test_pkt6(CalloutHandle& handle, rust::Str name);
 void set_test_null_pkt4(CalloutHandle& handle, rust::Str name);
+void set_test_null_lease4(CalloutHandle& handle, rust::Str name);
 void set_test_wrong_type(CalloutHandle& handle, rust::Str name);
 void set_test_subnet4(CalloutHandle& handle, rust::Str name);
 void set_test_subnet6(CalloutHandle& handle, rust::Str name);
@@ -34,5 +37,11 @@ void set_test_ia(CalloutHandle& handle, rust::Str name, uint16_t code);
 void set_test_bool(CalloutHandle& handle, rust::Str name, bool value);
 void set_test_string(CalloutHandle& handle, rust::Str name, rust::Str value);
 void set_test_element(CalloutHandle& handle, rust::Str name, rust::Str json);
+void set_test_uint32(CalloutHandle& handle, rust::Str name, uint32_t value);
+void set_test_bytes(CalloutHandle& handle, rust::Str name, rust::Slice<const uint8_t> value);
+void set_test_host_id_type(CalloutHandle& handle, rust::Str name, uint32_t raw);
+
+std::unique_ptr<ParkedQuery> new_test_parked_query(bool offer);
+int8_t resume_test_parked(std::unique_ptr<ParkedQuery> parked);
 
 } // namespace kea_runscript

@@ -1,7 +1,7 @@
-// Parking a query at leases4_committed / leases6_committed and resolving it later on Kea's own
-// IO service (the "io_context" of dhcp4_srv_configured / dhcp6_srv_configured), never on a thread
-// of ours: Kea's unpark callback sends the response, which in single-threaded mode must happen on
-// Kea's main thread.
+// Parking a query at leases4_committed / leases6_committed / lease4_offer and resolving it later
+// on Kea's own IO service (the "io_context" of dhcp4_srv_configured / dhcp6_srv_configured), never
+// on a thread of ours: Kea's unpark callback sends the response, which in single-threaded mode
+// must happen on Kea's main thread.
 
 #include "kea_compat.h"
 
@@ -42,11 +42,23 @@ void drain(int fd) {
 } // namespace
 
 ParkedQuery::ParkedQuery(isc::hooks::ParkingLotHandlePtr lot, isc::dhcp::Pkt4Ptr query4,
-                         isc::dhcp::Pkt6Ptr query6)
-    : lot_(std::move(lot)), query4_(std::move(query4)), query6_(std::move(query6)) {
+                         isc::dhcp::Pkt6Ptr query6, bool offer)
+    : lot_(std::move(lot)), query4_(std::move(query4)), query6_(std::move(query6)),
+      offer_(offer) {
+}
+
+bool ParkedQuery::set_offer_address_in_use(bool in_use) {
+    offer_address_in_use_ = in_use;
+    return (offer_ && query4_);
 }
 
 void ParkedQuery::resolve(bool drop) {
+    if (!drop && offer_ && query4_) {
+        // Kea's unpark callback reads it from the query's handle (Kea 2.6 and 3.0 keep that
+        // handle's arguments alive until the callback ran: its lambda holds the handle's
+        // ScopedCalloutHandleState), and logs an error when it is missing: always set.
+        query4_->getCalloutHandle()->setArgument("offer_address_in_use", offer_address_in_use_);
+    }
     // Both return false when Kea already discarded the packet (reconfiguration, shutdown).
     if (query4_) {
         drop ? lot_->drop(query4_) : lot_->unpark(query4_);
@@ -80,7 +92,7 @@ void release_io_service() {
     }
 }
 
-std::unique_ptr<ParkedQuery> park_query(CalloutHandle& handle, bool v6) {
+std::unique_ptr<ParkedQuery> park_query(CalloutHandle& handle, bool v6, bool offer) {
     {
         std::lock_guard<std::mutex> lock(io_mutex);
         if (!io_service) {
@@ -98,7 +110,7 @@ std::unique_ptr<ParkedQuery> park_query(CalloutHandle& handle, bool v6) {
                 return (nullptr);
             }
             lot->reference(query);
-            parked.reset(new ParkedQuery(lot, nullptr, query));
+            parked.reset(new ParkedQuery(lot, nullptr, query, false));
         } else {
             isc::dhcp::Pkt4Ptr query;
             handle.getArgument("query4", query);
@@ -106,7 +118,7 @@ std::unique_ptr<ParkedQuery> park_query(CalloutHandle& handle, bool v6) {
                 return (nullptr);
             }
             lot->reference(query);
-            parked.reset(new ParkedQuery(lot, query, nullptr));
+            parked.reset(new ParkedQuery(lot, query, nullptr, offer));
         }
     } catch (const isc::InvalidOperation&) {
         // Kea did not park this packet (it does not for every query, e.g. DHCPv4-over-DHCPv6):
@@ -135,6 +147,10 @@ void resolve_parked(std::unique_ptr<ParkedQuery> parked, bool drop) {
         uint64_t one = 1;
         (void)!write(wake_fd, &one, sizeof(one));
     }
+}
+
+bool set_parked_offer_address_in_use(ParkedQuery& parked, bool in_use) {
+    return (parked.set_offer_address_in_use(in_use));
 }
 
 void drop_parked_now(std::unique_ptr<ParkedQuery> parked) {

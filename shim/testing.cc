@@ -15,14 +15,17 @@
 #include <dhcp/option6_ia.h>
 #include <dhcp/pkt4.h>
 #include <dhcp/pkt6.h>
+#include <dhcpsrv/host.h>
 #include <dhcpsrv/lease.h>
 #include <dhcpsrv/subnet.h>
+#include <hooks/parking_lots.h>
 #include <cc/data.h>
 #include <hooks/callout_manager.h>
 #include <log/logger_support.h>
 
 #include <boost/make_shared.hpp>
 
+#include <atomic>
 #include <mutex>
 
 #include <string>
@@ -107,6 +110,10 @@ void set_test_null_pkt4(CalloutHandle& handle, rust::Str name) {
     handle.setArgument(key(name), Pkt4Ptr());
 }
 
+void set_test_null_lease4(CalloutHandle& handle, rust::Str name) {
+    handle.setArgument(key(name), Lease4Ptr());
+}
+
 void set_test_wrong_type(CalloutHandle& handle, rust::Str name) {
     handle.setArgument(key(name), 42);
 }
@@ -185,6 +192,52 @@ void set_test_bool(CalloutHandle& handle, rust::Str name, bool value) {
 
 void set_test_string(CalloutHandle& handle, rust::Str name, rust::Str value) {
     handle.setArgument(key(name), std::string(value.data(), value.size()));
+}
+
+void set_test_uint32(CalloutHandle& handle, rust::Str name, uint32_t value) {
+    handle.setArgument(key(name), value);
+}
+
+void set_test_bytes(CalloutHandle& handle, rust::Str name, rust::Slice<const uint8_t> value) {
+    handle.setArgument(key(name), std::vector<uint8_t>(value.begin(), value.end()));
+}
+
+void set_test_host_id_type(CalloutHandle& handle, rust::Str name, uint32_t raw) {
+    handle.setArgument(key(name), static_cast<Host::IdentifierType>(raw));
+}
+
+namespace {
+
+// What the unpark callback of the test offer read: -1 not run, 0 / 1 the flag, 2 missing.
+std::atomic<int> offer_seen{-1};
+
+} // namespace
+
+std::unique_ptr<ParkedQuery> new_test_parked_query(bool offer) {
+    Pkt4Ptr query = boost::make_shared<Pkt4>(DHCPDISCOVER, 0x4321);
+    auto lot = boost::make_shared<isc::hooks::ParkingLot>();
+    auto handle = boost::make_shared<isc::hooks::ParkingLotHandle>(lot);
+    // As Kea parks at lease4_offer: its unpark callback reads the flag from the query's own
+    // callout handle. The callback holds the query weakly, as the lot holds it already.
+    boost::weak_ptr<Pkt4> weak(query);
+    lot->park(query, [weak]() {
+        Pkt4Ptr parked = weak.lock();
+        bool in_use = false;
+        try {
+            parked->getCalloutHandle()->getArgument("offer_address_in_use", in_use);
+            offer_seen = in_use ? 1 : 0;
+        } catch (const isc::hooks::NoSuchArgument&) {
+            offer_seen = 2;
+        }
+    });
+    handle->reference(query);
+    return (std::unique_ptr<ParkedQuery>(new ParkedQuery(handle, query, nullptr, offer)));
+}
+
+int8_t resume_test_parked(std::unique_ptr<ParkedQuery> parked) {
+    offer_seen = -1;
+    parked->resolve(false);
+    return (static_cast<int8_t>(offer_seen.load()));
 }
 
 void set_test_element(CalloutHandle& handle, rust::Str name, rust::Str json) {

@@ -64,6 +64,35 @@ pub mod ffi {
         /// in-process by Kea's command manager as if from the control channel.
         fn process_command(command: &str) -> Result<String>;
 
+        /// Adds client classes to the `Pkt4Ptr` (`v6`: `Pkt6Ptr`) argument `name`; false when
+        /// Kea did not set it or set a null packet.
+        fn add_query_classes(
+            handle: Pin<&mut CalloutHandle>,
+            name: &str,
+            v6: bool,
+            classes: &[String],
+        ) -> Result<bool>;
+        /// Sets argument `name` to a `std::string`.
+        fn set_string_argument(
+            handle: Pin<&mut CalloutHandle>,
+            name: &str,
+            value: &str,
+        ) -> Result<()>;
+        /// Sets argument `name` to a `bool`.
+        fn set_bool_argument(
+            handle: Pin<&mut CalloutHandle>,
+            name: &str,
+            value: bool,
+        ) -> Result<()>;
+        /// Sets argument `type_name` to `Host::IDENT_FLEX` and `value_name` to `id` as a
+        /// `std::vector<uint8_t>`.
+        fn set_flex_id(
+            handle: Pin<&mut CalloutHandle>,
+            type_name: &str,
+            value_name: &str,
+            id: &[u8],
+        ) -> Result<()>;
+
         /// The handle's next-step status (`CalloutNextStep` value).
         fn get_status(handle: &CalloutHandle) -> Result<i32>;
         /// Set the handle's next-step status (`CalloutNextStep` value).
@@ -96,6 +125,16 @@ pub mod ffi {
         fn get_ia(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
         /// Argument of type `bool`, as a record of its model.
         fn get_bool(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
+        /// Argument of type `uint32_t`, as a record of an `Option<u32>` (absent only when
+        /// not set).
+        fn get_uint32(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
+        /// Argument of type `std::vector<uint8_t>`, as a record of an `Option` of its bytes
+        /// (absent only when not set).
+        fn get_bytes(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
+        /// Argument of type `Host::IdentifierType`, as a record of an `Option` of its number
+        /// (absent only when not set).
+        fn get_host_id_type(handle: &CalloutHandle, name: &str)
+            -> Result<UniquePtr<CxxVector<u8>>>;
         /// Argument of type `std::string`, as a record of an `Option<Text>` (absent only
         /// when not set).
         fn get_string(handle: &CalloutHandle, name: &str) -> Result<UniquePtr<CxxVector<u8>>>;
@@ -127,8 +166,19 @@ pub mod ffi {
         /// At unload: forgets the IO service (later resolutions only drop).
         fn release_io_service() -> Result<()>;
         /// Parks `query4` (`v6`: `query6`) and sets `NEXT_STEP_PARK`; null when it cannot
-        /// be parked (no IO service yet, Kea did not park it).
-        fn park_query(handle: Pin<&mut CalloutHandle>, v6: bool) -> Result<UniquePtr<ParkedQuery>>;
+        /// be parked (no IO service yet, Kea did not park it). `offer`: parked at
+        /// `lease4_offer` (resuming sets `offer_address_in_use`).
+        fn park_query(
+            handle: Pin<&mut CalloutHandle>,
+            v6: bool,
+            offer: bool,
+        ) -> Result<UniquePtr<ParkedQuery>>;
+        /// Whether the offered address is in use, set on the query's callout handle when it
+        /// is resumed. False when the query was not parked at `lease4_offer`.
+        fn set_parked_offer_address_in_use(
+            parked: Pin<&mut ParkedQuery>,
+            in_use: bool,
+        ) -> Result<bool>;
         /// Unparks (`drop == false`) or drops the query on Kea's IO service; any thread.
         fn resolve_parked(parked: UniquePtr<ParkedQuery>, drop: bool) -> Result<()>;
         /// Drops the query now, on the calling thread (Kea's main thread at unload).

@@ -214,15 +214,119 @@ impl<'a> Callout<'a> {
 
     /// Parks the query: Kea holds it (and the thread goes back to serving) until the
     /// returned [`Parked`] is resumed or dropped, from any thread. Kea lets a callout park
-    /// at `leases4_committed` / `leases6_committed`. `Ok(None)`: not parked (parking not
-    /// enabled at load, no IO service yet, Kea does not park this query, or unloading).
+    /// where [`HookPoint::parks`] (`leases4_committed`, `leases6_committed`, `lease4_offer`).
+    /// `Ok(None)`: not parked (another hook point, parking not enabled at load, no IO service
+    /// yet, Kea does not park this query, or unloading).
     pub fn park(&mut self) -> Result<Option<Parked>, Error> {
-        let v6 = match self.hook_point {
-            HookPoint::Leases4Committed => false,
-            HookPoint::Leases6Committed => true,
-            _ => return Ok(None),
+        if !self.hook_point.parks() {
+            return Ok(None);
+        }
+        let v6 = self.has(Argument::Query6);
+        let offer = self.hook_point == HookPoint::Lease4Offer;
+        parking::park(self.handle.as_mut(), v6, offer)
+    }
+
+    /// Whether Kea passes `argument` at this hook point.
+    fn has(&self, argument: Argument) -> bool {
+        self.hook_point.arguments().contains(&argument)
+    }
+
+    /// Errs, naming the hook point, unless Kea passes (and reads back) `argument` here.
+    fn expect(&self, argument: Argument, doing: &str) -> Result<(), Error> {
+        if self.has(argument) {
+            Ok(())
+        } else {
+            Err(Error::new(format!(
+                "{doing}: Kea passes no \"{}\" at {}",
+                argument.kea_name(),
+                self.hook_point
+            )))
+        }
+    }
+
+    /// Adds client classes to the query (`query4` or `query6`, `Pkt::addClass`), as if Kea
+    /// had classified the client so. At `pkt4_receive`/`pkt6_receive` Kea then uses them
+    /// for everything it selects by class after that: subnets, pools, options, further
+    /// classes' expressions (`member('…')`). At later hook points the class is added too,
+    /// but what Kea already selected stays. Kea takes any name, one it has no definition for
+    /// included (it then only matters to guards and expressions); a name already there is
+    /// not added twice. Checking names is the caller's business.
+    ///
+    /// Errs at a hook point without a query, or when Kea passed a null one.
+    pub fn add_classes(&mut self, classes: &[String]) -> Result<(), Error> {
+        let doing = "adding client classes";
+        let argument = match (self.has(Argument::Query4), self.has(Argument::Query6)) {
+            (true, _) => Argument::Query4,
+            (_, true) => Argument::Query6,
+            _ => {
+                return Err(Error::new(format!(
+                    "{doing}: there is no query at {}",
+                    self.hook_point
+                )))
+            }
         };
-        parking::park(self.handle.as_mut(), v6)
+        let name = argument.kea_name();
+        let v6 = argument == Argument::Query6;
+        match ffi::add_query_classes(self.handle.as_mut(), name, v6, classes) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::new(format!(
+                "{doing}: Kea passed no {name} at {}",
+                self.hook_point
+            ))),
+            Err(e) => Err(Error::kea(doing, e)),
+        }
+    }
+
+    /// At `ddns4_update`/`ddns6_update`: changes the DNS update Kea is about to make. Each
+    /// `Some` replaces Kea's value: `hostname` the host name (FQDN) Kea records in the lease
+    /// and sends to the DNS (and to the client in its FQDN or Host Name option), `fwd` and
+    /// `rev` whether it updates the forward and the reverse zone (`false` for both: no
+    /// update; Kea then tells the client so in its FQDN option). `None` keeps Kea's value.
+    /// Kea reads the three arguments after the callouts (as `std::string` and `bool`) and
+    /// takes the name as given: checking it is the caller's business.
+    ///
+    /// Errs at any other hook point (Kea reads these arguments nowhere else).
+    pub fn set_ddns(
+        &mut self,
+        hostname: Option<&str>,
+        fwd: Option<bool>,
+        rev: Option<bool>,
+    ) -> Result<(), Error> {
+        let doing = "setting the DNS update";
+        self.expect(Argument::DdnsHostname, doing)?;
+        if let Some(hostname) = hostname {
+            let name = Argument::DdnsHostname.kea_name();
+            ffi::set_string_argument(self.handle.as_mut(), name, hostname)
+                .map_err(|e| Error::kea(doing, e))?;
+        }
+        for (argument, value) in [
+            (Argument::DdnsFwdUpdate, fwd),
+            (Argument::DdnsRevUpdate, rev),
+        ] {
+            if let Some(value) = value {
+                ffi::set_bool_argument(self.handle.as_mut(), argument.kea_name(), value)
+                    .map_err(|e| Error::kea(doing, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// At `host4_identifier`/`host6_identifier`: gives the client's flexible identifier, with
+    /// which Kea looks up its host reservation (`flex-id` reservations). Sets `id_type` to
+    /// flex-id and `id_value` to `id`, which Kea reads after the callouts; an empty `id` means
+    /// none (Kea then adds no flexible identifier), as does a next step other than continue.
+    ///
+    /// Errs at any other hook point (Kea reads these arguments nowhere else).
+    pub fn set_flex_id(&mut self, id: &[u8]) -> Result<(), Error> {
+        let doing = "setting the flexible identifier";
+        self.expect(Argument::HostIdValue, doing)?;
+        ffi::set_flex_id(
+            self.handle.as_mut(),
+            Argument::HostIdType.kea_name(),
+            Argument::HostIdValue.kea_name(),
+            id,
+        )
+        .map_err(|e| Error::kea(doing, e))
     }
 }
 
@@ -260,6 +364,150 @@ impl<'a> SrvConfigured<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{self, ffi as kea};
+
+    fn handle() -> cxx::UniquePtr<CalloutHandle> {
+        kea::new_test_handle().expect("a Kea callout handle")
+    }
+
+    fn names(classes: &[&str]) -> Vec<String> {
+        classes.iter().map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn add_classes_adds_them_to_the_query_kea_passed() {
+        let mut h = handle();
+        kea::set_test_pkt4(h.pin_mut(), "query4").unwrap();
+        let mut callout = testing::callout(&mut h, HookPoint::Pkt4Receive);
+        callout
+            .add_classes(&names(&["quarantine", "KNOWN", "guest net"]))
+            .unwrap();
+        // Kea's own order, after those Kea set; one already there is not added twice.
+        let query = callout.query4().unwrap().expect("query4");
+        assert_eq!(
+            query.classes,
+            [
+                "ALL",
+                "VENDOR_CLASS_MSFT 5.0",
+                "KNOWN",
+                "quarantine",
+                "guest net"
+            ]
+        );
+
+        let mut h = handle();
+        kea::set_test_pkt6(h.pin_mut(), "query6").unwrap();
+        let mut callout = testing::callout(&mut h, HookPoint::Pkt6Receive);
+        callout.add_classes(&names(&["cpe"])).unwrap();
+        // After "ALL", which Kea's packet has from its construction on.
+        let classes = callout.query6().unwrap().expect("query6").classes;
+        assert_eq!(
+            classes.last().map(String::as_str),
+            Some("cpe"),
+            "{classes:?}"
+        );
+    }
+
+    #[test]
+    fn add_classes_errs_without_a_query() {
+        let mut h = handle();
+        kea::set_test_lease4(h.pin_mut(), "lease4", 10).unwrap();
+        let mut callout = testing::callout(&mut h, HookPoint::Lease4Expire);
+        let error = callout.add_classes(&names(&["a"])).unwrap_err();
+        assert!(
+            error.to_string().contains("no query at lease4_expire"),
+            "{error}"
+        );
+
+        let mut h = handle();
+        kea::set_test_null_pkt4(h.pin_mut(), "query4").unwrap();
+        let mut callout = testing::callout(&mut h, HookPoint::Pkt4Receive);
+        let error = callout.add_classes(&names(&["a"])).unwrap_err();
+        assert!(error.to_string().contains("no query4"), "{error}");
+    }
+
+    #[test]
+    fn set_ddns_writes_what_kea_reads_back() {
+        for (hook_point, query) in [
+            (HookPoint::Ddns4Update, "query4"),
+            (HookPoint::Ddns6Update, "query6"),
+        ] {
+            let mut h = handle();
+            if query == "query4" {
+                kea::set_test_pkt4(h.pin_mut(), query).unwrap();
+            } else {
+                kea::set_test_pkt6(h.pin_mut(), query).unwrap();
+            }
+            kea::set_test_string(h.pin_mut(), "hostname", "kea.example.org.").unwrap();
+            kea::set_test_bool(h.pin_mut(), "fwd-update", true).unwrap();
+            kea::set_test_bool(h.pin_mut(), "rev-update", true).unwrap();
+            let mut callout = testing::callout(&mut h, hook_point);
+            callout
+                .set_ddns(Some("printer-7.example.org."), Some(false), None)
+                .unwrap();
+            // Read back as Kea reads them: std::string and bool (another type would throw).
+            let event = callout.event().unwrap();
+            assert_eq!(event.ddns_hostname, Some("printer-7.example.org.".into()));
+            assert_eq!(event.ddns_fwd_update, Some(false));
+            assert_eq!(event.ddns_rev_update, Some(true), "None keeps Kea's value");
+            callout.set_ddns(None, None, Some(false)).unwrap();
+            let event = callout.event().unwrap();
+            assert_eq!(event.ddns_hostname, Some("printer-7.example.org.".into()));
+            assert_eq!(event.ddns_rev_update, Some(false));
+        }
+    }
+
+    #[test]
+    fn set_ddns_and_set_flex_id_err_where_kea_reads_nothing() {
+        let mut h = handle();
+        kea::set_test_pkt4(h.pin_mut(), "query4").unwrap();
+        let mut callout = testing::callout(&mut h, HookPoint::Pkt4Receive);
+        let error = callout.set_ddns(Some("a."), None, None).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("no \"hostname\" at pkt4_receive"),
+            "{error}"
+        );
+        let error = callout.set_flex_id(b"x").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("no \"id_value\" at pkt4_receive"),
+            "{error}"
+        );
+        // Nothing was written.
+        let mut h2 = handle();
+        let callout = testing::callout(&mut h2, HookPoint::Ddns4Update);
+        assert_eq!(callout.event().unwrap().ddns_hostname, None);
+    }
+
+    #[test]
+    fn set_flex_id_writes_the_type_and_value_kea_reads_back() {
+        use kea_runscript_env::{HostIdType, HostIdValue};
+        for (hook_point, query) in [
+            (HookPoint::Host4Identifier, "query4"),
+            (HookPoint::Host6Identifier, "query6"),
+        ] {
+            let mut h = handle();
+            if query == "query4" {
+                kea::set_test_pkt4(h.pin_mut(), query).unwrap();
+            } else {
+                kea::set_test_pkt6(h.pin_mut(), query).unwrap();
+            }
+            // As Kea calls it: flex-id and an empty vector; another type left by someone.
+            kea::set_test_host_id_type(h.pin_mut(), "id_type", 0).unwrap();
+            kea::set_test_bytes(h.pin_mut(), "id_value", &[]).unwrap();
+            let mut callout = testing::callout(&mut h, hook_point);
+            callout.set_flex_id(b"sub-42\x00\xff").unwrap();
+            let event = callout.event().unwrap();
+            assert_eq!(event.host_id_type, Some(HostIdType::Flex));
+            assert_eq!(
+                event.host_id_value,
+                Some(HostIdValue(b"sub-42\x00\xff".to_vec()))
+            );
+        }
+    }
 
     #[test]
     fn next_steps_are_kea_s_codes() {

@@ -171,16 +171,22 @@ fn getter(argument: Argument) -> Getter {
         Argument::Subnet4 => ffi::get_subnet4,
         Argument::ClientId => ffi::get_client_id,
         Argument::HwAddr => ffi::get_hwaddr,
-        Argument::Lease4 => ffi::get_lease4,
+        Argument::Lease4 | Argument::OldLease4 => ffi::get_lease4,
         Argument::Leases4 | Argument::DeletedLeases4 => ffi::get_leases4,
-        Argument::RemoveLease | Argument::FakeAllocation => ffi::get_bool,
+        Argument::RemoveLease
+        | Argument::FakeAllocation
+        | Argument::DdnsFwdUpdate
+        | Argument::DdnsRevUpdate => ffi::get_bool,
         Argument::Query6 | Argument::Response6 => ffi::get_pkt6,
         Argument::Subnet6 => ffi::get_subnet6,
         Argument::Lease6 | Argument::OldLease6 | Argument::NewLease6 => ffi::get_lease6,
         Argument::Leases6 | Argument::DeletedLeases6 => ffi::get_leases6,
         Argument::Address6 => ffi::get_address6,
         Argument::Ia => ffi::get_ia,
-        Argument::CommandName => ffi::get_string,
+        Argument::CommandName | Argument::DdnsHostname => ffi::get_string,
+        Argument::OfferLifetime => ffi::get_uint32,
+        Argument::HostIdType => ffi::get_host_id_type,
+        Argument::HostIdValue => ffi::get_bytes,
         Argument::CommandArguments | Argument::CommandResponse => ffi::get_element,
     }
 }
@@ -212,6 +218,13 @@ fn store(event: &mut Event, argument: Argument, raw: &RecordBytes) -> Result<(),
         Argument::CommandName => event.command_name = convert(name, raw)?,
         Argument::CommandArguments => event.command_arguments = convert_json(name, raw)?,
         Argument::CommandResponse => event.command_response = convert_json(name, raw)?,
+        Argument::DdnsHostname => event.ddns_hostname = convert(name, raw)?,
+        Argument::DdnsFwdUpdate => event.ddns_fwd_update = convert(name, raw)?,
+        Argument::DdnsRevUpdate => event.ddns_rev_update = convert(name, raw)?,
+        Argument::OfferLifetime => event.offer_lifetime = convert(name, raw)?,
+        Argument::OldLease4 => event.old_lease4 = convert(name, raw)?,
+        Argument::HostIdType => event.host_id_type = convert(name, raw)?,
+        Argument::HostIdValue => event.host_id_value = convert(name, raw)?,
     }
     Ok(())
 }
@@ -639,6 +652,103 @@ mod tests {
             callout.command_response().unwrap().as_deref(),
             Some(r#"{"result":2}"#)
         );
+    }
+
+    #[test]
+    fn ddns_update_reads_the_host_name_and_both_flags() {
+        let mut h = handle();
+        kea::set_test_pkt4(h.pin_mut(), "query4").unwrap();
+        kea::set_test_pkt4(h.pin_mut(), "response4").unwrap();
+        kea::set_test_subnet4(h.pin_mut(), "subnet4").unwrap();
+        kea::set_test_string(h.pin_mut(), "hostname", "client1.example.org.").unwrap();
+        kea::set_test_bool(h.pin_mut(), "fwd-update", true).unwrap();
+        kea::set_test_bool(h.pin_mut(), "rev-update", false).unwrap();
+        let now = event(HookPoint::Ddns4Update, &h).unwrap();
+        assert_eq!(now.ddns_hostname, Some("client1.example.org.".into()));
+        assert_eq!(
+            (now.ddns_fwd_update, now.ddns_rev_update),
+            (Some(true), Some(false))
+        );
+        assert_eq!(now.subnet4.as_ref().map(|s| s.id), Some(2));
+        assert!(now.response4.is_some());
+        assert_eq!(
+            records(HookPoint::Ddns4Update, &h)
+                .unwrap()
+                .into_event()
+                .unwrap(),
+            now
+        );
+        let vars = now.render();
+        for (name, value) in [
+            ("DDNS_HOSTNAME", "client1.example.org."),
+            ("DDNS_FWD_UPDATE", "true"),
+            ("DDNS_REV_UPDATE", "false"),
+        ] {
+            assert!(
+                vars.contains(&(name.into(), value.into())),
+                "{name}: {vars:?}"
+            );
+        }
+        // A flag of another C++ type is an error naming it, not a guess.
+        kea::set_test_string(h.pin_mut(), "rev-update", "false").unwrap();
+        let error = event(HookPoint::Ddns4Update, &h).unwrap_err();
+        assert!(
+            matches!(error, ExtractError::Shim("rev-update", _)),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn lease4_offer_reads_the_lifetime_and_a_null_old_lease() {
+        let mut h = handle();
+        kea::set_test_pkt4(h.pin_mut(), "query4").unwrap();
+        kea::set_test_leases4(h.pin_mut(), "leases4", 1).unwrap();
+        kea::set_test_uint32(h.pin_mut(), "offer_lifetime", 4_000_000_000).unwrap();
+        kea::set_test_null_lease4(h.pin_mut(), "old_lease").unwrap();
+        let first = event(HookPoint::Lease4Offer, &h).unwrap();
+        assert_eq!(first.offer_lifetime, Some(4_000_000_000));
+        assert_eq!(first.old_lease4, None, "Kea's null Lease4Ptr");
+        assert_eq!(first.response4, None, "Kea 2.6 passes no response4");
+        assert_eq!(first.leases4.as_ref().map(Vec::len), Some(1));
+        // A returning client: its old lease.
+        kea::set_test_lease4(h.pin_mut(), "old_lease", 9).unwrap();
+        let returning = event(HookPoint::Lease4Offer, &h).unwrap();
+        let old = returning.old_lease4.as_ref().expect("old_lease");
+        assert_eq!(old.address, Ipv4Addr::new(10, 0, 0, 9));
+        assert_eq!(
+            records(HookPoint::Lease4Offer, &h)
+                .unwrap()
+                .into_event()
+                .unwrap(),
+            returning
+        );
+        let vars = returning.render();
+        assert!(vars.contains(&("OLD_LEASE4_ADDRESS".into(), "10.0.0.9".into())));
+        assert!(vars.contains(&("OFFER_LIFETIME".into(), "4000000000".into())));
+    }
+
+    #[test]
+    fn host_identifier_reads_the_type_and_the_value() {
+        use kea_runscript_env::{HostIdType, HostIdValue};
+        let mut h = handle();
+        kea::set_test_pkt6(h.pin_mut(), "query6").unwrap();
+        // As Kea calls it: flex-id (4) and an empty value.
+        kea::set_test_host_id_type(h.pin_mut(), "id_type", 4).unwrap();
+        kea::set_test_bytes(h.pin_mut(), "id_value", &[]).unwrap();
+        let asked = event(HookPoint::Host6Identifier, &h).unwrap();
+        assert_eq!(asked.host_id_type, Some(HostIdType::Flex));
+        assert_eq!(asked.host_id_value, Some(HostIdValue(vec![])));
+        let vars = asked.render();
+        assert!(vars.contains(&("HOST_ID_TYPE".into(), "flex-id".into())));
+        assert!(vars.contains(&("HOST_ID_VALUE".into(), "".into())));
+        kea::set_test_bytes(h.pin_mut(), "id_value", b"sub-42").unwrap();
+        kea::set_test_host_id_type(h.pin_mut(), "id_type", 9).unwrap();
+        let set = records(HookPoint::Host6Identifier, &h)
+            .unwrap()
+            .into_event()
+            .unwrap();
+        assert_eq!(set.host_id_type, Some(HostIdType::Other(9)));
+        assert_eq!(set.host_id_value, Some(HostIdValue(b"sub-42".to_vec())));
     }
 
     #[test]

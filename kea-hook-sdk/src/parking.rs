@@ -1,5 +1,5 @@
-//! Parked queries ([`Parked`]): a callout at `leases4_committed` / `leases6_committed` parks
-//! the query (`NEXT_STEP_PARK`) and returns, so that a slow decision does not hold a Kea
+//! Parked queries ([`Parked`]): a callout where Kea allows it ([`HookPoint::parks`]:
+//! `leases4_committed`, `leases6_committed`, `lease4_offer`) parks the query (`NEXT_STEP_PARK`) and returns, so that a slow decision does not hold a Kea
 //! thread; whenever and on whichever thread the decision comes, the query is resumed (Kea
 //! goes on and answers) or dropped (no answer), on Kea's own IO service (`shim/parking.cc`).
 //!
@@ -45,21 +45,32 @@ pub(crate) fn open() {
     registry().open = true;
 }
 
-/// Parks the callout's query (`v6`: `query6`, else `query4`). `Ok(None)`: not parked (no IO
-/// service to resume on yet, Kea did not park this query, or the library is unloading).
-pub(crate) fn park(handle: Pin<&mut CalloutHandle>, v6: bool) -> Result<Option<Parked>, Error> {
+/// Parks the callout's query (`v6`: `query6`, else `query4`; `offer`: at `lease4_offer`).
+/// `Ok(None)`: not parked (no IO service to resume on yet, Kea did not park this query, or the
+/// library is unloading).
+pub(crate) fn park(
+    handle: Pin<&mut CalloutHandle>,
+    v6: bool,
+    offer: bool,
+) -> Result<Option<Parked>, Error> {
     let mut registry = registry();
     if !registry.open {
         return Ok(None);
     }
-    let parked = ffi::park_query(handle, v6).map_err(|e| Error::kea("parking the query", e))?;
+    let parked =
+        ffi::park_query(handle, v6, offer).map_err(|e| Error::kea("parking the query", e))?;
     if parked.is_null() {
         return Ok(None);
     }
+    Ok(Some(hold(&mut registry, parked)))
+}
+
+/// Keeps `parked` in the registry until it is resolved.
+fn hold(registry: &mut Registry, parked: UniquePtr<ParkedQuery>) -> Parked {
     registry.next += 1;
     let ticket = registry.next;
     registry.parked.insert(ticket, parked);
-    Ok(Some(Parked { ticket }))
+    Parked { ticket }
 }
 
 /// A query parked by [`crate::Callout::park`]: resume or drop it, once, from any thread.
@@ -79,6 +90,32 @@ impl Parked {
     /// Kea drops the query: no answer.
     pub fn drop_query(self) -> Result<(), Error> {
         self.resolve(true)
+    }
+
+    /// At `lease4_offer`: whether the offered address is in use, which Kea reads when the
+    /// query is resumed ([`Parked::resume`]): `true` makes Kea decline the address (its lease
+    /// becomes declined, `lease4_server_decline` is called) and discard the offer instead of
+    /// sending it; `false` (also what a resumed offer reports when this was never called)
+    /// sends the offer. Call it before `resume`; the last call counts. The flag is written
+    /// to the query's callout handle just before Kea unparks the query, on Kea's IO service
+    /// like the resumption itself.
+    ///
+    /// Errs when the query was not parked at `lease4_offer` (Kea reads the flag nowhere
+    /// else). Does nothing when unload already released the query.
+    pub fn set_offer_address_in_use(&self, in_use: bool) -> Result<(), Error> {
+        let mut registry = registry();
+        let Some(parked) = registry.parked.get_mut(&self.ticket) else {
+            return Ok(());
+        };
+        let offer = ffi::set_parked_offer_address_in_use(parked.pin_mut(), in_use)
+            .map_err(|e| Error::kea("setting offer_address_in_use", e))?;
+        if offer {
+            Ok(())
+        } else {
+            Err(Error::new(
+                "offer_address_in_use: the query was not parked at lease4_offer",
+            ))
+        }
     }
 
     /// Nothing happens when unload already released it.
@@ -123,4 +160,62 @@ pub(crate) fn pin_library(own_path: &std::path::Path) -> bool {
         )
     };
     !handle.is_null()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::ffi as kea;
+
+    /// A test query parked as Kea parks it, held by the registry as `park` holds it.
+    fn parked(offer: bool) -> Parked {
+        let query = kea::new_test_parked_query(offer).expect("a parked query");
+        hold(&mut registry(), query)
+    }
+
+    /// Resumes `parked` on this thread (not on Kea's IO service): what Kea's unpark
+    /// callback read (-1 not run, 0/1 the flag, 2 missing).
+    fn resume_here(parked: Parked) -> i8 {
+        let query = registry()
+            .parked
+            .remove(&parked.ticket)
+            .expect("still parked");
+        kea::resume_test_parked(query).expect("resumed")
+    }
+
+    #[test]
+    fn a_resumed_offer_carries_the_in_use_flag_to_kea() {
+        let offer = parked(true);
+        offer.set_offer_address_in_use(true).unwrap();
+        assert_eq!(
+            resume_here(offer),
+            1,
+            "Kea reads true: declines the address"
+        );
+
+        let offer = parked(true);
+        offer.set_offer_address_in_use(true).unwrap();
+        offer.set_offer_address_in_use(false).unwrap();
+        assert_eq!(resume_here(offer), 0, "the last call counts");
+
+        // Never set: false, so that Kea finds the argument (it logs an error otherwise).
+        assert_eq!(resume_here(parked(true)), 0);
+    }
+
+    #[test]
+    fn in_use_is_refused_for_a_query_parked_elsewhere() {
+        let committed = parked(false);
+        let error = committed.set_offer_address_in_use(true).unwrap_err();
+        assert!(error.to_string().contains("lease4_offer"), "{error}");
+        assert_eq!(resume_here(committed), 2, "nothing set on its handle");
+    }
+
+    #[test]
+    fn in_use_after_unload_released_the_query_does_nothing() {
+        let offer = parked(true);
+        let query = registry().parked.remove(&offer.ticket).unwrap();
+        drop(query);
+        assert!(offer.set_offer_address_in_use(true).is_ok());
+        assert!(offer.resume().is_ok());
+    }
 }

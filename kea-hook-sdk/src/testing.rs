@@ -28,6 +28,8 @@ pub mod ffi {
         fn set_test_pkt6(handle: Pin<&mut CalloutHandle>, name: &str) -> Result<()>;
         /// A null `Pkt4Ptr`.
         fn set_test_null_pkt4(handle: Pin<&mut CalloutHandle>, name: &str) -> Result<()>;
+        /// A null `Lease4Ptr`.
+        fn set_test_null_lease4(handle: Pin<&mut CalloutHandle>, name: &str) -> Result<()>;
         /// An `int`, a type no argument has.
         fn set_test_wrong_type(handle: Pin<&mut CalloutHandle>, name: &str) -> Result<()>;
         /// Subnet 10.0.0.0/8, id 2.
@@ -64,6 +66,26 @@ pub mod ffi {
         /// An `isc::data::ConstElementPtr` parsed by Kea from `json`; a null one when `json`
         /// is empty.
         fn set_test_element(handle: Pin<&mut CalloutHandle>, name: &str, json: &str) -> Result<()>;
+        /// A `uint32_t`.
+        fn set_test_uint32(handle: Pin<&mut CalloutHandle>, name: &str, value: u32) -> Result<()>;
+        /// A `std::vector<uint8_t>`.
+        fn set_test_bytes(handle: Pin<&mut CalloutHandle>, name: &str, value: &[u8]) -> Result<()>;
+        /// A `Host::IdentifierType` of raw value `raw`.
+        fn set_test_host_id_type(
+            handle: Pin<&mut CalloutHandle>,
+            name: &str,
+            raw: u32,
+        ) -> Result<()>;
+
+        /// A query parked by this library, shared with the main bridge.
+        type ParkedQuery = crate::bridge::ffi::ParkedQuery;
+        /// A DHCPDISCOVER parked as Kea parks it at `lease4_offer` (`offer`; else as at
+        /// `leases4_committed`), in a parking lot of its own, whose unpark callback reads
+        /// `offer_address_in_use` from the query's callout handle as Kea's does.
+        fn new_test_parked_query(offer: bool) -> Result<UniquePtr<ParkedQuery>>;
+        /// Resumes `parked` on this thread; what its unpark callback read: -1 it did not run,
+        /// 0 / 1 the flag, 2 the argument was missing.
+        fn resume_test_parked(parked: UniquePtr<ParkedQuery>) -> Result<i8>;
     }
 
     impl UniquePtr<CalloutHandle> {}

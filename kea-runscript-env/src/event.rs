@@ -1,8 +1,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ClientId, HookPoint, Host4, Host6, HwAddr, Ia, KeaVersion, Lease4, Lease6, Origin, Pkt4, Pkt6,
-    Subnet4, Subnet6, Text,
+    ClientId, HookPoint, Host4, Host6, HostIdType, HostIdValue, HwAddr, Ia, KeaVersion, Lease4,
+    Lease6, Origin, Pkt4, Pkt6, Subnet4, Subnet6, Text,
 };
 
 /// Everything Kea passed to one callout: the hook point and its argument objects.
@@ -123,6 +123,27 @@ pub struct Event {
         with = "crate::model::json_text"
     )]
     pub command_response: Option<String>,
+    /// Kea's `hostname` (`ddns4_update`/`ddns6_update`): the host name for the DNS update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ddns_hostname: Option<Text>,
+    /// Kea's `fwd-update` (`ddns4_update`/`ddns6_update`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ddns_fwd_update: Option<bool>,
+    /// Kea's `rev-update` (`ddns4_update`/`ddns6_update`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ddns_rev_update: Option<bool>,
+    /// Kea's `offer_lifetime` (`lease4_offer`), seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_lifetime: Option<u32>,
+    /// Kea's `old_lease` (`lease4_offer`): the client's previous lease, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_lease4: Option<Lease4>,
+    /// Kea's `id_type` (`host4_identifier`/`host6_identifier`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_id_type: Option<HostIdType>,
+    /// Kea's `id_value` (`host4_identifier`/`host6_identifier`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_id_value: Option<HostIdValue>,
     /// Where the event comes from (`None`: this server's own callout, [`Origin::Local`]);
     /// rendered for scripts with HA variables ([`crate::Extras::ha`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -171,6 +192,13 @@ impl Event {
             command_name: None,
             command_arguments: None,
             command_response: None,
+            ddns_hostname: None,
+            ddns_fwd_update: None,
+            ddns_rev_update: None,
+            offer_lifetime: None,
+            old_lease4: None,
+            host_id_type: None,
+            host_id_value: None,
             origin: None,
             partner: None,
             kea_version: KeaVersion::default(),

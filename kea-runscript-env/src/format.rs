@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::{LeaseState, LeaseType};
+use crate::{HostIdType, LeaseState, LeaseType};
 
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
@@ -199,6 +199,19 @@ pub fn lease_state_text(state: LeaseState) -> Cow<'static, str> {
         LeaseState::Declined => "declined".into(),
         LeaseState::ExpiredReclaimed => "expired-reclaimed".into(),
         LeaseState::Other(raw) => unknown_text(raw),
+    }
+}
+
+/// Kea's `Host::getIdentifierName`: `hw-address`, `duid`, `circuit-id`, `client-id`,
+/// `flex-id`, otherwise `(unknown)`.
+pub fn host_id_type_name(id_type: HostIdType) -> &'static str {
+    match HostIdType::from_raw(id_type.to_raw()) {
+        HostIdType::HwAddress => "hw-address",
+        HostIdType::Duid => "duid",
+        HostIdType::CircuitId => "circuit-id",
+        HostIdType::ClientId => "client-id",
+        HostIdType::Flex => "flex-id",
+        HostIdType::Other(_) => "(unknown)",
     }
 }
 

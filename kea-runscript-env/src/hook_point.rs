@@ -8,6 +8,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::KeaVersion;
+
 /// One Kea callout argument a hook point renders, i.e. one model object of an [`Event`](crate::Event).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -67,6 +69,27 @@ pub enum Argument {
     /// `response`: Kea's answer to the command (`command_processed`), rendered as
     /// `COMMAND_RESULT` (its `result`) and `COMMAND_TEXT` (its `text`).
     CommandResponse,
+    /// `hostname` (`ddns4_update`/`ddns6_update`): the host name (FQDN) Kea is about to use
+    /// for the DNS update, rendered as `DDNS_HOSTNAME` (not `HOSTNAME`, which shells set).
+    DdnsHostname,
+    /// `fwd-update` (`ddns4_update`/`ddns6_update`): whether Kea updates the forward (A/AAAA)
+    /// zone, rendered as `DDNS_FWD_UPDATE`.
+    DdnsFwdUpdate,
+    /// `rev-update` (`ddns4_update`/`ddns6_update`): whether Kea updates the reverse (PTR)
+    /// zone, rendered as `DDNS_REV_UPDATE`.
+    DdnsRevUpdate,
+    /// `offer_lifetime` (`lease4_offer`): the lifetime of the lease Kea stores for the offer
+    /// (`offer-lifetime`; 0 when the offer stores no lease), rendered as `OFFER_LIFETIME`.
+    OfferLifetime,
+    /// `old_lease` (`lease4_offer`): the lease the client had before (null when none),
+    /// rendered as `OLD_LEASE4_*` like `LEASE4_*` (empty when absent).
+    OldLease4,
+    /// `id_type` (`host4_identifier`/`host6_identifier`): the type of the identifier asked
+    /// for (`flex-id`), rendered as `HOST_ID_TYPE`.
+    HostIdType,
+    /// `id_value` (`host4_identifier`/`host6_identifier`): the identifier so far (empty
+    /// unless an earlier callout set it), rendered as `HOST_ID_VALUE`.
+    HostIdValue,
 }
 
 /// The argument table: per [`Argument`], in declaration order, Kea's argument name and the
@@ -107,6 +130,13 @@ const ARGUMENTS: &[(Argument, &str, &str)] = &[
     (Argument::CommandName, "name", "COMMAND_NAME"),
     (Argument::CommandArguments, "arguments", "COMMAND_ARGUMENTS"),
     (Argument::CommandResponse, "response", "COMMAND"),
+    (Argument::DdnsHostname, "hostname", "DDNS_HOSTNAME"),
+    (Argument::DdnsFwdUpdate, "fwd-update", "DDNS_FWD_UPDATE"),
+    (Argument::DdnsRevUpdate, "rev-update", "DDNS_REV_UPDATE"),
+    (Argument::OfferLifetime, "offer_lifetime", "OFFER_LIFETIME"),
+    (Argument::OldLease4, "old_lease", "OLD_LEASE4"),
+    (Argument::HostIdType, "id_type", "HOST_ID_TYPE"),
+    (Argument::HostIdValue, "id_value", "HOST_ID_VALUE"),
 ];
 
 impl Argument {
@@ -158,15 +188,17 @@ struct HookPointInfo {
     kea_default: bool,
     next_steps: NextSteps,
     sync: bool,
+    park: bool,
+    since: KeaVersion,
     arguments: &'static [Argument],
 }
 
 /// The hook-point table: calls `$callback! { rows }` with one row per hook point, Kea's 14
-/// first (13 in Kea 2.x, plus `addr6_register` from 3.0 on), then the extended ones, `load`,
-/// `unload`.
+/// first (13 in Kea 2.x, plus `addr6_register` from 3.0 on), then the extended ones, the
+/// replays, `load`, `unload`.
 ///
-/// A row is `Variant = name { callout, kea_default, skip, drop, sync, arguments }` with doc
-/// comments in front:
+/// A row is `Variant = name { callout, kea_default, skip, drop, sync, park, since, arguments }`
+/// with doc comments in front:
 /// - `callout`: whether Kea calls a callout of that name (false for the library's own `load`
 ///   and `unload`);
 /// - `kea_default`: whether Kea's `libdhcp_run_script.so` serves it (in any release: a
@@ -178,7 +210,12 @@ struct HookPointInfo {
 ///   not honoured there (Kea would send an empty packet);
 /// - `sync`: whether a script may run there with `"sync": true` (the callout waits for its
 ///   verdict or parks the query); false where a verdict means nothing and the callout must
-///   never wait (`command_processed`);
+///   never wait (`command_processed`, `lease4_server_decline`);
+/// - `park`: whether Kea lets a callout there park the query (`NEXT_STEP_PARK`), so that a
+///   sync script's verdict is awaited without holding a Kea thread (`leases4_committed`,
+///   `leases6_committed`, `lease4_offer`);
+/// - `since`: the hooks API version (`KEA_HOOKS_VERSION`) of the first stable Kea release
+///   that calls it (20200 for what 2.2, the oldest supported, already calls; 20600, 30000);
 /// - `arguments`: the Kea arguments rendered, in rendering order. Kea's hook points list
 ///   exactly the arguments its hook renders, in its order; the extended ones list Kea's
 ///   callout arguments (queries before responses).
@@ -192,66 +229,79 @@ macro_rules! hook_point_table {
             /// `lease4_renew`: a DHCPv4 client renews its lease (DHCPREQUEST in RENEWING state).
             Lease4Renew = lease4_renew {
                 callout: true, kea_default: true, skip: true, drop: false, sync: true,
+                park: false, since: 20200,
                 arguments: [Query4, Subnet4, ClientId, HwAddr, Lease4],
             }
             /// `lease4_expire`: the server reclaims an expired DHCPv4 lease.
             Lease4Expire = lease4_expire {
                 callout: true, kea_default: true, skip: true, drop: false, sync: true,
+                park: false, since: 20200,
                 arguments: [Lease4, RemoveLease],
             }
             /// `lease4_recover`: a declined DHCPv4 lease comes back from probation.
             Lease4Recover = lease4_recover {
                 callout: true, kea_default: true, skip: true, drop: false, sync: true,
+                park: false, since: 20200,
                 arguments: [Lease4],
             }
             /// `leases4_committed`: DHCPv4 leases were committed (allocated, renewed or released).
             Leases4Committed = leases4_committed {
                 callout: true, kea_default: true, skip: false, drop: true, sync: true,
+                park: true, since: 20200,
                 arguments: [Query4, Leases4, DeletedLeases4],
             }
             /// `lease4_release`: a DHCPv4 client releases its lease (DHCPRELEASE).
             Lease4Release = lease4_release {
                 callout: true, kea_default: true, skip: true, drop: true, sync: true,
+                park: false, since: 20200,
                 arguments: [Query4, Lease4],
             }
             /// `lease4_decline`: a DHCPv4 client declines an address (DHCPDECLINE).
             Lease4Decline = lease4_decline {
                 callout: true, kea_default: true, skip: true, drop: true, sync: true,
+                park: false, since: 20200,
                 arguments: [Query4, Lease4],
             }
             /// `lease6_renew`: a DHCPv6 client renews a lease (RENEW).
             Lease6Renew = lease6_renew {
                 callout: true, kea_default: true, skip: true, drop: false, sync: true,
+                park: false, since: 20200,
                 arguments: [Query6, Lease6, Ia],
             }
             /// `lease6_rebind`: a DHCPv6 client rebinds a lease (REBIND).
             Lease6Rebind = lease6_rebind {
                 callout: true, kea_default: true, skip: true, drop: false, sync: true,
+                park: false, since: 20200,
                 arguments: [Query6, Lease6, Ia],
             }
             /// `lease6_expire`: the server reclaims an expired DHCPv6 lease.
             Lease6Expire = lease6_expire {
                 callout: true, kea_default: true, skip: true, drop: false, sync: true,
+                park: false, since: 20200,
                 arguments: [Lease6, RemoveLease],
             }
             /// `lease6_recover`: a declined DHCPv6 lease comes back from probation.
             Lease6Recover = lease6_recover {
                 callout: true, kea_default: true, skip: true, drop: false, sync: true,
+                park: false, since: 20200,
                 arguments: [Lease6],
             }
             /// `leases6_committed`: DHCPv6 leases were committed.
             Leases6Committed = leases6_committed {
                 callout: true, kea_default: true, skip: false, drop: true, sync: true,
+                park: true, since: 20200,
                 arguments: [Query6, Leases6, DeletedLeases6],
             }
             /// `lease6_release`: a DHCPv6 client releases a lease (RELEASE).
             Lease6Release = lease6_release {
                 callout: true, kea_default: true, skip: true, drop: true, sync: true,
+                park: false, since: 20200,
                 arguments: [Query6, Lease6],
             }
             /// `lease6_decline`: a DHCPv6 client declines an address (DECLINE).
             Lease6Decline = lease6_decline {
                 callout: true, kea_default: true, skip: true, drop: true, sync: true,
+                park: false, since: 20200,
                 arguments: [Query6, Lease6],
             }
             /// `addr6_register`: a DHCPv6 client registers an address it chose itself
@@ -260,46 +310,55 @@ macro_rules! hook_point_table {
             /// out of the lease database, DROP drops the query.
             Addr6Register = addr6_register {
                 callout: true, kea_default: true, skip: true, drop: true, sync: true,
+                park: false, since: 30000,
                 arguments: [Query6, Address6, OldLease6, NewLease6],
             }
             /// `pkt4_receive`: a DHCPv4 query was received and parsed.
             Pkt4Receive = pkt4_receive {
                 callout: true, kea_default: false, skip: true, drop: true, sync: true,
+                park: false, since: 20200,
                 arguments: [Query4],
             }
             /// `subnet4_select`: a subnet was selected for a DHCPv4 query.
             Subnet4Select = subnet4_select {
                 callout: true, kea_default: false, skip: true, drop: true, sync: true,
+                park: false, since: 20200,
                 arguments: [Query4, Subnet4],
             }
             /// `lease4_select`: a DHCPv4 lease is about to be offered or allocated.
             Lease4Select = lease4_select {
                 callout: true, kea_default: false, skip: true, drop: false, sync: true,
+                park: false, since: 20200,
                 arguments: [Query4, Subnet4, FakeAllocation, Lease4],
             }
             /// `pkt4_send`: a DHCPv4 response is about to be sent.
             Pkt4Send = pkt4_send {
                 callout: true, kea_default: false, skip: false, drop: true, sync: true,
+                park: false, since: 20200,
                 arguments: [Query4, Response4],
             }
             /// `pkt6_receive`: a DHCPv6 query was received and parsed.
             Pkt6Receive = pkt6_receive {
                 callout: true, kea_default: false, skip: true, drop: true, sync: true,
+                park: false, since: 20200,
                 arguments: [Query6],
             }
             /// `subnet6_select`: a subnet was selected for a DHCPv6 query.
             Subnet6Select = subnet6_select {
                 callout: true, kea_default: false, skip: true, drop: true, sync: true,
+                park: false, since: 20200,
                 arguments: [Query6, Subnet6],
             }
             /// `lease6_select`: a DHCPv6 lease is about to be advertised or allocated.
             Lease6Select = lease6_select {
                 callout: true, kea_default: false, skip: true, drop: false, sync: true,
+                park: false, since: 20200,
                 arguments: [Query6, Subnet6, FakeAllocation, Lease6],
             }
             /// `pkt6_send`: a DHCPv6 response is about to be sent.
             Pkt6Send = pkt6_send {
                 callout: true, kea_default: false, skip: false, drop: true, sync: true,
+                park: false, since: 20200,
                 arguments: [Query6, Response6],
             }
             /// `command_processed`: Kea (`kea-dhcp4` or `kea-dhcp6`, 2.2 and later) has
@@ -309,28 +368,86 @@ macro_rules! hook_point_table {
             /// listener threads while the partner waits for the answer, so it is async only.
             CommandProcessed = command_processed {
                 callout: true, kea_default: false, skip: false, drop: false, sync: false,
+                park: false, since: 20200,
                 arguments: [CommandName, CommandArguments, CommandResponse],
+            }
+            /// `ddns4_update`: Kea has decided the DNS update of a DHCPv4 client's lease (host
+            /// name and whether to update the forward and the reverse zone) and is about to
+            /// record it, before the lease is committed. Kea reads `hostname`, `fwd-update` and
+            /// `rev-update` back after the callouts (so a sync script's answer can change
+            /// them) and ignores the next step. Kea 2.2 and later.
+            Ddns4Update = ddns4_update {
+                callout: true, kea_default: false, skip: false, drop: false, sync: true,
+                park: false, since: 20200,
+                arguments: [Query4, Response4, Subnet4, DdnsHostname, DdnsFwdUpdate, DdnsRevUpdate],
+            }
+            /// `ddns6_update`: the DHCPv6 twin of [`HookPoint::Ddns4Update`]. Kea 2.2 and later.
+            Ddns6Update = ddns6_update {
+                callout: true, kea_default: false, skip: false, drop: false, sync: true,
+                park: false, since: 20200,
+                arguments: [Query6, Response6, Subnet6, DdnsHostname, DdnsFwdUpdate, DdnsRevUpdate],
+            }
+            /// `lease4_offer`: Kea built the DHCPOFFER for a DHCPDISCOVER and is about to send
+            /// it. Kea parks the query for a callout that asks (like `leases4_committed`) and,
+            /// when the query is resumed, reads `offer_address_in_use`: true makes Kea decline
+            /// the address (the lease becomes declined, `lease4_server_decline` follows) and
+            /// discard the offer. DROP drops the query. Kea 2.6 and later (`response4` from
+            /// 3.0 on; 3.0 also passes the reservation as `host`, not rendered: see
+            /// `"host-reservation"`).
+            Lease4Offer = lease4_offer {
+                callout: true, kea_default: false, skip: false, drop: true, sync: true,
+                park: true, since: 20600,
+                arguments: [Query4, Response4, Leases4, OfferLifetime, OldLease4],
+            }
+            /// `lease4_server_decline`: after a `lease4_offer` callout reported the offered
+            /// address in use, Kea marked its lease declined and discarded the offer. Kea
+            /// ignores the next step; the callout runs in the resumed query's completion, so it
+            /// is async only. Kea 2.6 and later.
+            Lease4ServerDecline = lease4_server_decline {
+                callout: true, kea_default: false, skip: false, drop: false, sync: false,
+                park: false, since: 20600,
+                arguments: [Query4, Lease4],
+            }
+            /// `host4_identifier`: Kea asks for a DHCPv4 client's flexible identifier, to look
+            /// up its host reservation (only when `host-reservation-identifiers` lists
+            /// `flex-id`). Kea reads `id_type` and `id_value` back; an empty value, or a next
+            /// step other than CONTINUE, means no flexible identifier. Kea 2.2 and later.
+            Host4Identifier = host4_identifier {
+                callout: true, kea_default: false, skip: true, drop: false, sync: true,
+                park: false, since: 20200,
+                arguments: [Query4, HostIdType, HostIdValue],
+            }
+            /// `host6_identifier`: the DHCPv6 twin of [`HookPoint::Host4Identifier`]. Kea 2.2
+            /// and later.
+            Host6Identifier = host6_identifier {
+                callout: true, kea_default: false, skip: true, drop: false, sync: true,
+                park: false, since: 20200,
+                arguments: [Query6, HostIdType, HostIdValue],
             }
             /// `lease4_replay`: an active DHCPv4 lease that existed when Kea (re)loaded its
             /// configuration, delivered once to scripts with `"replay-leases": true` (this
             /// library's own event, not a Kea callout; the subnet is the lease's).
             Lease4Replay = lease4_replay {
                 callout: false, kea_default: false, skip: false, drop: false, sync: true,
+                park: false, since: 20200,
                 arguments: [Subnet4, Lease4],
             }
             /// `lease6_replay`: the DHCPv6 twin of [`HookPoint::Lease4Replay`].
             Lease6Replay = lease6_replay {
                 callout: false, kea_default: false, skip: false, drop: false, sync: true,
+                park: false, since: 20200,
                 arguments: [Subnet6, Lease6],
             }
             /// `load`: the hook library is being loaded (no Kea arguments).
             Load = load {
                 callout: false, kea_default: false, skip: false, drop: false, sync: true,
+                park: false, since: 20200,
                 arguments: [],
             }
             /// `unload`: the hook library is being unloaded (no Kea arguments).
             Unload = unload {
                 callout: false, kea_default: false, skip: false, drop: false, sync: true,
+                park: false, since: 20200,
                 arguments: [],
             }
         }
@@ -344,6 +461,7 @@ macro_rules! define_hook_points {
         $variant:ident = $name:ident {
             callout: $callout:literal, kea_default: $kea_default:literal,
             skip: $skip:literal, drop: $drop:literal, sync: $sync:literal,
+            park: $park:literal, since: $since:literal,
             arguments: [$($argument:ident),* $(,)?] $(,)?
         }
     )*) => {
@@ -367,6 +485,8 @@ macro_rules! define_hook_points {
                 kea_default: $kea_default,
                 next_steps: NextSteps { skip: $skip, drop: $drop },
                 sync: $sync,
+                park: $park,
+                since: KeaVersion::from_hooks_version($since),
                 arguments: &[$(Argument::$argument),*],
             },
         )*];
@@ -413,10 +533,30 @@ impl HookPoint {
     }
 
     /// True when a script may run here with `"sync": true`; false where Kea ignores every
-    /// verdict and a waiting callout would hold up Kea (`command_processed`), so only async
-    /// scripts run there.
+    /// verdict and a waiting callout would hold up Kea (`command_processed`,
+    /// `lease4_server_decline`), so only async scripts run there.
     pub fn allows_sync(self) -> bool {
         self.info().sync
+    }
+
+    /// True where Kea lets a callout park the query (`leases4_committed`,
+    /// `leases6_committed`, `lease4_offer`): a sync script's verdict is then awaited with
+    /// the query parked instead of holding Kea's thread.
+    pub fn parks(self) -> bool {
+        self.info().park
+    }
+
+    /// The first Kea release that calls this hook point (its hooks API version: 2.2.0 for
+    /// the points every supported release calls, 2.6.0 for `lease4_offer` and
+    /// `lease4_server_decline`, 3.0.0 for `addr6_register`). Earlier releases never call it.
+    pub fn min_kea_version(self) -> KeaVersion {
+        self.info().since
+    }
+
+    /// Whether Kea release `kea` calls this hook point ([`HookPoint::min_kea_version`] or
+    /// later). Always true for `load`, `unload` and the replays, which this library fires.
+    pub fn called_by(self, kea: KeaVersion) -> bool {
+        kea >= self.min_kea_version()
     }
 
     /// True for the replay events of existing leases ([`HookPoint::Lease4Replay`],
@@ -438,7 +578,7 @@ impl HookPoint {
             H::Lease4Release | H::Lease6Release => LeaseChange::Remove,
             H::Lease4Expire | H::Lease6Expire => LeaseChange::Expire,
             H::Lease4Recover | H::Lease6Recover => LeaseChange::Recover,
-            H::Lease4Decline | H::Lease6Decline => LeaseChange::Decline,
+            H::Lease4Decline | H::Lease6Decline | H::Lease4ServerDecline => LeaseChange::Decline,
             _ => return None,
         })
     }
@@ -596,12 +736,18 @@ mod tests {
     }
 
     #[test]
-    fn only_command_processed_is_async_only() {
+    fn async_only_are_command_processed_and_lease4_server_decline() {
         let async_only: Vec<_> = HookPoint::ALL
             .iter()
             .filter(|hp| !hp.allows_sync())
             .collect();
-        assert_eq!(async_only, [&HookPoint::CommandProcessed]);
+        assert_eq!(
+            async_only,
+            [
+                &HookPoint::CommandProcessed,
+                &HookPoint::Lease4ServerDecline
+            ]
+        );
         let hp = HookPoint::CommandProcessed;
         assert!(hp.is_callout() && !hp.kea_default());
         assert_eq!(
@@ -613,6 +759,80 @@ mod tests {
         );
         let names: Vec<_> = hp.arguments().iter().map(|a| a.kea_name()).collect();
         assert_eq!(names, ["name", "arguments", "response"]);
+    }
+
+    #[test]
+    fn kea_parks_at_the_committed_points_and_lease4_offer() {
+        let parking: Vec<_> = HookPoint::ALL
+            .iter()
+            .filter(|hp| hp.parks())
+            .map(|hp| hp.name())
+            .collect();
+        assert_eq!(
+            parking,
+            ["leases4_committed", "leases6_committed", "lease4_offer"]
+        );
+        // Parking is how a sync verdict is awaited: never where only async scripts run.
+        assert!(HookPoint::ALL
+            .iter()
+            .all(|hp| !hp.parks() || hp.allows_sync()));
+    }
+
+    #[test]
+    fn first_kea_release_per_hook_point() {
+        let v = KeaVersion::from_hooks_version;
+        let later: Vec<_> = HookPoint::ALL
+            .iter()
+            .filter(|hp| hp.min_kea_version() > KeaVersion::OLDEST)
+            .map(|hp| (hp.name(), hp.min_kea_version()))
+            .collect();
+        assert_eq!(
+            later,
+            [
+                ("addr6_register", v(30000)),
+                ("lease4_offer", v(20600)),
+                ("lease4_server_decline", v(20600))
+            ]
+        );
+        let offer = HookPoint::Lease4Offer;
+        assert!(!offer.called_by(v(20200)) && !offer.called_by(v(20507)));
+        assert!(offer.called_by(v(20603)) && offer.called_by(v(30004)));
+        assert!(HookPoint::Ddns4Update.called_by(KeaVersion::OLDEST));
+    }
+
+    #[test]
+    fn new_hook_points_pass_kea_s_argument_names() {
+        let names =
+            |hp: HookPoint| -> Vec<&str> { hp.arguments().iter().map(|a| a.kea_name()).collect() };
+        let ddns = ["hostname", "fwd-update", "rev-update"];
+        assert_eq!(names(HookPoint::Ddns4Update)[3..], ddns);
+        assert_eq!(names(HookPoint::Ddns6Update)[3..], ddns);
+        assert_eq!(
+            names(HookPoint::Lease4Offer),
+            [
+                "query4",
+                "response4",
+                "leases4",
+                "offer_lifetime",
+                "old_lease"
+            ]
+        );
+        assert_eq!(names(HookPoint::Lease4ServerDecline), ["query4", "lease4"]);
+        assert_eq!(
+            names(HookPoint::Host6Identifier),
+            ["query6", "id_type", "id_value"]
+        );
+        assert_eq!(
+            HookPoint::Lease4ServerDecline.lease_change(),
+            Some(LeaseChange::Decline)
+        );
+        // Names a shell sets itself are not variables.
+        for argument in ARGUMENTS.iter().map(|row| row.2) {
+            assert!(
+                !["HOSTNAME", "HOSTTYPE", "PATH"].contains(&argument),
+                "{argument}"
+            );
+        }
     }
 
     #[test]

@@ -83,6 +83,14 @@ impl KeaVersion {
     }
 }
 
+/// The release as `major.minor.patch` (`2.6.3` for hooks API version 20603).
+impl std::fmt::Display for KeaVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        write!(f, "{}.{}.{}", v / 10000, v / 100 % 100, v % 100)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +136,13 @@ mod tests {
             assert_eq!(V2_6.pkt6_type_name(code), v26, "type {code} in 2.6");
             assert_eq!(V3_0.pkt6_type_name(code), v30, "type {code} in 3.0");
         }
+    }
+
+    #[test]
+    fn displays_as_the_release() {
+        assert_eq!(V2_6.to_string(), "2.6.3");
+        assert_eq!(V3_0.to_string(), "3.0.4");
+        assert_eq!(KeaVersion::OLDEST.to_string(), "2.2.0");
     }
 
     #[test]

@@ -71,9 +71,9 @@ pub use event::Event;
 pub use hook_point::{Argument, HookPoint, LeaseChange, NextSteps, UnknownHookPoint};
 pub use kea_version::KeaVersion;
 pub use model::{
-    compact_json, ClientId, DhcpOption, Duid, Host4, Host6, HwAddr, HwAddrLengthError, Ia,
-    KeaJsonError, Lease4, Lease6, LeaseState, LeaseType, Origin, Pkt4, Pkt6, Proto, Relay6,
-    Subnet4, Subnet6, Text, Utf8Pieces,
+    compact_json, ClientId, DhcpOption, Duid, Host4, Host6, HostIdType, HostIdValue, HwAddr,
+    HwAddrLengthError, Ia, KeaJsonError, Lease4, Lease6, LeaseState, LeaseType, Origin, Pkt4, Pkt6,
+    Proto, Relay6, Subnet4, Subnet6, Text, Utf8Pieces,
 };
 pub use profile::{Profile, UnknownProfile};
 pub use render::{

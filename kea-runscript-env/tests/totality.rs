@@ -6,8 +6,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use kea_runscript_env::{
     render, render_extras, render_options, Argument, ClientId, DhcpOption, Duid, Event, Extras,
-    HookPoint, Host4, Host6, HwAddr, Ia, Lease4, Lease6, LeaseState, LeaseType, Pkt4, Pkt6,
-    Profile, Proto, Relay6, Subnet4, Subnet6, Text,
+    HookPoint, Host4, Host6, HostIdType, HostIdValue, HwAddr, Ia, Lease4, Lease6, LeaseState,
+    LeaseType, Pkt4, Pkt6, Profile, Proto, Relay6, Subnet4, Subnet6, Text,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -330,6 +330,47 @@ fn command() -> impl Strategy<Value = Event> {
         })
 }
 
+/// Events of the hook points whose arguments are neither packets nor leases alone
+/// (`ddns*_update`, `lease4_offer`, `lease4_server_decline`, `host*_identifier`): any host
+/// name, flags, lifetime, old lease, identifier type (known or not) and value.
+fn answer_points() -> impl Strategy<Value = Event> {
+    const POINTS: &[HookPoint] = &[
+        HookPoint::Ddns4Update,
+        HookPoint::Ddns6Update,
+        HookPoint::Lease4Offer,
+        HookPoint::Lease4ServerDecline,
+        HookPoint::Host4Identifier,
+        HookPoint::Host6Identifier,
+    ];
+    (
+        proptest::sample::select(POINTS),
+        (pkt4(), pkt6(), proptest::option::of(lease4())),
+        (
+            proptest::option::of(text()),
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(any::<u32>()),
+            proptest::option::of(lease4()),
+            proptest::option::of(0u32..8),
+            proptest::option::of(bytes(300)),
+        ),
+    )
+        .prop_map(|(hook_point, (query4, query6, lease4), a)| {
+            let mut event = Event::new(hook_point);
+            event.query4 = query4;
+            event.query6 = query6;
+            event.lease4 = lease4;
+            event.ddns_hostname = a.0;
+            event.ddns_fwd_update = a.1;
+            event.ddns_rev_update = a.2;
+            event.offer_lifetime = a.3;
+            event.old_lease4 = a.4;
+            event.host_id_type = a.5.map(HostIdType::from_raw);
+            event.host_id_value = a.6.map(HostIdValue);
+            event
+        })
+}
+
 fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -381,6 +422,22 @@ proptest! {
     #[test]
     fn any_registration_renders_well_formed(event in registration()) {
         well_formed(&event)?;
+    }
+
+    #[test]
+    fn any_answer_point_event_renders_well_formed(event in answer_points()) {
+        well_formed(&event)?;
+        let vars = render(&event);
+        let value = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        if let (Some(hostname), Some(rendered)) = (&event.ddns_hostname, value("DDNS_HOSTNAME")) {
+            // The name as Kea holds it, up to a NUL.
+            let until_nul = hostname.as_bytes().split(|&b| b == 0).next().unwrap_or_default();
+            prop_assert_eq!(rendered.as_bytes(), until_nul);
+        }
+        if let Some(rendered) = value("HOST_ID_TYPE") {
+            let known = ["", "hw-address", "duid", "circuit-id", "client-id", "flex-id", "(unknown)"];
+            prop_assert!(known.iter().any(|k| rendered.as_bytes() == k.as_bytes()));
+        }
     }
 
     #[test]

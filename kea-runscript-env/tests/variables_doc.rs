@@ -247,6 +247,84 @@ fn argument_docs(argument: Argument) -> (&'static [FieldDocs], &'static str) {
             ]],
             "Kea's answer",
         ),
+        Argument::DdnsHostname => (
+            &[&[(
+                "",
+                "string",
+                "the host name (FQDN) Kea is about to use for the DNS update; empty when it has none",
+            )]],
+            "",
+        ),
+        Argument::DdnsFwdUpdate => (
+            &[&[("", "boolean", "`true` when Kea updates the forward (A/AAAA) zone")]],
+            "",
+        ),
+        Argument::DdnsRevUpdate => (
+            &[&[("", "boolean", "`true` when Kea updates the reverse (PTR) zone")]],
+            "",
+        ),
+        Argument::OfferLifetime => (
+            &[&[(
+                "",
+                "integer",
+                "`offer-lifetime` of the offer's lease, seconds: not 0 when Kea stores the offered \
+                 lease (it exists in the lease database), 0 when it does not",
+            )]],
+            "",
+        ),
+        Argument::OldLease4 => (LEASE4, "the client's previous lease; empty when it had none"),
+        Argument::HostIdType => (
+            &[&[(
+                "",
+                "string",
+                "the identifier type Kea asks for: `flex-id` (`hw-address`, `duid`, `circuit-id`, \
+                 `client-id` if an earlier callout changed it)",
+            )]],
+            "",
+        ),
+        Argument::HostIdValue => (
+            &[&[(
+                "",
+                "hex bytes",
+                "the identifier so far: empty, unless an earlier callout (another hook library) set it",
+            )]],
+            "",
+        ),
+    }
+}
+
+/// `2.6` for hooks API version 20600.
+fn release(version: kea_runscript_env::KeaVersion) -> String {
+    let v = version.hooks_version();
+    format!("{}.{}", v / 10000, v / 100 % 100)
+}
+
+/// What a hook point's section says beyond its arguments: when Kea calls it and what a
+/// script's answer does there.
+fn about(hook_point: HookPoint) -> &'static str {
+    match hook_point {
+        HookPoint::CommandProcessed => {
+            "Called by kea-dhcp4 and kea-dhcp6 after every control command they process, from \
+             the control socket, the control agent or an HA partner, whatever its result."
+        }
+        HookPoint::Ddns4Update | HookPoint::Ddns6Update => {
+            "Called when Kea has decided the DNS update of a lease (before it is committed); a \
+             sync script's answer may change the host name and the two flags."
+        }
+        HookPoint::Lease4Offer => {
+            "Called when Kea has built a DHCPOFFER, before sending it; a sync script's answer \
+             may report the address in use (Kea then declines it and does not send the offer). \
+             `response4` is passed from Kea 3.0 on (empty in 2.6)."
+        }
+        HookPoint::Lease4ServerDecline => {
+            "Called after an answer at `lease4_offer` reported the address in use: Kea marked \
+             the lease declined and discarded the offer."
+        }
+        HookPoint::Host4Identifier | HookPoint::Host6Identifier => {
+            "Called only when `host-reservation-identifiers` lists `flex-id`, to look up the \
+             client's reservation; a sync script's answer may give the flexible identifier."
+        }
+        _ => "",
     }
 }
 
@@ -381,23 +459,41 @@ fn generate() -> String {
                 }
             })
             .collect();
+        let mut intro = vec![if hook_point.kea_default() {
+            "Served by Kea's own hook (selected by default).".to_string()
+        } else if hook_point.is_replay() {
+            "Extension: each active lease once after Kea (re)loads its configuration \
+             (`\"replay-leases\": true`); the subnet is the lease's."
+                .to_string()
+        } else {
+            "Extension: not served by Kea's hook (opt-in).".to_string()
+        }];
+        if hook_point.is_callout() {
+            intro.push(format!(
+                "Kea {} and later call it.",
+                release(hook_point.min_kea_version())
+            ));
+        }
+        if !hook_point.allows_sync() {
+            intro.push(
+                "Async only (a script with `\"sync\": true` here is refused at load: Kea \
+                 ignores a verdict here, and the callout must never hold up Kea)."
+                    .to_string(),
+            );
+        }
+        if hook_point.parks() {
+            intro.push(
+                "Kea lets the callout park the query: a sync script's verdict is awaited \
+                 without holding Kea's thread."
+                    .to_string(),
+            );
+        }
+        intro.push(about(hook_point).to_string());
+        intro.retain(|sentence| !sentence.is_empty());
         let _ = writeln!(
             doc,
             "{} Kea arguments: {}.\n",
-            if hook_point.kea_default() {
-                "Served by Kea's own hook (selected by default)."
-            } else if !hook_point.allows_sync() {
-                "Extension: not served by Kea's hook (opt-in), async only (a script with \
-                 `\"sync\": true` here is refused at load: Kea ignores a verdict here, and the \
-                 callout must never hold up Kea). Called by kea-dhcp4 and kea-dhcp6 (2.2 and \
-                 later) after every control command they process, from the control socket, the \
-                 control agent or an HA partner, whatever its result."
-            } else if hook_point.is_replay() {
-                "Extension: each active lease once after Kea (re)loads its configuration \
-                 (`\"replay-leases\": true`); the subnet is the lease's."
-            } else {
-                "Extension: not served by Kea's hook (opt-in)."
-            },
+            intro.join(" "),
             if arguments.is_empty() {
                 "none".to_string()
             } else {

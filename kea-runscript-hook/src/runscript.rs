@@ -7,7 +7,7 @@ use kea_hook::{Callout, EntryPoint, Hook, Library, SrvConfigured};
 use kea_runscript_core::config::Family;
 use kea_runscript_core::log::Severity;
 use kea_runscript_core::{Config, Engine};
-use kea_runscript_env::{Event, HookPoint};
+use kea_runscript_env::{Event, HookPoint, KeaVersion};
 
 use crate::expressions::{self, Expressions};
 use crate::ha::{self, HaFollower};
@@ -77,8 +77,11 @@ impl Hook for RunScript {
             logging::log(
                 Severity::Warn,
                 logging::LOAD,
-                "cannot keep the library mapped: packets are not parked, sync scripts at \
-                 leases4_committed/leases6_committed hold Kea's thread",
+                &format!(
+                    "cannot keep the library mapped: packets are not parked, sync scripts at \
+                     {} hold Kea's thread",
+                    parking_points()
+                ),
             );
         }
         stats::reset();
@@ -195,6 +198,7 @@ impl Hook for RunScript {
 /// server's family, and Kea's parse of every expression (returned for use).
 fn checked_config(parameters: &str) -> Result<(Config, Option<Expressions>), String> {
     let config = Config::load(parameters).map_err(|e| e.to_string())?;
+    check_kea_version(&config, kea_hook::KEA_VERSION)?;
     let family = expressions::server_family()?;
     config.check_family(family).map_err(|e| e.to_string())?;
     let expressions = if config.has_expressions() {
@@ -214,9 +218,76 @@ fn run_library_event(engine: &Engine, hook_point: HookPoint) {
     }
 }
 
+/// Errs, naming the script's hook point and the running Kea, when a script selects an opt-in
+/// hook point this Kea release never calls (`lease4_offer` on Kea 2.2): such a configuration
+/// would silently never run it. The default set's points (Kea 3.0's `addr6_register`) stay
+/// accepted on every release, as Kea's own hook accepts them.
+fn check_kea_version(config: &Config, kea: KeaVersion) -> Result<(), String> {
+    for (index, script) in config.scripts.iter().enumerate() {
+        let missing = script
+            .hook_points
+            .iter()
+            .find(|hp| !hp.kea_default() && !hp.called_by(kea));
+        if let Some(hp) = missing {
+            return Err(format!(
+                "parameter 'hook-points' of script {} (scripts[{index}]): \"{hp}\" is called \
+                 by Kea {} and later; this Kea is {kea}, which never calls it",
+                script.path.display(),
+                hp.min_kea_version()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// True when `engine` has a sync script where Kea lets a callout park the packet.
 fn parks(engine: &Engine) -> bool {
-    [HookPoint::Leases4Committed, HookPoint::Leases6Committed]
-        .into_iter()
-        .any(|hook_point| engine.waits_for_verdict(hook_point))
+    HookPoint::ALL
+        .iter()
+        .any(|&hook_point| hook_point.parks() && engine.waits_for_verdict(hook_point))
+}
+
+/// The hook points where Kea lets a callout park, for messages (`leases4_committed/…`).
+fn parking_points() -> String {
+    let names: Vec<&str> = HookPoint::ALL
+        .iter()
+        .filter(|hp| hp.parks())
+        .map(|hp| hp.name())
+        .collect();
+    names.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(hook_points: &str) -> Config {
+        Config::load(&format!(
+            r#"{{"scripts": [{{"name": "/bin/true", "trust-check": false}},
+                {{"name": "/bin/true", "trust-check": false, "hook-points": {hook_points}}}]}}"#
+        ))
+        .expect("a valid configuration")
+    }
+
+    #[test]
+    fn a_hook_point_this_kea_never_calls_is_refused_naming_both() {
+        let v = KeaVersion::from_hooks_version;
+        let offer = config(r#"["pkt4_receive", "lease4_offer"]"#);
+        let error = check_kea_version(&offer, v(20200)).unwrap_err();
+        assert_eq!(
+            error,
+            "parameter 'hook-points' of script /bin/true (scripts[1]): \"lease4_offer\" is \
+             called by Kea 2.6.0 and later; this Kea is 2.2.0, which never calls it"
+        );
+        let decline = config(r#"["lease4_server_decline"]"#);
+        assert!(check_kea_version(&decline, v(20200))
+            .unwrap_err()
+            .contains("\"lease4_server_decline\""));
+        assert_eq!(check_kea_version(&offer, v(20603)), Ok(()));
+        assert_eq!(check_kea_version(&decline, v(30004)), Ok(()));
+        // Kea 3.0's addr6_register is in the default set: accepted on 2.2 as before, named
+        // or by default (the first script).
+        let register = config(r#"["addr6_register", "ddns4_update", "host6_identifier"]"#);
+        assert_eq!(check_kea_version(&register, v(20200)), Ok(()));
+    }
 }

@@ -6,6 +6,7 @@
 
 mod hex_bytes;
 mod host;
+mod host_id;
 mod ids;
 pub(crate) mod json_text;
 mod kea_json;
@@ -18,6 +19,7 @@ mod text;
 pub(crate) mod user_context;
 
 pub use host::{Host4, Host6};
+pub use host_id::{HostIdType, HostIdValue};
 pub use ids::{ClientId, Duid, HwAddr, HwAddrLengthError};
 pub use json_text::compact_json;
 pub use kea_json::KeaJsonError;

@@ -13,7 +13,8 @@ pub struct Extras {
     /// `"classes": true`: `QUERY4_CLASSES` / `QUERY6_CLASSES`.
     pub classes: bool,
     /// `"user-contexts": true`: `SUBNET4_USER_CONTEXT`, `LEASE4_USER_CONTEXT`,
-    /// `LEASES4_AT<i>_USER_CONTEXT`, `DELETED_LEASES4_AT<i>_USER_CONTEXT` and their v6 twins.
+    /// `LEASES4_AT<i>_USER_CONTEXT`, `DELETED_LEASES4_AT<i>_USER_CONTEXT`, `OLD_LEASE4_USER_CONTEXT`
+    /// and their v6 twins.
     pub user_contexts: bool,
     /// `"host-reservation": true`: `HOST4_*` / `HOST6_*`.
     pub host_reservation: bool,
@@ -122,6 +123,9 @@ fn extra(env: &mut Env, argument: Argument, event: &Event, extras: Extras) {
         ),
         Argument::Lease4 if contexts => user_context(env, lease4_context(event.lease4.as_ref())),
         Argument::Lease6 if contexts => user_context(env, lease6_context(event.lease6.as_ref())),
+        Argument::OldLease4 if contexts => {
+            user_context(env, lease4_context(event.old_lease4.as_ref()))
+        }
         Argument::Leases4 if contexts => leases(env, event.leases4.as_deref(), lease4_context),
         Argument::DeletedLeases4 if contexts => {
             leases(env, event.deleted_leases4.as_deref(), lease4_context)

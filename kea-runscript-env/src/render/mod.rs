@@ -95,5 +95,14 @@ fn render_argument(env: &mut Env, argument: Argument, event: &Event) {
         Argument::CommandName => command::name(env, event.command_name.as_ref()),
         Argument::CommandArguments => command::arguments(env, event.command_arguments.as_deref()),
         Argument::CommandResponse => command::response(env, event.command_response.as_deref()),
+        Argument::DdnsHostname => env.text("", event.ddns_hostname.as_ref()),
+        Argument::DdnsFwdUpdate => scalar::boolean(env, event.ddns_fwd_update),
+        Argument::DdnsRevUpdate => scalar::boolean(env, event.ddns_rev_update),
+        Argument::OfferLifetime => env.int("", event.offer_lifetime.map(u64::from)),
+        Argument::OldLease4 => lease::lease4(env, event.old_lease4.as_ref()),
+        Argument::HostIdType => {
+            env.word("", event.host_id_type.map(crate::format::host_id_type_name))
+        }
+        Argument::HostIdValue => scalar::id(env, event.host_id_value.as_ref().map(|v| &v.0[..])),
     }
 }

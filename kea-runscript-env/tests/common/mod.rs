@@ -2,8 +2,8 @@
 #![allow(dead_code)]
 
 use kea_runscript_env::{
-    ClientId, DhcpOption, Duid, Event, HookPoint, Host4, Host6, HwAddr, Ia, Lease4, Lease6,
-    LeaseState, LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6, Text,
+    ClientId, DhcpOption, Duid, Event, HookPoint, Host4, Host6, HostIdType, HostIdValue, HwAddr,
+    Ia, Lease4, Lease6, LeaseState, LeaseType, Pkt4, Pkt6, Proto, Relay6, Subnet4, Subnet6, Text,
 };
 
 pub const CLIENT_MAC: [u8; 6] = [0x00, 0x0c, 0x01, 0x02, 0x03, 0x04];
@@ -220,7 +220,11 @@ fn query4_type(hook_point: HookPoint) -> u8 {
     match hook_point {
         HookPoint::Lease4Release => 7,
         HookPoint::Lease4Decline => 4,
-        HookPoint::Pkt4Receive | HookPoint::Subnet4Select => 1,
+        HookPoint::Pkt4Receive
+        | HookPoint::Subnet4Select
+        | HookPoint::Lease4Offer
+        | HookPoint::Lease4ServerDecline
+        | HookPoint::Host4Identifier => 1,
         _ => 3,
     }
 }
@@ -231,7 +235,7 @@ fn query6_type(hook_point: HookPoint) -> u8 {
         HookPoint::Lease6Rebind => 6,
         HookPoint::Lease6Release => 8,
         HookPoint::Lease6Decline => 9,
-        HookPoint::Pkt6Receive | HookPoint::Subnet6Select => 1,
+        HookPoint::Pkt6Receive | HookPoint::Subnet6Select | HookPoint::Host6Identifier => 1,
         HookPoint::Addr6Register => 36,
         _ => 3,
     }
@@ -255,7 +259,7 @@ pub fn full_event(hook_point: HookPoint) -> Event {
     }
     if matches!(
         hook_point,
-        HookPoint::Lease4Decline | HookPoint::Lease4Recover
+        HookPoint::Lease4Decline | HookPoint::Lease4Recover | HookPoint::Lease4ServerDecline
     ) {
         lease4.state = LeaseState::Declined;
     }
@@ -266,7 +270,12 @@ pub fn full_event(hook_point: HookPoint) -> Event {
         lease6.state = LeaseState::Declined;
     }
     event.query4 = Some(query4(query4_type(hook_point)));
-    event.response4 = Some(response4(5));
+    // DHCPOFFER at lease4_offer, DHCPACK elsewhere.
+    event.response4 = Some(response4(if hook_point == HookPoint::Lease4Offer {
+        2
+    } else {
+        5
+    }));
     event.subnet4 = Some(subnet4());
     event.client_id = Some(client_id());
     event.hwaddr = Some(HwAddr::ethernet(CLIENT_MAC));
@@ -307,8 +316,20 @@ pub fn full_event(hook_point: HookPoint) -> Event {
     event.command_name = Some("lease4-del".into());
     event.command_arguments = Some(r#"{"ip-address":"192.0.2.10","subnet-id":1}"#.into());
     event.command_response = Some(r#"{"result":0,"text":"IPv4 lease deleted."}"#.into());
-    if hook_point == HookPoint::Addr6Register {
-        event.kea_version = kea_runscript_env::KeaVersion::from_hooks_version(30000);
+    // The DNS update Kea decided: forward only.
+    event.ddns_hostname = Some("client1.example.org.".into());
+    event.ddns_fwd_update = Some(true);
+    event.ddns_rev_update = Some(false);
+    // An offer stored for 60 s (`offer-lifetime`), to a client that had 192.0.2.9.
+    event.offer_lifetime = Some(60);
+    event.old_lease4 = Some(self::lease4(9));
+    // Kea asks for a flexible identifier; an earlier callout already set one.
+    event.host_id_type = Some(HostIdType::Flex);
+    event.host_id_value = Some(HostIdValue(b"sub-42".to_vec()));
+    // Each hook point's event comes from the first release that calls it.
+    let first = hook_point.min_kea_version();
+    if first > kea_runscript_env::KeaVersion::OLDEST {
+        event.kea_version = first;
     }
     event
 }
@@ -422,6 +443,13 @@ pub fn arguments_only(event: Event) -> Event {
         .command_arguments
         .filter(|_| keep(A::CommandArguments));
     built.command_response = event.command_response.filter(|_| keep(A::CommandResponse));
+    built.ddns_hostname = event.ddns_hostname.filter(|_| keep(A::DdnsHostname));
+    built.ddns_fwd_update = event.ddns_fwd_update.filter(|_| keep(A::DdnsFwdUpdate));
+    built.ddns_rev_update = event.ddns_rev_update.filter(|_| keep(A::DdnsRevUpdate));
+    built.offer_lifetime = event.offer_lifetime.filter(|_| keep(A::OfferLifetime));
+    built.old_lease4 = event.old_lease4.filter(|_| keep(A::OldLease4));
+    built.host_id_type = event.host_id_type.filter(|_| keep(A::HostIdType));
+    built.host_id_value = event.host_id_value.filter(|_| keep(A::HostIdValue));
     built.kea_version = event.kea_version;
     built
 }
