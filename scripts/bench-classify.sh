@@ -6,6 +6,11 @@
 #               DISCOVER and REQUEST waits for its answer (the classes, from memory),
 #   (c) spawn:  a sync spawned /bin/sh classifier at pkt4_receive, one process per query,
 #               looking the client up in the same map with grep and printing KEA_CLASS=…,
+#   (d) ack:    the Rust ack worker (kea-runscript-core/examples/ack_worker.rs) as a sync
+#               worker at pkt4_receive, answering at once without classes: the cost of
+#               the round trip to any sync worker, Python's share of (b) being the rest,
+#   and each of them as "<cell>-mt": Kea with multi-threading (a pool of THREADS threads),
+#   where a query waiting for the worker holds one Kea thread, not the server,
 # interleaved in one run (a, b, c, a, b, c, …), a fresh Kea per measurement, perfdhcp in a
 # network namespace joined by a veth (scripts/lib/testbed.sh). The map lists MAP_SIZE of
 # perfdhcp's clients (spread evenly over its CLIENTS, which perfdhcp picks at random) in
@@ -13,8 +18,8 @@
 # client gets the lower half (class "regular"). Each measurement also counts, in Kea's
 # lease file, the leases of listed clients and in which pool they are: the proof that
 # the classes were applied (in the none cell listed clients get the regular pool).
-# Prints DORA/s per round, the medians and the ratios to no hook (goal for the worker:
-# >= 0.6x no hook).
+# Prints DORA/s per round, the medians and the ratios to no hook of the same threading
+# (goal for the worker: >= 0.6x no hook).
 #
 # Usage (as root):  scripts/bench-classify.sh
 # Environment:
@@ -23,7 +28,11 @@
 #   RATE=20000        perfdhcp -r (offered DORA/s; above what Kea can answer)
 #   CLIENTS=1000000   perfdhcp -R (distinct clients, so nearly every DORA is a new lease)
 #   MAP_SIZE=50000    clients listed in the map (of CLIENTS)
-#   VARIANTS="none worker spawn"  the cells of each round
+#   VARIANTS="none worker spawn none-mt worker-mt spawn-mt"  the cells of each round
+#                     (also: ack, ack-mt)
+#   THREADS=4         Kea's thread-pool-size in the -mt cells
+#   ACK_WORKER=…      the ack cells' worker (default: target/release/examples/ack_worker;
+#                     built when missing)
 #   OURS_LIB=…        our library (default: $CARGO_TARGET_DIR or target/ +
 #                     release/libkea_runscript.so; built with cargo when missing)
 # Figures from one run are comparable with each other only.
@@ -41,8 +50,9 @@ period=${PERIOD:-$bench_seconds_env}
 rate=${RATE:-20000}
 clients=${CLIENTS:-1000000}
 map_size=${MAP_SIZE:-50000}
-for n in "$rounds" "$period" "$rate" "$clients" "$map_size"; do
-    [[ "$n" =~ ^[1-9][0-9]*$ ]] || tb_die "ROUNDS, SECONDS/PERIOD, RATE, CLIENTS and MAP_SIZE must be positive integers (got '$n')"
+threads=${THREADS:-4}
+for n in "$rounds" "$period" "$rate" "$clients" "$map_size" "$threads"; do
+    [[ "$n" =~ ^[1-9][0-9]*$ ]] || tb_die "ROUNDS, SECONDS/PERIOD, RATE, CLIENTS, MAP_SIZE and THREADS must be positive integers (got '$n')"
 done
 [ "$map_size" -le "$clients" ] || tb_die "MAP_SIZE ($map_size) must not exceed CLIENTS ($clients)"
 command -v perfdhcp >/dev/null || [ -x /usr/sbin/perfdhcp ] || tb_die "perfdhcp not found (apt-get install kea-admin, or run scripts/install-deps.sh)"
@@ -86,10 +96,19 @@ echo "KEA_CLASS=${line#*,}"
 SH
 chmod 755 "$spawn_script"
 
-read -r -a variants <<<"${VARIANTS:-none worker spawn}"
-declare -A label=([none]="no hook" [worker]="classify worker" [spawn]="classify spawn")
+read -r -a variants <<<"${VARIANTS:-none worker spawn none-mt worker-mt spawn-mt}"
+declare -A label=([none]="no hook" [worker]="classify worker" [spawn]="classify spawn" [ack]="Rust ack worker")
+if [[ " ${variants[*]} " == *" ack"* ]]; then
+    ack_worker=${ACK_WORKER:-${CARGO_TARGET_DIR:-$repo/target}/release/examples/ack_worker}
+    if [ ! -x "$ack_worker" ] && [ -z "${ACK_WORKER:-}" ]; then
+        tb_log "building the ack worker (cargo build --release -p kea-runscript-core --example ack_worker)"
+        cargo build --release -j2 -p kea-runscript-core --example ack_worker >&2 || tb_die "building ack_worker failed"
+    fi
+    [ -x "$ack_worker" ] || tb_die "the ack worker not found at $ack_worker (build it, or set ACK_WORKER)"
+fi
 declare -A hooks=(
     [none]="[]"
+    [ack]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"${ack_worker:-}\", \"mode\": \"worker\", \"sync\": true, \"hook-points\": [\"pkt4_receive\"], \"timeout-ms\": 2000}}]"
     [worker]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$repo/examples/classify-worker.py\", \"mode\": \"worker\", \"sync\": true, \"hook-points\": [\"pkt4_receive\"], \"timeout-ms\": 2000, \"log-output\": true, \"env\": {\"CLASS_MAP\": \"$map\"}}}]"
     [spawn]="[{\"library\": \"$ours_lib\", \"parameters\": {\"name\": \"$spawn_script\", \"sync\": true, \"hook-points\": [\"pkt4_receive\"], \"timeout-ms\": 2000, \"env\": {\"CLASS_MAP\": \"$map\"}}}]"
 )
@@ -99,13 +118,20 @@ if tb_kea_3; then pool_key=client-classes; fi
 leases=$TB_DIR/leases4.csv
 TB_LEASE_DB="{\"type\": \"memfile\", \"persist\": true, \"name\": \"$leases\", \"lfc-interval\": 0}"
 for v in "${variants[@]}"; do
-    [ -n "${label[$v]:-}" ] || tb_die "unknown variant '$v' in VARIANTS (none, worker, spawn)"
-    tb_kea4_config "$TB_DIR/bench-$v.json" "${hooks[$v]}"
+    # "<cell>-mt": the cell with Kea's multi-threading.
+    base=${v%-mt}
+    [ -n "${label[$base]:-}" ] || tb_die "unknown variant '$v' in VARIANTS (none, worker, spawn, ack, each also with -mt)"
+    mt=0
+    if [ "$base" != "$v" ]; then
+        mt=$threads
+        label[$v]="${label[$base]} MT$threads"
+    fi
+    tb_kea4_config "$TB_DIR/bench-$v.json" "${hooks[$base]}"
     # perfdhcp's subnet (2) split into a quarantine pool and a regular one; "regular" names
     # KNOWN/UNKNOWN, so Kea evaluates it after pkt4_receive, where the script's class is set.
-    python3 - "$TB_DIR/bench-$v.json" "$pool_key" <<'PY' || tb_die "patching the configuration failed"
+    python3 - "$TB_DIR/bench-$v.json" "$pool_key" "$mt" <<'PY' || tb_die "patching the configuration failed"
 import json, sys
-path, key = sys.argv[1], sys.argv[2]
+path, key, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with open(path) as f:
     config = json.load(f)
 dhcp4 = config["Dhcp4"]
@@ -118,6 +144,8 @@ def pool(span, cls):
     return {"pool": span, key: [cls] if key == "client-classes" else cls}
 dhcp4["subnet4"][1]["pools"] = [pool("10.0.0.10-10.127.255.255", "regular"),
                                 pool("10.128.0.0-10.255.255.200", "quarantine")]
+dhcp4["multi-threading"] = {"enable-multi-threading": threads > 0,
+                            "thread-pool-size": max(threads, 1), "packet-queue-size": 64}
 with open(path, "w") as f:
     json.dump(config, f, indent=1)
 PY
@@ -149,10 +177,10 @@ PY
 # listed-in-q listed-elsewhere unlisted-in-q unlisted-elsewhere answered answer-errors
 # answers-with-data".
 measure() {
-    local v=$1 r=$2 kinds counters answered with_data errors
+    local v=$1 r=$2 base=${1%-mt} kinds counters answered with_data errors
     rm -f "$leases"
     tb_kea_start 4 "$TB_DIR/bench-$v.json"
-    if [ "$v" = worker ]; then
+    if [ "$base" = worker ]; then
         # The worker reads its map before the first query is timed.
         for _ in $(seq 100); do grep -q 'entries loaded' "$TB_KEA_LOG" && break; sleep 0.1; done
     else
@@ -162,10 +190,10 @@ measure() {
     tb_kea_stop
     kinds=$(lease_kinds)
     answered=- with_data=- errors=-
-    if [ "$v" != none ]; then
+    if [ "$base" != none ]; then
         counters=$(grep -o 'unload: counters [^@]*' "$TB_RUNSCRIPT_LOG" | tail -n 1 || true)
         [ -n "$counters" ] || tb_die "our library logged no counters at unload (see $TB_RUNSCRIPT_LOG)"
-        if [ "$v" = worker ]; then
+        if [ "$base" != spawn ]; then
             answered=$(echo "$counters" | grep -o ' acked=[0-9]*' | cut -d= -f2)
         else
             answered=$(echo "$counters" | grep -o ' started=[0-9]*' | cut -d= -f2)
@@ -175,7 +203,7 @@ measure() {
     fi
     echo "$v $r $bench_dora $kinds $answered ${errors:--} ${with_data:--}" >>"$TB_DIR/results"
     read -r lq le uq ue <<<"$kinds"
-    printf '  round %d  %-16s %10.1f DORA/s  (leases: listed %s in quarantine + %s elsewhere, unlisted %s in quarantine + %s elsewhere; queries answered %s, with classes %s, answers refused %s)\n' \
+    printf '  round %d  %-22s %10.1f DORA/s  (leases: listed %s in quarantine + %s elsewhere, unlisted %s in quarantine + %s elsewhere; queries answered %s, with classes %s, answers refused %s)\n' \
         "$r" "${label[$v]}" "$bench_dora" "$lq" "$le" "$uq" "$ue" "$answered" "${with_data:--}" "${errors:--}" >&2
 }
 
@@ -193,25 +221,26 @@ tb_log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo
 echo "DORA exchanges/s (perfdhcp -4 -r $rate -p $period -R $clients; map of $map_size clients; fresh kea-dhcp4 per cell, loggers at WARN)"
-bench_table 18 "${variants[@]}"
+bench_table 22 "${variants[@]}"
 echo
-if [ -n "${med[none]:-}" ]; then
-    for v in "${variants[@]}"; do
-        [ "$v" = none ] && continue
-        goal=""
-        [ "$v" = worker ] && goal="   (goal >= 0.6)"
-        awk -v x="${med[$v]}" -v n="${med[none]}" -v l="${label[$v]}" -v g="$goal" \
-            'BEGIN {printf "ratio %-16s / no hook (medians): %.3f%s\n", l, x / n, g}'
-    done
-fi
-if [ -n "${med[worker]:-}" ] && [ -n "${med[spawn]:-}" ]; then
-    awk -v w="${med[worker]}" -v s="${med[spawn]}" 'BEGIN {printf "ratio worker / spawn (medians): %.2fx\n", w / s}'
-fi
+for v in "${variants[@]}"; do
+    # Against no hook of the same threading.
+    base=${v%-mt} none=none${v#"${v%-mt}"}
+    [ "$base" = none ] || [ -z "${med[$none]:-}" ] && continue
+    goal=""
+    [ "$base" = worker ] && goal="   (goal >= 0.6)"
+    awk -v x="${med[$v]}" -v n="${med[$none]}" -v l="${label[$v]}" -v g="$goal" \
+        'BEGIN {printf "ratio %-22s / no hook (medians): %.3f%s\n", l, x / n, g}'
+done
+for t in "" -mt; do
+    [ -n "${med[worker$t]:-}" ] && [ -n "${med[spawn$t]:-}" ] || continue
+    awk -v w="${med[worker$t]}" -v s="${med[spawn$t]}" -v t="$t" 'BEGIN {printf "ratio worker%s / spawn%s (medians): %.1fx\n", t, t, w / s}'
+done
 echo
 echo "leases of listed clients in the quarantine pool / all their leases; unlisted clients in it (all rounds):"
 for v in "${variants[@]}"; do
-    awk -v v="$v" -v l="${label[$v]}" '$1 == v {lq += $4; le += $5; uq += $6; a += $8; e += $9; d += $10}
-        END {printf "  %-16s %d / %d; unlisted in quarantine %d", l, lq, lq + le, uq
-             if (v != "none") printf "; queries answered %d, with classes %d, answers refused %d", a, d, e
+    awk -v v="$v" -v l="${label[$v]}" -v b="${v%-mt}" '$1 == v {lq += $4; le += $5; uq += $6; a += $8; e += $9; d += $10}
+        END {printf "  %-22s %d / %d; unlisted in quarantine %d", l, lq, lq + le, uq
+             if (b != "none") printf "; queries answered %d, with classes %d, answers refused %d", a, d, e
              printf "\n"}' "$TB_DIR/results"
 done

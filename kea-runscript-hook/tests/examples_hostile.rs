@@ -229,14 +229,21 @@ impl Worker {
             push_json_string(&mut line, value);
         }
         line.extend_from_slice(b"}}\n");
-        self.stdin.write_all(&line).unwrap();
+        self.answer(&line)
+    }
+
+    /// Sends `line` (one event, with its newline, seq `self.seq`) and returns the answer's
+    /// fields besides `seq`.
+    fn answer(&mut self, line: &[u8]) -> serde_json::Map<String, serde_json::Value> {
+        use std::io::{BufRead, Write};
+        self.stdin.write_all(line).unwrap();
         self.stdin.flush().unwrap();
         let mut answer = String::new();
         self.stdout.read_line(&mut answer).unwrap();
         assert!(
             answer.ends_with('\n'),
             "no answer to {}: worker ended ({:?}); stderr:\n{}",
-            String::from_utf8_lossy(&line),
+            String::from_utf8_lossy(line),
             self.child.try_wait(),
             self.log()
         );
@@ -343,6 +350,38 @@ fn classify_worker_answers_from_its_map_in_every_notation_and_reloads_it() {
     ];
     let fields = w.ask("pkt6_receive", &by_mac);
     assert_eq!(accepted(&fields, "pkt6_receive").classes, ["quarantine"]);
+    // Lines in another form than the hook's (keys in another order, spaces): decoded
+    // whole, answered alike; an upper-case identifier as Kea never prints one, too.
+    for (i, vars) in [
+        r#"{"QUERY4_HWADDR": "aa:bb:cc:00:00:01"}"#,
+        r#"{"QUERY4_HWADDR":"AA:BB:CC:00:00:01"}"#,
+    ]
+    .iter()
+    .enumerate()
+    {
+        w.seq += 1;
+        let line = format!(
+            "{{\"vars\": {vars}, \"seq\": {}, \"hook_point\": \"pkt4_receive\", \"v\": 1}}\n",
+            w.seq
+        );
+        let fields = w.answer(line.as_bytes());
+        assert_eq!(
+            accepted(&fields, "pkt4_receive").classes,
+            ["quarantine"],
+            "{i}"
+        );
+        w.seq += 1;
+        let line = format!(
+            "{{\"v\":1,\"instance\":\"0\",\"seq\":{},\"hook_point\":\"pkt4_receive\",\"vars\":{vars}}}\n",
+            w.seq
+        );
+        let fields = w.answer(line.as_bytes());
+        assert_eq!(
+            accepted(&fields, "pkt4_receive").classes,
+            ["quarantine"],
+            "{i}"
+        );
+    }
     // Elsewhere Kea would ignore classes: none are sent.
     let fields = w.ask("lease4_select", &[("QUERY4_HWADDR", b"aa:bb:cc:00:00:01")]);
     assert!(fields.is_empty(), "classes at lease4_select: {fields:?}");
