@@ -81,7 +81,7 @@ def client_ids(variables):
 # start a key's value. A line whose header does not fit, or that names an identifier
 # the pattern does not find (written in another form, or not hex), is decoded whole.
 HEADER = re.compile(rb'"seq":(\d+),"hook_point":"([a-z0-9_]+)"')
-ID_VALUES = [(b'"%s"' % name.encode(), re.compile(rb'"%s":"([0-9A-Fa-f:]+)"' % name.encode()))
+ID_VALUES = [(b'"%s"' % name.encode(), re.compile(rb'"%s":"([0-9A-Fa-f:]*)"' % name.encode()))
              for name in CLIENT_VARIABLES]
 
 
@@ -92,7 +92,8 @@ def event_fields(line):
     for key, pattern in ID_VALUES if header else ():
         value = pattern.search(line)
         if value:
-            ids.append(value.group(1).decode().lower())
+            if value.group(1):
+                ids.append(value.group(1).decode().lower())
         elif key in line:
             header = None
             break
