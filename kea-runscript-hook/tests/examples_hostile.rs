@@ -212,7 +212,6 @@ impl Worker {
         vars: &[(&str, &[u8])],
     ) -> serde_json::Map<String, serde_json::Value> {
         use kea_runscript_env::surrogateescape::push_json_string;
-        use std::io::{BufRead, Write};
         self.seq += 1;
         let mut line = format!(
             "{{\"v\":1,\"instance\":\"0123456789abcdef0123456789abcdef\",\"seq\":{},\
