@@ -38,7 +38,8 @@ strip --strip-unneeded "$hooks/libkea_runscript.so"
 install -m 0755 examples/*.sh "$examples/"
 # The Python workers (lease-log, blocklist-worker, classify-worker, ddns-names-worker, …).
 install -m 0755 examples/*.py "$examples/"
-install -m 0644 examples/lib/* "$examples/lib/"
+# Files only: running the Python workers leaves a __pycache__ directory next to them.
+install -m 0644 examples/lib/*.sh examples/lib/*.py "$examples/lib/"
 install -m 0644 examples/README.md "$examples/"
 install -m 0644 README.md docs/*.md "$doc/"
 cat >"$doc/copyright" <<EOF
