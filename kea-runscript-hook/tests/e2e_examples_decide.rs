@@ -245,6 +245,33 @@ fn in_pool6(addr: Ipv6Addr, pool: (&str, u16, u16)) -> bool {
     s[..7] == [0x2001, 0xdb8, 1, 0, 0, 0, 0] && (pool.1..=pool.2).contains(&s[7])
 }
 
+/// Asserts that every lease of `rows` belongs to a client of QUARANTINED or REGULAR (its
+/// id in column `column`, as `id` writes a MAC's) and is in the pool of its kind
+/// (`in_pool(address, listed)`), and that each kind has at least two.
+fn assert_pools(
+    rows: &BTreeMap<String, BTreeMap<String, String>>,
+    column: &str,
+    id: impl Fn([u8; 6]) -> String,
+    in_pool: impl Fn(&str, bool) -> bool,
+) {
+    let (mut quarantined, mut regular) = (0, 0);
+    for (addr, row) in rows {
+        let of = |macs: &[[u8; 6]]| macs.iter().any(|m| id(*m) == row[column]);
+        let listed = of(&QUARANTINED);
+        assert!(listed || of(&REGULAR), "unknown client: {row:?}");
+        assert!(
+            in_pool(addr, listed),
+            "{addr} for {row:?}, listed: {listed}"
+        );
+        *(if listed {
+            &mut quarantined
+        } else {
+            &mut regular
+        }) += 1;
+    }
+    assert!(quarantined >= 2 && regular >= 2, "{rows:?}");
+}
+
 fn classify_v4(mt: bool) {
     if !require_prereqs() {
         return;
@@ -292,30 +319,10 @@ fn classify_v4(mt: bool) {
         assert_eq!(m.option(15), Some(&b"example.net"[..]), "{m:?}");
     }
     // Every lease Kea wrote: in the pool of its client's kind.
-    let rows = leases(&lease_file);
-    let (mut quarantined, mut regular) = (0, 0);
-    for (addr, row) in &rows {
+    assert_pools(&leases(&lease_file), "hwaddr", mac_text, |addr, listed| {
         let addr: Ipv4Addr = addr.parse().unwrap();
-        let mac = row["hwaddr"].as_str();
-        if QUARANTINED.iter().any(|m| mac_text(*m) == mac) {
-            quarantined += 1;
-            assert!(
-                in_pool4(addr, QUARANTINE4),
-                "{addr} for listed {mac}: {rows:?}"
-            );
-        } else {
-            assert!(
-                REGULAR.iter().any(|m| mac_text(*m) == mac),
-                "unknown client: {row:?}"
-            );
-            regular += 1;
-            assert!(
-                in_pool4(addr, REGULAR4),
-                "{addr} for unlisted {mac}: {rows:?}"
-            );
-        }
-    }
-    assert!(quarantined >= 2 && regular >= 2, "{rows:?}");
+        in_pool4(addr, if listed { QUARANTINE4 } else { REGULAR4 })
+    });
     assert_answers_taken(&kea, "3 entries loaded");
 
     // The map is edited while Kea runs: the next query of a newly listed client is
@@ -385,30 +392,17 @@ fn classify_v6(mt: bool) {
     for m in [&r_adv, &r_reply] {
         assert_eq!(m.option(24), Some(&wire_name("example.net")[..]), "{m:?}");
     }
-    let rows = leases(&lease_file);
-    let (mut quarantined, mut regular) = (0, 0);
-    for (addr, row) in rows.iter().filter(|(_, r)| r["lease_type"] == "0") {
-        let addr: Ipv6Addr = addr.parse().unwrap();
-        let duid = row["duid"].as_str();
-        if QUARANTINED.iter().any(|m| colon_hex(&duid_ll(*m)) == duid) {
-            quarantined += 1;
-            assert!(
-                in_pool6(addr, QUARANTINE6),
-                "{addr} for listed {duid}: {rows:?}"
-            );
-        } else {
-            assert!(
-                REGULAR.iter().any(|m| colon_hex(&duid_ll(*m)) == duid),
-                "unknown client: {row:?}"
-            );
-            regular += 1;
-            assert!(
-                in_pool6(addr, REGULAR6),
-                "{addr} for unlisted {duid}: {rows:?}"
-            );
-        }
-    }
-    assert!(quarantined >= 2 && regular >= 2, "{rows:?}");
+    let mut rows = leases(&lease_file);
+    rows.retain(|_, r| r["lease_type"] == "0");
+    assert_pools(
+        &rows,
+        "duid",
+        |m| colon_hex(&duid_ll(m)),
+        |addr, listed| {
+            let addr: Ipv6Addr = addr.parse().unwrap();
+            in_pool6(addr, if listed { QUARANTINE6 } else { REGULAR6 })
+        },
+    );
     assert_answers_taken(&kea, "3 entries loaded");
     kea.assert_healthy();
 }

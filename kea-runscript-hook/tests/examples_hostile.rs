@@ -351,35 +351,21 @@ fn classify_worker_answers_from_its_map_in_every_notation_and_reloads_it() {
     assert_eq!(accepted(&fields, "pkt6_receive").classes, ["quarantine"]);
     // Lines in another form than the hook's (keys in another order, spaces): decoded
     // whole, answered alike; an upper-case identifier as Kea never prints one, too.
-    for (i, vars) in [
+    for vars in [
         r#"{"QUERY4_HWADDR": "aa:bb:cc:00:00:01"}"#,
         r#"{"QUERY4_HWADDR":"AA:BB:CC:00:00:01"}"#,
-    ]
-    .iter()
-    .enumerate()
-    {
-        w.seq += 1;
-        let line = format!(
-            "{{\"vars\": {vars}, \"seq\": {}, \"hook_point\": \"pkt4_receive\", \"v\": 1}}\n",
-            w.seq
-        );
-        let fields = w.answer(line.as_bytes());
-        assert_eq!(
-            accepted(&fields, "pkt4_receive").classes,
-            ["quarantine"],
-            "{i}"
-        );
-        w.seq += 1;
-        let line = format!(
-            "{{\"v\":1,\"instance\":\"0\",\"seq\":{},\"hook_point\":\"pkt4_receive\",\"vars\":{vars}}}\n",
-            w.seq
-        );
-        let fields = w.answer(line.as_bytes());
-        assert_eq!(
-            accepted(&fields, "pkt4_receive").classes,
-            ["quarantine"],
-            "{i}"
-        );
+    ] {
+        for header in [
+            "\"seq\": {seq}, \"hook_point\": \"pkt4_receive\", \"v\": 1",
+            "\"v\":1,\"instance\":\"0\",\"seq\":{seq},\"hook_point\":\"pkt4_receive\"",
+        ] {
+            w.seq += 1;
+            let header = header.replace("{seq}", &w.seq.to_string());
+            let line = format!("{{{header},\"vars\":{vars}}}\n");
+            let fields = w.answer(line.as_bytes());
+            let classes = accepted(&fields, "pkt4_receive").classes;
+            assert_eq!(classes, ["quarantine"], "{line}");
+        }
     }
     // Elsewhere Kea would ignore classes: none are sent.
     let fields = w.ask("lease4_select", &[("QUERY4_HWADDR", b"aa:bb:cc:00:00:01")]);
