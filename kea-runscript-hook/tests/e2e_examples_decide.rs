@@ -26,7 +26,7 @@ use common::dhcp6::{
     colon_hex, duid_ll, ia_na, put, Client6, Held, Reply, ADVERTISE, OPT_SERVERID, REPLY,
     REQUEST as REQUEST6, SOLICIT,
 };
-use common::dump::Dump;
+use common::dump::{Dump, Record};
 use common::kea::{hook, kea_hooks_version, perfdhcp, start_outcome, Family, Kea, Settings};
 use common::testbed::Testbed;
 use common::{in_netns, our_library, require_prereqs, HeavySlot, Scratch};
@@ -435,6 +435,18 @@ fn names_kea(
     (Kea::start(tb, scratch, &settings), dump, lease_file)
 }
 
+/// A lease's DNS name and update flags as the lease file has them.
+fn dns_of(row: &BTreeMap<String, String>) -> (&str, &str, &str) {
+    (&row["hostname"], &row["fqdn_fwd"], &row["fqdn_rev"])
+}
+
+/// An unlisted client's lease has the name Kea chose, as the async script saw it at the
+/// same hook point.
+fn assert_kept(row: &BTreeMap<String, String>, kea_choice: &Record) {
+    assert_eq!(row["hostname"], kea_choice.var("DDNS_HOSTNAME"), "{row:?}");
+    assert!(row["hostname"].starts_with("kept."), "{row:?}");
+}
+
 #[test]
 fn names_worker_names_v4_leases() {
     if !require_prereqs() {
@@ -480,23 +492,11 @@ fn names_worker_names_v4_leases() {
     );
     let rows = leases(&lease_file);
     let named = lease_of(&rows, "hwaddr", &mac_text(NAMED));
-    assert_eq!(
-        (
-            named["hostname"].as_str(),
-            named["fqdn_fwd"].as_str(),
-            named["fqdn_rev"].as_str()
-        ),
-        ("pc-1.example.org.", "1", "0"),
-        "{named:?}"
-    );
+    assert_eq!(dns_of(named), ("pc-1.example.org.", "1", "0"), "{named:?}");
     // No name sent, none of Kea's: the table's, with Kea's flags (no updates).
     let quiet = lease_of(&rows, "hwaddr", &mac_text(NAMED_QUIET));
     assert_eq!(
-        (
-            quiet["hostname"].as_str(),
-            quiet["fqdn_fwd"].as_str(),
-            quiet["fqdn_rev"].as_str()
-        ),
+        dns_of(quiet),
         ("printer-2.example.org.", "0", "0"),
         "{quiet:?}"
     );
@@ -505,12 +505,7 @@ fn names_worker_names_v4_leases() {
         r.has("QUERY4_HWADDR", &mac_text(UNLISTED)) && r.has("QUERY4_TYPE", "DHCPREQUEST")
     });
     let unlisted = lease_of(&rows, "hwaddr", &mac_text(UNLISTED));
-    assert_eq!(
-        unlisted["hostname"],
-        kea_choice.var("DDNS_HOSTNAME"),
-        "{unlisted:?}"
-    );
-    assert!(unlisted["hostname"].starts_with("kept."), "{unlisted:?}");
+    assert_kept(unlisted, &kea_choice);
     assert_answers_taken(&kea, "2 entries loaded");
     kea.assert_healthy();
 }
@@ -554,25 +549,12 @@ fn names_worker_names_v6_leases() {
             .unwrap_or_else(|| panic!("no address lease of {}: {rows:?}", mac_text(mac)))
     };
     let named = of(NAMED);
-    assert_eq!(
-        (
-            named["hostname"].as_str(),
-            named["fqdn_fwd"].as_str(),
-            named["fqdn_rev"].as_str()
-        ),
-        ("cpe-4.example.org.", "1", "1"),
-        "{named:?}"
-    );
+    assert_eq!(dns_of(named), ("cpe-4.example.org.", "1", "1"), "{named:?}");
     let kea_choice = dump.wait_one("ddns6_update", T, |r| {
         r.has("QUERY6_CLIENT_ID", &colon_hex(&duid_ll(UNLISTED))) && r.has("QUERY6_TYPE", "REQUEST")
     });
     let unlisted = of(UNLISTED);
-    assert_eq!(
-        unlisted["hostname"],
-        kea_choice.var("DDNS_HOSTNAME"),
-        "{unlisted:?}"
-    );
-    assert!(unlisted["hostname"].starts_with("kept."), "{unlisted:?}");
+    assert_kept(unlisted, &kea_choice);
     assert_answers_taken(&kea, "1 entries loaded");
     kea.assert_healthy();
 }
