@@ -169,11 +169,8 @@ fn offer_points_are_refused_by_a_kea_that_never_calls_them() {
     let dump = Dump::new(&scratch, "dump");
     let config = |hook_point: &str, log: &Path| {
         let parameters = json!({"name": dump.script, "hook-points": [hook_point]});
-        let mut config = Settings::new(Family::V4, false, vec![hook(&our_library(), parameters)])
-            .config("unused", log);
-        // No interface: Kea opens no DHCP socket, so no network namespace is needed.
-        config["Dhcp4"]["interfaces-config"]["interfaces"] = json!([]);
-        config
+        Settings::new(Family::V4, false, vec![hook(&our_library(), parameters)])
+            .config_without_interfaces(log)
     };
     for hook_point in ["lease4_offer", "lease4_server_decline"] {
         let log = scratch.join(&format!("{hook_point}.log"));
