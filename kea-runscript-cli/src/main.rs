@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use kea_runscript_core::log::{LogSink, Severity};
-use kea_runscript_core::{Engine, Verdict};
+use kea_runscript_core::{AnswerData, Decision, Engine, Verdict};
 use kea_runscript_env::{Event, HookPoint, Profile};
 
 /// Exit status when the sync verdict is `skip`.
@@ -189,9 +189,9 @@ fn verdict_outcome(verdict: Verdict) -> CliResult<(&'static str, u8)> {
 }
 
 /// Runs the events through one engine; the first failed start stops with an error.
-fn deliver(engine: &Engine, event: &Event) -> CliResult<Verdict> {
+fn deliver(engine: &Engine, event: &Event) -> CliResult<Decision> {
     let before = engine.counters().failed_to_start;
-    let verdict = engine.handle(event.clone());
+    let verdict = engine.decide_where(event.clone(), &|_| Vec::new(), &|_| true);
     if engine.counters().failed_to_start > before {
         return Err(format!(
             "the script could not be started at {} (the reason is logged above)",
@@ -199,6 +199,29 @@ fn deliver(engine: &Engine, event: &Event) -> CliResult<Verdict> {
         ));
     }
     Ok(verdict)
+}
+
+/// The data of the script's answer, one `field: value` line each (nothing when none).
+fn print_answer(data: &AnswerData) {
+    for class in &data.classes {
+        println!("class: {class}");
+    }
+    if let Some(hostname) = &data.hostname {
+        println!("hostname: {hostname}");
+    }
+    if let Some(flag) = data.fwd_update {
+        println!("fwd-update: {flag}");
+    }
+    if let Some(flag) = data.rev_update {
+        println!("rev-update: {flag}");
+    }
+    if let Some(flag) = data.address_in_use {
+        println!("address-in-use: {flag}");
+    }
+    if let Some(id) = &data.flex_id {
+        let hex: Vec<String> = id.iter().map(|b| format!("{b:02x}")).collect();
+        println!("flex-id: {}", hex.join(":"));
+    }
 }
 
 fn run(script: &Path, event: &Path, config: Option<&Path>, log: StderrLog) -> CliResult<ExitCode> {
@@ -212,9 +235,10 @@ fn run(script: &Path, event: &Path, config: Option<&Path>, log: StderrLog) -> Cl
     }
     let verdict = deliver(&engine, &event);
     engine.shutdown();
-    let verdict = verdict?;
-    let (name, status) = verdict_outcome(verdict)?;
+    let decision = verdict?;
+    let (name, status) = verdict_outcome(decision.verdict)?;
     println!("verdict: {name}");
+    print_answer(&decision.data);
     Ok(ExitCode::from(status))
 }
 

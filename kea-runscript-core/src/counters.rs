@@ -21,6 +21,8 @@ pub(crate) struct LiveCounters {
     pub acked: AtomicU64,
     pub worker_restarts: AtomicU64,
     pub protocol_errors: AtomicU64,
+    pub answers_with_data: AtomicU64,
+    pub answer_errors: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -52,6 +54,8 @@ impl LiveCounters {
             acked: get(&self.acked),
             worker_restarts: get(&self.worker_restarts),
             protocol_errors: get(&self.protocol_errors),
+            answers_with_data: get(&self.answers_with_data),
+            answer_errors: get(&self.answer_errors),
         }
     }
 }
@@ -94,12 +98,18 @@ pub struct Counters {
     pub worker_restarts: u64,
     /// Worker processes terminated for breaking the protocol.
     pub protocol_errors: u64,
+    /// Sync answers that carried data (classes, a host name, …) accepted at their hook
+    /// point.
+    pub answers_with_data: u64,
+    /// Answer fields left out: malformed, unknown, or meaningless at the hook point (the
+    /// verdict still applied).
+    pub answer_errors: u64,
 }
 
 impl Counters {
     /// Every counter with its name, in a fixed order: the names of the log line at
     /// unload and of the Kea statistics (`kea-runscript.<name>`).
-    pub fn fields(&self) -> [(&'static str, u64); 15] {
+    pub fn fields(&self) -> [(&'static str, u64); 17] {
         [
             ("events", self.events),
             ("started", self.started),
@@ -116,6 +126,8 @@ impl Counters {
             ("acked", self.acked),
             ("worker-restarts", self.worker_restarts),
             ("protocol-errors", self.protocol_errors),
+            ("answers-with-data", self.answers_with_data),
+            ("answer-errors", self.answer_errors),
         ]
     }
 }

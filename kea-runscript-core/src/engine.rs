@@ -18,8 +18,8 @@ use crate::runner::output::OutputCollector;
 use crate::runner::reaper::Reaper;
 use crate::runner::spawn_async::SpawnAsync;
 use crate::runner::spawn_sync::SpawnSync;
-use crate::runner::{EventEnv, OnVerdict, Runner, RunnerContext, ScriptTarget};
-use crate::verdict::Verdict;
+use crate::runner::{EventEnv, OnDecision, Runner, RunnerContext, ScriptTarget};
+use crate::verdict::{Decision, Verdict};
 use crate::worker::{Worker, WorkerOptions};
 use kea_runscript_spawn::{StopSignal, KILL_GRACE};
 
@@ -68,38 +68,51 @@ impl From<ConfigError> for EngineError {
     }
 }
 
-/// The verdicts of one event's scripts as they arrive: how many are still missing,
-/// the most severe so far, and who gets the result once all are in.
+/// Receives the combined verdict of an event's sync scripts, exactly once.
+pub type OnVerdict = Box<dyn FnOnce(Verdict) + Send>;
+
+/// The decisions of one event's scripts as they arrive, in any order: each in its
+/// place, combined in configuration order (the first script's host name wins) once all
+/// are in, for whoever gets the result.
 struct Combined {
     state: Mutex<Combining>,
 }
 
 struct Combining {
     missing: usize,
-    worst: Verdict,
-    on_verdict: Option<OnVerdict>,
+    decisions: Vec<Option<Decision>>,
+    on_decision: Option<OnDecision>,
 }
 
 impl Combined {
-    fn new(missing: usize, on_verdict: OnVerdict) -> Arc<Combined> {
+    fn new(count: usize, on_decision: OnDecision) -> Arc<Combined> {
         Arc::new(Combined {
             state: Mutex::new(Combining {
-                missing,
-                worst: Verdict::Continue,
-                on_verdict: Some(on_verdict),
+                missing: count,
+                decisions: vec![None; count],
+                on_decision: Some(on_decision),
             }),
         })
     }
 
-    fn add(&self, verdict: Verdict) {
+    /// The decision of the `place`-th script.
+    fn add(&self, place: usize, decision: Decision) {
         let done = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
             state.missing -= 1;
-            state.worst = Verdict::combine([state.worst, verdict]);
-            (state.missing == 0).then(|| (state.worst, state.on_verdict.take()))
+            if let Some(slot) = state.decisions.get_mut(place) {
+                *slot = Some(decision);
+            }
+            (state.missing == 0).then(|| {
+                let decisions = std::mem::take(&mut state.decisions);
+                (
+                    Decision::combine(decisions.into_iter().flatten()),
+                    state.on_decision.take(),
+                )
+            })
         };
-        if let Some((verdict, Some(on_verdict))) = done {
-            on_verdict(verdict);
+        if let Some((decision, Some(on_decision))) = done {
+            on_decision(decision);
         }
     }
 }
@@ -285,6 +298,18 @@ impl Engine {
         additions: &dyn Fn(usize) -> Vec<(String, String)>,
         keep: &dyn Fn(&ScriptConfig) -> bool,
     ) -> Verdict {
+        self.decide_where(event, additions, keep).verdict
+    }
+
+    /// Like [`Engine::handle_where`], with the data the sync scripts' answers carried
+    /// (classes, a host name, …: [`AnswerData`](crate::answer::AnswerData)), combined in
+    /// configuration order.
+    pub fn decide_where(
+        &self,
+        event: impl Into<DeferredEvent>,
+        additions: &dyn Fn(usize) -> Vec<(String, String)>,
+        keep: &dyn Fn(&ScriptConfig) -> bool,
+    ) -> Decision {
         let event = &Arc::new(event.into());
         let selected = self.policy.scripts(event.hook_point());
         let mut kept = selected
@@ -293,11 +318,11 @@ impl Engine {
             .filter(|&index| keep(&self.config.scripts[index]))
             .peekable();
         if kept.peek().is_none() {
-            return Verdict::Continue;
+            return Decision::default();
         }
         bump(&self.context.counters.events);
         let mut envs: [Option<Arc<EventEnv>>; Profile::ALL.len()] = Default::default();
-        Verdict::combine(kept.filter_map(|index| {
+        Decision::combine(kept.filter_map(|index| {
             let env = self.script_env(&mut envs, event, index, additions);
             self.runners[index].deliver(&env)
         }))
@@ -456,13 +481,20 @@ impl Engine {
     /// callers without an `Event`: this crate's tests. Hidden, not a stable API.
     #[doc(hidden)]
     pub fn handle_vars(&self, hook_point: HookPoint, vars: Vec<(String, Text)>) -> Verdict {
+        self.decide_vars(hook_point, vars).verdict
+    }
+
+    /// [`Engine::handle_vars`] with the answers' data: this crate's tests. Hidden, not a
+    /// stable API.
+    #[doc(hidden)]
+    pub fn decide_vars(&self, hook_point: HookPoint, vars: Vec<(String, Text)>) -> Decision {
         let selected = self.policy.scripts(hook_point);
         if selected.is_empty() {
-            return Verdict::Continue;
+            return Decision::default();
         }
         bump(&self.context.counters.events);
         let env = self.prepare(hook_point, vars);
-        Verdict::combine(
+        Decision::combine(
             selected
                 .iter()
                 .filter_map(|&index| self.runners[index].deliver(&env)),
@@ -487,18 +519,29 @@ impl Engine {
         additions: &dyn Fn(usize) -> Vec<(String, String)>,
         on_verdict: OnVerdict,
     ) {
+        self.decide_adding_with(event, additions, Box::new(move |d| on_verdict(d.verdict)));
+    }
+
+    /// [`Engine::handle_adding_with`] with the data the sync scripts' answers carried,
+    /// as in [`Engine::decide_where`].
+    pub fn decide_adding_with(
+        &self,
+        event: impl Into<DeferredEvent>,
+        additions: &dyn Fn(usize) -> Vec<(String, String)>,
+        on_decision: OnDecision,
+    ) {
         let event = &Arc::new(event.into());
         let selected = self.policy.scripts(event.hook_point());
         if selected.is_empty() {
-            return on_verdict(Verdict::Continue);
+            return on_decision(Decision::default());
         }
         bump(&self.context.counters.events);
-        let combined = Combined::new(selected.len(), on_verdict);
+        let combined = Combined::new(selected.len(), on_decision);
         let mut envs: [Option<Arc<EventEnv>>; Profile::ALL.len()] = Default::default();
-        for &index in selected {
+        for (place, &index) in selected.iter().enumerate() {
             let env = self.script_env(&mut envs, event, index, additions);
             let combined = Arc::clone(&combined);
-            self.runners[index].deliver_with(&env, Box::new(move |v| combined.add(v)));
+            self.runners[index].deliver_with(&env, Box::new(move |d| combined.add(place, d)));
         }
     }
 
@@ -517,10 +560,10 @@ impl Engine {
         }
         bump(&self.context.counters.events);
         let env = self.prepare(hook_point, vars);
-        let combined = Combined::new(selected.len(), on_verdict);
-        for &index in selected {
+        let combined = Combined::new(selected.len(), Box::new(move |d| on_verdict(d.verdict)));
+        for (place, &index) in selected.iter().enumerate() {
             let combined = Arc::clone(&combined);
-            self.runners[index].deliver_with(&env, Box::new(move |v| combined.add(v)));
+            self.runners[index].deliver_with(&env, Box::new(move |d| combined.add(place, d)));
         }
     }
 

@@ -7,6 +7,8 @@
 //! - [`Config`] / [`ConfigError`] (module [`config`]): the `parameters` JSON, parsed
 //!   purely ([`Config::parse`]) and with the script files checked ([`Config::load`]).
 //! - [`Verdict`]: continue, skip or drop; several combine to the most severe.
+//! - [`Decision`]: a verdict and the data a sync answer carried ([`answer`]: client
+//!   classes, a DNS name, an offered address in use, a flexible identifier).
 //! - [`Counters`]: what the engine did (events, runs, timeouts, drops).
 //! - [`log`]: the [`log::LogSink`] the host implements and the message ids it receives.
 //!
@@ -43,6 +45,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub mod answer;
 mod block_wait;
 pub mod config;
 mod counters;
@@ -61,11 +64,12 @@ pub use kea_runscript_spawn::fault;
 mod verdict;
 mod worker;
 
+pub use answer::AnswerData;
 pub use config::{Config, ConfigError};
 pub use counters::Counters;
 pub use deferred::DeferredEvent;
-pub use engine::{Engine, EngineError};
-pub use verdict::Verdict;
+pub use engine::{Engine, EngineError, OnVerdict};
+pub use verdict::{Decision, Verdict};
 
 /// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`): the worker-protocol
 /// reader. Not a stable API.

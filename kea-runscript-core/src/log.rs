@@ -113,6 +113,9 @@ message_ids! {
     WORKER_STOPPED;
     /// One line a script wrote (`log-output`).
     SCRIPT_OUTPUT;
+    /// A sync answer's data field was left out (malformed, unknown, or meaningless at the
+    /// hook point); the verdict and the other fields applied.
+    ANSWER_INVALID;
 }
 
 /// A sink printing `SEVERITY ID text` lines to stderr (tests, benchmarks, tools).

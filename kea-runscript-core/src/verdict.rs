@@ -1,5 +1,8 @@
-//! [`Verdict`]: what Kea should do after a hook point, and how several combine. Pure;
-//! the lowest layer the configuration, the runners and the engine share.
+//! [`Verdict`]: what Kea should do after a hook point, and how several combine; a
+//! [`Decision`]: a verdict with the data its answer carried. Pure; the lowest layer the
+//! configuration, the runners and the engine share.
+
+use crate::answer::AnswerData;
 
 /// What Kea should do next after a hook point, from the scripts' exit codes.
 /// Ordered by severity: `Continue < Skip < Drop`.
@@ -36,6 +39,43 @@ impl Verdict {
             Verdict::Skip => "skip",
             Verdict::Drop => "drop",
         }
+    }
+}
+
+/// What the sync scripts at a hook point decided: the verdict, and the data their answers
+/// carried ([`AnswerData`]: classes, a host name, …; empty for most answers).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Decision {
+    /// What Kea should do next.
+    pub verdict: Verdict,
+    /// What the answers asked Kea to use.
+    pub data: AnswerData,
+}
+
+impl From<Verdict> for Decision {
+    fn from(verdict: Verdict) -> Decision {
+        Decision {
+            verdict,
+            data: AnswerData::default(),
+        }
+    }
+}
+
+impl Decision {
+    /// Adds the decision of the next script in configuration order: the most severe
+    /// verdict wins; the data merge ([`AnswerData::merge`]).
+    pub fn add(&mut self, next: Decision) {
+        self.verdict = self.verdict.max(next.verdict);
+        self.data.merge(next.data);
+    }
+
+    /// Combines the decisions of several sync scripts, in configuration order.
+    pub fn combine(decisions: impl IntoIterator<Item = Decision>) -> Decision {
+        let mut combined = Decision::default();
+        for decision in decisions {
+            combined.add(decision);
+        }
+        combined
     }
 }
 

@@ -664,9 +664,11 @@ fn layering(dir: &str, graph: &Graph) -> Vec<String> {
         }
         "kea-runscript-core" => {
             // Leaves: the fd plumbing and the shared leaf types know nothing above them.
-            for low in ["fdio", "verdict", "log", "counters"] {
+            for low in ["fdio", "answer", "log", "counters"] {
                 only(low, &[low]);
             }
+            // A decision is a verdict and an answer's data.
+            only("verdict", &["verdict", "answer"]);
             if graph["runner::reaper"].contains_key("runner::spawn_async") {
                 broken.push("runner::reaper imports runner::spawn_async".into());
             }
@@ -848,7 +850,7 @@ mod checker {
         let (_dir, krate) = crate_of(&[
             (
                 "lib.rs",
-                "mod fdio;\nmod runner;\nmod verdict;\nmod log;\nmod counters;\n",
+                "mod fdio;\nmod runner;\nmod verdict;\nmod answer;\nmod log;\nmod counters;\n",
             ),
             (
                 "fdio/mod.rs",
@@ -862,6 +864,7 @@ mod checker {
             ("runner/reaper.rs", ""),
             ("runner/spawn_async.rs", ""),
             ("verdict.rs", ""),
+            ("answer.rs", ""),
             ("log.rs", ""),
             ("counters.rs", ""),
         ]);

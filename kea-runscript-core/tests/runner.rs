@@ -4,17 +4,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{engine, js, script, wait_idle, wait_until};
+use common::{engine, js, script, vars, wait_idle, wait_until};
 use kea_runscript_core::log;
 use kea_runscript_core::Verdict;
 use kea_runscript_env::{HookPoint, Text};
-
-fn vars(pairs: &[(&str, &str)]) -> Vec<(String, Text)> {
-    pairs
-        .iter()
-        .map(|(n, v)| (n.to_string(), Text::from(*v)))
-        .collect()
-}
 
 #[test]
 fn exit_codes_map_to_verdicts() {

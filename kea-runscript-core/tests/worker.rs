@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{engine, js, script, wait_until};
+use common::{engine, js, script, vars, wait_until};
 use kea_runscript_core::{log, Verdict};
-use kea_runscript_env::{HookPoint, Text};
+use kea_runscript_env::HookPoint;
 use serde_json::Value;
 
 /// Prelude of every Python worker: read events, answer.
@@ -29,13 +29,6 @@ fn py(dir: &Path, name: &str, body: &str) -> PathBuf {
     std::fs::write(&path, format!("#!/usr/bin/python3\n{PRELUDE}{body}\n")).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
-}
-
-fn vars(pairs: &[(&str, &str)]) -> Vec<(String, Text)> {
-    pairs
-        .iter()
-        .map(|(n, v)| (n.to_string(), Text::from(*v)))
-        .collect()
 }
 
 /// The JSON lines of a file a worker wrote (none if it does not exist yet).
@@ -337,8 +330,12 @@ fn protocol_errors_restart_the_worker_and_its_events_are_delivered_again() {
     let table = [
         ("not json", "not an answer"),
         (r#"{"seq": 999999}"#, "never sent"),
-        (r#"{"seq": 1, "verdict": "maybe"}"#, "not an answer"),
-        (r#"{"seq": 1, "bogus": true}"#, "not an answer"),
+        (
+            r#"{"seq": 1, "verdict": "maybe"}"#,
+            "not continue, skip or drop",
+        ),
+        (r#"{"seq": "1"}"#, "not an event number"),
+        (r#"{"seq": 1, "code": 300}"#, "not 0 to 255"),
     ];
     for (bad, says) in table {
         let dir = tempfile::tempdir().unwrap();

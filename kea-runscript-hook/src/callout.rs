@@ -6,7 +6,7 @@ use kea_runscript_core::{DeferredEvent, Engine};
 use kea_runscript_env::{Event, HookPoint, Profile};
 
 use crate::expressions::Expressions;
-use crate::{logging, stats, verdict};
+use crate::{answer, logging, stats, verdict};
 use kea_runscript_core::log::Severity;
 
 /// Runs `engine`'s scripts for the event of `callout` and applies their verdict (or parks the
@@ -48,25 +48,27 @@ pub fn run_where(
                 Some(expressions) => expressions.evaluate(index, callout),
                 None => Vec::new(),
             };
-            engine.handle_adding_with(
+            engine.decide_adding_with(
                 event,
                 &additions,
-                Box::new(move |verdict| verdict::resolve_parked(hook_point, parked, verdict)),
+                Box::new(move |decision| verdict::resolve_parked(hook_point, parked, decision)),
             );
             // The events and starts counted so far; the runs' ends are published when
             // their queries are resolved on Kea's IO service.
             return stats::publish(engine);
         }
     }
-    let verdict = {
+    let decision = {
         let callout = &*callout;
         let additions = |index: usize| match expressions {
             Some(expressions) => expressions.evaluate(index, callout),
             None => Vec::new(),
         };
-        engine.handle_where(event, &additions, keep)
+        engine.decide_where(event, &additions, keep)
     };
-    verdict::apply(verdict, callout).map_err(|e| format!("setting the next step: {e}"))?;
+    // The data first: a verdict of drop or skip makes Kea ignore it anyway.
+    answer::apply(&decision.data, callout).map_err(|e| format!("applying the answer: {e}"))?;
+    verdict::apply(decision.verdict, callout).map_err(|e| format!("setting the next step: {e}"))?;
     stats::publish(engine)
 }
 

@@ -5,10 +5,12 @@
 //! keeps panics and C++ exceptions away from Kea. This crate is the thin part: the library's
 //! `parameters` become a `kea-runscript-core` [`Engine`](kea_runscript_core::Engine)
 //! ([`runscript`]), and each callout hands the hook point's arguments, as `kea-runscript-env`
-//! models, to it ([`callout`]) and applies its verdict ([`verdict`]).
+//! models, to it ([`callout`]) and applies its verdict ([`verdict`]) and the data its answers
+//! carried ([`answer`]).
 
 #![warn(missing_docs)]
 
+pub mod answer;
 pub mod callout;
 pub mod expressions;
 pub mod ha;

@@ -21,6 +21,8 @@ kea_runscript_core::message_ids! {
     VERDICT_APPLIED;
     /// A sync verdict came at a hook point where Kea ignores that next step.
     VERDICT_NOT_APPLICABLE;
+    /// The data of sync answers (classes, a host name, …) was handed to Kea (debug).
+    ANSWER_APPLIED;
     /// A Kea expression could not be evaluated for a packet; its variable is empty.
     EXPRESSION_FAILED;
     /// The replay of existing leases started, ended, or could not read the leases.

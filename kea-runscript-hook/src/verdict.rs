@@ -6,7 +6,7 @@
 
 use kea_hook::{Callout, NextStep, Parked};
 use kea_runscript_core::log::Severity;
-use kea_runscript_core::Verdict;
+use kea_runscript_core::{Decision, Verdict};
 use kea_runscript_env::HookPoint;
 
 use crate::logging;
@@ -54,9 +54,18 @@ pub fn apply(verdict: Verdict, callout: &mut Callout<'_>) -> Result<(), kea_hook
     Ok(())
 }
 
-/// The combined verdict for a query parked at `hook_point`: drop drops it, anything else
-/// resumes it (Kea honours no skip at the hook points that park).
-pub fn resolve_parked(hook_point: HookPoint, parked: Parked, verdict: Verdict) {
+/// The combined decision for a query parked at `hook_point`: drop drops it, anything else
+/// resumes it (Kea honours no skip at the hook points that park), after the answers' data
+/// was set on it (`lease4_offer`: the offered address in use).
+pub fn resolve_parked(hook_point: HookPoint, parked: Parked, decision: Decision) {
+    let verdict = decision.verdict;
+    if verdict != Verdict::Drop {
+        if let Err(e) = crate::answer::apply_parked(&decision.data, &parked) {
+            logging::limited(Severity::Error, logging::CALLOUT_ERROR, || {
+                format!("{}: applying the answer: {e}", hook_point.name())
+            });
+        }
+    }
     let resolved = match verdict {
         Verdict::Drop => parked.drop_query(),
         Verdict::Continue => parked.resume(),

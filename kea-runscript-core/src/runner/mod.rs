@@ -15,7 +15,7 @@ pub(crate) mod spawn_sync;
 
 use std::ffi::{c_char, CString};
 use std::fmt;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -31,16 +31,16 @@ use crate::deferred::DeferredEvent;
 use crate::fdio;
 use crate::lease_key::{self, LeaseKey};
 use crate::log::{self, RateLimiter, Severity};
-use crate::verdict::Verdict;
+use crate::verdict::Decision;
 
-/// Receives a verdict, exactly once (see [`Runner::deliver_with`]).
-pub type OnVerdict = Box<dyn FnOnce(Verdict) + Send>;
+/// Receives a decision, exactly once (see [`Runner::deliver_with`]).
+pub type OnDecision = Box<dyn FnOnce(Decision) + Send>;
 
 /// A strategy that runs one configured script for events.
 pub trait Runner: Send + Sync {
-    /// Hands `event` to the script. Returns the script's verdict when the strategy
+    /// Hands `event` to the script. Returns the script's decision when the strategy
     /// waits for one (sync), `None` otherwise (async: started, queued or dropped).
-    fn deliver(&self, event: &Arc<EventEnv>) -> Option<Verdict>;
+    fn deliver(&self, event: &Arc<EventEnv>) -> Option<Decision>;
 
     /// True when an event delivered now would start at once, without taking a queue
     /// place that a live event may need (the pacing of replays: they wait for this instead
@@ -58,12 +58,12 @@ pub trait Runner: Send + Sync {
     /// own threads and processes are gone (a worker's grace, `SIGTERM`, `SIGKILL`).
     fn join(&self) {}
 
-    /// Hands `event` to the script and its verdict to `on_verdict`, exactly once
+    /// Hands `event` to the script and its decision to `on_decision`, exactly once
     /// (`continue` for an async script): for callers that must not block a thread on
     /// the verdict (a parked packet). A worker never blocks here; the default (spawn)
     /// runs [`Runner::deliver`] and calls back before returning.
-    fn deliver_with(&self, event: &Arc<EventEnv>, on_verdict: OnVerdict) {
-        on_verdict(self.deliver(event).unwrap_or_default());
+    fn deliver_with(&self, event: &Arc<EventEnv>, on_decision: OnDecision) {
+        on_decision(self.deliver(event).unwrap_or_default());
     }
 }
 
@@ -296,6 +296,33 @@ impl ScriptTarget {
         event: &Arc<EventEnv>,
         context: &RunnerContext,
     ) -> Result<Child, SpawnError> {
+        self.spawn_stdio(event, context, false)
+            .map(|(child, _)| child)
+    }
+
+    /// Like [`ScriptTarget::spawn`], with the script's stdout on a pipe whose
+    /// non-blocking read end is returned: a sync script's answer lines.
+    pub fn spawn_answering(
+        &self,
+        event: &Arc<EventEnv>,
+        context: &RunnerContext,
+    ) -> Result<(Child, OwnedFd), SpawnError> {
+        let (child, stdout) = self.spawn_stdio(event, context, true)?;
+        let stdout = stdout.ok_or_else(|| SpawnError {
+            step: FailedStep::Stdio,
+            error: std::io::Error::other("no stdout pipe"),
+        })?;
+        Ok((child, stdout))
+    }
+
+    /// Starts the script; its stdout is returned (`capture_stdout`), goes to the output
+    /// collector (`log-output`) or is the host's; so is its stderr (collector or host).
+    fn spawn_stdio(
+        &self,
+        event: &Arc<EventEnv>,
+        context: &RunnerContext,
+        capture_stdout: bool,
+    ) -> Result<(Child, Option<OwnedFd>), SpawnError> {
         let strings = &self.strings;
         let mut env: Vec<*const c_char> =
             Vec::with_capacity(event.vars.len() + strings.extra_env.len() + 1);
@@ -323,34 +350,56 @@ impl ScriptTarget {
             grace: KILL_GRACE,
             stop: Some(Arc::clone(&context.stop)),
         };
-        let Some(collector) = &self.output else {
-            return spawn::spawn(program, limits);
-        };
-        let stdio_error = |error| SpawnError {
-            step: FailedStep::Stdio,
-            error,
-        };
-        // The collector's read ends are non-blocking; the script's write ends are not.
-        let (out_read, out_write) = fdio::pipe().map_err(stdio_error)?;
-        let (err_read, err_write) = fdio::pipe().map_err(stdio_error)?;
-        for read in [&out_read, &err_read] {
-            fdio::set_nonblocking(read.as_raw_fd()).map_err(stdio_error)?;
+        if !capture_stdout && self.output.is_none() {
+            return spawn::spawn(program, limits).map(|child| (child, None));
         }
+        // Read ends non-blocking (the collector's, the answer reader's); the script's
+        // write ends not.
+        let pipe = || -> Result<(OwnedFd, OwnedFd), SpawnError> {
+            let stdio_error = |error| SpawnError {
+                step: FailedStep::Stdio,
+                error,
+            };
+            let (read, write) = fdio::pipe().map_err(stdio_error)?;
+            fdio::set_nonblocking(read.as_raw_fd()).map_err(stdio_error)?;
+            Ok((read, write))
+        };
+        let (out_read, out_write) = pipe()?;
+        let err_pipe = self.output.as_ref().map(|_| pipe()).transpose()?;
+        let (err_read, err_write) = match err_pipe {
+            Some((read, write)) => (Some(read), Some(write)),
+            None => (None, None),
+        };
         let stdio = Stdio {
-            fds: [None, Some(out_write), Some(err_write)],
+            fds: [None, Some(out_write), err_write],
             die_with_thread: false,
         };
         let child = spawn::spawn_with(program, limits, stdio)?;
-        let label: Arc<str> = Arc::from(self.label.as_str());
-        let hook_point = event.hook_point();
-        collector.add(
-            out_read,
-            Arc::clone(&label),
-            hook_point,
-            output::Channel::Stdout,
-        );
-        collector.add(err_read, label, hook_point, output::Channel::Stderr);
-        Ok(child)
+        let mut captured = Some(out_read);
+        if let Some(collector) = &self.output {
+            let label: Arc<str> = Arc::from(self.label.as_str());
+            let hook_point = event.hook_point();
+            if !capture_stdout {
+                if let Some(out_read) = captured.take() {
+                    collector.add(
+                        out_read,
+                        Arc::clone(&label),
+                        hook_point,
+                        output::Channel::Stdout,
+                    );
+                }
+            }
+            if let Some(err_read) = err_read {
+                collector.add(err_read, label, hook_point, output::Channel::Stderr);
+            }
+        }
+        Ok((child, captured))
+    }
+
+    /// True with `log-output`: lines of a sync script's stdout that are not answers are
+    /// logged.
+    pub fn logs_output(&self) -> bool {
+        self.output.is_some()
     }
 }
 
@@ -437,6 +486,35 @@ impl RunnerContext {
                 }
             }
         }
+    }
+
+    /// Accounts the data of one sync answer of script `label` at `hook_point`: counted
+    /// when there is some; each field left out counted, and logged (rate-limited, one
+    /// line per answer).
+    pub fn answer_read(
+        &self,
+        label: &str,
+        hook_point: HookPoint,
+        data: &crate::answer::AnswerData,
+        problems: &[crate::answer::Problem],
+    ) {
+        if !data.is_empty() {
+            bump(&self.counters.answers_with_data);
+        }
+        if problems.is_empty() {
+            return;
+        }
+        self.counters
+            .answer_errors
+            .fetch_add(problems.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.log.limited(Severity::Warn, log::ANSWER_INVALID, || {
+            let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            format!(
+                "{label} at {}: {}; left out, the verdict applies",
+                hook_point.name(),
+                list.join("; ")
+            )
+        });
     }
 
     /// Logs a failure of the runner's own waiting machinery.

@@ -26,7 +26,7 @@ use crate::config::{AsyncSettings, Overflow, OverflowSettings};
 use crate::counters::{bump, drop_one};
 use crate::lease_key::LeaseKey;
 use crate::log::{self, Severity};
-use crate::verdict::Verdict;
+use crate::verdict::Decision;
 use crate::worker::queue::{Pushed, Queue, Refused};
 use kea_runscript_spawn::{ExitStatus, FailedStep, Report, SpawnError};
 
@@ -281,7 +281,7 @@ impl RunOwner for SpawnAsync {
 }
 
 impl Runner for SpawnAsync {
-    fn deliver(&self, event: &Arc<EventEnv>) -> Option<Verdict> {
+    fn deliver(&self, event: &Arc<EventEnv>) -> Option<Decision> {
         // The lease keys (merge, and the order of one lease's runs under merge and block)
         // are read before the lock: it may make the event's model, which a run started
         // now needs anyway (its variables are rendered from it on this thread).

@@ -45,8 +45,8 @@ use crate::config::Overflow;
 use crate::counters::bump;
 use crate::lease_key::UNMADE_EVENT_BYTES;
 use crate::log::{self, Severity};
-use crate::runner::{EventEnv, OnVerdict, Runner, RunnerContext};
-use crate::verdict::Verdict;
+use crate::runner::{EventEnv, OnDecision, Runner, RunnerContext};
+use crate::verdict::{Decision, Verdict};
 pub(crate) use options::WorkerOptions;
 use queue::{Pushed, Refused};
 use shared::{Inner, Pending, WriterState};
@@ -92,15 +92,15 @@ impl Worker {
         })
     }
 
-    /// Buffers `event` for the worker. For a sync worker, `on_verdict` receives the
-    /// verdict exactly once — the worker's answer, `on-timeout` when none comes in
+    /// Buffers `event` for the worker. For a sync worker, `on_decision` receives the
+    /// decision exactly once — the worker's answer, `on-timeout` when none comes in
     /// `timeout-ms`, `continue` at unload — on whichever thread settles it (possibly this
     /// one, before this returns); a sync event is never dropped for a full buffer (the
     /// queue admits it past its bounds). An async event meets the `overflow` policy when
     /// the buffer is full: merged, blocked for at most `block-ms`, or dropped.
-    pub fn enqueue(&self, event: &Arc<EventEnv>, on_verdict: Option<OnVerdict>) {
+    pub fn enqueue(&self, event: &Arc<EventEnv>, on_decision: Option<OnDecision>) {
         let inner = &self.inner;
-        let awaits_verdict = on_verdict.is_some();
+        let awaits_verdict = on_decision.is_some();
         let deadline = match (awaits_verdict, &inner.options.sync) {
             (true, Some((_, timeout))) => Some(Instant::now() + *timeout),
             _ => None,
@@ -109,7 +109,7 @@ impl Worker {
         let async_worker = inner.options.sync.is_none();
         let mut pending = Pending {
             event: Arc::clone(event),
-            on_verdict,
+            on_decision,
         };
         let mut st = inner.lock();
         // The lease keys are read only when a merge is possible (see
@@ -142,14 +142,14 @@ impl Worker {
                 Err(Refused::Closed(pending)) => {
                     drop(st);
                     bump(&inner.context.counters.dropped);
-                    if let Some(f) = pending.on_verdict {
-                        f(Verdict::Continue);
+                    if let Some(f) = pending.on_decision {
+                        f(Verdict::Continue.into());
                     }
                     return;
                 }
                 Err(Refused::Full(refused)) => {
                     // Only ever an async event: the queue admits sync ones past its bounds.
-                    debug_assert!(refused.on_verdict.is_none());
+                    debug_assert!(refused.on_decision.is_none());
                     if overflow.blocks() {
                         match wait.wait(
                             st,
@@ -216,7 +216,7 @@ impl Worker {
 }
 
 impl Runner for Worker {
-    fn deliver(&self, event: &Arc<EventEnv>) -> Option<Verdict> {
+    fn deliver(&self, event: &Arc<EventEnv>) -> Option<Decision> {
         let Some((_, timeout)) = &self.inner.options.sync else {
             self.enqueue(event, None);
             return None;
@@ -231,17 +231,17 @@ impl Runner for Worker {
         // The writer settles the verdict by the deadline; the margin only guards
         // against a writer that cannot run (then: on-timeout, logged by no one else).
         match rx.recv_timeout(*timeout + Duration::from_secs(5)) {
-            Ok(verdict) => Some(verdict),
-            Err(_) => Some(self.inner.on_timeout()),
+            Ok(decision) => Some(decision),
+            Err(_) => Some(self.inner.on_timeout().into()),
         }
     }
 
-    fn deliver_with(&self, event: &Arc<EventEnv>, on_verdict: OnVerdict) {
+    fn deliver_with(&self, event: &Arc<EventEnv>, on_decision: OnDecision) {
         if self.inner.options.sync.is_some() {
-            self.enqueue(event, Some(on_verdict));
+            self.enqueue(event, Some(on_decision));
         } else {
             self.enqueue(event, None);
-            on_verdict(Verdict::Continue);
+            on_decision(Verdict::Continue.into());
         }
     }
 
@@ -341,7 +341,7 @@ done"#,
         // Returned, and no verdict can have come: the worker waits for `go`.
         assert!(rx.try_recv().is_err());
         std::fs::write(&go, "").unwrap();
-        assert_eq!(rx.recv().unwrap(), Verdict::Drop);
+        assert_eq!(rx.recv().unwrap().verdict, Verdict::Drop);
         worker.shutdown();
         worker.join();
     }
@@ -417,7 +417,7 @@ done"#,
         let (tx, rx) = mpsc::channel();
         Runner::deliver_with(&worker, &event(), Box::new(move |v| tx.send(v).unwrap()));
         // Nobody waits on this thread: the verdict still comes, as on-timeout.
-        assert_eq!(rx.recv().unwrap(), Verdict::Skip);
+        assert_eq!(rx.recv().unwrap().verdict, Verdict::Skip);
         assert_eq!(
             worker
                 .inner

@@ -3,12 +3,15 @@
 //! To the worker (stdin), one JSON object per event and line:
 //! `{"v":1,"instance":"3f9c…","seq":42,"hook_point":"leases4_committed","replay":false,"reply":"ack","vars":{…}}`.
 //! From the worker (stdout), one answer per event and line, in any order:
-//! `{"seq":42}` (ack), `{"seq":42,"verdict":"drop"}` or `{"seq":42,"code":4}`.
-//! Anything else is a [`ProtocolError`].
+//! `{"seq":42}` (ack), `{"seq":42,"verdict":"drop"}` or `{"seq":42,"code":4}`; a sync
+//! answer may carry data fields beside them (`{"seq":42,"classes":["quarantine"]}`,
+//! see [`crate::answer`]), which older workers never send, so the version stays 1.
+//! A line without a valid `seq`, `verdict` or `code` is a [`ProtocolError`]; a bad data
+//! field is not (it is logged and left out, the verdict applies).
 
 use std::fmt;
 
-use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use crate::verdict::Verdict;
 
@@ -17,9 +20,10 @@ use crate::verdict::Verdict;
 pub const VERSION: u32 = 1;
 
 /// Longest answer line accepted from a worker (bytes, without the newline). Answers
-/// are a few dozen bytes; a longer line is a protocol error, read no further, so a
-/// worker printing without end cannot grow the host.
-pub const MAX_ANSWER_LINE: usize = 4096;
+/// are a few dozen bytes, a few kilobytes with data (32 class names of 128 bytes); a
+/// longer line is a protocol error, read no further, so a worker printing without end
+/// cannot grow the host.
+pub const MAX_ANSWER_LINE: usize = 16 * 1024;
 
 /// What the hook expects back for an event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,12 +111,16 @@ pub enum Outcome {
 }
 
 /// One decoded answer line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Answer {
     /// The event it answers.
     pub seq: u64,
     /// What the worker said.
     pub outcome: Outcome,
+    /// Every other key of the answer: the data a sync answer carries (`classes`,
+    /// `hostname`, …), read against the event's hook point when the answer is matched
+    /// to its event ([`crate::answer::AnswerData::from_json`]). `None` when there is none.
+    pub data: Option<Box<Map<String, Value>>>,
 }
 
 /// A line from the worker that is not a valid answer.
@@ -127,23 +135,6 @@ impl fmt::Display for ProtocolError {
 
 impl std::error::Error for ProtocolError {}
 
-/// The JSON shape of an answer, strictly: unknown keys are errors.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAnswer {
-    seq: u64,
-    verdict: Option<RawVerdict>,
-    code: Option<u8>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum RawVerdict {
-    Continue,
-    Skip,
-    Drop,
-}
-
 /// Decodes one answer line (without its newline; a trailing `\r` is tolerated).
 pub fn decode_answer(line: &[u8]) -> Result<Answer, ProtocolError> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -152,43 +143,77 @@ pub fn decode_answer(line: &[u8]) -> Result<Answer, ProtocolError> {
             "answer line longer than {MAX_ANSWER_LINE} bytes"
         )));
     }
-    let raw: RawAnswer = serde_json::from_slice(line).map_err(|e| {
-        // serde's message quotes the worker's keys decoded (a `\u001b` escape becomes
-        // ESC): escaped too, so the logged line holds no control character (found by
-        // the worker_protocol fuzz target).
-        let reason: String = e
-            .to_string()
-            .chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_debug().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect();
+    let mut fields: Map<String, Value> = serde_json::from_slice(line).map_err(|e| {
         ProtocolError(format!(
-            "not an answer ({reason}): {}",
+            "not an answer ({}): {}",
+            escape_controls(&e.to_string()),
             excerpt(line, 80).escape_debug()
         ))
     })?;
-    let outcome = match (raw.verdict, raw.code) {
-        (Some(_), Some(_)) => {
+    let seq = match fields.remove("seq") {
+        Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64().unwrap_or_default(),
+        Some(other) => {
             return Err(ProtocolError(format!(
-                "answer for seq {} has both \"verdict\" and \"code\"",
-                raw.seq
+                "answer with \"seq\" {}: not an event number",
+                excerpt(other.to_string().as_bytes(), 40).escape_debug()
             )))
         }
-        (Some(RawVerdict::Continue), None) => Outcome::Verdict(Verdict::Continue),
-        (Some(RawVerdict::Skip), None) => Outcome::Verdict(Verdict::Skip),
-        (Some(RawVerdict::Drop), None) => Outcome::Verdict(Verdict::Drop),
+        None => return Err(ProtocolError("answer without \"seq\"".into())),
+    };
+    let verdict = match fields.remove("verdict") {
+        None => None,
+        Some(Value::String(v)) if v == "continue" => Some(Verdict::Continue),
+        Some(Value::String(v)) if v == "skip" => Some(Verdict::Skip),
+        Some(Value::String(v)) if v == "drop" => Some(Verdict::Drop),
+        Some(other) => {
+            return Err(ProtocolError(format!(
+                "answer for seq {seq}: \"verdict\" {} is not continue, skip or drop",
+                excerpt(other.to_string().as_bytes(), 40).escape_debug()
+            )))
+        }
+    };
+    let code = match fields.remove("code") {
+        None => None,
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|c| c <= 255) => {
+            n.as_u64().map(|c| c as u8)
+        }
+        Some(other) => {
+            return Err(ProtocolError(format!(
+                "answer for seq {seq}: \"code\" {} is not 0 to 255",
+                excerpt(other.to_string().as_bytes(), 40).escape_debug()
+            )))
+        }
+    };
+    let outcome = match (verdict, code) {
+        (Some(_), Some(_)) => {
+            return Err(ProtocolError(format!(
+                "answer for seq {seq} has both \"verdict\" and \"code\""
+            )))
+        }
+        (Some(verdict), None) => Outcome::Verdict(verdict),
         (None, Some(code)) => Outcome::Code(code),
         (None, None) => Outcome::Ack,
     };
     Ok(Answer {
-        seq: raw.seq,
+        seq,
         outcome,
+        data: (!fields.is_empty()).then(|| Box::new(fields)),
     })
+}
+
+/// `text` with its control characters escaped: serde's messages quote the worker's
+/// keys decoded (a `\u001b` escape becomes ESC), and a logged line holds none (found by
+/// the worker_protocol fuzz target).
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The first `max` characters of `bytes` (lossy), with `…` when cut: for log lines.
@@ -214,13 +239,15 @@ mod tests {
         for line in [
             &b"{\"\x7f\" 8"[..],
             br#"{"\u001b[2J": 1}"#,
-            br#"{"seq": 1, "a\rb": 2}"#,
+            br#"{"seq": "\u001b"}"#,
+            br#"{"seq": 1, "verdict": "\u001b\r"}"#,
         ] {
             let message = decode_answer(line).expect_err("not an answer").0;
             assert!(!message.chars().any(char::is_control), "{message:?}");
         }
     }
     use proptest::prelude::*;
+    use serde::Deserialize;
     use serde_json::Value;
 
     fn header(seq: u64, replay: bool, reply: Reply) -> Header<'static> {
@@ -261,65 +288,50 @@ mod tests {
         assert_eq!(value["vars"], serde_json::json!({}));
     }
 
+    fn ans(seq: u64, outcome: Outcome) -> Answer {
+        Answer {
+            seq,
+            outcome,
+            data: None,
+        }
+    }
+
+    #[test]
+    fn data_fields_are_kept_for_the_event_not_errors() {
+        let answer = decode_answer(br#"{"seq":9,"verdict":"skip","classes":["q"],"x":1}"#)
+            .expect("an answer");
+        assert_eq!(answer.outcome, Outcome::Verdict(Verdict::Skip));
+        let data = answer.data.expect("data");
+        assert_eq!(data.keys().collect::<Vec<_>>(), ["classes", "x"]);
+    }
+
     #[test]
     fn answers_decode_by_table() {
         use Outcome::*;
         let table: &[(&str, Option<Answer>)] = &[
-            (
-                r#"{"seq":42}"#,
-                Some(Answer {
-                    seq: 42,
-                    outcome: Ack,
-                }),
-            ),
-            (
-                r#"{"seq":42}"#.trim(),
-                Some(Answer {
-                    seq: 42,
-                    outcome: Ack,
-                }),
-            ),
-            (
-                "{\"seq\":1}\r",
-                Some(Answer {
-                    seq: 1,
-                    outcome: Ack,
-                }),
-            ),
+            (r#"{"seq":42}"#, Some(ans(42, Ack))),
+            (r#"{"seq":42}"#.trim(), Some(ans(42, Ack))),
+            ("{\"seq\":1}\r", Some(ans(1, Ack))),
             (
                 r#"{"seq":3,"verdict":"drop"}"#,
-                Some(Answer {
-                    seq: 3,
-                    outcome: Verdict(crate::Verdict::Drop),
-                }),
+                Some(ans(3, Verdict(crate::Verdict::Drop))),
             ),
             (
                 r#"{"verdict":"skip","seq":3}"#,
-                Some(Answer {
-                    seq: 3,
-                    outcome: Verdict(crate::Verdict::Skip),
-                }),
+                Some(ans(3, Verdict(crate::Verdict::Skip))),
             ),
             (
                 r#" {"seq":0,"verdict":"continue"} "#,
-                Some(Answer {
-                    seq: 0,
-                    outcome: Verdict(crate::Verdict::Continue),
-                }),
+                Some(ans(0, Verdict(crate::Verdict::Continue))),
             ),
-            (
-                r#"{"seq":9,"code":4}"#,
-                Some(Answer {
-                    seq: 9,
-                    outcome: Code(4),
-                }),
-            ),
+            (r#"{"seq":9,"code":4}"#, Some(ans(9, Code(4)))),
             (r#"{"seq":9,"code":256}"#, None),
             (r#"{"seq":9,"code":-1}"#, None),
             (r#"{"seq":9,"verdict":"DROP"}"#, None),
             (r#"{"seq":9,"verdict":"park"}"#, None),
             (r#"{"seq":9,"verdict":"drop","code":1}"#, None),
-            (r#"{"seq":9,"extra":1}"#, None),
+            (r#"{"seq":9,"verdict":7}"#, None),
+            (r#"{"seq":1.5}"#, None),
             (r#"{"seq":-1}"#, None),
             (r#"{"seq":"1"}"#, None),
             (r#"{}"#, None),
@@ -422,7 +434,7 @@ mod tests {
                 3 => (format!("{{\"seq\":{seq},\"verdict\":\"drop\"}}"), Outcome::Verdict(Verdict::Drop)),
                 _ => (format!("{{\"seq\":{seq},\"code\":{code}}}"), Outcome::Code(code)),
             };
-            prop_assert_eq!(decode_answer(line.as_bytes()), Ok(Answer { seq, outcome }));
+            prop_assert_eq!(decode_answer(line.as_bytes()), Ok(ans(seq, outcome)));
         }
     }
 }

@@ -10,11 +10,12 @@ use super::options::WorkerOptions;
 use super::process;
 use super::protocol::{Answer, Outcome, Reply};
 use super::queue::{Ack, Queue};
+use crate::answer::AnswerData;
 use crate::config::Overflow;
 use crate::counters::{bump, drop_one};
 use crate::log::{self, Severity};
-use crate::runner::{EventEnv, OnVerdict, RunnerContext};
-use crate::verdict::Verdict;
+use crate::runner::{EventEnv, OnDecision, RunnerContext};
+use crate::verdict::{Decision, Verdict};
 
 /// At unload, after its stdin is closed, a worker gets this long to finish before
 /// `SIGTERM` (then `SIGKILL` after [`crate::runner::KILL_GRACE`]).
@@ -26,8 +27,8 @@ const RETIRED_MAX: usize = 1024;
 pub(crate) struct Pending {
     /// The event, shared with the callout that made it.
     pub event: Arc<EventEnv>,
-    /// Sync: who gets the verdict.
-    pub on_verdict: Option<OnVerdict>,
+    /// Sync: who gets the decision.
+    pub on_decision: Option<OnDecision>,
 }
 
 /// The state shared by the callouts, the writer and the supervisor.
@@ -185,11 +186,11 @@ impl Inner {
             .map_or(Verdict::Continue, |(s, _)| s.on_timeout)
     }
 
-    /// Hands a removed event its verdict (sync) and accounts it.
-    pub fn finish(&self, pending: Pending, verdict: Verdict) {
+    /// Hands a removed event its decision (sync) and accounts it.
+    pub fn finish(&self, pending: Pending, decision: Decision) {
         drop_one(&self.context.counters.queued);
-        if let Some(on_verdict) = pending.on_verdict {
-            on_verdict(verdict);
+        if let Some(on_decision) = pending.on_decision {
+            on_decision(decision);
         }
     }
 
@@ -213,7 +214,7 @@ impl Inner {
                     on_timeout.name()
                 )
             });
-            self.finish(pending, on_timeout);
+            self.finish(pending, on_timeout.into());
         }
     }
 
@@ -264,8 +265,20 @@ impl Inner {
                 continue;
             };
             bump(&self.context.counters.acked);
-            let verdict = self.verdict(answer.outcome, pending.event.hook_point().name());
-            self.finish(pending, verdict);
+            let hook_point = pending.event.hook_point();
+            let verdict = self.verdict(answer.outcome, hook_point.name());
+            // Data means something only to a caller waiting for a decision.
+            let data = match (&answer.data, &pending.on_decision) {
+                (Some(fields), Some(_)) => {
+                    let mut problems = Vec::new();
+                    let data = AnswerData::from_json(fields, hook_point, &mut problems);
+                    self.context
+                        .answer_read(&self.options.label, hook_point, &data, &problems);
+                    data
+                }
+                _ => AnswerData::default(),
+            };
+            self.finish(pending, Decision { verdict, data });
         }
         result
     }

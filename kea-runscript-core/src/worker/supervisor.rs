@@ -85,7 +85,7 @@ pub(crate) fn supervisor_loop(inner: &Inner, started: mpsc::SyncSender<()>) {
     let unanswered = left.len();
     for (_, pending) in left {
         bump(&inner.context.counters.dropped);
-        inner.finish(pending, Verdict::Continue);
+        inner.finish(pending, Verdict::Continue.into());
     }
     inner.context.log.always(
         if unanswered > 0 {

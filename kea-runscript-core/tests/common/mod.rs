@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use kea_runscript_core::log::{LogSink, Severity};
 use kea_runscript_core::{Counters, Engine};
+use kea_runscript_env::Text;
 
 /// A log sink that keeps every line (and echoes it to stderr for failing tests).
 #[derive(Default)]
@@ -300,4 +301,12 @@ pub fn assert_recovered(sync: &Engine, queue: &Engine, expected: (u64, u64, u64,
     sync.shutdown();
     queue.shutdown();
     assert!(zombie_children().is_empty());
+}
+
+/// Rendered variables for `Engine::handle_vars` from `(name, value)` pairs.
+pub fn vars(pairs: &[(&str, &str)]) -> Vec<(String, Text)> {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), Text::from(*v)))
+        .collect()
 }
