@@ -376,10 +376,10 @@ RecordBytes read(const CalloutHandle& handle, rust::Str name, Write write) {
 }
 
 // Reads argument `name`, passed by value as a `T` (no null to tell absence by: only a missing
-// argument is absent), and writes it with `write`.
+// argument is absent), into `value` (its initial value for a type without a default one), and
+// writes it with `write`.
 template <typename T, typename Write>
-RecordBytes by_value(const CalloutHandle& handle, rust::Str name, Write write) {
-    T value{};
+RecordBytes by_value(const CalloutHandle& handle, rust::Str name, Write write, T value = T()) {
     Record r;
     if (fetch(handle, name, value)) {
         r.some();
@@ -709,16 +709,7 @@ RecordBytes get_client_id(const CalloutHandle& handle, rust::Str name) {
 }
 
 RecordBytes get_address6(const CalloutHandle& handle, rust::Str name) {
-    // Passed by value, so there is no null to tell absence by: only a missing argument is.
-    IOAddress address = IOAddress::IPV6_ZERO_ADDRESS();
-    Record r;
-    if (fetch(handle, name, address)) {
-        r.some();
-        v6(r, address);
-    } else {
-        r.none();
-    }
-    return (r.take());
+    return (by_value<IOAddress>(handle, name, v6, IOAddress::IPV6_ZERO_ADDRESS()));
 }
 
 RecordBytes get_ia(const CalloutHandle& handle, rust::Str name) {

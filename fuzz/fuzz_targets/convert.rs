@@ -44,6 +44,13 @@ fn event(u: &mut Unstructured) -> Result<Option<Event>> {
         ia = ia,
         remove_lease = boolean,
         fake_allocation = boolean,
+        ddns_hostname = id,
+        ddns_fwd_update = boolean,
+        ddns_rev_update = boolean,
+        offer_lifetime = uint,
+        old_lease4 = lease4,
+        host_id_type = uint,
+        host_id_value = id,
     );
     Ok(Some(event))
 }

@@ -303,3 +303,8 @@ pub fn ia(u: &mut Unstructured) -> Result<Vec<u8>> {
 pub fn boolean(u: &mut Unstructured) -> Result<Vec<u8>> {
     Record::new(u).argument(|r| r.value(Bool))
 }
+
+/// A record of an optional unsigned integer (a lifetime, a host identifier type).
+pub fn uint(u: &mut Unstructured) -> Result<Vec<u8>> {
+    Record::new(u).argument(|r| r.value(Uint))
+}

@@ -370,6 +370,17 @@ mod tests {
         kea::new_test_handle().expect("a Kea callout handle")
     }
 
+    /// A handle whose argument `query` ("query4" or "query6") is Kea's test packet.
+    fn handle_with(query: &str) -> cxx::UniquePtr<CalloutHandle> {
+        let mut h = handle();
+        if query == "query4" {
+            kea::set_test_pkt4(h.pin_mut(), query).unwrap();
+        } else {
+            kea::set_test_pkt6(h.pin_mut(), query).unwrap();
+        }
+        h
+    }
+
     fn names(classes: &[&str]) -> Vec<String> {
         classes.iter().map(|c| c.to_string()).collect()
     }
@@ -432,12 +443,7 @@ mod tests {
             (HookPoint::Ddns4Update, "query4"),
             (HookPoint::Ddns6Update, "query6"),
         ] {
-            let mut h = handle();
-            if query == "query4" {
-                kea::set_test_pkt4(h.pin_mut(), query).unwrap();
-            } else {
-                kea::set_test_pkt6(h.pin_mut(), query).unwrap();
-            }
+            let mut h = handle_with(query);
             kea::set_test_string(h.pin_mut(), "hostname", "kea.example.org.").unwrap();
             kea::set_test_bool(h.pin_mut(), "fwd-update", true).unwrap();
             kea::set_test_bool(h.pin_mut(), "rev-update", true).unwrap();
@@ -459,8 +465,7 @@ mod tests {
 
     #[test]
     fn set_ddns_and_set_flex_id_err_where_kea_reads_nothing() {
-        let mut h = handle();
-        kea::set_test_pkt4(h.pin_mut(), "query4").unwrap();
+        let mut h = handle_with("query4");
         let mut callout = testing::callout(&mut h, HookPoint::Pkt4Receive);
         let error = callout.set_ddns(Some("a."), None, None).unwrap_err();
         assert!(
@@ -476,10 +481,10 @@ mod tests {
                 .contains("no \"id_value\" at pkt4_receive"),
             "{error}"
         );
-        // Nothing was written.
-        let mut h2 = handle();
-        let callout = testing::callout(&mut h2, HookPoint::Ddns4Update);
-        assert_eq!(callout.event().unwrap().ddns_hostname, None);
+        // Nothing was written to the handle.
+        let mut written = |hook_point| testing::callout(&mut h, hook_point).event().unwrap();
+        assert_eq!(written(HookPoint::Ddns4Update).ddns_hostname, None);
+        assert_eq!(written(HookPoint::Host4Identifier).host_id_value, None);
     }
 
     #[test]
@@ -489,12 +494,7 @@ mod tests {
             (HookPoint::Host4Identifier, "query4"),
             (HookPoint::Host6Identifier, "query6"),
         ] {
-            let mut h = handle();
-            if query == "query4" {
-                kea::set_test_pkt4(h.pin_mut(), query).unwrap();
-            } else {
-                kea::set_test_pkt6(h.pin_mut(), query).unwrap();
-            }
+            let mut h = handle_with(query);
             // As Kea calls it: flex-id and an empty vector; another type left by someone.
             kea::set_test_host_id_type(h.pin_mut(), "id_type", 0).unwrap();
             kea::set_test_bytes(h.pin_mut(), "id_value", &[]).unwrap();

@@ -427,11 +427,6 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
-    /// A hook point by name (some are added by the hook-point table's newer rows).
-    fn hp(name: &str) -> HookPoint {
-        name.parse().expect("a hook point")
-    }
-
     fn json_data(value: Value, at: HookPoint) -> (AnswerData, Vec<Problem>) {
         let mut problems = Vec::new();
         let Value::Object(map) = value else {
@@ -454,7 +449,7 @@ mod tests {
     fn every_field_at_its_hook_point() {
         let (data, problems) = json_data(
             json!({"hostname": "pc-1.example.org.", "fwd-update": true, "rev-update": false}),
-            hp("ddns4_update"),
+            HookPoint::Ddns4Update,
         );
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(data.hostname.as_deref(), Some("pc-1.example.org."));
@@ -462,9 +457,9 @@ mod tests {
             (data.fwd_update, data.rev_update),
             (Some(true), Some(false))
         );
-        let (data, _) = json_data(json!({"address-in-use": true}), hp("lease4_offer"));
+        let (data, _) = json_data(json!({"address-in-use": true}), HookPoint::Lease4Offer);
         assert_eq!(data.address_in_use, Some(true));
-        let (data, _) = json_data(json!({"flex-id": "'port-7'"}), hp("host4_identifier"));
+        let (data, _) = json_data(json!({"flex-id": "'port-7'"}), HookPoint::Host4Identifier);
         assert_eq!(data.flex_id.as_deref(), Some(&b"port-7"[..]));
     }
 
@@ -478,15 +473,15 @@ mod tests {
             (json!({"classes": [""]}), HookPoint::Pkt4Receive),
             (json!({"classes": ["q"]}), HookPoint::Lease4Renew),
             (json!({"colour": "blue"}), HookPoint::Pkt4Receive),
-            (json!({"hostname": "a_b"}), hp("ddns4_update")),
-            (json!({"hostname": "$(reboot)"}), hp("ddns6_update")),
-            (json!({"hostname": ""}), hp("ddns4_update")),
-            (json!({"hostname": "a..b"}), hp("ddns4_update")),
-            (json!({"hostname": 7}), hp("ddns4_update")),
-            (json!({"fwd-update": "yes"}), hp("ddns4_update")),
+            (json!({"hostname": "a_b"}), HookPoint::Ddns4Update),
+            (json!({"hostname": "$(reboot)"}), HookPoint::Ddns6Update),
+            (json!({"hostname": ""}), HookPoint::Ddns4Update),
+            (json!({"hostname": "a..b"}), HookPoint::Ddns4Update),
+            (json!({"hostname": 7}), HookPoint::Ddns4Update),
+            (json!({"fwd-update": "yes"}), HookPoint::Ddns4Update),
             (json!({"address-in-use": true}), HookPoint::Leases4Committed),
-            (json!({"flex-id": "abc"}), hp("host4_identifier")),
-            (json!({"flex-id": "''"}), hp("host6_identifier")),
+            (json!({"flex-id": "abc"}), HookPoint::Host4Identifier),
+            (json!({"flex-id": "''"}), HookPoint::Host6Identifier),
         ];
         for (value, at) in table {
             let (data, problems) = json_data(value.clone(), at);
@@ -518,7 +513,7 @@ mod tests {
         let mut problems = Vec::new();
         let (data, _) = AnswerData::from_lines(
             b"KEA_HOSTNAME=pc-1\nKEA_FWD_UPDATE=0\nKEA_REV_UPDATE=yes\n",
-            hp("ddns6_update"),
+            HookPoint::Ddns6Update,
             &mut problems,
         );
         assert!(problems.is_empty(), "{problems:?}");
@@ -529,7 +524,7 @@ mod tests {
         );
         let (data, _) = AnswerData::from_lines(
             b"KEA_ADDRESS_IN_USE=true",
-            hp("lease4_offer"),
+            HookPoint::Lease4Offer,
             &mut problems,
         );
         assert_eq!(data.address_in_use, Some(true));
@@ -571,7 +566,7 @@ mod tests {
         /// host name satisfies Kea's rules.
         #[test]
         fn any_stdout_gives_only_valid_data(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-            for at in [HookPoint::Pkt4Receive, hp("ddns4_update"), hp("host6_identifier")] {
+            for at in [HookPoint::Pkt4Receive, HookPoint::Ddns4Update, HookPoint::Host6Identifier] {
                 let mut problems = Vec::new();
                 let (data, _) = AnswerData::from_lines(&bytes, at, &mut problems);
                 for class in &data.classes {

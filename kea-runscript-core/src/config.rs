@@ -642,8 +642,12 @@ fn parse_script(prefix: &str, value: Value, implied: Profile) -> Result<ScriptCo
             join(prefix, "hook-points"),
             format!(
                 "\"{hp}\" is async only (Kea ignores a verdict there, and a waiting callout \
-                 would hold up Kea: under High Availability it delays the partner's DHCP \
-                 answers); list it in a script without \"sync\": true"
+                 would only hold up Kea{}); list it in a script without \"sync\": true",
+                if *hp == HookPoint::CommandProcessed {
+                    ": under High Availability it delays the partner's DHCP answers"
+                } else {
+                    ""
+                }
             ),
         ));
     }

@@ -113,6 +113,7 @@ pub fn lease_keys(event: &Event) -> Vec<LeaseKey> {
         | H::Lease4Recover
         | H::Lease4Release
         | H::Lease4Decline
+        | H::Lease4ServerDecline
         | H::Lease4Replay => one(event.lease4.as_ref().map(LeaseKey::v4)),
         H::Leases4Committed => committed(
             event.leases4.as_ref(),

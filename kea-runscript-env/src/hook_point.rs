@@ -372,8 +372,8 @@ macro_rules! hook_point_table {
                 arguments: [CommandName, CommandArguments, CommandResponse],
             }
             /// `ddns4_update`: Kea has decided the DNS update of a DHCPv4 client's lease (host
-            /// name and whether to update the forward and the reverse zone) and is about to
-            /// record it, before the lease is committed. Kea reads `hostname`, `fwd-update` and
+            /// name and whether to update the forward and the reverse zone), before it
+            /// allocates the lease (the response has no address yet). Kea reads `hostname`, `fwd-update` and
             /// `rev-update` back after the callouts (so a sync script's answer can change
             /// them) and ignores the next step. Kea 2.2 and later.
             Ddns4Update = ddns4_update {

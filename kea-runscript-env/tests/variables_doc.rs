@@ -308,8 +308,9 @@ fn about(hook_point: HookPoint) -> &'static str {
              the control socket, the control agent or an HA partner, whatever its result."
         }
         HookPoint::Ddns4Update | HookPoint::Ddns6Update => {
-            "Called when Kea has decided the DNS update of a lease (before it is committed); a \
-             sync script's answer may change the host name and the two flags."
+            "Called when Kea has decided the DNS update of a client's lease, before it \
+             allocates the lease (the response has no address yet); a sync script's answer may \
+             change the host name and the two flags."
         }
         HookPoint::Lease4Offer => {
             "Called when Kea has built a DHCPOFFER, before sending it; a sync script's answer \

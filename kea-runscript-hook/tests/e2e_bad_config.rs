@@ -19,11 +19,8 @@ use serde_json::{json, Value};
 const OUR_ID: &str = "KEA_RUNSCRIPT_";
 
 fn config_with(parameters: Value, log: &Path) -> Value {
-    let mut config = Settings::new(Family::V4, false, vec![hook(&our_library(), parameters)])
-        .config("unused", log);
-    // No interface: Kea opens no DHCP socket, so no network namespace is needed.
-    config["Dhcp4"]["interfaces-config"]["interfaces"] = json!([]);
-    config
+    Settings::new(Family::V4, false, vec![hook(&our_library(), parameters)])
+        .config_without_interfaces(log)
 }
 
 #[test]

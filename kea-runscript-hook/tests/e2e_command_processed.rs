@@ -132,11 +132,8 @@ fn a_sync_script_at_command_processed_is_refused() {
         let parameters = json!({
             "name": dump.script, "sync": sync, "hook-points": ["command_processed"]
         });
-        let mut config = Settings::new(Family::V4, false, vec![hook(&our_library(), parameters)])
-            .config("unused", log);
-        // No interface: Kea opens no DHCP socket, so no network namespace is needed.
-        config["Dhcp4"]["interfaces-config"]["interfaces"] = json!([]);
-        config
+        Settings::new(Family::V4, false, vec![hook(&our_library(), parameters)])
+            .config_without_interfaces(log)
     };
     let expected = "\"command_processed\" is async only";
     let (ok, out) = check_config(Family::V4, &scratch, &config(true, &log));

@@ -24,14 +24,12 @@ fn starts(
     scripts_dir: Option<&Path>,
 ) -> (bool, String) {
     let log = scratch.join(&format!("kea-{}.log", common::unique()));
-    let mut config = Settings::new(
+    let config = Settings::new(
         Family::V4,
         false,
         vec![hook(library, json!({"name": script, "sync": false}))],
     )
-    .config("unused", &log);
-    // No interface: Kea opens no DHCP socket, so no network namespace is needed.
-    config["Dhcp4"]["interfaces-config"]["interfaces"] = json!([]);
+    .config_without_interfaces(&log);
     start_outcome_with(Family::V4, scratch, &config, &log, |paths| {
         paths.args.clear();
         paths.scripts_dir = scripts_dir.map(Path::to_path_buf);

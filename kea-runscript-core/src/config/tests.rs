@@ -117,6 +117,7 @@ fn bad_configs_give_one_line_naming_the_parameter() {
         (r#"{"name": "/a", "hook-points": ["lease4_replay"]}"#, r#"parameter 'hook-points': "lease4_replay" is chosen with "replay-leases": true, not listed"#),
         (r#"{"name": "/a", "sync": true, "hook-points": ["lease4_renew", "command_processed"]}"#, r#"parameter 'hook-points': "command_processed" is async only (Kea ignores a verdict there"#),
         (r#"{"scripts": [{"name": "/a", "mode": "worker", "sync": true, "hook-points": ["command_processed"]}]}"#, r#"parameter 'scripts[0].hook-points': "command_processed" is async only"#),
+        (r#"{"name": "/a", "sync": true, "hook-points": ["lease4_offer", "lease4_server_decline"]}"#, r#"parameter 'hook-points': "lease4_server_decline" is async only (Kea ignores a verdict there"#),
         (r#"{"scripts": [{"name": "/a", "variables": "kea-hook-runscript", "hook-points": ["command_processed"]}]}"#, r#"parameter 'scripts[0].hook-points': "command_processed" has no kea-hook-runscript variables"#),
         (r#"{"scripts": [{"name": "/a", "variables": "kea-hook-runscript", "replay-leases": true}]}"#, r#"parameter 'scripts[0].replay-leases': needs "variables": "kea" (kea-hook-runscript has no replay)"#),
         (r#"{"name": "/a", "ha": true}"#, "parameter 'ha': invalid type: boolean `true`, expected struct RawHa"),

@@ -84,6 +84,16 @@ pub struct Settings {
     pub raw_hostnames: bool,
 }
 
+impl Settings {
+    /// The whole Kea configuration with no interface: Kea opens no DHCP socket, so no
+    /// network namespace is needed (for `kea-dhcpX -t` and start-up checks).
+    pub fn config_without_interfaces(&self, log: &Path) -> Value {
+        let mut config = self.config("unused", log);
+        config[self.family.top()]["interfaces-config"]["interfaces"] = json!([]);
+        config
+    }
+}
+
 /// Merges `patch` into `base`: maps key by key, lists item by item (extra items appended),
 /// anything else replaced.
 pub fn merge(base: &mut Value, patch: &Value) {
