@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
@@ -15,31 +14,12 @@ use std::time::Duration;
 use common::dhcp4::{mac_text, Client4, Msg, Path4, DISCOVER, OFFER};
 use common::dhcp6::{colon_hex, duid_ll, Client6};
 use common::dump::Dump;
-use common::kea::{check_config, command, hook, kea_hooks_version, Family, Kea, Settings};
+use common::kea::{
+    check_config, command, hook, kea_hooks_version, lease_file_rows, Family, Kea, Settings,
+};
 use common::testbed::Testbed;
 use common::{in_netns, our_library, require_prereqs, wait_for, HeavySlot, Scratch};
 use serde_json::json;
-
-/// The rows of a Kea memfile lease file, as column name → value maps (the header names
-/// the columns; later rows of one address replace earlier ones, as when Kea reads it).
-fn lease_rows(file: &Path) -> HashMap<String, HashMap<String, String>> {
-    let text = std::fs::read_to_string(file).unwrap_or_default();
-    let mut lines = text.lines();
-    let Some(header) = lines.next() else {
-        return HashMap::new();
-    };
-    let names: Vec<&str> = header.split(',').collect();
-    lines
-        .map(|line| {
-            let row: HashMap<String, String> = names
-                .iter()
-                .zip(line.split(','))
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect();
-            (row["address"].clone(), row)
-        })
-        .collect()
-}
 
 /// The value of Kea statistic `name` over the control socket.
 fn statistic(socket: &Path, name: &str) -> i64 {
@@ -140,7 +120,7 @@ fn a_scripts_dns_name_and_flags_reach_the_v4_lease_and_response() {
             })
             .collect::<Vec<_>>()
     });
-    let rows = lease_rows(&scratch.join("leases.csv"));
+    let rows = lease_file_rows(&scratch.join("leases.csv"));
     let row = |i: usize| {
         rows.get(&acks[i].0.to_string())
             .unwrap_or_else(|| panic!("no lease row for {}: {rows:?}", acks[i].0))
@@ -209,7 +189,7 @@ fn a_scripts_dns_name_and_flags_reach_the_v6_lease() {
             .collect::<Vec<_>>()
     });
     assert_eq!(bound.len(), 2);
-    let rows = lease_rows(&scratch.join("leases.csv"));
+    let rows = lease_file_rows(&scratch.join("leases.csv"));
     let with_duid = |duid: &str| {
         rows.values()
             .find(|r| r.get("duid").map(String::as_str) == Some(duid) && r["lease_type"] == "0")
@@ -427,7 +407,7 @@ exit 0"#
     let declined = dump.wait(Duration::from_secs(5), |rs| !rs.is_empty());
     assert_eq!(declined[0].var("LEASE4_ADDRESS"), in_use.to_string());
     let rows = wait_for(Duration::from_secs(5), || {
-        let rows = lease_rows(&scratch.join("leases.csv"));
+        let rows = lease_file_rows(&scratch.join("leases.csv"));
         rows.contains_key(&in_use.to_string()).then_some(rows)
     })
     .expect("the declined lease in the lease file");

@@ -27,7 +27,9 @@ use common::dhcp6::{
     REQUEST as REQUEST6, SOLICIT,
 };
 use common::dump::{Dump, Record};
-use common::kea::{hook, kea_hooks_version, perfdhcp, start_outcome, Family, Kea, Settings};
+use common::kea::{
+    hook, kea_hooks_version, lease_file_rows, perfdhcp, start_outcome, Family, Kea, Settings,
+};
 use common::testbed::Testbed;
 use common::{in_netns, our_library, require_prereqs, HeavySlot, Scratch};
 use serde_json::{json, Value};
@@ -62,24 +64,6 @@ fn classes(option: &str, value: &str) -> Value {
         {"name": "regular",
          "test": "not member('quarantine') and (member('KNOWN') or member('UNKNOWN'))"}
     ])
-}
-
-/// The current rows of a memfile lease file, by address: a column name → value map per
-/// row, the last row of an address winning (memfile appends every change).
-fn leases(path: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-    let mut out = BTreeMap::new();
-    for line in lines {
-        let row: BTreeMap<String, String> = header
-            .iter()
-            .zip(line.split(','))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        out.insert(row["address"].clone(), row);
-    }
-    out
 }
 
 /// The row of the lease whose column `key` is `value` (a MAC, a DUID).
@@ -319,10 +303,15 @@ fn classify_v4(mt: bool) {
         assert_eq!(m.option(15), Some(&b"example.net"[..]), "{m:?}");
     }
     // Every lease Kea wrote: in the pool of its client's kind.
-    assert_pools(&leases(&lease_file), "hwaddr", mac_text, |addr, listed| {
-        let addr: Ipv4Addr = addr.parse().unwrap();
-        in_pool4(addr, if listed { QUARANTINE4 } else { REGULAR4 })
-    });
+    assert_pools(
+        &lease_file_rows(&lease_file),
+        "hwaddr",
+        mac_text,
+        |addr, listed| {
+            let addr: Ipv4Addr = addr.parse().unwrap();
+            in_pool4(addr, if listed { QUARANTINE4 } else { REGULAR4 })
+        },
+    );
     assert_answers_taken(&kea, "3 entries loaded");
 
     // The map is edited while Kea runs: the next query of a newly listed client is
@@ -392,7 +381,7 @@ fn classify_v6(mt: bool) {
     for m in [&r_adv, &r_reply] {
         assert_eq!(m.option(24), Some(&wire_name("example.net")[..]), "{m:?}");
     }
-    let mut rows = leases(&lease_file);
+    let mut rows = lease_file_rows(&lease_file);
     rows.retain(|_, r| r["lease_type"] == "0");
     assert_pools(
         &rows,
@@ -490,7 +479,7 @@ fn names_worker_names_v4_leases() {
         "{:?}",
         acks[0]
     );
-    let rows = leases(&lease_file);
+    let rows = lease_file_rows(&lease_file);
     let named = lease_of(&rows, "hwaddr", &mac_text(NAMED));
     assert_eq!(dns_of(named), ("pc-1.example.org.", "1", "0"), "{named:?}");
     // No name sent, none of Kea's: the table's, with Kea's flags (no updates).
@@ -542,7 +531,7 @@ fn names_worker_names_v6_leases() {
     // Kea answers with the hook's name in its Client FQDN option.
     let fqdn = replies[0].option(39).expect("Client FQDN in the REPLY");
     assert_eq!(&fqdn[1..], &wire_name("cpe-4.example.org.")[..], "{fqdn:?}");
-    let rows = leases(&lease_file);
+    let rows = lease_file_rows(&lease_file);
     let of = |mac| {
         rows.values()
             .find(|r| r["lease_type"] == "0" && r["duid"] == colon_hex(&duid_ll(mac)))
@@ -616,7 +605,7 @@ fn offer_check(mt: bool) {
     let ack = ack.expect("an ACK");
     assert_eq!((ack.msg_type, ack.yiaddr), (ACK, second.yiaddr));
     // Declined by the server: the lease file marks it (state 1), the event is seen.
-    let rows = leases(&lease_file);
+    let rows = lease_file_rows(&lease_file);
     let declined = rows
         .get(&TAKEN.to_string())
         .unwrap_or_else(|| panic!("{rows:?}"));

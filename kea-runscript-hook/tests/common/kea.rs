@@ -806,3 +806,24 @@ pub fn command(socket: &Path, command: &Value) -> Value {
         assert!(n > 0, "connection closed before a whole answer: {answer:?}");
     }
 }
+
+/// The rows of a Kea memfile lease file by address, each as column name → value (the
+/// header names the columns; a later row of an address replaces an earlier one, as when
+/// Kea reads the file). Empty when the file does not exist yet.
+pub fn lease_file_rows(
+    path: &Path,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    lines
+        .map(|line| {
+            let row: std::collections::BTreeMap<String, String> = header
+                .iter()
+                .zip(line.split(','))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            (row.get("address").cloned().unwrap_or_default(), row)
+        })
+        .collect()
+}
