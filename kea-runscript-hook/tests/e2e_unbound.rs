@@ -1,0 +1,527 @@
+//! Leases in DNS: `examples/unbound-dns.py` as a worker in the real Kea, registering into
+//! a real Unbound (its own configuration, in a namespace) and checked with real DNS
+//! queries (`dig`) and `unbound-control list_local_data`:
+//! - v4 (option 12, option 81) and v6 (option 39) names resolve forward and reverse while
+//!   leased, and no longer after release or expiry;
+//! - Kea restarted without the worker meanwhile (releases, an expiry, new clients): after
+//!   the replay Unbound holds exactly the active leases;
+//! - the mass-deletion guard keeps every name when the replay is empty;
+//! - hostile host names: sanitised, never run, no invalid record, logged;
+//! - Unbound killed and restarted under traffic: nothing lost;
+//! - a burst of 10,000 new clients: exactly the active leases in the end;
+//! - an HA pair sharing one Unbound: each record once, and after a failover every active
+//!   client still resolves.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::dhcp4::{Bound, Client4, Path4};
+use common::dhcp6::{Client6, RELEASE as RELEASE6};
+use common::ha::{require_ha_prereqs, HaMode, HaOptions, HaPair, Server, CLIENT4};
+use common::kea::{hook, perfdhcp, Family, Kea, Settings};
+use common::testbed::{Testbed, SRV4};
+use common::unbound::{
+    require_unbound, resolve, script, worker_parameters, Answers, Unbound, DOMAIN,
+};
+use common::{in_netns, our_library, require_prereqs, wait_for, HeavySlot, Scratch};
+use serde_json::{json, Value};
+
+/// How long registrations, removals and reconciliations may take to show.
+const SETTLE: Duration = Duration::from_secs(60);
+
+/// The DNS label the worker makes of a host name (its documented rule, written again
+/// here): first label, lower case, other bytes "-", runs of "-" one, no "-" at the ends,
+/// at most 63 bytes.
+fn label(hostname: &[u8]) -> Option<String> {
+    let first = hostname.split(|&b| b == b'.').next().unwrap_or_default();
+    let mut out = String::new();
+    for b in first.to_ascii_lowercase() {
+        if b.is_ascii_lowercase() || b.is_ascii_digit() {
+            out.push(b as char);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.truncate(63);
+    let out = out.trim_matches('-').to_string();
+    (!out.is_empty()).then_some(out)
+}
+
+fn fqdn(label: &str) -> String {
+    format!("{label}.{DOMAIN}.")
+}
+
+/// Wire-format name (`delta.lan.`).
+fn wire_name(name: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for part in name.split('.').filter(|p| !p.is_empty()) {
+        out.push(part.len() as u8);
+        out.extend(part.as_bytes());
+    }
+    out.push(0);
+    out
+}
+
+/// Everything one Kea test needs around Unbound.
+struct Dns {
+    scratch: Scratch,
+    tb: Testbed,
+    unbound: Unbound,
+}
+
+impl Dns {
+    fn new(tag: &str) -> Dns {
+        let scratch = Scratch::new(tag);
+        let tb = Testbed::new();
+        let unbound = Unbound::start(&tb.srv, SRV4, &scratch);
+        Dns {
+            scratch,
+            tb,
+            unbound,
+        }
+    }
+
+    /// Kea of `family` with the worker (state file `state4`/`state6` in the scratch
+    /// directory), or without it; `patch` merged into its configuration.
+    fn kea(&self, family: Family, worker: bool, lease_file: bool, patch: Value) -> Kea {
+        let state = self.scratch.join(match family {
+            Family::V4 => "state4",
+            Family::V6 => "state6",
+        });
+        let hooks = if worker {
+            vec![hook(
+                &our_library(),
+                worker_parameters(&script(), &self.unbound.config, &state, json!({})),
+            )]
+        } else {
+            Vec::new()
+        };
+        let mut settings = Settings::new(family, false, hooks);
+        settings.patch = Some(patch);
+        if lease_file {
+            settings.lease_file = Some(self.scratch.join(match family {
+                Family::V4 => "kea-leases4.csv",
+                Family::V6 => "kea-leases6.csv",
+            }));
+        }
+        Kea::start(&self.tb, &self.scratch, &settings)
+    }
+
+    fn resolve(&self, names: &[&str], addrs: &[&str]) -> Answers {
+        resolve(&self.tb.cli, SRV4, names, addrs)
+    }
+
+    /// Waits until `done` holds for the answers to `names` and `addrs`; panics with
+    /// `what`, the last answers, Unbound's records and Kea's log otherwise.
+    fn wait_answers(
+        &self,
+        kea: &Kea,
+        what: &str,
+        names: &[&str],
+        addrs: &[&str],
+        done: impl Fn(&Answers) -> bool,
+    ) {
+        let mut last = Answers::default();
+        let ok = wait_for(SETTLE, || {
+            last = self.resolve(names, addrs);
+            done(&last).then_some(())
+        });
+        assert!(
+            ok.is_some(),
+            "{what}: answers {last:?}\nrecords {:?}\n{}",
+            self.unbound.records(),
+            kea.log_text()
+        );
+    }
+
+    /// Asserts Unbound ends with exactly `expected` (name -> addresses).
+    fn assert_names(&self, kea: &Kea, expected: &BTreeMap<String, Vec<String>>) {
+        let got = self.unbound.wait_names(expected, SETTLE);
+        assert_eq!(&got, expected, "Unbound's names\n{}", kea.log_text());
+    }
+}
+
+/// A direct DHCPv4 client (subnet 1) with option `code` = `payload`: bound.
+fn client4(tb: &Testbed, path: Path4, mac: [u8; 6], code: u8, payload: Vec<u8>) -> Bound {
+    in_netns(&tb.cli, move || {
+        let mut c = Client4::new(path);
+        c.extra = vec![(code, payload)];
+        c.dora(mac, u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]]) << 4)
+            .expect("bound")
+    })
+}
+
+fn release4(tb: &Testbed, path: Path4, b: &Bound) {
+    let b = b.clone();
+    in_netns(&tb.cli, move || {
+        Client4::new(path).release(&b, b.ack_xid + 100);
+    });
+}
+
+fn mac(n: u8) -> [u8; 6] {
+    [0x02, 0x5d, 0x00, 0x00, 0x00, n]
+}
+
+/// Option 81: flags S|E (the server does the A update, canonical wire format), then the
+/// name.
+fn option81(name: &str) -> Vec<u8> {
+    let mut payload = vec![0x05, 0, 0];
+    payload.extend(wire_name(name));
+    payload
+}
+
+#[test]
+fn v4_names_resolve_while_leased_and_not_after_release_or_expiry() {
+    if !require_prereqs() || !require_unbound() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let dns = Dns::new("ub4");
+    // Relayed clients (subnet 2) get 15 s leases: one of them expires.
+    let kea = dns.kea(
+        Family::V4,
+        true,
+        false,
+        json!({"subnet4": [{}, {"valid-lifetime": 15}]}),
+    );
+    let tb = &dns.tb;
+    let alpha = client4(tb, Path4::Direct, mac(1), 12, b"Alpha".to_vec());
+    let bravo = client4(tb, Path4::Direct, mac(2), 81, option81("bravo.lan."));
+    let charlie = client4(tb, Path4::Relayed, mac(3), 12, b"charlie".to_vec());
+    let (a, b, c) = (
+        alpha.addr.to_string(),
+        bravo.addr.to_string(),
+        charlie.addr.to_string(),
+    );
+    let names = [fqdn("alpha"), fqdn("bravo"), fqdn("charlie")];
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let addrs = [a.as_str(), b.as_str(), c.as_str()];
+    dns.wait_answers(&kea, "every client resolves", &names, &addrs, |x| {
+        names.iter().zip(addrs).all(|(n, a)| x.resolves(n, a))
+    });
+
+    release4(tb, Path4::Direct, &alpha);
+    dns.wait_answers(&kea, "alpha gone after its release", &names, &addrs, |x| {
+        x.gone(names[0], addrs[0]) && x.resolves(names[1], addrs[1])
+    });
+    dns.wait_answers(&kea, "charlie gone after its expiry", &names, &addrs, |x| {
+        x.gone(names[2], addrs[2]) && x.resolves(names[1], addrs[1])
+    });
+    let expected = BTreeMap::from([(fqdn("bravo"), vec![b])]);
+    dns.assert_names(&kea, &expected);
+}
+
+#[test]
+fn v6_names_resolve_while_leased_and_not_after_release() {
+    if !require_prereqs() || !require_unbound() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let dns = Dns::new("ub6");
+    let kea = dns.kea(Family::V6, true, false, json!({}));
+    let ifindex = dns.tb.cli_ifindex();
+    let mut fqdn39 = vec![0x01];
+    fqdn39.extend(wire_name("delta.lan."));
+    let bound = in_netns(&dns.tb.cli, move || {
+        let mut c = Client6::new(ifindex, mac(4), None);
+        c.extra = vec![(39, fqdn39)];
+        c.sarr(0x60_0000).expect("bound")
+    });
+    let addr = bound.addr.to_string();
+    let name = fqdn("delta");
+    dns.wait_answers(&kea, "delta resolves", &[&name], &[&addr], |x| {
+        x.resolves(&name, &addr)
+    });
+    // The address only: a delegated prefix gets no record.
+    dns.assert_names(&kea, &BTreeMap::from([(name.clone(), vec![addr.clone()])]));
+
+    let b = bound.clone();
+    in_netns(&dns.tb.cli, move || {
+        Client6::new(ifindex, mac(4), None).give_back(RELEASE6, &b, 0x60_0010);
+    });
+    dns.wait_answers(&kea, "delta gone after its release", &[&name], &[&addr], |x| {
+        x.gone(&name, &addr)
+    });
+    dns.assert_names(&kea, &BTreeMap::new());
+}
+
+/// Active leases in Kea's memfile CSV (last row per address wins; state 0, not expired),
+/// as the names the worker makes of their host names.
+fn active_names(lease_file: &Path) -> BTreeMap<String, Vec<String>> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let text = std::fs::read_to_string(lease_file).unwrap_or_default();
+    let mut rows: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<String> = line.split(',').map(str::to_string).collect();
+        if f.len() >= 10 {
+            rows.insert(f[0].clone(), f);
+        }
+    }
+    let mut names = BTreeMap::new();
+    for (addr, f) in rows {
+        let expire: u64 = f[4].parse().unwrap_or(0);
+        if f[9] == "0" && expire > now {
+            if let Some(l) = label(f[8].as_bytes()) {
+                names.insert(fqdn(&l), vec![addr]);
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn kea_restarted_without_the_worker_meanwhile_reconciles_to_exactly_the_active_leases() {
+    if !require_prereqs() || !require_unbound() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let dns = Dns::new("ubrec");
+    let tb = &dns.tb;
+    let lease_file = dns.scratch.join("kea-leases4.csv");
+    // Relayed clients get 20 s leases: one expires while the worker is away.
+    let patch = json!({"subnet4": [{}, {"valid-lifetime": 20}]});
+    let mut kea = dns.kea(Family::V4, true, true, patch.clone());
+    let hosts: Vec<Bound> = (1..=4)
+        .map(|n| client4(tb, Path4::Direct, mac(n), 12, format!("host{n}").into_bytes()))
+        .collect();
+    let short = client4(tb, Path4::Relayed, mac(9), 12, b"short1".to_vec());
+    let mut before = active_names(&lease_file);
+    assert_eq!(before.len(), 5, "five leases with names: {before:?}");
+    dns.assert_names(&kea, &before);
+    kea.stop();
+
+    // The worker is away: Kea alone releases host1, short1 expires, two new clients.
+    let mut plain = dns.kea(Family::V4, false, true, patch.clone());
+    release4(tb, Path4::Direct, &hosts[0]);
+    for (n, name) in [(5, "new1"), (6, "new2")] {
+        client4(tb, Path4::Direct, mac(n), 12, name.as_bytes().to_vec());
+    }
+    let expired = wait_for(SETTLE, || {
+        let now = active_names(&lease_file);
+        (!now.contains_key(&fqdn("short1")) && !now.contains_key(&fqdn("host1"))).then_some(())
+    });
+    assert!(expired.is_some(), "short1 did not expire, or host1 was not released");
+    drop(short);
+    plain.stop();
+    // Unbound still holds the two stale names (else their removal would prove nothing).
+    assert_eq!(dns.unbound.names(), before, "Unbound changed without the worker");
+
+    let kea = dns.kea(Family::V4, true, true, patch);
+    let expected = active_names(&lease_file);
+    before.remove(&fqdn("host1"));
+    before.remove(&fqdn("short1"));
+    before.insert(fqdn("new1"), expected[&fqdn("new1")].clone());
+    before.insert(fqdn("new2"), expected[&fqdn("new2")].clone());
+    assert_eq!(expected, before, "Kea's active leases");
+    dns.assert_names(&kea, &expected);
+    let log = kea.log_text();
+    assert!(log.contains("2 names removed"), "{log}");
+}
+
+#[test]
+fn the_guard_keeps_every_name_when_the_replay_is_empty() {
+    if !require_prereqs() || !require_unbound() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let dns = Dns::new("ubguard");
+    let lease_file = dns.scratch.join("kea-leases4.csv");
+    let mut kea = dns.kea(Family::V4, true, true, json!({}));
+    for n in 1..=3 {
+        client4(&dns.tb, Path4::Direct, mac(n), 12, format!("keep{n}").into_bytes());
+    }
+    let names = active_names(&lease_file);
+    assert_eq!(names.len(), 3, "{names:?}");
+    dns.assert_names(&kea, &names);
+    kea.stop();
+
+    // Kea comes back with an empty lease file: its replay is empty.
+    std::fs::remove_file(&lease_file).expect("remove the lease file");
+    let kea = dns.kea(Family::V4, true, true, json!({}));
+    let refused = wait_for(SETTLE, || {
+        kea.log_text()
+            .contains("reconciliation refused: it would remove 3 of 3 names")
+            .then_some(())
+    });
+    assert!(refused.is_some(), "the guard did not trip:\n{}", kea.log_text());
+    assert_eq!(dns.unbound.names(), names, "a name was removed");
+}
+
+#[test]
+fn hostile_host_names_are_sanitised_never_run_and_logged() {
+    if !require_prereqs() || !require_unbound() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let dns = Dns::new("ubhostile");
+    let marker = dns.scratch.join("ran");
+    let m = marker.display();
+    let hostile: Vec<Vec<u8>> = vec![
+        format!("$(touch {m})").into_bytes(),
+        format!("`touch {m}`;touch {m}|touch {m}").into_bytes(),
+        b"evil.other.example.com".to_vec(),
+        b"caf\xc3\xa9\xff\xfe-Bytes".to_vec(),
+        b"--_--".to_vec(),
+        vec![b'x'; 255],
+        b"a\nb\tIN A 6.6.6.6".to_vec(),
+    ];
+    let mut settings_patch = json!({});
+    settings_patch["hostname-char-set"] = json!("");
+    let kea = dns.kea(Family::V4, true, true, settings_patch);
+    let mut expected = BTreeMap::new();
+    for (i, name) in hostile.iter().enumerate() {
+        let b = client4(&dns.tb, Path4::Direct, mac(20 + i as u8), 12, name.clone());
+        if let Some(l) = label(name) {
+            expected.insert(fqdn(&l), vec![b.addr.to_string()]);
+        }
+    }
+    assert_eq!(expected.len(), hostile.len() - 1, "{expected:?}");
+    dns.assert_names(&kea, &expected);
+    for name in expected.keys() {
+        let l = name.strip_suffix(&format!(".{DOMAIN}.")).expect("in the domain");
+        assert!(
+            (1..=63).contains(&l.len())
+                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-'),
+            "invalid label {l:?}"
+        );
+    }
+    assert!(!marker.exists(), "a host name was run by a shell");
+    let log = kea.log_text();
+    assert!(log.contains("sanitised to touch-"), "{log}");
+    assert!(log.contains(r"\udcff"), "the non-UTF-8 byte is not logged escaped: {log}");
+    assert!(log.contains("gets no record"), "{log}");
+}
+
+/// A Kea-made name per client (`pc-10-0-0-10.lan.`): perfdhcp sends no host name.
+fn generated_names() -> Value {
+    json!({"ddns-replace-client-name": "always", "ddns-generated-prefix": "pc",
+           "ddns-qualifying-suffix": "lan."})
+}
+
+#[test]
+fn unbound_restarted_under_traffic_loses_nothing() {
+    if !require_prereqs() || !require_unbound() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let mut dns = Dns::new("ubrestart");
+    let lease_file = dns.scratch.join("kea-leases4.csv");
+    let kea = dns.kea(Family::V4, true, true, generated_names());
+    let tb = &dns.tb;
+    let run = std::thread::scope(|s| {
+        let run = s.spawn(|| {
+            let args = [
+                "-4", "-l", &tb.cli_if, "-r", "100", "-R", "800", "-n", "800", "-W", "2000000",
+            ];
+            perfdhcp(tb, &args, Duration::from_secs(120))
+        });
+        // Killed twice while the clients come: once restarted at once, once down a while.
+        std::thread::sleep(Duration::from_secs(2));
+        dns.unbound.restart();
+        std::thread::sleep(Duration::from_secs(2));
+        dns.unbound.kill();
+        std::thread::sleep(Duration::from_secs(1));
+        dns.unbound.restart();
+        run.join().expect("perfdhcp thread")
+    });
+    assert!(run.1.contains("sent packets"), "perfdhcp did not run: {}", run.1);
+    let expected = active_names(&lease_file);
+    assert!(expected.len() >= 400, "only {} leases", expected.len());
+    dns.assert_names(&kea, &expected);
+    let log = kea.log_text();
+    assert!(log.contains("Unbound lost its run-time data"), "{log}");
+    assert!(log.contains("failed"), "no unbound-control failed while Unbound was down: {log}");
+}
+
+#[test]
+fn a_burst_of_10000_new_clients_ends_with_exactly_the_active_leases() {
+    if !require_prereqs() || !require_unbound() {
+        return;
+    }
+    let _slot = HeavySlot::acquire();
+    let t0 = Instant::now();
+    let dns = Dns::new("ubburst");
+    let lease_file = dns.scratch.join("kea-leases4.csv");
+    let kea = dns.kea(Family::V4, true, true, generated_names());
+    let tb = &dns.tb;
+    let args = [
+        "-4", "-l", &tb.cli_if, "-r", "1000", "-R", "10000", "-n", "10000", "-W", "2000000",
+    ];
+    let (_, out) = perfdhcp(tb, &args, Duration::from_secs(300));
+    assert!(out.contains("sent packets"), "perfdhcp did not run: {out}");
+    let burst = t0.elapsed();
+    let expected = active_names(&lease_file);
+    assert!(
+        expected.len() >= 9000,
+        "only {} of 10,000 clients bound",
+        expected.len()
+    );
+    dns.assert_names(&kea, &expected);
+    eprintln!(
+        "{} leases: burst {burst:.1?}, in Unbound {:.1?} after the start",
+        expected.len(),
+        t0.elapsed()
+    );
+}
+
+#[test]
+fn ha_pair_sharing_one_unbound_resolves_every_active_client_after_a_failover() {
+    if !require_ha_prereqs() || !require_unbound() {
+        return;
+    }
+    let scratch = Scratch::new("ubha");
+    let dir = scratch.path.clone();
+    // The pair's Unbound sits on the clients' segment; its configuration path is known
+    // before it starts.
+    let config = dir.join("unbound/unbound.conf");
+    let mut options = HaOptions::new(Family::V4, HaMode::HotStandby).with_ours(move |name| {
+        worker_parameters(
+            &script(),
+            &config,
+            &dir.join(format!("state-{name}")),
+            json!({"ha": {}}),
+        )
+    });
+    options.patch = Some(Box::new(|_| generated_names()));
+    let mut pair = HaPair::start(&scratch, options);
+    let unbound = Unbound::start(pair.client_netns(), CLIENT4, &scratch);
+    pair.wait_normal(Duration::from_secs(60));
+    let leases_names = |pair: &HaPair, server| -> BTreeMap<String, Vec<String>> {
+        pair.leases(server)
+            .iter()
+            .filter_map(|l| {
+                let host = l["hostname"].as_str()?;
+                Some((fqdn(&label(host.as_bytes())?), vec![l["ip-address"].as_str()?.into()]))
+            })
+            .collect()
+    };
+    pair.clients(30, "00:0c:07:00:00:00", &[]);
+    let first = leases_names(&pair, Server::S1);
+    assert!(first.len() >= 20, "{first:?}");
+    // Both workers registered the same leases: each record once (names() panics on a
+    // record twice).
+    let got = unbound.wait_names(&first, SETTLE);
+    assert_eq!(got, first, "before the failover");
+
+    pair.kill9(Server::S1);
+    pair.wait_state(Server::S2, "partner-down", Duration::from_secs(60));
+    pair.clients(20, "00:0c:08:00:00:00", &[]);
+    let all = leases_names(&pair, Server::S2);
+    assert!(all.len() > first.len(), "no new client after the failover: {all:?}");
+    let got = unbound.wait_names(&all, SETTLE);
+    assert_eq!(got, all, "after the failover");
+    let names: Vec<&str> = all.keys().map(String::as_str).collect();
+    let addrs: Vec<&str> = all.values().map(|a| a[0].as_str()).collect();
+    let answers = resolve(pair.client_netns(), CLIENT4, &names, &addrs);
+    for (name, addr) in names.iter().zip(&addrs) {
+        assert!(answers.resolves(name, addr), "{name} {addr}: {answers:?}");
+    }
+}
