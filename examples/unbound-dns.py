@@ -181,7 +181,9 @@ class Registry:
     # --- lease changes (in memory; flush() brings Unbound along) ---
     def commit(self, addr, hostname, client):
         name = label(hostname) if hostname else None
-        if hostname and name != hostname.split(".")[0].lower():
+        if hostname and not name:
+            log("host name %s of %s has no usable label: no record" % (ascii(hostname), addr))
+        elif hostname and name != hostname.split(".")[0].lower():
             log("host name %s of %s sanitised to %s" % (ascii(hostname), addr, name))
         old = self.leases.get(addr)
         if old and old.name == name and old.client in (None, client):

@@ -298,10 +298,12 @@ fn kea_restarted_without_the_worker_meanwhile_reconciles_to_exactly_the_active_l
 
     // The worker is away: Kea alone releases host1, short1 expires, two new clients.
     let mut plain = dns.kea(Family::V4, false, true, patch.clone());
-    release4(tb, Path4::Direct, &hosts[0]);
+    // New clients first, so that neither takes host1's address (that would replace its
+    // name without the reconciliation).
     for (n, name) in [(5, "new1"), (6, "new2")] {
         client4(tb, Path4::Direct, mac(n), 12, name.as_bytes().to_vec());
     }
+    release4(tb, Path4::Direct, &hosts[0]);
     let expired = wait_for(SETTLE, || {
         let now = active_names(&lease_file);
         (!now.contains_key(&fqdn("short1")) && !now.contains_key(&fqdn("host1"))).then_some(())
@@ -321,7 +323,9 @@ fn kea_restarted_without_the_worker_meanwhile_reconciles_to_exactly_the_active_l
     assert_eq!(expected, before, "Kea's active leases");
     dns.assert_names(&kea, &expected);
     let log = kea.log_text();
-    assert!(log.contains("2 names removed"), "{log}");
+    // host1 (released) goes at the reconciliation; short1 there too, or at its replayed
+    // expired-reclaimed state (Kea 2.2's replay includes reclaimed leases).
+    assert!(log.contains("reconciled: 5 active leases"), "{log}");
 }
 
 #[test]
@@ -360,15 +364,23 @@ fn hostile_host_names_are_sanitised_never_run_and_logged() {
     }
     let _slot = HeavySlot::acquire();
     let dns = Dns::new("ubhostile");
-    let marker = dns.scratch.join("ran");
+    // Short: Kea keeps no host name with a label over 63 bytes.
+    let marker = std::path::PathBuf::from(format!("/tmp/kub{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
     let m = marker.display();
+    let long: Vec<u8> = [b'x', b'y', b'z', b'w']
+        .iter()
+        .flat_map(|&c| std::iter::repeat_n(c, 63).chain([b'.']))
+        .take(255)
+        .collect();
     let hostile: Vec<Vec<u8>> = vec![
         format!("$(touch {m})").into_bytes(),
-        format!("`touch {m}`;touch {m}|touch {m}").into_bytes(),
+        format!("`touch {m}`;touch {m}|sh").into_bytes(),
         b"evil.other.example.com".to_vec(),
         b"caf\xc3\xa9\xff\xfe-Bytes".to_vec(),
         b"--_--".to_vec(),
-        vec![b'x'; 255],
+        long[..253].to_vec(),
+        long,
         b"a\nb\tIN A 6.6.6.6".to_vec(),
     ];
     let mut settings_patch = json!({});
@@ -377,11 +389,13 @@ fn hostile_host_names_are_sanitised_never_run_and_logged() {
     let mut expected = BTreeMap::new();
     for (i, name) in hostile.iter().enumerate() {
         let b = client4(&dns.tb, Path4::Direct, mac(20 + i as u8), 12, name.clone());
-        if let Some(l) = label(name) {
+        // Kea keeps no host name longer than a DNS name (253 bytes as text).
+        if let Some(l) = label(name).filter(|_| name.len() <= 253) {
             expected.insert(fqdn(&l), vec![b.addr.to_string()]);
         }
     }
-    assert_eq!(expected.len(), hostile.len() - 1, "{expected:?}");
+    // All but "--_--" and the 255 bytes (Kea drops it: the worker sees no host name).
+    assert_eq!(expected.len(), hostile.len() - 2, "{expected:?}");
     dns.assert_names(&kea, &expected);
     for name in expected.keys() {
         let l = name.strip_suffix(&format!(".{DOMAIN}.")).expect("in the domain");
@@ -394,10 +408,11 @@ fn hostile_host_names_are_sanitised_never_run_and_logged() {
         );
     }
     assert!(!marker.exists(), "a host name was run by a shell");
+    let _ = std::fs::remove_file(&marker);
     let log = kea.log_text();
     assert!(log.contains("sanitised to touch-"), "{log}");
     assert!(log.contains(r"\udcff"), "the non-UTF-8 byte is not logged escaped: {log}");
-    assert!(log.contains("gets no record"), "{log}");
+    assert!(log.contains("has no usable label: no record"), "{log}");
 }
 
 /// A Kea-made name per client (`pc-10-0-0-10.lan.`): perfdhcp sends no host name.
