@@ -149,8 +149,11 @@ fn client4(tb: &Testbed, path: Path4, mac: [u8; 6], code: u8, payload: Vec<u8>) 
     in_netns(&tb.cli, move || {
         let mut c = Client4::new(path);
         c.extra = vec![(code, payload)];
-        c.dora(mac, u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]]) << 4)
-            .expect("bound")
+        c.dora(
+            mac,
+            u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]]) << 4,
+        )
+        .expect("bound")
     })
 }
 
@@ -242,9 +245,13 @@ fn v6_names_resolve_while_leased_and_not_after_release() {
     in_netns(&dns.tb.cli, move || {
         Client6::new(ifindex, mac(4), None).give_back(RELEASE6, &b, 0x60_0010);
     });
-    dns.wait_answers(&kea, "delta gone after its release", &[&name], &[&addr], |x| {
-        x.gone(&name, &addr)
-    });
+    dns.wait_answers(
+        &kea,
+        "delta gone after its release",
+        &[&name],
+        &[&addr],
+        |x| x.gone(&name, &addr),
+    );
     dns.assert_names(&kea, &BTreeMap::new());
 }
 
@@ -288,7 +295,15 @@ fn kea_restarted_without_the_worker_meanwhile_reconciles_to_exactly_the_active_l
     let patch = json!({"subnet4": [{}, {"valid-lifetime": 20}]});
     let mut kea = dns.kea(Family::V4, true, true, patch.clone());
     let hosts: Vec<Bound> = (1..=4)
-        .map(|n| client4(tb, Path4::Direct, mac(n), 12, format!("host{n}").into_bytes()))
+        .map(|n| {
+            client4(
+                tb,
+                Path4::Direct,
+                mac(n),
+                12,
+                format!("host{n}").into_bytes(),
+            )
+        })
         .collect();
     let short = client4(tb, Path4::Relayed, mac(9), 12, b"short1".to_vec());
     let mut before = active_names(&lease_file);
@@ -308,11 +323,18 @@ fn kea_restarted_without_the_worker_meanwhile_reconciles_to_exactly_the_active_l
         let now = active_names(&lease_file);
         (!now.contains_key(&fqdn("short1")) && !now.contains_key(&fqdn("host1"))).then_some(())
     });
-    assert!(expired.is_some(), "short1 did not expire, or host1 was not released");
+    assert!(
+        expired.is_some(),
+        "short1 did not expire, or host1 was not released"
+    );
     drop(short);
     plain.stop();
     // Unbound still holds the two stale names (else their removal would prove nothing).
-    assert_eq!(dns.unbound.names(), before, "Unbound changed without the worker");
+    assert_eq!(
+        dns.unbound.names(),
+        before,
+        "Unbound changed without the worker"
+    );
 
     let kea = dns.kea(Family::V4, true, true, patch);
     let expected = active_names(&lease_file);
@@ -338,7 +360,13 @@ fn the_guard_keeps_every_name_when_the_replay_is_empty() {
     let lease_file = dns.scratch.join("kea-leases4.csv");
     let mut kea = dns.kea(Family::V4, true, true, json!({}));
     for n in 1..=3 {
-        client4(&dns.tb, Path4::Direct, mac(n), 12, format!("keep{n}").into_bytes());
+        client4(
+            &dns.tb,
+            Path4::Direct,
+            mac(n),
+            12,
+            format!("keep{n}").into_bytes(),
+        );
     }
     let names = active_names(&lease_file);
     assert_eq!(names.len(), 3, "{names:?}");
@@ -353,7 +381,11 @@ fn the_guard_keeps_every_name_when_the_replay_is_empty() {
             .contains("reconciliation refused: it would remove 3 of 3 names")
             .then_some(())
     });
-    assert!(refused.is_some(), "the guard did not trip:\n{}", kea.log_text());
+    assert!(
+        refused.is_some(),
+        "the guard did not trip:\n{}",
+        kea.log_text()
+    );
     assert_eq!(dns.unbound.names(), names, "a name was removed");
 }
 
@@ -398,10 +430,13 @@ fn hostile_host_names_are_sanitised_never_run_and_logged() {
     assert_eq!(expected.len(), hostile.len() - 2, "{expected:?}");
     dns.assert_names(&kea, &expected);
     for name in expected.keys() {
-        let l = name.strip_suffix(&format!(".{DOMAIN}.")).expect("in the domain");
+        let l = name
+            .strip_suffix(&format!(".{DOMAIN}."))
+            .expect("in the domain");
         assert!(
             (1..=63).contains(&l.len())
-                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !l.starts_with('-')
                 && !l.ends_with('-'),
             "invalid label {l:?}"
@@ -411,8 +446,28 @@ fn hostile_host_names_are_sanitised_never_run_and_logged() {
     let _ = std::fs::remove_file(&marker);
     let log = kea.log_text();
     assert!(log.contains("sanitised to touch-"), "{log}");
-    assert!(log.contains(r"\udcff"), "the non-UTF-8 byte is not logged escaped: {log}");
+    assert!(
+        log.contains(r"\udcff"),
+        "the non-UTF-8 byte is not logged escaped: {log}"
+    );
     assert!(log.contains("has no usable label: no record"), "{log}");
+}
+
+/// The names a worker's state file says it registered, with their addresses.
+fn registered(state: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut names = BTreeMap::new();
+    for line in std::fs::read_to_string(state).unwrap_or_default().lines() {
+        match line.split(' ').collect::<Vec<_>>()[..] {
+            ["+", name, addr] => {
+                names.insert(fqdn(name), vec![addr.to_string()]);
+            }
+            ["-", name] => {
+                names.remove(&fqdn(name));
+            }
+            _ => {}
+        }
+    }
+    names
 }
 
 /// A Kea-made name per client (`pc-10-0-0-10.lan.`): perfdhcp sends no host name.
@@ -447,13 +502,20 @@ fn unbound_restarted_under_traffic_loses_nothing() {
         dns.unbound.restart();
         run.join().expect("perfdhcp thread")
     });
-    assert!(run.1.contains("sent packets"), "perfdhcp did not run: {}", run.1);
+    assert!(
+        run.1.contains("sent packets"),
+        "perfdhcp did not run: {}",
+        run.1
+    );
     let expected = active_names(&lease_file);
     assert!(expected.len() >= 400, "only {} leases", expected.len());
     dns.assert_names(&kea, &expected);
     let log = kea.log_text();
     assert!(log.contains("Unbound lost its run-time data"), "{log}");
-    assert!(log.contains("failed"), "no unbound-control failed while Unbound was down: {log}");
+    assert!(
+        log.contains("failed"),
+        "no unbound-control failed while Unbound was down: {log}"
+    );
 }
 
 #[test]
@@ -514,23 +576,38 @@ fn ha_pair_sharing_one_unbound_resolves_every_active_client_after_a_failover() {
             .iter()
             .filter_map(|l| {
                 let host = l["hostname"].as_str()?;
-                Some((fqdn(&label(host.as_bytes())?), vec![l["ip-address"].as_str()?.into()]))
+                Some((
+                    fqdn(&label(host.as_bytes())?),
+                    vec![l["ip-address"].as_str()?.into()],
+                ))
             })
             .collect()
     };
     pair.clients(30, "00:0c:07:00:00:00", &[]);
     let first = leases_names(&pair, Server::S1);
     assert!(first.len() >= 20, "{first:?}");
-    // Both workers registered the same leases: each record once (names() panics on a
-    // record twice).
+    // Both workers registered the same leases (each its state file: s2's from partner
+    // events), and Unbound holds each record once (names() panics on a record twice).
     let got = unbound.wait_names(&first, SETTLE);
     assert_eq!(got, first, "before the failover");
+    for server in ["s1", "s2"] {
+        let state = scratch.join(&format!("state-{server}"));
+        let both = wait_for(SETTLE, || (registered(&state) == first).then_some(()));
+        assert!(
+            both.is_some(),
+            "{server}'s worker registered {:?}",
+            registered(&state)
+        );
+    }
 
     pair.kill9(Server::S1);
     pair.wait_state(Server::S2, "partner-down", Duration::from_secs(60));
     pair.clients(20, "00:0c:08:00:00:00", &[]);
     let all = leases_names(&pair, Server::S2);
-    assert!(all.len() > first.len(), "no new client after the failover: {all:?}");
+    assert!(
+        all.len() > first.len(),
+        "no new client after the failover: {all:?}"
+    );
     let got = unbound.wait_names(&all, SETTLE);
     assert_eq!(got, all, "after the failover");
     let names: Vec<&str> = all.keys().map(String::as_str).collect();

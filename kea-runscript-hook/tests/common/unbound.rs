@@ -16,10 +16,14 @@ pub const DOMAIN: &str = "lan";
 /// True when unbound, unbound-control and dig are installed; under `CI=true` a missing
 /// one panics, otherwise a loud SKIP (the caller returns).
 pub fn require_unbound() -> bool {
-    let missing: Vec<&str> = ["/usr/sbin/unbound", "/usr/sbin/unbound-control", "/usr/bin/dig"]
-        .into_iter()
-        .filter(|p| !Path::new(p).exists())
-        .collect();
+    let missing: Vec<&str> = [
+        "/usr/sbin/unbound",
+        "/usr/sbin/unbound-control",
+        "/usr/bin/dig",
+    ]
+    .into_iter()
+    .filter(|p| !Path::new(p).exists())
+    .collect();
     missing.is_empty()
         || missing_prereq(&format!(
             "the Unbound tests need {} (Debian packages unbound, bind9-dnsutils; \
@@ -76,7 +80,14 @@ impl Unbound {
 
     fn spawn(&mut self) {
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.netns, "/usr/sbin/unbound", "-d", "-c"])
+            .args([
+                "netns",
+                "exec",
+                &self.netns,
+                "/usr/sbin/unbound",
+                "-d",
+                "-c",
+            ])
             .arg(&self.config)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -242,7 +253,9 @@ pub fn resolve(netns: &str, server: &str, names: &[&str], addrs: &[&str]) -> Ans
     ));
     std::fs::write(&file, batch).expect("dig batch file");
     let out = Command::new("ip")
-        .args(["netns", "exec", netns, "dig", "+noall", "+answer", "+tries=3"])
+        .args([
+            "netns", "exec", netns, "dig", "+noall", "+answer", "+tries=3",
+        ])
         .args(["+time=2", &format!("@{server}"), "-f"])
         .arg(&file)
         .output()
@@ -279,7 +292,10 @@ impl Answers {
     /// Whether `name` resolves to `addr` and `addr` back to `name` (both with the final
     /// dot as DNS writes them).
     pub fn resolves(&self, name: &str, addr: &str) -> bool {
-        let fwd = self.addr.get(name).is_some_and(|a| a == &[addr.to_string()]);
+        let fwd = self
+            .addr
+            .get(name)
+            .is_some_and(|a| a == &[addr.to_string()]);
         let rev = self
             .ptr
             .get(&reverse_name(addr))
