@@ -35,7 +35,7 @@ doc=$stage/usr/share/doc/kea-runscript
 install -d "$hooks" "$examples/lib" "$doc" "$stage/DEBIAN"
 install -m 0644 "$lib" "$hooks/libkea_runscript.so"
 strip --strip-unneeded "$hooks/libkea_runscript.so"
-install -m 0755 examples/*.sh "$examples/"
+install -m 0755 examples/*.sh examples/*.py "$examples/"
 install -m 0644 examples/lib/* "$examples/lib/"
 install -m 0644 examples/README.md "$examples/"
 install -m 0644 README.md docs/*.md "$doc/"

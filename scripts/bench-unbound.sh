@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Benchmark: examples/unbound-dns.py, the worker that registers leases in Unbound.
+# A real Unbound (Debian's, its own configuration, remote control on a UNIX socket) in the
+# server namespace of scripts/lib/testbed.sh.
+#
+# Part 1, the worker alone: N lease commits (distinct addresses and names) written to the
+#   worker's stdin as the hook writes them, timed from the first event to the last answer
+#   (an answer comes only after Unbound accepted the records): leases/s registered
+#   - batched: every event read together goes to Unbound in one `unbound-control
+#     local_datas` run (the worker's default),
+#   - one at a time: UNBOUND_DNS_BATCH=0, one run per event.
+#   Then Unbound's record count is checked (2 per lease: A + PTR).
+# Part 2, in Kea: perfdhcp DORA/s against kea-dhcp4 with no hook and with our library
+#   running the worker at its default hook points (plus "replay-leases"), every client
+#   named by Kea (ddns-replace-client-name "always"), cells interleaved round by round
+#   and rotated; fresh Kea, fresh Unbound and an empty state file per cell. After each
+#   worker cell the leases Kea acknowledged are compared with the names in Unbound.
+#   Prints the medians and the ratio worker/none (goal >= 0.85).
+#
+# Usage (as root):  scripts/bench-unbound.sh
+# Environment:
+#   ROUNDS=3        rounds of part 2 (each: one measurement per cell)
+#   PERIOD=10       perfdhcp test period per measurement (seconds)
+#   RATE=20000      perfdhcp -r (offered DORA/s; above what Kea answers)
+#   CLIENTS=1000000 perfdhcp -R (distinct clients)
+#   LEASES=5000     part 1: commits for the batched run (one at a time: LEASES/10)
+#   OURS_LIB=…      our library (default: $CARGO_TARGET_DIR or target/ +
+#                   release/libkea_runscript.so; built with cargo when missing)
+#   TB_KEEP=1       keep the temporary directory (configs, logs)
+# It asserts nothing about speed. Figures from one run are comparable with each other only.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+. "$repo/scripts/lib/testbed.sh"
+
+rounds=${ROUNDS:-3}
+period=${PERIOD:-10}
+rate=${RATE:-20000}
+clients=${CLIENTS:-1000000}
+leases=${LEASES:-5000}
+for n in "$rounds" "$period" "$rate" "$clients" "$leases"; do
+    [[ "$n" =~ ^[1-9][0-9]*$ ]] || tb_die "ROUNDS, PERIOD, RATE, CLIENTS and LEASES must be positive integers (got '$n')"
+done
+for bin in /usr/sbin/unbound /usr/sbin/unbound-control /usr/sbin/kea-dhcp4; do
+    [ -x "$bin" ] || tb_die "$bin not found (scripts/install-deps.sh installs unbound and kea)"
+done
+command -v perfdhcp >/dev/null || tb_die "perfdhcp not found (apt-get install kea-admin)"
+target=${CARGO_TARGET_DIR:-$repo/target}
+ours=${OURS_LIB:-$target/release/libkea_runscript.so}
+if [ ! -f "$ours" ]; then
+    tb_log "building $ours"
+    cargo build --release -p kea-runscript-hook --target-dir "$target"
+fi
+worker=$repo/examples/unbound-dns.py
+
+tb_init
+tb_netns_up
+ub_dir=$TB_DIR/unbound
+UB_PID=""
+
+# ub_start: a fresh Unbound (no run-time data) in the server namespace.
+ub_start() {
+    ub_stop
+    mkdir -p "$ub_dir"
+    cat >"$ub_dir/unbound.conf" <<EOF
+server:
+  directory: "$ub_dir"
+  chroot: ""
+  username: ""
+  pidfile: "$ub_dir/unbound.pid"
+  do-daemonize: no
+  use-syslog: no
+  logfile: "$ub_dir/unbound.log"
+  interface: $TB_PREFIX_V4.1
+  module-config: "iterator"
+  num-threads: 1
+  local-zone: "lan." static
+remote-control:
+  control-enable: yes
+  control-interface: "$ub_dir/control.sock"
+EOF
+    tb_srv /usr/sbin/unbound -d -c "$ub_dir/unbound.conf" &
+    UB_PID=$!
+    local _
+    for _ in $(seq 100); do
+        ub_ctl status >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    tb_die "unbound did not start (see $ub_dir/unbound.log)"
+}
+ub_stop() {
+    [ -n "$UB_PID" ] || return 0
+    tb_kill_wait "$UB_PID"
+    UB_PID=""
+}
+ub_ctl() { /usr/sbin/unbound-control -c "$ub_dir/unbound.conf" "$@"; }
+# Records of ours in Unbound: A records under lan. and PTRs into it.
+ub_records() { ub_ctl list_local_data | awk '($4 == "A" && $1 ~ /\.lan\.$/) || ($4 == "PTR" && $5 ~ /\.lan\.$/)' | wc -l; }
+trap 'ub_stop; tb_cleanup' EXIT
+
+# ---- part 1: the worker alone ----
+# events N FILE: N leases4_committed events, one lease each (10.x.y.z, name hN).
+events() {
+    python3 - "$1" >"$2" <<'EOF'
+import json, sys
+for i in range(int(sys.argv[1])):
+    a = "10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, i & 255 | 1)
+    v = {"LEASES4_SIZE": "1", "LEASES4_AT0_ADDRESS": a, "LEASES4_AT0_HOSTNAME": "h%d" % i,
+         "LEASES4_AT0_HWADDR": "02:00:%02x:%02x:%02x:01" % (i >> 16 & 255, i >> 8 & 255, i & 255),
+         "LEASES4_AT0_STATE": "default", "DELETED_LEASES4_SIZE": "0"}
+    print(json.dumps({"v": 1, "instance": "bench", "seq": i + 1, "hook_point": "leases4_committed",
+                      "replay": False, "reply": "ack", "vars": v}, separators=(",", ":")))
+EOF
+}
+
+# alone BATCH N: prints leases/s.
+alone() {
+    local batch=$1 n=$2 t0 t1 got
+    ub_start
+    rm -f "$TB_DIR/state"
+    events "$n" "$TB_DIR/events"
+    # The worker reads the events, answers each; its stdin stays open until the last
+    # answer (a closed stdin is an unload), so the input ends with a wait for that.
+    t0=$(date +%s.%N)
+    got=$( (cat "$TB_DIR/events"; while [ ! -s "$TB_DIR/done" ]; do sleep 0.05; done) |
+        env -i KEA_RUNSCRIPT_PROTOCOL=1 UNBOUND_DNS_STATE="$TB_DIR/state" UNBOUND_DNS_BATCH="$batch" \
+            UNBOUND_CONTROL_CONFIG="$ub_dir/unbound.conf" UNBOUND_DNS_RECONCILE=0 \
+            "$worker" worker 2>>"$TB_DIR/worker.log" |
+        awk -v n="$n" -v done="$TB_DIR/done" '{c++} c == n {print c; print 1 > done; close(done); exit}')
+    t1=$(date +%s.%N)
+    rm -f "$TB_DIR/done"
+    [ "$got" = "$n" ] || tb_die "the worker answered $got of $n events (see $TB_DIR/worker.log)"
+    local records
+    records=$(ub_records)
+    [ "$records" -eq $((2 * n)) ] || tb_die "Unbound holds $records records, not $((2 * n))"
+    awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n / (b - a)}'
+}
+
+tb_log "part 1: the worker alone, $leases commits batched, $((leases / 10)) one at a time"
+batched=$(alone 1 "$leases")
+single=$(alone 0 $((leases / 10)))
+printf 'worker alone: batched %s leases/s (%d leases), one at a time %s leases/s (%d leases): %.1fx\n' \
+    "$batched" "$leases" "$single" $((leases / 10)) "$(awk -v a="$batched" -v b="$single" 'BEGIN {print a / b}')"
+
+# ---- part 2: DORA/s in Kea, no hook vs the worker ----
+names='"ddns-replace-client-name": "always", "ddns-generated-prefix": "pc", "ddns-qualifying-suffix": "lan."'
+tb_kea4_config "$TB_DIR/none.json" '[]' "$names"
+tb_kea4_config "$TB_DIR/worker.json" "[{\"library\": \"$ours\", \"parameters\": {
+  \"name\": \"$worker\", \"mode\": \"worker\", \"replay-leases\": true, \"log-output\": true,
+  \"env\": {\"UNBOUND_DNS_STATE\": \"$TB_DIR/state\", \"UNBOUND_CONTROL_CONFIG\": \"$ub_dir/unbound.conf\"}}}]" "$names"
+tb_kea_check 4 "$TB_DIR/worker.json"
+
+: >"$TB_DIR/results"
+measure() {
+    local cell=$1 r=$2 out rc=0 dora acks records=-
+    ub_start
+    rm -f "$TB_DIR/state"
+    tb_kea_start 4 "$TB_DIR/$cell.json"
+    out=$(tb_cli perfdhcp -4 -l "$TB_VCLI" -r "$rate" -p "$period" -R "$clients" 2>&1) || rc=$?
+    [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || { echo "$out" | tail -n 20 >&2; tb_die "perfdhcp failed ($rc)"; }
+    dora=$(echo "$out" | awk '/^Rate:/ {print $2; exit}')
+    acks=$(echo "$out" | awk '/Statistics for: REQUEST-ACK/ {s=1} s && /^received packets:/ {print $3; exit}')
+    if [ "$cell" = worker ]; then
+        # Every acknowledged lease ends in Unbound (A + PTR), as soon as the worker caught up.
+        local _
+        for _ in $(seq 600); do
+            records=$(ub_records)
+            [ "$records" -ge $((2 * acks)) ] && break
+            sleep 0.1
+        done
+        [ "$records" -ge $((2 * acks)) ] || tb_die "Unbound holds $records records for $acks leases"
+    fi
+    tb_kea_stop
+    ub_stop
+    echo "$cell $r $dora" >>"$TB_DIR/results"
+    printf '  round %d  %-7s %8.1f DORA/s  (%s leases, %s records in Unbound)\n' "$r" "$cell" "$dora" "$acks" "$records" >&2
+}
+
+tb_log "part 2: perfdhcp -4 -r $rate -p $period -R $clients, $rounds rounds of: none worker (rotated)"
+for r in $(seq "$rounds"); do
+    if [ $((r % 2)) -eq 1 ]; then order=(none worker); else order=(worker none); fi
+    for cell in "${order[@]}"; do measure "$cell" "$r"; done
+done
+median() { awk -v c="$1" '$1 == c {print $3}' "$TB_DIR/results" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+none=$(median none)
+with=$(median worker)
+printf 'DORA/s medians: none %.1f, worker %.1f: worker/none %.3f (goal >= 0.85)\n' "$none" "$with" \
+    "$(awk -v a="$with" -v b="$none" 'BEGIN {print a / b}')"
