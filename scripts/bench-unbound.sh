@@ -80,7 +80,7 @@ remote-control:
   control-enable: yes
   control-interface: "$ub_dir/control.sock"
 EOF
-    tb_srv /usr/sbin/unbound -d -c "$ub_dir/unbound.conf" &
+    tb_srv /usr/sbin/unbound -d -c "$ub_dir/unbound.conf" >>"$ub_dir/unbound.out" 2>&1 </dev/null &
     UB_PID=$!
     local _
     for _ in $(seq 100); do
@@ -91,7 +91,8 @@ EOF
 }
 ub_stop() {
     [ -n "$UB_PID" ] || return 0
-    tb_kill_wait "$UB_PID"
+    # Unbound ends by the signal: wait reports 143, which is no error here.
+    tb_kill_wait "$UB_PID" || true
     UB_PID=""
 }
 ub_ctl() { /usr/sbin/unbound-control -c "$ub_dir/unbound.conf" "$@"; }
@@ -100,46 +101,50 @@ ub_records() { ub_ctl list_local_data | awk '($4 == "A" && $1 ~ /\.lan\.$/) || (
 trap 'ub_stop; tb_cleanup' EXIT
 
 # ---- part 1: the worker alone ----
-# events N FILE: N leases4_committed events, one lease each (10.x.y.z, name hN).
-events() {
-    python3 - "$1" >"$2" <<'EOF'
-import json, sys
-for i in range(int(sys.argv[1])):
-    a = "10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, i & 255 | 1)
-    v = {"LEASES4_SIZE": "1", "LEASES4_AT0_ADDRESS": a, "LEASES4_AT0_HOSTNAME": "h%d" % i,
-         "LEASES4_AT0_HWADDR": "02:00:%02x:%02x:%02x:01" % (i >> 16 & 255, i >> 8 & 255, i & 255),
-         "LEASES4_AT0_STATE": "default", "DELETED_LEASES4_SIZE": "0"}
-    print(json.dumps({"v": 1, "instance": "bench", "seq": i + 1, "hook_point": "leases4_committed",
-                      "replay": False, "reply": "ack", "vars": v}, separators=(",", ":")))
-EOF
-}
-
-# alone BATCH N: prints leases/s.
+# alone BATCH N: feeds the worker N leases4_committed events, one lease each (10.x.y.z,
+# name hN), as the hook does (its stdin open until the last answer: EOF is an unload);
+# writes leases/s, from the first event written to the last answer read, to
+# $TB_DIR/rate-BATCH.
 alone() {
-    local batch=$1 n=$2 t0 t1 got
+    local batch=$1 n=$2 rate records
     ub_start
     rm -f "$TB_DIR/state"
-    events "$n" "$TB_DIR/events"
-    # The worker reads the events, answers each; its stdin stays open until the last
-    # answer (a closed stdin is an unload), so the input ends with a wait for that.
-    t0=$(date +%s.%N)
-    got=$( (cat "$TB_DIR/events"; while [ ! -s "$TB_DIR/done" ]; do sleep 0.05; done) |
-        env -i KEA_RUNSCRIPT_PROTOCOL=1 UNBOUND_DNS_STATE="$TB_DIR/state" UNBOUND_DNS_BATCH="$batch" \
-            UNBOUND_CONTROL_CONFIG="$ub_dir/unbound.conf" UNBOUND_DNS_RECONCILE=0 \
-            "$worker" worker 2>>"$TB_DIR/worker.log" |
-        awk -v n="$n" -v done="$TB_DIR/done" '{c++} c == n {print c; print 1 > done; close(done); exit}')
-    t1=$(date +%s.%N)
-    rm -f "$TB_DIR/done"
-    [ "$got" = "$n" ] || tb_die "the worker answered $got of $n events (see $TB_DIR/worker.log)"
-    local records
+    rate=$(python3 - "$worker" "$n" "$batch" "$TB_DIR/state" "$ub_dir/unbound.conf" <<'PY'
+import json, subprocess, sys, threading, time
+worker, n, batch, state, config = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+lines = []
+for i in range(n):
+    v = {"LEASES4_SIZE": "1", "LEASES4_AT0_ADDRESS": "10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, i & 255),
+         "LEASES4_AT0_HOSTNAME": "h%d" % i, "LEASES4_AT0_STATE": "default",
+         "LEASES4_AT0_HWADDR": "02:00:%02x:%02x:%02x:01" % (i >> 16 & 255, i >> 8 & 255, i & 255),
+         "DELETED_LEASES4_SIZE": "0"}
+    lines.append(json.dumps({"v": 1, "instance": "bench", "seq": i + 1, "hook_point": "leases4_committed",
+                             "replay": False, "reply": "ack", "vars": v}, separators=(",", ":")) + "\n")
+env = {"KEA_RUNSCRIPT_PROTOCOL": "1", "UNBOUND_DNS_STATE": state, "UNBOUND_DNS_BATCH": batch,
+       "UNBOUND_CONTROL_CONFIG": config, "UNBOUND_DNS_RECONCILE": "0"}
+p = subprocess.Popen([worker, "worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+t0 = time.monotonic()
+feed = threading.Thread(target=lambda: (p.stdin.write("".join(lines).encode()), p.stdin.flush()))
+feed.start()
+for _ in range(n):
+    if not p.stdout.readline():
+        sys.exit("the worker ended early")
+t1 = time.monotonic()
+feed.join()
+p.stdin.close()
+p.wait()
+print("%.0f" % (n / (t1 - t0)))
+PY
+) || tb_die "the worker run failed (see $TB_DIR/worker.log)"
     records=$(ub_records)
     [ "$records" -eq $((2 * n)) ] || tb_die "Unbound holds $records records, not $((2 * n))"
-    awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n / (b - a)}'
+    echo "$rate" >"$TB_DIR/rate-$batch"
 }
 
 tb_log "part 1: the worker alone, $leases commits batched, $((leases / 10)) one at a time"
-batched=$(alone 1 "$leases")
-single=$(alone 0 $((leases / 10)))
+alone 1 "$leases" 2>>"$TB_DIR/worker.log"
+alone 0 $((leases / 10)) 2>>"$TB_DIR/worker.log"
+batched=$(cat "$TB_DIR/rate-1") single=$(cat "$TB_DIR/rate-0")
 printf 'worker alone: batched %s leases/s (%d leases), one at a time %s leases/s (%d leases): %.1fx\n' \
     "$batched" "$leases" "$single" $((leases / 10)) "$(awk -v a="$batched" -v b="$single" 'BEGIN {print a / b}')"
 
