@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # unbound-dns.py — a worker (protocol v1) that keeps Unbound's local data equal to the
 # active leases: an A (DHCPv4) or AAAA (DHCPv6 address) record and the matching PTR per
-# lease that has a host name, through `unbound-control`. Python standard library only.
+# lease that has a host name, through Unbound's remote control (its UNIX socket, or
+# unbound-control). Python standard library only.
 #
 # Mode: worker, async ("mode": "worker"), with "replay-leases": true (the reconciliation
 #   at start needs the replay; without it nothing is ever removed at start).
@@ -13,7 +14,7 @@
 #   it), lower-cased; every byte other than a-z, 0-9 and "-" becomes "-", runs of "-"
 #   become one, leading and trailing "-" go, cut at 63 bytes; then ".<domain>.". A lease
 #   whose name comes out empty gets no record (logged). Nothing from a lease is ever run
-#   by a shell: records reach unbound-control on its standard input.
+#   by a shell: records reach Unbound as data lines of its remote-control protocol.
 # A name held by another client: the first holder keeps it; the newcomer gets no record
 #   (logged) until the holder's lease ends, then it takes the name over. The same client
 #   (MAC or client id; v6: DUID and IAID) moving to a new address takes its name along.
@@ -30,7 +31,7 @@
 #   names registered always is): then nothing is removed and it is logged. A worker
 #   restarted after a crash (its first event not the load's first) reconciles nothing.
 # Delivery: an event is answered only after Unbound accepted its change (and the state
-#   file has it); a failed unbound-control is retried with backoff (0.1 s doubling to 5 s),
+#   file has it); a failed command is retried with backoff (0.1 s doubling to 5 s),
 #   so nothing is lost while Unbound restarts. A sentinel local zone tells a restarted or
 #   reloaded Unbound (which lost every record added at run time): it is checked every
 #   UNBOUND_DNS_CHECK seconds and after a failure, and when missing every registered
@@ -42,6 +43,9 @@
 # Settings (the "env" key):
 #   UNBOUND_DNS_DOMAIN      the domain of the names (default "lan")
 #   UNBOUND_DNS_STATE       this worker's state file: the names it registered (required)
+#   UNBOUND_CONTROL_SOCKET  Unbound's control-interface when it is a UNIX socket (Debian:
+#                           /run/unbound.ctl): commands go straight to it, no process per
+#                           command (the fast way); unset: through unbound-control
 #   UNBOUND_CONTROL         unbound-control (default /usr/sbin/unbound-control)
 #   UNBOUND_CONTROL_CONFIG  its -c file (default: unbound-control's own)
 #   UNBOUND_DNS_TTL         record TTL in seconds (default 300)
@@ -50,13 +54,14 @@
 #   UNBOUND_DNS_CHECK       seconds between sentinel checks (default 5)
 #   UNBOUND_DNS_RECONCILE   1 (default); 0: never remove at a replay's end (a Kea without
 #                           "replay-leases": then a reload's first minutes would look stale)
-#   UNBOUND_DNS_BATCH       1 (default): one unbound-control run per batch of events read
+#   UNBOUND_DNS_BATCH       1 (default): one local_datas command per batch of events read
 #                           together; 0: one per event (slower; for comparison)
 # Config (kea-dhcp4; kea-dhcp6 the same with its own state file):
 #   {"library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libkea_runscript.so",
 #    "parameters": {"name": "/usr/share/kea-runscript/examples/unbound-dns.py",
 #                   "mode": "worker", "replay-leases": true, "log-output": true,
 #                   "env": {"UNBOUND_DNS_DOMAIN": "lan",
+#                           "UNBOUND_CONTROL_SOCKET": "/run/unbound.ctl",
 #                           "UNBOUND_DNS_STATE": "/var/lib/kea/unbound-dns4.state"}}}
 
 import hashlib
@@ -64,6 +69,7 @@ import ipaddress
 import json
 import os
 import select
+import socket
 import subprocess
 import sys
 import time
@@ -101,31 +107,65 @@ class Lease:
 
 
 class Unbound:
-    """unbound-control, retried until it succeeds."""
+    """Unbound's remote control, each command retried until it succeeds: straight to its
+    UNIX socket (UNBOUND_CONTROL_SOCKET: no process per command), else through
+    unbound-control (any remote-control set-up, TLS included)."""
 
-    def __init__(self, control, config):
+    # Commands whose input lines follow the command line, ended by 0x04 (as
+    # unbound-control sends them).
+    WITH_INPUT = {"local_datas", "local_datas_remove"}
+
+    def __init__(self, socket_path, control, config):
+        self.socket_path = socket_path
         self.argv = [control] + (["-c", config] if config else [])
         self.failed = False
+
+    def command(self, args, data):
+        """The command's output; raises OSError when it failed."""
+        if not self.socket_path:
+            done = subprocess.run(self.argv + args, input=data.encode(), capture_output=True,
+                                  timeout=60)
+            output = (done.stdout + done.stderr).decode(errors="replace")
+            if done.returncode != 0:
+                raise OSError("exit %d: %s" % (done.returncode, output.strip()[:300]))
+            return output
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(60)
+            s.connect(self.socket_path)
+            message = "UBCT1 %s\n" % " ".join(args)
+            if args[0] in self.WITH_INPUT:
+                message += data + "\x04\n"
+            s.sendall(message.encode())
+            chunks = []
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        return b"".join(chunks).decode(errors="replace")
 
     def run(self, args, data=""):
         delay = 0.1
         tries = 0
+        lines = data.count("\n")
         while True:
             try:
-                done = subprocess.run(self.argv + args, input=data.encode(), capture_output=True,
-                                      timeout=60)
-                output = (done.stdout + done.stderr).decode(errors="replace")
-                if done.returncode == 0 and "error" not in output:
+                output = self.command(args, data)
+                # Unbound says "error ..." for what it refused, and counts what it took.
+                ok = not any(line.startswith("error") for line in output.splitlines())
+                if args[0] in self.WITH_INPUT:
+                    ok = ok and output.split()[1:2] == [str(lines)]
+                if ok:
                     if tries:
-                        log("unbound-control %s succeeded after %d failures" % (args[0], tries))
+                        log("%s succeeded after %d failures" % (args[0], tries))
                     return output
-                why = "exit %d: %s" % (done.returncode, output.strip()[:300])
+                why = output.strip()[:300]
             except (OSError, subprocess.TimeoutExpired) as e:
                 why = str(e)
             tries += 1
             self.failed = True
             if tries == 1 or tries % 20 == 0:
-                log("unbound-control %s failed (%s); retrying" % (args[0], why))
+                log("%s failed (%s); retrying" % (args[0], why))
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
 
@@ -330,7 +370,8 @@ def main():
     every = env_float("UNBOUND_DNS_CHECK", 5)
     batched = os.environ.get("UNBOUND_DNS_BATCH", "1") != "0"
     reconciling = os.environ.get("UNBOUND_DNS_RECONCILE", "1") != "0"
-    unbound = Unbound(os.environ.get("UNBOUND_CONTROL", "/usr/sbin/unbound-control"),
+    unbound = Unbound(os.environ.get("UNBOUND_CONTROL_SOCKET"),
+                      os.environ.get("UNBOUND_CONTROL", "/usr/sbin/unbound-control"),
                       os.environ.get("UNBOUND_CONTROL_CONFIG"))
     reg = Registry(domain, ttl, unbound, state)
     reg.check()

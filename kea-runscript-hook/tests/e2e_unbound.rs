@@ -67,37 +67,55 @@ fn wire_name(name: &str) -> Vec<u8> {
 
 /// Everything one Kea test needs around Unbound.
 struct Dns {
-    scratch: Scratch,
-    tb: Testbed,
     unbound: Unbound,
+    tb: Testbed,
+    scratch: Scratch,
+    _slot: HeavySlot,
 }
 
 impl Dns {
-    fn new(tag: &str) -> Dns {
+    /// A slot for Kea, a testbed and Unbound in its server namespace; None (after a
+    /// SKIP, or a panic under `CI=true`) when a prerequisite is missing.
+    fn new(tag: &str) -> Option<Dns> {
+        if !require_prereqs() || !require_unbound() {
+            return None;
+        }
+        let slot = HeavySlot::acquire();
         let scratch = Scratch::new(tag);
         let tb = Testbed::new();
         let unbound = Unbound::start(&tb.srv, SRV4, &scratch);
-        Dns {
-            scratch,
-            tb,
+        Some(Dns {
             unbound,
-        }
+            tb,
+            scratch,
+            _slot: slot,
+        })
     }
 
     /// Kea of `family` with the worker (state file `state4`/`state6` in the scratch
     /// directory), or without it; `patch` merged into its configuration.
     fn kea(&self, family: Family, worker: bool, lease_file: bool, patch: Value) -> Kea {
+        self.kea_with(family, worker.then(|| json!({})), lease_file, patch)
+    }
+
+    /// [`Dns::kea`] with `worker` merged into the worker's parameters (None: no worker).
+    fn kea_with(
+        &self,
+        family: Family,
+        worker: Option<Value>,
+        lease_file: bool,
+        patch: Value,
+    ) -> Kea {
         let state = self.scratch.join(match family {
             Family::V4 => "state4",
             Family::V6 => "state6",
         });
-        let hooks = if worker {
-            vec![hook(
+        let hooks = match worker {
+            Some(extra) => vec![hook(
                 &our_library(),
-                worker_parameters(&script(), &self.unbound.config, &state, json!({})),
-            )]
-        } else {
-            Vec::new()
+                worker_parameters(&script(), &self.unbound.config, &state, extra),
+            )],
+            None => Vec::new(),
         };
         let mut settings = Settings::new(family, false, hooks);
         settings.patch = Some(patch);
@@ -178,15 +196,14 @@ fn option81(name: &str) -> Vec<u8> {
 
 #[test]
 fn v4_names_resolve_while_leased_and_not_after_release_or_expiry() {
-    if !require_prereqs() || !require_unbound() {
+    let Some(dns) = Dns::new("ub4") else {
         return;
-    }
-    let _slot = HeavySlot::acquire();
-    let dns = Dns::new("ub4");
-    // Relayed clients (subnet 2) get 15 s leases: one of them expires.
-    let kea = dns.kea(
+    };
+    // Relayed clients (subnet 2) get 15 s leases: one of them expires. Here the worker
+    // runs unbound-control (the other tests: Unbound's control socket).
+    let kea = dns.kea_with(
         Family::V4,
-        true,
+        Some(json!({"env": {"UNBOUND_CONTROL_SOCKET": ""}})),
         false,
         json!({"subnet4": [{}, {"valid-lifetime": 15}]}),
     );
@@ -219,11 +236,9 @@ fn v4_names_resolve_while_leased_and_not_after_release_or_expiry() {
 
 #[test]
 fn v6_names_resolve_while_leased_and_not_after_release() {
-    if !require_prereqs() || !require_unbound() {
+    let Some(dns) = Dns::new("ub6") else {
         return;
-    }
-    let _slot = HeavySlot::acquire();
-    let dns = Dns::new("ub6");
+    };
     let kea = dns.kea(Family::V6, true, false, json!({}));
     let ifindex = dns.tb.cli_ifindex();
     let mut fqdn39 = vec![0x01];
@@ -284,11 +299,9 @@ fn active_names(lease_file: &Path) -> BTreeMap<String, Vec<String>> {
 
 #[test]
 fn kea_restarted_without_the_worker_meanwhile_reconciles_to_exactly_the_active_leases() {
-    if !require_prereqs() || !require_unbound() {
+    let Some(dns) = Dns::new("ubrec") else {
         return;
-    }
-    let _slot = HeavySlot::acquire();
-    let dns = Dns::new("ubrec");
+    };
     let tb = &dns.tb;
     let lease_file = dns.scratch.join("kea-leases4.csv");
     // Relayed clients get 20 s leases: one expires while the worker is away.
@@ -352,11 +365,9 @@ fn kea_restarted_without_the_worker_meanwhile_reconciles_to_exactly_the_active_l
 
 #[test]
 fn the_guard_keeps_every_name_when_the_replay_is_empty() {
-    if !require_prereqs() || !require_unbound() {
+    let Some(dns) = Dns::new("ubguard") else {
         return;
-    }
-    let _slot = HeavySlot::acquire();
-    let dns = Dns::new("ubguard");
+    };
     let lease_file = dns.scratch.join("kea-leases4.csv");
     let mut kea = dns.kea(Family::V4, true, true, json!({}));
     for n in 1..=3 {
@@ -391,11 +402,9 @@ fn the_guard_keeps_every_name_when_the_replay_is_empty() {
 
 #[test]
 fn hostile_host_names_are_sanitised_never_run_and_logged() {
-    if !require_prereqs() || !require_unbound() {
+    let Some(dns) = Dns::new("ubhostile") else {
         return;
-    }
-    let _slot = HeavySlot::acquire();
-    let dns = Dns::new("ubhostile");
+    };
     // Short: Kea keeps no host name with a label over 63 bytes.
     let marker = std::path::PathBuf::from(format!("/tmp/kub{}", std::process::id()));
     let _ = std::fs::remove_file(&marker);
@@ -478,11 +487,9 @@ fn generated_names() -> Value {
 
 #[test]
 fn unbound_restarted_under_traffic_loses_nothing() {
-    if !require_prereqs() || !require_unbound() {
+    let Some(mut dns) = Dns::new("ubrestart") else {
         return;
-    }
-    let _slot = HeavySlot::acquire();
-    let mut dns = Dns::new("ubrestart");
+    };
     let lease_file = dns.scratch.join("kea-leases4.csv");
     let kea = dns.kea(Family::V4, true, true, generated_names());
     let tb = &dns.tb;
@@ -520,12 +527,10 @@ fn unbound_restarted_under_traffic_loses_nothing() {
 
 #[test]
 fn a_burst_of_10000_new_clients_ends_with_exactly_the_active_leases() {
-    if !require_prereqs() || !require_unbound() {
-        return;
-    }
-    let _slot = HeavySlot::acquire();
     let t0 = Instant::now();
-    let dns = Dns::new("ubburst");
+    let Some(dns) = Dns::new("ubburst") else {
+        return;
+    };
     let lease_file = dns.scratch.join("kea-leases4.csv");
     let kea = dns.kea(Family::V4, true, true, generated_names());
     let tb = &dns.tb;

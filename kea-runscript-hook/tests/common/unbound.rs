@@ -309,19 +309,21 @@ impl Answers {
     }
 }
 
-/// The worker's scratch paths and settings for one Kea server: its parameters for our
-/// library (`extra` merged in).
+/// Our library's parameters for the worker of one Kea server, talking to the Unbound of
+/// `unbound_config` through its control socket (`extra` merged in; `{"env":
+/// {"UNBOUND_CONTROL_SOCKET": ""}}` makes it use unbound-control instead).
 pub fn worker_parameters(
     script: &Path,
     unbound_config: &Path,
     state: &Path,
     extra: serde_json::Value,
 ) -> serde_json::Value {
+    let socket = unbound_config.with_file_name("control.sock");
     let mut parameters = serde_json::json!({
         "name": script, "mode": "worker", "replay-leases": true, "log-output": true,
         "env": {"UNBOUND_DNS_DOMAIN": DOMAIN, "UNBOUND_DNS_STATE": state,
-                "UNBOUND_CONTROL_CONFIG": unbound_config, "UNBOUND_DNS_TTL": "60",
-                "UNBOUND_DNS_QUIET": "2", "UNBOUND_DNS_CHECK": "1"}
+                "UNBOUND_CONTROL_SOCKET": socket, "UNBOUND_CONTROL_CONFIG": unbound_config,
+                "UNBOUND_DNS_TTL": "60", "UNBOUND_DNS_QUIET": "2", "UNBOUND_DNS_CHECK": "1"}
     });
     super::kea::merge(&mut parameters, &extra);
     parameters
