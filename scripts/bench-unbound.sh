@@ -6,9 +6,11 @@
 # Part 1, the worker alone: N lease commits (distinct addresses and names) written to the
 #   worker's stdin as the hook writes them, timed from the first event to the last answer
 #   (an answer comes only after Unbound accepted the records): leases/s registered
-#   - batched: every event read together goes to Unbound in one `unbound-control
-#     local_datas` run (the worker's default),
-#   - one at a time: UNBOUND_DNS_BATCH=0, one run per event.
+#   - batched: every event read together goes to Unbound in one `local_datas` command
+#     on its control socket (the worker's default with UNBOUND_CONTROL_SOCKET),
+#   - batched through unbound-control (one process per batch; UNBOUND_CONTROL_SOCKET
+#     unset),
+#   - one at a time: UNBOUND_DNS_BATCH=0, one command per event, on the socket.
 #   Then Unbound's record count is checked (2 per lease: A + PTR).
 # Part 2, in Kea: perfdhcp DORA/s against kea-dhcp4 with no hook and with our library
 #   running the worker at its default hook points (plus "replay-leases"), every client
@@ -23,7 +25,7 @@
 #   PERIOD=10       perfdhcp test period per measurement (seconds)
 #   RATE=20000      perfdhcp -r (offered DORA/s; above what Kea answers)
 #   CLIENTS=1000000 perfdhcp -R (distinct clients)
-#   LEASES=5000     part 1: commits for the batched run (one at a time: LEASES/10)
+#   LEASES=5000     part 1: commits for the batched runs (one at a time: LEASES/10)
 #   OURS_LIB=…      our library (default: $CARGO_TARGET_DIR or target/ +
 #                   release/libkea_runscript.so; built with cargo when missing)
 #   TB_KEEP=1       keep the temporary directory (configs, logs)
@@ -101,17 +103,17 @@ ub_records() { ub_ctl list_local_data | awk '($4 == "A" && $1 ~ /\.lan\.$/) || (
 trap 'ub_stop; tb_cleanup' EXIT
 
 # ---- part 1: the worker alone ----
-# alone BATCH N: feeds the worker N leases4_committed events, one lease each (10.x.y.z,
+# alone BATCH SOCKET N: feeds the worker N leases4_committed events, one lease each (10.x.y.z,
 # name hN), as the hook does (its stdin open until the last answer: EOF is an unload);
 # writes leases/s, from the first event written to the last answer read, to
 # $TB_DIR/rate-BATCH.
 alone() {
-    local batch=$1 n=$2 rate records
+    local batch=$1 via=$2 n=$3 rate records
     ub_start
     rm -f "$TB_DIR/state"
-    rate=$(python3 - "$worker" "$n" "$batch" "$TB_DIR/state" "$ub_dir/unbound.conf" <<'PY'
+    rate=$(python3 - "$worker" "$n" "$batch" "$TB_DIR/state" "$ub_dir/unbound.conf" "$via" <<'PY'
 import json, subprocess, sys, threading, time
-worker, n, batch, state, config = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+worker, n, batch, state, config, via = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 lines = []
 for i in range(n):
     v = {"LEASES4_SIZE": "1", "LEASES4_AT0_ADDRESS": "10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, i & 255),
@@ -121,7 +123,7 @@ for i in range(n):
     lines.append(json.dumps({"v": 1, "instance": "bench", "seq": i + 1, "hook_point": "leases4_committed",
                              "replay": False, "reply": "ack", "vars": v}, separators=(",", ":")) + "\n")
 env = {"KEA_RUNSCRIPT_PROTOCOL": "1", "UNBOUND_DNS_STATE": state, "UNBOUND_DNS_BATCH": batch,
-       "UNBOUND_CONTROL_CONFIG": config, "UNBOUND_DNS_RECONCILE": "0"}
+       "UNBOUND_CONTROL_CONFIG": config, "UNBOUND_CONTROL_SOCKET": via, "UNBOUND_DNS_RECONCILE": "0"}
 p = subprocess.Popen([worker, "worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
 t0 = time.monotonic()
 feed = threading.Thread(target=lambda: (p.stdin.write("".join(lines).encode()), p.stdin.flush()))
@@ -138,22 +140,24 @@ PY
 ) || tb_die "the worker run failed (see $TB_DIR/worker.log)"
     records=$(ub_records)
     [ "$records" -eq $((2 * n)) ] || tb_die "Unbound holds $records records, not $((2 * n))"
-    echo "$rate" >"$TB_DIR/rate-$batch"
+    echo "$rate" >"$TB_DIR/rate-$batch${via:+-socket}"
 }
 
 tb_log "part 1: the worker alone, $leases commits batched, $((leases / 10)) one at a time"
-alone 1 "$leases" 2>>"$TB_DIR/worker.log"
-alone 0 $((leases / 10)) 2>>"$TB_DIR/worker.log"
-batched=$(cat "$TB_DIR/rate-1") single=$(cat "$TB_DIR/rate-0")
-printf 'worker alone: batched %s leases/s (%d leases), one at a time %s leases/s (%d leases): %.1fx\n' \
-    "$batched" "$leases" "$single" $((leases / 10)) "$(awk -v a="$batched" -v b="$single" 'BEGIN {print a / b}')"
+sock=$ub_dir/control.sock
+alone 1 "$sock" "$leases" 2>>"$TB_DIR/worker.log"
+alone 1 "" "$leases" 2>>"$TB_DIR/worker.log"
+alone 0 "$sock" $((leases / 10)) 2>>"$TB_DIR/worker.log"
+batched=$(cat "$TB_DIR/rate-1-socket") control=$(cat "$TB_DIR/rate-1") single=$(cat "$TB_DIR/rate-0-socket")
+printf 'worker alone, leases/s: batched on the control socket %s, batched through unbound-control %s (%d leases each); one at a time on the socket %s (%d leases)\n' \
+    "$batched" "$control" "$leases" "$single" $((leases / 10))
 
 # ---- part 2: DORA/s in Kea, no hook vs the worker ----
 names='"ddns-replace-client-name": "always", "ddns-generated-prefix": "pc", "ddns-qualifying-suffix": "lan."'
 tb_kea4_config "$TB_DIR/none.json" '[]' "$names"
 tb_kea4_config "$TB_DIR/worker.json" "[{\"library\": \"$ours\", \"parameters\": {
   \"name\": \"$worker\", \"mode\": \"worker\", \"replay-leases\": true, \"log-output\": true,
-  \"env\": {\"UNBOUND_DNS_STATE\": \"$TB_DIR/state\", \"UNBOUND_CONTROL_CONFIG\": \"$ub_dir/unbound.conf\"}}}]" "$names"
+  \"env\": {\"UNBOUND_DNS_STATE\": \"$TB_DIR/state\", \"UNBOUND_CONTROL_SOCKET\": \"$ub_dir/control.sock\"}}}]" "$names"
 tb_kea_check 4 "$TB_DIR/worker.json"
 
 : >"$TB_DIR/results"
