@@ -161,6 +161,11 @@ tb_kea4_config "$TB_DIR/worker.json" "[{\"library\": \"$ours\", \"parameters\": 
 tb_kea_check 4 "$TB_DIR/worker.json"
 
 : >"$TB_DIR/results"
+# cpu_ms PID: user + system CPU time of a process (all its threads) in ms.
+cpu_ms() {
+    [ -n "$1" ] && [ -r "/proc/$1/stat" ] || { echo 0; return; }
+    awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); print int(($12 + $13) * 1000 / hz)}' "/proc/$1/stat"
+}
 measure() {
     local cell=$1 r=$2 out rc=0 dora acks records=-
     ub_start
@@ -170,6 +175,8 @@ measure() {
     [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || { echo "$out" | tail -n 20 >&2; tb_die "perfdhcp failed ($rc)"; }
     dora=$(echo "$out" | awk '/^Rate:/ {print $2; exit}')
     acks=$(echo "$out" | awk '/Statistics for: REQUEST-ACK/ {s=1} s && /^received packets:/ {print $3; exit}')
+    local cpu_kea cpu_worker=- cpu_unbound=-
+    cpu_kea=$(cpu_ms "$TB_KEA_PID")
     if [ "$cell" = worker ]; then
         # Every acknowledged lease ends in Unbound (A + PTR), as soon as the worker caught up.
         local _
@@ -179,11 +186,15 @@ measure() {
             sleep 0.1
         done
         [ "$records" -ge $((2 * acks)) ] || tb_die "Unbound holds $records records for $acks leases"
+        cpu_kea=$(cpu_ms "$TB_KEA_PID")
+        cpu_worker=$(cpu_ms "$(pgrep -f -x "/usr/bin/python3 $worker worker" | head -n 1)")
+        cpu_unbound=$(cpu_ms "$(pgrep -f -x "/usr/sbin/unbound -d -c $ub_dir/unbound.conf" | head -n 1)")
     fi
     tb_kea_stop
     ub_stop
-    echo "$cell $r $dora" >>"$TB_DIR/results"
-    printf '  round %d  %-7s %8.1f DORA/s  (%s leases, %s records in Unbound)\n' "$r" "$cell" "$dora" "$acks" "$records" >&2
+    echo "$cell $r $dora $acks $cpu_kea $cpu_worker $cpu_unbound" >>"$TB_DIR/results"
+    printf '  round %d  %-7s %8.1f DORA/s  (%s leases, %s records in Unbound; CPU ms: Kea %s, worker %s, Unbound %s)\n' \
+        "$r" "$cell" "$dora" "$acks" "$records" "$cpu_kea" "$cpu_worker" "$cpu_unbound" >&2
 }
 
 tb_log "part 2: perfdhcp -4 -r $rate -p $period -R $clients, $rounds rounds of: none worker (rotated)"
@@ -196,3 +207,11 @@ none=$(median none)
 with=$(median worker)
 printf 'DORA/s medians: none %.1f, worker %.1f: worker/none %.3f (goal >= 0.85)\n' "$none" "$with" \
     "$(awk -v a="$with" -v b="$none" 'BEGIN {print a / b}')"
+# CPU per 1000 leases, summed over the rounds: less sensitive to other load than DORA/s.
+awk '{n[$1] += $4; k[$1] += $5; w[$1] += $6; u[$1] += $7}
+     END {printf "CPU ms per 1000 leases: no hook: Kea %.0f; worker cell: Kea %.0f, worker %.0f, Unbound %.0f\n",
+          1000 * k["none"] / n["none"], 1000 * k["worker"] / n["worker"], 1000 * w["worker"] / n["worker"],
+          1000 * u["worker"] / n["worker"]}' "$TB_DIR/results"
+awk '$1 == "none" {a[$2] = $3} $1 == "worker" {b[$2] = $3}
+     END {for (r in a) if (b[r] > 0) {s += log(b[r] / a[r]); c++}
+          printf "geometric mean of the per-round ratios worker/none: %.3f over %d rounds\n", exp(s / c), c}' "$TB_DIR/results"
