@@ -201,6 +201,10 @@ class Registry:
             self.leases[addr] = Lease(addr, name, None)
             self.holder[name] = addr
             self.wanting.setdefault(name, set()).add(addr)
+        self.compact()
+
+    def compact(self):
+        """Rewrites the state file as one line per name (atomically), opens it to append."""
         tmp = self.state_path + ".tmp"
         with open(tmp, "w") as f:
             f.writelines("+ %s %s\n" % item for item in self.published.items())
@@ -208,6 +212,7 @@ class Registry:
             os.fsync(f.fileno())
         os.replace(tmp, self.state_path)
         self.state = open(self.state_path, "a")
+        self.appended = 0
 
     def fqdn(self, name):
         return "%s.%s." % (name, self.domain)
@@ -221,14 +226,14 @@ class Registry:
     # --- lease changes (in memory; flush() brings Unbound along) ---
     def commit(self, addr, hostname, client):
         name = label(hostname) if hostname else None
+        old = self.leases.get(addr)
+        if old and old.name == name and old.client in (None, client):
+            old.client = client   # a renewal (or the first sight of a lease from the state file)
+            return
         if hostname and not name:
             log("host name %s of %s has no usable label: no record" % (ascii(hostname), addr))
         elif hostname and name != hostname.split(".")[0].lower():
             log("host name %s of %s sanitised to %s" % (ascii(hostname), addr, name))
-        old = self.leases.get(addr)
-        if old and old.name == name and old.client in (None, client):
-            old.client = client
-            return
         if old:
             self.remove(addr)
         self.leases[addr] = Lease(addr, name, client)
@@ -294,6 +299,10 @@ class Registry:
                 self.published.pop(parts[1], None)
         self.state.write("".join(journal))
         self.state.flush()
+        self.appended += len(journal)
+        if self.appended > 10000 and self.appended > 4 * len(self.published):
+            self.state.close()
+            self.compact()
         return True
 
     def check(self):

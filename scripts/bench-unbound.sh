@@ -10,7 +10,8 @@
 #     on its control socket (the worker's default with UNBOUND_CONTROL_SOCKET),
 #   - batched through unbound-control (one process per batch; UNBOUND_CONTROL_SOCKET
 #     unset),
-#   - one at a time: UNBOUND_DNS_BATCH=0, one command per event, on the socket.
+#   - one at a time: UNBOUND_DNS_BATCH=0, one command per event, on the socket, and
+#     through unbound-control (a process per lease, as a spawned script would run it).
 #   Then Unbound's record count is checked (2 per lease: A + PTR).
 # Part 2, in Kea: perfdhcp DORA/s against kea-dhcp4 with no hook and with our library
 #   running the worker at its default hook points (plus "replay-leases"), every client
@@ -25,7 +26,8 @@
 #   PERIOD=10       perfdhcp test period per measurement (seconds)
 #   RATE=20000      perfdhcp -r (offered DORA/s; above what Kea answers)
 #   CLIENTS=1000000 perfdhcp -R (distinct clients)
-#   LEASES=5000     part 1: commits for the batched runs (one at a time: LEASES/10)
+#   LEASES=5000     part 1: commits for the batched runs (one at a time: LEASES/10 on the
+#                   socket, LEASES/50 through unbound-control)
 #   OURS_LIB=…      our library (default: $CARGO_TARGET_DIR or target/ +
 #                   release/libkea_runscript.so; built with cargo when missing)
 #   TB_KEEP=1       keep the temporary directory (configs, logs)
@@ -143,14 +145,16 @@ PY
     echo "$rate" >"$TB_DIR/rate-$batch${via:+-socket}"
 }
 
-tb_log "part 1: the worker alone, $leases commits batched, $((leases / 10)) one at a time"
+tb_log "part 1: the worker alone, $leases commits batched, $((leases / 10)) and $((leases / 50)) one at a time"
 sock=$ub_dir/control.sock
 alone 1 "$sock" "$leases" 2>>"$TB_DIR/worker.log"
 alone 1 "" "$leases" 2>>"$TB_DIR/worker.log"
 alone 0 "$sock" $((leases / 10)) 2>>"$TB_DIR/worker.log"
-batched=$(cat "$TB_DIR/rate-1-socket") control=$(cat "$TB_DIR/rate-1") single=$(cat "$TB_DIR/rate-0-socket")
-printf 'worker alone, leases/s: batched on the control socket %s, batched through unbound-control %s (%d leases each); one at a time on the socket %s (%d leases)\n' \
-    "$batched" "$control" "$leases" "$single" $((leases / 10))
+alone 0 "" $((leases / 50)) 2>>"$TB_DIR/worker.log"
+batched=$(cat "$TB_DIR/rate-1-socket") control=$(cat "$TB_DIR/rate-1")
+single=$(cat "$TB_DIR/rate-0-socket") single_control=$(cat "$TB_DIR/rate-0")
+printf 'worker alone, leases/s: batched: on the control socket %s, through unbound-control %s (%d leases each); one at a time: on the socket %s (%d leases), through unbound-control %s (%d leases)\n' \
+    "$batched" "$control" "$leases" "$single" $((leases / 10)) "$single_control" $((leases / 50))
 
 # ---- part 2: DORA/s in Kea, no hook vs the worker ----
 names='"ddns-replace-client-name": "always", "ddns-generated-prefix": "pc", "ddns-qualifying-suffix": "lan."'
