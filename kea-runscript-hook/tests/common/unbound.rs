@@ -48,6 +48,24 @@ impl Unbound {
     /// unbound-control.
     pub fn start(netns: &str, address: &str, scratch: &Scratch) -> Unbound {
         let dir = scratch.join("unbound");
+        let d = dir.display();
+        Unbound::start_with(
+            netns,
+            address,
+            scratch,
+            &format!(
+                "  local-zone: \"{DOMAIN}.\" static\n  \
+                 local-data: \"router.{DOMAIN}. 3600 IN A 192.0.2.254\"\n\
+                 remote-control:\n  control-enable: yes\n  control-interface: \"{d}/control.sock\"\n"
+            ),
+        )
+    }
+
+    /// [`Unbound::start`] with `rest` (zones, `remote-control`; `server:` lines first)
+    /// after the test's own server settings. The control socket must be
+    /// `<scratch>/unbound/control.sock`.
+    pub fn start_with(netns: &str, address: &str, scratch: &Scratch, rest: &str) -> Unbound {
+        let dir = scratch.join("unbound");
         std::fs::create_dir_all(&dir).expect("unbound dir");
         let config = dir.join("unbound.conf");
         let d = dir.display();
@@ -61,9 +79,7 @@ impl Unbound {
                  pidfile: \"{d}/unbound.pid\"\n  do-daemonize: no\n  use-syslog: no\n  \
                  logfile: \"{d}/unbound.log\"\n  interface: {address}\n  port: 53\n  \
                  access-control: 0.0.0.0/0 allow\n  access-control: ::/0 allow\n  \
-                 module-config: \"iterator\"\n  num-threads: 1\n  \
-                 local-zone: \"{DOMAIN}.\" static\n  local-data: \"router.{DOMAIN}. 3600 IN A 192.0.2.254\"\n\
-                 remote-control:\n  control-enable: yes\n  control-interface: \"{d}/control.sock\"\n"
+                 module-config: \"iterator\"\n  num-threads: 1\n{rest}"
             ),
         )
         .expect("write unbound.conf");
