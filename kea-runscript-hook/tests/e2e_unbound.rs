@@ -536,18 +536,37 @@ fn a_burst_of_10000_new_clients_ends_with_exactly_the_active_leases() {
     let lease_file = dns.scratch.join("kea-leases4.csv");
     let kea = dns.kea(Family::V4, true, true, generated_names());
     let tb = &dns.tb;
+    // The same 10,000 clients (one MAC range) until nearly all are bound: a loaded
+    // machine's Kea leaves some of 1,000 new clients a second unanswered (4,677 of them
+    // bound once beside the other tests), and perfdhcp does not retry; a bound client
+    // coming again gets its own lease back, which changes no record.
     let args = [
-        "-4", "-l", &tb.cli_if, "-r", "1000", "-R", "10000", "-n", "10000", "-W", "2000000",
+        "-4",
+        "-l",
+        &tb.cli_if,
+        "-r",
+        "1000",
+        "-R",
+        "10000",
+        "-n",
+        "10000",
+        "-W",
+        "2000000",
+        "-b",
+        "mac=02:5b:00:00:00:00",
     ];
-    let (_, out) = perfdhcp(tb, &args, Duration::from_secs(300));
-    assert!(out.contains("sent packets"), "perfdhcp did not run: {out}");
+    let mut expected = BTreeMap::new();
+    for _pass in 0..4 {
+        let (_, out) = perfdhcp(tb, &args, Duration::from_secs(300));
+        assert!(out.contains("sent packets"), "perfdhcp did not run: {out}");
+        expected = active_names(&lease_file);
+        if expected.len() >= 9500 {
+            break;
+        }
+    }
     let burst = t0.elapsed();
-    let expected = active_names(&lease_file);
-    // A loaded machine's Kea leaves some of 1,000 clients a second unanswered (8,917 bound
-    // once beside the other tests); the subject is that Unbound ends with exactly those
-    // Kea bound, which must still be a burst.
     assert!(
-        expected.len() >= 5000,
+        expected.len() >= 9000,
         "only {} of 10,000 clients bound",
         expected.len()
     );
