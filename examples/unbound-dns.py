@@ -7,7 +7,8 @@
 # Mode: worker, async ("mode": "worker"), with "replay-leases": true (the reconciliation
 #   at start needs the replay; without it nothing is ever removed at start).
 # Hook points: Kea's default set (leases4_committed, lease4_release, lease4_expire,
-#   lease4_decline, their v6 twins) plus the replays. One worker per Kea server: the
+#   lease4_decline, their v6 twins) plus the replays; lease4_renew, lease6_renew and
+#   lease6_rebind are ignored (Kea calls them before the lease has its host name). One worker per Kea server: the
 #   kea-dhcp4 and kea-dhcp6 workers each need their own UNBOUND_DNS_STATE.
 # Names: the first label of the lease's host name (LEASE4_HOSTNAME, LEASES4_AT<i>_HOSTNAME,
 #   LEASE6_HOSTNAME, …: what the client sent in option 12, 81 or 39, or what Kea made of
@@ -75,7 +76,10 @@ import sys
 import time
 
 ACTIVE = "default"
-COMMITS = {"lease4_replay", "lease6_replay", "lease4_renew", "lease6_renew", "lease6_rebind"}
+# Not lease4_renew, lease6_renew, lease6_rebind: Kea calls them before it sets the lease's
+# host name (and for a DHCPDISCOVER of a bound client too); leases*_committed that follows
+# carries the lease as stored.
+COMMITS = {"lease4_replay", "lease6_replay"}
 REMOVALS = {"lease4_release", "lease4_expire", "lease4_decline",
             "lease6_release", "lease6_expire", "lease6_decline"}
 REPLAYS = {"lease4_replay", "lease6_replay"}
