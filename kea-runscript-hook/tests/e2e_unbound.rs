@@ -229,13 +229,14 @@ fn v4_names_resolve_while_leased_and_not_after_release_or_expiry() {
     let Some(dns) = Dns::new("ub4") else {
         return;
     };
-    // Relayed clients (subnet 2) get 15 s leases: one of them expires. Here the worker
+    // Relayed clients (subnet 2) get 25 s leases (time enough to see them resolve on a
+    // loaded machine): one of them expires. Here the worker
     // runs unbound-control (the other tests: Unbound's control socket).
     let kea = dns.kea_with(
         Family::V4,
         Some(json!({"env": {"UNBOUND_CONTROL_SOCKET": ""}})),
         false,
-        json!({"subnet4": [{}, {"valid-lifetime": 15}]}),
+        json!({"subnet4": [{}, {"valid-lifetime": 25}]}),
     );
     let tb = &dns.tb;
     let alpha = client4(tb, Path4::Direct, mac(1), 12, b"Alpha".to_vec());
@@ -334,8 +335,9 @@ fn kea_restarted_without_the_worker_meanwhile_reconciles_to_exactly_the_active_l
     };
     let tb = &dns.tb;
     let lease_file = dns.scratch.join("kea-leases4.csv");
-    // Relayed clients get 20 s leases: one expires while the worker is away.
-    let patch = json!({"subnet4": [{}, {"valid-lifetime": 20}]});
+    // Relayed clients get 30 s leases: one expires while the worker is away (and not
+    // before the first phase checked it, on a loaded machine).
+    let patch = json!({"subnet4": [{}, {"valid-lifetime": 30}]});
     let mut kea = dns.kea(Family::V4, true, true, patch.clone());
     let hosts: Vec<Bound> = (1..=4)
         .map(|n| {
