@@ -6,6 +6,7 @@
 //! - Kea restarted without the worker meanwhile (releases, an expiry, new clients): after
 //!   the replay Unbound holds exactly the active leases;
 //! - the mass-deletion guard keeps every name when the replay is empty;
+//! - a name held by another client stays with it, and passes on at its release;
 //! - hostile host names: sanitised, never run, no invalid record, logged;
 //! - Unbound killed and restarted under traffic: nothing lost;
 //! - a burst of 10,000 new clients: exactly the active leases in the end;
@@ -299,6 +300,37 @@ fn v6_names_resolve_while_leased_and_not_after_release() {
         |x| x.gone(&name, &addr),
     );
     dns.assert_names(&kea, &BTreeMap::new());
+}
+
+#[test]
+fn a_name_held_by_another_client_stays_with_it_and_passes_on_at_its_release() {
+    let Some(dns) = Dns::new("ubdup") else {
+        return;
+    };
+    let kea = dns.kea(Family::V4, true, false, json!({}));
+    let first = client4(&dns.tb, Path4::Direct, mac(50), 12, b"twin".to_vec());
+    let second = client4(&dns.tb, Path4::Direct, mac(51), 12, b"twin".to_vec());
+    let name = fqdn("twin");
+    // The first holder keeps the name; the second gets no record, and that is logged.
+    dns.assert_names(
+        &kea,
+        &BTreeMap::from([(name.clone(), vec![first.addr.to_string()])]),
+    );
+    let held = wait_for(SETTLE, || {
+        kea.log_text().contains("is held by").then_some(())
+    });
+    assert!(
+        held.is_some(),
+        "the conflict is not logged:\n{}",
+        kea.log_text()
+    );
+    // The holder's release removes its records, not the name: it passes to the other.
+    release4(&dns.tb, Path4::Direct, &first);
+    dns.assert_names(
+        &kea,
+        &BTreeMap::from([(name, vec![second.addr.to_string()])]),
+    );
+    assert!(kea.log_text().contains("passes from"), "{}", kea.log_text());
 }
 
 /// Active leases in Kea's memfile CSV (last row per address wins; state 0, not expired),
