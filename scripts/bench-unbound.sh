@@ -84,7 +84,9 @@ remote-control:
   control-enable: yes
   control-interface: "$ub_dir/control.sock"
 EOF
-    tb_srv /usr/sbin/unbound -d -c "$ub_dir/unbound.conf" >>"$ub_dir/unbound.out" 2>&1 </dev/null &
+    # `ip netns exec` execs Unbound: $! is its pid (a function in the background would be a
+    # subshell, and killing it would leave Unbound running).
+    ip netns exec "$TB_SRV" /usr/sbin/unbound -d -c "$ub_dir/unbound.conf" >>"$ub_dir/unbound.out" 2>&1 </dev/null &
     UB_PID=$!
     local _
     for _ in $(seq 100); do
