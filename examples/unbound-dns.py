@@ -22,7 +22,8 @@
 # Removal: release, expiry, decline and deleted leases remove the lease's records unless
 #   its name now belongs to another (newer) lease. Unbound removes a name with all its
 #   records: on a name that a v4 and a v6 worker both registered, removing one family's
-#   record removes the other's too, until that lease's next renewal registers it again.
+#   record removes the other's too, until the other worker's next replay (Kea's start or
+#   reload) registers it again; give the two workers different domains where that matters.
 # Reconciliation: at start (the first worker of a library load, i.e. after Kea started or
 #   reloaded) and at every replay (HA's sync), the leases replayed (plus live commits
 #   meanwhile) are the active set. The replay has ended when no replayed event came for
@@ -184,6 +185,7 @@ class Registry:
         self.wanting = {}     # name -> {addresses whose lease wants it}
         self.published = {}   # name -> address, as registered in Unbound (the state file)
         self.dirty = set()    # names whose records may differ from `holder`
+        self.again = set()    # names to add again even if registered (replayed leases)
         self.state_path = state_path
         self.sentinel = "kea-runscript-%s.invalid." % hashlib.sha256(
             (os.path.abspath(state_path) + "|" + domain).encode()).hexdigest()[:16]
@@ -228,11 +230,16 @@ class Registry:
                 "%s. %d IN PTR %s\n" % (ptr, self.ttl, self.fqdn(name))]
 
     # --- lease changes (in memory; flush() brings Unbound along) ---
-    def commit(self, addr, hostname, client):
+    def commit(self, addr, hostname, client, replayed=False):
         name = label(hostname) if hostname else None
         old = self.leases.get(addr)
         if old and old.name == name and old.client in (None, client):
             old.client = client   # a renewal (or the first sight of a lease from the state file)
+            if replayed and name and self.holder.get(name) == addr:
+                # Another worker (the other family's) may have removed the name with all
+                # its records: a replay registers it again.
+                self.again.add(name)
+                self.dirty.add(name)
             return
         if hostname and not name:
             log("host name %s of %s has no usable label: no record" % (ascii(hostname), addr))
@@ -280,6 +287,8 @@ class Registry:
         for name in self.dirty:
             want, have = self.holder.get(name), self.published.get(name)
             if want == have:
+                if want is not None and name in self.again:
+                    added.extend(self.records(name, want))
                 continue
             if have is not None:
                 gone.append(self.fqdn(name) + "\n")
@@ -289,6 +298,7 @@ class Registry:
                 added.extend(self.records(name, want))
                 journal.append("+ %s %s\n" % (name, want))
         self.dirty.clear()
+        self.again.clear()
         if gone:
             self.unbound.run(["local_datas_remove"], "".join(gone))
         if added:
@@ -424,7 +434,7 @@ def main():
                         active = set()
                 for change, addr, hostname, client in leases_of(hook_point, event["vars"]):
                     if change == "commit":
-                        reg.commit(addr, hostname, client)
+                        reg.commit(addr, hostname, client, hook_point in REPLAYS)
                         if active is not None:
                             active.add(addr)
                     else:
