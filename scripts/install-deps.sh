@@ -3,7 +3,9 @@
 # missing (idempotent): Kea 2.2 (servers, headers, perfdhcp), Boost headers, a C++
 # compiler, iproute2, nftables (examples test), DHCP clients (dhcpcd, udhcpc,
 # dhclient: e2e_clients), nats-server and a Python venv with
-# nats-py in target/venv (the NATS worker example and its test), and a Rust
+# nats-py in target/venv (the NATS worker example and its test), unbound and dig
+# (examples/unbound-dns.py and e2e_unbound; Debian starts unbound's own service where
+# systemd runs, the tests start their own), and a Rust
 # toolchain new enough for the workspace.
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -22,7 +24,7 @@ apt_install() {
 need=()
 for pair in kea-dhcp4:kea-dhcp4-server kea-dhcp6:kea-dhcp6-server perfdhcp:kea-admin \
             ip:iproute2 pgrep:procps nft:nftables c++:g++ nats-server:nats-server \
-            python3:python3; do
+            python3:python3 unbound:unbound unbound-control:unbound dig:bind9-dnsutils; do
   cmd=${pair%%:*}
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("${pair#*:}")
 done

@@ -31,7 +31,7 @@ declare -A APTOPT=([2.2]="" [2.6]="" [3.0]='Acquire::Check-Valid-Until "false"')
 . "$ROOT/scripts/lib/apt.sh"
 # What the build chroots hold: Kea (servers, headers, perfdhcp), the build tools, what the
 # end-to-end tests use, and the release's own Rust toolchain.
-BUILD_PACKAGES=kea-dhcp4-server,kea-dhcp6-server,kea-dev,kea-admin,libboost-dev,libssl-dev,g++,iproute2,procps,nftables,nats-server,python3,python3-venv,rustc,cargo,ca-certificates
+BUILD_PACKAGES=kea-dhcp4-server,kea-dhcp6-server,kea-dev,kea-admin,libboost-dev,libssl-dev,g++,iproute2,procps,nftables,nats-server,python3,python3-venv,unbound,bind9-dnsutils,rustc,cargo,ca-certificates
 # What the clean chroots of the package check hold: Kea as an operator installs it, and
 # what the check drives it with.
 CLEAN_PACKAGES=kea-dhcp4-server,kea-admin,iproute2,procps
@@ -79,13 +79,28 @@ bootstrap() {
 # <suite>.tmp, which is started over).
 ensure_chroot() {
     local version=$1 dir=$CACHE/${SUITE[$1]}
-    [ -f "$dir/.krs-matrix-ready" ] && return 0
+    if [ -f "$dir/.krs-matrix-ready" ]; then
+        # The ready file names the packages the chroot was made with (empty: an older
+        # chroot); one made before BUILD_PACKAGES grew gets the list installed now, with
+        # no service started in the chroot (policy-rc.d).
+        [ "$(cat "$dir/.krs-matrix-ready")" = "$BUILD_PACKAGES" ] && return 0
+        echo "chroot: installing the build packages into $dir (the list grew)"
+        in_chroot "$dir" 'printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d
+            chmod 755 /usr/sbin/policy-rc.d
+            rc=0
+            { apt-get update -qq && apt-get install -y -qq $PACKAGES >/dev/null; } || rc=$?
+            rm -f /usr/sbin/policy-rc.d
+            exit $rc' DEBIAN_FRONTEND=noninteractive PACKAGES="${BUILD_PACKAGES//,/ }" ||
+            chroot_die "could not install the build packages into $dir"
+        echo "$BUILD_PACKAGES" >"$dir/.krs-matrix-ready"
+        return 0
+    fi
     mkdir -p "$CACHE"
     rm -rf "$dir.tmp" "$dir"
     echo "chroot: creating the ${SUITE[$version]} build chroot in $dir (once)"
     bootstrap "$version" "$BUILD_PACKAGES" "$dir.tmp"
     write_aptconf "$version" "$dir.tmp"
-    touch "$dir.tmp/.krs-matrix-ready"
+    echo "$BUILD_PACKAGES" >"$dir.tmp/.krs-matrix-ready"
     mv "$dir.tmp" "$dir"
 }
 

@@ -26,6 +26,8 @@ pub mod procs;
 pub mod scenario;
 /// Network namespaces joined by a veth.
 pub mod testbed;
+/// Unbound: a resolver in a namespace, its local data, DNS queries.
+pub mod unbound;
 /// Documented variables per hook point.
 pub mod vars;
 
