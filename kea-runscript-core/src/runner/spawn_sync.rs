@@ -6,15 +6,16 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use super::output::{log_output_line, MAX_OUTPUT_LINE};
 use super::{EventEnv, OnDecision, Runner, RunnerContext, ScriptTarget};
 use crate::answer::{AnswerData, Field, MAX_STDOUT};
 use crate::config::SyncSettings;
 use crate::counters::bump;
-use crate::fdio::{self, Read};
-use crate::log::{self, Severity};
+use crate::fdio::{self, Piece, Read};
+use crate::log::{self, Severity, Window};
 use crate::verdict::{Decision, Verdict};
 use kea_runscript_spawn::{Child, ExitStatus, Report};
 
@@ -28,6 +29,8 @@ pub(crate) struct SpawnSync {
     settings: SyncSettings,
     context: Arc<RunnerContext>,
     stopping: AtomicBool,
+    /// The rate window of the stdout lines logged with `log-output` (not answers).
+    output_window: Arc<Mutex<Window>>,
 }
 
 impl SpawnSync {
@@ -41,6 +44,7 @@ impl SpawnSync {
             settings,
             context,
             stopping: AtomicBool::new(false),
+            output_window: Arc::new(Mutex::new(Window::new(Instant::now()))),
         }
     }
 
@@ -81,17 +85,24 @@ impl SpawnSync {
         self.context
             .answer_read(&self.target.label, hook_point, &data, &problems);
         if self.target.logs_output() {
+            // The same bound and rate per script as `log-output` gives any script's output.
+            let mut window = self.output_window.lock().unwrap_or_else(|e| e.into_inner());
             for line in other {
-                self.context
-                    .log
-                    .limited(Severity::Info, log::SCRIPT_OUTPUT, || {
-                        format!(
-                            "script {} at {} (stdout): {}",
-                            self.target.label,
-                            hook_point.name(),
-                            String::from_utf8_lossy(line)
-                        )
-                    });
+                let piece = if line.len() > MAX_OUTPUT_LINE {
+                    Piece::Cut(&line[..MAX_OUTPUT_LINE])
+                } else {
+                    Piece::Line(line)
+                };
+                log_output_line(
+                    &self.context.log,
+                    &mut window,
+                    format_args!(
+                        "script {} at {} (stdout)",
+                        self.target.label,
+                        hook_point.name()
+                    ),
+                    piece,
+                );
             }
         }
         data
@@ -183,6 +194,7 @@ impl Runner for SpawnSync {
             settings: self.settings.clone(),
             context: Arc::clone(&self.context),
             stopping: AtomicBool::new(self.stopping.load(Ordering::Acquire)),
+            output_window: Arc::clone(&self.output_window),
         };
         let moved = Arc::clone(event);
         // The decision callback moves into the thread; if the thread cannot be created it
